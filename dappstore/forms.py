@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+
+from dappstore import services
+from marketplace.catalogue.forms import ListingForm
+
+
+class AppForm(ListingForm):
+    wasm = forms.FileField(
+        label="WebAssembly program (.wasm)",
+        help_text=f"A WASI command module exporting _start, at most "
+        f"{filesizeformat(settings.APP_WASM_MAX_BYTES)}.",
+    )
+    default_args = forms.CharField(
+        required=False, max_length=500, label="Default arguments",
+        help_text="Command-line arguments a task starts with, e.g. --width 512 in.svg out.png",
+    )
+    field_order = ["name", "summary", "wasm", "description", "tags", "icon", "default_args"]
+
+    def __init__(self, *args, listing=None, **kwargs):
+        super().__init__(*args, listing=listing, **kwargs)
+        if listing is not None:
+            self.fields["wasm"].required = False
+            self.fields["wasm"].help_text = "Leave empty to keep the current program."
+
+    @classmethod
+    def initial_for(cls, listing):
+        return {**super().initial_for(listing), "default_args": listing.app.default_args}
+
+    def clean_wasm(self):
+        wasm = self.cleaned_data.get("wasm")
+        if wasm and wasm.size > settings.APP_WASM_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The program is {filesizeformat(wasm.size)}; the limit is "
+                f"{filesizeformat(settings.APP_WASM_MAX_BYTES)}."
+            )
+        return wasm
+
+    def save(self, *, owner):
+        return services.app_submit(
+            owner=owner, wasm_file=self.cleaned_data["wasm"],
+            default_args=self.cleaned_data["default_args"], **self.listing_fields(),
+        )
+
+    def update(self, *, listing, actor):
+        return services.app_update(
+            listing=listing, actor=actor, wasm_file=self.cleaned_data.get("wasm"),
+            default_args=self.cleaned_data["default_args"], **self.listing_fields(),
+        )

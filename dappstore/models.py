@@ -1,0 +1,23 @@
+"""DApp Store: the WebAssembly program behind an app listing."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from marketplace.catalogue.models import Listing
+
+
+class App(models.Model):
+    listing = models.OneToOneField(
+        Listing, on_delete=models.CASCADE, primary_key=True, related_name="app"
+    )
+    wasm = models.FileField(upload_to="apps/%Y/%m/")
+    wasm_sha256 = models.CharField(max_length=64, editable=False)
+    wasm_size = models.PositiveBigIntegerField(editable=False)
+    app_type = models.CharField(max_length=8, default="WASM", editable=False)
+    default_args = models.CharField(
+        max_length=500, blank=True, help_text="Command-line arguments a task starts with."
+    )
+
+    def __str__(self) -> str:
+        return self.listing.name

@@ -1,0 +1,54 @@
+"""DApp Store writes: an app listing and its WebAssembly program."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+
+from dappstore.models import App
+from marketplace.catalogue import services as catalogue
+from marketplace.catalogue.models import Listing, Market
+from marketplace.catalogue.storage import atomic_with_files
+from pools.runtime import InvalidWasm, inspect_wasm
+
+
+def _checked_wasm(wasm_file: UploadedFile):
+    try:
+        return inspect_wasm(wasm_file, max_bytes=settings.APP_WASM_MAX_BYTES)
+    except InvalidWasm as error:
+        raise catalogue.CatalogueError(str(error)) from error
+
+
+def app_submit(*, owner, wasm_file: UploadedFile, default_args: str = "", **listing_fields
+               ) -> Listing:
+    """A new app listing, pending curation. The .wasm must be a WASI command module."""
+    info = _checked_wasm(wasm_file)
+    with atomic_with_files() as saved:
+        listing = catalogue.listing_create(kind=Market.APP, owner=owner, **listing_fields)
+        app = App(listing=listing, wasm_sha256=info.sha256, wasm_size=info.size,
+                  default_args=default_args)
+        app.wasm.save(wasm_file.name, wasm_file, save=False)
+        saved.append(app.wasm.name)
+        if listing.icon:
+            saved.append(listing.icon.name)
+        app.save()
+    return listing
+
+
+def app_update(*, listing: Listing, actor, wasm_file: UploadedFile | None = None,
+               default_args: str = "", **listing_fields) -> Listing:
+    """The owner edits an app; a new .wasm replaces the old one (new checksum)."""
+    info = _checked_wasm(wasm_file) if wasm_file else None
+    with atomic_with_files() as saved:
+        listing = catalogue.listing_update(listing=listing, actor=actor, **listing_fields)
+        app = App.objects.select_for_update().get(listing=listing)
+        old_wasm = app.wasm.name
+        app.default_args = default_args
+        if info is not None:
+            app.wasm.save(wasm_file.name, wasm_file, save=False)
+            saved.append(app.wasm.name)
+            app.wasm_sha256, app.wasm_size = info.sha256, info.size
+        app.save()
+    if info is not None and old_wasm != app.wasm.name:
+        app.wasm.storage.delete(old_wasm)
+    return listing

@@ -1,0 +1,77 @@
+"""Data market writes: a dataset listing and its encrypted file."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
+
+from dappstore.models import App
+from datamarket import crypto
+from datamarket.models import Dataset
+from marketplace.catalogue import services as catalogue
+from marketplace.catalogue.models import Listing, Market
+from marketplace.catalogue.storage import atomic_with_files
+
+
+def _encrypt_into(dataset: Dataset, upload: UploadedFile, saved: list[str]) -> None:
+    """Encrypt the upload under a fresh dataset key; only ciphertext reaches storage."""
+    if upload.size > settings.DATASET_MAX_BYTES:
+        raise catalogue.CatalogueError(
+            f"The file is {upload.size / 1e6:.1f} MB; datasets are limited to "
+            f"{settings.DATASET_MAX_BYTES / 1e6:.0f} MB."
+        )
+    key = crypto.generate_dataset_key()
+    with tempfile.TemporaryFile() as ciphertext:
+        upload.seek(0)
+        result = crypto.encrypt_stream(upload, ciphertext, key=key)
+        ciphertext.seek(0)
+        dataset.encrypted_file.save(f"{dataset.listing.slug}.seds", File(ciphertext),
+                                    save=False)
+    saved.append(dataset.encrypted_file.name)
+    dataset.encrypted_sha256 = result.encrypted_sha256
+    dataset.encrypted_size = result.encrypted_size
+    dataset.plain_size = result.plain_size
+    dataset.original_name = (upload.name or "dataset")[:200]
+    dataset.content_type = (getattr(upload, "content_type", "") or "")[:100]
+    dataset.wrapped_key = crypto.wrap_key(key, server_key=settings.DATASET_KEY_ENCRYPTION_KEY)
+
+
+def dataset_submit(*, owner, data_file: UploadedFile, allowed_apps: Iterable[App] = (),
+                   **listing_fields) -> Listing:
+    """A new dataset listing, pending curation, its file encrypted at rest."""
+    with atomic_with_files() as saved:
+        listing = catalogue.listing_create(kind=Market.DATASET, owner=owner, **listing_fields)
+        if listing.icon:
+            saved.append(listing.icon.name)
+        dataset = Dataset(listing=listing)
+        _encrypt_into(dataset, data_file, saved)
+        dataset.save()
+        dataset.allowed_apps.set(allowed_apps)
+    return listing
+
+
+def dataset_update(*, listing: Listing, actor, data_file: UploadedFile | None = None,
+                   allowed_apps: Iterable[App] = (), **listing_fields) -> Listing:
+    with atomic_with_files() as saved:
+        listing = catalogue.listing_update(listing=listing, actor=actor, **listing_fields)
+        dataset = Dataset.objects.select_for_update().get(listing=listing)
+        old_file = dataset.encrypted_file.name
+        if data_file is not None:
+            _encrypt_into(dataset, data_file, saved)
+        dataset.save()
+        dataset.allowed_apps.set(allowed_apps)
+    if data_file is not None and old_file != dataset.encrypted_file.name:
+        dataset.encrypted_file.storage.delete(old_file)
+    return listing
+
+
+def dataset_decrypt_to(*, dataset: Dataset, dst) -> int:
+    """Write the plaintext of a dataset to `dst` (used inside tasks only). Returns its size."""
+    key = crypto.unwrap_key(bytes(dataset.wrapped_key),
+                            server_key=settings.DATASET_KEY_ENCRYPTION_KEY)
+    with dataset.encrypted_file.open("rb") as src:
+        return crypto.decrypt_stream(src, dst, key=key)

@@ -1,0 +1,14 @@
+"""Included at "accounts/" before allauth's URLs."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from marketplace.accounts import views
+
+urlpatterns = [
+    path("siwe/message/", views.siwe_message, name="siwe_message"),
+    path("siwe/verify/", views.siwe_verify, name="siwe_verify"),
+    path("wallets/", views.wallet_list, name="wallet_list"),
+    path("wallets/<str:address>/unlink/", views.wallet_unlink, name="wallet_unlink"),
+]

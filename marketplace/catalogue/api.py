@@ -1,0 +1,82 @@
+"""Read-only JSON API of the catalogue, for wallets, agents and other clients."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from marketplace.catalogue import selectors
+from marketplace.catalogue.forms import ListingFilterForm
+from marketplace.catalogue.models import Market
+
+
+class ListingOutputSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    summary = serializers.CharField()
+    owner = serializers.CharField(source="owner.username")
+    owner_wallet = serializers.CharField()
+    chain_address = serializers.CharField()
+    status = serializers.CharField()
+    price_from = serializers.DecimalField(max_digits=30, decimal_places=9, allow_null=True)
+    rating_avg = serializers.DecimalField(max_digits=3, decimal_places=2)
+    rating_count = serializers.IntegerField()
+    tags = serializers.SerializerMethodField()
+    url = serializers.CharField(source="get_absolute_url")
+
+    def get_tags(self, listing) -> list[str]:
+        return [tag.slug for tag in listing.tags.all()]
+
+
+class PriceSerializer(serializers.Serializer):
+    category = serializers.CharField()
+    price = serializers.DecimalField(max_digits=30, decimal_places=9)
+
+
+class ListingDetailOutputSerializer(ListingOutputSerializer):
+    description = serializers.CharField()
+    prices = PriceSerializer(many=True)
+    rating_histogram = serializers.ListField(child=serializers.IntegerField())
+
+
+class ListingListApi(APIView):
+    """Published listings of one market, with the list page's filters."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("kind", enum=Market.values, required=True),
+            OpenApiParameter("q", str), OpenApiParameter("tag", str),
+            OpenApiParameter("price_min", float), OpenApiParameter("price_max", float),
+            OpenApiParameter("rating_min", int),
+            OpenApiParameter("sort", enum=list(selectors.SORTS)),
+            OpenApiParameter("page", int),
+        ],
+        responses=ListingOutputSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        kind = request.query_params.get("kind", "")
+        if kind not in Market.values:
+            return Response({"kind": [f"Choose one of: {', '.join(Market.values)}."]}, status=400)
+        form = ListingFilterForm(request.query_params)
+        if not form.is_valid():
+            return Response(form.errors, status=400)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(
+            selectors.listing_list(kind=kind, filters=form.filters()), request, view=self
+        )
+        return paginator.get_paginated_response(ListingOutputSerializer(page, many=True).data)
+
+
+class ListingDetailApi(APIView):
+    @extend_schema(responses=ListingDetailOutputSerializer)
+    def get(self, request: Request, kind: str, slug: str) -> Response:
+        listing = selectors.listing_detail(kind=kind, slug=slug) if kind in Market.values else None
+        if listing is None or not selectors.listing_visible_to(listing=listing, user=request.user):
+            raise Http404("No such listing.")
+        return Response(ListingDetailOutputSerializer(listing).data)

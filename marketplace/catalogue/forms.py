@@ -1,0 +1,171 @@
+"""Forms shared by the three markets: the listing fields, the list filters, ratings, comments."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+
+from marketplace.catalogue.models import Listing, TaskCategory
+from marketplace.catalogue.selectors import SORTS, ListingFilters
+
+PRICE_FIELD = "price_{}"
+MAX_TAGS = 8
+
+
+def _price_field(category: TaskCategory) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=category.label,
+        required=False,
+        min_value=Decimal(0),
+        max_digits=21,
+        decimal_places=9,
+        help_text="ECT per task; leave empty if you do not offer this category.",
+    )
+
+
+class ListingForm(forms.Form):
+    """Fields every listing has. Markets subclass it and implement `save` and `update`."""
+
+    name = forms.CharField(max_length=80)
+    summary = forms.CharField(max_length=160, help_text="One line, shown on cards.")
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 8}),
+        required=False,
+        max_length=20000,
+        help_text="Markdown. HTML and scripts are removed when shown.",
+    )
+    tags = forms.CharField(
+        required=False, max_length=300, help_text="Comma-separated, for example: graphics, svg"
+    )
+    icon = forms.ImageField(required=False, help_text="PNG or JPEG, square, at most 2 MB.")
+    owner_wallet = forms.ChoiceField(
+        required=False,
+        label="Payout wallet",
+        help_text="Where sales are paid. Link a wallet by signing in with Ethereum.",
+    )
+
+    def __init__(self, *args, user, listing: Listing | None = None, **kwargs):
+        self.user = user
+        self.listing = listing
+        super().__init__(*args, **kwargs)
+        for category in TaskCategory:
+            self.fields[PRICE_FIELD.format(category.value)] = _price_field(category)
+        wallets = [(w.address, w.address) for w in user.wallets.all()]
+        self.fields["owner_wallet"].choices = [("", "— none yet —"), *wallets]
+
+    @classmethod
+    def initial_for(cls, listing: Listing) -> dict:
+        initial = {
+            "name": listing.name,
+            "summary": listing.summary,
+            "description": listing.description,
+            "tags": ", ".join(t.name for t in listing.tags.all()),
+            "owner_wallet": listing.owner_wallet,
+        }
+        for price in listing.prices.all():
+            initial[PRICE_FIELD.format(price.category)] = price.price
+        return initial
+
+    @property
+    def price_fields(self):
+        return [self[PRICE_FIELD.format(c.value)] for c in TaskCategory]
+
+    def clean_tags(self) -> list[str]:
+        names = [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]
+        if len(names) > MAX_TAGS:
+            raise forms.ValidationError(f"Use at most {MAX_TAGS} tags.")
+        if any(len(n) > 40 for n in names):
+            raise forms.ValidationError("A tag is at most 40 characters.")
+        return names
+
+    def clean_icon(self):
+        icon = self.cleaned_data.get("icon")
+        if icon and icon.size > settings.IMAGE_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The icon is {filesizeformat(icon.size)}; the limit is "
+                f"{filesizeformat(settings.IMAGE_MAX_BYTES)}."
+            )
+        return icon
+
+    def clean(self):
+        cleaned = super().clean()
+        if not any(cleaned.get(PRICE_FIELD.format(c.value)) is not None for c in TaskCategory):
+            raise forms.ValidationError("Set a price for at least one task category.")
+        return cleaned
+
+    def listing_fields(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "summary": data["summary"],
+            "description": data["description"],
+            "tags": data["tags"],
+            "prices": {c.value: data.get(PRICE_FIELD.format(c.value)) for c in TaskCategory},
+            "owner_wallet": data.get("owner_wallet") or "",
+            "icon": data.get("icon"),
+        }
+
+
+class ListingFilterForm(forms.Form):
+    """The query string of a list page. Bad values are reported, never a server error."""
+
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    tag = forms.SlugField(required=False, max_length=40)
+    price_min = forms.DecimalField(required=False, min_value=0, max_digits=21, decimal_places=9,
+                                   label="Min price")
+    price_max = forms.DecimalField(required=False, min_value=0, max_digits=21, decimal_places=9,
+                                   label="Max price")
+    rating_min = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label="Rating",
+        choices=[("", "Any rating"), ("4", "★ 4 and up"), ("3", "★ 3 and up"),
+                 ("2", "★ 2 and up"), ("1", "★ 1 and up")],
+    )
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[("newest", "Newest"), ("price_asc", "Price: low to high"),
+                 ("price_desc", "Price: high to low"), ("rating", "Best rated")],
+    )
+    page = forms.IntegerField(required=False, min_value=1)
+
+    def clean(self):
+        cleaned = super().clean()
+        low, high = cleaned.get("price_min"), cleaned.get("price_max")
+        if low is not None and high is not None and low > high:
+            self.add_error("price_max", "The maximum price is below the minimum price.")
+        return cleaned
+
+    def filters(self) -> ListingFilters:
+        data = self.cleaned_data if self.is_valid() else {
+            k: v for k, v in getattr(self, "cleaned_data", {}).items() if k not in self.errors
+        }
+        fields = {f: data.get(f) for f in ListingFilters.__dataclass_fields__ if f in data}
+        fields = {k: v for k, v in fields.items() if v not in (None, "")}
+        if fields.get("sort") not in SORTS:
+            fields.pop("sort", None)
+        return ListingFilters(**fields)
+
+
+class RatingForm(forms.Form):
+    stars = forms.TypedChoiceField(
+        coerce=int, choices=[(str(i), str(i)) for i in range(1, 6)],
+        error_messages={"invalid_choice": "A rating is a whole number of stars from 1 to 5."},
+    )
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=4000,
+                           label="Comment")
+    parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class ReportForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class CurationForm(forms.Form):
+    action = forms.CharField(max_length=30)
+    reason = forms.CharField(required=False, max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,253 @@
+"""The catalogue shared by the three markets.
+
+Every app, dataset and worker pool is one `Listing` row (its `kind` says which market) with a
+one-to-one row of market-specific fields in `dappstore`, `datamarket` or `pools`. Ratings,
+comments, prices and curation decisions point at `Listing`, so the three markets share one
+implementation of each.
+
+Aggregates (`rating_avg`, `rating_count`, `rating_histogram`, `price_from`, `is_public`) are
+denormalized for fast list pages and are only written by services.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+wallet_address_validator = RegexValidator(
+    r"^0x[0-9a-fA-F]{40}$", "Enter a wallet address: 0x followed by 40 hexadecimal digits."
+)
+
+
+class Market(models.TextChoices):
+    APP = "app", "App"
+    DATASET = "dataset", "Dataset"
+    POOL = "pool", "Worker pool"
+
+
+class TaskCategory(models.TextChoices):
+    """Pay-per-task categories; the Hub's defaults (PROTOCOL.md)."""
+
+    XS = "XS", "XS · up to 5 min"
+    S = "S", "S · up to 20 min"
+    M = "M", "M · up to 1 h"
+    L = "L", "L · up to 3 h"
+    XL = "XL", "XL · up to 10 h"
+
+
+class CurationStatus(models.TextChoices):
+    PENDING = "pending", "Pending review"
+    APPROVED = "approved", "Approved"
+    FEATURED = "featured", "Featured"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    DELISTED = "delisted", "Delisted"
+    REVOKED = "revoked", "Revoked"
+
+
+PUBLIC_STATUSES = (CurationStatus.APPROVED, CurationStatus.FEATURED)
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=40, unique=True)
+    slug = models.SlugField(max_length=40, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Listing(models.Model):
+    kind = models.CharField(max_length=8, choices=Market.choices)
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=100, unique=True)
+    summary = models.CharField(max_length=160, help_text="One line shown on cards.")
+    description = models.TextField(blank=True, help_text="Markdown.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="listings"
+    )
+    owner_wallet = models.CharField(
+        max_length=42, blank=True, validators=[wallet_address_validator], db_index=True
+    )
+    icon = models.ImageField(upload_to="icons/%Y/%m/", blank=True)
+    tags = models.ManyToManyField(Tag, related_name="listings", blank=True)
+    chain_address = models.CharField(
+        max_length=42,
+        blank=True,
+        validators=[wallet_address_validator],
+        help_text="Address of the registered asset; empty until registered on chain.",
+    )
+
+    status = models.CharField(
+        max_length=20, choices=CurationStatus.choices, default=CurationStatus.PENDING
+    )
+    is_public = models.BooleanField(default=False, editable=False)
+
+    price_from = models.DecimalField(
+        max_digits=30, decimal_places=9, null=True, blank=True, editable=False
+    )
+    rating_avg = models.DecimalField(max_digits=3, decimal_places=2, default=0, editable=False)
+    rating_count = models.PositiveIntegerField(default=0, editable=False)
+    rating_histogram = models.JSONField(default=list, editable=False)
+    reputation = models.IntegerField(default=0, editable=False)
+
+    # PostgreSQL full-text document (GIN-indexed); SQLite keeps an FTS5 table instead.
+    # Both are written by catalogue.search, never by save().
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["kind", "is_public", "-created_at"], name="listing_newest"),
+            models.Index(fields=["kind", "is_public", "price_from"], name="listing_price"),
+            models.Index(fields=["kind", "is_public", "-rating_avg"], name="listing_rating"),
+            models.Index(fields=["is_public", "-created_at"], name="listing_public_newest"),
+            models.Index(fields=["owner", "-created_at"], name="listing_owner"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(is_public=True) & Q(status__in=PUBLIC_STATUSES))
+                | (Q(is_public=False) & ~Q(status__in=PUBLIC_STATUSES)),
+                name="listing_is_public_matches_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse(f"{self.kind}_detail", kwargs={"slug": self.slug})
+
+    def get_edit_url(self) -> str:
+        return reverse(f"{self.kind}_edit", kwargs={"slug": self.slug})
+
+    @property
+    def histogram_rows(self) -> list[tuple[int, int, int]]:
+        """(stars, count, percent of all ratings) from 5 down to 1."""
+        counts = self.rating_histogram or [0, 0, 0, 0, 0]
+        total = sum(counts) or 1
+        return [(stars, counts[stars - 1], round(100 * counts[stars - 1] / total)) for stars in
+                range(5, 0, -1)]
+
+
+class ListingPrice(models.Model):
+    """Price of one task of a category, in ECT (9 decimals, like the token)."""
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="prices")
+    category = models.CharField(max_length=2, choices=TaskCategory.choices)
+    price = models.DecimalField(
+        max_digits=30, decimal_places=9, validators=[MinValueValidator(0)]
+    )
+
+    class Meta:
+        ordering = ["listing", "category"]
+        constraints = [
+            models.UniqueConstraint(fields=["listing", "category"], name="one_price_per_category"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.listing} {self.category}: {self.price} ECT"
+
+
+class Rating(models.Model):
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="ratings")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    stars = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["listing", "user"], name="one_rating_per_user"),
+            models.CheckConstraint(
+                condition=Q(stars__gte=1) & Q(stars__lte=5), name="stars_between_1_and_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} rates {self.listing} {self.stars}/5"
+
+
+class Comment(models.Model):
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+    )
+    body = models.TextField(max_length=4000)
+    is_hidden = models.BooleanField(default=False, help_text="Hidden by a moderator.")
+    hidden_reason = models.CharField(max_length=200, blank=True)
+    report_count = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["listing", "parent", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.author} on {self.listing}"
+
+
+class CommentReport(models.Model):
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    reason = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "reporter"], name="one_report_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reporter} reports comment {self.comment_id}"
+
+
+class ListingReport(models.Model):
+    """A visitor's report of a listing (malware, scam, stolen data...) for the curators."""
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["listing", "reporter"], name="one_listing_report_per_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reporter} reports {self.listing}"
+
+
+class CurationDecision(models.Model):
+    """Every change of a listing's curation status: who, when, why."""
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="decisions")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    from_status = models.CharField(max_length=20, choices=CurationStatus.choices)
+    to_status = models.CharField(max_length=20, choices=CurationStatus.choices)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.listing}: {self.from_status} → {self.to_status}"

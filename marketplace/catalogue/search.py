@@ -1,0 +1,89 @@
+"""Full-text search over listings, native to each database.
+
+PostgreSQL keeps a weighted `tsvector` in `Listing.search_vector` behind a GIN index; SQLite
+keeps an FTS5 table (`catalogue_listing_fts`, rowid = listing id). Both are refreshed
+explicitly by `index_listings` (called by the catalogue services), and both match every word
+of the query as a prefix, so "res svg" finds "resvg SVG renderer".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
+from django.db.models import QuerySet, Value
+from django.db.models.expressions import RawSQL
+
+from marketplace.catalogue.models import Listing
+
+FTS_TABLE = "catalogue_listing_fts"
+MAX_TERMS = 8
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def query_terms(query: str) -> list[str]:
+    """The words of a user's query, lower-cased, at most MAX_TERMS; punctuation is dropped so
+    that nothing the user types reaches the query languages of FTS5 or tsquery."""
+    return [word.lower() for word in _WORD.findall(query)][:MAX_TERMS]
+
+
+def filter_by_search(queryset: QuerySet[Listing], query: str) -> QuerySet[Listing]:
+    terms = query_terms(query)
+    if not terms:
+        return queryset
+    if connection.vendor == "postgresql":
+        raw = " & ".join(f"{term}:*" for term in terms)
+        return queryset.filter(search_vector=SearchQuery(raw, search_type="raw", config="simple"))
+    match = " ".join(f'"{term}"*' for term in terms)
+    return queryset.filter(
+        id__in=RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", (match,))  # noqa: S611
+    )
+
+
+def _documents(listing_ids: Iterable[int]) -> list[tuple[int, str, str, str, str]]:
+    rows = Listing.objects.filter(id__in=list(listing_ids)).values_list(
+        "id", "name", "summary", "description"
+    )
+    tags: dict[int, list[str]] = {}
+    for listing_id, tag_name in Listing.tags.through.objects.filter(
+        listing_id__in=[row[0] for row in rows]
+    ).values_list("listing_id", "tag__name"):
+        tags.setdefault(listing_id, []).append(tag_name)
+    return [(lid, name, summary, " ".join(tags.get(lid, [])), desc) for lid, name, summary, desc
+            in rows]
+
+
+def index_listings(listing_ids: Iterable[int]) -> None:
+    """Refresh the search document of these listings (call inside the writing transaction)."""
+    ids = list(listing_ids)
+    for start in range(0, len(ids), 500):
+        batch = _documents(ids[start : start + 500])
+        if connection.vendor == "postgresql":
+            for lid, name, summary, tag_text, description in batch:
+                Listing.objects.filter(id=lid).update(
+                    search_vector=SearchVector(Value(name), weight="A", config="simple")
+                    + SearchVector(Value(f"{summary} {tag_text}"), weight="B", config="simple")
+                    + SearchVector(Value(description), weight="C", config="simple")
+                )
+        else:
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    f"DELETE FROM {FTS_TABLE} WHERE rowid = %s",  # noqa: S608
+                    [(row[0],) for row in batch],
+                )
+                cursor.executemany(
+                    f"INSERT INTO {FTS_TABLE}(rowid, name, summary, tags, description)"  # noqa: S608
+                    " VALUES (%s, %s, %s, %s, %s)",
+                    batch,
+                )
+
+
+def unindex_listings(listing_ids: Iterable[int]) -> None:
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"DELETE FROM {FTS_TABLE} WHERE rowid = %s",  # noqa: S608
+                [(lid,) for lid in listing_ids],
+            )

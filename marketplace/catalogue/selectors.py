@@ -1,0 +1,182 @@
+"""Reads of the catalogue. Every queryset here carries its joins, so that a page costs the same
+number of queries with 10 listings or 100,000."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+
+from marketplace.catalogue import search
+from marketplace.catalogue.models import (
+    Comment,
+    CurationStatus,
+    Listing,
+    ListingReport,
+    Market,
+    Tag,
+)
+
+# The market-specific row each kind of listing carries (one-to-one, selected in the same query).
+DETAIL_RELATION = {Market.APP: "app", Market.DATASET: "dataset", Market.POOL: "workerpool"}
+
+SORTS = {
+    "newest": ("-created_at", "-id"),
+    "price_asc": ("price_from", "-id"),
+    "price_desc": ("-price_from", "-id"),
+    "rating": ("-rating_avg", "-rating_count", "-id"),
+}
+
+
+@dataclass(frozen=True)
+class ListingFilters:
+    q: str = ""
+    tag: str = ""
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    rating_min: int | None = None
+    sort: str = "newest"
+    # worker pools only
+    cores_min: int | None = None
+    memory_min_gib: int | None = None
+    location: str = ""
+    energy_class: str = ""
+    visibility: str = ""
+
+
+def _card_queryset(kind: str | None = None) -> QuerySet[Listing]:
+    queryset = Listing.objects.select_related("owner").prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.only("id", "name", "slug"))
+    ).defer("description", "search_vector")
+    if kind == Market.POOL:
+        queryset = queryset.select_related("workerpool")
+    return queryset
+
+
+def listing_list(*, kind: str, filters: ListingFilters) -> QuerySet[Listing]:
+    """Public listings of one market, filtered and sorted."""
+    queryset = _card_queryset(kind).filter(kind=kind, is_public=True)
+    if filters.q:
+        queryset = search.filter_by_search(queryset, filters.q)
+    if filters.tag:
+        queryset = queryset.filter(
+            Exists(Listing.tags.through.objects.filter(listing=OuterRef("pk"),
+                                                        tag__slug=filters.tag))
+        )
+    if filters.price_min is not None:
+        queryset = queryset.filter(price_from__gte=filters.price_min)
+    if filters.price_max is not None:
+        queryset = queryset.filter(price_from__lte=filters.price_max)
+    if filters.rating_min:
+        queryset = queryset.filter(rating_avg__gte=filters.rating_min)
+    if kind == Market.POOL:
+        if filters.cores_min:
+            queryset = queryset.filter(workerpool__cpu_cores__gte=filters.cores_min)
+        if filters.memory_min_gib:
+            queryset = queryset.filter(workerpool__memory_mb__gte=filters.memory_min_gib * 1024)
+        if filters.location:
+            queryset = queryset.filter(workerpool__location=filters.location)
+        if filters.energy_class:
+            # "B" means B or better.
+            queryset = queryset.filter(workerpool__energy_class__lte=filters.energy_class)
+        if filters.visibility:
+            queryset = queryset.filter(workerpool__visibility=filters.visibility)
+    return queryset.order_by(*SORTS.get(filters.sort, SORTS["newest"]))
+
+
+def listing_visible_to(*, listing: Listing, user) -> bool:
+    return listing.is_public or (
+        user.is_authenticated and (user.is_staff or listing.owner_id == user.pk)
+    )
+
+
+def listing_detail(*, kind: str, slug: str) -> Listing | None:
+    relation = DETAIL_RELATION[Market(kind)]
+    return (
+        Listing.objects.select_related("owner", relation)
+        .prefetch_related("tags", "prices")
+        .filter(kind=kind, slug=slug)
+        .first()
+    )
+
+
+def listing_comments(*, listing: Listing) -> list[Comment]:
+    """First-level comments, oldest first, with their replies and authors."""
+    replies = Comment.objects.select_related("author").order_by("created_at", "id")
+    return list(
+        Comment.objects.filter(listing=listing, parent__isnull=True)
+        .select_related("author")
+        .prefetch_related(Prefetch("replies", queryset=replies))
+        .order_by("created_at", "id")
+    )
+
+
+def listing_decisions(*, listing: Listing):
+    return listing.decisions.select_related("actor").order_by("-created_at", "-id")
+
+
+def home_sections(*, per_market: int = 4) -> dict:
+    """Featured and newest public listings of each market, and how many each has."""
+    counts = dict(
+        Listing.objects.filter(is_public=True).values_list("kind").annotate(n=Count("id"))
+    )
+    sections = []
+    for kind in Market:
+        base = _card_queryset(kind).filter(kind=kind, is_public=True)
+        sections.append(
+            {
+                "market": kind,
+                "count": counts.get(kind.value, 0),
+                "featured": list(base.filter(status=CurationStatus.FEATURED)[:per_market]),
+                "newest": list(base.order_by("-created_at", "-id")[:per_market]),
+            }
+        )
+    return {"sections": sections, "total": sum(counts.values())}
+
+
+def provider_listings(*, owner=None, wallet: str = "", viewer) -> QuerySet[Listing]:
+    """What a user (or wallet) lists: public listings, plus all of them for the owner and staff."""
+    queryset = _card_queryset()
+    if owner is not None:
+        queryset = queryset.filter(owner=owner)
+        sees_all = viewer.is_authenticated and (viewer.is_staff or viewer.pk == owner.pk)
+    else:
+        queryset = queryset.filter(owner_wallet__iexact=wallet)
+        sees_all = viewer.is_authenticated and viewer.is_staff
+    if not sees_all:
+        queryset = queryset.filter(is_public=True)
+    return queryset.order_by("kind", "-created_at")
+
+
+def my_listings(*, user) -> QuerySet[Listing]:
+    return _card_queryset().filter(owner=user).prefetch_related(
+        Prefetch("decisions", queryset=Listing.decisions.rel.related_model.objects.select_related(
+            "actor").order_by("-created_at", "-id"))
+    ).order_by("-updated_at")
+
+
+def curation_queue(*, status: str = CurationStatus.PENDING) -> QuerySet[Listing]:
+    open_reports = ListingReport.objects.filter(listing=OuterRef("pk"), resolved_at__isnull=True)
+    queryset = _card_queryset().annotate(
+        open_reports=Count("reports", filter=Q(reports__resolved_at__isnull=True)),
+        has_open_reports=Exists(open_reports),
+    )
+    if status == "reported":
+        return queryset.filter(has_open_reports=True).order_by("-updated_at")
+    return queryset.filter(status=status).order_by("updated_at")
+
+
+def reported_comments() -> QuerySet[Comment]:
+    return (
+        Comment.objects.filter(reports__resolved_at__isnull=True)
+        .select_related("author", "listing")
+        .prefetch_related("reports")
+        .distinct()
+        .order_by("-report_count")
+    )
+
+
+def user_by_username(username: str):
+    return get_user_model().objects.filter(username=username).first()

@@ -1,0 +1,368 @@
+"""Writes to the catalogue shared by the three markets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Min
+from django.utils import timezone
+from django.utils.text import slugify
+
+from marketplace.catalogue import search
+from marketplace.catalogue.models import (
+    PUBLIC_STATUSES,
+    Comment,
+    CommentReport,
+    CurationDecision,
+    CurationStatus,
+    Listing,
+    ListingPrice,
+    ListingReport,
+    Rating,
+    Tag,
+)
+
+
+class CatalogueError(Exception):
+    """A rule of the catalogue refused the request; the message tells the user what to do."""
+
+
+class NotAllowed(CatalogueError):
+    """The user may not do this (the views answer 403)."""
+
+
+class IllegalTransition(CatalogueError):
+    """The curation status cannot move this way."""
+
+
+# Curation actions staff can take, and the statuses each can start from.
+CURATION_ACTIONS: dict[str, tuple[CurationStatus, frozenset[CurationStatus], bool]] = {
+    # action: (to_status, from_statuses, reason_required)
+    "approve": (
+        CurationStatus.APPROVED,
+        frozenset({CurationStatus.PENDING, CurationStatus.CHANGES_REQUESTED}),
+        False,
+    ),
+    "feature": (
+        CurationStatus.FEATURED,
+        frozenset({CurationStatus.PENDING, CurationStatus.APPROVED}),
+        False,
+    ),
+    "unfeature": (CurationStatus.APPROVED, frozenset({CurationStatus.FEATURED}), False),
+    "request_changes": (
+        CurationStatus.CHANGES_REQUESTED,
+        frozenset({CurationStatus.PENDING, CurationStatus.APPROVED, CurationStatus.FEATURED}),
+        True,
+    ),
+    "delist": (
+        CurationStatus.DELISTED,
+        frozenset({CurationStatus.APPROVED, CurationStatus.FEATURED}),
+        True,
+    ),
+    "relist": (CurationStatus.APPROVED, frozenset({CurationStatus.DELISTED}), False),
+    "revoke": (
+        CurationStatus.REVOKED,
+        frozenset(set(CurationStatus) - {CurationStatus.REVOKED}),
+        True,
+    ),
+}
+CURATION_ACTION_LABELS = {
+    "approve": "Approve",
+    "feature": "Feature",
+    "unfeature": "Remove from featured",
+    "request_changes": "Request changes",
+    "delist": "Delist",
+    "relist": "Relist",
+    "revoke": "Revoke",
+}
+
+
+def curation_actions_for(status: str) -> list[str]:
+    return [name for name, (_, sources, _) in CURATION_ACTIONS.items() if status in sources]
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:80] or "listing"
+    slug, n = base, 2
+    while Listing.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _tags_from_names(names: Iterable[str]) -> list[Tag]:
+    tags = []
+    for raw in names:
+        name = " ".join(raw.split())[:40]
+        slug = slugify(name)[:40]
+        if not slug:
+            continue
+        tag, _ = Tag.objects.get_or_create(slug=slug, defaults={"name": name})
+        tags.append(tag)
+    return tags
+
+
+def _set_prices(listing: Listing, prices: Mapping[str, Decimal | None]) -> None:
+    """Replace the listing's price table; categories with no price are not offered."""
+    offered = {cat: price for cat, price in prices.items() if price is not None}
+    ListingPrice.objects.filter(listing=listing).exclude(category__in=offered).delete()
+    for category, price in offered.items():
+        ListingPrice.objects.update_or_create(
+            listing=listing, category=category, defaults={"price": price}
+        )
+    listing.price_from = ListingPrice.objects.filter(listing=listing).aggregate(m=Min("price"))[
+        "m"
+    ]
+    Listing.objects.filter(pk=listing.pk).update(price_from=listing.price_from)
+
+
+@transaction.atomic
+def listing_create(
+    *,
+    kind: str,
+    owner,
+    name: str,
+    summary: str,
+    description: str = "",
+    tags: Iterable[str] = (),
+    prices: Mapping[str, Decimal | None] | None = None,
+    owner_wallet: str = "",
+    icon=None,
+    status: CurationStatus = CurationStatus.PENDING,
+) -> Listing:
+    """A new listing, waiting for curation unless `status` says otherwise (seed data)."""
+    listing = Listing(
+        kind=kind,
+        name=name,
+        slug=_unique_slug(name),
+        summary=summary,
+        description=description,
+        owner=owner,
+        owner_wallet=owner_wallet,
+        status=status,
+        is_public=status in PUBLIC_STATUSES,
+        rating_histogram=[0, 0, 0, 0, 0],
+    )
+    if icon:
+        listing.icon = icon
+    listing.full_clean(exclude=["slug", "icon"])
+    listing.save()
+    listing.tags.set(_tags_from_names(tags))
+    _set_prices(listing, prices or {})
+    search.index_listings([listing.pk])
+    return listing
+
+
+@transaction.atomic
+def listing_update(
+    *,
+    listing: Listing,
+    actor,
+    name: str,
+    summary: str,
+    description: str,
+    tags: Iterable[str],
+    prices: Mapping[str, Decimal | None],
+    owner_wallet: str = "",
+    icon=None,
+) -> Listing:
+    """The owner edits a listing. A published or rejected listing goes back to review: the
+    public keeps seeing nothing that staff has not checked."""
+    listing = Listing.objects.select_for_update().get(pk=listing.pk)
+    if listing.owner_id != actor.pk:
+        raise NotAllowed("Only the owner of this listing can edit it.")
+    if listing.status == CurationStatus.REVOKED:
+        raise NotAllowed("This listing was revoked and can no longer be edited.")
+    listing.name, listing.summary, listing.description = name, summary, description
+    listing.owner_wallet = owner_wallet
+    if icon:
+        listing.icon = icon
+    if listing.status != CurationStatus.PENDING:
+        CurationDecision.objects.create(
+            listing=listing,
+            actor=actor,
+            from_status=listing.status,
+            to_status=CurationStatus.PENDING,
+            reason="Edited by the owner; waiting for review.",
+        )
+        listing.status = CurationStatus.PENDING
+        listing.is_public = False
+    listing.full_clean(exclude=["icon"])
+    listing.save()
+    listing.tags.set(_tags_from_names(tags))
+    _set_prices(listing, prices)
+    search.index_listings([listing.pk])
+    return listing
+
+
+@transaction.atomic
+def listing_curate(*, listing: Listing, actor, action: str, reason: str = "") -> Listing:
+    """Staff moves a listing through curation; every move is recorded with who, when and why."""
+    if not actor.is_staff:
+        raise NotAllowed("Only curators (staff) can change the curation status.")
+    if action not in CURATION_ACTIONS:
+        raise IllegalTransition(f"Unknown curation action {action!r}.")
+    to_status, sources, reason_required = CURATION_ACTIONS[action]
+    listing = Listing.objects.select_for_update().get(pk=listing.pk)
+    if listing.status not in sources:
+        raise IllegalTransition(
+            f"Cannot {CURATION_ACTION_LABELS[action].lower()} a listing that is "
+            f"{listing.get_status_display().lower()}."
+        )
+    reason = reason.strip()
+    if reason_required and not reason:
+        raise CatalogueError(
+            f"Say why ({CURATION_ACTION_LABELS[action]}): the provider sees this message."
+        )
+    CurationDecision.objects.create(
+        listing=listing, actor=actor, from_status=listing.status, to_status=to_status,
+        reason=reason,
+    )
+    listing.status = to_status
+    listing.is_public = to_status in PUBLIC_STATUSES
+    listing.save(update_fields=["status", "is_public", "updated_at"])
+    return listing
+
+
+def listing_refresh_rating(*, listing: Listing) -> None:
+    """Recompute a listing's rating average, count and histogram from its ratings."""
+    histogram = [0, 0, 0, 0, 0]
+    for row in Rating.objects.filter(listing=listing).values("stars").annotate(n=Count("id")):
+        histogram[row["stars"] - 1] = row["n"]
+    count = sum(histogram)
+    average = (
+        (Decimal(sum(s * n for s, n in enumerate(histogram, start=1))) / count).quantize(
+            Decimal("0.01")
+        )
+        if count
+        else Decimal(0)
+    )
+    Listing.objects.filter(pk=listing.pk).update(
+        rating_avg=average, rating_count=count, rating_histogram=histogram
+    )
+    listing.rating_avg, listing.rating_count, listing.rating_histogram = (
+        average, count, histogram,
+    )
+
+
+@transaction.atomic
+def rating_set(*, listing: Listing, user, stars: int) -> Rating:
+    """A user's rating of a listing: the first one creates it, later ones replace it."""
+    if not user.is_authenticated:
+        raise NotAllowed("Sign in to rate.")
+    if not isinstance(stars, int) or not 1 <= stars <= 5:
+        raise CatalogueError("A rating is a whole number of stars from 1 to 5.")
+    if not listing.is_public:
+        raise CatalogueError("Only published listings can be rated.")
+    if listing.owner_id == user.pk:
+        raise NotAllowed("You cannot rate your own listing.")
+    rating, _ = Rating.objects.update_or_create(
+        listing=listing, user=user, defaults={"stars": stars}
+    )
+    listing_refresh_rating(listing=listing)
+    return rating
+
+
+@transaction.atomic
+def comment_create(*, listing: Listing, author, body: str, parent: Comment | None = None
+                   ) -> Comment:
+    if not author.is_authenticated:
+        raise NotAllowed("Sign in to comment.")
+    body = body.strip()
+    if not body:
+        raise CatalogueError("Write something before posting.")
+    if len(body) > 4000:
+        raise CatalogueError("Comments are limited to 4000 characters.")
+    if not listing.is_public:
+        raise CatalogueError("Only published listings can be commented on.")
+    if parent is not None:
+        if parent.listing_id != listing.pk:
+            raise CatalogueError("That comment belongs to another listing.")
+        if parent.parent_id is not None:
+            raise CatalogueError("Replies go one level deep: reply to the first comment.")
+    return Comment.objects.create(listing=listing, author=author, body=body, parent=parent)
+
+
+def comment_can_edit(*, comment: Comment, user) -> bool:
+    window = timedelta(seconds=settings.COMMENT_EDIT_WINDOW_SECONDS)
+    return (
+        user.is_authenticated
+        and comment.author_id == user.pk
+        and not comment.is_hidden
+        and timezone.now() - comment.created_at <= window
+    )
+
+
+@transaction.atomic
+def comment_edit(*, comment: Comment, actor, body: str) -> Comment:
+    comment = Comment.objects.select_for_update().get(pk=comment.pk)
+    if comment.author_id != actor.pk:
+        raise NotAllowed("Only the author can edit a comment.")
+    if not comment_can_edit(comment=comment, user=actor):
+        minutes = settings.COMMENT_EDIT_WINDOW_SECONDS // 60
+        raise CatalogueError(f"Comments can be edited for {minutes} minutes after posting.")
+    body = body.strip()
+    if not body or len(body) > 4000:
+        raise CatalogueError("A comment holds 1 to 4000 characters.")
+    comment.body = body
+    comment.edited_at = timezone.now()
+    comment.save(update_fields=["body", "edited_at"])
+    return comment
+
+
+@transaction.atomic
+def comment_report(*, comment: Comment, reporter, reason: str) -> CommentReport:
+    if not reporter.is_authenticated:
+        raise NotAllowed("Sign in to report a comment.")
+    reason = reason.strip()[:200] or "No reason given"
+    try:
+        with transaction.atomic():
+            report = CommentReport.objects.create(
+                comment=comment, reporter=reporter, reason=reason
+            )
+    except IntegrityError:
+        raise CatalogueError("You already reported this comment; a moderator will look at it.")
+    Comment.objects.filter(pk=comment.pk).update(report_count=F("report_count") + 1)
+    return report
+
+
+@transaction.atomic
+def comment_moderate(*, comment: Comment, actor, hide: bool, reason: str = "") -> Comment:
+    if not actor.is_staff:
+        raise NotAllowed("Only moderators (staff) can hide or restore comments.")
+    comment = Comment.objects.select_for_update().get(pk=comment.pk)
+    comment.is_hidden = hide
+    comment.hidden_reason = reason.strip()[:200] if hide else ""
+    comment.save(update_fields=["is_hidden", "hidden_reason"])
+    CommentReport.objects.filter(comment=comment, resolved_at__isnull=True).update(
+        resolved_at=timezone.now()
+    )
+    return comment
+
+
+@transaction.atomic
+def listing_report(*, listing: Listing, reporter, reason: str) -> ListingReport:
+    if not reporter.is_authenticated:
+        raise NotAllowed("Sign in to report a listing.")
+    reason = reason.strip()
+    if not reason:
+        raise CatalogueError("Say what is wrong with this listing so that curators can check.")
+    try:
+        with transaction.atomic():
+            return ListingReport.objects.create(
+                listing=listing, reporter=reporter, reason=reason[:500]
+            )
+    except IntegrityError:
+        raise CatalogueError("You already reported this listing; curators will look at it.")
+
+
+@transaction.atomic
+def listing_reports_resolve(*, listing: Listing, actor) -> int:
+    if not actor.is_staff:
+        raise NotAllowed("Only curators (staff) can resolve reports.")
+    return ListingReport.objects.filter(listing=listing, resolved_at__isnull=True).update(
+        resolved_at=timezone.now()
+    )

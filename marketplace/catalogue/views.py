@@ -1,0 +1,343 @@
+"""Pages of the catalogue, shared by the three markets (the URL names the market)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from marketplace.catalogue import selectors, services
+from marketplace.catalogue.forms import (
+    CommentForm,
+    CurationForm,
+    ListingFilterForm,
+    RatingForm,
+    ReportForm,
+)
+from marketplace.catalogue.markdown import render_markdown
+from marketplace.catalogue.markets import MARKETS
+from marketplace.catalogue.models import Comment, CurationStatus, Listing, Market, Rating, Tag
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness probe; also the benchmark's ceiling (no database)."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    context = selectors.home_sections()
+    context["markets"] = MARKETS
+    return render(request, "catalogue/home.html", context)
+
+
+def listing_list(request: HttpRequest, *, kind: str) -> HttpResponse:
+    market = MARKETS[kind]
+    form = _filter_form(kind, request.GET)
+    filters = form.filters()
+    paginator = Paginator(selectors.listing_list(kind=kind, filters=filters),
+                          settings.CATALOGUE_PAGE_SIZE)
+    page = paginator.get_page(form.cleaned_data.get("page") if form.is_valid() else 1)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "market": market,
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "query": query.urlencode(),
+        "tags": Tag.objects.filter(listings__kind=kind, listings__is_public=True)
+        .distinct()
+        .order_by("name")[:30],
+    }
+    template = "catalogue/listing_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, context)
+
+
+def _filter_form(kind: str, data) -> ListingFilterForm:
+    if kind == Market.POOL:
+        from pools.forms import WorkerpoolFilterForm
+
+        return WorkerpoolFilterForm(data)
+    return ListingFilterForm(data)
+
+
+def _visible_listing(request: HttpRequest, kind: str, slug: str) -> Listing:
+    listing = selectors.listing_detail(kind=kind, slug=slug)
+    if listing is None or not selectors.listing_visible_to(listing=listing, user=request.user):
+        raise Http404("No such listing, or it is not published.")
+    return listing
+
+
+def listing_detail(request: HttpRequest, *, kind: str, slug: str) -> HttpResponse:
+    listing = _visible_listing(request, kind, slug)
+    user = request.user
+    my_rating = (
+        Rating.objects.filter(listing=listing, user=user).values_list("stars", flat=True).first()
+        if user.is_authenticated
+        else None
+    )
+    is_owner_or_staff = user.is_authenticated and (user.is_staff or user.pk == listing.owner_id)
+    context = {
+        "market": MARKETS[kind],
+        "listing": listing,
+        "detail": getattr(listing, selectors.DETAIL_RELATION[Market(kind)]),
+        "description_html": render_markdown(listing.description),
+        "comments": selectors.listing_comments(listing=listing),
+        "my_rating": my_rating,
+        "comment_form": CommentForm(),
+        "decisions": selectors.listing_decisions(listing=listing) if is_owner_or_staff else [],
+        "is_owner": user.is_authenticated and user.pk == listing.owner_id,
+        "curation_actions": [
+            (a, services.CURATION_ACTION_LABELS[a])
+            for a in services.curation_actions_for(listing.status)
+        ]
+        if user.is_staff
+        else [],
+    }
+    if kind == Market.DATASET:
+        context["allowed_apps"] = listing.dataset.allowed_apps.select_related("listing")
+    if kind == Market.APP:
+        context["datasets_for_app"] = (
+            Listing.objects.filter(dataset__allowed_apps=listing.app, is_public=True)
+            .order_by("name")[:12]
+        )
+    return render(request, "catalogue/listing_detail.html", context)
+
+
+def _listing_by_pk(request: HttpRequest, pk: int) -> Listing:
+    listing = get_object_or_404(Listing, pk=pk)
+    if not selectors.listing_visible_to(listing=listing, user=request.user):
+        raise Http404("No such listing.")
+    return listing
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next", "")
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if allowed else ""
+
+
+def _fail(request: HttpRequest, error: services.CatalogueError) -> None:
+    if isinstance(error, services.NotAllowed):
+        raise PermissionDenied(str(error))
+    messages.error(request, str(error))
+
+
+@require_POST
+def listing_rate(request: HttpRequest, pk: int) -> HttpResponse:
+    listing = _listing_by_pk(request, pk)
+    if not request.user.is_authenticated:
+        return redirect_to_login(listing.get_absolute_url())
+    form = RatingForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["stars"][0])
+    else:
+        try:
+            services.rating_set(listing=listing, user=request.user, stars=form.cleaned_data["stars"])
+            messages.success(request, "Thanks, your rating is saved.")
+        except services.CatalogueError as error:
+            _fail(request, error)
+    if request.htmx:
+        listing.refresh_from_db()
+        return render(request, "catalogue/listing_detail.html#rating", {
+            "listing": listing, "my_rating": form.cleaned_data.get("stars") if form.is_valid()
+            else None,
+        })
+    return redirect(listing.get_absolute_url() + "#ratings")
+
+
+@require_POST
+def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
+    listing = _listing_by_pk(request, pk)
+    if not request.user.is_authenticated:
+        return redirect_to_login(listing.get_absolute_url())
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+    else:
+        parent = None
+        if form.cleaned_data.get("parent"):
+            parent = Comment.objects.filter(pk=form.cleaned_data["parent"]).first()
+            if parent is None:
+                messages.error(request, "The comment you replied to no longer exists.")
+                return redirect(listing.get_absolute_url() + "#comments")
+        try:
+            services.comment_create(listing=listing, author=request.user,
+                                    body=form.cleaned_data["body"], parent=parent)
+            messages.success(request, "Your comment is posted.")
+        except services.CatalogueError as error:
+            _fail(request, error)
+    return redirect(listing.get_absolute_url() + "#comments")
+
+
+@login_required
+@require_POST
+def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = get_object_or_404(Comment.objects.select_related("listing"), pk=pk)
+    body = request.POST.get("body", "")
+    try:
+        services.comment_edit(comment=comment, actor=request.user, body=body)
+        messages.success(request, "Comment updated.")
+    except services.CatalogueError as error:
+        _fail(request, error)
+    return redirect(comment.listing.get_absolute_url() + f"#comment-{comment.pk}")
+
+
+@login_required
+@require_POST
+def comment_report(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = get_object_or_404(Comment.objects.select_related("listing"), pk=pk)
+    try:
+        services.comment_report(comment=comment, reporter=request.user,
+                                reason=request.POST.get("reason", ""))
+        messages.success(request, "Thanks: a moderator will look at this comment.")
+    except services.CatalogueError as error:
+        _fail(request, error)
+    return redirect(comment.listing.get_absolute_url() + f"#comment-{comment.pk}")
+
+
+@staff_member_required
+@require_POST
+def comment_moderate(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = get_object_or_404(Comment.objects.select_related("listing"), pk=pk)
+    hide = request.POST.get("hide") == "1"
+    services.comment_moderate(comment=comment, actor=request.user, hide=hide,
+                              reason=request.POST.get("reason", ""))
+    messages.success(request, "Comment hidden." if hide else "Comment restored.")
+    return redirect(_safe_next(request) or comment.listing.get_absolute_url())
+
+
+@login_required
+@require_POST
+def listing_report(request: HttpRequest, pk: int) -> HttpResponse:
+    listing = _listing_by_pk(request, pk)
+    form = ReportForm(request.POST)
+    try:
+        services.listing_report(listing=listing, reporter=request.user,
+                                reason=form.data.get("reason", ""))
+        messages.success(request, "Thanks: curators will review this listing.")
+    except services.CatalogueError as error:
+        _fail(request, error)
+    return redirect(listing.get_absolute_url())
+
+
+@login_required
+def listing_submit(request: HttpRequest, *, kind: str) -> HttpResponse:
+    market = MARKETS[kind]
+    form_class = market.form_class
+    if request.method == "POST":
+        form = form_class(request.POST, request.FILES, user=request.user)
+        if form.is_valid():
+            try:
+                listing = form.save(owner=request.user)
+            except services.CatalogueError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(
+                    request, f"“{listing.name}” is submitted. Curators review new listings "
+                    "before they are public; you can follow it here.",
+                )
+                return redirect(listing.get_absolute_url())
+    else:
+        form = form_class(user=request.user)
+    return render(request, "catalogue/listing_form.html", {"market": market, "form": form})
+
+
+@login_required
+def listing_edit(request: HttpRequest, *, kind: str, slug: str) -> HttpResponse:
+    market = MARKETS[kind]
+    listing = selectors.listing_detail(kind=kind, slug=slug)
+    if listing is None:
+        raise Http404("No such listing.")
+    if listing.owner_id != request.user.pk:
+        raise PermissionDenied("Only the owner of this listing can edit it.")
+    form_class = market.form_class
+    if request.method == "POST":
+        form = form_class(request.POST, request.FILES, user=request.user, listing=listing)
+        if form.is_valid():
+            try:
+                listing = form.update(listing=listing, actor=request.user)
+            except services.CatalogueError as error:
+                _fail(request, error)
+            else:
+                messages.success(request, "Saved. The listing waits for review again.")
+                return redirect(listing.get_absolute_url())
+    else:
+        form = form_class(user=request.user, listing=listing,
+                          initial=form_class.initial_for(listing))
+    return render(request, "catalogue/listing_form.html",
+                  {"market": market, "form": form, "listing": listing})
+
+
+def provider_profile(request: HttpRequest, username: str) -> HttpResponse:
+    owner = selectors.user_by_username(username)
+    if owner is None:
+        raise Http404("No such provider.")
+    listings = selectors.provider_listings(owner=owner, viewer=request.user)
+    return render(request, "catalogue/provider.html", {
+        "owner": owner, "wallet": "", "wallets": owner.wallets.all(),
+        "page": Paginator(listings, 48).get_page(request.GET.get("page")),
+    })
+
+
+def wallet_profile(request: HttpRequest, address: str) -> HttpResponse:
+    listings = selectors.provider_listings(wallet=address, viewer=request.user)
+    return render(request, "catalogue/provider.html", {
+        "owner": None, "wallet": address, "wallets": [],
+        "page": Paginator(listings, 48).get_page(request.GET.get("page")),
+    })
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "catalogue/dashboard.html",
+                  {"listings": selectors.my_listings(user=request.user), "markets": MARKETS})
+
+
+@staff_member_required
+def curation_queue(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", CurationStatus.PENDING)
+    if status not in CurationStatus.values and status != "reported":
+        status = CurationStatus.PENDING
+    return render(request, "catalogue/curation_queue.html", {
+        "status": status,
+        "statuses": [*CurationStatus.choices, ("reported", "Reported")],
+        "page": Paginator(selectors.curation_queue(status=status), 30).get_page(
+            request.GET.get("page")),
+        "reported_comments": selectors.reported_comments()[:50],
+    })
+
+
+@require_POST
+def curation_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    if not request.user.is_authenticated or not request.user.is_staff:
+        raise PermissionDenied("Only curators (staff) can change the curation status.")
+    listing = get_object_or_404(Listing, pk=pk)
+    form = CurationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a curation action.")
+    else:
+        try:
+            with transaction.atomic():
+                services.listing_curate(listing=listing, actor=request.user,
+                                        action=form.cleaned_data["action"],
+                                        reason=form.cleaned_data["reason"])
+                if request.POST.get("resolve_reports") == "1":
+                    services.listing_reports_resolve(listing=listing, actor=request.user)
+            messages.success(request, f"“{listing.name}”: decision recorded.")
+        except services.CatalogueError as error:
+            _fail(request, error)
+    return redirect(_safe_next(request) or listing.get_absolute_url())
