@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 __all__ = [
+    "DATASET_KEY_SIZE",
     "DEFAULT_CHUNK_SIZE",
     "MAX_CHUNK_SIZE",
     "DatasetCryptoError",

@@ -11,8 +11,9 @@ from marketplace.catalogue.models import wallet_address_validator
 class Wallet(models.Model):
     """An Ethereum address a user proved to control (EIP-4361). Stored checksummed."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="wallets")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wallets"
+    )
     address = models.CharField(max_length=42, unique=True, validators=[wallet_address_validator])
     linked_at = models.DateTimeField(auto_now_add=True)
     last_sign_in_at = models.DateTimeField(null=True, blank=True)

@@ -21,6 +21,5 @@ def wallet_list(*, user: AbstractBaseUser) -> QuerySet[Wallet]:
 def user_can_sign_in_without_wallet(*, user: AbstractBaseUser) -> bool:
     """Whether `user` has a password or a verified email address to sign in with."""
     return (
-        user.has_usable_password()
-        or EmailAddress.objects.filter(user=user, verified=True).exists()
+        user.has_usable_password() or EmailAddress.objects.filter(user=user, verified=True).exists()
     )

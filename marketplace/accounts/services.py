@@ -95,17 +95,11 @@ def _siwe_nonce_consume(*, nonce: str, now: datetime) -> None:
 def _username_for_wallet(address: str) -> str:
     base = f"{address[:6]}_{address[-4:]}".lower()
     User = get_user_model()
-    taken = set(
-        User.objects.filter(username__startswith=base).values_list("username", flat=True)
-    )
-    return next(
-        name for name in (base, *(f"{base}_{n}" for n in count(2))) if name not in taken
-    )
+    taken = set(User.objects.filter(username__startswith=base).values_list("username", flat=True))
+    return next(name for name in (base, *(f"{base}_{n}" for n in count(2))) if name not in taken)
 
 
-def _wallet_for_sign_in(
-    *, address: str, signed_in: AbstractBaseUser | None
-) -> tuple[Wallet, bool]:
+def _wallet_for_sign_in(*, address: str, signed_in: AbstractBaseUser | None) -> tuple[Wallet, bool]:
     """The wallet row for `address`, linking it to `signed_in` or to a new user if it is new.
 
     Returns the wallet and whether a user was created.

@@ -1,0 +1,688 @@
+"""Catalogue benchmark: list, search and filter pages over HTTP, against a large catalogue.
+
+    .venv/bin/python bench/catalogue.py [--listings 100000] [--requests 400] [--concurrency 4]
+
+It never touches the developer's data: everything lives in a temporary directory
+(`SUPEREDGE_VAR_DIR`: SQLite file, media, dev secrets). With `DATABASE_URL` set it uses that
+PostgreSQL server, but a database of its own named `<name>_bench`, created here and dropped at the
+end. It migrates, seeds the catalogue with bulk inserts, builds the full-text index, then starts
+the server `make run` starts (Daphne, `DJANGO_DEBUG=true`) and measures each scenario with a few
+keep-alive client threads on loopback.
+
+It prints a table, whether the targets are met, and as its last line one JSON object. The exit
+status is 1 when any response was not a 200, because such figures measure error pages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import http.client
+import itertools
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VENV_BIN = BASE_DIR / ".venv" / "bin"
+
+# Targets at 100,000 listings.
+TARGET_P95_MS = 50.0
+TARGET_LIST_RPS_SHARE = 0.5
+
+SEED_BATCH = 5_000
+USERS = 300
+
+# Words of names, summaries and descriptions. Descriptions draw them with Zipf-like weights
+# (the first words are common, the last rare) so that searches hit a realistic mix of large and
+# small result sets.
+CONTENT_WORDS = """
+data fast compute render image model secure open edge graph stream batch cloud green text
+vector audio video network energy climate sensor weather genome protein chemistry physics
+render svg png pdf json csv parquet archive compress encrypt decrypt hash sign verify index
+search query parse format convert resize crop filter blur sharpen detect classify cluster
+train infer predict forecast simulate optimize schedule route plan solve compile link test
+benchmark profile trace monitor alert log metric dashboard report export import sync backup
+restore mirror replicate shard partition merge split sort join aggregate sample label
+annotate translate transcribe summarize tokenize embed rank recommend match dedupe clean
+validate anonymize mask redact audit comply tiny small large huge parallel distributed
+deterministic sandboxed portable lightweight robust accurate precise scalable elastic
+reliable efficient frugal solar hydro wind nuclear renewable carbon neutral europe america
+asia africa pacific nordic alpine coastal urban rural satellite drone lidar radar sonar
+camera microphone thermometer barometer seismic ocean river forest glacier desert city
+traffic transit railway aviation shipping logistics retail finance banking insurance health
+medical clinical radiology pathology cardiology oncology neurology pharmacy nutrition
+fitness sports music cinema theatre literature poetry history geography geology astronomy
+cosmology particle quantum optics acoustics mechanics robotics automation manufacturing
+printing textile agriculture irrigation soil harvest livestock fishery forestry mining
+recycling waste water air pollution noise mobility housing education library museum
+gallery census election survey opinion market price auction ledger token wallet contract
+oracle bridge rollup validator consensus mempool block chain node peer gossip relay cache
+proxy gateway firewall tunnel dns http grpc websocket mqtt kafka queue worker pool cluster
+kernel runtime wasm wasi rust python golang zig assembly compiler interpreter bytecode
+shader raytracer rasterizer mesh voxel texture sprite font glyph typeset layout diagram
+chart plot histogram heatmap map tile terrain elevation contour polygon polyline raster
+lattice tensor matrix sparse dense fourier wavelet spline kalman markov bayesian monte
+carlo gradient descent regression entropy
+""".split()
+CONTENT_WORDS = list(dict.fromkeys(CONTENT_WORDS))  # drop repeats, keep order
+FILLER_WORDS = """
+the a an and or of to in for with on by from at as is are be it this that which fast every
+each all any more most new your our their into over under while when so can will may
+""".split()
+NOUNS = """
+renderer encoder decoder compiler solver converter parser indexer scanner tracer mapper
+planner scheduler simulator optimizer classifier detector tokenizer summarizer translator
+archive collection corpus series catalogue registry atlas survey benchmark toolkit engine
+pipeline studio lab workbench forge mill foundry hub station cluster farm grid fleet
+""".split()
+TAGS = [
+    "graphics", "svg", "machine-learning", "genomics", "climate", "finance", "geospatial",
+    "audio", "video", "green", "low-latency", "high-memory",
+]
+TASK_CATEGORIES = ["XS", "S", "M", "L", "XL"]
+CATEGORY_FACTORS = [1, 3, 8, 20, 60]
+REGIONS = [
+    "eu-west", "eu-central", "eu-north", "us-east", "us-west", "sa-east", "ap-south", "ap-east",
+    "af-south",
+]
+KIND_WEIGHTS = {"app": 40, "dataset": 35, "pool": 25}
+
+
+# --------------------------------------------------------------------------------------------
+# Database of the benchmark
+
+
+@dataclass
+class BenchDatabase:
+    """Where the benchmark's data lives; `env` is the environment of every Django process."""
+
+    vendor: str
+    url: str
+    var_dir: Path
+    env: dict[str, str]
+    admin_url: str = ""  # PostgreSQL: the `postgres` maintenance database
+    name: str = ""
+
+
+def bench_database(var_dir: Path) -> BenchDatabase:
+    env = dict(os.environ)
+    env["SUPEREDGE_VAR_DIR"] = str(var_dir)
+    env["DJANGO_DEBUG"] = "true"
+    env["DJANGO_SETTINGS_MODULE"] = "marketplace.settings"
+    # Redis would share the developer's cache and channel layer; in-process ones are enough.
+    env.pop("REDIS_URL", None)
+    # An explicit URL also beats a DATABASE_URL the developer may keep in .env.
+    developer_url = os.environ.get("DATABASE_URL", "")
+    if not developer_url:
+        url = f"sqlite:///{var_dir / 'superedge.sqlite3'}"
+        env["DATABASE_URL"] = url
+        return BenchDatabase(vendor="sqlite", url=url, var_dir=var_dir, env=env)
+    parts = urllib.parse.urlsplit(developer_url)
+    if not parts.scheme.startswith("postgres"):
+        sys.exit(f"DATABASE_URL must be a PostgreSQL URL (or unset for SQLite): {parts.scheme}")
+    name = f"{parts.path.lstrip('/') or 'superedge'}_bench"
+    url = urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+    admin = urllib.parse.urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+    env["DATABASE_URL"] = url
+    return BenchDatabase(
+        vendor="postgresql", url=url, var_dir=var_dir, env=env, admin_url=admin, name=name
+    )
+
+
+def _postgres_admin(db: BenchDatabase, *statements) -> None:
+    import psycopg
+
+    with psycopg.connect(db.admin_url, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def create_database(db: BenchDatabase) -> None:
+    if db.vendor == "postgresql":
+        from psycopg import sql
+
+        name = sql.Identifier(db.name)
+        _postgres_admin(
+            db,
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name),
+            sql.SQL("CREATE DATABASE {}").format(name),
+        )
+    started = time.perf_counter()
+    result = subprocess.run(
+        [str(VENV_BIN / "python"), "manage.py", "migrate", "--no-input"],
+        cwd=BASE_DIR, env=db.env, capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        sys.exit(f"migrate failed:\n{result.stdout}\n{result.stderr}")
+    print(f"migrate: {time.perf_counter() - started:.1f} s")
+
+
+def drop_database(db: BenchDatabase) -> None:
+    if db.vendor == "postgresql":
+        from psycopg import sql
+
+        _postgres_admin(
+            db, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.name))
+        )
+
+
+def setup_django(db: BenchDatabase) -> None:
+    """Configure Django in this process for the benchmark's database (seeding only)."""
+    os.environ.update(db.env)
+    os.environ.pop("REDIS_URL", None)
+    if str(BASE_DIR) not in sys.path:
+        sys.path.insert(0, str(BASE_DIR))
+    import django
+
+    django.setup()
+
+
+# --------------------------------------------------------------------------------------------
+# Seeding
+
+
+class TextMaker:
+    """Deterministic random names, summaries and descriptions."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.cum_weights = list(
+            itertools.accumulate(1 / (rank + 1) ** 0.9 for rank in range(len(CONTENT_WORDS)))
+        )
+
+    def words(self, count: int) -> list[str]:
+        return self.rng.choices(CONTENT_WORDS, cum_weights=self.cum_weights, k=count)
+
+    def name(self) -> str:
+        count = self.rng.choice((1, 2, 2, 3))
+        words = [w.capitalize() for w in self.rng.sample(CONTENT_WORDS, count)]
+        return " ".join([*words, self.rng.choice(NOUNS).capitalize()])
+
+    def sentence(self, count: int) -> str:
+        words = self.words(count)
+        for position in range(1, count, 3):
+            words.insert(position, self.rng.choice(FILLER_WORDS))
+        return " ".join(words).capitalize() + "."
+
+    def summary(self) -> str:
+        return self.sentence(self.rng.randint(6, 12))[:160]
+
+    def description(self) -> str:
+        paragraphs = []
+        for _ in range(self.rng.randint(1, 4)):
+            sentences = (self.sentence(self.rng.randint(6, 14)) for _ in range(self.rng.randint(2, 5)))
+            paragraphs.append(" ".join(sentences))
+        return "\n\n".join(paragraphs)
+
+
+def _histogram(rng: random.Random) -> list[int]:
+    if rng.random() < 0.3:
+        return [0, 0, 0, 0, 0]
+    total = int(rng.lognormvariate(2.5, 1.2)) + 1
+    quality = rng.random()  # how good the listing is: shifts the stars up
+    weights = [(1 - quality) ** 2, (1 - quality), 0.5, quality, quality**2 * 2]
+    counts = [0] * 5
+    for stars in rng.choices(range(5), weights=weights, k=min(total, 2_000)):
+        counts[stars] += 1
+    return counts
+
+
+def _status(rng: random.Random) -> str:
+    roll = rng.random()
+    if roll < 0.05:
+        return "featured"
+    if roll < 0.15:
+        return "pending"
+    return "approved"
+
+
+def _prices(rng: random.Random) -> dict[str, Decimal]:
+    base = rng.lognormvariate(-2.3, 1.0)
+    first = rng.randrange(5)
+    count = rng.randint(1, 5 - first)
+    return {
+        TASK_CATEGORIES[i]: Decimal(f"{base * CATEGORY_FACTORS[i]:.9f}")
+        for i in range(first, first + count)
+    }
+
+
+@contextlib.contextmanager
+def _historical_timestamps(model) -> Iterator[None]:
+    """Let bulk_create write the given created_at/updated_at instead of now()."""
+    fields = [model._meta.get_field("created_at"), model._meta.get_field("updated_at")]
+    saved = [(f.auto_now, f.auto_now_add) for f in fields]
+    for f in fields:
+        f.auto_now = f.auto_now_add = False
+    try:
+        yield
+    finally:
+        for f, (auto_now, auto_now_add) in zip(fields, saved, strict=True):
+            f.auto_now, f.auto_now_add = auto_now, auto_now_add
+
+
+def seed(*, listings: int, rng_seed: int) -> dict[str, float]:
+    """Bulk-insert users, tags and `listings` listings with their market rows and prices; then
+    build the full-text index and refresh the planner statistics. Returns timings in seconds."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+    from django.test.utils import override_settings
+
+    from dappstore.models import App
+    from datamarket.models import Dataset
+    from marketplace.catalogue.models import Listing, ListingPrice, Tag
+    from marketplace.catalogue.search import index_listings
+    from pools.models import Workerpool
+
+    rng = random.Random(rng_seed)
+    text = TextMaker(rng)
+    user_model = get_user_model()
+    timings: dict[str, float] = {}
+    now = datetime.now(UTC)
+    kinds, kind_weights = zip(*KIND_WEIGHTS.items(), strict=True)
+    tag_through = Listing.tags.through
+
+    # DEBUG keeps every query's SQL; megabytes of INSERTs are not worth keeping.
+    with override_settings(DEBUG=False), _historical_timestamps(Listing):
+        started = time.perf_counter()
+        with transaction.atomic():
+            owners = user_model.objects.bulk_create(
+                user_model(
+                    username=f"{rng.choice(CONTENT_WORDS)}-{rng.choice(NOUNS)}-{i}",
+                    email=f"provider{i}@example.com",
+                    password="!",  # unusable  # noqa: S106
+                    date_joined=now - timedelta(days=900),
+                )
+                for i in range(USERS)
+            )
+            tags = Tag.objects.bulk_create(Tag(name=name, slug=name) for name in TAGS)
+        ids: list[int] = []
+        for start in range(0, listings, SEED_BATCH):
+            count = min(SEED_BATCH, listings - start)
+            with transaction.atomic():
+                rows, prices = [], []
+                for offset in range(count):
+                    position = start + offset
+                    kind = rng.choices(kinds, weights=kind_weights)[0]
+                    name = text.name()
+                    status = _status(rng)
+                    histogram = _histogram(rng)
+                    ratings = sum(histogram)
+                    average = (
+                        sum(s * n for s, n in zip(range(1, 6), histogram, strict=True)) / ratings
+                        if ratings
+                        else 0
+                    )
+                    listing_prices = _prices(rng)
+                    prices.append(listing_prices)
+                    # Oldest first, one every few minutes, the newest a moment ago.
+                    created = now - timedelta(minutes=5 * (listings - position))
+                    rows.append(
+                        Listing(
+                            kind=kind,
+                            name=name[:80],
+                            slug=f"{'-'.join(name.lower().split())}-{position}",
+                            summary=text.summary(),
+                            description=text.description(),
+                            owner=rng.choice(owners),
+                            owner_wallet=f"0x{rng.getrandbits(160):040x}"
+                            if rng.random() < 0.6
+                            else "",
+                            status=status,
+                            is_public=status in ("approved", "featured"),
+                            price_from=min(listing_prices.values()),
+                            rating_avg=Decimal(f"{average:.2f}"),
+                            rating_count=ratings,
+                            rating_histogram=histogram,
+                            reputation=rng.randint(0, 500),
+                            created_at=created,
+                            updated_at=created + timedelta(days=rng.randint(0, 30)),
+                        )
+                    )
+                created_rows = Listing.objects.bulk_create(rows)
+                tag_rows, price_rows, apps, datasets, pools = [], [], [], [], []
+                for listing, listing_prices in zip(created_rows, prices, strict=True):
+                    ids.append(listing.pk)
+                    tag_rows.extend(
+                        tag_through(listing_id=listing.pk, tag_id=tag.pk)
+                        for tag in rng.sample(tags, rng.randint(1, 4))
+                    )
+                    price_rows.extend(
+                        ListingPrice(listing_id=listing.pk, category=category, price=price)
+                        for category, price in listing_prices.items()
+                    )
+                    digest = hashlib.sha256(listing.slug.encode()).hexdigest()
+                    if listing.kind == "app":
+                        apps.append(App(
+                            listing_id=listing.pk,
+                            wasm=f"apps/2025/01/{listing.slug[:60]}.wasm",
+                            wasm_sha256=digest,
+                            wasm_size=rng.randint(50_000, 30_000_000),
+                            default_args=rng.choice(("", "input.svg output.png", "--help")),
+                        ))
+                    elif listing.kind == "dataset":
+                        size = rng.randint(1_000, 200_000_000)
+                        datasets.append(Dataset(
+                            listing_id=listing.pk,
+                            encrypted_file=f"datasets/2025/01/{listing.slug[:60]}.bin",
+                            encrypted_sha256=digest,
+                            encrypted_size=size + 28,
+                            plain_size=size,
+                            original_name=f"{listing.slug[:60]}.csv",
+                            content_type="text/csv",
+                            wrapped_key=rng.randbytes(60),
+                        ))
+                    else:
+                        cores = rng.choice((1, 2, 4, 4, 8, 8, 16, 32, 64))
+                        pools.append(Workerpool(
+                            listing_id=listing.pk,
+                            cpu_cores=cores,
+                            memory_mb=cores * rng.choice((1024, 2048, 4096)),
+                            runtime="wasm",
+                            location=rng.choice(REGIONS),
+                            energy_class=rng.choices("ABCDE", weights=(2, 3, 3, 2, 1))[0],
+                            visibility="public" if rng.random() < 0.85 else "private",
+                            worker_count=rng.randint(0, 200),
+                        ))
+                tag_through.objects.bulk_create(tag_rows)
+                ListingPrice.objects.bulk_create(price_rows)
+                App.objects.bulk_create(apps)
+                Dataset.objects.bulk_create(datasets)
+                Workerpool.objects.bulk_create(pools)
+            done = start + count
+            if done % 20_000 == 0 or done == listings:
+                elapsed = time.perf_counter() - started
+                print(f"  seeded {done:,} listings in {elapsed:.1f} s", flush=True)
+        timings["insert"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        with transaction.atomic():
+            index_listings(ids)
+        timings["search_index"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("ANALYZE")
+            cursor.execute("PRAGMA optimize")
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:
+            # A bulk load leaves the visibility map empty; autovacuum would fill it in the
+            # middle of the measurements. Do it now so that they see a settled database.
+            cursor.execute("VACUUM (ANALYZE)")
+    timings["analyze"] = time.perf_counter() - started
+    connection.close()
+    return timings
+
+
+# --------------------------------------------------------------------------------------------
+# Server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(db: BenchDatabase, port: int, log_path: Path) -> subprocess.Popen:
+    log = log_path.open("wb")
+    return subprocess.Popen(
+        [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port),
+         "marketplace.asgi:application"],
+        cwd=BASE_DIR, env=db.env, stdout=log, stderr=subprocess.STDOUT,
+    )
+
+
+def wait_until_healthy(server: subprocess.Popen, port: int, log_path: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"The server exited ({server.returncode}):\n{log_path.read_text()[-3000:]}")
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz/", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        time.sleep(0.2)
+    sys.exit(f"The server did not answer /healthz/ within 60 s:\n{log_path.read_text()[-3000:]}")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+# --------------------------------------------------------------------------------------------
+# Measurements
+
+
+@dataclass
+class Result:
+    name: str
+    latencies_ms: list[float] = field(default_factory=list)
+    failures: list[tuple[int, str]] = field(default_factory=list)  # (status, path)
+    seconds: float = 0.0
+
+    def percentile(self, share: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
+
+
+def _worker(port: int, paths: list[str], cursor: Iterator[int], lock: threading.Lock,
+            result: Result) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        while True:
+            with lock:
+                index = next(cursor)
+            if index >= len(paths):
+                return
+            path = paths[index]
+            started = time.perf_counter()
+            try:
+                conn.request("GET", path)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+                if response.getheader("Connection", "").lower() == "close":
+                    conn.close()
+            except (OSError, http.client.HTTPException):
+                conn.close()  # reconnects on the next request
+                status = 0
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            with lock:
+                result.latencies_ms.append(elapsed_ms)
+                if status != 200:
+                    result.failures.append((status, path))
+    finally:
+        conn.close()
+
+
+def run_requests(name: str, port: int, paths: list[str], concurrency: int) -> Result:
+    result = Result(name)
+    cursor, lock = itertools.count(), threading.Lock()
+    threads = [
+        threading.Thread(target=_worker, args=(port, paths, cursor, lock, result), daemon=True)
+        for _ in range(concurrency)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+MARKET_PATHS = ("/apps/", "/datasets/", "/pools/")
+
+
+def list_path(rng: random.Random) -> str:
+    path = rng.choice(MARKET_PATHS)
+    return path if rng.random() < 0.25 else f"{path}?page={rng.randint(2, 50)}"
+
+
+def search_path(rng: random.Random) -> str:
+    words = rng.sample(CONTENT_WORDS, rng.choice((1, 1, 2)))
+    if rng.random() < 0.3:  # typing in progress: the last word is a prefix
+        words[-1] = words[-1][: rng.randint(2, max(2, len(words[-1]) - 1))]
+    return f"{rng.choice(MARKET_PATHS)}?{urllib.parse.urlencode({'q': ' '.join(words)})}"
+
+
+def filter_path(rng: random.Random) -> str:
+    choice = rng.randrange(6)
+    if choice == 0:
+        query = {"cores_min": rng.choice((2, 4, 8, 16)), "location": rng.choice(REGIONS),
+                 "energy_class": rng.choice("ABC")}
+        return f"/pools/?{urllib.parse.urlencode(query)}"
+    if choice == 1:
+        query = {"memory_min_gib": rng.choice((4, 8, 16, 64)), "visibility": "public",
+                 "sort": rng.choice(("price_asc", "rating"))}
+        return f"/pools/?{urllib.parse.urlencode(query)}"
+    if choice == 2:
+        query = {"tag": rng.choice(TAGS), "rating_min": rng.choice((3, 4)), "sort": "rating"}
+        return f"/apps/?{urllib.parse.urlencode(query)}"
+    if choice == 3:
+        query = {"price_min": "0.1", "price_max": "2", "sort": "price_asc"}
+        return f"/datasets/?{urllib.parse.urlencode(query)}"
+    if choice == 4:
+        query = {"tag": rng.choice(TAGS), "sort": rng.choice(("price_desc", "newest")),
+                 "page": rng.randint(1, 5)}
+        return f"{rng.choice(MARKET_PATHS)}?{urllib.parse.urlencode(query)}"
+    query = {"q": rng.choice(CONTENT_WORDS), "rating_min": 2, "sort": "rating"}
+    return f"{rng.choice(MARKET_PATHS)}?{urllib.parse.urlencode(query)}"
+
+
+SCENARIOS: dict[str, Callable[[random.Random], str]] = {
+    "list": list_path,
+    "search": search_path,
+    "filter": filter_path,
+    "trivial": lambda rng: "/healthz/",
+}
+
+
+def measure(port: int, *, requests: int, warmup: int, concurrency: int,
+            rng_seed: int) -> dict[str, Result]:
+    rng = random.Random(rng_seed + 1)
+    results = {}
+    for name, make_path in SCENARIOS.items():
+        run_requests(name, port, [make_path(rng) for _ in range(warmup)], concurrency)
+        paths = [make_path(rng) for _ in range(requests)]
+        results[name] = run_requests(name, port, paths, concurrency)
+        print(f"  {name}: done", flush=True)
+    return results
+
+
+def report(results: dict[str, Result], *, listings: int, vendor: str) -> bool:
+    """Print the table, the targets and the JSON line; True when every response was a 200."""
+    print()
+    print(f"{'scenario':<10}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}"
+          f"{'req/s':>9}{'non-200':>9}")
+    for result in results.values():
+        print(f"{result.name:<10}{len(result.latencies_ms):>9}{result.percentile(0.5):>9.1f}"
+              f"{result.percentile(0.95):>9.1f}{max(result.latencies_ms):>9.1f}"
+              f"{result.rps:>9.1f}{len(result.failures):>9}")
+    all_ok = True
+    for result in results.values():
+        if result.failures:
+            all_ok = False
+            statuses = sorted({status for status, _ in result.failures})
+            print(f"WARNING: {result.name}: {len(result.failures)} responses were not 200 "
+                  f"(statuses {statuses}; e.g. {result.failures[0][1]}): these figures "
+                  "measure error pages.")
+    print()
+    list_share = results["list"].rps / results["trivial"].rps if results["trivial"].rps else 0
+    for name in ("list", "search", "filter"):
+        p95 = results[name].percentile(0.95)
+        verdict = "met" if p95 <= TARGET_P95_MS else "NOT MET"
+        print(f"target {name} p95 <= {TARGET_P95_MS:.0f} ms: {verdict} ({p95:.1f} ms)")
+    verdict = "met" if list_share >= TARGET_LIST_RPS_SHARE else "NOT MET"
+    print(f"target list req/s >= {TARGET_LIST_RPS_SHARE:.0%} of trivial: {verdict} "
+          f"({list_share:.0%})")
+    if listings < 100_000:
+        print(f"(the targets are set for 100,000 listings; this run has {listings:,})")
+    summary = {"listings": listings}
+    for name in ("list", "search", "filter"):
+        summary[f"{name}_p95_ms"] = round(results[name].percentile(0.95), 1)
+    for name in ("list", "trivial", "search", "filter"):
+        summary[f"{name}_rps"] = round(results[name].rps, 1)
+    summary["database"] = vendor
+    print(json.dumps(summary))
+    return all_ok
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--listings", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=400, help="per scenario")
+    parser.add_argument("--warmup", type=int, default=30, help="per scenario, not measured")
+    parser.add_argument("--concurrency", type=int, default=4, help="client threads")
+    parser.add_argument("--seed", type=int, default=20_250_101, help="random seed")
+    args = parser.parse_args()
+
+    var_dir = Path(tempfile.mkdtemp(prefix="superedge-bench-"))
+    db = bench_database(var_dir)
+    server = None
+    database_created = False
+    try:
+        print(f"database: {db.vendor} ({db.name or var_dir}), {args.listings:,} listings")
+        database_created = True
+        create_database(db)
+        setup_django(db)
+        timings = seed(listings=args.listings, rng_seed=args.seed)
+        print(f"seed: insert {timings['insert']:.1f} s, search index "
+              f"{timings['search_index']:.1f} s, analyze {timings['analyze']:.1f} s "
+              f"(total {sum(timings.values()):.1f} s)")
+        port = free_port()
+        log_path = var_dir / "server.log"
+        server = start_server(db, port, log_path)
+        wait_until_healthy(server, port, log_path)
+        print(f"server: daphne on 127.0.0.1:{port}; {args.requests} requests per scenario "
+              f"after {args.warmup} warm-up, {args.concurrency} client threads")
+        results = measure(port, requests=args.requests, warmup=args.warmup,
+                          concurrency=args.concurrency, rng_seed=args.seed)
+        return 0 if report(results, listings=args.listings, vendor=db.vendor) else 1
+    finally:
+        if server is not None:
+            stop_server(server)
+        if db.vendor != "sqlite" and database_created:
+            with contextlib.suppress(Exception):
+                from django.db import connections
+
+                connections.close_all()
+            drop_database(db)
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)

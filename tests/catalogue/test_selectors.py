@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from marketplace.catalogue import selectors
+from marketplace.catalogue.models import CurationStatus, Market
+from marketplace.catalogue.selectors import ListingFilters
+from tests.factories.accounts import UserFactory
+from tests.factories.catalogue import (
+    ListingFactory,
+    TagFactory,
+    WorkerpoolFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _names(queryset) -> list[str]:
+    return [listing.name for listing in queryset]
+
+
+def test_listing_list_shows_only_public_listings_of_the_market():
+    ListingFactory(name="Approved app")
+    ListingFactory(name="Featured app", status=CurationStatus.FEATURED)
+    for status in ("pending", "changes_requested", "delisted", "revoked"):
+        ListingFactory(name=f"{status} app", status=status)
+    ListingFactory(name="A dataset", kind=Market.DATASET)
+
+    result = selectors.listing_list(kind=Market.APP, filters=ListingFilters())
+
+    assert sorted(_names(result)) == ["Approved app", "Featured app"]
+
+
+def test_search_matches_every_word_as_prefix_in_name_summary_tags_and_description():
+    ListingFactory(name="resvg renderer", summary="SVG to PNG")
+    ListingFactory(name="Graphviz", summary="graphs", tags=[TagFactory(name="diagrams")])
+    ListingFactory(name="Other", description="Renders **vector** drawings")
+
+    def search(q: str) -> list[str]:
+        return sorted(_names(selectors.listing_list(kind=Market.APP,
+                                                    filters=ListingFilters(q=q))))
+
+    assert search("res png") == ["resvg renderer"]
+    assert search("diagram") == ["Graphviz"]
+    assert search("vector") == ["Other"]
+    assert search("render") == ["Other", "resvg renderer"]
+    assert search("nothing-like-this") == []
+    # Query-language characters are plain text, never syntax errors.
+    assert search('"* ( ) : ^ -') == ["Graphviz", "Other", "resvg renderer"]
+    assert search('png" OR') == []
+    assert search('png"*') == ["resvg renderer"]
+
+
+def test_search_sees_edits():
+    from marketplace.catalogue import services
+
+    listing = ListingFactory(name="Old name")
+    services.listing_update(listing=listing, actor=listing.owner, name="Brand new",
+                            summary="s", description="", tags=[], prices={"S": Decimal(1)})
+    services.listing_curate(listing=listing, actor=UserFactory(is_staff=True), action="approve")
+
+    assert _names(selectors.listing_list(kind=Market.APP, filters=ListingFilters(q="brand"))) \
+        == ["Brand new"]
+    assert _names(selectors.listing_list(kind=Market.APP, filters=ListingFilters(q="old"))) == []
+
+
+def test_filters_by_tag_price_and_rating_and_sorts():
+    svg = TagFactory(name="svg")
+    ListingFactory(name="cheap", price_from=Decimal("0.1"), rating_avg=Decimal("4.5"),
+                   tags=[svg])
+    ListingFactory(name="mid", price_from=Decimal("1"), rating_avg=Decimal("3.0"), tags=[svg])
+    ListingFactory(name="dear", price_from=Decimal("10"), rating_avg=Decimal("5"))
+
+    def run(**kw) -> list[str]:
+        return _names(selectors.listing_list(kind=Market.APP, filters=ListingFilters(**kw)))
+
+    assert sorted(run(tag="svg")) == ["cheap", "mid"]
+    assert run(price_min=Decimal("0.5"), price_max=Decimal("5")) == ["mid"]
+    assert sorted(run(rating_min=4)) == ["cheap", "dear"]
+    assert run(sort="price_asc") == ["cheap", "mid", "dear"]
+    assert run(sort="price_desc") == ["dear", "mid", "cheap"]
+    assert run(sort="rating") == ["dear", "cheap", "mid"]
+
+
+def test_pool_attribute_filters():
+    WorkerpoolFactory(listing__name="small", cpu_cores=2, memory_mb=2048, location="eu-west",
+                      energy_class="A")
+    WorkerpoolFactory(listing__name="big", cpu_cores=32, memory_mb=65536, location="us-east",
+                      energy_class="D", visibility="private")
+
+    def run(**kw) -> list[str]:
+        return sorted(_names(selectors.listing_list(kind=Market.POOL,
+                                                    filters=ListingFilters(**kw))))
+
+    assert run(cores_min=8) == ["big"]
+    assert run(memory_min_gib=4) == ["big"]
+    assert run(location="eu-west") == ["small"]
+    assert run(energy_class="B") == ["small"]
+    assert run(visibility="private") == ["big"]
+    assert run() == ["big", "small"]
+
+
+def test_provider_listings_hide_unpublished_from_others():
+    owner = UserFactory()
+    ListingFactory(owner=owner, name="public")
+    ListingFactory(owner=owner, name="pending", status=CurationStatus.PENDING)
+
+    assert _names(selectors.provider_listings(owner=owner, viewer=UserFactory())) == ["public"]
+    assert sorted(_names(selectors.provider_listings(owner=owner, viewer=owner))) == [
+        "pending", "public",
+    ]
+
+
+def test_list_query_count_is_constant_as_listings_grow(django_assert_max_num_queries, client):
+    """The page costs the same number of queries with 3 or 30 listings (no N+1)."""
+
+    def count_for_page() -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/pools/").status_code == 200
+        return len(ctx.captured_queries)
+
+    for _ in range(3):
+        WorkerpoolFactory(listing__tags=[TagFactory(name="a"), TagFactory(name="b")])
+    small = count_for_page()
+    for _ in range(27):
+        WorkerpoolFactory(listing__tags=[TagFactory(name="c")])
+    large = count_for_page()
+
+    assert small == large
+    assert large <= 8

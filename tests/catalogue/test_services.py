@@ -1,0 +1,260 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from marketplace.catalogue import services
+from marketplace.catalogue.models import (
+    Comment,
+    CommentReport,
+    CurationDecision,
+    CurationStatus,
+    Listing,
+    ListingPrice,
+    Market,
+    Rating,
+)
+from tests.factories.accounts import UserFactory
+from tests.factories.catalogue import CommentFactory, ListingFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _new_listing(owner, **overrides) -> Listing:
+    fields = {
+        "kind": Market.APP, "owner": owner, "name": "Edge Renderer", "summary": "Renders",
+        "tags": ["Graphics", "svg", "graphics"],
+        "prices": {"XS": Decimal("0.5"), "S": Decimal("0.25"), "M": None},
+    }
+    fields.update(overrides)
+    return services.listing_create(**fields)
+
+
+def test_listing_create_waits_for_curation_with_prices_and_tags():
+    listing = _new_listing(UserFactory())
+
+    assert listing.status == CurationStatus.PENDING
+    assert listing.is_public is False
+    assert listing.slug == "edge-renderer"
+    assert sorted(t.slug for t in listing.tags.all()) == ["graphics", "svg"]
+    assert dict(listing.prices.values_list("category", "price")) == {
+        "XS": Decimal("0.5"), "S": Decimal("0.25"),
+    }
+    listing.refresh_from_db()
+    assert listing.price_from == Decimal("0.25")
+
+
+def test_listing_create_gives_unique_slugs_for_equal_names():
+    owner = UserFactory()
+    first, second = _new_listing(owner), _new_listing(owner)
+    assert (first.slug, second.slug) == ("edge-renderer", "edge-renderer-2")
+
+
+def test_listing_update_by_owner_sends_published_listing_back_to_review():
+    listing = ListingFactory(status=CurationStatus.APPROVED)
+
+    services.listing_update(
+        listing=listing, actor=listing.owner, name="New name", summary="s", description="d",
+        tags=["x"], prices={"L": Decimal("3")},
+    )
+
+    listing.refresh_from_db()
+    assert (listing.name, listing.status, listing.is_public) == (
+        "New name", CurationStatus.PENDING, False,
+    )
+    assert listing.price_from == Decimal("3")
+    assert list(ListingPrice.objects.filter(listing=listing).values_list("category", flat=True)) \
+        == ["L"]
+    decision = CurationDecision.objects.get(listing=listing)
+    assert (decision.from_status, decision.to_status, decision.actor) == (
+        CurationStatus.APPROVED, CurationStatus.PENDING, listing.owner,
+    )
+
+
+def test_listing_update_by_someone_else_is_refused_and_changes_nothing():
+    listing = ListingFactory(name="Original")
+
+    with pytest.raises(services.NotAllowed):
+        services.listing_update(
+            listing=listing, actor=UserFactory(), name="Hijacked", summary="s",
+            description="", tags=[], prices={"S": Decimal(1)},
+        )
+
+    listing.refresh_from_db()
+    assert listing.name == "Original"
+    assert listing.status == CurationStatus.APPROVED
+
+
+@pytest.mark.parametrize(
+    ("start", "action", "end"),
+    [
+        (CurationStatus.PENDING, "approve", CurationStatus.APPROVED),
+        (CurationStatus.PENDING, "feature", CurationStatus.FEATURED),
+        (CurationStatus.APPROVED, "feature", CurationStatus.FEATURED),
+        (CurationStatus.FEATURED, "unfeature", CurationStatus.APPROVED),
+        (CurationStatus.DELISTED, "relist", CurationStatus.APPROVED),
+        (CurationStatus.CHANGES_REQUESTED, "approve", CurationStatus.APPROVED),
+    ],
+)
+def test_listing_curate_moves_status_and_records_decision(start, action, end):
+    listing = ListingFactory(status=start)
+    curator = UserFactory(is_staff=True)
+
+    services.listing_curate(listing=listing, actor=curator, action=action, reason="ok")
+
+    listing.refresh_from_db()
+    assert listing.status == end
+    assert listing.is_public == (end in (CurationStatus.APPROVED, CurationStatus.FEATURED))
+    decision = listing.decisions.get()
+    assert (decision.actor, decision.from_status, decision.to_status, decision.reason) == (
+        curator, start, end, "ok",
+    )
+
+
+@pytest.mark.parametrize("action", ["request_changes", "delist", "revoke"])
+def test_listing_curate_needs_a_reason_to_reject(action):
+    listing = ListingFactory(status=CurationStatus.APPROVED)
+
+    with pytest.raises(services.CatalogueError, match="Say why"):
+        services.listing_curate(listing=listing, actor=UserFactory(is_staff=True),
+                                action=action, reason="  ")
+
+    listing.refresh_from_db()
+    assert listing.status == CurationStatus.APPROVED
+    assert not CurationDecision.objects.exists()
+
+
+def test_listing_curate_rejects_illegal_transition():
+    listing = ListingFactory(status=CurationStatus.REVOKED)
+
+    with pytest.raises(services.IllegalTransition, match="revoked"):
+        services.listing_curate(listing=listing, actor=UserFactory(is_staff=True),
+                                action="approve")
+
+    assert not CurationDecision.objects.exists()
+
+
+def test_listing_curate_by_non_staff_is_refused():
+    listing = ListingFactory(status=CurationStatus.PENDING)
+
+    with pytest.raises(services.NotAllowed):
+        services.listing_curate(listing=listing, actor=UserFactory(), action="approve")
+
+    listing.refresh_from_db()
+    assert listing.status == CurationStatus.PENDING
+
+
+def test_rating_set_twice_updates_instead_of_duplicating():
+    listing = ListingFactory()
+    user = UserFactory()
+
+    services.rating_set(listing=listing, user=user, stars=2)
+    services.rating_set(listing=listing, user=user, stars=5)
+    services.rating_set(listing=listing, user=UserFactory(), stars=4)
+
+    assert Rating.objects.filter(listing=listing, user=user).get().stars == 5
+    listing.refresh_from_db()
+    assert (listing.rating_count, listing.rating_avg, listing.rating_histogram) == (
+        2, Decimal("4.50"), [0, 0, 0, 1, 1],
+    )
+
+
+@pytest.mark.parametrize("stars", [0, 6, -1, 3.5, "4"])
+def test_rating_outside_one_to_five_is_refused(stars):
+    listing = ListingFactory()
+
+    with pytest.raises(services.CatalogueError, match="1 to 5"):
+        services.rating_set(listing=listing, user=UserFactory(), stars=stars)
+
+    assert not Rating.objects.exists()
+
+
+def test_owner_cannot_rate_own_listing():
+    listing = ListingFactory()
+    with pytest.raises(services.NotAllowed):
+        services.rating_set(listing=listing, user=listing.owner, stars=5)
+    assert not Rating.objects.exists()
+
+
+def test_comment_replies_are_one_level_deep():
+    listing = ListingFactory()
+    top = services.comment_create(listing=listing, author=UserFactory(), body="Q?")
+    reply = services.comment_create(listing=listing, author=UserFactory(), body="A", parent=top)
+
+    with pytest.raises(services.CatalogueError, match="one level"):
+        services.comment_create(listing=listing, author=UserFactory(), body="A2", parent=reply)
+
+    assert Comment.objects.count() == 2
+
+
+def test_comment_on_pending_listing_is_refused():
+    listing = ListingFactory(status=CurationStatus.PENDING)
+    with pytest.raises(services.CatalogueError, match="published"):
+        services.comment_create(listing=listing, author=UserFactory(), body="hi")
+    assert not Comment.objects.exists()
+
+
+def test_comment_edit_only_by_author_within_window(settings):
+    settings.COMMENT_EDIT_WINDOW_SECONDS = 600
+    comment = CommentFactory(body="first")
+
+    services.comment_edit(comment=comment, actor=comment.author, body="second")
+    with pytest.raises(services.NotAllowed):
+        services.comment_edit(comment=comment, actor=UserFactory(), body="third")
+    Comment.objects.filter(pk=comment.pk).update(
+        created_at=timezone.now() - timedelta(minutes=11)
+    )
+    with pytest.raises(services.CatalogueError, match="10 minutes"):
+        services.comment_edit(comment=comment, actor=comment.author, body="late")
+
+    comment.refresh_from_db()
+    assert comment.body == "second"
+    assert comment.edited_at is not None
+
+
+def test_comment_report_once_per_user_and_counted():
+    comment = CommentFactory()
+    reporter = UserFactory()
+
+    services.comment_report(comment=comment, reporter=reporter, reason="spam")
+    with pytest.raises(services.CatalogueError, match="already reported"):
+        services.comment_report(comment=comment, reporter=reporter, reason="spam again")
+    services.comment_report(comment=comment, reporter=UserFactory(), reason="")
+
+    comment.refresh_from_db()
+    assert comment.report_count == 2
+    assert CommentReport.objects.filter(comment=comment).count() == 2
+
+
+def test_comment_moderate_hides_and_resolves_reports():
+    comment = CommentFactory()
+    services.comment_report(comment=comment, reporter=UserFactory(), reason="abuse")
+
+    services.comment_moderate(comment=comment, actor=UserFactory(is_staff=True), hide=True,
+                              reason="abusive")
+
+    comment.refresh_from_db()
+    assert (comment.is_hidden, comment.hidden_reason) == (True, "abusive")
+    assert not CommentReport.objects.filter(resolved_at__isnull=True).exists()
+
+
+def test_comment_moderate_by_non_staff_refused():
+    comment = CommentFactory()
+    with pytest.raises(services.NotAllowed):
+        services.comment_moderate(comment=comment, actor=UserFactory(), hide=True)
+    comment.refresh_from_db()
+    assert comment.is_hidden is False
+
+
+def test_listing_report_needs_reason_and_is_once_per_user():
+    listing = ListingFactory()
+    user = UserFactory()
+    with pytest.raises(services.CatalogueError, match="Say what is wrong"):
+        services.listing_report(listing=listing, reporter=user, reason=" ")
+    services.listing_report(listing=listing, reporter=user, reason="malware")
+    with pytest.raises(services.CatalogueError, match="already reported"):
+        services.listing_report(listing=listing, reporter=user, reason="malware")
+    assert listing.reports.count() == 1

@@ -1,0 +1,194 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from marketplace.catalogue.models import (
+    Comment,
+    CurationDecision,
+    CurationStatus,
+    Market,
+    Rating,
+)
+from tests.factories.accounts import UserFactory
+from tests.factories.catalogue import (
+    AppFactory,
+    CommentFactory,
+    DatasetFactory,
+    ListingFactory,
+    WorkerpoolFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_shows_featured_counts_and_empty_states(client):
+    AppFactory(listing__name="Star app", listing__status=CurationStatus.FEATURED)
+    page = client.get("/").content.decode()
+    assert "Star app" in page
+    assert "1</strong> app" in page
+    assert "Nothing listed here yet." in page  # datasets and pools are empty
+
+
+def test_list_page_full_and_htmx_partial(client):
+    AppFactory(listing__name="Renderer")
+    full = client.get("/apps/?q=rend")
+    partial = client.get("/apps/?q=rend", headers={"HX-Request": "true"})
+    assert full.status_code == partial.status_code == 200
+    assert "<html" in full.content.decode()
+    body = partial.content.decode()
+    assert "<html" not in body
+    assert 'id="results"' in body
+    assert "Renderer" in body
+
+
+def test_list_page_reports_bad_filters_instead_of_failing(client):
+    AppFactory(listing__name="Renderer")
+    response = client.get("/apps/?price_min=abc&price_max=-1&rating_min=9&page=zero")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Enter a number." in page
+    assert "Renderer" in page  # the valid part of the query still applies
+
+
+def test_list_page_empty_state_and_pagination(client, settings):
+    settings.CATALOGUE_PAGE_SIZE = 2
+    for i in range(3):
+        AppFactory(listing__name=f"App {i}")
+    page1 = client.get("/apps/").content.decode()
+    page2 = client.get("/apps/?page=2").content.decode()
+    assert "Page 1 of 2" in page1
+    assert 'rel="next"' in page1
+    assert "App 0" in page2
+    assert "No apps match" in client.get("/apps/?q=zzzz").content.decode()
+
+
+def test_detail_page_renders_description_inert_and_prices(client):
+    app = AppFactory(listing__description="<script>alert('x')</script>**Hello**")
+    page = client.get(app.listing.get_absolute_url()).content.decode()
+    assert "<strong>Hello</strong>" in page
+    assert "<script>alert" not in page
+    assert "Price per task" in page
+
+
+def test_detail_of_pending_listing_only_for_owner_and_staff(client):
+    app = AppFactory(listing__status=CurationStatus.PENDING)
+    url = app.listing.get_absolute_url()
+    assert client.get(url).status_code == 404
+    client.force_login(UserFactory())
+    assert client.get(url).status_code == 404
+    client.force_login(app.listing.owner)
+    assert client.get(url).status_code == 200
+    client.force_login(UserFactory(is_staff=True))
+    assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("factory", [DatasetFactory, WorkerpoolFactory])
+def test_detail_pages_of_other_markets(client, factory):
+    row = factory()
+    assert client.get(row.listing.get_absolute_url()).status_code == 200
+
+
+def test_anonymous_rating_and_comment_redirect_to_login_and_write_nothing(client):
+    listing = ListingFactory()
+    rate = client.post(reverse("listing_rate", args=[listing.pk]), {"stars": 5})
+    comment = client.post(reverse("comment_create", args=[listing.pk]), {"body": "hi"})
+    assert rate.status_code == comment.status_code == 302
+    assert "/accounts/login/" in rate["Location"]
+    assert not Rating.objects.exists()
+    assert not Comment.objects.exists()
+
+
+def test_rating_out_of_range_is_refused_with_message(client):
+    listing = AppFactory().listing
+    client.force_login(UserFactory())
+    response = client.post(reverse("listing_rate", args=[listing.pk]), {"stars": 7}, follow=True)
+    assert "A rating is a whole number of stars from 1 to 5." in response.content.decode()
+    assert not Rating.objects.exists()
+
+
+def test_rating_with_htmx_returns_the_updated_block(client):
+    listing = AppFactory().listing
+    client.force_login(UserFactory())
+    response = client.post(reverse("listing_rate", args=[listing.pk]), {"stars": 4},
+                           headers={"HX-Request": "true"})
+    body = response.content.decode()
+    assert 'id="rating-block"' in body
+    assert "Your rating: 4" in body
+    assert "<html" not in body
+
+
+def test_comment_html_is_escaped(client):
+    listing = AppFactory().listing
+    client.force_login(UserFactory())
+    client.post(reverse("comment_create", args=[listing.pk]),
+                {"body": "<img src=x onerror=alert(1)>hello"})
+    page = client.get(listing.get_absolute_url()).content.decode()
+    assert "&lt;img src=x onerror=alert(1)&gt;hello" in page
+    assert "<img src=x" not in page
+
+
+def test_hidden_comment_shows_placeholder_to_public(client):
+    comment = CommentFactory(listing=AppFactory().listing, body="rude words", is_hidden=True)
+    page = client.get(comment.listing.get_absolute_url()).content.decode()
+    assert "rude words" not in page
+    assert "hidden by a moderator" in page
+
+
+def test_curation_by_non_staff_is_forbidden_and_changes_nothing(client):
+    listing = ListingFactory(status=CurationStatus.PENDING)
+    client.force_login(UserFactory())
+    response = client.post(reverse("curation_decide", args=[listing.pk]), {"action": "approve"})
+    assert response.status_code == 403
+    listing.refresh_from_db()
+    assert listing.status == CurationStatus.PENDING
+    assert not CurationDecision.objects.exists()
+    assert client.get(reverse("curation_queue")).status_code == 302  # to the admin login
+
+
+def test_staff_approves_from_queue_and_owner_sees_the_decision(client):
+    listing = ListingFactory(status=CurationStatus.PENDING, name="Waiting app")
+    staff = UserFactory(is_staff=True)
+    client.force_login(staff)
+    assert "Waiting app" in client.get(reverse("curation_queue")).content.decode()
+    client.post(reverse("curation_decide", args=[listing.pk]),
+                {"action": "request_changes", "reason": "Add a screenshot"})
+    listing.refresh_from_db()
+    assert listing.status == CurationStatus.CHANGES_REQUESTED
+
+    client.force_login(listing.owner)
+    dashboard = client.get(reverse("dashboard")).content.decode()
+    assert "Changes requested" in dashboard
+    assert "Add a screenshot" in dashboard
+
+
+def test_editing_someone_elses_listing_is_forbidden(client):
+    app = AppFactory()
+    client.force_login(UserFactory())
+    url = reverse("app_edit", args=[app.listing.slug])
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"name": "x"}).status_code == 403
+
+
+def test_provider_and_wallet_profiles(client):
+    app = AppFactory(listing__owner_wallet="0x70997970C51812dc3A010C7d01b50e0d17dc79C8")
+    owner = app.listing.owner
+    assert app.listing.name in client.get(
+        reverse("provider_profile", args=[owner.username])).content.decode()
+    assert app.listing.name in client.get(
+        reverse("wallet_profile", args=["0x70997970c51812dc3a010c7d01b50e0d17dc79c8"])
+    ).content.decode()
+    assert client.get(reverse("provider_profile", args=["nobody-here"])).status_code == 404
+
+
+def test_api_lists_and_validates(client):
+    AppFactory(listing__name="Api app")
+    ok = client.get("/api/listings/?kind=app&q=api").json()
+    assert [row["name"] for row in ok["results"]] == ["Api app"]
+    assert client.get("/api/listings/?kind=nope").status_code == 400
+    assert client.get("/api/listings/?kind=app&price_min=x").status_code == 400
+
+
+def test_market_kinds_all_have_pages(client):
+    for kind in Market:
+        assert client.get(reverse(f"{kind.value}_list")).status_code == 200
