@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import string
 from datetime import timedelta
-from itertools import count
+from itertools import chain, count
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -96,7 +96,8 @@ def _username_for_wallet(address: str) -> str:
     base = f"{address[:6]}_{address[-4:]}".lower()
     User = get_user_model()
     taken = set(User.objects.filter(username__startswith=base).values_list("username", flat=True))
-    return next(name for name in (base, *(f"{base}_{n}" for n in count(2))) if name not in taken)
+    candidates = chain([base], (f"{base}_{n}" for n in count(2)))
+    return next(name for name in candidates if name not in taken)
 
 
 def _wallet_for_sign_in(*, address: str, signed_in: AbstractBaseUser | None) -> tuple[Wallet, bool]:
