@@ -47,11 +47,17 @@ TARGET_LIST_RPS_SHARE = 0.5
 
 SEED_BATCH = 5_000
 USERS = 300
+RARE_WORDS = 4_000
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
 
 # Words of names, summaries and descriptions. Descriptions draw them with Zipf-like weights
 # (the first words are common, the last rare) so that searches hit a realistic mix of large and
 # small result sets.
-CONTENT_WORDS = """
+CONTENT_WORDS = _words("""
 data fast compute render image model secure open edge graph stream batch cloud green text
 vector audio video network energy climate sensor weather genome protein chemistry physics
 render svg png pdf json csv parquet archive compress encrypt decrypt hash sign verify index
@@ -79,26 +85,43 @@ shader raytracer rasterizer mesh voxel texture sprite font glyph typeset layout 
 chart plot histogram heatmap map tile terrain elevation contour polygon polyline raster
 lattice tensor matrix sparse dense fourier wavelet spline kalman markov bayesian monte
 carlo gradient descent regression entropy
-""".split()
+""")
 CONTENT_WORDS = list(dict.fromkeys(CONTENT_WORDS))  # drop repeats, keep order
-FILLER_WORDS = """
+FILLER_WORDS = _words("""
 the a an and or of to in for with on by from at as is are be it this that which fast every
 each all any more most new your our their into over under while when so can will may
-""".split()
-NOUNS = """
+""")
+NOUNS = _words("""
 renderer encoder decoder compiler solver converter parser indexer scanner tracer mapper
 planner scheduler simulator optimizer classifier detector tokenizer summarizer translator
 archive collection corpus series catalogue registry atlas survey benchmark toolkit engine
 pipeline studio lab workbench forge mill foundry hub station cluster farm grid fleet
-""".split()
+""")
 TAGS = [
-    "graphics", "svg", "machine-learning", "genomics", "climate", "finance", "geospatial",
-    "audio", "video", "green", "low-latency", "high-memory",
+    "graphics",
+    "svg",
+    "machine-learning",
+    "genomics",
+    "climate",
+    "finance",
+    "geospatial",
+    "audio",
+    "video",
+    "green",
+    "low-latency",
+    "high-memory",
 ]
 TASK_CATEGORIES = ["XS", "S", "M", "L", "XL"]
 CATEGORY_FACTORS = [1, 3, 8, 20, 60]
 REGIONS = [
-    "eu-west", "eu-central", "eu-north", "us-east", "us-west", "sa-east", "ap-south", "ap-east",
+    "eu-west",
+    "eu-central",
+    "eu-north",
+    "us-east",
+    "us-west",
+    "sa-east",
+    "ap-south",
+    "ap-east",
     "af-south",
 ]
 KIND_WEIGHTS = {"app": 40, "dataset": 35, "pool": 25}
@@ -166,7 +189,11 @@ def create_database(db: BenchDatabase) -> None:
     started = time.perf_counter()
     result = subprocess.run(
         [str(VENV_BIN / "python"), "manage.py", "migrate", "--no-input"],
-        cwd=BASE_DIR, env=db.env, capture_output=True, text=True, check=False,
+        cwd=BASE_DIR,
+        env=db.env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         sys.exit(f"migrate failed:\n{result.stdout}\n{result.stderr}")
@@ -197,38 +224,56 @@ def setup_django(db: BenchDatabase) -> None:
 # Seeding
 
 
+def rare_words(rng_seed: int, count: int = RARE_WORDS) -> list[str]:
+    """Made-up words (product names, jargon): the long tail of a real vocabulary."""
+    rng = random.Random(rng_seed)
+    onsets = _words("b c d f g h k l m n p r s t v z br cr dr fl gr kl pr st tr")
+    vowels = _words("a e i o u ai ea io ou")
+    codas = ["", "n", "r", "s", "x", "l", "th", "nd", "rk"]
+    words: set[str] = set()
+    while len(words) < count:
+        syllables = (rng.choice(onsets) + rng.choice(vowels) for _ in range(rng.randint(2, 3)))
+        words.add("".join(syllables) + rng.choice(codas))
+    return sorted(words - set(CONTENT_WORDS))
+
+
 class TextMaker:
-    """Deterministic random names, summaries and descriptions."""
+    """Deterministic random names, summaries and descriptions.
 
-    def __init__(self, rng: random.Random) -> None:
+    Words follow Zipf's law over the domain words then the made-up ones: the first domain
+    words are in most descriptions, the made-up ones in a few. Descriptions are drawn from a
+    pool of sentences, which makes generating 100,000 of them cheap.
+    """
+
+    def __init__(self, rng: random.Random, rare: list[str], *, sentences: int = 30_000) -> None:
         self.rng = rng
+        self.rare = rare
+        self.vocabulary = CONTENT_WORDS + self.rare
         self.cum_weights = list(
-            itertools.accumulate(1 / (rank + 1) ** 0.9 for rank in range(len(CONTENT_WORDS)))
+            itertools.accumulate(1 / (rank + 1) for rank in range(len(self.vocabulary)))
         )
+        self.sentences = [self._sentence(rng.randint(5, 12)) for _ in range(sentences)]
 
-    def words(self, count: int) -> list[str]:
-        return self.rng.choices(CONTENT_WORDS, cum_weights=self.cum_weights, k=count)
-
-    def name(self) -> str:
-        count = self.rng.choice((1, 2, 2, 3))
-        words = [w.capitalize() for w in self.rng.sample(CONTENT_WORDS, count)]
-        return " ".join([*words, self.rng.choice(NOUNS).capitalize()])
-
-    def sentence(self, count: int) -> str:
-        words = self.words(count)
+    def _sentence(self, count: int) -> str:
+        words = self.rng.choices(self.vocabulary, cum_weights=self.cum_weights, k=count)
         for position in range(1, count, 3):
             words.insert(position, self.rng.choice(FILLER_WORDS))
         return " ".join(words).capitalize() + "."
 
+    def name(self) -> str:
+        words = self.rng.sample(CONTENT_WORDS, self.rng.choice((1, 1, 2)))
+        if self.rng.random() < 0.5:
+            words.insert(0, self.rng.choice(self.rare))
+        return " ".join(w.capitalize() for w in [*words, self.rng.choice(NOUNS)])
+
     def summary(self) -> str:
-        return self.sentence(self.rng.randint(6, 12))[:160]
+        return self.rng.choice(self.sentences)[:160]
 
     def description(self) -> str:
-        paragraphs = []
-        for _ in range(self.rng.randint(1, 4)):
-            sentences = (self.sentence(self.rng.randint(6, 14)) for _ in range(self.rng.randint(2, 5)))
-            paragraphs.append(" ".join(sentences))
-        return "\n\n".join(paragraphs)
+        return "\n\n".join(
+            " ".join(self.rng.choices(self.sentences, k=self.rng.randint(2, 5)))
+            for _ in range(self.rng.randint(1, 4))
+        )
 
 
 def _histogram(rng: random.Random) -> list[int]:
@@ -290,7 +335,7 @@ def seed(*, listings: int, rng_seed: int) -> dict[str, float]:
     from pools.models import Workerpool
 
     rng = random.Random(rng_seed)
-    text = TextMaker(rng)
+    text = TextMaker(rng, rare_words(rng_seed))
     user_model = get_user_model()
     timings: dict[str, float] = {}
     now = datetime.now(UTC)
@@ -305,7 +350,7 @@ def seed(*, listings: int, rng_seed: int) -> dict[str, float]:
                 user_model(
                     username=f"{rng.choice(CONTENT_WORDS)}-{rng.choice(NOUNS)}-{i}",
                     email=f"provider{i}@example.com",
-                    password="!",  # unusable  # noqa: S106
+                    password="!",  # unusable
                     date_joined=now - timedelta(days=900),
                 )
                 for i in range(USERS)
@@ -368,37 +413,43 @@ def seed(*, listings: int, rng_seed: int) -> dict[str, float]:
                     )
                     digest = hashlib.sha256(listing.slug.encode()).hexdigest()
                     if listing.kind == "app":
-                        apps.append(App(
-                            listing_id=listing.pk,
-                            wasm=f"apps/2025/01/{listing.slug[:60]}.wasm",
-                            wasm_sha256=digest,
-                            wasm_size=rng.randint(50_000, 30_000_000),
-                            default_args=rng.choice(("", "input.svg output.png", "--help")),
-                        ))
+                        apps.append(
+                            App(
+                                listing_id=listing.pk,
+                                wasm=f"apps/2025/01/{listing.slug[:60]}.wasm",
+                                wasm_sha256=digest,
+                                wasm_size=rng.randint(50_000, 30_000_000),
+                                default_args=rng.choice(("", "input.svg output.png", "--help")),
+                            )
+                        )
                     elif listing.kind == "dataset":
                         size = rng.randint(1_000, 200_000_000)
-                        datasets.append(Dataset(
-                            listing_id=listing.pk,
-                            encrypted_file=f"datasets/2025/01/{listing.slug[:60]}.bin",
-                            encrypted_sha256=digest,
-                            encrypted_size=size + 28,
-                            plain_size=size,
-                            original_name=f"{listing.slug[:60]}.csv",
-                            content_type="text/csv",
-                            wrapped_key=rng.randbytes(60),
-                        ))
+                        datasets.append(
+                            Dataset(
+                                listing_id=listing.pk,
+                                encrypted_file=f"datasets/2025/01/{listing.slug[:60]}.bin",
+                                encrypted_sha256=digest,
+                                encrypted_size=size + 28,
+                                plain_size=size,
+                                original_name=f"{listing.slug[:60]}.csv",
+                                content_type="text/csv",
+                                wrapped_key=rng.randbytes(60),
+                            )
+                        )
                     else:
                         cores = rng.choice((1, 2, 4, 4, 8, 8, 16, 32, 64))
-                        pools.append(Workerpool(
-                            listing_id=listing.pk,
-                            cpu_cores=cores,
-                            memory_mb=cores * rng.choice((1024, 2048, 4096)),
-                            runtime="wasm",
-                            location=rng.choice(REGIONS),
-                            energy_class=rng.choices("ABCDE", weights=(2, 3, 3, 2, 1))[0],
-                            visibility="public" if rng.random() < 0.85 else "private",
-                            worker_count=rng.randint(0, 200),
-                        ))
+                        pools.append(
+                            Workerpool(
+                                listing_id=listing.pk,
+                                cpu_cores=cores,
+                                memory_mb=cores * rng.choice((1024, 2048, 4096)),
+                                runtime="wasm",
+                                location=rng.choice(REGIONS),
+                                energy_class=rng.choices("ABCDE", weights=(2, 3, 3, 2, 1))[0],
+                                visibility="public" if rng.random() < 0.85 else "private",
+                                worker_count=rng.randint(0, 200),
+                            )
+                        )
                 tag_through.objects.bulk_create(tag_rows)
                 ListingPrice.objects.bulk_create(price_rows)
                 App.objects.bulk_create(apps)
@@ -443,9 +494,18 @@ def free_port() -> int:
 def start_server(db: BenchDatabase, port: int, log_path: Path) -> subprocess.Popen:
     log = log_path.open("wb")
     return subprocess.Popen(
-        [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port),
-         "marketplace.asgi:application"],
-        cwd=BASE_DIR, env=db.env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(VENV_BIN / "daphne"),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "marketplace.asgi:application",
+        ],
+        cwd=BASE_DIR,
+        env=db.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -454,10 +514,12 @@ def wait_until_healthy(server: subprocess.Popen, port: int, log_path: Path) -> N
     while time.monotonic() < deadline:
         if server.poll() is not None:
             sys.exit(f"The server exited ({server.returncode}):\n{log_path.read_text()[-3000:]}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz/", timeout=2) as resp:
-                if resp.status == 200:
-                    return
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz/", timeout=2) as resp,
+        ):
+            if resp.status == 200:
+                return
         time.sleep(0.2)
     sys.exit(f"The server did not answer /healthz/ within 60 s:\n{log_path.read_text()[-3000:]}")
 
@@ -492,8 +554,9 @@ class Result:
         return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
 
 
-def _worker(port: int, paths: list[str], cursor: Iterator[int], lock: threading.Lock,
-            result: Result) -> None:
+def _worker(
+    port: int, paths: list[str], cursor: Iterator[int], lock: threading.Lock, result: Result
+) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         while True:
@@ -546,8 +609,9 @@ def list_path(rng: random.Random) -> str:
     return path if rng.random() < 0.25 else f"{path}?page={rng.randint(2, 50)}"
 
 
-def search_path(rng: random.Random) -> str:
-    words = rng.sample(CONTENT_WORDS, rng.choice((1, 1, 2)))
+def search_path(rng: random.Random, rare: list[str]) -> str:
+    # Mostly domain words (from very common to uncommon), sometimes a made-up product name.
+    words = rng.sample(CONTENT_WORDS if rng.random() < 0.8 else rare, rng.choice((1, 1, 2)))
     if rng.random() < 0.3:  # typing in progress: the last word is a prefix
         words[-1] = words[-1][: rng.randint(2, max(2, len(words[-1]) - 1))]
     return f"{rng.choice(MARKET_PATHS)}?{urllib.parse.urlencode({'q': ' '.join(words)})}"
@@ -556,12 +620,18 @@ def search_path(rng: random.Random) -> str:
 def filter_path(rng: random.Random) -> str:
     choice = rng.randrange(6)
     if choice == 0:
-        query = {"cores_min": rng.choice((2, 4, 8, 16)), "location": rng.choice(REGIONS),
-                 "energy_class": rng.choice("ABC")}
+        query = {
+            "cores_min": rng.choice((2, 4, 8, 16)),
+            "location": rng.choice(REGIONS),
+            "energy_class": rng.choice("ABC"),
+        }
         return f"/pools/?{urllib.parse.urlencode(query)}"
     if choice == 1:
-        query = {"memory_min_gib": rng.choice((4, 8, 16, 64)), "visibility": "public",
-                 "sort": rng.choice(("price_asc", "rating"))}
+        query = {
+            "memory_min_gib": rng.choice((4, 8, 16, 64)),
+            "visibility": "public",
+            "sort": rng.choice(("price_asc", "rating")),
+        }
         return f"/pools/?{urllib.parse.urlencode(query)}"
     if choice == 2:
         query = {"tag": rng.choice(TAGS), "rating_min": rng.choice((3, 4)), "sort": "rating"}
@@ -570,26 +640,29 @@ def filter_path(rng: random.Random) -> str:
         query = {"price_min": "0.1", "price_max": "2", "sort": "price_asc"}
         return f"/datasets/?{urllib.parse.urlencode(query)}"
     if choice == 4:
-        query = {"tag": rng.choice(TAGS), "sort": rng.choice(("price_desc", "newest")),
-                 "page": rng.randint(1, 5)}
+        query = {
+            "tag": rng.choice(TAGS),
+            "sort": rng.choice(("price_desc", "newest")),
+            "page": rng.randint(1, 5),
+        }
         return f"{rng.choice(MARKET_PATHS)}?{urllib.parse.urlencode(query)}"
     query = {"q": rng.choice(CONTENT_WORDS), "rating_min": 2, "sort": "rating"}
     return f"{rng.choice(MARKET_PATHS)}?{urllib.parse.urlencode(query)}"
 
 
-SCENARIOS: dict[str, Callable[[random.Random], str]] = {
-    "list": list_path,
-    "search": search_path,
-    "filter": filter_path,
-    "trivial": lambda rng: "/healthz/",
-}
-
-
-def measure(port: int, *, requests: int, warmup: int, concurrency: int,
-            rng_seed: int) -> dict[str, Result]:
+def measure(
+    port: int, *, requests: int, warmup: int, concurrency: int, rng_seed: int
+) -> dict[str, Result]:
     rng = random.Random(rng_seed + 1)
+    rare = rare_words(rng_seed)
+    scenarios: dict[str, Callable[[random.Random], str]] = {
+        "list": list_path,
+        "search": lambda rng: search_path(rng, rare),
+        "filter": filter_path,
+        "trivial": lambda rng: "/healthz/",
+    }
     results = {}
-    for name, make_path in SCENARIOS.items():
+    for name, make_path in scenarios.items():
         run_requests(name, port, [make_path(rng) for _ in range(warmup)], concurrency)
         paths = [make_path(rng) for _ in range(requests)]
         results[name] = run_requests(name, port, paths, concurrency)
@@ -600,20 +673,26 @@ def measure(port: int, *, requests: int, warmup: int, concurrency: int,
 def report(results: dict[str, Result], *, listings: int, vendor: str) -> bool:
     """Print the table, the targets and the JSON line; True when every response was a 200."""
     print()
-    print(f"{'scenario':<10}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}"
-          f"{'req/s':>9}{'non-200':>9}")
+    print(
+        f"{'scenario':<10}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}"
+        f"{'req/s':>9}{'non-200':>9}"
+    )
     for result in results.values():
-        print(f"{result.name:<10}{len(result.latencies_ms):>9}{result.percentile(0.5):>9.1f}"
-              f"{result.percentile(0.95):>9.1f}{max(result.latencies_ms):>9.1f}"
-              f"{result.rps:>9.1f}{len(result.failures):>9}")
+        print(
+            f"{result.name:<10}{len(result.latencies_ms):>9}{result.percentile(0.5):>9.1f}"
+            f"{result.percentile(0.95):>9.1f}{max(result.latencies_ms):>9.1f}"
+            f"{result.rps:>9.1f}{len(result.failures):>9}"
+        )
     all_ok = True
     for result in results.values():
         if result.failures:
             all_ok = False
             statuses = sorted({status for status, _ in result.failures})
-            print(f"WARNING: {result.name}: {len(result.failures)} responses were not 200 "
-                  f"(statuses {statuses}; e.g. {result.failures[0][1]}): these figures "
-                  "measure error pages.")
+            print(
+                f"WARNING: {result.name}: {len(result.failures)} responses were not 200 "
+                f"(statuses {statuses}; e.g. {result.failures[0][1]}): these figures "
+                "measure error pages."
+            )
     print()
     list_share = results["list"].rps / results["trivial"].rps if results["trivial"].rps else 0
     for name in ("list", "search", "filter"):
@@ -621,8 +700,9 @@ def report(results: dict[str, Result], *, listings: int, vendor: str) -> bool:
         verdict = "met" if p95 <= TARGET_P95_MS else "NOT MET"
         print(f"target {name} p95 <= {TARGET_P95_MS:.0f} ms: {verdict} ({p95:.1f} ms)")
     verdict = "met" if list_share >= TARGET_LIST_RPS_SHARE else "NOT MET"
-    print(f"target list req/s >= {TARGET_LIST_RPS_SHARE:.0%} of trivial: {verdict} "
-          f"({list_share:.0%})")
+    print(
+        f"target list req/s >= {TARGET_LIST_RPS_SHARE:.0%} of trivial: {verdict} ({list_share:.0%})"
+    )
     if listings < 100_000:
         print(f"(the targets are set for 100,000 listings; this run has {listings:,})")
     summary = {"listings": listings}
@@ -657,17 +737,26 @@ def main() -> int:
         create_database(db)
         setup_django(db)
         timings = seed(listings=args.listings, rng_seed=args.seed)
-        print(f"seed: insert {timings['insert']:.1f} s, search index "
-              f"{timings['search_index']:.1f} s, analyze {timings['analyze']:.1f} s "
-              f"(total {sum(timings.values()):.1f} s)")
+        print(
+            f"seed: insert {timings['insert']:.1f} s, search index "
+            f"{timings['search_index']:.1f} s, analyze {timings['analyze']:.1f} s "
+            f"(total {sum(timings.values()):.1f} s)"
+        )
         port = free_port()
         log_path = var_dir / "server.log"
         server = start_server(db, port, log_path)
         wait_until_healthy(server, port, log_path)
-        print(f"server: daphne on 127.0.0.1:{port}; {args.requests} requests per scenario "
-              f"after {args.warmup} warm-up, {args.concurrency} client threads")
-        results = measure(port, requests=args.requests, warmup=args.warmup,
-                          concurrency=args.concurrency, rng_seed=args.seed)
+        print(
+            f"server: daphne on 127.0.0.1:{port}; {args.requests} requests per scenario "
+            f"after {args.warmup} warm-up, {args.concurrency} client threads"
+        )
+        results = measure(
+            port,
+            requests=args.requests,
+            warmup=args.warmup,
+            concurrency=args.concurrency,
+            rng_seed=args.seed,
+        )
         return 0 if report(results, listings=args.listings, vendor=db.vendor) else 1
     finally:
         if server is not None:

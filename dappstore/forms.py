@@ -15,7 +15,9 @@ class AppForm(ListingForm):
         f"{filesizeformat(settings.APP_WASM_MAX_BYTES)}.",
     )
     default_args = forms.CharField(
-        required=False, max_length=500, label="Default arguments",
+        required=False,
+        max_length=500,
+        label="Default arguments",
         help_text="Command-line arguments a task starts with, e.g. --width 512 in.svg out.png",
     )
     field_order = ["name", "summary", "wasm", "description", "tags", "icon", "default_args"]
@@ -41,12 +43,17 @@ class AppForm(ListingForm):
 
     def save(self, *, owner):
         return services.app_submit(
-            owner=owner, wasm_file=self.cleaned_data["wasm"],
-            default_args=self.cleaned_data["default_args"], **self.listing_fields(),
+            owner=owner,
+            wasm_file=self.cleaned_data["wasm"],
+            default_args=self.cleaned_data["default_args"],
+            **self.listing_fields(),
         )
 
     def update(self, *, listing, actor):
         return services.app_update(
-            listing=listing, actor=actor, wasm_file=self.cleaned_data.get("wasm"),
-            default_args=self.cleaned_data["default_args"], **self.listing_fields(),
+            listing=listing,
+            actor=actor,
+            wasm_file=self.cleaned_data.get("wasm"),
+            default_args=self.cleaned_data["default_args"],
+            **self.listing_fields(),
         )

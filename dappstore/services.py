@@ -19,14 +19,16 @@ def _checked_wasm(wasm_file: UploadedFile):
         raise catalogue.CatalogueError(str(error)) from error
 
 
-def app_submit(*, owner, wasm_file: UploadedFile, default_args: str = "", **listing_fields
-               ) -> Listing:
+def app_submit(
+    *, owner, wasm_file: UploadedFile, default_args: str = "", **listing_fields
+) -> Listing:
     """A new app listing, pending curation. The .wasm must be a WASI command module."""
     info = _checked_wasm(wasm_file)
     with atomic_with_files() as saved:
         listing = catalogue.listing_create(kind=Market.APP, owner=owner, **listing_fields)
-        app = App(listing=listing, wasm_sha256=info.sha256, wasm_size=info.size,
-                  default_args=default_args)
+        app = App(
+            listing=listing, wasm_sha256=info.sha256, wasm_size=info.size, default_args=default_args
+        )
         app.wasm.save(wasm_file.name, wasm_file, save=False)
         saved.append(app.wasm.name)
         if listing.icon:
@@ -35,8 +37,14 @@ def app_submit(*, owner, wasm_file: UploadedFile, default_args: str = "", **list
     return listing
 
 
-def app_update(*, listing: Listing, actor, wasm_file: UploadedFile | None = None,
-               default_args: str = "", **listing_fields) -> Listing:
+def app_update(
+    *,
+    listing: Listing,
+    actor,
+    wasm_file: UploadedFile | None = None,
+    default_args: str = "",
+    **listing_fields,
+) -> Listing:
     """The owner edits an app; a new .wasm replaces the old one (new checksum)."""
     info = _checked_wasm(wasm_file) if wasm_file else None
     with atomic_with_files() as saved:

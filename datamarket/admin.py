@@ -9,7 +9,13 @@ class DatasetAdmin(admin.ModelAdmin):
     search_fields = ("listing__name", "encrypted_sha256")
     # The wrapped key is never shown; the file is ciphertext.
     exclude = ("wrapped_key",)
-    readonly_fields = ("encrypted_sha256", "encrypted_size", "plain_size", "original_name",
-                       "content_type", "encrypted_file")
+    readonly_fields = (
+        "encrypted_sha256",
+        "encrypted_size",
+        "plain_size",
+        "original_name",
+        "content_type",
+        "encrypted_file",
+    )
     raw_id_fields = ("listing",)
     filter_horizontal = ("allowed_apps",)

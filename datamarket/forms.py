@@ -17,7 +17,8 @@ class DatasetForm(ListingForm):
         f"{filesizeformat(settings.DATASET_MAX_BYTES)}.",
     )
     allowed_apps = forms.ModelMultipleChoiceField(
-        queryset=App.objects.none(), required=False,
+        queryset=App.objects.none(),
+        required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="Only these apps may read the dataset inside a task. None: no app yet.",
     )
@@ -27,7 +28,8 @@ class DatasetForm(ListingForm):
         super().__init__(*args, listing=listing, user=user, **kwargs)
         self.fields["allowed_apps"].queryset = (
             App.objects.filter(Q(listing__is_public=True) | Q(listing__owner=user))
-            .select_related("listing").order_by("listing__name")
+            .select_related("listing")
+            .order_by("listing__name")
         )
         self.fields["allowed_apps"].label_from_instance = lambda app: app.listing.name
         if listing is not None:
@@ -36,8 +38,10 @@ class DatasetForm(ListingForm):
 
     @classmethod
     def initial_for(cls, listing):
-        return {**super().initial_for(listing),
-                "allowed_apps": list(listing.dataset.allowed_apps.all())}
+        return {
+            **super().initial_for(listing),
+            "allowed_apps": list(listing.dataset.allowed_apps.all()),
+        }
 
     def clean_data_file(self):
         data_file = self.cleaned_data.get("data_file")
@@ -52,12 +56,17 @@ class DatasetForm(ListingForm):
 
     def save(self, *, owner):
         return services.dataset_submit(
-            owner=owner, data_file=self.cleaned_data["data_file"],
-            allowed_apps=self.cleaned_data["allowed_apps"], **self.listing_fields(),
+            owner=owner,
+            data_file=self.cleaned_data["data_file"],
+            allowed_apps=self.cleaned_data["allowed_apps"],
+            **self.listing_fields(),
         )
 
     def update(self, *, listing, actor):
         return services.dataset_update(
-            listing=listing, actor=actor, data_file=self.cleaned_data.get("data_file"),
-            allowed_apps=self.cleaned_data["allowed_apps"], **self.listing_fields(),
+            listing=listing,
+            actor=actor,
+            data_file=self.cleaned_data.get("data_file"),
+            allowed_apps=self.cleaned_data["allowed_apps"],
+            **self.listing_fields(),
         )

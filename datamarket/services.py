@@ -29,8 +29,7 @@ def _encrypt_into(dataset: Dataset, upload: UploadedFile, saved: list[str]) -> N
         upload.seek(0)
         result = crypto.encrypt_stream(upload, ciphertext, key=key)
         ciphertext.seek(0)
-        dataset.encrypted_file.save(f"{dataset.listing.slug}.seds", File(ciphertext),
-                                    save=False)
+        dataset.encrypted_file.save(f"{dataset.listing.slug}.seds", File(ciphertext), save=False)
     saved.append(dataset.encrypted_file.name)
     dataset.encrypted_sha256 = result.encrypted_sha256
     dataset.encrypted_size = result.encrypted_size
@@ -40,8 +39,9 @@ def _encrypt_into(dataset: Dataset, upload: UploadedFile, saved: list[str]) -> N
     dataset.wrapped_key = crypto.wrap_key(key, server_key=settings.DATASET_KEY_ENCRYPTION_KEY)
 
 
-def dataset_submit(*, owner, data_file: UploadedFile, allowed_apps: Iterable[App] = (),
-                   **listing_fields) -> Listing:
+def dataset_submit(
+    *, owner, data_file: UploadedFile, allowed_apps: Iterable[App] = (), **listing_fields
+) -> Listing:
     """A new dataset listing, pending curation, its file encrypted at rest."""
     with atomic_with_files() as saved:
         listing = catalogue.listing_create(kind=Market.DATASET, owner=owner, **listing_fields)
@@ -54,8 +54,14 @@ def dataset_submit(*, owner, data_file: UploadedFile, allowed_apps: Iterable[App
     return listing
 
 
-def dataset_update(*, listing: Listing, actor, data_file: UploadedFile | None = None,
-                   allowed_apps: Iterable[App] = (), **listing_fields) -> Listing:
+def dataset_update(
+    *,
+    listing: Listing,
+    actor,
+    data_file: UploadedFile | None = None,
+    allowed_apps: Iterable[App] = (),
+    **listing_fields,
+) -> Listing:
     with atomic_with_files() as saved:
         listing = catalogue.listing_update(listing=listing, actor=actor, **listing_fields)
         dataset = Dataset.objects.select_for_update().get(listing=listing)
@@ -71,7 +77,8 @@ def dataset_update(*, listing: Listing, actor, data_file: UploadedFile | None = 
 
 def dataset_decrypt_to(*, dataset: Dataset, dst) -> int:
     """Write the plaintext of a dataset to `dst` (used inside tasks only). Returns its size."""
-    key = crypto.unwrap_key(bytes(dataset.wrapped_key),
-                            server_key=settings.DATASET_KEY_ENCRYPTION_KEY)
+    key = crypto.unwrap_key(
+        bytes(dataset.wrapped_key), server_key=settings.DATASET_KEY_ENCRYPTION_KEY
+    )
     with dataset.encrypted_file.open("rb") as src:
         return crypto.decrypt_stream(src, dst, key=key)

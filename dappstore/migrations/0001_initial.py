@@ -5,23 +5,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalogue', '0001_initial'),
+        ("catalogue", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='App',
+            name="App",
             fields=[
-                ('listing', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='app', serialize=False, to='catalogue.listing')),
-                ('wasm', models.FileField(upload_to='apps/%Y/%m/')),
-                ('wasm_sha256', models.CharField(editable=False, max_length=64)),
-                ('wasm_size', models.PositiveBigIntegerField(editable=False)),
-                ('app_type', models.CharField(default='WASM', editable=False, max_length=8)),
-                ('default_args', models.CharField(blank=True, help_text='Command-line arguments a task starts with.', max_length=500)),
+                (
+                    "listing",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="app",
+                        serialize=False,
+                        to="catalogue.listing",
+                    ),
+                ),
+                ("wasm", models.FileField(upload_to="apps/%Y/%m/")),
+                ("wasm_sha256", models.CharField(editable=False, max_length=64)),
+                ("wasm_size", models.PositiveBigIntegerField(editable=False)),
+                ("app_type", models.CharField(default="WASM", editable=False, max_length=8)),
+                (
+                    "default_args",
+                    models.CharField(
+                        blank=True,
+                        help_text="Command-line arguments a task starts with.",
+                        max_length=500,
+                    ),
+                ),
             ],
         ),
     ]

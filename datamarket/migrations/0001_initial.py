@@ -5,27 +5,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalogue', '0001_initial'),
-        ('dappstore', '0001_initial'),
+        ("catalogue", "0001_initial"),
+        ("dappstore", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Dataset',
+            name="Dataset",
             fields=[
-                ('listing', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='dataset', serialize=False, to='catalogue.listing')),
-                ('encrypted_file', models.FileField(upload_to='datasets/%Y/%m/')),
-                ('encrypted_sha256', models.CharField(editable=False, max_length=64)),
-                ('encrypted_size', models.PositiveBigIntegerField(editable=False)),
-                ('plain_size', models.PositiveBigIntegerField(editable=False)),
-                ('original_name', models.CharField(editable=False, max_length=200)),
-                ('content_type', models.CharField(blank=True, editable=False, max_length=100)),
-                ('wrapped_key', models.BinaryField()),
-                ('allowed_apps', models.ManyToManyField(blank=True, help_text='Only these apps may use the dataset inside a task.', related_name='allowed_datasets', to='dappstore.app')),
+                (
+                    "listing",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="dataset",
+                        serialize=False,
+                        to="catalogue.listing",
+                    ),
+                ),
+                ("encrypted_file", models.FileField(upload_to="datasets/%Y/%m/")),
+                ("encrypted_sha256", models.CharField(editable=False, max_length=64)),
+                ("encrypted_size", models.PositiveBigIntegerField(editable=False)),
+                ("plain_size", models.PositiveBigIntegerField(editable=False)),
+                ("original_name", models.CharField(editable=False, max_length=200)),
+                ("content_type", models.CharField(blank=True, editable=False, max_length=100)),
+                ("wrapped_key", models.BinaryField()),
+                (
+                    "allowed_apps",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Only these apps may use the dataset inside a task.",
+                        related_name="allowed_datasets",
+                        to="dappstore.app",
+                    ),
+                ),
             ],
         ),
     ]

@@ -11,9 +11,14 @@ from django.utils.html import format_html
 register = template.Library()
 
 _PALETTES = [
-    ("#4f46e5", "#06b6d4"), ("#0ea5e9", "#22c55e"), ("#f97316", "#ec4899"),
-    ("#8b5cf6", "#ec4899"), ("#14b8a6", "#6366f1"), ("#eab308", "#ef4444"),
-    ("#10b981", "#3b82f6"), ("#f43f5e", "#f59e0b"),
+    ("#4f46e5", "#06b6d4"),
+    ("#0ea5e9", "#22c55e"),
+    ("#f97316", "#ec4899"),
+    ("#8b5cf6", "#ec4899"),
+    ("#14b8a6", "#6366f1"),
+    ("#eab308", "#ef4444"),
+    ("#10b981", "#3b82f6"),
+    ("#f43f5e", "#f59e0b"),
 ]
 
 
@@ -29,14 +34,15 @@ def ect(value) -> str:
 
 @register.simple_tag
 def stars(value, size: str = "") -> str:
-    """Five stars, filled to the nearest half, with the number for screen readers."""
-    rating = float(value or 0)
-    halves = round(rating * 2)
-    full, half = divmod(halves, 2)
-    glyphs = "★" * full + ("⯪" if half else "") + "☆" * (5 - full - half)
+    """Five stars filled to the exact rating (a gold layer clipped over grey stars)."""
+    rating = max(0.0, min(5.0, float(value or 0)))
     return format_html(
-        '<span class="stars {}" title="{} out of 5" aria-label="{} out of 5 stars">{}</span>',
-        size, f"{rating:.1f}", f"{rating:.1f}", glyphs,
+        '<span class="stars {}" role="img" aria-label="{} out of 5 stars" title="{} out of 5">'
+        '<span class="stars-on" style="width:{}%">★★★★★</span>★★★★★</span>',
+        size,
+        f"{rating:.1f}",
+        f"{rating:.1f}",
+        f"{rating * 20:.0f}",
     )
 
 
@@ -47,7 +53,9 @@ def listing_icon(listing, size: int = 56) -> str:
     if listing.icon:
         return format_html(
             '<img class="icon" src="{}" alt="" width="{}" height="{}" loading="lazy">',
-            listing.icon.url, size, size,
+            listing.icon.url,
+            size,
+            size,
         )
     digest = hashlib.sha256(listing.name.encode()).digest()
     start, end = _PALETTES[digest[0] % len(_PALETTES)]
@@ -57,13 +65,23 @@ def listing_icon(listing, size: int = 56) -> str:
     return format_html(
         '<span class="icon icon-generated" style="width:{}px;height:{}px;'
         'background:linear-gradient({}deg,{},{});font-size:{}px" aria-hidden="true">{}</span>',
-        size, size, angle, start, end, round(size * 0.38), initials,
+        size,
+        size,
+        angle,
+        start,
+        end,
+        round(size * 0.38),
+        initials,
     )
 
 
 @register.filter
 def status_class(status: str) -> str:
     return {
-        "approved": "ok", "featured": "featured", "pending": "wait",
-        "changes_requested": "warn", "delisted": "muted", "revoked": "bad",
+        "approved": "ok",
+        "featured": "featured",
+        "pending": "wait",
+        "changes_requested": "warn",
+        "delisted": "muted",
+        "revoked": "bad",
     }.get(status, "muted")

@@ -26,6 +26,9 @@ class _InvalidBody(Exception):
     pass
 
 
+_TYPE_NAMES = {str: "a string", int: "an integer"}
+
+
 def _json_body(request: HttpRequest, fields: dict[str, type]) -> dict[str, Any]:
     """The request's JSON object, with each of `fields` present and of the given type."""
     shape = ", ".join(f'"{name}"' for name in fields)
@@ -40,7 +43,7 @@ def _json_body(request: HttpRequest, fields: dict[str, type]) -> dict[str, Any]:
         raise _InvalidBody(f"Missing field {', '.join(missing)}: send a JSON object with {shape}.")
     for name, kind in fields.items():
         if not isinstance(body[name], kind) or isinstance(body[name], bool):
-            raise _InvalidBody(f"The field {name} must be a {kind.__name__}.")
+            raise _InvalidBody(f"The field {name} must be {_TYPE_NAMES[kind]}.")
     return body
 
 

@@ -32,8 +32,16 @@ class ListingAdmin(admin.ModelAdmin):
     list_display = ("name", "kind", "owner", "status", "price_from", "rating_avg", "created_at")
     list_filter = ("kind", "status")
     search_fields = ("name", "slug", "summary", "owner__username", "owner_wallet")
-    readonly_fields = ("status", "is_public", "price_from", "rating_avg", "rating_count",
-                       "rating_histogram", "created_at", "updated_at")
+    readonly_fields = (
+        "status",
+        "is_public",
+        "price_from",
+        "rating_avg",
+        "rating_count",
+        "rating_histogram",
+        "created_at",
+        "updated_at",
+    )
     raw_id_fields = ("owner",)
     filter_horizontal = ("tags",)
     inlines = [ListingPriceInline, CurationDecisionInline]

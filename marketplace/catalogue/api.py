@@ -51,8 +51,10 @@ class ListingListApi(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("kind", enum=Market.values, required=True),
-            OpenApiParameter("q", str), OpenApiParameter("tag", str),
-            OpenApiParameter("price_min", float), OpenApiParameter("price_max", float),
+            OpenApiParameter("q", str),
+            OpenApiParameter("tag", str),
+            OpenApiParameter("price_min", float),
+            OpenApiParameter("price_max", float),
             OpenApiParameter("rating_min", int),
             OpenApiParameter("sort", enum=list(selectors.SORTS)),
             OpenApiParameter("page", int),

@@ -104,8 +104,14 @@ POOLS = [
         "each task in its own sandbox bounded by fuel, memory and wall-clock time.",
         "tags": ["green", "europe", "low-latency"],
         "prices": {"XS": "0.1", "S": "0.3", "M": "0.8", "L": "2"},
-        "attributes": {"cpu_cores": 4, "memory_mb": 8192, "runtime": "wasm",
-                       "location": "eu-west", "energy_class": "A", "visibility": "public"},
+        "attributes": {
+            "cpu_cores": 4,
+            "memory_mb": 8192,
+            "runtime": "wasm",
+            "location": "eu-west",
+            "energy_class": "A",
+            "visibility": "public",
+        },
     },
     {
         "owner": "nordic-compute",
@@ -114,8 +120,14 @@ POOLS = [
         "description": "High-memory nodes for large SVG batches and logic synthesis.",
         "tags": ["green", "high-memory", "batch"],
         "prices": {"S": "0.6", "M": "1.5", "L": "4", "XL": "12"},
-        "attributes": {"cpu_cores": 32, "memory_mb": 65536, "runtime": "wasm",
-                       "location": "eu-north", "energy_class": "B", "visibility": "public"},
+        "attributes": {
+            "cpu_cores": 32,
+            "memory_mb": 65536,
+            "runtime": "wasm",
+            "location": "eu-north",
+            "energy_class": "B",
+            "visibility": "public",
+        },
     },
 ]
 
@@ -169,7 +181,7 @@ DATASETS = [
         "name": "Geometric SVG drawings",
         "summary": "64 generated geometric artworks in SVG, ready to render or normalize.",
         "description": "Concentric polygons in harmonious colours. Good test input for "
-        "rendering pipelines: every drawing is 512×512 and self-contained.",
+        "rendering pipelines: every drawing is 512x512 and self-contained.",
         "tags": ["svg", "art", "test-data"],
         "prices": {"XS": "0.01", "S": "0.02"},
         "content": lambda: _svg_collection(1, 64),
@@ -180,7 +192,7 @@ DATASETS = [
         "owner": "open-drawings",
         "name": "Single poster drawing",
         "summary": "One large SVG poster for rendering benchmarks.",
-        "description": "A single 512×512 drawing with twelve layers of polygons.",
+        "description": "A single 512x512 drawing with twelve layers of polygons.",
         "tags": ["svg", "benchmark"],
         "prices": {"XS": "0.005"},
         "content": lambda: _svg_drawing(42),
@@ -211,8 +223,11 @@ RATINGS = {
 }
 COMMENTS = {
     "resvg SVG renderer": [
-        ("alice", "Rendered 500 drawings overnight, every worker agreed on the first try.",
-         [("resvg-team", "Thanks! Deterministic output is exactly what we aim for.")]),
+        (
+            "alice",
+            "Rendered 500 drawings overnight, every worker agreed on the first try.",
+            [("resvg-team", "Thanks! Deterministic output is exactly what we aim for.")],
+        ),
         ("bob", "Would love a --zoom option example in the description.", []),
     ],
     "Lyon Edge Alpha": [("carol", "Fast and green. Tasks start within seconds.", [])],
@@ -233,8 +248,9 @@ def _user(username: str, *, staff: bool = False):
 def seed_demo(*, curator) -> dict[str, int]:
     """Create the demo catalogue once; returns how many listings of each kind exist now."""
     wallet_of = {}
-    owners = sorted({a["owner"] for a in APPS} | {p["owner"] for p in POOLS}
-                    | {d["owner"] for d in DATASETS})
+    owners = sorted(
+        {a["owner"] for a in APPS} | {p["owner"] for p in POOLS} | {d["owner"] for d in DATASETS}
+    )
     for i, name in enumerate(owners):
         wallet_of[name] = DEMO_WALLETS[i % len(DEMO_WALLETS)]
 
@@ -247,23 +263,35 @@ def seed_demo(*, curator) -> dict[str, int]:
             continue
         filename, content = _wasm(*spec["wasm"])
         created[spec["name"]] = app_submit(
-            owner=_user(spec["owner"]), wasm_file=SimpleUploadedFile(filename, content),
-            default_args=spec["args"], name=spec["name"], summary=spec["summary"],
-            description=spec["description"], tags=spec["tags"], prices=prices(spec["prices"]),
+            owner=_user(spec["owner"]),
+            wasm_file=SimpleUploadedFile(filename, content),
+            default_args=spec["args"],
+            name=spec["name"],
+            summary=spec["summary"],
+            description=spec["description"],
+            tags=spec["tags"],
+            prices=prices(spec["prices"]),
             owner_wallet=wallet_of[spec["owner"]],
         )
-    apps_by_name = {listing.name: listing.app for listing in
-                    Listing.objects.filter(kind="app").select_related("app")}
+    apps_by_name = {
+        listing.name: listing.app
+        for listing in Listing.objects.filter(kind="app").select_related("app")
+    }
     for spec in DATASETS:
         if Listing.objects.filter(name=spec["name"], kind="dataset").exists():
             continue
-        upload = SimpleUploadedFile(spec["filename"], spec["content"](),
-                                    content_type="image/svg+xml")
+        upload = SimpleUploadedFile(
+            spec["filename"], spec["content"](), content_type="image/svg+xml"
+        )
         created[spec["name"]] = dataset_submit(
-            owner=_user(spec["owner"]), data_file=upload,
+            owner=_user(spec["owner"]),
+            data_file=upload,
             allowed_apps=[apps_by_name[n] for n in spec["apps"] if n in apps_by_name],
-            name=spec["name"], summary=spec["summary"], description=spec["description"],
-            tags=spec["tags"], prices=prices(spec["prices"]),
+            name=spec["name"],
+            summary=spec["summary"],
+            description=spec["description"],
+            tags=spec["tags"],
+            prices=prices(spec["prices"]),
             owner_wallet=wallet_of[spec["owner"]],
         )
     from pools.services import workerpool_submit
@@ -272,16 +300,23 @@ def seed_demo(*, curator) -> dict[str, int]:
         if Listing.objects.filter(name=spec["name"], kind="pool").exists():
             continue
         created[spec["name"]] = workerpool_submit(
-            owner=_user(spec["owner"]), attributes=spec["attributes"], name=spec["name"],
-            summary=spec["summary"], description=spec["description"], tags=spec["tags"],
-            prices=prices(spec["prices"]), owner_wallet=wallet_of[spec["owner"]],
+            owner=_user(spec["owner"]),
+            attributes=spec["attributes"],
+            name=spec["name"],
+            summary=spec["summary"],
+            description=spec["description"],
+            tags=spec["tags"],
+            prices=prices(spec["prices"]),
+            owner_wallet=wallet_of[spec["owner"]],
         )
 
     featured = {"resvg SVG renderer", "Geometric SVG drawings", "Lyon Edge Alpha"}
     for name, listing in created.items():
         action = "feature" if name in featured else "approve"
         created[name] = services.listing_curate(
-            listing=listing, actor=curator, action=action,
+            listing=listing,
+            actor=curator,
+            action=action,
             reason="Checked: runs, documented, fairly priced.",
         )
     for name, listing in created.items():
@@ -290,8 +325,9 @@ def seed_demo(*, curator) -> dict[str, int]:
         for username, body, replies in COMMENTS.get(name, []):
             comment = services.comment_create(listing=listing, author=_user(username), body=body)
             for reply_user, reply_body in replies:
-                services.comment_create(listing=listing, author=_user(reply_user),
-                                        body=reply_body, parent=comment)
+                services.comment_create(
+                    listing=listing, author=_user(reply_user), body=reply_body, parent=comment
+                )
     counts: dict[str, int] = {}
     for kind in ("app", "dataset", "pool"):
         counts[kind] = Listing.objects.filter(kind=kind, is_public=True).count()

@@ -114,19 +114,33 @@ class ListingFilterForm(forms.Form):
 
     q = forms.CharField(required=False, max_length=200, label="Search")
     tag = forms.SlugField(required=False, max_length=40)
-    price_min = forms.DecimalField(required=False, min_value=0, max_digits=21, decimal_places=9,
-                                   label="Min price")
-    price_max = forms.DecimalField(required=False, min_value=0, max_digits=21, decimal_places=9,
-                                   label="Max price")
+    price_min = forms.DecimalField(
+        required=False, min_value=0, max_digits=21, decimal_places=9, label="Min price"
+    )
+    price_max = forms.DecimalField(
+        required=False, min_value=0, max_digits=21, decimal_places=9, label="Max price"
+    )
     rating_min = forms.TypedChoiceField(
-        required=False, coerce=int, empty_value=None, label="Rating",
-        choices=[("", "Any rating"), ("4", "★ 4 and up"), ("3", "★ 3 and up"),
-                 ("2", "★ 2 and up"), ("1", "★ 1 and up")],
+        required=False,
+        coerce=int,
+        empty_value=None,
+        label="Rating",
+        choices=[
+            ("", "Any rating"),
+            ("4", "★ 4 and up"),
+            ("3", "★ 3 and up"),
+            ("2", "★ 2 and up"),
+            ("1", "★ 1 and up"),
+        ],
     )
     sort = forms.ChoiceField(
         required=False,
-        choices=[("newest", "Newest"), ("price_asc", "Price: low to high"),
-                 ("price_desc", "Price: high to low"), ("rating", "Best rated")],
+        choices=[
+            ("newest", "Newest"),
+            ("price_asc", "Price: low to high"),
+            ("price_desc", "Price: high to low"),
+            ("rating", "Best rated"),
+        ],
     )
     page = forms.IntegerField(required=False, min_value=1)
 
@@ -138,9 +152,13 @@ class ListingFilterForm(forms.Form):
         return cleaned
 
     def filters(self) -> ListingFilters:
-        data = self.cleaned_data if self.is_valid() else {
-            k: v for k, v in getattr(self, "cleaned_data", {}).items() if k not in self.errors
-        }
+        data = (
+            self.cleaned_data
+            if self.is_valid()
+            else {
+                k: v for k, v in getattr(self, "cleaned_data", {}).items() if k not in self.errors
+            }
+        )
         fields = {f: data.get(f) for f in ListingFilters.__dataclass_fields__ if f in data}
         fields = {k: v for k, v in fields.items() if v not in (None, "")}
         if fields.get("sort") not in SORTS:
@@ -150,14 +168,16 @@ class ListingFilterForm(forms.Form):
 
 class RatingForm(forms.Form):
     stars = forms.TypedChoiceField(
-        coerce=int, choices=[(str(i), str(i)) for i in range(1, 6)],
+        coerce=int,
+        choices=[(str(i), str(i)) for i in range(1, 6)],
         error_messages={"invalid_choice": "A rating is a whole number of stars from 1 to 5."},
     )
 
 
 class CommentForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=4000,
-                           label="Comment")
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=4000, label="Comment"
+    )
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
@@ -167,5 +187,6 @@ class ReportForm(forms.Form):
 
 class CurationForm(forms.Form):
     action = forms.CharField(max_length=30)
-    reason = forms.CharField(required=False, max_length=2000,
-                             widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -130,12 +130,20 @@ class Listing(models.Model):
         return reverse(f"{self.kind}_edit", kwargs={"slug": self.slug})
 
     @property
+    def prices_in_order(self) -> list[ListingPrice]:
+        """The price table from XS to XL (uses prefetched prices when present)."""
+        order = {category: i for i, category in enumerate(TaskCategory.values)}
+        return sorted(self.prices.all(), key=lambda price: order[price.category])
+
+    @property
     def histogram_rows(self) -> list[tuple[int, int, int]]:
         """(stars, count, percent of all ratings) from 5 down to 1."""
         counts = self.rating_histogram or [0, 0, 0, 0, 0]
         total = sum(counts) or 1
-        return [(stars, counts[stars - 1], round(100 * counts[stars - 1] / total)) for stars in
-                range(5, 0, -1)]
+        return [
+            (stars, counts[stars - 1], round(100 * counts[stars - 1] / total))
+            for stars in range(5, 0, -1)
+        ]
 
 
 class ListingPrice(models.Model):
@@ -143,9 +151,7 @@ class ListingPrice(models.Model):
 
     listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="prices")
     category = models.CharField(max_length=2, choices=TaskCategory.choices)
-    price = models.DecimalField(
-        max_digits=30, decimal_places=9, validators=[MinValueValidator(0)]
-    )
+    price = models.DecimalField(max_digits=30, decimal_places=9, validators=[MinValueValidator(0)])
 
     class Meta:
         ordering = ["listing", "category"]

@@ -47,9 +47,11 @@ class ListingFilters:
 
 
 def _card_queryset(kind: str | None = None) -> QuerySet[Listing]:
-    queryset = Listing.objects.select_related("owner").prefetch_related(
-        Prefetch("tags", queryset=Tag.objects.only("id", "name", "slug"))
-    ).defer("description", "search_vector")
+    queryset = (
+        Listing.objects.select_related("owner")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id", "name", "slug")))
+        .defer("description", "search_vector")
+    )
     if kind == Market.POOL:
         queryset = queryset.select_related("workerpool")
     return queryset
@@ -62,8 +64,9 @@ def listing_list(*, kind: str, filters: ListingFilters) -> QuerySet[Listing]:
         queryset = search.filter_by_search(queryset, filters.q)
     if filters.tag:
         queryset = queryset.filter(
-            Exists(Listing.tags.through.objects.filter(listing=OuterRef("pk"),
-                                                        tag__slug=filters.tag))
+            Exists(
+                Listing.tags.through.objects.filter(listing=OuterRef("pk"), tag__slug=filters.tag)
+            )
         )
     if filters.price_min is not None:
         queryset = queryset.filter(price_from__gte=filters.price_min)
@@ -151,10 +154,19 @@ def provider_listings(*, owner=None, wallet: str = "", viewer) -> QuerySet[Listi
 
 
 def my_listings(*, user) -> QuerySet[Listing]:
-    return _card_queryset().filter(owner=user).prefetch_related(
-        Prefetch("decisions", queryset=Listing.decisions.rel.related_model.objects.select_related(
-            "actor").order_by("-created_at", "-id"))
-    ).order_by("-updated_at")
+    return (
+        _card_queryset()
+        .filter(owner=user)
+        .prefetch_related(
+            Prefetch(
+                "decisions",
+                queryset=Listing.decisions.rel.related_model.objects.select_related(
+                    "actor"
+                ).order_by("-created_at", "-id"),
+            )
+        )
+        .order_by("-updated_at")
+    )
 
 
 def curation_queue(*, status: str = CurationStatus.PENDING) -> QuerySet[Listing]:

@@ -113,9 +113,7 @@ def _set_prices(listing: Listing, prices: Mapping[str, Decimal | None]) -> None:
         ListingPrice.objects.update_or_create(
             listing=listing, category=category, defaults={"price": price}
         )
-    listing.price_from = ListingPrice.objects.filter(listing=listing).aggregate(m=Min("price"))[
-        "m"
-    ]
+    listing.price_from = ListingPrice.objects.filter(listing=listing).aggregate(m=Min("price"))["m"]
     Listing.objects.filter(pk=listing.pk).update(price_from=listing.price_from)
 
 
@@ -218,7 +216,10 @@ def listing_curate(*, listing: Listing, actor, action: str, reason: str = "") ->
             f"Say why ({CURATION_ACTION_LABELS[action]}): the provider sees this message."
         )
     CurationDecision.objects.create(
-        listing=listing, actor=actor, from_status=listing.status, to_status=to_status,
+        listing=listing,
+        actor=actor,
+        from_status=listing.status,
+        to_status=to_status,
         reason=reason,
     )
     listing.status = to_status
@@ -244,7 +245,9 @@ def listing_refresh_rating(*, listing: Listing) -> None:
         rating_avg=average, rating_count=count, rating_histogram=histogram
     )
     listing.rating_avg, listing.rating_count, listing.rating_histogram = (
-        average, count, histogram,
+        average,
+        count,
+        histogram,
     )
 
 
@@ -267,8 +270,9 @@ def rating_set(*, listing: Listing, user, stars: int) -> Rating:
 
 
 @transaction.atomic
-def comment_create(*, listing: Listing, author, body: str, parent: Comment | None = None
-                   ) -> Comment:
+def comment_create(
+    *, listing: Listing, author, body: str, parent: Comment | None = None
+) -> Comment:
     if not author.is_authenticated:
         raise NotAllowed("Sign in to comment.")
     body = body.strip()
@@ -320,11 +324,11 @@ def comment_report(*, comment: Comment, reporter, reason: str) -> CommentReport:
     reason = reason.strip()[:200] or "No reason given"
     try:
         with transaction.atomic():
-            report = CommentReport.objects.create(
-                comment=comment, reporter=reporter, reason=reason
-            )
+            report = CommentReport.objects.create(comment=comment, reporter=reporter, reason=reason)
     except IntegrityError:
-        raise CatalogueError("You already reported this comment; a moderator will look at it.")
+        raise CatalogueError(
+            "You already reported this comment; a moderator will look at it."
+        ) from None
     Comment.objects.filter(pk=comment.pk).update(report_count=F("report_count") + 1)
     return report
 
@@ -356,7 +360,9 @@ def listing_report(*, listing: Listing, reporter, reason: str) -> ListingReport:
                 listing=listing, reporter=reporter, reason=reason[:500]
             )
     except IntegrityError:
-        raise CatalogueError("You already reported this listing; curators will look at it.")
+        raise CatalogueError(
+            "You already reported this listing; curators will look at it."
+        ) from None
 
 
 @transaction.atomic

@@ -12,10 +12,10 @@ def market_urlpatterns(kind: str) -> list:
     return [
         path(f"{prefix}/", views.listing_list, {"kind": kind}, name=f"{kind}_list"),
         path(f"{prefix}/new/", views.listing_submit, {"kind": kind}, name=f"{kind}_submit"),
-        path(f"{prefix}/<slug:slug>/", views.listing_detail, {"kind": kind},
-             name=f"{kind}_detail"),
-        path(f"{prefix}/<slug:slug>/edit/", views.listing_edit, {"kind": kind},
-             name=f"{kind}_edit"),
+        path(f"{prefix}/<slug:slug>/", views.listing_detail, {"kind": kind}, name=f"{kind}_detail"),
+        path(
+            f"{prefix}/<slug:slug>/edit/", views.listing_edit, {"kind": kind}, name=f"{kind}_edit"
+        ),
     ]
 
 

@@ -43,8 +43,9 @@ def listing_list(request: HttpRequest, *, kind: str) -> HttpResponse:
     market = MARKETS[kind]
     form = _filter_form(kind, request.GET)
     filters = form.filters()
-    paginator = Paginator(selectors.listing_list(kind=kind, filters=filters),
-                          settings.CATALOGUE_PAGE_SIZE)
+    paginator = Paginator(
+        selectors.listing_list(kind=kind, filters=filters), settings.CATALOGUE_PAGE_SIZE
+    )
     page = paginator.get_page(form.cleaned_data.get("page") if form.is_valid() else 1)
     query = request.GET.copy()
     query.pop("page", None)
@@ -108,10 +109,9 @@ def listing_detail(request: HttpRequest, *, kind: str, slug: str) -> HttpRespons
     if kind == Market.DATASET:
         context["allowed_apps"] = listing.dataset.allowed_apps.select_related("listing")
     if kind == Market.APP:
-        context["datasets_for_app"] = (
-            Listing.objects.filter(dataset__allowed_apps=listing.app, is_public=True)
-            .order_by("name")[:12]
-        )
+        context["datasets_for_app"] = Listing.objects.filter(
+            dataset__allowed_apps=listing.app, is_public=True
+        ).order_by("name")[:12]
     return render(request, "catalogue/listing_detail.html", context)
 
 
@@ -146,16 +146,22 @@ def listing_rate(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, form.errors["stars"][0])
     else:
         try:
-            services.rating_set(listing=listing, user=request.user, stars=form.cleaned_data["stars"])
+            services.rating_set(
+                listing=listing, user=request.user, stars=form.cleaned_data["stars"]
+            )
             messages.success(request, "Thanks, your rating is saved.")
         except services.CatalogueError as error:
             _fail(request, error)
     if request.htmx:
         listing.refresh_from_db()
-        return render(request, "catalogue/listing_detail.html#rating", {
-            "listing": listing, "my_rating": form.cleaned_data.get("stars") if form.is_valid()
-            else None,
-        })
+        return render(
+            request,
+            "catalogue/listing_detail.html#rating",
+            {
+                "listing": listing,
+                "my_rating": form.cleaned_data.get("stars") if form.is_valid() else None,
+            },
+        )
     return redirect(listing.get_absolute_url() + "#ratings")
 
 
@@ -175,8 +181,9 @@ def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, "The comment you replied to no longer exists.")
                 return redirect(listing.get_absolute_url() + "#comments")
         try:
-            services.comment_create(listing=listing, author=request.user,
-                                    body=form.cleaned_data["body"], parent=parent)
+            services.comment_create(
+                listing=listing, author=request.user, body=form.cleaned_data["body"], parent=parent
+            )
             messages.success(request, "Your comment is posted.")
         except services.CatalogueError as error:
             _fail(request, error)
@@ -201,8 +208,9 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def comment_report(request: HttpRequest, pk: int) -> HttpResponse:
     comment = get_object_or_404(Comment.objects.select_related("listing"), pk=pk)
     try:
-        services.comment_report(comment=comment, reporter=request.user,
-                                reason=request.POST.get("reason", ""))
+        services.comment_report(
+            comment=comment, reporter=request.user, reason=request.POST.get("reason", "")
+        )
         messages.success(request, "Thanks: a moderator will look at this comment.")
     except services.CatalogueError as error:
         _fail(request, error)
@@ -214,8 +222,9 @@ def comment_report(request: HttpRequest, pk: int) -> HttpResponse:
 def comment_moderate(request: HttpRequest, pk: int) -> HttpResponse:
     comment = get_object_or_404(Comment.objects.select_related("listing"), pk=pk)
     hide = request.POST.get("hide") == "1"
-    services.comment_moderate(comment=comment, actor=request.user, hide=hide,
-                              reason=request.POST.get("reason", ""))
+    services.comment_moderate(
+        comment=comment, actor=request.user, hide=hide, reason=request.POST.get("reason", "")
+    )
     messages.success(request, "Comment hidden." if hide else "Comment restored.")
     return redirect(_safe_next(request) or comment.listing.get_absolute_url())
 
@@ -226,8 +235,9 @@ def listing_report(request: HttpRequest, pk: int) -> HttpResponse:
     listing = _listing_by_pk(request, pk)
     form = ReportForm(request.POST)
     try:
-        services.listing_report(listing=listing, reporter=request.user,
-                                reason=form.data.get("reason", ""))
+        services.listing_report(
+            listing=listing, reporter=request.user, reason=form.data.get("reason", "")
+        )
         messages.success(request, "Thanks: curators will review this listing.")
     except services.CatalogueError as error:
         _fail(request, error)
@@ -247,7 +257,8 @@ def listing_submit(request: HttpRequest, *, kind: str) -> HttpResponse:
                 form.add_error(None, str(error))
             else:
                 messages.success(
-                    request, f"“{listing.name}” is submitted. Curators review new listings "
+                    request,
+                    f"“{listing.name}” is submitted. Curators review new listings "
                     "before they are public; you can follow it here.",
                 )
                 return redirect(listing.get_absolute_url())
@@ -276,10 +287,12 @@ def listing_edit(request: HttpRequest, *, kind: str, slug: str) -> HttpResponse:
                 messages.success(request, "Saved. The listing waits for review again.")
                 return redirect(listing.get_absolute_url())
     else:
-        form = form_class(user=request.user, listing=listing,
-                          initial=form_class.initial_for(listing))
-    return render(request, "catalogue/listing_form.html",
-                  {"market": market, "form": form, "listing": listing})
+        form = form_class(
+            user=request.user, listing=listing, initial=form_class.initial_for(listing)
+        )
+    return render(
+        request, "catalogue/listing_form.html", {"market": market, "form": form, "listing": listing}
+    )
 
 
 def provider_profile(request: HttpRequest, username: str) -> HttpResponse:
@@ -287,24 +300,39 @@ def provider_profile(request: HttpRequest, username: str) -> HttpResponse:
     if owner is None:
         raise Http404("No such provider.")
     listings = selectors.provider_listings(owner=owner, viewer=request.user)
-    return render(request, "catalogue/provider.html", {
-        "owner": owner, "wallet": "", "wallets": owner.wallets.all(),
-        "page": Paginator(listings, 48).get_page(request.GET.get("page")),
-    })
+    return render(
+        request,
+        "catalogue/provider.html",
+        {
+            "owner": owner,
+            "wallet": "",
+            "wallets": owner.wallets.all(),
+            "page": Paginator(listings, 48).get_page(request.GET.get("page")),
+        },
+    )
 
 
 def wallet_profile(request: HttpRequest, address: str) -> HttpResponse:
     listings = selectors.provider_listings(wallet=address, viewer=request.user)
-    return render(request, "catalogue/provider.html", {
-        "owner": None, "wallet": address, "wallets": [],
-        "page": Paginator(listings, 48).get_page(request.GET.get("page")),
-    })
+    return render(
+        request,
+        "catalogue/provider.html",
+        {
+            "owner": None,
+            "wallet": address,
+            "wallets": [],
+            "page": Paginator(listings, 48).get_page(request.GET.get("page")),
+        },
+    )
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "catalogue/dashboard.html",
-                  {"listings": selectors.my_listings(user=request.user), "markets": MARKETS})
+    return render(
+        request,
+        "catalogue/dashboard.html",
+        {"listings": selectors.my_listings(user=request.user), "markets": MARKETS},
+    )
 
 
 @staff_member_required
@@ -312,13 +340,18 @@ def curation_queue(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", CurationStatus.PENDING)
     if status not in CurationStatus.values and status != "reported":
         status = CurationStatus.PENDING
-    return render(request, "catalogue/curation_queue.html", {
-        "status": status,
-        "statuses": [*CurationStatus.choices, ("reported", "Reported")],
-        "page": Paginator(selectors.curation_queue(status=status), 30).get_page(
-            request.GET.get("page")),
-        "reported_comments": selectors.reported_comments()[:50],
-    })
+    return render(
+        request,
+        "catalogue/curation_queue.html",
+        {
+            "status": status,
+            "statuses": [*CurationStatus.choices, ("reported", "Reported")],
+            "page": Paginator(selectors.curation_queue(status=status), 30).get_page(
+                request.GET.get("page")
+            ),
+            "reported_comments": selectors.reported_comments()[:50],
+        },
+    )
 
 
 @require_POST
@@ -332,9 +365,12 @@ def curation_decide(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         try:
             with transaction.atomic():
-                services.listing_curate(listing=listing, actor=request.user,
-                                        action=form.cleaned_data["action"],
-                                        reason=form.cleaned_data["reason"])
+                services.listing_curate(
+                    listing=listing,
+                    actor=request.user,
+                    action=form.cleaned_data["action"],
+                    reason=form.cleaned_data["reason"],
+                )
                 if request.POST.get("resolve_reports") == "1":
                     services.listing_reports_resolve(listing=listing, actor=request.user)
             messages.success(request, f"“{listing.name}”: decision recorded.")

@@ -6,28 +6,98 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalogue', '0001_initial'),
+        ("catalogue", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Workerpool',
+            name="Workerpool",
             fields=[
-                ('listing', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='workerpool', serialize=False, to='catalogue.listing')),
-                ('cpu_cores', models.PositiveSmallIntegerField(help_text='CPU cores per worker.', validators=[django.core.validators.MinValueValidator(1)])),
-                ('memory_mb', models.PositiveIntegerField(help_text='Memory per worker, in MiB.', validators=[django.core.validators.MinValueValidator(64)])),
-                ('runtime', models.CharField(choices=[('wasm', 'WebAssembly (WASI)')], default='wasm', max_length=8)),
-                ('location', models.CharField(choices=[('eu-west', 'Europe West'), ('eu-central', 'Europe Central'), ('eu-north', 'Europe North'), ('us-east', 'North America East'), ('us-west', 'North America West'), ('sa-east', 'South America'), ('ap-south', 'Asia Pacific South'), ('ap-east', 'Asia Pacific East'), ('af-south', 'Africa South')], max_length=12)),
-                ('energy_class', models.CharField(choices=[('A', 'A · 100 % renewable'), ('B', 'B · 75 % or more renewable'), ('C', 'C · 50 % or more renewable'), ('D', 'D · 25 % or more renewable'), ('E', 'E · grid mix')], max_length=1)),
-                ('visibility', models.CharField(choices=[('public', 'Public: anyone may buy tasks'), ('private', 'Private: only requesters the operator allows')], default='public', max_length=8)),
-                ('worker_count', models.PositiveIntegerField(default=0, editable=False)),
+                (
+                    "listing",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="workerpool",
+                        serialize=False,
+                        to="catalogue.listing",
+                    ),
+                ),
+                (
+                    "cpu_cores",
+                    models.PositiveSmallIntegerField(
+                        help_text="CPU cores per worker.",
+                        validators=[django.core.validators.MinValueValidator(1)],
+                    ),
+                ),
+                (
+                    "memory_mb",
+                    models.PositiveIntegerField(
+                        help_text="Memory per worker, in MiB.",
+                        validators=[django.core.validators.MinValueValidator(64)],
+                    ),
+                ),
+                (
+                    "runtime",
+                    models.CharField(
+                        choices=[("wasm", "WebAssembly (WASI)")], default="wasm", max_length=8
+                    ),
+                ),
+                (
+                    "location",
+                    models.CharField(
+                        choices=[
+                            ("eu-west", "Europe West"),
+                            ("eu-central", "Europe Central"),
+                            ("eu-north", "Europe North"),
+                            ("us-east", "North America East"),
+                            ("us-west", "North America West"),
+                            ("sa-east", "South America"),
+                            ("ap-south", "Asia Pacific South"),
+                            ("ap-east", "Asia Pacific East"),
+                            ("af-south", "Africa South"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "energy_class",
+                    models.CharField(
+                        choices=[
+                            ("A", "A · 100 % renewable"),
+                            ("B", "B · 75 % or more renewable"),
+                            ("C", "C · 50 % or more renewable"),
+                            ("D", "D · 25 % or more renewable"),
+                            ("E", "E · grid mix"),
+                        ],
+                        max_length=1,
+                    ),
+                ),
+                (
+                    "visibility",
+                    models.CharField(
+                        choices=[
+                            ("public", "Public: anyone may buy tasks"),
+                            ("private", "Private: only requesters the operator allows"),
+                        ],
+                        default="public",
+                        max_length=8,
+                    ),
+                ),
+                ("worker_count", models.PositiveIntegerField(default=0, editable=False)),
             ],
             options={
-                'indexes': [models.Index(fields=['location', 'energy_class'], name='pools_worke_locatio_2e02ff_idx'), models.Index(fields=['cpu_cores', 'memory_mb'], name='pools_worke_cpu_cor_58845b_idx')],
+                "indexes": [
+                    models.Index(
+                        fields=["location", "energy_class"], name="pools_worke_locatio_2e02ff_idx"
+                    ),
+                    models.Index(
+                        fields=["cpu_cores", "memory_mb"], name="pools_worke_cpu_cor_58845b_idx"
+                    ),
+                ],
             },
         ),
     ]

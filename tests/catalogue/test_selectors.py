@@ -39,8 +39,7 @@ def test_search_matches_every_word_as_prefix_in_name_summary_tags_and_descriptio
     ListingFactory(name="Other", description="Renders **vector** drawings")
 
     def search(q: str) -> list[str]:
-        return sorted(_names(selectors.listing_list(kind=Market.APP,
-                                                    filters=ListingFilters(q=q))))
+        return sorted(_names(selectors.listing_list(kind=Market.APP, filters=ListingFilters(q=q))))
 
     assert search("res png") == ["resvg renderer"]
     assert search("diagram") == ["Graphviz"]
@@ -57,19 +56,26 @@ def test_search_sees_edits():
     from marketplace.catalogue import services
 
     listing = ListingFactory(name="Old name")
-    services.listing_update(listing=listing, actor=listing.owner, name="Brand new",
-                            summary="s", description="", tags=[], prices={"S": Decimal(1)})
+    services.listing_update(
+        listing=listing,
+        actor=listing.owner,
+        name="Brand new",
+        summary="s",
+        description="",
+        tags=[],
+        prices={"S": Decimal(1)},
+    )
     services.listing_curate(listing=listing, actor=UserFactory(is_staff=True), action="approve")
 
-    assert _names(selectors.listing_list(kind=Market.APP, filters=ListingFilters(q="brand"))) \
-        == ["Brand new"]
+    assert _names(selectors.listing_list(kind=Market.APP, filters=ListingFilters(q="brand"))) == [
+        "Brand new"
+    ]
     assert _names(selectors.listing_list(kind=Market.APP, filters=ListingFilters(q="old"))) == []
 
 
 def test_filters_by_tag_price_and_rating_and_sorts():
     svg = TagFactory(name="svg")
-    ListingFactory(name="cheap", price_from=Decimal("0.1"), rating_avg=Decimal("4.5"),
-                   tags=[svg])
+    ListingFactory(name="cheap", price_from=Decimal("0.1"), rating_avg=Decimal("4.5"), tags=[svg])
     ListingFactory(name="mid", price_from=Decimal("1"), rating_avg=Decimal("3.0"), tags=[svg])
     ListingFactory(name="dear", price_from=Decimal("10"), rating_avg=Decimal("5"))
 
@@ -85,14 +91,22 @@ def test_filters_by_tag_price_and_rating_and_sorts():
 
 
 def test_pool_attribute_filters():
-    WorkerpoolFactory(listing__name="small", cpu_cores=2, memory_mb=2048, location="eu-west",
-                      energy_class="A")
-    WorkerpoolFactory(listing__name="big", cpu_cores=32, memory_mb=65536, location="us-east",
-                      energy_class="D", visibility="private")
+    WorkerpoolFactory(
+        listing__name="small", cpu_cores=2, memory_mb=2048, location="eu-west", energy_class="A"
+    )
+    WorkerpoolFactory(
+        listing__name="big",
+        cpu_cores=32,
+        memory_mb=65536,
+        location="us-east",
+        energy_class="D",
+        visibility="private",
+    )
 
     def run(**kw) -> list[str]:
-        return sorted(_names(selectors.listing_list(kind=Market.POOL,
-                                                    filters=ListingFilters(**kw))))
+        return sorted(
+            _names(selectors.listing_list(kind=Market.POOL, filters=ListingFilters(**kw)))
+        )
 
     assert run(cores_min=8) == ["big"]
     assert run(memory_min_gib=4) == ["big"]
@@ -109,7 +123,8 @@ def test_provider_listings_hide_unpublished_from_others():
 
     assert _names(selectors.provider_listings(owner=owner, viewer=UserFactory())) == ["public"]
     assert sorted(_names(selectors.provider_listings(owner=owner, viewer=owner))) == [
-        "pending", "public",
+        "pending",
+        "public",
     ]
 
 

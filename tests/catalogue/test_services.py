@@ -25,7 +25,10 @@ pytestmark = pytest.mark.django_db
 
 def _new_listing(owner, **overrides) -> Listing:
     fields = {
-        "kind": Market.APP, "owner": owner, "name": "Edge Renderer", "summary": "Renders",
+        "kind": Market.APP,
+        "owner": owner,
+        "name": "Edge Renderer",
+        "summary": "Renders",
         "tags": ["Graphics", "svg", "graphics"],
         "prices": {"XS": Decimal("0.5"), "S": Decimal("0.25"), "M": None},
     }
@@ -41,7 +44,8 @@ def test_listing_create_waits_for_curation_with_prices_and_tags():
     assert listing.slug == "edge-renderer"
     assert sorted(t.slug for t in listing.tags.all()) == ["graphics", "svg"]
     assert dict(listing.prices.values_list("category", "price")) == {
-        "XS": Decimal("0.5"), "S": Decimal("0.25"),
+        "XS": Decimal("0.5"),
+        "S": Decimal("0.25"),
     }
     listing.refresh_from_db()
     assert listing.price_from == Decimal("0.25")
@@ -57,20 +61,30 @@ def test_listing_update_by_owner_sends_published_listing_back_to_review():
     listing = ListingFactory(status=CurationStatus.APPROVED)
 
     services.listing_update(
-        listing=listing, actor=listing.owner, name="New name", summary="s", description="d",
-        tags=["x"], prices={"L": Decimal("3")},
+        listing=listing,
+        actor=listing.owner,
+        name="New name",
+        summary="s",
+        description="d",
+        tags=["x"],
+        prices={"L": Decimal("3")},
     )
 
     listing.refresh_from_db()
     assert (listing.name, listing.status, listing.is_public) == (
-        "New name", CurationStatus.PENDING, False,
+        "New name",
+        CurationStatus.PENDING,
+        False,
     )
     assert listing.price_from == Decimal("3")
-    assert list(ListingPrice.objects.filter(listing=listing).values_list("category", flat=True)) \
-        == ["L"]
+    assert list(
+        ListingPrice.objects.filter(listing=listing).values_list("category", flat=True)
+    ) == ["L"]
     decision = CurationDecision.objects.get(listing=listing)
     assert (decision.from_status, decision.to_status, decision.actor) == (
-        CurationStatus.APPROVED, CurationStatus.PENDING, listing.owner,
+        CurationStatus.APPROVED,
+        CurationStatus.PENDING,
+        listing.owner,
     )
 
 
@@ -79,8 +93,13 @@ def test_listing_update_by_someone_else_is_refused_and_changes_nothing():
 
     with pytest.raises(services.NotAllowed):
         services.listing_update(
-            listing=listing, actor=UserFactory(), name="Hijacked", summary="s",
-            description="", tags=[], prices={"S": Decimal(1)},
+            listing=listing,
+            actor=UserFactory(),
+            name="Hijacked",
+            summary="s",
+            description="",
+            tags=[],
+            prices={"S": Decimal(1)},
         )
 
     listing.refresh_from_db()
@@ -110,7 +129,10 @@ def test_listing_curate_moves_status_and_records_decision(start, action, end):
     assert listing.is_public == (end in (CurationStatus.APPROVED, CurationStatus.FEATURED))
     decision = listing.decisions.get()
     assert (decision.actor, decision.from_status, decision.to_status, decision.reason) == (
-        curator, start, end, "ok",
+        curator,
+        start,
+        end,
+        "ok",
     )
 
 
@@ -119,8 +141,9 @@ def test_listing_curate_needs_a_reason_to_reject(action):
     listing = ListingFactory(status=CurationStatus.APPROVED)
 
     with pytest.raises(services.CatalogueError, match="Say why"):
-        services.listing_curate(listing=listing, actor=UserFactory(is_staff=True),
-                                action=action, reason="  ")
+        services.listing_curate(
+            listing=listing, actor=UserFactory(is_staff=True), action=action, reason="  "
+        )
 
     listing.refresh_from_db()
     assert listing.status == CurationStatus.APPROVED
@@ -131,8 +154,7 @@ def test_listing_curate_rejects_illegal_transition():
     listing = ListingFactory(status=CurationStatus.REVOKED)
 
     with pytest.raises(services.IllegalTransition, match="revoked"):
-        services.listing_curate(listing=listing, actor=UserFactory(is_staff=True),
-                                action="approve")
+        services.listing_curate(listing=listing, actor=UserFactory(is_staff=True), action="approve")
 
     assert not CurationDecision.objects.exists()
 
@@ -158,7 +180,9 @@ def test_rating_set_twice_updates_instead_of_duplicating():
     assert Rating.objects.filter(listing=listing, user=user).get().stars == 5
     listing.refresh_from_db()
     assert (listing.rating_count, listing.rating_avg, listing.rating_histogram) == (
-        2, Decimal("4.50"), [0, 0, 0, 1, 1],
+        2,
+        Decimal("4.50"),
+        [0, 0, 0, 1, 1],
     )
 
 
@@ -204,9 +228,7 @@ def test_comment_edit_only_by_author_within_window(settings):
     services.comment_edit(comment=comment, actor=comment.author, body="second")
     with pytest.raises(services.NotAllowed):
         services.comment_edit(comment=comment, actor=UserFactory(), body="third")
-    Comment.objects.filter(pk=comment.pk).update(
-        created_at=timezone.now() - timedelta(minutes=11)
-    )
+    Comment.objects.filter(pk=comment.pk).update(created_at=timezone.now() - timedelta(minutes=11))
     with pytest.raises(services.CatalogueError, match="10 minutes"):
         services.comment_edit(comment=comment, actor=comment.author, body="late")
 
@@ -233,8 +255,9 @@ def test_comment_moderate_hides_and_resolves_reports():
     comment = CommentFactory()
     services.comment_report(comment=comment, reporter=UserFactory(), reason="abuse")
 
-    services.comment_moderate(comment=comment, actor=UserFactory(is_staff=True), hide=True,
-                              reason="abusive")
+    services.comment_moderate(
+        comment=comment, actor=UserFactory(is_staff=True), hide=True, reason="abusive"
+    )
 
     comment.refresh_from_db()
     assert (comment.is_hidden, comment.hidden_reason) == (True, "abusive")

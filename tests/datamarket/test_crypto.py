@@ -287,7 +287,11 @@ def test_chunks_from_another_file_under_the_same_key_are_detected() -> None:
         decrypt(spliced, key)
 
 
-@pytest.mark.parametrize("garbage", [b"\0", os.urandom(TAG_SIZE), os.urandom(CHUNK + TAG_SIZE)])
+@pytest.mark.parametrize(
+    "garbage",
+    [b"\0", bytes(range(TAG_SIZE)), bytes(i % 251 for i in range(CHUNK + TAG_SIZE))],
+    ids=["one-byte", "tag-sized", "chunk-sized"],
+)
 def test_appended_garbage_is_detected(garbage: bytes) -> None:
     key = generate_dataset_key()
     ciphertext, _ = encrypt(os.urandom(2 * CHUNK + 10), key)

@@ -22,10 +22,16 @@ def test_dataset_is_encrypted_at_rest_and_restricted_to_chosen_apps(client):
     app = AppFactory()
     client.force_login(UserFactory())
 
-    response = client.post(reverse("dataset_submit"), {
-        "name": "Circles", "summary": "SVG circles", "price_XS": "0.01",
-        "allowed_apps": [app.pk], "data_file": SimpleUploadedFile("c.svg", PLAIN),
-    })
+    response = client.post(
+        reverse("dataset_submit"),
+        {
+            "name": "Circles",
+            "summary": "SVG circles",
+            "price_XS": "0.01",
+            "allowed_apps": [app.pk],
+            "data_file": SimpleUploadedFile("c.svg", PLAIN),
+        },
+    )
 
     assert response.status_code == 302
     dataset = Dataset.objects.get()
@@ -44,10 +50,15 @@ def test_dataset_is_encrypted_at_rest_and_restricted_to_chosen_apps(client):
 def test_oversize_dataset_is_refused_and_nothing_written(client, settings):
     settings.DATASET_MAX_BYTES = 100
     client.force_login(UserFactory())
-    response = client.post(reverse("dataset_submit"), {
-        "name": "Big", "summary": "s", "price_XS": "1",
-        "data_file": SimpleUploadedFile("big.bin", b"x" * 101),
-    })
+    response = client.post(
+        reverse("dataset_submit"),
+        {
+            "name": "Big",
+            "summary": "s",
+            "price_XS": "1",
+            "data_file": SimpleUploadedFile("big.bin", b"x" * 101),
+        },
+    )
     assert "the limit is 100" in response.content.decode()
     assert not Listing.objects.exists()
     assert not Dataset.objects.exists()
@@ -56,10 +67,16 @@ def test_oversize_dataset_is_refused_and_nothing_written(client, settings):
 def test_pending_app_of_someone_else_cannot_be_allowed(client):
     hidden = AppFactory(listing__status="pending")
     client.force_login(UserFactory())
-    response = client.post(reverse("dataset_submit"), {
-        "name": "D", "summary": "s", "price_XS": "1", "allowed_apps": [hidden.pk],
-        "data_file": SimpleUploadedFile("d.csv", b"a,b\n1,2\n"),
-    })
+    response = client.post(
+        reverse("dataset_submit"),
+        {
+            "name": "D",
+            "summary": "s",
+            "price_XS": "1",
+            "allowed_apps": [hidden.pk],
+            "data_file": SimpleUploadedFile("d.csv", b"a,b\n1,2\n"),
+        },
+    )
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
     assert not Dataset.objects.exists()

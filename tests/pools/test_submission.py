@@ -10,8 +10,15 @@ from tests.factories.accounts import UserFactory
 pytestmark = pytest.mark.django_db
 
 VALID = {
-    "name": "Edge", "summary": "Fast", "price_S": "0.3", "cpu_cores": "4", "memory_mb": "8192",
-    "runtime": "wasm", "location": "eu-west", "energy_class": "A", "visibility": "public",
+    "name": "Edge",
+    "summary": "Fast",
+    "price_S": "0.3",
+    "cpu_cores": "4",
+    "memory_mb": "8192",
+    "runtime": "wasm",
+    "location": "eu-west",
+    "energy_class": "A",
+    "visibility": "public",
 }
 
 
@@ -20,7 +27,10 @@ def test_pool_submission_stores_attributes(client):
     assert client.post(reverse("pool_submit"), VALID).status_code == 302
     pool = Workerpool.objects.get()
     assert (pool.cpu_cores, pool.memory_mb, pool.location, pool.energy_class) == (
-        4, 8192, "eu-west", "A",
+        4,
+        8192,
+        "eu-west",
+        "A",
     )
 
 

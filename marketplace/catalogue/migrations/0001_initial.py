@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,172 +16,438 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=40, unique=True)),
-                ('slug', models.SlugField(max_length=40, unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=40, unique=True)),
+                ("slug", models.SlugField(max_length=40, unique=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Listing',
+            name="Listing",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('app', 'App'), ('dataset', 'Dataset'), ('pool', 'Worker pool')], max_length=8)),
-                ('name', models.CharField(max_length=80)),
-                ('slug', models.SlugField(max_length=100, unique=True)),
-                ('summary', models.CharField(help_text='One line shown on cards.', max_length=160)),
-                ('description', models.TextField(blank=True, help_text='Markdown.')),
-                ('owner_wallet', models.CharField(blank=True, db_index=True, max_length=42, validators=[django.core.validators.RegexValidator('^0x[0-9a-fA-F]{40}$', 'Enter a wallet address: 0x followed by 40 hexadecimal digits.')])),
-                ('icon', models.ImageField(blank=True, upload_to='icons/%Y/%m/')),
-                ('chain_address', models.CharField(blank=True, help_text='Address of the registered asset; empty until registered on chain.', max_length=42, validators=[django.core.validators.RegexValidator('^0x[0-9a-fA-F]{40}$', 'Enter a wallet address: 0x followed by 40 hexadecimal digits.')])),
-                ('status', models.CharField(choices=[('pending', 'Pending review'), ('approved', 'Approved'), ('featured', 'Featured'), ('changes_requested', 'Changes requested'), ('delisted', 'Delisted'), ('revoked', 'Revoked')], default='pending', max_length=20)),
-                ('is_public', models.BooleanField(default=False, editable=False)),
-                ('price_from', models.DecimalField(blank=True, decimal_places=9, editable=False, max_digits=30, null=True)),
-                ('rating_avg', models.DecimalField(decimal_places=2, default=0, editable=False, max_digits=3)),
-                ('rating_count', models.PositiveIntegerField(default=0, editable=False)),
-                ('rating_histogram', models.JSONField(default=list, editable=False)),
-                ('reputation', models.IntegerField(default=0, editable=False)),
-                ('search_vector', django.contrib.postgres.search.SearchVectorField(editable=False, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='listings', to=settings.AUTH_USER_MODEL)),
-                ('tags', models.ManyToManyField(blank=True, related_name='listings', to='catalogue.tag')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("app", "App"), ("dataset", "Dataset"), ("pool", "Worker pool")],
+                        max_length=8,
+                    ),
+                ),
+                ("name", models.CharField(max_length=80)),
+                ("slug", models.SlugField(max_length=100, unique=True)),
+                ("summary", models.CharField(help_text="One line shown on cards.", max_length=160)),
+                ("description", models.TextField(blank=True, help_text="Markdown.")),
+                (
+                    "owner_wallet",
+                    models.CharField(
+                        blank=True,
+                        db_index=True,
+                        max_length=42,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^0x[0-9a-fA-F]{40}$",
+                                "Enter a wallet address: 0x followed by 40 hexadecimal digits.",
+                            )
+                        ],
+                    ),
+                ),
+                ("icon", models.ImageField(blank=True, upload_to="icons/%Y/%m/")),
+                (
+                    "chain_address",
+                    models.CharField(
+                        blank=True,
+                        help_text="Address of the registered asset; empty until registered on chain.",
+                        max_length=42,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^0x[0-9a-fA-F]{40}$",
+                                "Enter a wallet address: 0x followed by 40 hexadecimal digits.",
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending review"),
+                            ("approved", "Approved"),
+                            ("featured", "Featured"),
+                            ("changes_requested", "Changes requested"),
+                            ("delisted", "Delisted"),
+                            ("revoked", "Revoked"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("is_public", models.BooleanField(default=False, editable=False)),
+                (
+                    "price_from",
+                    models.DecimalField(
+                        blank=True, decimal_places=9, editable=False, max_digits=30, null=True
+                    ),
+                ),
+                (
+                    "rating_avg",
+                    models.DecimalField(decimal_places=2, default=0, editable=False, max_digits=3),
+                ),
+                ("rating_count", models.PositiveIntegerField(default=0, editable=False)),
+                ("rating_histogram", models.JSONField(default=list, editable=False)),
+                ("reputation", models.IntegerField(default=0, editable=False)),
+                (
+                    "search_vector",
+                    django.contrib.postgres.search.SearchVectorField(editable=False, null=True),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="listings",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tags",
+                    models.ManyToManyField(blank=True, related_name="listings", to="catalogue.tag"),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='CurationDecision',
+            name="CurationDecision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(choices=[('pending', 'Pending review'), ('approved', 'Approved'), ('featured', 'Featured'), ('changes_requested', 'Changes requested'), ('delisted', 'Delisted'), ('revoked', 'Revoked')], max_length=20)),
-                ('to_status', models.CharField(choices=[('pending', 'Pending review'), ('approved', 'Approved'), ('featured', 'Featured'), ('changes_requested', 'Changes requested'), ('delisted', 'Delisted'), ('revoked', 'Revoked')], max_length=20)),
-                ('reason', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('actor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('listing', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='decisions', to='catalogue.listing')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "from_status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending review"),
+                            ("approved", "Approved"),
+                            ("featured", "Featured"),
+                            ("changes_requested", "Changes requested"),
+                            ("delisted", "Delisted"),
+                            ("revoked", "Revoked"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending review"),
+                            ("approved", "Approved"),
+                            ("featured", "Featured"),
+                            ("changes_requested", "Changes requested"),
+                            ("delisted", "Delisted"),
+                            ("revoked", "Revoked"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "listing",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="decisions",
+                        to="catalogue.listing",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Comment',
+            name="Comment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('body', models.TextField(max_length=4000)),
-                ('is_hidden', models.BooleanField(default=False, help_text='Hidden by a moderator.')),
-                ('hidden_reason', models.CharField(blank=True, max_length=200)),
-                ('report_count', models.PositiveIntegerField(default=0, editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('edited_at', models.DateTimeField(blank=True, null=True)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='replies', to='catalogue.comment')),
-                ('listing', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comments', to='catalogue.listing')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("body", models.TextField(max_length=4000)),
+                (
+                    "is_hidden",
+                    models.BooleanField(default=False, help_text="Hidden by a moderator."),
+                ),
+                ("hidden_reason", models.CharField(blank=True, max_length=200)),
+                ("report_count", models.PositiveIntegerField(default=0, editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("edited_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="replies",
+                        to="catalogue.comment",
+                    ),
+                ),
+                (
+                    "listing",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="comments",
+                        to="catalogue.listing",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ListingPrice',
+            name="ListingPrice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('category', models.CharField(choices=[('XS', 'XS · up to 5 min'), ('S', 'S · up to 20 min'), ('M', 'M · up to 1 h'), ('L', 'L · up to 3 h'), ('XL', 'XL · up to 10 h')], max_length=2)),
-                ('price', models.DecimalField(decimal_places=9, max_digits=30, validators=[django.core.validators.MinValueValidator(0)])),
-                ('listing', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='prices', to='catalogue.listing')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("XS", "XS · up to 5 min"),
+                            ("S", "S · up to 20 min"),
+                            ("M", "M · up to 1 h"),
+                            ("L", "L · up to 3 h"),
+                            ("XL", "XL · up to 10 h"),
+                        ],
+                        max_length=2,
+                    ),
+                ),
+                (
+                    "price",
+                    models.DecimalField(
+                        decimal_places=9,
+                        max_digits=30,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                    ),
+                ),
+                (
+                    "listing",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="prices",
+                        to="catalogue.listing",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['listing', 'category'],
+                "ordering": ["listing", "category"],
             },
         ),
         migrations.CreateModel(
-            name='ListingReport',
+            name="ListingReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('listing', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reports', to='catalogue.listing')),
-                ('reporter', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.CharField(max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "listing",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reports",
+                        to="catalogue.listing",
+                    ),
+                ),
+                (
+                    "reporter",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Rating',
+            name="Rating",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stars', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(5)])),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('listing', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ratings', to='catalogue.listing')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "stars",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(5),
+                        ]
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "listing",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ratings",
+                        to="catalogue.listing",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='CommentReport',
+            name="CommentReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('comment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reports', to='catalogue.comment')),
-                ('reporter', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.CharField(max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "comment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reports",
+                        to="catalogue.comment",
+                    ),
+                ),
+                (
+                    "reporter",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('comment', 'reporter'), name='one_report_per_user')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("comment", "reporter"), name="one_report_per_user"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='comment',
-            index=models.Index(fields=['listing', 'parent', 'created_at'], name='catalogue_c_listing_87ff9d_idx'),
+            model_name="comment",
+            index=models.Index(
+                fields=["listing", "parent", "created_at"], name="catalogue_c_listing_87ff9d_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='listingprice',
-            constraint=models.UniqueConstraint(fields=('listing', 'category'), name='one_price_per_category'),
+            model_name="listingprice",
+            constraint=models.UniqueConstraint(
+                fields=("listing", "category"), name="one_price_per_category"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='listingprice',
-            constraint=models.CheckConstraint(condition=models.Q(('price__gte', 0)), name='price_not_negative'),
+            model_name="listingprice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("price__gte", 0)), name="price_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='listingreport',
-            constraint=models.UniqueConstraint(fields=('listing', 'reporter'), name='one_listing_report_per_user'),
+            model_name="listingreport",
+            constraint=models.UniqueConstraint(
+                fields=("listing", "reporter"), name="one_listing_report_per_user"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rating',
-            constraint=models.UniqueConstraint(fields=('listing', 'user'), name='one_rating_per_user'),
+            model_name="rating",
+            constraint=models.UniqueConstraint(
+                fields=("listing", "user"), name="one_rating_per_user"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rating',
-            constraint=models.CheckConstraint(condition=models.Q(('stars__gte', 1), ('stars__lte', 5)), name='stars_between_1_and_5'),
+            model_name="rating",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("stars__gte", 1), ("stars__lte", 5)),
+                name="stars_between_1_and_5",
+            ),
         ),
         migrations.AddIndex(
-            model_name='listing',
-            index=models.Index(fields=['kind', 'is_public', '-created_at'], name='listing_newest'),
+            model_name="listing",
+            index=models.Index(fields=["kind", "is_public", "-created_at"], name="listing_newest"),
         ),
         migrations.AddIndex(
-            model_name='listing',
-            index=models.Index(fields=['kind', 'is_public', 'price_from'], name='listing_price'),
+            model_name="listing",
+            index=models.Index(fields=["kind", "is_public", "price_from"], name="listing_price"),
         ),
         migrations.AddIndex(
-            model_name='listing',
-            index=models.Index(fields=['kind', 'is_public', '-rating_avg'], name='listing_rating'),
+            model_name="listing",
+            index=models.Index(fields=["kind", "is_public", "-rating_avg"], name="listing_rating"),
         ),
         migrations.AddIndex(
-            model_name='listing',
-            index=models.Index(fields=['is_public', '-created_at'], name='listing_public_newest'),
+            model_name="listing",
+            index=models.Index(fields=["is_public", "-created_at"], name="listing_public_newest"),
         ),
         migrations.AddIndex(
-            model_name='listing',
-            index=models.Index(fields=['owner', '-created_at'], name='listing_owner'),
+            model_name="listing",
+            index=models.Index(fields=["owner", "-created_at"], name="listing_owner"),
         ),
         migrations.AddConstraint(
-            model_name='listing',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('is_public', True), ('status__in', ('approved', 'featured'))), models.Q(('is_public', False), models.Q(('status__in', ('approved', 'featured')), _negated=True)), _connector='OR'), name='listing_is_public_matches_status'),
+            model_name="listing",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("is_public", True), ("status__in", ("approved", "featured"))),
+                    models.Q(
+                        ("is_public", False),
+                        models.Q(("status__in", ("approved", "featured")), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="listing_is_public_matches_status",
+            ),
         ),
     ]

@@ -1,0 +1,327 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+
+from marketplace.accounts import siwe
+from marketplace.accounts.models import SiweNonce, Wallet
+from tests.accounts.helpers import ALICE, ALICE_KEY, BOB, BOB_KEY, CHAIN_ID, sign
+from tests.factories.accounts import UserFactory, WalletFactory
+
+User = get_user_model()
+
+
+def _post(client: Client, name: str, body) -> tuple[int, dict]:
+    response = client.post(
+        reverse(name),
+        data=body if isinstance(body, str) else json.dumps(body),
+        content_type="application/json",
+    )
+    return response.status_code, response.json()
+
+
+def _message(client: Client, address: str = ALICE) -> str:
+    status, body = _post(client, "siwe_message", {"address": address.lower(), "chainId": CHAIN_ID})
+    assert status == 200, body
+    return body["message"]
+
+
+def test_urls_are_under_accounts():
+    assert reverse("siwe_message") == "/accounts/siwe/message/"
+    assert reverse("siwe_verify") == "/accounts/siwe/verify/"
+    assert reverse("wallet_list") == "/accounts/wallets/"
+    assert reverse("wallet_unlink", args=[ALICE]) == f"/accounts/wallets/{ALICE}/unlink/"
+
+
+# JSON endpoints
+
+
+@pytest.mark.django_db
+def test_message_is_built_for_the_request_host(client):
+    message = siwe.parse(_message(client))
+
+    assert message.domain == "testserver"
+    assert message.uri == "http://testserver/"
+    assert message.address == ALICE
+    assert message.chain_id == CHAIN_ID
+    assert SiweNonce.objects.get().nonce == message.nonce
+
+
+@pytest.mark.django_db
+def test_message_uses_the_configured_domain(client, settings):
+    settings.SIWE_DOMAIN = "superedge.example"
+
+    assert siwe.parse(_message(client)).domain == "superedge.example"
+
+
+@pytest.mark.django_db
+def test_message_on_the_wrong_network_is_a_400_with_what_to_do(client):
+    status, body = _post(client, "siwe_message", {"address": ALICE, "chainId": 1})
+
+    assert status == 400
+    assert body == {
+        "error": "Your wallet is on chain 1, the wrong network:"
+        " switch MetaMask to chain 31337 and sign in again."
+    }
+    assert not SiweNonce.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (
+            "not json",
+            'The request body must be a JSON object with "address", "chainId".',
+        ),
+        (
+            "[1, 2]",
+            'The request body must be a JSON object with "address", "chainId".',
+        ),
+        (
+            {"address": ALICE},
+            'Missing field chainId: send a JSON object with "address", "chainId".',
+        ),
+        ({"address": ALICE, "chainId": "31337"}, "The field chainId must be an integer."),
+        ({"address": ALICE, "chainId": True}, "The field chainId must be an integer."),
+        ({"address": 42, "chainId": CHAIN_ID}, "The field address must be a string."),
+    ],
+    ids=["not json", "not an object", "missing field", "string chain", "bool chain", "int address"],
+)
+@pytest.mark.django_db
+def test_message_with_a_bad_body_is_a_400_with_a_clear_message(client, body, error):
+    assert _post(client, "siwe_message", body) == (400, {"error": error})
+    assert not SiweNonce.objects.exists()
+
+
+@pytest.mark.django_db
+def test_message_refuses_get(client):
+    assert client.get(reverse("siwe_message")).status_code == 405
+
+
+@pytest.mark.django_db
+def test_verify_signs_in_a_new_user(client):
+    text = _message(client)
+
+    status, body = _post(
+        client, "siwe_verify", {"message": text, "signature": sign(text, ALICE_KEY)}
+    )
+
+    user = User.objects.get()
+    assert (status, body) == (200, {"ok": True, "address": ALICE, "redirect": "/"})
+    assert client.session["_auth_user_id"] == str(user.pk)
+    assert Wallet.objects.get().user == user
+
+
+@pytest.mark.django_db
+def test_verify_redirects_to_a_safe_next_only(client):
+    text = _message(client)
+    signature = sign(text, ALICE_KEY)
+
+    status, body = _post(
+        client,
+        "siwe_verify",
+        {"message": text, "signature": signature, "next": "https://evil.test/"},
+    )
+    assert (status, body["redirect"]) == (200, "/")
+
+    text = _message(client)
+    _status, body = _post(
+        client,
+        "siwe_verify",
+        {"message": text, "signature": sign(text, ALICE_KEY), "next": "/apps/"},
+    )
+    assert body["redirect"] == "/apps/"
+
+
+@pytest.mark.django_db
+def test_verify_while_signed_in_links_the_wallet_and_returns_to_the_wallet_page(client):
+    user = UserFactory()
+    client.force_login(user)
+    text = _message(client, BOB)
+
+    status, body = _post(client, "siwe_verify", {"message": text, "signature": sign(text, BOB_KEY)})
+
+    assert (status, body) == (200, {"ok": True, "address": BOB, "redirect": "/accounts/wallets/"})
+    assert client.session["_auth_user_id"] == str(user.pk)
+    assert list(user.wallets.values_list("address", flat=True)) == [BOB]
+    assert User.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_verify_refuses_a_wallet_of_another_account_and_keeps_the_session(client):
+    WalletFactory(address=ALICE)
+    user = UserFactory()
+    client.force_login(user)
+    text = _message(client)
+
+    status, body = _post(
+        client, "siwe_verify", {"message": text, "signature": sign(text, ALICE_KEY)}
+    )
+
+    assert status == 400
+    assert body["error"].startswith(f"The wallet {ALICE} is linked to another account")
+    assert client.session["_auth_user_id"] == str(user.pk)
+    assert not user.wallets.exists()
+
+
+@pytest.mark.django_db
+def test_verify_with_a_wrong_signature_is_a_400_and_nobody_is_signed_in(client):
+    text = _message(client)
+
+    status, body = _post(client, "siwe_verify", {"message": text, "signature": sign(text, BOB_KEY)})
+
+    assert status == 400
+    assert body == {
+        "error": f"The message was signed by {BOB} but claims {ALICE}:"
+        f" in MetaMask, switch to {ALICE} and sign again."
+    }
+    assert "_auth_user_id" not in client.session
+    assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_verify_of_a_message_for_another_host_is_a_400(client):
+    text = _message(client)
+
+    response = client.post(
+        reverse("siwe_verify"),
+        data=json.dumps({"message": text, "signature": sign(text, ALICE_KEY)}),
+        content_type="application/json",
+        headers={"host": "localhost"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        "This message asks to sign in to testserver, not localhost: sign in from localhost itself."
+    )
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_verify_replayed_is_a_400(client):
+    text = _message(client)
+    signed = {"message": text, "signature": sign(text, ALICE_KEY)}
+    _post(client, "siwe_verify", signed)
+    client.logout()
+
+    status, body = _post(client, "siwe_verify", signed)
+
+    assert status == 400
+    assert body["error"].startswith("This sign-in request was already used or is unknown")
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_verify_with_missing_fields_is_a_400(client):
+    assert _post(client, "siwe_verify", {"message": "hello"}) == (
+        400,
+        {"error": 'Missing field signature: send a JSON object with "message", "signature".'},
+    )
+
+
+@pytest.mark.django_db
+def test_siwe_endpoints_require_the_csrf_token():
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post(
+        reverse("siwe_message"),
+        data=json.dumps({"address": ALICE, "chainId": CHAIN_ID}),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 403
+    assert not SiweNonce.objects.exists()
+
+
+# Wallet page
+
+
+@pytest.mark.django_db
+def test_wallet_page_requires_sign_in(client):
+    response = client.get(reverse("wallet_list"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+@pytest.mark.django_db
+def test_wallet_page_lists_only_the_users_wallets_with_remove_buttons(client):
+    user = UserFactory()
+    WalletFactory(user=user, address=ALICE)
+    WalletFactory(user=user, address=BOB)
+    someone_else = WalletFactory()
+    client.force_login(user)
+
+    response = client.get(reverse("wallet_list"))
+
+    assert response.status_code == 200
+    assert response.templates[0].name == "accounts/wallets.html"
+    html = response.content.decode()
+    assert ALICE in html
+    assert BOB in html
+    assert someone_else.address not in html
+    assert html.count('aria-label="Remove wallet ') == 2
+    assert "data-siwe-signin" in html
+    assert 'data-siwe-error role="alert"' in html
+
+
+@pytest.mark.django_db
+def test_wallet_page_offers_no_remove_button_for_the_only_way_to_sign_in(client):
+    user = UserFactory(password=None)
+    WalletFactory(user=user, address=ALICE)
+    client.force_login(user)
+
+    html = client.get(reverse("wallet_list")).content.decode()
+
+    assert 'aria-label="Remove wallet ' not in html
+    assert "Your only way to sign in" in html
+
+
+@pytest.mark.django_db
+def test_unlink_removes_the_wallet_and_says_so(client):
+    user = UserFactory()
+    WalletFactory(user=user, address=ALICE)
+    client.force_login(user)
+
+    response = client.post(reverse("wallet_unlink", args=[ALICE]), follow=True)
+
+    assert response.redirect_chain == [(reverse("wallet_list"), 302)]
+    assert not Wallet.objects.exists()
+    assert f"The wallet {ALICE} is no longer linked to your account." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_unlink_of_the_last_way_to_sign_in_is_refused_with_the_reason(client):
+    user = UserFactory(password=None)
+    WalletFactory(user=user, address=ALICE)
+    client.force_login(user)
+
+    response = client.post(reverse("wallet_unlink", args=[ALICE]), follow=True)
+
+    assert response.redirect_chain == [(reverse("wallet_list"), 302)]
+    assert list(Wallet.objects.values_list("address", flat=True)) == [ALICE]
+    assert "is your only way to sign in" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_unlink_of_another_users_wallet_leaves_it(client):
+    owner_wallet = WalletFactory(address=ALICE)
+    client.force_login(UserFactory())
+
+    client.post(reverse("wallet_unlink", args=[ALICE]))
+
+    assert Wallet.objects.get() == owner_wallet
+
+
+@pytest.mark.django_db
+def test_unlink_refuses_get(client):
+    user = UserFactory()
+    WalletFactory(user=user, address=ALICE)
+    client.force_login(user)
+
+    assert client.get(reverse("wallet_unlink", args=[ALICE])).status_code == 405
+    assert Wallet.objects.count() == 1
