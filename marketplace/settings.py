@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
+    # Before allauth, so that our templates restyle its pages.
+    "frontend",
     "allauth",
     "allauth.account",
     "marketplace.accounts",
@@ -73,7 +75,6 @@ INSTALLED_APPS = [
     "dappstore",
     "datamarket",
     "pools",
-    "frontend",
 ]
 
 MIDDLEWARE = [

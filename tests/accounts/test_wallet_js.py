@@ -1,0 +1,123 @@
+"""wallet.js in Chromium, against the live server, with a stand-in for MetaMask whose
+personal_sign signs with anvil's first development key."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from django.test import Client
+
+from marketplace.accounts.models import Wallet
+from tests.accounts.helpers import ALICE, ALICE_KEY, sign
+from tests.factories.accounts import UserFactory
+
+sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed"),
+    pytest.mark.django_db(transaction=True),
+]
+
+FAKE_METAMASK = """
+window.ethereum = {
+  async request({ method, params }) {
+    if (method === "eth_requestAccounts") return [%(account)r];
+    if (method === "eth_chainId") return %(chain)r;
+    if (method === "personal_sign") return window.testWalletSign(params[0], params[1]);
+    throw { code: 4200, message: "unsupported method " + method };
+  },
+};
+"""
+
+
+def _personal_sign(hex_message: str, account: str) -> str:
+    assert account == ALICE.lower()
+    return sign(bytes.fromhex(hex_message.removeprefix("0x")).decode("utf-8"), ALICE_KEY)
+
+
+@pytest.fixture
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def _page(browser, live_server, *, wallet: bool = True, chain: str = "0x7a69", user=None):
+    context = browser.new_context()
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        context.add_cookies(
+            [
+                {
+                    "name": "sessionid",
+                    "value": client.cookies["sessionid"].value,
+                    "url": live_server.url,
+                }
+            ]
+        )
+    page = context.new_page()
+    if wallet:
+        page.expose_function("testWalletSign", _personal_sign)
+        page.add_init_script(FAKE_METAMASK % {"account": ALICE.lower(), "chain": chain})
+    return page
+
+
+def test_sign_in_api_signs_in_a_new_user_and_returns_where_to_go(browser, live_server):
+    page = _page(browser, live_server)
+    page.goto(f"{live_server.url}/accounts/login/")
+
+    result = page.evaluate("window.SuperEdgeWallet.signIn({ next: '/accounts/wallets/' })")
+    page.goto(live_server.url + result["redirect"])
+
+    assert result == {"ok": True, "address": ALICE, "redirect": "/accounts/wallets/"}
+    assert page.url == f"{live_server.url}/accounts/wallets/"
+    assert ALICE in page.locator("table").inner_text()
+    assert Wallet.objects.get().address == ALICE
+
+
+def test_link_button_links_the_wallet_to_the_signed_in_user(browser, live_server):
+    user = UserFactory()
+    page = _page(browser, live_server, user=user)
+    page.goto(f"{live_server.url}/accounts/wallets/")
+
+    page.get_by_role("button", name="Link a wallet").click()
+    page.locator("table").wait_for()
+
+    assert ALICE in page.locator("table").inner_text()
+    assert list(user.wallets.values_list("address", flat=True)) == [ALICE]
+
+
+def test_link_button_on_the_wrong_network_shows_what_to_do(browser, live_server):
+    user = UserFactory()
+    page = _page(browser, live_server, user=user, chain="0x1")
+    page.goto(f"{live_server.url}/accounts/wallets/")
+
+    page.get_by_role("button", name="Link a wallet").click()
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+
+    assert alert.inner_text() == (
+        "Your wallet is on chain 1, the wrong network:"
+        " switch MetaMask to chain 31337 and sign in again."
+    )
+    assert page.get_by_role("button", name="Link a wallet").is_enabled()
+    assert not Wallet.objects.exists()
+
+
+def test_link_button_without_a_wallet_says_to_install_one(browser, live_server):
+    page = _page(browser, live_server, wallet=False, user=UserFactory())
+    page.goto(f"{live_server.url}/accounts/wallets/")
+
+    page.get_by_role("button", name="Link a wallet").click()
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+
+    assert alert.inner_text() == (
+        "No Ethereum wallet found: install MetaMask or sign in with email"
+    )
+    assert not Wallet.objects.exists()
