@@ -6,6 +6,7 @@ from django.template.defaultfilters import filesizeformat
 
 from dappstore import services
 from marketplace.catalogue.forms import ListingForm
+from pools.runtime import InvalidWasm, inspect_wasm
 
 
 class AppForm(ListingForm):
@@ -39,6 +40,13 @@ class AppForm(ListingForm):
                 f"The program is {filesizeformat(wasm.size)}; the limit is "
                 f"{filesizeformat(settings.APP_WASM_MAX_BYTES)}."
             )
+        if wasm:
+            # Checked here too so that the user sees every problem of the form at once; the
+            # service checks again, as it is the authority (uploads can come from elsewhere).
+            try:
+                inspect_wasm(wasm, max_bytes=settings.APP_WASM_MAX_BYTES)
+            except InvalidWasm as error:
+                raise forms.ValidationError(str(error)) from error
         return wasm
 
     def save(self, *, owner):

@@ -9,6 +9,8 @@ from django.conf import settings
 def pytest_configure(config) -> None:
     # Password hashing is deliberately slow; tests need no protection against brute force.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Persistent connections from the live server's threads would block dropping the test DB.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Under CI the suite must run against the real services, never quietly fall back.
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         engine = settings.DATABASES["default"]["ENGINE"]

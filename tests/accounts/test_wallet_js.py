@@ -39,7 +39,10 @@ def _personal_sign(hex_message: str, account: str) -> str:
 
 
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls of the test
+    # itself are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield browser
@@ -70,6 +73,7 @@ def _page(browser, live_server, *, wallet: bool = True, chain: str = "0x7a69", u
 def test_sign_in_api_signs_in_a_new_user_and_returns_where_to_go(browser, live_server):
     page = _page(browser, live_server)
     page.goto(f"{live_server.url}/accounts/login/")
+    page.wait_for_function("window.SuperEdgeWallet !== undefined")
 
     result = page.evaluate("window.SuperEdgeWallet.signIn({ next: '/accounts/wallets/' })")
     page.goto(live_server.url + result["redirect"])
