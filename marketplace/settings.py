@@ -16,7 +16,8 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env")
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env")
 
 # Runtime state of a development checkout: SQLite file, uploads, dev secrets. Never committed.
 VAR_DIR = Path(env.str("SUPEREDGE_VAR_DIR", default=str(BASE_DIR / "var")))
