@@ -4,6 +4,7 @@ made here, two worker pools, and a few ratings and comments."""
 from __future__ import annotations
 
 import importlib.util
+import io
 import math
 import random
 from decimal import Decimal
@@ -132,29 +133,54 @@ POOLS = [
 ]
 
 
-def _svg_drawing(seed: int) -> bytes:
-    """A generated SVG artwork (concentric polygons and circles)."""
+def _drawing(seed: int) -> tuple[int, list[tuple[list[tuple[float, float]], int, int]]]:
+    """A generated artwork: background hue and concentric polygons (points, hue, lightness)."""
     rng = random.Random(seed)
     hue = rng.randrange(360)
-    parts = [
-        '<svg xmlns="http://www.w3.org/2000/svg" width="512" height="512" viewBox="0 0 512 512">',
-        f'<rect width="512" height="512" fill="hsl({hue},45%,96%)"/>',
-    ]
+    layers = []
     for ring in range(12, 0, -1):
         sides = rng.randrange(3, 9)
         radius = ring * 20
         rot = rng.random() * math.tau
-        points = " ".join(
-            f"{256 + radius * math.cos(rot + k * math.tau / sides):.1f},"
-            f"{256 + radius * math.sin(rot + k * math.tau / sides):.1f}"
+        points = [
+            (256 + radius * math.cos(rot + k * math.tau / sides),
+             256 + radius * math.sin(rot + k * math.tau / sides))
             for k in range(sides)
-        )
+        ]
+        layers.append((points, (hue + ring * 17) % 360, 30 + ring * 4))
+    return hue, layers
+
+
+def _svg_drawing(seed: int) -> bytes:
+    hue, layers = _drawing(seed)
+    parts = [
+        '<svg xmlns="http://www.w3.org/2000/svg" width="512" height="512" viewBox="0 0 512 512">',
+        f'<rect width="512" height="512" fill="hsl({hue},45%,96%)"/>',
+    ]
+    for points, layer_hue, lightness in layers:
+        coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
         parts.append(
-            f'<polygon points="{points}" fill="hsl({(hue + ring * 17) % 360},70%,{30 + ring * 4}%)"'
+            f'<polygon points="{coords}" fill="hsl({layer_hue},70%,{lightness}%)"'
             ' fill-opacity="0.85"/>'
         )
     parts.append("</svg>")
     return "\n".join(parts).encode()
+
+
+def _png_preview(seed: int, size: int = 192) -> SimpleUploadedFile:
+    """The same artwork as a PNG, used as the listing's preview picture."""
+    from PIL import Image, ImageColor, ImageDraw
+
+    hue, layers = _drawing(seed)
+    scale = size / 512
+    image = Image.new("RGB", (size, size), ImageColor.getrgb(f"hsl({hue},45%,96%)"))
+    draw = ImageDraw.Draw(image)
+    for points, layer_hue, lightness in layers:
+        draw.polygon([(x * scale, y * scale) for x, y in points],
+                     fill=ImageColor.getrgb(f"hsl({layer_hue},70%,{lightness}%)"))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return SimpleUploadedFile(f"preview-{seed}.png", buffer.getvalue(), content_type="image/png")
 
 
 def _svg_collection(seed: int, count: int) -> bytes:
@@ -186,6 +212,7 @@ DATASETS = [
         "prices": {"XS": "0.01", "S": "0.02"},
         "content": lambda: _svg_collection(1, 64),
         "filename": "geometric-drawings.svg",
+        "preview": 1,
         "apps": ["resvg SVG renderer", "usvg SVG normalizer", "svg-flatten"],
     },
     {
@@ -197,6 +224,7 @@ DATASETS = [
         "prices": {"XS": "0.005"},
         "content": lambda: _svg_drawing(42),
         "filename": "poster.svg",
+        "preview": 42,
         "apps": ["resvg SVG renderer"],
     },
     {
@@ -293,6 +321,7 @@ def seed_demo(*, curator) -> dict[str, int]:
             tags=spec["tags"],
             prices=prices(spec["prices"]),
             owner_wallet=wallet_of[spec["owner"]],
+            icon=_png_preview(spec["preview"]) if "preview" in spec else None,
         )
     from pools.services import workerpool_submit
 

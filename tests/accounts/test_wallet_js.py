@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from marketplace.accounts.models import Wallet
@@ -43,6 +44,9 @@ def browser(monkeypatch):
     # Playwright's sync API keeps an event loop in this thread; the ORM calls of the test
     # itself are still synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # The live server's request threads outlive a keep-alive browser connection: each request
+    # closes its database connection so none is left open when the test database is dropped.
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield browser
