@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from django.db import connection
+from django.db import connections
 from django.test import Client
 
 from marketplace.accounts.models import Wallet
@@ -44,13 +44,13 @@ def browser(monkeypatch):
     # Playwright's sync API keeps an event loop in this thread; the ORM calls of the test
     # itself are still synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # The live server's request threads outlive a keep-alive browser connection: each request
-    # closes its database connection so none is left open when the test database is dropped.
-    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield browser
         browser.close()
+        # Inside Playwright's loop the ORM opened its own connection; close it, or the test
+        # database cannot be dropped.
+        connections.close_all()
 
 
 def _page(browser, live_server, *, wallet: bool = True, chain: str = "0x7a69", user=None):
