@@ -143,8 +143,10 @@ def _drawing(seed: int) -> tuple[int, list[tuple[list[tuple[float, float]], int,
         radius = ring * 20
         rot = rng.random() * math.tau
         points = [
-            (256 + radius * math.cos(rot + k * math.tau / sides),
-             256 + radius * math.sin(rot + k * math.tau / sides))
+            (
+                256 + radius * math.cos(rot + k * math.tau / sides),
+                256 + radius * math.sin(rot + k * math.tau / sides),
+            )
             for k in range(sides)
         ]
         layers.append((points, (hue + ring * 17) % 360, 30 + ring * 4))
@@ -176,8 +178,10 @@ def _png_preview(seed: int, size: int = 192) -> SimpleUploadedFile:
     image = Image.new("RGB", (size, size), ImageColor.getrgb(f"hsl({hue},45%,96%)"))
     draw = ImageDraw.Draw(image)
     for points, layer_hue, lightness in layers:
-        draw.polygon([(x * scale, y * scale) for x, y in points],
-                     fill=ImageColor.getrgb(f"hsl({layer_hue},70%,{lightness}%)"))
+        draw.polygon(
+            [(x * scale, y * scale) for x, y in points],
+            fill=ImageColor.getrgb(f"hsl({layer_hue},70%,{lightness}%)"),
+        )
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
     return SimpleUploadedFile(f"preview-{seed}.png", buffer.getvalue(), content_type="image/png")
