@@ -38,7 +38,7 @@ def test_services_follow_the_environment():
     if os.environ.get("REDIS_URL"):
         assert settings.CACHES["default"]["BACKEND"].endswith("RedisCache")
         assert settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis")
-        assert settings.CELERY_BROKER_URL == os.environ["REDIS_URL"]
+        assert os.environ["REDIS_URL"] == settings.CELERY_BROKER_URL
     else:
         assert settings.CELERY_TASK_ALWAYS_EAGER is True
 
