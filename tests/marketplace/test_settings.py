@@ -46,7 +46,7 @@ def test_services_follow_the_environment():
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     environment.update(env)
-    return subprocess.run(
+    return subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env=environment,
