@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VENV_BIN = BASE_DIR / ".venv" / "bin"
@@ -141,6 +142,7 @@ class BenchDatabase:
     env: dict[str, str]
     admin_url: str = ""  # PostgreSQL: the `postgres` maintenance database
     name: str = ""
+    lock: Any = None  # PostgreSQL: the connection holding the benchmark's advisory lock
 
 
 def bench_database(var_dir: Path) -> BenchDatabase:
@@ -168,24 +170,23 @@ def bench_database(var_dir: Path) -> BenchDatabase:
     )
 
 
-def _postgres_admin(db: BenchDatabase, *statements) -> None:
-    import psycopg
-
-    with psycopg.connect(db.admin_url, autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(statement)
-
-
 def create_database(db: BenchDatabase) -> None:
     if db.vendor == "postgresql":
+        import psycopg
         from psycopg import sql
 
+        # Held until drop_database: a second benchmark against the same server stops here
+        # instead of dropping the database under the first one.
+        db.lock = psycopg.connect(db.admin_url, autocommit=True)
+        locked = db.lock.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (db.name,))
+        if not locked.fetchone()[0]:
+            db.lock.close()
+            db.lock = None
+            sys.exit(f"Another benchmark is using the database {db.name}; wait until it ends.")
         name = sql.Identifier(db.name)
-        _postgres_admin(
-            db,
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name),
-            sql.SQL("CREATE DATABASE {}").format(name),
-        )
+        # A leftover of a benchmark that was killed: start afresh.
+        db.lock.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        db.lock.execute(sql.SQL("CREATE DATABASE {}").format(name))
     started = time.perf_counter()
     result = subprocess.run(
         [str(VENV_BIN / "python"), "manage.py", "migrate", "--no-input"],
@@ -201,12 +202,17 @@ def create_database(db: BenchDatabase) -> None:
 
 
 def drop_database(db: BenchDatabase) -> None:
-    if db.vendor == "postgresql":
+    """Drop the benchmark's PostgreSQL database, even with connections still open (SQLite: the
+    file goes with the temporary directory)."""
+    if db.lock is not None:
         from psycopg import sql
 
-        _postgres_admin(
-            db, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.name))
-        )
+        try:
+            name = sql.Identifier(db.name)
+            db.lock.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        finally:
+            db.lock.close()  # releases the advisory lock
+            db.lock = None
 
 
 def setup_django(db: BenchDatabase) -> None:
@@ -492,21 +498,21 @@ def free_port() -> int:
 
 
 def start_server(db: BenchDatabase, port: int, log_path: Path) -> subprocess.Popen:
-    log = log_path.open("wb")
-    return subprocess.Popen(
-        [
-            str(VENV_BIN / "daphne"),
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "marketplace.asgi:application",
-        ],
-        cwd=BASE_DIR,
-        env=db.env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [
+                str(VENV_BIN / "daphne"),
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "marketplace.asgi:application",
+            ],
+            cwd=BASE_DIR,
+            env=db.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def wait_until_healthy(server: subprocess.Popen, port: int, log_path: Path) -> None:
@@ -542,6 +548,7 @@ def stop_server(server: subprocess.Popen) -> None:
 class Result:
     name: str
     latencies_ms: list[float] = field(default_factory=list)
+    samples: list[tuple[float, str]] = field(default_factory=list)  # (ms, path)
     failures: list[tuple[int, str]] = field(default_factory=list)  # (status, path)
     seconds: float = 0.0
 
@@ -579,6 +586,7 @@ def _worker(
             elapsed_ms = (time.perf_counter() - started) * 1000
             with lock:
                 result.latencies_ms.append(elapsed_ms)
+                result.samples.append((elapsed_ms, path))
                 if status != 200:
                     result.failures.append((status, path))
     finally:
@@ -683,6 +691,10 @@ def report(results: dict[str, Result], *, listings: int, vendor: str) -> bool:
             f"{result.percentile(0.95):>9.1f}{max(result.latencies_ms):>9.1f}"
             f"{result.rps:>9.1f}{len(result.failures):>9}"
         )
+    print()
+    for name in ("list", "search", "filter"):
+        slowest = sorted(results[name].samples, reverse=True)[:3]
+        print(f"slowest {name}: " + ", ".join(f"{path} ({ms:.0f} ms)" for ms, path in slowest))
     all_ok = True
     for result in results.values():
         if result.failures:
@@ -730,10 +742,8 @@ def main() -> int:
     var_dir = Path(tempfile.mkdtemp(prefix="superedge-bench-"))
     db = bench_database(var_dir)
     server = None
-    database_created = False
     try:
         print(f"database: {db.vendor} ({db.name or var_dir}), {args.listings:,} listings")
-        database_created = True
         create_database(db)
         setup_django(db)
         timings = seed(listings=args.listings, rng_seed=args.seed)
@@ -746,6 +756,7 @@ def main() -> int:
         log_path = var_dir / "server.log"
         server = start_server(db, port, log_path)
         wait_until_healthy(server, port, log_path)
+        print(f"load average before measuring: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
         print(
             f"server: daphne on 127.0.0.1:{port}; {args.requests} requests per scenario "
             f"after {args.warmup} warm-up, {args.concurrency} client threads"
@@ -757,17 +768,15 @@ def main() -> int:
             concurrency=args.concurrency,
             rng_seed=args.seed,
         )
+        print(f"load average after measuring: {os.getloadavg()[0]:.1f}")
         return 0 if report(results, listings=args.listings, vendor=db.vendor) else 1
     finally:
-        if server is not None:
-            stop_server(server)
-        if db.vendor != "sqlite" and database_created:
-            with contextlib.suppress(Exception):
-                from django.db import connections
-
-                connections.close_all()
+        try:
+            if server is not None:
+                stop_server(server)
             drop_database(db)
-        shutil.rmtree(var_dir, ignore_errors=True)
+        finally:
+            shutil.rmtree(var_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import UploadedFile
 from dappstore.models import App
 from marketplace.catalogue import services as catalogue
 from marketplace.catalogue.models import Listing, Market
-from marketplace.catalogue.storage import atomic_with_files
+from marketplace.catalogue.storage import atomic_with_files, delete_after_commit, track_saved_file
 from pools.runtime import InvalidWasm, inspect_wasm
 
 
@@ -24,15 +24,13 @@ def app_submit(
 ) -> Listing:
     """A new app listing, pending curation. The .wasm must be a WASI command module."""
     info = _checked_wasm(wasm_file)
-    with atomic_with_files() as saved:
+    with atomic_with_files():
         listing = catalogue.listing_create(kind=Market.APP, owner=owner, **listing_fields)
         app = App(
             listing=listing, wasm_sha256=info.sha256, wasm_size=info.size, default_args=default_args
         )
         app.wasm.save(wasm_file.name, wasm_file, save=False)
-        saved.append(app.wasm.name)
-        if listing.icon:
-            saved.append(listing.icon.name)
+        track_saved_file(app.wasm.name)
         app.save()
     return listing
 
@@ -47,16 +45,14 @@ def app_update(
 ) -> Listing:
     """The owner edits an app; a new .wasm replaces the old one (new checksum)."""
     info = _checked_wasm(wasm_file) if wasm_file else None
-    with atomic_with_files() as saved:
+    with atomic_with_files():
         listing = catalogue.listing_update(listing=listing, actor=actor, **listing_fields)
         app = App.objects.select_for_update().get(listing=listing)
-        old_wasm = app.wasm.name
         app.default_args = default_args
         if info is not None:
+            delete_after_commit(app.wasm.name)
             app.wasm.save(wasm_file.name, wasm_file, save=False)
-            saved.append(app.wasm.name)
+            track_saved_file(app.wasm.name)
             app.wasm_sha256, app.wasm_size = info.sha256, info.size
         app.save()
-    if info is not None and old_wasm != app.wasm.name:
-        app.wasm.storage.delete(old_wasm)
     return listing

@@ -14,10 +14,10 @@ from datamarket import crypto
 from datamarket.models import Dataset
 from marketplace.catalogue import services as catalogue
 from marketplace.catalogue.models import Listing, Market
-from marketplace.catalogue.storage import atomic_with_files
+from marketplace.catalogue.storage import atomic_with_files, delete_after_commit, track_saved_file
 
 
-def _encrypt_into(dataset: Dataset, upload: UploadedFile, saved: list[str]) -> None:
+def _encrypt_into(dataset: Dataset, upload: UploadedFile) -> None:
     """Encrypt the upload under a fresh dataset key; only ciphertext reaches storage."""
     if upload.size > settings.DATASET_MAX_BYTES:
         raise catalogue.CatalogueError(
@@ -30,7 +30,7 @@ def _encrypt_into(dataset: Dataset, upload: UploadedFile, saved: list[str]) -> N
         result = crypto.encrypt_stream(upload, ciphertext, key=key)
         ciphertext.seek(0)
         dataset.encrypted_file.save(f"{dataset.listing.slug}.seds", File(ciphertext), save=False)
-    saved.append(dataset.encrypted_file.name)
+    track_saved_file(dataset.encrypted_file.name)
     dataset.encrypted_sha256 = result.encrypted_sha256
     dataset.encrypted_size = result.encrypted_size
     dataset.plain_size = result.plain_size
@@ -43,12 +43,10 @@ def dataset_submit(
     *, owner, data_file: UploadedFile, allowed_apps: Iterable[App] = (), **listing_fields
 ) -> Listing:
     """A new dataset listing, pending curation, its file encrypted at rest."""
-    with atomic_with_files() as saved:
+    with atomic_with_files():
         listing = catalogue.listing_create(kind=Market.DATASET, owner=owner, **listing_fields)
-        if listing.icon:
-            saved.append(listing.icon.name)
         dataset = Dataset(listing=listing)
-        _encrypt_into(dataset, data_file, saved)
+        _encrypt_into(dataset, data_file)
         dataset.save()
         dataset.allowed_apps.set(allowed_apps)
     return listing
@@ -62,16 +60,14 @@ def dataset_update(
     allowed_apps: Iterable[App] = (),
     **listing_fields,
 ) -> Listing:
-    with atomic_with_files() as saved:
+    with atomic_with_files():
         listing = catalogue.listing_update(listing=listing, actor=actor, **listing_fields)
         dataset = Dataset.objects.select_for_update().get(listing=listing)
-        old_file = dataset.encrypted_file.name
         if data_file is not None:
-            _encrypt_into(dataset, data_file, saved)
+            delete_after_commit(dataset.encrypted_file.name)
+            _encrypt_into(dataset, data_file)
         dataset.save()
         dataset.allowed_apps.set(allowed_apps)
-    if data_file is not None and old_file != dataset.encrypted_file.name:
-        dataset.encrypted_file.storage.delete(old_file)
     return listing
 
 

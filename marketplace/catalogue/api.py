@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketplace.catalogue import selectors
-from marketplace.catalogue.forms import ListingFilterForm
+from marketplace.catalogue.forms import filter_form_for
 from marketplace.catalogue.models import Market
 
 
@@ -58,6 +58,11 @@ class ListingListApi(APIView):
             OpenApiParameter("rating_min", int),
             OpenApiParameter("sort", enum=list(selectors.SORTS)),
             OpenApiParameter("page", int),
+            OpenApiParameter("cores_min", int, description="Worker pools only."),
+            OpenApiParameter("memory_min_gib", int, description="Worker pools only."),
+            OpenApiParameter("location", str, description="Worker pools only."),
+            OpenApiParameter("energy_class", str, description="Worker pools only."),
+            OpenApiParameter("visibility", str, description="Worker pools only."),
         ],
         responses=ListingOutputSerializer(many=True),
     )
@@ -65,7 +70,7 @@ class ListingListApi(APIView):
         kind = request.query_params.get("kind", "")
         if kind not in Market.values:
             return Response({"kind": [f"Choose one of: {', '.join(Market.values)}."]}, status=400)
-        form = ListingFilterForm(request.query_params)
+        form = filter_form_for(kind, request.query_params)
         if not form.is_valid():
             return Response(form.errors, status=400)
         paginator = PageNumberPagination()

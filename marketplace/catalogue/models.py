@@ -68,6 +68,8 @@ class Listing(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     summary = models.CharField(max_length=160, help_text="One line shown on cards.")
     description = models.TextField(blank=True, help_text="Markdown.")
+    # Rendered and sanitized once when written (catalogue.markdown), never per page view.
+    description_html = models.TextField(blank=True, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="listings"
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from marketplace.catalogue import search
@@ -50,11 +51,26 @@ def _card_queryset(kind: str | None = None) -> QuerySet[Listing]:
     queryset = (
         Listing.objects.select_related("owner")
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id", "name", "slug")))
-        .defer("description", "search_vector")
+        .defer("description", "description_html", "search_vector")
     )
-    if kind == Market.POOL:
+    if kind in (None, Market.POOL):
+        # Pool cards show the pool's attributes; a LEFT JOIN when markets are mixed.
         queryset = queryset.select_related("workerpool")
     return queryset
+
+
+def market_tags(*, kind: str, limit: int = 30) -> list[Tag]:
+    """Tags used by the market's public listings, for the filter menu. Cached for a minute:
+    computing it scans every public listing of the market."""
+    key = f"catalogue:market-tags:{kind}:{limit}"
+    tags = cache.get(key)
+    if tags is None:
+        used = Listing.tags.through.objects.filter(
+            tag=OuterRef("pk"), listing__kind=kind, listing__is_public=True
+        )
+        tags = list(Tag.objects.filter(Exists(used)).order_by("name")[:limit])
+        cache.set(key, tags, timeout=60)
+    return tags
 
 
 def listing_list(*, kind: str, filters: ListingFilters) -> QuerySet[Listing]:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from marketplace.catalogue import search
+from marketplace.catalogue.markdown import render_markdown
 from marketplace.catalogue.models import (
     PUBLIC_STATUSES,
     Comment,
@@ -25,6 +26,7 @@ from marketplace.catalogue.models import (
     Rating,
     Tag,
 )
+from marketplace.catalogue.storage import atomic_with_files, delete_after_commit, track_saved_file
 
 
 class CatalogueError(Exception):
@@ -117,7 +119,7 @@ def _set_prices(listing: Listing, prices: Mapping[str, Decimal | None]) -> None:
     Listing.objects.filter(pk=listing.pk).update(price_from=listing.price_from)
 
 
-@transaction.atomic
+@atomic_with_files()
 def listing_create(
     *,
     kind: str,
@@ -138,6 +140,7 @@ def listing_create(
         slug=_unique_slug(name),
         summary=summary,
         description=description,
+        description_html=render_markdown(description),
         owner=owner,
         owner_wallet=owner_wallet,
         status=status,
@@ -148,13 +151,15 @@ def listing_create(
         listing.icon = icon
     listing.full_clean(exclude=["slug", "icon"])
     listing.save()
+    if listing.icon:
+        track_saved_file(listing.icon.name)
     listing.tags.set(_tags_from_names(tags))
     _set_prices(listing, prices or {})
     search.index_listings([listing.pk])
     return listing
 
 
-@transaction.atomic
+@atomic_with_files()
 def listing_update(
     *,
     listing: Listing,
@@ -175,8 +180,11 @@ def listing_update(
     if listing.status == CurationStatus.REVOKED:
         raise NotAllowed("This listing was revoked and can no longer be edited.")
     listing.name, listing.summary, listing.description = name, summary, description
+    listing.description_html = render_markdown(description)
     listing.owner_wallet = owner_wallet
+    replaced_icon = ""
     if icon:
+        replaced_icon = listing.icon.name
         listing.icon = icon
     if listing.status != CurationStatus.PENDING:
         CurationDecision.objects.create(
@@ -190,6 +198,9 @@ def listing_update(
         listing.is_public = False
     listing.full_clean(exclude=["icon"])
     listing.save()
+    if icon:
+        track_saved_file(listing.icon.name)
+        delete_after_commit(replaced_icon)
     listing.tags.set(_tags_from_names(tags))
     _set_prices(listing, prices)
     search.index_listings([listing.pk])
@@ -262,6 +273,8 @@ def rating_set(*, listing: Listing, user, stars: int) -> Rating:
         raise CatalogueError("Only published listings can be rated.")
     if listing.owner_id == user.pk:
         raise NotAllowed("You cannot rate your own listing.")
+    # Serialise raters of one listing so that the recomputed aggregate sees every rating.
+    Listing.objects.select_for_update().filter(pk=listing.pk).first()
     rating, _ = Rating.objects.update_or_create(
         listing=listing, user=user, defaults={"stars": stars}
     )

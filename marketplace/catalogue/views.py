@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -19,13 +20,26 @@ from marketplace.catalogue import selectors, services
 from marketplace.catalogue.forms import (
     CommentForm,
     CurationForm,
-    ListingFilterForm,
     RatingForm,
     ReportForm,
+    filter_form_for,
 )
-from marketplace.catalogue.markdown import render_markdown
 from marketplace.catalogue.markets import MARKETS
-from marketplace.catalogue.models import Comment, CurationStatus, Listing, Market, Rating, Tag
+from marketplace.catalogue.models import Comment, CurationStatus, Listing, Market, Rating
+
+
+def staff_required(view):
+    """Curators only: anonymous users are sent to sign in, signed-in non-staff get 403."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.is_staff:
+            raise PermissionDenied("Only curators (staff) can do this.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -41,7 +55,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def listing_list(request: HttpRequest, *, kind: str) -> HttpResponse:
     market = MARKETS[kind]
-    form = _filter_form(kind, request.GET)
+    form = filter_form_for(kind, request.GET)
     filters = form.filters()
     paginator = Paginator(
         selectors.listing_list(kind=kind, filters=filters), settings.CATALOGUE_PAGE_SIZE
@@ -55,22 +69,12 @@ def listing_list(request: HttpRequest, *, kind: str) -> HttpResponse:
         "filters": filters,
         "page": page,
         "query": query.urlencode(),
-        "tags": Tag.objects.filter(listings__kind=kind, listings__is_public=True)
-        .distinct()
-        .order_by("name")[:30],
+        "tags": selectors.market_tags(kind=kind),
     }
     template = "catalogue/listing_list.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"
     return render(request, template, context)
-
-
-def _filter_form(kind: str, data) -> ListingFilterForm:
-    if kind == Market.POOL:
-        from pools.forms import WorkerpoolFilterForm
-
-        return WorkerpoolFilterForm(data)
-    return ListingFilterForm(data)
 
 
 def _visible_listing(request: HttpRequest, kind: str, slug: str) -> Listing:
@@ -82,6 +86,9 @@ def _visible_listing(request: HttpRequest, kind: str, slug: str) -> Listing:
 
 def listing_detail(request: HttpRequest, *, kind: str, slug: str) -> HttpResponse:
     listing = _visible_listing(request, kind, slug)
+    detail = getattr(listing, selectors.DETAIL_RELATION[Market(kind)], None)
+    if detail is None:
+        raise Http404("This listing is incomplete (no program, file or pool attached).")
     user = request.user
     my_rating = (
         Rating.objects.filter(listing=listing, user=user).values_list("stars", flat=True).first()
@@ -92,8 +99,7 @@ def listing_detail(request: HttpRequest, *, kind: str, slug: str) -> HttpRespons
     context = {
         "market": MARKETS[kind],
         "listing": listing,
-        "detail": getattr(listing, selectors.DETAIL_RELATION[Market(kind)]),
-        "description_html": render_markdown(listing.description),
+        "detail": detail,
         "comments": selectors.listing_comments(listing=listing),
         "my_rating": my_rating,
         "comment_form": CommentForm(),
@@ -122,6 +128,13 @@ def _listing_by_pk(request: HttpRequest, pk: int) -> Listing:
     return listing
 
 
+def _visible_comment(request: HttpRequest, pk: int) -> Comment:
+    comment = get_object_or_404(Comment.objects.select_related("listing"), pk=pk)
+    if not selectors.listing_visible_to(listing=comment.listing, user=request.user):
+        raise Http404("No such comment.")
+    return comment
+
+
 def _safe_next(request: HttpRequest) -> str:
     target = request.POST.get("next", "")
     allowed = url_has_allowed_host_and_scheme(
@@ -142,26 +155,38 @@ def listing_rate(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(listing.get_absolute_url())
     form = RatingForm(request.POST)
+    level, message = "error", ""
     if not form.is_valid():
-        messages.error(request, form.errors["stars"][0])
+        message = form.errors["stars"][0]
     else:
         try:
             services.rating_set(
                 listing=listing, user=request.user, stars=form.cleaned_data["stars"]
             )
-            messages.success(request, "Thanks, your rating is saved.")
+            level, message = "success", "Thanks, your rating is saved."
+        except services.NotAllowed as error:
+            raise PermissionDenied(str(error)) from error
         except services.CatalogueError as error:
-            _fail(request, error)
+            message = str(error)
     if request.htmx:
         listing.refresh_from_db()
+        my_rating = (
+            Rating.objects.filter(listing=listing, user=request.user)
+            .values_list("stars", flat=True)
+            .first()
+        )
         return render(
             request,
             "catalogue/listing_detail.html#rating",
             {
                 "listing": listing,
-                "my_rating": form.cleaned_data.get("stars") if form.is_valid() else None,
+                "my_rating": my_rating,
+                "is_owner": False,
+                "rating_message": message,
+                "rating_message_level": level,
             },
         )
+    getattr(messages, level)(request, message)
     return redirect(listing.get_absolute_url() + "#ratings")
 
 
@@ -193,7 +218,7 @@ def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    comment = get_object_or_404(Comment.objects.select_related("listing"), pk=pk)
+    comment = _visible_comment(request, pk)
     body = request.POST.get("body", "")
     try:
         services.comment_edit(comment=comment, actor=request.user, body=body)
@@ -206,7 +231,7 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def comment_report(request: HttpRequest, pk: int) -> HttpResponse:
-    comment = get_object_or_404(Comment.objects.select_related("listing"), pk=pk)
+    comment = _visible_comment(request, pk)
     try:
         services.comment_report(
             comment=comment, reporter=request.user, reason=request.POST.get("reason", "")
@@ -217,7 +242,7 @@ def comment_report(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(comment.listing.get_absolute_url() + f"#comment-{comment.pk}")
 
 
-@staff_member_required
+@staff_required
 @require_POST
 def comment_moderate(request: HttpRequest, pk: int) -> HttpResponse:
     comment = get_object_or_404(Comment.objects.select_related("listing"), pk=pk)
@@ -335,7 +360,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_member_required
+@staff_required
 def curation_queue(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", CurationStatus.PENDING)
     if status not in CurationStatus.values and status != "reported":
@@ -354,10 +379,9 @@ def curation_queue(request: HttpRequest) -> HttpResponse:
     )
 
 
+@staff_required
 @require_POST
 def curation_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    if not request.user.is_authenticated or not request.user.is_staff:
-        raise PermissionDenied("Only curators (staff) can change the curation status.")
     listing = get_object_or_404(Listing, pk=pk)
     form = CurationForm(request.POST)
     if not form.is_valid():

@@ -132,9 +132,11 @@ def test_list_query_count_is_constant_as_listings_grow(django_assert_max_num_que
     """The page costs the same number of queries with 3 or 30 listings (no N+1)."""
 
     def count_for_page() -> int:
+        from django.core.cache import cache
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
+        cache.clear()
         with CaptureQueriesContext(connection) as ctx:
             assert client.get("/pools/").status_code == 200
         return len(ctx.captured_queries)
@@ -148,3 +150,43 @@ def test_list_query_count_is_constant_as_listings_grow(django_assert_max_num_que
 
     assert small == large
     assert large <= 8
+
+
+def _queries(client, url: str) -> int:
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cache.clear()
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_detail_page_query_count_does_not_grow_with_comments_and_replies(client):
+    from tests.factories.catalogue import AppFactory, CommentFactory
+
+    listing = AppFactory().listing
+    top = CommentFactory(listing=listing)
+    CommentFactory(listing=listing, parent=top)
+    few = _queries(client, listing.get_absolute_url())
+    for _ in range(5):
+        parent = CommentFactory(listing=listing)
+        CommentFactory(listing=listing, parent=parent)
+        CommentFactory(listing=listing, parent=parent)
+    assert _queries(client, listing.get_absolute_url()) == few
+
+
+def test_provider_and_home_query_counts_do_not_grow(client):
+    from tests.factories.catalogue import AppFactory
+
+    owner = UserFactory()
+    WorkerpoolFactory(listing__owner=owner, listing__status=CurationStatus.FEATURED)
+    AppFactory(listing__owner=owner, listing__status=CurationStatus.FEATURED)
+    url = f"/providers/{owner.username}/"
+    few_provider, few_home = _queries(client, url), _queries(client, "/")
+    for _ in range(6):
+        WorkerpoolFactory(listing__owner=owner, listing__status=CurationStatus.FEATURED)
+        AppFactory(listing__owner=owner, listing__tags=[TagFactory(name="x")])
+    assert _queries(client, url) == few_provider
+    assert _queries(client, "/") == few_home

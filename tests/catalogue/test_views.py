@@ -145,7 +145,16 @@ def test_curation_by_non_staff_is_forbidden_and_changes_nothing(client):
     listing.refresh_from_db()
     assert listing.status == CurationStatus.PENDING
     assert not CurationDecision.objects.exists()
-    assert client.get(reverse("curation_queue")).status_code == 302  # to the admin login
+    assert client.get(reverse("curation_queue")).status_code == 403
+    comment = CommentFactory(listing=AppFactory().listing)
+    assert (
+        client.post(reverse("comment_moderate", args=[comment.pk]), {"hide": "1"}).status_code
+        == 403
+    )
+    comment.refresh_from_db()
+    assert comment.is_hidden is False
+    client.logout()
+    assert "/accounts/login/" in client.get(reverse("curation_queue"))["Location"]
 
 
 def test_staff_approves_from_queue_and_owner_sees_the_decision(client):

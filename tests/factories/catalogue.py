@@ -8,6 +8,7 @@ from django.core.files.base import ContentFile
 from dappstore.models import App
 from datamarket.models import Dataset
 from marketplace.catalogue import search
+from marketplace.catalogue.markdown import render_markdown
 from marketplace.catalogue.models import (
     PUBLIC_STATUSES,
     Comment,
@@ -42,6 +43,7 @@ class ListingFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"listing-{n}")
     summary = "A useful thing"
     description = "Some **markdown**."
+    description_html = factory.LazyAttribute(lambda listing: render_markdown(listing.description))
     owner = factory.SubFactory(UserFactory)
     status = CurationStatus.APPROVED
     is_public = factory.LazyAttribute(lambda listing: listing.status in PUBLIC_STATUSES)
