@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from datamarket.models import Dataset
+from marketplace.catalogue.admin import ServiceOnlyAdmin
 
 
 @admin.register(Dataset)
-class DatasetAdmin(admin.ModelAdmin):
+class DatasetAdmin(ServiceOnlyAdmin):
     list_display = ("listing", "plain_size", "encrypted_sha256")
     search_fields = ("listing__name", "encrypted_sha256")
     # The wrapped key is never shown; the file is ciphertext.

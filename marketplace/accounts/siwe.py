@@ -372,8 +372,11 @@ def verify(
     if message.domain.lower() != domain.lower() or (
         message.scheme is not None and message.scheme.lower() != expected_scheme.lower()
     ):
+        asked, expected = message.domain, domain
+        if message.scheme:
+            asked, expected = f"{message.scheme}://{asked}", f"{expected_scheme}://{expected}"
         raise DomainMismatch(
-            f"This message asks to sign in to {message.domain}, not {domain}:"
+            f"This message asks to sign in to {asked}, not {expected}:"
             f" sign in from {domain} itself."
         )
     if _origin(message.uri) != _origin(uri):

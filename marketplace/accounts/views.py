@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import JsonResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
@@ -27,11 +28,17 @@ class _InvalidBody(Exception):
 
 
 _TYPE_NAMES = {str: "a string", int: "an integer"}
+# A SIWE message and its signature fit in well under 4 KB; refusing larger bodies before
+# parsing keeps hostile JSON (deep nesting, huge strings) away from the parser.
+MAX_BODY_BYTES = 8 * 1024
+NONCES_PER_MINUTE = 30
 
 
 def _json_body(request: HttpRequest, fields: dict[str, type]) -> dict[str, Any]:
     """The request's JSON object, with each of `fields` present and of the given type."""
     shape = ", ".join(f'"{name}"' for name in fields)
+    if len(request.body) > MAX_BODY_BYTES:
+        raise _InvalidBody(f"The request body is over {MAX_BODY_BYTES} bytes: send only {shape}.")
     try:
         body = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
@@ -54,6 +61,17 @@ def _siwe_site(request: HttpRequest) -> dict[str, str]:
     }
 
 
+def _too_many_nonces(request: HttpRequest) -> bool:
+    """Each message stores a nonce: at most NONCES_PER_MINUTE per client address."""
+    key = f"siwe:nonces:{request.META.get('REMOTE_ADDR', '')}"
+    cache.add(key, 0, timeout=60)
+    try:
+        return cache.incr(key) > NONCES_PER_MINUTE
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=60)
+        return False
+
+
 def _error(error: Exception) -> JsonResponse:
     return JsonResponse({"error": str(error)}, status=400)
 
@@ -61,6 +79,11 @@ def _error(error: Exception) -> JsonResponse:
 @require_POST
 def siwe_message(request: HttpRequest) -> JsonResponse:
     """{address, chainId} → {message}: the EIP-4361 text for the wallet to sign."""
+    if _too_many_nonces(request):
+        return JsonResponse(
+            {"error": "Too many sign-in attempts from here: wait a minute and try again."},
+            status=429,
+        )
     try:
         body = _json_body(request, {"address": str, "chainId": int})
         message = services.siwe_message_build(

@@ -12,6 +12,20 @@ from marketplace.catalogue.models import (
 )
 
 
+class ServiceOnlyAdmin(admin.ModelAdmin):
+    """Browse and search only: these rows are written by services (curation queue, forms),
+    which keep search index, aggregates and curation history right; the admin would not."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class ListingPriceInline(admin.TabularInline):
     model = ListingPrice
     extra = 0
@@ -28,7 +42,7 @@ class CurationDecisionInline(admin.TabularInline):
 
 
 @admin.register(Listing)
-class ListingAdmin(admin.ModelAdmin):
+class ListingAdmin(ServiceOnlyAdmin):
     list_display = ("name", "kind", "owner", "status", "price_from", "rating_avg", "created_at")
     list_filter = ("kind", "status")
     search_fields = ("name", "slug", "summary", "owner__username", "owner_wallet")
@@ -56,14 +70,14 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Rating)
-class RatingAdmin(admin.ModelAdmin):
+class RatingAdmin(ServiceOnlyAdmin):
     list_display = ("listing", "user", "stars", "updated_at")
     raw_id_fields = ("listing", "user")
     list_select_related = ("listing", "user")
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(ServiceOnlyAdmin):
     list_display = ("listing", "author", "created_at", "is_hidden", "report_count")
     list_filter = ("is_hidden",)
     search_fields = ("body",)
@@ -72,19 +86,19 @@ class CommentAdmin(admin.ModelAdmin):
 
 
 @admin.register(CommentReport)
-class CommentReportAdmin(admin.ModelAdmin):
+class CommentReportAdmin(ServiceOnlyAdmin):
     list_display = ("comment", "reporter", "reason", "created_at", "resolved_at")
     raw_id_fields = ("comment", "reporter")
 
 
 @admin.register(ListingReport)
-class ListingReportAdmin(admin.ModelAdmin):
+class ListingReportAdmin(ServiceOnlyAdmin):
     list_display = ("listing", "reporter", "reason", "created_at", "resolved_at")
     raw_id_fields = ("listing", "reporter")
 
 
 @admin.register(CurationDecision)
-class CurationDecisionAdmin(admin.ModelAdmin):
+class CurationDecisionAdmin(ServiceOnlyAdmin):
     list_display = ("listing", "from_status", "to_status", "actor", "created_at")
     list_filter = ("to_status",)
     readonly_fields = ("listing", "actor", "from_status", "to_status", "reason", "created_at")

@@ -325,3 +325,35 @@ def test_unlink_refuses_get(client):
 
     assert client.get(reverse("wallet_unlink", args=[ALICE])).status_code == 405
     assert Wallet.objects.count() == 1
+
+
+def test_deeply_nested_or_huge_json_is_refused_without_parsing(client):
+    response = client.post(
+        "/accounts/siwe/message/", data="[" * 100_000, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "over 8192 bytes" in response.json()["error"]
+
+
+def test_python_recursion_limit_is_the_default_after_startup():
+    import sys
+
+    assert sys.getrecursionlimit() == 1000
+
+
+@pytest.mark.django_db
+def test_nonce_requests_are_rate_limited(client):
+    from marketplace.accounts.models import SiweNonce
+
+    address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+    codes = [
+        client.post(
+            "/accounts/siwe/message/",
+            {"address": address, "chainId": 31337},
+            content_type="application/json",
+        ).status_code
+        for _ in range(31)
+    ]
+    assert codes[:30] == [200] * 30
+    assert codes[30] == 429
+    assert SiweNonce.objects.count() == 30

@@ -129,3 +129,18 @@ def test_owner_edit_replaces_program_and_sends_back_to_review(client):
     assert app.wasm_sha256 == hashlib.sha256(usvg).hexdigest()
     assert app.listing.status == CurationStatus.PENDING
     assert len(_stored_files()) == 1  # the old program was removed
+
+
+def test_upload_over_every_limit_is_refused_before_it_is_read(client, settings):
+    settings.APP_WASM_MAX_BYTES = settings.DATASET_MAX_BYTES = 10
+    client.force_login(UserFactory())
+
+    response = client.post(
+        reverse("app_submit"),
+        data=b"x" * (2 * 1024 * 1024),
+        content_type="application/octet-stream",
+    )
+
+    assert response.status_code == 413
+    assert "the largest file we accept is 10" in response.content.decode()
+    assert not Listing.objects.exists()
