@@ -3,22 +3,15 @@ personal_sign signs with anvil's first development key."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
-from django.db import connections
 from django.test import Client
 
 from marketplace.accounts.models import Wallet
 from tests.accounts.helpers import ALICE, ALICE_KEY, sign
 from tests.factories.accounts import UserFactory
 
-sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed"),
     pytest.mark.django_db(transaction=True),
 ]
 
@@ -37,20 +30,6 @@ window.ethereum = {
 def _personal_sign(hex_message: str, account: str) -> str:
     assert account == ALICE.lower()
     return sign(bytes.fromhex(hex_message.removeprefix("0x")).decode("utf-8"), ALICE_KEY)
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls of the test
-    # itself are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
-        # Inside Playwright's loop the ORM opened its own connection; close it, or the test
-        # database cannot be dropped.
-        connections.close_all()
 
 
 def _page(browser, live_server, *, wallet: bool = True, chain: str = "0x7a69", user=None):

@@ -10,8 +10,16 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize(
     "url",
-    ["catalogue/listing", "catalogue/rating", "catalogue/comment", "catalogue/curationdecision",
-     "catalogue/tag", "dappstore/app", "datamarket/dataset", "pools/workerpool"],
+    [
+        "catalogue/listing",
+        "catalogue/rating",
+        "catalogue/comment",
+        "catalogue/curationdecision",
+        "catalogue/tag",
+        "dappstore/app",
+        "datamarket/dataset",
+        "pools/workerpool",
+    ],
 )
 def test_admin_lists_every_model(client, url):
     AppFactory(), DatasetFactory(), WorkerpoolFactory()
