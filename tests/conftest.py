@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -9,6 +10,12 @@ from django.conf import settings
 def pytest_configure(config) -> None:
     # Password hashing is deliberately slow; tests need no protection against brute force.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Each xdist worker gets its own Redis database: cache.clear() flushes a whole database.
+    if settings.REDIS_URL:
+        worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+        url = urlsplit(settings.REDIS_URL)._replace(path=f"/{1 + worker % 15}").geturl()
+        settings.CACHES["default"]["LOCATION"] = url
+        settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [url]
     # Persistent connections from the live server's threads would block dropping the test DB.
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Under CI the suite must run against the real services, never quietly fall back.
