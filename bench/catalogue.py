@@ -275,11 +275,14 @@ class TextMaker:
     def summary(self) -> str:
         return self.rng.choice(self.sentences)[:160]
 
-    def description(self) -> str:
-        return "\n\n".join(
+    def description(self) -> tuple[str, str]:
+        """Markdown and its HTML: plain paragraphs, so the HTML is what `render_markdown` makes
+        of them, without paying for 100,000 renderings."""
+        paragraphs = [
             " ".join(self.rng.choices(self.sentences, k=self.rng.randint(2, 5)))
             for _ in range(self.rng.randint(1, 4))
-        )
+        ]
+        return "\n\n".join(paragraphs), "".join(f"<p>{p}</p>\n" for p in paragraphs)
 
 
 def _histogram(rng: random.Random) -> list[int]:
@@ -379,6 +382,7 @@ def seed(*, listings: int, rng_seed: int) -> dict[str, float]:
                         if ratings
                         else 0
                     )
+                    description, description_html = text.description()
                     listing_prices = _prices(rng)
                     prices.append(listing_prices)
                     # Oldest first, one every few minutes, the newest a moment ago.
@@ -389,7 +393,8 @@ def seed(*, listings: int, rng_seed: int) -> dict[str, float]:
                             name=name[:80],
                             slug=f"{'-'.join(name.lower().split())}-{position}",
                             summary=text.summary(),
-                            description=text.description(),
+                            description=description,
+                            description_html=description_html,
                             owner=rng.choice(owners),
                             owner_wallet=f"0x{rng.getrandbits(160):040x}"
                             if rng.random() < 0.6
