@@ -98,33 +98,15 @@ planner scheduler simulator optimizer classifier detector tokenizer summarizer t
 archive collection corpus series catalogue registry atlas survey benchmark toolkit engine
 pipeline studio lab workbench forge mill foundry hub station cluster farm grid fleet
 """)
-TAGS = [
-    "graphics",
-    "svg",
-    "machine-learning",
-    "genomics",
-    "climate",
-    "finance",
-    "geospatial",
-    "audio",
-    "video",
-    "green",
-    "low-latency",
-    "high-memory",
-]
+TAGS = _words(
+    "graphics svg machine-learning genomics climate finance geospatial audio video green"
+    " low-latency high-memory"
+)
 TASK_CATEGORIES = ["XS", "S", "M", "L", "XL"]
 CATEGORY_FACTORS = [1, 3, 8, 20, 60]
-REGIONS = [
-    "eu-west",
-    "eu-central",
-    "eu-north",
-    "us-east",
-    "us-west",
-    "sa-east",
-    "ap-south",
-    "ap-east",
-    "af-south",
-]
+REGIONS = _words(  # pools.models.Region
+    "eu-west eu-central eu-north us-east us-west sa-east ap-south ap-east af-south"
+)
 KIND_WEIGHTS = {"app": 40, "dataset": 35, "pool": 25}
 
 
