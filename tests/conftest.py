@@ -18,6 +18,7 @@ def pytest_configure(config) -> None:
         settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [url]
     # Persistent connections from the live server's threads would block dropping the test DB.
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    settings.DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
     # Under CI the suite must run against the real services, never quietly fall back.
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         engine = settings.DATABASES["default"]["ENGINE"]

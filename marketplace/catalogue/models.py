@@ -108,10 +108,29 @@ class Listing(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["kind", "is_public", "-created_at"], name="listing_newest"),
-            models.Index(fields=["kind", "is_public", "price_from"], name="listing_price"),
-            models.Index(fields=["kind", "is_public", "-rating_avg"], name="listing_rating"),
-            models.Index(fields=["is_public", "-created_at"], name="listing_public_newest"),
+            # Partial indexes over public listings, one per sort order of the list pages: the
+            # page is read straight off the index, no sort (SQLite and PostgreSQL alike).
+            models.Index(
+                fields=["kind", "-created_at", "-id"],
+                name="listing_newest",
+                condition=Q(is_public=True),
+            ),
+            models.Index(
+                fields=["kind", "price_from", "-id"],
+                name="listing_price",
+                condition=Q(is_public=True),
+            ),
+            models.Index(
+                fields=["kind", "-rating_avg", "-rating_count", "-id"],
+                name="listing_rating",
+                condition=Q(is_public=True),
+            ),
+            models.Index(
+                fields=["-created_at", "-id"],
+                name="listing_public_newest",
+                condition=Q(is_public=True),
+            ),
+            models.Index(fields=["status", "updated_at"], name="listing_curation"),
             models.Index(fields=["owner", "-created_at"], name="listing_owner"),
         ]
         constraints = [

@@ -26,7 +26,8 @@ DETAIL_RELATION = {Market.APP: "app", Market.DATASET: "dataset", Market.POOL: "w
 SORTS = {
     "newest": ("-created_at", "-id"),
     "price_asc": ("price_from", "-id"),
-    "price_desc": ("-price_from", "-id"),
+    # Read backwards along the (price_from, -id) index.
+    "price_desc": ("-price_from", "id"),
     "rating": ("-rating_avg", "-rating_count", "-id"),
 }
 

@@ -26,6 +26,7 @@ from marketplace.catalogue.forms import (
 )
 from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import Comment, CurationStatus, Listing, Market, Rating
+from marketplace.catalogue.pagination import CappedPaginator
 
 
 def staff_required(view):
@@ -57,7 +58,7 @@ def listing_list(request: HttpRequest, *, kind: str) -> HttpResponse:
     market = MARKETS[kind]
     form = filter_form_for(kind, request.GET)
     filters = form.filters()
-    paginator = Paginator(
+    paginator = CappedPaginator(
         selectors.listing_list(kind=kind, filters=filters), settings.CATALOGUE_PAGE_SIZE
     )
     page = paginator.get_page(form.cleaned_data.get("page") if form.is_valid() else 1)
