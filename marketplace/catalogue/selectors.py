@@ -199,7 +199,8 @@ def curation_queue(*, status: str = CurationStatus.PENDING) -> QuerySet[Listing]
 
 def reported_comments() -> QuerySet[Comment]:
     return (
-        Comment.objects.filter(reports__resolved_at__isnull=True)
+        # Both conditions on the same join: an unreported comment has no report row at all.
+        Comment.objects.filter(reports__isnull=False, reports__resolved_at__isnull=True)
         .select_related("author", "listing")
         .prefetch_related("reports")
         .distinct()

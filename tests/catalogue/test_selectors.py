@@ -190,3 +190,18 @@ def test_provider_and_home_query_counts_do_not_grow(client):
         AppFactory(listing__owner=owner, listing__tags=[TagFactory(name="x")])
     assert _queries(client, url) == few_provider
     assert _queries(client, "/") == few_home
+
+
+def test_reported_comments_lists_only_comments_with_open_reports():
+    from marketplace.catalogue import services
+    from tests.factories.catalogue import CommentFactory
+
+    quiet = CommentFactory(body="quiet")
+    reported = CommentFactory(body="reported")
+    resolved = CommentFactory(body="resolved")
+    services.comment_report(comment=reported, reporter=UserFactory(), reason="spam")
+    services.comment_report(comment=resolved, reporter=UserFactory(), reason="spam")
+    services.comment_moderate(comment=resolved, actor=UserFactory(is_staff=True), hide=False)
+
+    assert [c.body for c in selectors.reported_comments()] == ["reported"]
+    assert quiet.pk not in [c.pk for c in selectors.reported_comments()]
