@@ -3,7 +3,8 @@
 PostgreSQL keeps a weighted `tsvector` in `Listing.search_vector` behind a GIN index; SQLite
 keeps an FTS5 table (`catalogue_listing_fts`, rowid = listing id). Both are refreshed
 explicitly by `index_listings` (called by the catalogue services), and both match every word
-of the query as a prefix, so "res svg" finds "resvg SVG renderer".
+of the query, words of three letters or more as prefixes, so "res svg" finds
+"resvg SVG renderer".
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from marketplace.catalogue.models import Listing
 
 FTS_TABLE = "catalogue_listing_fts"
 MAX_TERMS = 8
+MIN_PREFIX = 3
 # The table name is a constant; the user's words only ever travel as a bound parameter.
 _FTS_MATCH_SQL = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -31,14 +33,20 @@ def query_terms(query: str) -> list[str]:
     return [word.lower() for word in _WORD.findall(query)][:MAX_TERMS]
 
 
+def _is_prefix(term: str) -> bool:
+    """Words of three letters or more also match longer words; shorter ones match only
+    themselves, since "a" or "re" as a prefix matches most of the catalogue."""
+    return len(term) >= MIN_PREFIX
+
+
 def filter_by_search(queryset: QuerySet[Listing], query: str) -> QuerySet[Listing]:
     terms = query_terms(query)
     if not terms:
         return queryset
     if connection.vendor == "postgresql":
-        raw = " & ".join(f"{term}:*" for term in terms)
+        raw = " & ".join(f"{term}:*" if _is_prefix(term) else term for term in terms)
         return queryset.filter(search_vector=SearchQuery(raw, search_type="raw", config="simple"))
-    match = " ".join(f'"{term}"*' for term in terms)
+    match = " ".join(f'"{term}"*' if _is_prefix(term) else f'"{term}"' for term in terms)
     return queryset.filter(id__in=RawSQL(_FTS_MATCH_SQL, (match,)))  # noqa: S611
 
 

@@ -205,3 +205,14 @@ def test_reported_comments_lists_only_comments_with_open_reports():
 
     assert [c.body for c in selectors.reported_comments()] == ["reported"]
     assert quiet.pk not in [c.pk for c in selectors.reported_comments()]
+
+
+def test_short_words_match_whole_words_only():
+    ListingFactory(name="re render")
+    ListingFactory(name="rendering")
+
+    def search(q: str) -> list[str]:
+        return sorted(_names(selectors.listing_list(kind=Market.APP, filters=ListingFilters(q=q))))
+
+    assert search("re") == ["re render"]
+    assert search("ren") == ["re render", "rendering"]
