@@ -85,3 +85,11 @@ def status_class(status: str) -> str:
         "delisted": "muted",
         "revoked": "bad",
     }.get(status, "muted")
+
+
+@register.simple_tag
+def comment_editable(comment, user) -> bool:
+    """Whether `user` may still edit `comment` (author, within the edit window)."""
+    from marketplace.catalogue.services import comment_can_edit
+
+    return comment_can_edit(comment=comment, user=user)

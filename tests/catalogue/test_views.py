@@ -210,3 +210,18 @@ def test_api_lists_and_validates(client):
 def test_market_kinds_all_have_pages(client):
     for kind in Market:
         assert client.get(reverse(f"{kind.value}_list")).status_code == 200
+
+
+def test_edit_button_only_within_the_edit_window(client, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    comment = CommentFactory(listing=AppFactory().listing)
+    client.force_login(comment.author)
+    url = comment.listing.get_absolute_url()
+    assert "<summary>Edit</summary>" in client.get(url).content.decode()
+    Comment.objects.filter(pk=comment.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    page = client.get(url).content.decode()
+    assert "<summary>Edit</summary>" not in page
+    assert "<summary>Report</summary>" not in page  # nobody reports their own comment
