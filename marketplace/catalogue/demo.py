@@ -286,8 +286,16 @@ def seed_demo(*, curator) -> dict[str, int]:
     for i, name in enumerate(owners):
         wallet_of[name] = DEMO_WALLETS[i % len(DEMO_WALLETS)]
 
-    def prices(raw: dict[str, str]) -> dict[str, Decimal]:
-        return {k: Decimal(v) for k, v in raw.items()}
+    def listing_fields(spec: dict) -> dict:
+        """The fields every demo listing has, whatever its market."""
+        return {
+            "name": spec["name"],
+            "summary": spec["summary"],
+            "description": spec["description"],
+            "tags": spec["tags"],
+            "prices": {k: Decimal(v) for k, v in spec["prices"].items()},
+            "owner_wallet": wallet_of[spec["owner"]],
+        }
 
     created: dict[str, Listing] = {}
     for spec in APPS:
@@ -298,12 +306,7 @@ def seed_demo(*, curator) -> dict[str, int]:
             owner=_user(spec["owner"]),
             wasm_file=SimpleUploadedFile(filename, content),
             default_args=spec["args"],
-            name=spec["name"],
-            summary=spec["summary"],
-            description=spec["description"],
-            tags=spec["tags"],
-            prices=prices(spec["prices"]),
-            owner_wallet=wallet_of[spec["owner"]],
+            **listing_fields(spec),
         )
     apps_by_name = {
         listing.name: listing.app
@@ -319,12 +322,7 @@ def seed_demo(*, curator) -> dict[str, int]:
             owner=_user(spec["owner"]),
             data_file=upload,
             allowed_apps=[apps_by_name[n] for n in spec["apps"] if n in apps_by_name],
-            name=spec["name"],
-            summary=spec["summary"],
-            description=spec["description"],
-            tags=spec["tags"],
-            prices=prices(spec["prices"]),
-            owner_wallet=wallet_of[spec["owner"]],
+            **listing_fields(spec),
             icon=_png_preview(spec["preview"]) if "preview" in spec else None,
         )
     from pools.services import workerpool_submit
@@ -335,12 +333,7 @@ def seed_demo(*, curator) -> dict[str, int]:
         created[spec["name"]] = workerpool_submit(
             owner=_user(spec["owner"]),
             attributes=spec["attributes"],
-            name=spec["name"],
-            summary=spec["summary"],
-            description=spec["description"],
-            tags=spec["tags"],
-            prices=prices(spec["prices"]),
-            owner_wallet=wallet_of[spec["owner"]],
+            **listing_fields(spec),
         )
 
     featured = {"resvg SVG renderer", "Geometric SVG drawings", "Lyon Edge Alpha"}
