@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from marketplace.catalogue.forms import ListingFilterForm, ListingForm
+from marketplace.catalogue.forms import ListingFilterForm, ListingForm, QuickSelect
 from pools import services
 from pools.models import EnergyClass, Region, Runtime, Visibility
 
@@ -55,6 +55,7 @@ class WorkerpoolForm(ListingForm):
 class WorkerpoolFilterForm(ListingFilterForm):
     cores_min = forms.TypedChoiceField(
         required=False,
+        widget=QuickSelect,
         coerce=int,
         empty_value=None,
         label="CPU cores",
@@ -69,6 +70,7 @@ class WorkerpoolFilterForm(ListingFilterForm):
     )
     memory_min_gib = forms.TypedChoiceField(
         required=False,
+        widget=QuickSelect,
         coerce=int,
         empty_value=None,
         label="Memory",
@@ -81,12 +83,15 @@ class WorkerpoolFilterForm(ListingFilterForm):
             ("64", "64+ GiB"),
         ],
     )
-    location = forms.ChoiceField(required=False, choices=[("", "Anywhere"), *Region.choices])
+    location = forms.ChoiceField(
+        required=False, widget=QuickSelect, choices=[("", "Anywhere"), *Region.choices]
+    )
     energy_class = forms.ChoiceField(
         required=False,
+        widget=QuickSelect,
         label="Energy",
         choices=[("", "Any energy"), *[(c.value, f"{c.value} or better") for c in EnergyClass]],
     )
     visibility = forms.ChoiceField(
-        required=False, choices=[("", "Public or private"), *Visibility.choices]
+        required=False, widget=QuickSelect, choices=[("", "Public or private"), *Visibility.choices]
     )

@@ -1,12 +1,17 @@
-"""Small presentation helpers: prices, stars, generated listing icons."""
+"""Small presentation helpers: prices, stars, generated listing icons, listing cards."""
 
 from __future__ import annotations
 
 import hashlib
 from decimal import Decimal
+from functools import lru_cache
+from html import escape
 
 from django import template
+from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
 
 register = template.Library()
 
@@ -72,6 +77,74 @@ def listing_icon(listing, size: int = 56) -> str:
         end,
         round(size * 0.38),
         initials,
+    )
+
+
+# Cards build dozens of URLs per page, and `reverse` costs more than the rest of a card: each
+# pattern is reversed once (per script prefix) and the slug put in its place.
+_SLUG = "SLUG"
+
+
+@lru_cache(maxsize=64)
+def _detail_url_parts(kind: str, script_prefix: str) -> tuple[str, str]:
+    before, after = reverse(f"{kind}_detail", kwargs={"slug": _SLUG}).split(_SLUG, 1)
+    return before, after
+
+
+@lru_cache(maxsize=64)
+def _list_url(kind: str, script_prefix: str) -> str:
+    return reverse(f"{kind}_list")
+
+
+@register.simple_tag
+def listing_card(listing) -> SafeString:
+    """A listing's card in a grid: icon, name, provider, summary, pool attributes, rating,
+    starting price and tags.
+
+    Rendered in Python with f-strings rather than by a template or `format_html`: list pages
+    show 24 cards, and this keeps a card to a few dozen microseconds instead of about half a
+    millisecond. Every value from the database goes through `escape`. Expects `owner` (and for
+    pools `workerpool`) selected and `tags` prefetched, as the catalogue's selectors do."""
+    featured = listing.status == "featured"
+    kind = listing.kind
+    attrs = ""
+    if kind == "pool":
+        pool = listing.workerpool
+        memory = f"{pool.memory_gib:.1f}".removesuffix(".0")
+        energy = escape(pool.energy_class)
+        attrs = (
+            f'<ul class="attrs"><li title="CPU cores per worker">{pool.cpu_cores:d} cores</li>'
+            f'<li title="Memory per worker">{memory} GiB</li>'
+            f'<li title="Location">{escape(pool.get_location_display())}</li>'
+            f'<li title="Energy class" class="energy energy-{energy}">{energy}</li></ul>'
+        )
+    price = (
+        f"from <strong>{escape(ect(listing.price_from))}</strong>"
+        if listing.price_from is not None
+        else ""
+    )
+    tags = ""
+    listing_tags = listing.tags.all()
+    if listing_tags:
+        list_url = _list_url(kind, get_script_prefix())
+        links = "".join(
+            f'<a href="{list_url}?tag={escape(tag.slug)}" class="tag">{escape(tag.name)}</a>'
+            for tag in listing_tags
+        )
+        tags = f'<p class="tags">{links}</p>'
+    before, after = _detail_url_parts(kind, get_script_prefix())
+    owner = escape(Truncator(listing.owner.username).chars(22))
+    badge = '<span class="badge featured">Featured</span>' if featured else ""
+    return mark_safe(  # noqa: S308 -- every interpolated value above is escaped
+        f'<article class="card{" is-featured" if featured else ""}">'
+        f'<a class="card-link" href="{before}{escape(listing.slug)}{after}">'
+        f'<div class="card-head">{listing_icon(listing, 52)}'
+        f'<div class="card-title"><h3>{escape(listing.name)}</h3><p class="by">by {owner}</p>'
+        f"</div>{badge}</div>"
+        f'<p class="summary">{escape(listing.summary)}</p>{attrs}'
+        f'<div class="card-foot"><span>{stars(listing.rating_avg)} '
+        f'<span class="muted">({listing.rating_count:d})</span></span>'
+        f'<span class="price">{price}</span></div></a>{tags}</article>'
     )
 
 

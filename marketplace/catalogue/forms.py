@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from html import escape
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.forms.utils import flatatt
 from django.template.defaultfilters import filesizeformat
+from django.utils.safestring import SafeString, mark_safe
 
 from marketplace.catalogue.models import Listing, TaskCategory
 from marketplace.catalogue.selectors import SORTS, ListingFilters
@@ -24,6 +28,26 @@ def _price_field(category: TaskCategory) -> forms.DecimalField:
         decimal_places=9,
         help_text="ECT per task; leave empty if you do not offer this category.",
     )
+
+
+class QuickSelect(forms.Select):
+    """A single `<select>` without option groups, rendered in Python.
+
+    List pages render up to seven of these per request; Django's template-based widget costs
+    about half a millisecond each, this a few microseconds (hence `html.escape` on plain
+    strings rather than `format_html`). The markup is the same."""
+
+    def render(self, name, value, attrs=None, renderer=None) -> SafeString:
+        selected = set(self.format_value(value))
+        options = "".join(
+            f'<option value="{escape(str(key))}"{" selected" if str(key) in selected else ""}>'
+            f"{escape(str(label))}</option>"
+            for key, label in self.choices
+        )
+        attributes = flatatt(self.build_attrs(self.attrs, attrs))
+        return mark_safe(  # noqa: S308 -- every value above is escaped
+            f'<select name="{escape(name)}"{attributes}>{options}</select>'
+        )
 
 
 class ListingForm(forms.Form):
@@ -125,6 +149,7 @@ class ListingFilterForm(forms.Form):
         coerce=int,
         empty_value=None,
         label="Rating",
+        widget=QuickSelect,
         choices=[
             ("", "Any rating"),
             ("4", "★ 4 and up"),
@@ -135,6 +160,7 @@ class ListingFilterForm(forms.Form):
     )
     sort = forms.ChoiceField(
         required=False,
+        widget=QuickSelect,
         choices=[
             ("newest", "Newest"),
             ("price_asc", "Price: low to high"),
@@ -150,6 +176,14 @@ class ListingFilterForm(forms.Form):
         if low is not None and high is not None and low > high:
             self.add_error("price_max", "The maximum price is below the minimum price.")
         return cleaned
+
+    def problems(self) -> list[str]:
+        """What is wrong with the query, one line per error, named as the page names it."""
+        return [
+            message if name == NON_FIELD_ERRORS else f"{self[name].label}: {message}"
+            for name, messages in self.errors.items()
+            for message in messages
+        ]
 
     def filters(self) -> ListingFilters:
         data = (

@@ -111,7 +111,7 @@ class Listing(models.Model):
             # Partial indexes over public listings, one per sort order of the list pages: the
             # page is read straight off the index, no sort (SQLite and PostgreSQL alike).
             models.Index(
-                fields=["kind", "-created_at", "-id"],
+                fields=["kind", "-id"],
                 name="listing_newest",
                 condition=Q(is_public=True),
             ),
@@ -126,7 +126,7 @@ class Listing(models.Model):
                 condition=Q(is_public=True),
             ),
             models.Index(
-                fields=["-created_at", "-id"],
+                fields=["-id"],
                 name="listing_public_newest",
                 condition=Q(is_public=True),
             ),

@@ -17,7 +17,12 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list[: self.cap + 1].count()
+        # Unordered: any cap + 1 matches count the same, and an ORDER BY would make the
+        # database sort every match before counting.
+        object_list = self.object_list
+        if hasattr(object_list, "order_by"):
+            object_list = object_list.order_by()
+        return object_list[: self.cap + 1].count()
 
     @property
     def is_capped(self) -> bool:

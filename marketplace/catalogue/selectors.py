@@ -3,6 +3,7 @@ number of queries with 10 listings or 100,000."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from marketplace.catalogue import search
+from marketplace.catalogue.freshness import catalogue_version
 from marketplace.catalogue.models import (
     Comment,
     CurationStatus,
@@ -19,12 +21,15 @@ from marketplace.catalogue.models import (
     Market,
     Tag,
 )
+from marketplace.catalogue.pagination import COUNT_CAP
+from pools.models import Workerpool
 
 # The market-specific row each kind of listing carries (one-to-one, selected in the same query).
 DETAIL_RELATION = {Market.APP: "app", Market.DATASET: "dataset", Market.POOL: "workerpool"}
 
 SORTS = {
-    "newest": ("-created_at", "-id"),
+    # Ids grow with creation time; ordering by id lets search walk its index newest first.
+    "newest": ("-id",),
     "price_asc": ("price_from", "-id"),
     # Read backwards along the (price_from, -id) index.
     "price_desc": ("-price_from", "id"),
@@ -78,7 +83,13 @@ def listing_list(*, kind: str, filters: ListingFilters) -> QuerySet[Listing]:
     """Public listings of one market, filtered and sorted."""
     queryset = _card_queryset(kind).filter(kind=kind, is_public=True)
     if filters.q:
-        queryset = search.filter_by_search(queryset, filters.q)
+        # A plain search, newest first: the pager never shows more than COUNT_CAP listings.
+        plain = filters == ListingFilters(q=filters.q, sort=filters.sort) and (
+            SORTS.get(filters.sort) == SORTS["newest"]
+        )
+        queryset = search.filter_by_search(
+            queryset, filters.q, public_kind=kind, newest=COUNT_CAP + 1 if plain else None
+        )
     if filters.tag:
         queryset = queryset.filter(
             Exists(
@@ -92,18 +103,31 @@ def listing_list(*, kind: str, filters: ListingFilters) -> QuerySet[Listing]:
     if filters.rating_min:
         queryset = queryset.filter(rating_avg__gte=filters.rating_min)
     if kind == Market.POOL:
+        pool_filters = {}
         if filters.cores_min:
-            queryset = queryset.filter(workerpool__cpu_cores__gte=filters.cores_min)
+            pool_filters["cpu_cores__gte"] = filters.cores_min
         if filters.memory_min_gib:
-            queryset = queryset.filter(workerpool__memory_mb__gte=filters.memory_min_gib * 1024)
+            pool_filters["memory_mb__gte"] = filters.memory_min_gib * 1024
         if filters.location:
-            queryset = queryset.filter(workerpool__location=filters.location)
+            pool_filters["location"] = filters.location
         if filters.energy_class:
             # "B" means B or better.
-            queryset = queryset.filter(workerpool__energy_class__lte=filters.energy_class)
+            pool_filters["energy_class__lte"] = filters.energy_class
         if filters.visibility:
-            queryset = queryset.filter(workerpool__visibility=filters.visibility)
+            pool_filters["visibility"] = filters.visibility
+        if pool_filters:
+            # EXISTS rather than a join: SQLite then walks the listings in the page's sort
+            # order and stops after a page, where a join makes it sort every matching pool.
+            pools = Workerpool.objects.filter(listing=OuterRef("pk"), **pool_filters)
+            queryset = queryset.filter(Exists(pools))
     return queryset.order_by(*SORTS.get(filters.sort, SORTS["newest"]))
+
+
+def results_cache_key(*, kind: str, filters: ListingFilters, page: int) -> str:
+    """Where a rendered page of results is cached: the filters as parsed (so equivalent query
+    strings share it), the page and the catalogue's version."""
+    digest = hashlib.sha256(f"{kind}|{filters!r}|{page}".encode()).hexdigest()[:32]
+    return f"catalogue:results:{catalogue_version()}:{digest}"
 
 
 def listing_visible_to(*, listing: Listing, user) -> bool:
@@ -150,7 +174,7 @@ def home_sections(*, per_market: int = 4) -> dict:
                 "market": kind,
                 "count": counts.get(kind.value, 0),
                 "featured": list(base.filter(status=CurationStatus.FEATURED)[:per_market]),
-                "newest": list(base.order_by("-created_at", "-id")[:per_market]),
+                "newest": list(base.order_by(*SORTS["newest"])[:per_market]),
             }
         )
     return {"sections": sections, "total": sum(counts.values())}

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from marketplace.catalogue import search
+from marketplace.catalogue.freshness import catalogue_changed
 from marketplace.catalogue.markdown import render_markdown
 from marketplace.catalogue.models import (
     PUBLIC_STATUSES,
@@ -156,6 +157,7 @@ def listing_create(
     listing.tags.set(_tags_from_names(tags))
     _set_prices(listing, prices or {})
     search.index_listings([listing.pk])
+    catalogue_changed()
     return listing
 
 
@@ -204,6 +206,7 @@ def listing_update(
     listing.tags.set(_tags_from_names(tags))
     _set_prices(listing, prices)
     search.index_listings([listing.pk])
+    catalogue_changed()
     return listing
 
 
@@ -236,6 +239,8 @@ def listing_curate(*, listing: Listing, actor, action: str, reason: str = "") ->
     listing.status = to_status
     listing.is_public = to_status in PUBLIC_STATUSES
     listing.save(update_fields=["status", "is_public", "updated_at"])
+    search.index_listings([listing.pk])  # the search index knows which listings are public
+    catalogue_changed()
     return listing
 
 
@@ -260,6 +265,7 @@ def listing_refresh_rating(*, listing: Listing) -> None:
         count,
         histogram,
     )
+    catalogue_changed()
 
 
 @transaction.atomic

@@ -8,12 +8,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from marketplace.catalogue import selectors, services
@@ -54,28 +57,36 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "catalogue/home.html", context)
 
 
+RESULTS_CACHE_SECONDS = 300
+
+
 def listing_list(request: HttpRequest, *, kind: str) -> HttpResponse:
     market = MARKETS[kind]
     form = filter_form_for(kind, request.GET)
     filters = form.filters()
-    paginator = CappedPaginator(
-        selectors.listing_list(kind=kind, filters=filters), settings.CATALOGUE_PAGE_SIZE
-    )
-    page = paginator.get_page(form.cleaned_data.get("page") if form.is_valid() else 1)
+    page_number = (form.cleaned_data.get("page") if form.is_valid() else None) or 1
     query = request.GET.copy()
     query.pop("page", None)
-    context = {
-        "market": market,
-        "form": form,
-        "filters": filters,
-        "page": page,
-        "query": query.urlencode(),
-        "tags": selectors.market_tags(kind=kind),
-    }
-    template = "catalogue/listing_list.html"
+    context = {"market": market, "form": form, "filters": filters, "query": query.urlencode()}
+    # The results (count, cards, pager) are the same for every visitor with the same filters:
+    # cached until the catalogue changes (see freshness.py).
+    results_key = selectors.results_cache_key(kind=kind, filters=filters, page=page_number)
+    results = cache.get(results_key)
+    if results is None:
+        paginator = CappedPaginator(
+            selectors.listing_list(kind=kind, filters=filters), settings.CATALOGUE_PAGE_SIZE
+        )
+        results = render_to_string(
+            "catalogue/listing_list.html#results",
+            {**context, "page": paginator.get_page(page_number)},
+            request,
+        )
+        cache.set(results_key, results, RESULTS_CACHE_SECONDS)
     if request.htmx and not request.htmx.boosted:
-        template += "#results"
-    return render(request, template, context)
+        return HttpResponse(results)
+    context["results"] = mark_safe(results)  # noqa: S308 -- rendered by our own template
+    context["tags"] = selectors.market_tags(kind=kind)
+    return render(request, "catalogue/listing_list.html", context)
 
 
 def _visible_listing(request: HttpRequest, kind: str, slug: str) -> Listing:

@@ -52,6 +52,52 @@ def test_search_matches_every_word_as_prefix_in_name_summary_tags_and_descriptio
     assert search('png"*') == ["resvg renderer"]
 
 
+def test_search_words_never_match_the_market_and_visibility_facets():
+    ListingFactory(name="Public thing")
+    for q in ("public", "kindapp", "kind"):
+        assert (
+            _names(selectors.listing_list(kind=Market.APP, filters=ListingFilters(q=q)))
+            == ["Public thing"][: int(q == "public")]
+        )
+
+
+def test_plain_search_newest_first_lists_the_newest_matches():
+    for i in range(5):
+        ListingFactory(name=f"Renderer {i}")
+    ListingFactory(name="Renderer dataset", kind=Market.DATASET)
+
+    plain = selectors.listing_list(kind=Market.APP, filters=ListingFilters(q="render"))
+    by_rating = selectors.listing_list(
+        kind=Market.APP, filters=ListingFilters(q="render", sort="rating")
+    )
+
+    assert _names(plain) == [f"Renderer {i}" for i in (4, 3, 2, 1, 0)]
+    assert sorted(_names(by_rating)) == sorted(_names(plain))
+
+
+def test_search_index_follows_curation():
+    """Curation changes what the index knows as public; on SQLite a search hinted to public
+    listings of a market is narrowed inside the index, so the index must follow."""
+    from django.db import connection
+
+    from marketplace.catalogue import search, services
+    from marketplace.catalogue.models import Listing
+
+    staff = UserFactory(is_staff=True)
+    kept = ListingFactory(name="Renderer kept")
+    delisted = ListingFactory(name="Renderer delisted")
+    pending = ListingFactory(name="Renderer pending", status=CurationStatus.PENDING)
+    services.listing_curate(listing=delisted, actor=staff, action="delist", reason="Broken")
+    services.listing_curate(listing=pending, actor=staff, action="approve")
+
+    hinted = search.filter_by_search(Listing.objects.all(), "renderer", public_kind=Market.APP)
+
+    expected = {kept.pk, pending.pk}
+    if connection.vendor != "sqlite":  # PostgreSQL has no such hint: the queryset filters
+        expected.add(delisted.pk)
+    assert set(hinted.values_list("pk", flat=True)) == expected
+
+
 def test_search_sees_edits():
     from marketplace.catalogue import services
 

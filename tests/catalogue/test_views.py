@@ -3,10 +3,12 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from marketplace.catalogue import services
 from marketplace.catalogue.models import (
     Comment,
     CurationDecision,
     CurationStatus,
+    Listing,
     Market,
     Rating,
 )
@@ -16,6 +18,7 @@ from tests.factories.catalogue import (
     CommentFactory,
     DatasetFactory,
     ListingFactory,
+    TagFactory,
     WorkerpoolFactory,
 )
 
@@ -47,7 +50,8 @@ def test_list_page_reports_bad_filters_instead_of_failing(client):
     response = client.get("/apps/?price_min=abc&price_max=-1&rating_min=9&page=zero")
     page = response.content.decode()
     assert response.status_code == 200
-    assert "Enter a number." in page
+    assert "Min price: Enter a number." in page
+    assert "Max price: Ensure this value is greater than or equal to 0." in page
     assert "Renderer" in page  # the valid part of the query still applies
 
 
@@ -225,3 +229,41 @@ def test_edit_button_only_within_the_edit_window(client, settings):
     page = client.get(url).content.decode()
     assert "<summary>Edit</summary>" not in page
     assert "<summary>Report</summary>" not in page  # nobody reports their own comment
+
+
+def test_list_results_are_cached_until_a_service_changes_the_catalogue(
+    client, django_capture_on_commit_callbacks
+):
+    app = AppFactory(listing__name="Renderer")
+    staff = UserFactory(is_staff=True)
+    assert "Renderer" in client.get("/apps/").content.decode()
+    # A write behind the services' back is not seen: the page comes from the cache...
+    Listing.objects.filter(pk=app.listing.pk).update(name="Renamed quietly")
+    assert "Renderer" in client.get("/apps/").content.decode()
+    assert "Renderer" in client.get("/apps/", headers={"HX-Request": "true"}).content.decode()
+    # ...and a service's change retires every cached page, now and again at commit.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.listing_curate(listing=app.listing, actor=staff, action="delist", reason="Spam")
+    assert len(callbacks) == 1
+    page = client.get("/apps/").content.decode()
+    assert "Renamed quietly" not in page
+    assert "No apps match" in page
+
+
+def test_list_results_cache_follows_ratings(client):
+    app = AppFactory(listing__name="Renderer")
+    assert "(0)" in client.get("/apps/").content.decode()
+    services.rating_set(listing=app.listing, user=UserFactory(), stars=4)
+    assert "(1)" in client.get("/apps/").content.decode()
+
+
+def test_equivalent_queries_share_one_cached_page_and_filters_do_not_leak(client):
+    graphics_tag = TagFactory(name="graphics", slug="graphics")
+    compilers_tag = TagFactory(name="compilers", slug="compilers")
+    AppFactory(listing__name="Renderer", listing__tags=[graphics_tag])
+    AppFactory(listing__name="Compiler", listing__tags=[compilers_tag])
+    graphics = client.get("/apps/?tag=graphics&sort=newest&page=1").content.decode()
+    assert "Renderer" in graphics and "Compiler" not in graphics
+    compilers = client.get("/apps/?tag=compilers").content.decode()
+    assert "Compiler" in compilers and "Renderer" not in compilers
+    assert "Renderer" in client.get("/apps/?page=1&tag=graphics").content.decode()
