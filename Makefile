@@ -6,8 +6,14 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
+# The development chain (anvil, chain id 31337): its port, and where it keeps its chain and log.
+CHAIN_PORT ?= 8545
+CHAIN_STATE := var/anvil-state.json
+CHAIN_LOG := var/anvil.log
+# Exit status 0 when the JSON-RPC node at the URL given as argument answers eth_chainId.
+RPC_ANSWERS = $(BIN)/python -c 'import sys, urllib.request as r; r.urlopen(r.Request(sys.argv[1], b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\",\"params\":[]}", {"Content-Type": "application/json"}), timeout=2)' 2>/dev/null
 
-.PHONY: run test install browser lint format migrate seed bench check-deploy clean
+.PHONY: run chain test install browser lint format migrate seed bench bench-gas check-deploy clean contracts contracts-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +23,21 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+# The contracts toolchain (solcjs, OpenZeppelin, anvil) comes from npm, pinned by package-lock.json
+# (`npm install`, not `npm ci`: npm 11 leaves the other platforms' anvil builds out of the lock file).
+node_modules/.installed: package.json package-lock.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+# Compile the Solidity sources into marketplace/contracts/build.json (committed).
+contracts: node_modules/.installed
+	node marketplace/contracts/compile.mjs
+
+# Recompile and fail when the committed build.json differs from what the sources give.
+contracts-check: node_modules/.installed
+	node marketplace/contracts/compile.mjs --check
 
 # Browser tests drive Debian's chromium (never a downloaded browser build).
 browser:
@@ -33,19 +53,58 @@ migrate: install
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
-run: seed
-	@echo ""
-	@echo "  SuperEdge is starting at  http://$(HOST):$(PORT)/"
-	@echo "  (database: $${DATABASE_URL:-SQLite in var/}; messaging: $${REDIS_URL:-in-process})"
-	@echo "  Curate as staff: $(BIN)/python manage.py changepassword admin, then /accounts/login/"
-	@echo ""
-	@if [ -n "$$REDIS_URL" ]; then \
-		$(BIN)/celery -A marketplace worker --beat --loglevel=warning --concurrency=2 & \
-		trap "kill $$! 2>/dev/null" EXIT; \
-		$(BIN)/daphne -b $(HOST) -p $(PORT) marketplace.asgi:application; \
-	else \
-		exec $(BIN)/daphne -b $(HOST) -p $(PORT) marketplace.asgi:application; \
-	fi
+# Everything in one terminal: the dev chain (unless WEB3_RPC_URL already answers), our contracts
+# (deployed once, then reused), the database, the demo catalogue, the site (and Celery with
+# REDIS_URL). Ctrl-C, or a kill of make, stops every process it started; anvil writes its state
+# to $(CHAIN_STATE) on the way out, so the next `make run` finds the same chain again.
+run: install
+	@set -euo pipefail; mkdir -p var; \
+	started=(); \
+	stop() { trap - INT TERM HUP; [ $${#started[@]} -eq 0 ] || kill "$${started[@]}" 2>/dev/null || true; wait; }; \
+	trap stop EXIT; trap 'exit 130' INT; trap 'exit 143' TERM HUP; \
+	rpc="$${WEB3_RPC_URL:-http://127.0.0.1:$(CHAIN_PORT)}"; chain="already running, left running"; \
+	if ! $(RPC_ANSWERS) "$$rpc"; then \
+		if [ "$$rpc" != "http://127.0.0.1:$(CHAIN_PORT)" ] && [ "$$rpc" != "http://localhost:$(CHAIN_PORT)" ]; then \
+			echo "WEB3_RPC_URL=$$rpc does not answer: start that node, or unset WEB3_RPC_URL for the dev chain." >&2; \
+			exit 1; \
+		fi; \
+		echo "Starting the dev chain (anvil) on port $(CHAIN_PORT), state in $(CHAIN_STATE), log in $(CHAIN_LOG)"; \
+		logged=$$(wc -c < $(CHAIN_LOG) 2>/dev/null || echo 0); \
+		$(BIN)/python -m marketplace.chain.anvil --port $(CHAIN_PORT) --state $(CHAIN_STATE) >>$(CHAIN_LOG) 2>&1 & \
+		anvil=$$!; started+=($$anvil); chain="anvil, chain id 31337, log in $(CHAIN_LOG)"; \
+	fi; \
+	export WEB3_RPC_URL="$$rpc"; \
+	$(BIN)/python manage.py migrate --noinput; \
+	for attempt in $$(seq 150); do \
+		if $(RPC_ANSWERS) "$$rpc"; then break; fi; \
+		if [ -n "$${anvil:-}" ] && ! kill -0 "$$anvil" 2>/dev/null; then \
+			echo "anvil stopped while starting; it said (in $(CHAIN_LOG)):" >&2; \
+			tail -c +$$((logged + 1)) $(CHAIN_LOG) | tail -n 20 >&2; exit 1; \
+		fi; \
+		if [ "$$attempt" = 150 ]; then echo "The chain at $$rpc did not answer within 30 s." >&2; exit 1; fi; \
+		sleep 0.2; \
+	done; \
+	deployed=$$($(BIN)/python manage.py deploy_contracts); echo "$$deployed"; \
+	hub=$$(echo "$$deployed" | awk '$$1 == "hub" { print $$2 }'); \
+	$(BIN)/python manage.py seed_demo; \
+	echo ""; \
+	echo "  SuperEdge is starting at  http://$(HOST):$(PORT)/"; \
+	echo "  (database: $${DATABASE_URL:-SQLite in var/}; messaging: $${REDIS_URL:-in-process})"; \
+	echo "  Chain: $$rpc ($$chain)"; \
+	echo "  Hub:   $$hub"; \
+	echo "  Curate as staff: $(BIN)/python manage.py changepassword admin, then /accounts/login/"; \
+	echo ""; \
+	if [ -n "$${REDIS_URL:-}" ]; then \
+		$(BIN)/celery -A marketplace worker --beat --schedule var/celerybeat-schedule --loglevel=warning --concurrency=2 & \
+		started+=($$!); \
+	fi; \
+	$(BIN)/daphne -b $(HOST) -p $(PORT) marketplace.asgi:application & \
+	started+=($$!); \
+	wait $$!
+
+# The dev chain alone, in the foreground (Ctrl-C stops it and saves its state).
+chain: install
+	$(BIN)/python -m marketplace.chain.anvil --port $(CHAIN_PORT) --state $(CHAIN_STATE)
 
 test: install browser
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadfile $(PYTEST_ARGS)
@@ -65,6 +124,10 @@ check-deploy: install
 
 bench: install
 	$(BIN)/python bench/catalogue.py
+
+# Gas per Hub call and per task, beside iExec PoCo's published figures.
+bench-gas: install
+	$(BIN)/python bench/gas.py
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "marketplace.accounts",
     "marketplace.catalogue",
+    "marketplace.chain",
     "dappstore",
     "datamarket",
     "pools",
@@ -253,3 +254,18 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+
+# Chain ---------------------------------------------------------------------------------------
+# The JSON-RPC node, its chain id and our Hub's address (marketplace.chain reads these). With
+# nothing set: the local dev chain (`make chain`: anvil on 127.0.0.1:8545, chain id 31337),
+# where the server's keys default to anvil's public dev accounts. Keys are never settings: they
+# come from CHAIN_DEPLOYER_KEY, CHAIN_FAUCET_KEY and CHAIN_SCHEDULER_KEY (marketplace.chain.keys).
+WEB3_RPC_URL = env.str("WEB3_RPC_URL", default="http://127.0.0.1:8545")
+CHAIN_ID = env.int("CHAIN_ID", default=31337)
+HUB_ADDRESS = env.str("HUB_ADDRESS", default="")  # empty: not deployed yet
+# Blocks a transaction must be buried under before it counts (the indexer follows head - N):
+# 0 on the dev chain, which never reorganizes; 12 elsewhere unless set.
+CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=0 if CHAIN_ID == 31337 else 12)
+# Seconds to wait for one JSON-RPC answer.
+CHAIN_RPC_TIMEOUT = env.float("CHAIN_RPC_TIMEOUT", default=10.0)
+# End of Chain --------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 
+pytest_plugins = ["tests.chain_fixtures"]
+
 
 def pytest_configure(config) -> None:
     # Password hashing is deliberately slow; tests need no protection against brute force.

@@ -1,0 +1,409 @@
+"""The JSON-RPC client: a Web3 built from settings, calls, transactions for the browser wallet
+to send, and `TransactionSender` for the keys the server holds.
+
+Failures come out as `ChainError`s: `ChainUnavailable` when the node does not answer,
+`ChainRevert` (decoded with the ABIs given) when a contract refuses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+
+import requests
+from django.conf import settings
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+from web3 import HTTPProvider, Web3
+from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
+from web3.providers.rpc.utils import REQUEST_RETRY_ALLOWLIST, ExceptionRetryConfiguration
+from web3.types import TxReceipt
+
+from marketplace.chain.errors import (
+    ChainError,
+    ChainRevert,
+    ChainUnavailable,
+    decode_revert,
+    short_address,
+)
+
+logger = logging.getLogger(__name__)
+
+Abis = Iterable[Sequence[dict[str, Any]]]
+
+# Estimates are exact for the state they ran on; a margin absorbs what changes before mining.
+DEFAULT_GAS_MARGIN = 0.2
+DEFAULT_RECEIPT_TIMEOUT = 120.0
+_POLL_SECONDS = 0.05
+_NONCE_ERRORS = (
+    "nonce too low",
+    "nonce too high",
+    "already known",
+    "already imported",  # anvil, while the first post is still in its pool
+    "replacement transaction",
+)
+
+
+def _unavailable(url: str, error: Exception) -> ChainUnavailable:
+    reason = "timed out" if isinstance(error, requests.Timeout) else "cannot connect"
+    return ChainUnavailable(
+        f"The blockchain node at {url} is unavailable ({reason}). For development, start the "
+        "local chain with `make chain` (or `make run`); otherwise check WEB3_RPC_URL."
+    )
+
+
+class _Provider(HTTPProvider):
+    """HTTPProvider whose transport failures are ChainUnavailable."""
+
+    def make_request(self, method: Any, params: Any) -> Any:
+        try:
+            return super().make_request(method, params)
+        except (requests.ConnectionError, requests.Timeout, requests.HTTPError) as error:
+            raise _unavailable(str(self.endpoint_uri), error) from error
+
+    def make_batch_request(self, batch_requests: Any) -> Any:
+        try:
+            return super().make_batch_request(batch_requests)
+        except (requests.ConnectionError, requests.Timeout, requests.HTTPError) as error:
+            raise _unavailable(str(self.endpoint_uri), error) from error
+
+
+@lru_cache(maxsize=8)
+def _web3(url: str, timeout: float) -> Web3:
+    # Connection errors are retried briefly: keep-alive connections the node dropped, or a node
+    # restarting. Timeouts are not: the node answered too slowly once already.
+    # Never sends: a re-posted transaction the node already took would come back "nonce too
+    # low" and be taken for another sender's (see TransactionSender._sign_and_send).
+    retry = ExceptionRetryConfiguration(
+        errors=(requests.ConnectionError,),
+        retries=3,
+        backoff_factor=0.05,
+        method_allowlist=[m for m in REQUEST_RETRY_ALLOWLIST if m != "eth_sendRawTransaction"],
+    )
+    provider = _Provider(
+        url, request_kwargs={"timeout": timeout}, exception_retry_configuration=retry
+    )
+    return Web3(provider)
+
+
+def web3(*, url: str | None = None) -> Web3:
+    """The Web3 for `url`, by default settings.WEB3_RPC_URL (one shared instance per URL; it is
+    safe across threads: each thread gets its own HTTP session)."""
+    return _web3(url or settings.WEB3_RPC_URL, float(settings.CHAIN_RPC_TIMEOUT))
+
+
+def chain_id(*, w3: Web3 | None = None) -> int:
+    """The chain id the node reports (not settings.CHAIN_ID, which says what it should be)."""
+    return (w3 or web3()).eth.chain_id
+
+
+def rpc(method: str, params: Sequence[Any] = (), *, w3: Web3 | None = None) -> Any:
+    """A raw JSON-RPC call, e.g. anvil's `evm_increaseTime`; its `result`, or ChainError."""
+    try:
+        return (w3 or web3()).manager.request_blocking(method, list(params))
+    except Web3RPCError as error:
+        raise ChainError(f"{method} failed: {_rpc_message(error)}") from error
+
+
+def _rpc_message(error: Web3RPCError) -> str:
+    """The node's own error message, without web3's wrapping."""
+    response = error.rpc_response or {}
+    detail = response.get("error")
+    if isinstance(detail, dict) and detail.get("message"):
+        return str(detail["message"])
+    return error.message
+
+
+def _revert_data(error: ContractLogicError) -> bytes:
+    data = error.data
+    if isinstance(data, dict):
+        data = data.get("data") or data.get("result")
+    if isinstance(data, str):
+        data = data.removeprefix("Reverted ")
+        if data.startswith("0x"):
+            try:
+                return bytes.fromhex(data[2:])
+            except ValueError:
+                return b""
+    return b""
+
+
+def _transaction(
+    *, sender: str | None, to: str | None, data: bytes | str, value: int
+) -> dict[str, Any]:
+    if isinstance(data, bytes):
+        data = "0x" + data.hex()
+    transaction: dict[str, Any] = {"data": data, "value": value}
+    if sender is not None:
+        transaction["from"] = to_checksum_address(sender)
+    if to is not None:
+        transaction["to"] = to_checksum_address(to)
+    return transaction
+
+
+def _estimate_gas(w3: Web3, transaction: dict[str, Any], abis: Abis, *, margin: float) -> int:
+    try:
+        estimate = w3.eth.estimate_gas(transaction)  # type: ignore[arg-type]
+    except ContractLogicError as error:
+        raise decode_revert(_revert_data(error), abis) from error
+    except Web3RPCError as error:
+        # Not a revert: insufficient funds, gas above the block limit, ...
+        raise ChainError(
+            f"The node refused to estimate a transaction from "
+            f"{short_address(transaction['from'])}: {_rpc_message(error)}"
+        ) from error
+    return int(estimate * (1 + margin))
+
+
+def call(
+    *,
+    to: str,
+    data: bytes | str,
+    sender: str | None = None,
+    value: int = 0,
+    block: int | str = "latest",
+    abis: Abis = (),
+    w3: Web3 | None = None,
+) -> bytes:
+    """`eth_call`: the raw return data, or ChainRevert decoded with `abis`."""
+    transaction = _transaction(sender=sender, to=to, data=data, value=value)
+    try:
+        return bytes((w3 or web3()).eth.call(transaction, block_identifier=block))  # type: ignore[arg-type]
+    except ContractLogicError as error:
+        raise decode_revert(_revert_data(error), abis) from error
+
+
+def build_unsigned_transaction(
+    *,
+    sender: str,
+    to: str | None,
+    data: bytes | str,
+    value: int = 0,
+    abis: Abis = (),
+    w3: Web3 | None = None,
+) -> dict[str, str]:
+    """The transaction a browser wallet sends with `eth_sendTransaction`: from, to (absent for
+    a contract creation), data, value, chainId and gas (estimate with a margin) as 0x hex
+    strings. The wallet picks nonce and fees. A call that would revert raises ChainRevert
+    now, before the user is asked to sign anything."""
+    w3 = w3 or web3()
+    transaction = _transaction(sender=sender, to=to, data=data, value=value)
+    gas = _estimate_gas(w3, transaction, abis, margin=DEFAULT_GAS_MARGIN)
+    return {**transaction, "value": hex(value), "chainId": hex(w3.eth.chain_id), "gas": hex(gas)}
+
+
+@dataclasses.dataclass
+class _NonceState:
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    next_nonce: int | None = None
+
+
+_nonces: dict[tuple[str, str], _NonceState] = {}
+_nonces_lock = threading.Lock()
+
+
+def _nonce_state(endpoint: str, address: str) -> _NonceState:
+    with _nonces_lock:
+        return _nonces.setdefault((endpoint, address), _NonceState())
+
+
+def reset_nonces() -> None:
+    """Forget the cached nonces: each account's next transaction re-reads its nonce from the
+    node. Needed after the chain went back in time (evm_revert in tests)."""
+    with _nonces_lock:
+        states = list(_nonces.values())
+    for state in states:
+        with state.lock:
+            state.next_nonce = None
+
+
+class TransactionSender:
+    """Signs and sends transactions with a key the server holds, and waits for them.
+
+    Safe across threads and across instances for the same account and node: one lock per
+    account serializes nonce assignment; the nonce is cached and re-read from the node (pending
+    transactions included) after any failure to send.
+    """
+
+    def __init__(
+        self,
+        account: LocalAccount,
+        *,
+        w3: Web3 | None = None,
+        abis: Abis = (),
+        gas_margin: float = DEFAULT_GAS_MARGIN,
+        receipt_timeout: float = DEFAULT_RECEIPT_TIMEOUT,
+        confirmations: int | None = None,
+    ) -> None:
+        """`abis` decode the custom errors of reverts; `confirmations` (default
+        settings.CHAIN_CONFIRMATIONS) is how many blocks `send` waits for after the one that
+        mined the transaction."""
+        self.account = account
+        self.w3 = w3 or web3()
+        self.abis = list(abis)
+        self.gas_margin = gas_margin
+        self.receipt_timeout = receipt_timeout
+        self.confirmations = (
+            settings.CHAIN_CONFIRMATIONS if confirmations is None else confirmations
+        )
+        self._chain_id: int | None = None
+
+    @property
+    def address(self) -> str:
+        return self.account.address
+
+    def _fees(self) -> tuple[dict[str, int], int]:
+        """EIP-1559 fees (legacy gas price on chains without a base fee), and the block gas
+        limit."""
+        block = self.w3.eth.get_block("latest")
+        base_fee = block.get("baseFeePerGas")
+        if base_fee is None:
+            return {"gasPrice": self.w3.eth.gas_price}, block["gasLimit"]
+        tip = self.w3.eth.max_priority_fee
+        # Twice the base fee stays valid through six full blocks of base-fee increases.
+        return {"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip}, block["gasLimit"]
+
+    def _sign_and_send(self, transaction: dict[str, Any]) -> str:
+        state = _nonce_state(str(self.w3.provider.endpoint_uri), self.address)
+        with state.lock:
+            for attempt in (1, 2):
+                if state.next_nonce is None:
+                    state.next_nonce = self.w3.eth.get_transaction_count(self.address, "pending")
+                signed = self.account.sign_transaction({**transaction, "nonce": state.next_nonce})
+                try:
+                    tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+                except Web3RPCError as error:
+                    state.next_nonce = None
+                    message = _rpc_message(error)
+                    if any(text in message.lower() for text in _NONCE_ERRORS):
+                        if self._node_has(signed.hash):
+                            # Ours after all (a send the node took before failing to answer):
+                            # sending it again with the next nonce would pay twice.
+                            return signed.hash.to_0x_hex()
+                        if attempt == 1:
+                            # Another process sent from this account: once more, fresh nonce.
+                            continue
+                    raise ChainError(
+                        f"The node refused the transaction from {short_address(self.address)}: "
+                        f"{message}"
+                    ) from error
+                except BaseException:
+                    state.next_nonce = None
+                    raise
+                state.next_nonce += 1
+                return tx_hash.to_0x_hex()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _node_has(self, tx_hash: bytes) -> bool:
+        try:
+            self.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return False
+        return True
+
+    def _receipt(self, tx_hash: str) -> TxReceipt:
+        try:
+            return self.w3.eth.wait_for_transaction_receipt(
+                tx_hash,  # type: ignore[arg-type]
+                timeout=self.receipt_timeout,
+                poll_latency=_POLL_SECONDS,
+            )
+        except TimeExhausted as error:
+            # A node restarted without its state keeps a too-high nonce pending forever: the
+            # next transaction must not build on ours.
+            state = _nonce_state(str(self.w3.provider.endpoint_uri), self.address)
+            with state.lock:
+                state.next_nonce = None
+            raise ChainError(
+                f"Transaction {tx_hash} was not mined within {self.receipt_timeout:g} s; "
+                "it may still be, later."
+            ) from error
+
+    def _confirmed(self, receipt: TxReceipt) -> TxReceipt:
+        """The receipt again once `confirmations` blocks are on top of it."""
+        if not self.confirmations:
+            return receipt
+        deadline = time.monotonic() + self.receipt_timeout
+        while self.w3.eth.block_number < receipt["blockNumber"] + self.confirmations:
+            if time.monotonic() > deadline:
+                raise ChainError(
+                    f"Transaction {receipt['transactionHash'].to_0x_hex()} did not get "
+                    f"{self.confirmations} confirmations within {self.receipt_timeout:g} s."
+                )
+            time.sleep(_POLL_SECONDS)
+        try:
+            return self.w3.eth.get_transaction_receipt(receipt["transactionHash"])
+        except TransactionNotFound as error:
+            raise ChainError(
+                f"Transaction {receipt['transactionHash'].to_0x_hex()} was dropped by a chain "
+                "reorganization."
+            ) from error
+
+    def _mined_revert(
+        self, transaction: dict[str, Any], receipt: TxReceipt, abis: Abis, tx_hash: str
+    ) -> ChainRevert:
+        """Why a mined transaction failed: its call replayed on the state of its block."""
+        if receipt["gasUsed"] >= transaction["gas"]:
+            return ChainRevert(
+                "OutOfGas",
+                {"gas": transaction["gas"]},
+                f"The transaction ran out of gas (limit {transaction['gas']}).",
+                tx_hash=tx_hash,
+            )
+        replay = {
+            key: transaction[key]
+            for key in ("from", "to", "data", "value", "gas")
+            if key in transaction
+        }
+        try:
+            self.w3.eth.call(replay, block_identifier=receipt["blockNumber"])  # type: ignore[arg-type]
+        except ContractLogicError as error:
+            return decode_revert(_revert_data(error), abis, tx_hash=tx_hash)
+        return ChainRevert(
+            "Reverted",
+            {},
+            "The transaction failed on chain; replaying it did not reproduce the failure, so "
+            "its reason is unknown.",
+            tx_hash=tx_hash,
+        )
+
+    def send(
+        self,
+        *,
+        to: str | None,
+        data: bytes | str = b"",
+        value: int = 0,
+        gas: int | None = None,
+        abis: Abis = (),
+    ) -> TxReceipt:
+        """Send a transaction (a contract creation when `to` is None) and return its receipt
+        once mined (and confirmed). `gas` None: estimated, with the sender's margin.
+
+        Raises ChainRevert when the estimate reverts (nothing is sent) or the mined transaction
+        failed (decoded with the sender's and the given `abis`), ChainUnavailable when the node
+        does not answer, ChainError when the node refuses the transaction.
+        """
+        abis = [*self.abis, *abis]
+        transaction = _transaction(sender=self.address, to=to, data=data, value=value)
+        fees, block_gas_limit = self._fees()
+        if gas is None:
+            gas = min(
+                _estimate_gas(self.w3, transaction, abis, margin=self.gas_margin), block_gas_limit
+            )
+        if self._chain_id is None:
+            self._chain_id = self.w3.eth.chain_id
+        transaction.update(fees, gas=gas, chainId=self._chain_id)
+        tx_hash = self._sign_and_send(transaction)
+        logger.info("Sent %s from %s to %s", tx_hash, self.address, to or "(creation)")
+        receipt = self._receipt(tx_hash)
+        if receipt["status"] != 1:
+            raise self._mined_revert(transaction, receipt, abis, tx_hash)
+        confirmed = self._confirmed(receipt)
+        if confirmed["status"] != 1:  # a reorganization mined it again, where it failed
+            raise self._mined_revert(transaction, confirmed, abis, tx_hash)
+        return confirmed

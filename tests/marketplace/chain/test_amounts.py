@@ -1,0 +1,86 @@
+"""ECT and ETH amounts: whole units for people, integer base units for the chain."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from marketplace.chain.amounts import (
+    InvalidAmount,
+    format_amount,
+    format_ect,
+    from_units,
+    to_units,
+)
+
+
+@pytest.mark.parametrize(
+    ("amount", "decimals", "units"),
+    [
+        (Decimal("1000"), 9, 1000 * 10**9),
+        (Decimal("0.000000001"), 9, 1),
+        ("2.5", 18, 25 * 10**17),
+        (0, 9, 0),
+    ],
+)
+def test_to_units_is_exact(amount, decimals, units):
+    assert to_units(amount, decimals=decimals, currency="ECT") == units
+
+
+@pytest.mark.parametrize(
+    ("amount", "error"),
+    [
+        (Decimal("-1"), "zero or more"),
+        (Decimal("0.0000000001"), "finer than its smallest unit"),
+        ("lots", "is not an amount of ECT"),
+        (Decimal("NaN"), "zero or more"),
+    ],
+)
+def test_to_units_refuses_what_is_not_an_amount(amount, error):
+    with pytest.raises(InvalidAmount, match=error):
+        to_units(amount, decimals=9, currency="ECT")
+
+
+def test_from_units_is_exact():
+    assert from_units(1, decimals=9) == Decimal("0.000000001")
+    assert from_units(123 * 10**18, decimals=18) == Decimal(123)
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [
+        (Decimal("1000"), "1,000"),
+        (Decimal("100000000.000000000"), "100,000,000"),
+        (Decimal("0.250000000"), "0.25"),
+        (Decimal("1234.5"), "1,234.5"),
+        (Decimal("0E-9"), "0"),
+    ],
+)
+def test_format_amount_separates_thousands_and_drops_trailing_zeros(amount, text):
+    assert format_amount(amount) == text
+
+
+@pytest.mark.parametrize(
+    ("units", "text"),
+    [
+        (0, "0 ECT"),
+        (1, "0.000000001 ECT"),
+        (300_000_000, "0.3 ECT"),
+        (1_500_000_000, "1.5 ECT"),
+        (2_000_000_000, "2 ECT"),
+        (1_000_000 * 10**9 + 250_000_000, "1,000,000.25 ECT"),
+    ],
+)
+def test_format_ect_gives_base_units_in_whole_ect(units, text):
+    assert format_ect(units) == text
+
+
+def test_long_amounts_are_converted_exactly_never_rounded():
+    assert (
+        to_units("12345678901.123456789012345678", decimals=18, currency="ETH")
+        == 12345678901_123456789012345678
+    )
+    assert str(from_units(2**256 - 1, decimals=9)) == (
+        "115792089237316195423570985008687907853269984665640564039457584007913.129639935"
+    )
