@@ -98,7 +98,7 @@ run: install
 		$(BIN)/celery -A marketplace worker --beat --schedule var/celerybeat-schedule --loglevel=warning --concurrency=2 & \
 		started+=($$!); \
 	fi; \
-	$(BIN)/daphne -b $(HOST) -p $(PORT) marketplace.asgi:application & \
+	$(BIN)/python -m marketplace.serve --host $(HOST) --port $(PORT) & \
 	started+=($$!); \
 	wait $$!
 

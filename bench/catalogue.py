@@ -6,8 +6,10 @@ It never touches the developer's data: everything lives in a temporary directory
 (`SUPEREDGE_VAR_DIR`: SQLite file, media, dev secrets). With `DATABASE_URL` set it uses that
 PostgreSQL server, but a database of its own named `<name>_bench`, created here and dropped at the
 end. It migrates, seeds the catalogue with bulk inserts, builds the full-text index, then starts
-the server `make run` starts (Daphne, `DJANGO_DEBUG=true`) and measures each scenario with a few
-keep-alive client threads on loopback.
+the server `make run` starts (`python -m marketplace.serve`, `DJANGO_DEBUG=true`) and measures
+each scenario with a few keep-alive client threads on loopback. As with `make run`, that is one
+Daphne process with in-process caches, or with `REDIS_URL` set one process per core sharing Redis
+(under a key prefix of the benchmark's own, deleted at the end).
 
 It prints a table, whether the targets are met, and as its last line one JSON object. The exit
 status is 1 when any response was not a 200, because such figures measure error pages.
@@ -132,8 +134,12 @@ def bench_database(var_dir: Path) -> BenchDatabase:
     env["SUPEREDGE_VAR_DIR"] = str(var_dir)
     env["DJANGO_DEBUG"] = "true"
     env["DJANGO_SETTINGS_MODULE"] = "marketplace.settings"
-    # Redis would share the developer's cache and channel layer; in-process ones are enough.
-    env.pop("REDIS_URL", None)
+    # With Redis, the server runs as `make run` runs it then: one process per core sharing the
+    # cache. Keys get a prefix of their own, deleted at the end, so the developer's are safe.
+    if env.get("REDIS_URL"):
+        env["CACHE_KEY_PREFIX"] = f"bench-{os.getpid()}"
+    else:
+        env.pop("REDIS_URL", None)
     # An explicit URL also beats a DATABASE_URL the developer may keep in .env.
     developer_url = os.environ.get("DATABASE_URL", "")
     if not developer_url:
@@ -181,6 +187,22 @@ def create_database(db: BenchDatabase) -> None:
     if result.returncode != 0:
         sys.exit(f"migrate failed:\n{result.stdout}\n{result.stderr}")
     print(f"migrate: {time.perf_counter() - started:.1f} s")
+
+
+def drop_cache(db: BenchDatabase) -> None:
+    """Delete the benchmark's keys from the developer's Redis."""
+    prefix = db.env.get("CACHE_KEY_PREFIX")
+    if not db.env.get("REDIS_URL") or not prefix:
+        return
+    import redis
+
+    client = redis.Redis.from_url(db.env["REDIS_URL"])
+    try:
+        keys = list(client.scan_iter(f"{prefix}:*", count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+    finally:
+        client.close()
 
 
 def drop_database(db: BenchDatabase) -> None:
@@ -488,18 +510,25 @@ def start_server(db: BenchDatabase, port: int, log_path: Path) -> subprocess.Pop
     with log_path.open("wb") as log:
         return subprocess.Popen(
             [
-                str(VENV_BIN / "daphne"),
-                "-b",
+                str(VENV_BIN / "python"),
+                "-m",
+                "marketplace.serve",
+                "--host",
                 "127.0.0.1",
-                "-p",
+                "--port",
                 str(port),
-                "marketplace.asgi:application",
             ],
             cwd=BASE_DIR,
             env=db.env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+
+
+def server_description(db: BenchDatabase) -> str:
+    if db.env.get("REDIS_URL"):
+        return f"daphne x {os.cpu_count()} processes, Redis cache"
+    return "daphne x 1 process, in-process cache"
 
 
 def wait_until_healthy(server: subprocess.Popen, port: int, log_path: Path) -> None:
@@ -745,7 +774,8 @@ def main() -> int:
         wait_until_healthy(server, port, log_path)
         print(f"load average before measuring: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
         print(
-            f"server: daphne on 127.0.0.1:{port}; {args.requests} requests per scenario "
+            f"server: {server_description(db)} on 127.0.0.1:{port}; "
+            f"{args.requests} requests per scenario "
             f"after {args.warmup} warm-up, {args.concurrency} client threads"
         )
         results = measure(
@@ -761,6 +791,7 @@ def main() -> int:
         try:
             if server is not None:
                 stop_server(server)
+            drop_cache(db)
             drop_database(db)
         finally:
             shutil.rmtree(var_dir, ignore_errors=True)

@@ -20,9 +20,9 @@ class CappedPaginator(Paginator):
         # Unordered: any cap + 1 matches count the same, and an ORDER BY would make the
         # database sort every match before counting.
         object_list = self.object_list
-        if hasattr(object_list, "order_by"):
-            object_list = object_list.order_by()
-        return object_list[: self.cap + 1].count()
+        if not hasattr(object_list, "order_by"):  # a list, or listings known by id
+            return min(len(object_list), self.cap + 1)
+        return object_list.order_by()[: self.cap + 1].count()
 
     @property
     def is_capped(self) -> bool:

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
 from marketplace.catalogue.models import Listing
@@ -51,25 +51,7 @@ def _facets(kind: str, is_public: bool) -> str:
     return f"kind{kind} public" if is_public else f"kind{kind}"
 
 
-def filter_by_search(
-    queryset: QuerySet[Listing],
-    query: str,
-    *,
-    public_kind: str | None = None,
-    newest: int | None = None,
-) -> QuerySet[Listing]:
-    """Listings of `queryset` matching every word of `query`.
-
-    Two hints make SQLite's search cheaper; they never widen the result. `public_kind`: the
-    queryset holds only public listings of this market (`kind`). `newest`: the caller shows at
-    most this many listings, newest first, and applies no other filter, so only the `newest`
-    newest matches are needed."""
-    terms = query_terms(query)
-    if not terms:
-        return queryset
-    if connection.vendor == "postgresql":
-        raw = " & ".join(f"{term}:*" if _is_prefix(term) else term for term in terms)
-        return queryset.filter(search_vector=SearchQuery(raw, search_type="raw", config="simple"))
+def _fts_match(terms: list[str], public_kind: str | None) -> str:
     words = " ".join(f'"{term}"*' if _is_prefix(term) else f'"{term}"' for term in terms)
     match = f"{CONTENT_COLUMNS} : ({words})"
     if public_kind:
@@ -77,12 +59,47 @@ def filter_by_search(
         match += (
             f" AND facets : {_facets(public_kind, is_public=True).replace(' ', ' AND facets : ')}"
         )
-    if newest:
-        # Read once here: the pager's count and its page would each run the search again.
-        with connection.cursor() as cursor:
-            cursor.execute(f"{_FTS_MATCH_SQL} ORDER BY rowid DESC LIMIT %s", (match, newest))
-            return queryset.filter(id__in=[row[0] for row in cursor.fetchall()])
-    return queryset.filter(id__in=RawSQL(_FTS_MATCH_SQL, (match,)))  # noqa: S611
+    return match
+
+
+def filter_by_search(
+    queryset: QuerySet[Listing], query: str, *, public_kind: str | None = None
+) -> QuerySet[Listing]:
+    """Listings of `queryset` matching every word of `query`.
+
+    `public_kind` is a hint that makes SQLite's search cheaper and never widens the result: the
+    queryset holds only public listings of this market (`kind`)."""
+    terms = query_terms(query)
+    if not terms:
+        return queryset
+    if connection.vendor == "postgresql":
+        raw = " & ".join(f"{term}:*" if _is_prefix(term) else term for term in terms)
+        return queryset.filter(search_vector=SearchQuery(raw, search_type="raw", config="simple"))
+    # The unary plus keeps SQLite from driving the query from the matches: it walks the index
+    # of the page's sort order instead and checks each listing against them, stopping after a
+    # page. Driven from the matches, a common word sorted by rating meant sorting a third of
+    # the catalogue (50 ms at 100,000 listings, against 8).
+    table = queryset.model._meta.db_table
+    in_matches = f'+"{table}"."id" IN ({_FTS_MATCH_SQL})'
+    match = _fts_match(terms, public_kind)
+    return queryset.filter(RawSQL(in_matches, (match,), output_field=BooleanField()))  # noqa: S611
+
+
+def newest_public_matches(query: str, *, kind: str, limit: int) -> list[int] | None:
+    """Ids of the newest `limit` public listings of the market `kind` matching `query`, newest
+    first, read from SQLite's index alone; None where the index cannot answer this by itself
+    (PostgreSQL, or a query without words), and the caller filters a queryset instead.
+
+    The index walks its matches newest first and stops after `limit`: with the prefix indexes a
+    common word among 100,000 listings costs about a millisecond."""
+    terms = query_terms(query)
+    if not terms or connection.vendor != "sqlite":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{_FTS_MATCH_SQL} ORDER BY rowid DESC LIMIT %s", (_fts_match(terms, kind), limit)
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _documents(listing_ids: Iterable[int]) -> list[tuple[int, str, str, str, str, str]]:

@@ -4,8 +4,10 @@ number of queries with 10 listings or 100,000."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import overload
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -79,17 +81,54 @@ def market_tags(*, kind: str, limit: int = 30) -> list[Tag]:
     return tags
 
 
-def listing_list(*, kind: str, filters: ListingFilters) -> QuerySet[Listing]:
+class ListingsInOrder(Sequence[Listing]):
+    """Listings whose ids are already known, in the order to show them: a pager counts them
+    without a query and reads one page with one query (plus its prefetches)."""
+
+    def __init__(self, queryset: QuerySet[Listing], ids: list[int]) -> None:
+        self.queryset = queryset
+        self.ids = ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def count(self) -> int:  # the pager's count
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> Listing: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Listing]: ...
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            ids = self.ids[index]
+            found = self.queryset.in_bulk(ids)
+            # A listing that left the market since its id was read is simply left out.
+            return [found[listing_id] for listing_id in ids if listing_id in found]
+        listing = self[index : index + 1] if index >= 0 else self[index:][:1]
+        if not listing:
+            raise IndexError(index)
+        return listing[0]
+
+    def __iter__(self) -> Iterator[Listing]:
+        for start in range(0, len(self.ids), 500):
+            yield from self[start : start + 500]
+
+
+def listing_list(*, kind: str, filters: ListingFilters) -> QuerySet[Listing] | ListingsInOrder:
     """Public listings of one market, filtered and sorted."""
     queryset = _card_queryset(kind).filter(kind=kind, is_public=True)
     if filters.q:
-        # A plain search, newest first: the pager never shows more than COUNT_CAP listings.
         plain = filters == ListingFilters(q=filters.q, sort=filters.sort) and (
             SORTS.get(filters.sort) == SORTS["newest"]
         )
-        queryset = search.filter_by_search(
-            queryset, filters.q, public_kind=kind, newest=COUNT_CAP + 1 if plain else None
-        )
+        if plain:
+            # A plain search, newest first: the pager never shows more than COUNT_CAP
+            # listings, and SQLite's index finds them by itself.
+            ids = search.newest_public_matches(filters.q, kind=kind, limit=COUNT_CAP + 1)
+            if ids is not None:
+                return ListingsInOrder(queryset, ids)
+        queryset = search.filter_by_search(queryset, filters.q, public_kind=kind)
     if filters.tag:
         queryset = queryset.filter(
             Exists(
@@ -115,9 +154,15 @@ def listing_list(*, kind: str, filters: ListingFilters) -> QuerySet[Listing]:
             pool_filters["energy_class__lte"] = filters.energy_class
         if filters.visibility:
             pool_filters["visibility"] = filters.visibility
-        if pool_filters:
-            # EXISTS rather than a join: SQLite then walks the listings in the page's sort
-            # order and stops after a page, where a join makes it sort every matching pool.
+        if filters.location:
+            # One region is a small share of the pools: read them from the location index,
+            # then their listings (a broad EXISTS walk below would check every pool).
+            pools = Workerpool.objects.filter(**pool_filters).values("listing_id")
+            queryset = queryset.filter(id__in=pools)
+        elif pool_filters:
+            # Cores, memory and visibility match many pools: EXISTS rather than a join, so
+            # SQLite walks the listings in the page's sort order and stops after a page,
+            # where a join (or IN) makes it read and sort every matching pool.
             pools = Workerpool.objects.filter(listing=OuterRef("pk"), **pool_filters)
             queryset = queryset.filter(Exists(pools))
     return queryset.order_by(*SORTS.get(filters.sort, SORTS["newest"]))

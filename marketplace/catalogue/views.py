@@ -29,6 +29,7 @@ from marketplace.catalogue.forms import (
 )
 from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import Comment, CurationStatus, Listing, Market, Rating
+from marketplace.catalogue.pagecache import cache_anonymous_page
 from marketplace.catalogue.pagination import CappedPaginator
 
 
@@ -51,6 +52,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
+@cache_anonymous_page
 def home(request: HttpRequest) -> HttpResponse:
     context = selectors.home_sections()
     context["markets"] = MARKETS
@@ -60,6 +62,7 @@ def home(request: HttpRequest) -> HttpResponse:
 RESULTS_CACHE_SECONDS = 300
 
 
+@cache_anonymous_page
 def listing_list(request: HttpRequest, *, kind: str) -> HttpResponse:
     market = MARKETS[kind]
     form = filter_form_for(kind, request.GET)

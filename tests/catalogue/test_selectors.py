@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 
 from marketplace.catalogue import selectors
-from marketplace.catalogue.models import CurationStatus, Market
+from marketplace.catalogue.models import CurationStatus, Listing, Market
+from marketplace.catalogue.pagination import CappedPaginator
 from marketplace.catalogue.selectors import ListingFilters
 from tests.factories.accounts import UserFactory
 from tests.factories.catalogue import (
@@ -262,3 +263,60 @@ def test_short_words_match_whole_words_only():
 
     assert search("re") == ["re render"]
     assert search("ren") == ["re render", "rendering"]
+
+
+def test_plain_search_pages_walk_the_matches_newest_first():
+    for i in range(7):
+        ListingFactory(name=f"Renderer {i}")
+    ListingFactory(name="Compiler")
+    results = selectors.listing_list(kind=Market.APP, filters=ListingFilters(q="render"))
+
+    paginator = CappedPaginator(results, 3)
+
+    assert paginator.count == 7 and paginator.num_pages == 3
+    assert [_names(paginator.page(n).object_list) for n in (1, 2, 3)] == [
+        ["Renderer 6", "Renderer 5", "Renderer 4"],
+        ["Renderer 3", "Renderer 2", "Renderer 1"],
+        ["Renderer 0"],
+    ]
+    assert results[0].name == "Renderer 6"
+
+
+def test_a_listing_that_leaves_the_market_after_the_search_is_left_out():
+    kept = ListingFactory(name="Renderer kept")
+    gone = ListingFactory(name="Renderer gone")
+    ids = [gone.pk, kept.pk]
+    Listing.objects.filter(pk=gone.pk).update(is_public=False, status=CurationStatus.DELISTED)
+
+    in_order = selectors.ListingsInOrder(
+        Listing.objects.filter(kind=Market.APP, is_public=True), ids
+    )
+
+    assert _names(in_order[0:2]) == ["Renderer kept"]
+    assert in_order[-1].name == "Renderer kept" and len(in_order) == 2
+    with pytest.raises(IndexError):
+        in_order[0]  # gone
+
+
+def test_pool_filters_by_location_and_by_broad_attributes_agree_with_python():
+    pools = [
+        WorkerpoolFactory(location=location, cpu_cores=cores, energy_class=energy)
+        for location, cores, energy in [
+            ("eu-west", 16, "A"),
+            ("eu-west", 4, "A"),
+            ("eu-west", 16, "C"),
+            ("us-east", 16, "A"),
+        ]
+    ]
+
+    def names(**kw) -> set[str]:
+        found = selectors.listing_list(kind=Market.POOL, filters=ListingFilters(**kw))
+        return {listing.name for listing in found}
+
+    def expected(check) -> set[str]:
+        return {pool.listing.name for pool in pools if check(pool)}
+
+    assert names(location="eu-west", cores_min=8, energy_class="B") == expected(
+        lambda p: p.location == "eu-west" and p.cpu_cores >= 8 and p.energy_class <= "B"
+    )
+    assert names(cores_min=8) == expected(lambda p: p.cpu_cores >= 8)

@@ -1,0 +1,117 @@
+"""Serve the site with one Daphne process per core, all accepting on one listening socket.
+
+    python -m marketplace.serve [--host 127.0.0.1] [--port 8000] [--processes N]
+
+Daphne runs one process; Python runs one thread of it at a time. This binds the socket once and
+hands it to N Daphne processes (`daphne --fd`), so a machine's cores all serve. The processes
+share nothing in memory, so more than one needs Redis (`REDIS_URL`) for the cache and the channel
+layer: without it the default is one process, and asking for more is refused.
+
+It stops every process when it is stopped (SIGINT, SIGTERM) and when any one of them exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DAPHNE = Path(sys.executable).with_name("daphne")
+APPLICATION = "marketplace.asgi:application"
+
+
+def default_processes(*, shared_state: bool) -> int:
+    return max(1, os.cpu_count() or 1) if shared_state else 1
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise SystemExit(
+            f"Cannot listen on {host}:{port} ({error.strerror}). Is another server running "
+            "there? Stop it, or choose another port (PORT=8001 make run)."
+        ) from error
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(host: str, port: int, processes: int) -> int:
+    sock = listening_socket(host, port)
+    command = [str(DAPHNE), "--fd", str(sock.fileno()), APPLICATION]
+    children = [
+        subprocess.Popen(command, pass_fds=(sock.fileno(),))  # noqa: S603 - fixed arguments
+        for _ in range(processes)
+    ]
+    sock.close()  # the children hold it
+    shared = "sharing Redis" if processes > 1 else "in-process cache and channel layer"
+    plural = "es" if processes > 1 else ""
+    print(f"Serving with {processes} Daphne process{plural} ({shared}).", flush=True)
+    stopping = False
+
+    def stop(signum, frame) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    try:
+        while not stopping:
+            exited = [child for child in children if child.poll() is not None]
+            if exited:
+                exit_code = exited[0].returncode or 1
+                print(
+                    f"A server process exited ({exited[0].returncode}); stopping the others.",
+                    file=sys.stderr,
+                )
+                break
+            time.sleep(0.2)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        deadline = time.monotonic() + 10
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+    return exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    shared_state = bool(os.environ.get("REDIS_URL"))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=default_processes(shared_state=shared_state),
+        help="Daphne processes (default: one per core with REDIS_URL, else one)",
+    )
+    args = parser.parse_args(argv)
+    if args.processes < 1:
+        parser.error("--processes must be at least 1")
+    if args.processes > 1 and not shared_state:
+        parser.error(
+            "more than one process needs REDIS_URL: without it each process would keep its "
+            "own cache and channel layer, and pages and live updates would disagree"
+        )
+    return serve(args.host, args.port, args.processes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
