@@ -124,7 +124,7 @@ def listing_list(*, kind: str, filters: ListingFilters) -> QuerySet[Listing] | L
         )
         if plain:
             # A plain search, newest first: the pager never shows more than COUNT_CAP
-            # listings, and SQLite's index finds them by itself.
+            # listings, read once for its count and its page.
             ids = search.newest_public_matches(filters.q, kind=kind, limit=COUNT_CAP + 1)
             if ids is not None:
                 return ListingsInOrder(queryset, ids)
