@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -49,11 +50,24 @@ _NONCE_ERRORS = (
 )
 
 
+def shown_url(url: str) -> str:
+    """An RPC URL as messages may show it: scheme, host and port only. Hosted nodes put their
+    API key in the path or the query, and credentials go before the host."""
+    parts = urlsplit(str(url))
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    hidden = "/…" if parts.path.strip("/") or parts.query or parts.username else ""
+    return f"{parts.scheme}://{host}{hidden}"
+
+
 def _unavailable(url: str, error: Exception) -> ChainUnavailable:
     reason = "timed out" if isinstance(error, requests.Timeout) else "cannot connect"
     return ChainUnavailable(
-        f"The blockchain node at {url} is unavailable ({reason}). For development, start the "
-        "local chain with `make chain` (or `make run`); otherwise check WEB3_RPC_URL."
+        f"The blockchain node at {shown_url(url)} is unavailable ({reason}). For development, "
+        "start the local chain with `make chain` (or `make run`); otherwise check WEB3_RPC_URL."
     )
 
 
@@ -170,12 +184,18 @@ def call(
     abis: Abis = (),
     w3: Web3 | None = None,
 ) -> bytes:
-    """`eth_call`: the raw return data, or ChainRevert decoded with `abis`."""
+    """`eth_call`: the raw return data, ChainRevert decoded with `abis`, or ChainError when
+    the node refuses the call itself (an unknown block, a malformed request)."""
     transaction = _transaction(sender=sender, to=to, data=data, value=value)
     try:
         return bytes((w3 or web3()).eth.call(transaction, block_identifier=block))  # type: ignore[arg-type]
     except ContractLogicError as error:
         raise decode_revert(_revert_data(error), abis) from error
+    except Web3RPCError as error:
+        raise ChainError(
+            f"The node refused a call to {short_address(to)} at block {block}: "
+            f"{_rpc_message(error)}"
+        ) from error
 
 
 def build_unsigned_transaction(

@@ -424,6 +424,10 @@ def from_compact_signature(signature: bytes) -> bytes:
     return signature[:32] + s.to_bytes(32, "big") + bytes([27 + (y_parity_and_s >> 255)])
 
 
+# Half the order of secp256k1: signatures with a larger s are refused (EIP-2).
+_SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
+
+
 def recover_signer(digest: bytes, signature: bytes | str) -> str:
     """Checksummed address that signed `digest` with a 65- or 64-byte (EIP-2098) signature.
 
@@ -437,6 +441,13 @@ def recover_signer(digest: bytes, signature: bytes | str) -> str:
         raise ValueError(f"A signature has 65 or 64 bytes, not {len(signature)}.")
     if signature[64] in (0, 1):
         signature = signature[:64] + bytes([signature[64] + 27])
+    if int.from_bytes(signature[32:64], "big") > _SECP256K1_HALF_N:
+        # (r, n - s) with the other v signs the same digest: the Hub (OpenZeppelin's ECDSA)
+        # refuses this twin, so accepting it here would promise what the chain refuses.
+        raise ValueError(
+            "Invalid signature: its s value is in the upper half (a malleable signature); "
+            "sign again with a standard wallet."
+        )
     try:
         return Account._recover_hash(digest, signature=signature)
     except (BadSignature, ValidationError, ValueError) as error:

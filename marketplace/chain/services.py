@@ -85,8 +85,9 @@ def _node_chain_id(w3: Web3) -> int:
     chain_id = client.chain_id(w3=w3)
     if chain_id != settings.CHAIN_ID:
         raise ChainError(
-            f"The node at {w3.provider.endpoint_uri} is on chain {chain_id}, but this site is "
-            f"configured for chain {settings.CHAIN_ID}: fix WEB3_RPC_URL or CHAIN_ID."
+            f"The node at {client.shown_url(w3.provider.endpoint_uri)} is on chain {chain_id}, "
+            f"but this site is configured for chain {settings.CHAIN_ID}: fix WEB3_RPC_URL or "
+            "CHAIN_ID."
         )
     return chain_id
 
@@ -233,7 +234,7 @@ def faucet_drip(
     if client.chain_id(w3=w3) != DEV_CHAIN_ID:
         raise FaucetUnavailable(
             f"The faucet exists only on the development chain (chain id {DEV_CHAIN_ID}); the "
-            f"node at {w3.provider.endpoint_uri} is another chain."
+            f"node at {client.shown_url(w3.provider.endpoint_uri)} is another chain."
         )
     deployment = selectors.current_deployment()
     if deployment is None:

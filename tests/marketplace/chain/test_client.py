@@ -272,6 +272,15 @@ def test_call_returns_data_or_raises_the_decoded_revert(chain, sender):
     assert refused.value.arguments == {"code": 9}
 
 
+def test_a_call_the_node_refuses_is_a_chain_error_naming_the_block(chain, sender):
+    returning = _deploy(sender, runtime=_copying_code(b"", last_opcode=0xF3))
+    future = chain.eth.block_number + 1_000
+
+    with pytest.raises(ChainError, match=f"refused a call to 0x.* at block {future}: ") as info:
+        call(to=returning, data=b"", block=future)
+    assert not isinstance(info.value, ChainRevert)
+
+
 def test_rpc_passes_anvil_methods_and_names_failures(chain):
     client.rpc("evm_increaseTime", [3600])
     with pytest.raises(ChainError, match="no_such_method failed: Method not found"):

@@ -385,6 +385,17 @@ def test_signature_with_v_0_or_1_recovers_like_27_or_28():
     assert recover_signer(digest, full[:64] + bytes([full[64] - 27])) == OWNER
 
 
+def test_the_malleable_twin_of_a_signature_is_refused_as_the_hub_refuses_it():
+    digest = order_digest(ORDERS["app"], DOMAIN)
+    full = sign_order(ORDERS["app"], DOMAIN, OWNER_KEY)
+    n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+    s = int.from_bytes(full[32:64], "big")
+    twin = full[:32] + (n - s).to_bytes(32, "big") + bytes([55 - full[64]])  # 27 <-> 28
+
+    with pytest.raises(ValueError, match="upper half"):
+        recover_signer(digest, twin)
+
+
 @pytest.mark.parametrize("signature", [b"", b"\x01" * 63, b"\x00" * 65, b"\x01" * 64 + b"\x05"])
 def test_malformed_signatures_raise_value_error(signature):
     with pytest.raises(ValueError, match="ignature"):

@@ -6,7 +6,7 @@ import logging
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from marketplace.chain import services
+from marketplace.chain import client, services
 from marketplace.chain.errors import ChainError
 
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         finally:
             transactions_log.setLevel(level)
-        where = f"chain {settings.CHAIN_ID} at {settings.WEB3_RPC_URL}"
+        where = f"chain {settings.CHAIN_ID} at {client.shown_url(settings.WEB3_RPC_URL)}"
         if created:
             self.stdout.write(self.style.SUCCESS(f"Deployed the contracts on {where}:"))
         else:
