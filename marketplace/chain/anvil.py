@@ -115,7 +115,12 @@ class Anvil:
 
 
 def _command(
-    binary: Path, *, port: int, state_file: Path | None, block_time: float | None
+    binary: Path,
+    *,
+    port: int,
+    state_file: Path | None,
+    block_time: float | None,
+    chain_id: int = DEV_CHAIN_ID,
 ) -> list[str]:
     command = [
         str(binary),
@@ -124,7 +129,7 @@ def _command(
         "--port",
         str(port),
         "--chain-id",
-        str(DEV_CHAIN_ID),
+        str(chain_id),
         "--mnemonic",
         DEV_MNEMONIC,
         "--color",
@@ -172,8 +177,10 @@ def start_anvil(
     block_time: float | None = None,
     log_path: Path | None = None,
     timeout: float = 15.0,
+    chain_id: int = DEV_CHAIN_ID,
 ) -> Anvil:
-    """Start anvil on 127.0.0.1 and return once it answers `eth_chainId` (31337).
+    """Start anvil on 127.0.0.1 and return once it answers `eth_chainId` (31337 unless
+    `chain_id` says otherwise: tests stand in for other chains with it).
 
     `port` 0 lets the system choose a free one (read back from anvil's log, so parallel test
     workers cannot race for the same port). `state_file` is loaded at start if it exists and
@@ -183,7 +190,9 @@ def start_anvil(
     interpreter exit at the latest; call `stop()` sooner.
     """
     binary = anvil_binary()
-    command = _command(binary, port=port, state_file=state_file, block_time=block_time)
+    command = _command(
+        binary, port=port, state_file=state_file, block_time=block_time, chain_id=chain_id
+    )
     owns_log = log_path is None
     if log_path is None:
         descriptor, name = tempfile.mkstemp(prefix="anvil-", suffix=".log")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.utils import timezone
 from eth_utils import is_address, is_checksum_address, to_checksum_address
-from web3.exceptions import Web3Exception
+from web3.exceptions import BadFunctionCallOutput, ContractLogicError, Web3RPCError
 
 from marketplace.chain import artifacts, client, keys, selectors
 from marketplace.chain.amounts import (
@@ -100,8 +100,13 @@ def _is_live(w3: Web3, recorded: Deployment) -> bool:
     hub = w3.eth.contract(address=recorded.hub, abi=artifacts.abi("Hub"))
     try:
         return hub.functions.token().call() == recorded.token
-    except Web3Exception:  # a revert or an undecodable answer: not our Hub
+    except (ContractLogicError, BadFunctionCallOutput):  # a revert or a bad answer: not ours
         return False
+    except Web3RPCError as error:  # the node failed to answer: that says nothing of the Hub
+        raise ChainError(
+            f"Could not check the recorded Hub {recorded.hub} on chain {recorded.chain_id}: "
+            f"the node answered {error.message!r}. Try again."
+        ) from error
 
 
 def _record(chain_id: int, deployment: HubDeployment) -> Deployment:
@@ -129,13 +134,16 @@ def _transfer_ect(
     )
 
 
-def contracts_deploy(*, w3: Web3 | None = None) -> tuple[HubDeployment, bool]:
+def contracts_deploy(
+    *, w3: Web3 | None = None, redeploy: bool = False
+) -> tuple[HubDeployment, bool]:
     """The deployment of our contracts on the node's chain, and whether it was made now.
 
     Idempotent. With settings.HUB_ADDRESS set, that Hub is used (never deployed over). Else the
     deployment recorded last for the chain is reused when its Hub is still there with the
     recorded token; otherwise everything is deployed by the `deployer` server key and recorded,
-    and on the dev chain the deployer funds the faucet with DEV_FAUCET_ECT.
+    and on the dev chain the deployer funds the faucet with DEV_FAUCET_ECT. Off the dev chain, a
+    recorded Hub that is gone is an error unless `redeploy` (a real chain does not lose one).
 
     Not one database transaction: the chain cannot roll back with it. The record is written last,
     after every transaction succeeded, so that a failure leaves nothing recorded to reuse.
@@ -163,8 +171,18 @@ def contracts_deploy(*, w3: Web3 | None = None) -> tuple[HubDeployment, bool]:
         return read_deployment(w3, settings.HUB_ADDRESS), False
 
     recorded = Deployment.objects.filter(chain_id=chain_id).first()
-    if recorded is not None and _is_live(w3, recorded):
-        return recorded.as_hub_deployment(), False
+    if recorded is not None:
+        if _is_live(w3, recorded):
+            return recorded.as_hub_deployment(), False
+        if chain_id != DEV_CHAIN_ID and not redeploy:
+            # A real chain does not lose contracts: a node still syncing, or one on another
+            # network with the same chain id, would make us pay for a second Hub.
+            raise ContractsNotDeployed(
+                f"The Hub recorded for chain {chain_id} ({recorded.hub}) is not on the node at "
+                f"{client.shown_url(w3.provider.endpoint_uri)}. Check that the node is synced "
+                "and on the right network. To deploy new contracts anyway, run "
+                "`manage.py deploy_contracts --redeploy`."
+            )
 
     deployer = keys.server_account("deployer")
     deployment = deploy_hub(w3, deployer)

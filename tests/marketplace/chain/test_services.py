@@ -15,6 +15,7 @@ from marketplace.chain.anvil import running_anvil
 from marketplace.chain.errors import ChainError, ChainUnavailable
 from marketplace.chain.models import Deployment
 from marketplace.chain.selectors import current_deployment
+from marketplace.chain.services import ContractsNotDeployed
 from tests.marketplace.chain.ect_helpers import ECT, ETH, closed_port_url, ect_balance
 
 DEPLOYER = keys.DEV_ADDRESSES[keys.ROLE_DEV_INDEX["deployer"]]
@@ -288,3 +289,30 @@ def test_faucet_refuses_more_than_it_holds_and_sends_nothing(chain, deployed):
 
     assert chain.eth.get_transaction_count(FAUCET) == nonce
     assert chain.eth.get_balance(recipient) == 0
+
+
+OTHER_CHAIN_ID = 11_155_111
+
+
+def test_off_the_dev_chain_a_recorded_hub_that_is_gone_is_not_paid_for_twice(monkeypatch):
+    """A real chain does not lose a contract: a node behind or on another network says so. The
+    deployer must not pay for a second Hub unless the operator asks for it."""
+    deployer = Account.create()
+    monkeypatch.setenv("CHAIN_DEPLOYER_KEY", deployer.key.hex())
+    with (
+        running_anvil(chain_id=OTHER_CHAIN_ID) as other,
+        override_settings(WEB3_RPC_URL=other.url, CHAIN_ID=OTHER_CHAIN_ID),
+    ):
+        client.rpc("anvil_setBalance", [deployer.address, hex(10**20)])
+        first, created = services.contracts_deploy()
+        assert created
+        client.rpc("anvil_setCode", [first.hub, "0x"])
+        sent = client.web3().eth.get_transaction_count(deployer.address)
+
+        with pytest.raises(ContractsNotDeployed, match=r"not on the node.*--redeploy"):
+            services.contracts_deploy()
+        assert client.web3().eth.get_transaction_count(deployer.address) == sent
+
+        second, created = services.contracts_deploy(redeploy=True)
+        assert created and second.hub != first.hub
+    client.reset_nonces()

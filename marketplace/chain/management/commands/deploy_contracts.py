@@ -16,14 +16,22 @@ class Command(BaseCommand):
         "deployment when it is still there (idempotent); print every address."
     )
 
-    def handle(self, *args, verbosity: int, **options) -> None:
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--redeploy",
+            action="store_true",
+            help="Off the dev chain: deploy new contracts even though the recorded Hub is not "
+            "on the node (after a test network was reset). Never needed on the dev chain.",
+        )
+
+    def handle(self, *args, verbosity: int, redeploy: bool = False, **options) -> None:
         # A log line per transaction (a deployment sends sixteen): only when asked for, -v 2.
         transactions_log = logging.getLogger("marketplace.chain.client")
         level = transactions_log.level
         if verbosity < 2:
             transactions_log.setLevel(logging.WARNING)
         try:
-            deployment, created = services.contracts_deploy()
+            deployment, created = services.contracts_deploy(redeploy=redeploy)
         except ChainError as error:
             raise CommandError(str(error)) from error
         finally:
