@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -50,6 +51,9 @@ _NONCE_ERRORS = (
 )
 
 
+_PLAIN_HOST = re.compile(r"[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]")
+
+
 def shown_url(url: str) -> str:
     """An RPC URL as messages may show it: scheme, host and port only. Hosted nodes put their
     API key in the path or the query, and credentials go before the host."""
@@ -57,8 +61,15 @@ def shown_url(url: str) -> str:
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    if not _PLAIN_HOST.fullmatch(host):
+        host = "…"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+        host = "…"
+    if port:
+        host = f"{host}:{port}"
     hidden = "/…" if parts.path.strip("/") or parts.query or parts.username else ""
     return f"{parts.scheme}://{host}{hidden}"
 
@@ -78,13 +89,14 @@ class _Provider(HTTPProvider):
         try:
             return super().make_request(method, params)
         except (requests.ConnectionError, requests.Timeout, requests.HTTPError) as error:
-            raise _unavailable(str(self.endpoint_uri), error) from error
+            # Not `from error`: its text holds the full URL, and with it any API key.
+            raise _unavailable(str(self.endpoint_uri), error) from None
 
     def make_batch_request(self, batch_requests: Any) -> Any:
         try:
             return super().make_batch_request(batch_requests)
         except (requests.ConnectionError, requests.Timeout, requests.HTTPError) as error:
-            raise _unavailable(str(self.endpoint_uri), error) from error
+            raise _unavailable(str(self.endpoint_uri), error) from None
 
 
 @lru_cache(maxsize=8)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from eth_utils import keccak, to_checksum_address
-from web3.exceptions import Web3Exception
+from web3.exceptions import Web3Exception, Web3RPCError
 
 from marketplace.chain import artifacts
 from marketplace.chain.client import TransactionSender
@@ -159,8 +159,15 @@ def deploy_hub(w3: Web3, deployer: LocalAccount) -> HubDeployment:
 
 
 def has_code(w3: Web3, address: str) -> bool:
-    """Whether a contract lives at `address` (on the node's latest block)."""
-    return len(w3.eth.get_code(to_checksum_address(address))) > 0
+    """Whether a contract lives at `address` (on the node's latest block); ChainError when the
+    node fails to say."""
+    try:
+        return len(w3.eth.get_code(to_checksum_address(address))) > 0
+    except Web3RPCError as error:
+        raise ChainError(
+            f"The node did not tell whether a contract lives at {address}: {error.message!r}. "
+            "Try again."
+        ) from error
 
 
 def _module_address(w3: Web3, address: str, what: str) -> str:

@@ -441,6 +441,11 @@ def recover_signer(digest: bytes, signature: bytes | str) -> str:
         raise ValueError(f"A signature has 65 or 64 bytes, not {len(signature)}.")
     if signature[64] in (0, 1):
         signature = signature[:64] + bytes([signature[64] + 27])
+    if signature[64] not in (27, 28):
+        # eth_account would read 35 and above as EIP-155 values; the Hub refuses them.
+        raise ValueError(
+            f"Invalid signature: its v value is {signature[64]}, not 27 or 28 (or 0 or 1)."
+        )
     if int.from_bytes(signature[32:64], "big") > _SECP256K1_HALF_N:
         # (r, n - s) with the other v signs the same digest: the Hub (OpenZeppelin's ECDSA)
         # refuses this twin, so accepting it here would promise what the chain refuses.

@@ -82,7 +82,13 @@ class FaucetDrip:
 
 def _node_chain_id(w3: Web3) -> int:
     """The node's chain id, which must be settings.CHAIN_ID: keys and records are per chain."""
-    chain_id = client.chain_id(w3=w3)
+    try:
+        chain_id = client.chain_id(w3=w3)
+    except Web3RPCError as error:
+        raise ChainError(
+            f"The node at {client.shown_url(w3.provider.endpoint_uri)} did not tell its chain "
+            f"id: {error.message!r}. Check WEB3_RPC_URL and try again."
+        ) from error
     if chain_id != settings.CHAIN_ID:
         raise ChainError(
             f"The node at {client.shown_url(w3.provider.endpoint_uri)} is on chain {chain_id}, "
@@ -95,10 +101,10 @@ def _node_chain_id(w3: Web3) -> int:
 def _is_live(w3: Web3, recorded: Deployment) -> bool:
     """Whether the recorded Hub is still on the chain, wired to the recorded token (a dev chain
     restarted without its state has lost it, or holds something else there)."""
-    if not has_code(w3, recorded.hub):
-        return False
     hub = w3.eth.contract(address=recorded.hub, abi=artifacts.abi("Hub"))
     try:
+        if not has_code(w3, recorded.hub):
+            return False
         return hub.functions.token().call() == recorded.token
     except (ContractLogicError, BadFunctionCallOutput):  # a revert or a bad answer: not ours
         return False

@@ -400,3 +400,12 @@ def test_the_malleable_twin_of_a_signature_is_refused_as_the_hub_refuses_it():
 def test_malformed_signatures_raise_value_error(signature):
     with pytest.raises(ValueError, match="ignature"):
         recover_signer(order_digest(ORDERS["app"], DOMAIN), signature)
+
+
+@pytest.mark.parametrize("v", [2, 26, 29, 35, 37, 255])
+def test_v_values_the_hub_refuses_are_refused(v):
+    digest = order_digest(ORDERS["app"], DOMAIN)
+    full = sign_order(ORDERS["app"], DOMAIN, OWNER_KEY)
+
+    with pytest.raises(ValueError, match="v value"):
+        recover_signer(digest, full[:64] + bytes([v]))

@@ -3,7 +3,11 @@ real anvil and database."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import http.server
+import json
+import threading
 from decimal import Decimal
 
 import pytest
@@ -150,6 +154,60 @@ def test_deploy_says_when_the_node_is_down(settings):
         services.contracts_deploy()
 
     assert not Deployment.objects.exists()
+
+
+_ADDRESS_FIELDS = [
+    field.name
+    for field in Deployment._meta.get_fields()
+    if getattr(field, "max_length", None) == 42
+]
+
+
+@contextlib.contextmanager
+def _refusing_node(refused: str):
+    """A JSON-RPC node on loopback that answers chain id 31337 and refuses `refused` (and any
+    method it does not know) with a rate-limit error, as hosted nodes do."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            answer = {"jsonrpc": "2.0", "id": request["id"]}
+            if request["method"] == "eth_chainId" and refused != "eth_chainId":
+                answer["result"] = hex(31337)
+            else:
+                answer["error"] = {"code": -32005, "message": "rate limit exceeded"}
+            body = json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("refused", ["eth_chainId", "eth_getCode"])
+def test_deploy_reports_a_node_error_as_such_and_deploys_nothing(settings, refused):
+    """A rate-limited node says nothing about our Hub: no traceback, no new deployment."""
+    Deployment.objects.create(
+        chain_id=31337, **{f: Account.create().address for f in _ADDRESS_FIELDS}, first_block=1
+    )
+    with _refusing_node(refused) as url:
+        settings.WEB3_RPC_URL = url
+        with pytest.raises(ChainError, match="rate limit exceeded") as info:
+            services.contracts_deploy()
+    assert type(info.value) is not ContractsNotDeployed
+    assert Deployment.objects.count() == 1
 
 
 # faucet_drip
