@@ -13,6 +13,7 @@ It stops every process when it is stopped (SIGINT, SIGTERM) and when any one of 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import signal
 import socket
@@ -30,6 +31,7 @@ def default_processes(*, shared_state: bool) -> int:
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
+    host = host.strip("[]")  # "[::1]", as URLs write it
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -46,31 +48,63 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In each child before it runs Daphne: the kernel sends it SIGTERM if this process dies,
+    even by SIGKILL, so no server is left holding the port."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the parent's own cleanup still applies
+        pass
+
+
+def _daphne_command(sock: socket.socket) -> list[str]:
+    return [str(DAPHNE), "--fd", str(sock.fileno()), APPLICATION]
+
+
+def _exit_code(returncode: int) -> int:
+    """A child's status as a shell reports it: 128 + the signal that killed it."""
+    return 128 - returncode if returncode < 0 else returncode or 1
+
+
 def serve(host: str, port: int, processes: int) -> int:
-    sock = listening_socket(host, port)
-    command = [str(DAPHNE), "--fd", str(sock.fileno()), APPLICATION]
-    children = [
-        subprocess.Popen(command, pass_fds=(sock.fileno(),))  # noqa: S603 - fixed arguments
-        for _ in range(processes)
-    ]
-    sock.close()  # the children hold it
-    shared = "sharing Redis" if processes > 1 else "in-process cache and channel layer"
-    plural = "es" if processes > 1 else ""
-    print(f"Serving with {processes} Daphne process{plural} ({shared}).", flush=True)
     stopping = False
 
     def stop(signum, frame) -> None:
         nonlocal stopping
         stopping = True
 
+    # Before the children exist: a stop during start-up must reach them too.
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    sock = listening_socket(host, port)
+    children: list[subprocess.Popen] = []
     exit_code = 0
     try:
+        if sock.family == socket.AF_INET6:
+            # Daphne adopts only IPv4 sockets (`--fd`): one process binds the address itself.
+            sock.close()
+            command = [str(DAPHNE), "-b", host.strip("[]"), "-p", str(port), APPLICATION]
+            fds: tuple[int, ...] = ()
+        else:
+            command, fds = _daphne_command(sock), (sock.fileno(),)
+        for _ in range(processes):
+            children.append(
+                subprocess.Popen(  # noqa: S603 - fixed arguments
+                    command, pass_fds=fds, preexec_fn=_die_with_parent
+                )
+            )
+        sock.close()  # the children hold it
+        shared = "sharing Redis" if processes > 1 else "in-process cache and channel layer"
+        plural = "es" if processes > 1 else ""
+        print(f"Serving with {processes} Daphne process{plural} ({shared}).", flush=True)
         while not stopping:
             exited = [child for child in children if child.poll() is not None]
             if exited:
-                exit_code = exited[0].returncode or 1
+                exit_code = _exit_code(exited[0].returncode)
                 print(
                     f"A server process exited ({exited[0].returncode}); stopping the others.",
                     file=sys.stderr,
@@ -78,6 +112,7 @@ def serve(host: str, port: int, processes: int) -> int:
                 break
             time.sleep(0.2)
     finally:
+        sock.close()
         for child in children:
             if child.poll() is None:
                 child.terminate()
@@ -105,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.processes < 1:
         parser.error("--processes must be at least 1")
+    if args.processes > 1 and ":" in args.host:
+        parser.error("an IPv6 address is served by one process: add --processes 1")
     if args.processes > 1 and not shared_state:
         parser.error(
             "more than one process needs REDIS_URL: without it each process would keep its "

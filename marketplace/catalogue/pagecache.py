@@ -3,15 +3,20 @@
 Most visitors of the home and list pages are not signed in, and for them a page depends only on
 its URL and the catalogue (see freshness.py): one rendering can serve them all. The exception is
 the CSRF token every page carries for htmx. The page is rendered with a slot in its place (the
-`csrf_slot` context processor) and each response gets the visitor's own token in the slot.
+`csrf_slot` context processor): a random string made for that rendering, stored with it and
+never sent, so that no text a visitor types or lists can fake it. Each response gets the
+visitor's own token in the slot.
 
 A request is served from, or stored in, this cache only when nothing else about the visitor can
 show on the page: no session cookie (so nobody is signed in and the session holds nothing) and
-no pending messages. A response is stored only when it is a plain 200 that set no cookie.
+no pending messages. Each view says which of its URLs are worth a shared entry (its `key`
+function; None: render afresh), so that made-up query strings cannot fill the cache. A response
+is stored only when it is a plain 200 with no header but its content type and no cookie.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from functools import wraps
 
@@ -25,19 +30,19 @@ from django.utils.cache import patch_vary_headers
 from marketplace.catalogue.freshness import catalogue_version
 
 PAGE_CACHE_SECONDS = 300
-# Stands for the CSRF token in a cached page; it cannot occur in a rendered page otherwise.
-CSRF_SLOT = "csrf-slot-5b1f0c9e7d"
 _SLOT_ATTRIBUTE = "_page_cache_slot"
+
+# The page of a request, in the view's terms: what it shows, or None when not to share it.
+PageKey = Callable[..., str | None]
 
 
 def csrf_slot(request: HttpRequest) -> dict:
     """Context processor: while a page is rendered for the cache, its token is the slot."""
-    if getattr(request, _SLOT_ATTRIBUTE, False):
-        return {"csrf_token": CSRF_SLOT}
-    return {}
+    slot = getattr(request, _SLOT_ATTRIBUTE, None)
+    return {"csrf_token": slot} if slot else {}
 
 
-def _cacheable(request: HttpRequest) -> bool:
+def _anonymous(request: HttpRequest) -> bool:
     return (
         request.method in ("GET", "HEAD")
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
@@ -45,45 +50,58 @@ def _cacheable(request: HttpRequest) -> bool:
     )
 
 
-def _key(request: HttpRequest) -> str:
-    htmx = request.headers.get("HX-Request", "") + "|" + request.headers.get("HX-Boosted", "")
-    return f"page:{catalogue_version()}:{request.get_host()}:{htmx}:{request.get_full_path()}"
+def _shareable(request: HttpRequest, response: HttpResponse) -> bool:
+    session = getattr(request, "session", None)
+    return (
+        response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        and set(response.headers) == {"Content-Type"}
+        and session is not None
+        and not session.modified
+    )
 
 
-def _respond(request: HttpRequest, content: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(content.replace(CSRF_SLOT, get_token(request)), content_type)
+def _respond(request: HttpRequest, content: str, content_type: str, slot: str) -> HttpResponse:
+    response = HttpResponse(content.replace(slot, get_token(request)), content_type)
     patch_vary_headers(response, ("HX-Request", "HX-Boosted"))
     return response
 
 
-def cache_anonymous_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not _cacheable(request):
-            return view(request, *args, **kwargs)
-        key = _key(request)
-        cached = cache.get(key)
-        if cached is not None:
-            return _respond(request, *cached)
-        setattr(request, _SLOT_ATTRIBUTE, True)
-        try:
-            response = view(request, *args, **kwargs)
-        finally:
-            setattr(request, _SLOT_ATTRIBUTE, False)
-        if (
-            response.status_code != 200
-            or response.streaming
-            or response.cookies
-            or request.session.modified
-        ):
-            # Not a page to share; it may still hold the slot.
-            if not response.streaming:
-                response.content = response.content.replace(
-                    CSRF_SLOT.encode(), get_token(request).encode()
-                )
-            return response
-        entry = (response.content.decode(response.charset), response["Content-Type"])
-        cache.set(key, entry, PAGE_CACHE_SECONDS)
-        return _respond(request, *entry)
+def cache_anonymous_page(key: PageKey) -> Callable:
+    """Serve the view's pages to anonymous visitors from the cache, under
+    `key(request, *args, **kwargs)` and the catalogue's version."""
 
-    return wrapper
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            page = key(request, *args, **kwargs) if _anonymous(request) else None
+            if page is None:
+                return view(request, *args, **kwargs)
+            htmx = (
+                f"{request.headers.get('HX-Request', '')}|{request.headers.get('HX-Boosted', '')}"
+            )
+            cache_key = f"page:{catalogue_version()}:{request.get_host()}:{htmx}:{page}"
+            cached = cache.get(cache_key)
+            if cached is not None:
+                return _respond(request, *cached)
+            slot = f"csrf-slot-{secrets.token_hex(16)}"
+            setattr(request, _SLOT_ATTRIBUTE, slot)
+            try:
+                response = view(request, *args, **kwargs)
+            finally:
+                setattr(request, _SLOT_ATTRIBUTE, None)
+            if not _shareable(request, response):
+                # Rendered for this visitor alone; it may still hold the slot.
+                if not response.streaming:
+                    response.content = response.content.replace(
+                        slot.encode(), get_token(request).encode()
+                    )
+                return response
+            entry = (response.content.decode(response.charset), response["Content-Type"], slot)
+            cache.set(cache_key, entry, PAGE_CACHE_SECONDS)
+            return _respond(request, *entry)
+
+        return wrapper
+
+    return decorator

@@ -115,14 +115,18 @@ class ListingsInOrder(Sequence[Listing]):
             yield from self[start : start + 500]
 
 
-def listing_list(*, kind: str, filters: ListingFilters) -> QuerySet[Listing] | ListingsInOrder:
-    """Public listings of one market, filtered and sorted."""
+def listing_list(
+    *, kind: str, filters: ListingFilters, capped: bool = False
+) -> QuerySet[Listing] | ListingsInOrder:
+    """Public listings of one market, filtered and sorted. `capped`: the caller shows at most
+    COUNT_CAP of them (the pages' CappedPaginator), which lets a plain search read only the
+    newest COUNT_CAP + 1 matches."""
     queryset = _card_queryset(kind).filter(kind=kind, is_public=True)
     if filters.q:
         plain = filters == ListingFilters(q=filters.q, sort=filters.sort) and (
             SORTS.get(filters.sort) == SORTS["newest"]
         )
-        if plain:
+        if plain and capped:
             # A plain search, newest first: the pager never shows more than COUNT_CAP
             # listings, read once for its count and its page.
             ids = search.newest_public_matches(filters.q, kind=kind, limit=COUNT_CAP + 1)

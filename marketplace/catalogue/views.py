@@ -15,7 +15,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
@@ -30,7 +30,7 @@ from marketplace.catalogue.forms import (
 from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import Comment, CurationStatus, Listing, Market, Rating
 from marketplace.catalogue.pagecache import cache_anonymous_page
-from marketplace.catalogue.pagination import CappedPaginator
+from marketplace.catalogue.pagination import COUNT_CAP, CappedPaginator
 
 
 def staff_required(view):
@@ -52,7 +52,11 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
-@cache_anonymous_page
+def _home_page(request: HttpRequest) -> str | None:
+    return "home" if not request.GET else None
+
+
+@cache_anonymous_page(_home_page)
 def home(request: HttpRequest) -> HttpResponse:
     context = selectors.home_sections()
     context["markets"] = MARKETS
@@ -62,7 +66,18 @@ def home(request: HttpRequest) -> HttpResponse:
 RESULTS_CACHE_SECONDS = 300
 
 
-@cache_anonymous_page
+def _list_page(request: HttpRequest, *, kind: str) -> str | None:
+    """A list page worth sharing: known filters only, all valid, and no search words (searches
+    vary without end; their results are still cached below)."""
+    form = filter_form_for(kind, request.GET)
+    if set(request.GET) - set(form.fields) or not form.is_valid() or form.cleaned_data.get("q"):
+        return None
+    if (form.cleaned_data.get("page") or 1) > COUNT_CAP // settings.CATALOGUE_PAGE_SIZE + 1:
+        return None  # past the last page a pager offers
+    return f"{kind}?{urlencode(sorted(request.GET.lists()), doseq=True)}"
+
+
+@cache_anonymous_page(_list_page)
 def listing_list(request: HttpRequest, *, kind: str) -> HttpResponse:
     market = MARKETS[kind]
     form = filter_form_for(kind, request.GET)
@@ -77,7 +92,8 @@ def listing_list(request: HttpRequest, *, kind: str) -> HttpResponse:
     results = cache.get(results_key)
     if results is None:
         paginator = CappedPaginator(
-            selectors.listing_list(kind=kind, filters=filters), settings.CATALOGUE_PAGE_SIZE
+            selectors.listing_list(kind=kind, filters=filters, capped=True),
+            settings.CATALOGUE_PAGE_SIZE,
         )
         results = render_to_string(
             "catalogue/listing_list.html#results",

@@ -14,7 +14,7 @@ from django.test import Client, RequestFactory
 
 from marketplace.catalogue import services
 from marketplace.catalogue.models import Listing
-from marketplace.catalogue.pagecache import CSRF_SLOT
+from marketplace.catalogue.views import _home_page, _list_page
 from tests.factories.accounts import UserFactory
 from tests.factories.catalogue import AppFactory
 
@@ -38,7 +38,7 @@ def test_anonymous_visitors_share_a_page_but_each_gets_a_working_token_of_their_
     second_page = second.get("/apps/").content.decode()
 
     assert "Renderer" in first_page and "Renderer" in second_page
-    assert CSRF_SLOT not in first_page + second_page
+    assert "csrf-slot-" not in first_page + second_page
     first_token, second_token = _token(first_page), _token(second_page)
     assert len(first_token) == len(second_token) == CSRF_TOKEN_LENGTH
     assert first.cookies["csrftoken"].value != second.cookies["csrftoken"].value
@@ -114,5 +114,47 @@ def test_a_catalogue_change_retires_cached_pages(django_capture_on_commit_callba
 def test_error_pages_are_not_cached_and_carry_a_real_token():
     response = Client().get("/apps/?page=abc&sort=nonsense")
     page = response.content.decode()
-    assert CSRF_SLOT not in page
+    assert "csrf-slot-" not in page
     assert response.status_code == 200  # bad filters get a message, not an error page
+
+
+def test_only_pages_worth_sharing_get_a_cache_entry(rf, settings):
+    def key(query: str, kind: str = "app"):
+        return _list_page(rf.get(f"/apps/?{query}"), kind=kind)
+
+    assert key("tag=svg&sort=rating") == key("sort=rating&tag=svg")  # one entry, any order
+    assert key("tag=svg&sort=rating") != key("tag=svg&sort=newest")
+    assert key("tag=a&tag=b") != key("tag=b")
+    assert key("cores_min=4", kind="pool") is not None
+    for query in (
+        "utm_source=mail",  # unknown parameter: would make a new entry per value
+        "cores_min=4",  # a pool filter on the apps page
+        "q=render",  # searches vary without end
+        "rating_min=9",  # invalid
+        "page=100000",  # past the last page
+    ):
+        assert key(query) is None, query
+    assert _home_page(rf.get("/")) == "home"
+    assert _home_page(rf.get("/?anything=1")) is None
+
+
+def test_a_listing_cannot_fake_the_slot():
+    """The slot is a random string per rendering: text that looks like one stays as it is, and
+    no visitor's token ends up in the page's content."""
+    AppFactory(listing__name="csrf-slot-0123456789abcdef0123456789abcdef")
+    Client().get("/apps/")  # cached
+    page = Client().get("/apps/").content.decode()
+    assert "csrf-slot-0123456789abcdef0123456789abcdef" in page
+    assert page.count(_token(page)) == 1
+
+
+def test_a_request_without_session_support_is_rendered_not_shared(rf):
+    from django.contrib.auth.models import AnonymousUser
+
+    from marketplace.catalogue import views
+
+    request = rf.get("/")
+    request.user = AnonymousUser()
+    response = views.home(request)
+    assert response.status_code == 200
+    assert "csrf-slot-" not in response.content.decode()

@@ -269,7 +269,9 @@ def test_plain_search_pages_walk_the_matches_newest_first():
     for i in range(7):
         ListingFactory(name=f"Renderer {i}")
     ListingFactory(name="Compiler")
-    results = selectors.listing_list(kind=Market.APP, filters=ListingFilters(q="render"))
+    results = selectors.listing_list(
+        kind=Market.APP, filters=ListingFilters(q="render"), capped=True
+    )
 
     paginator = CappedPaginator(results, 3)
 
@@ -320,3 +322,18 @@ def test_pool_filters_by_location_and_by_broad_attributes_agree_with_python():
         lambda p: p.location == "eu-west" and p.cpu_cores >= 8 and p.energy_class <= "B"
     )
     assert names(cores_min=8) == expected(lambda p: p.cpu_cores >= 8)
+
+
+def test_an_uncapped_caller_gets_every_match_of_a_plain_search(monkeypatch):
+    """The API pages through every match: the capped shortcut must not truncate its results."""
+    monkeypatch.setattr(selectors, "COUNT_CAP", 2)
+    for i in range(5):
+        ListingFactory(name=f"Renderer {i}")
+
+    uncapped = selectors.listing_list(kind=Market.APP, filters=ListingFilters(q="render"))
+    capped = selectors.listing_list(
+        kind=Market.APP, filters=ListingFilters(q="render"), capped=True
+    )
+
+    assert len(list(uncapped)) == 5
+    assert len(list(capped)) in (3, 5)  # SQLite reads COUNT_CAP + 1; PostgreSQL filters

@@ -96,3 +96,62 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
     except FileNotFoundError:
         return True
+
+
+def _start(tmp_path, port: int, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "SUPEREDGE_VAR_DIR": str(tmp_path), "DJANGO_DEBUG": "true"}
+    command = [sys.executable, "-m", "marketplace.serve", "--port", str(port), *extra]
+    return subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE)  # noqa: S603
+
+
+def test_a_killed_parent_takes_its_servers_with_it(tmp_path):
+    """Even SIGKILL, which the parent cannot handle: no orphan keeps the port."""
+    port = _free_port()
+    parent = _start(tmp_path, port, "--processes", "1")
+    try:
+        _wait_healthy(parent, port)
+        children = _children(parent.pid)
+        assert children
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while any(not _zombie(c) and Path(f"/proc/{c}").exists() for c in children):
+            assert time.monotonic() < deadline, "a server outlived its parent"
+            time.sleep(0.1)
+        serve.listening_socket("127.0.0.1", port).close()  # the port is free again
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+
+
+def test_ipv6_loopback_is_served(tmp_path):
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+            port = probe.getsockname()[1]
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    parent = _start(tmp_path, port, "--host", "[::1]", "--processes", "1")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert parent.poll() is None, parent.stderr.read().decode()
+            try:
+                with urllib.request.urlopen(f"http://[::1]:{port}/healthz/", timeout=2) as r:
+                    assert r.read() == b"ok"
+                    break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+    finally:
+        parent.terminate()
+        parent.wait(timeout=20)
+
+
+def test_a_server_killed_by_a_signal_exits_as_a_shell_reports_it():
+    assert serve._exit_code(-signal.SIGKILL) == 137
+    assert serve._exit_code(3) == 3
+    assert serve._exit_code(0) == 1  # a server that stops by itself is a failure
