@@ -12,7 +12,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,7 +22,7 @@ from django.conf import settings
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3 import HTTPProvider, Web3
-from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 from web3.providers.rpc.utils import REQUEST_RETRY_ALLOWLIST, ExceptionRetryConfiguration
 from web3.types import TxReceipt
 
@@ -41,7 +41,18 @@ Abis = Iterable[Sequence[dict[str, Any]]]
 # Estimates are exact for the state they ran on; a margin absorbs what changes before mining.
 DEFAULT_GAS_MARGIN = 0.2
 DEFAULT_RECEIPT_TIMEOUT = 120.0
-_POLL_SECONDS = 0.05
+# Polls start fast (a dev chain mines at once) and slow down to spare a hosted node's quota.
+_FIRST_POLL_SECONDS = 0.05
+_MAX_POLL_SECONDS = 2.0
+
+
+def _poll_pauses() -> Iterator[float]:
+    pause = _FIRST_POLL_SECONDS
+    while True:
+        yield pause
+        pause = min(pause * 1.5, _MAX_POLL_SECONDS)
+
+
 _NONCE_ERRORS = (
     "nonce too low",
     "nonce too high",
@@ -339,35 +350,48 @@ class TransactionSender:
         return True
 
     def _receipt(self, tx_hash: str) -> TxReceipt:
-        try:
-            return self.w3.eth.wait_for_transaction_receipt(
-                tx_hash,  # type: ignore[arg-type]
-                timeout=self.receipt_timeout,
-                poll_latency=_POLL_SECONDS,
-            )
-        except TimeExhausted as error:
-            # A node restarted without its state keeps a too-high nonce pending forever: the
-            # next transaction must not build on ours.
-            state = _nonce_state(str(self.w3.provider.endpoint_uri), self.address)
-            with state.lock:
-                state.next_nonce = None
-            raise ChainError(
-                f"Transaction {tx_hash} was not mined within {self.receipt_timeout:g} s; "
-                "it may still be, later."
-            ) from error
+        deadline = time.monotonic() + self.receipt_timeout
+        for pause in _poll_pauses():
+            try:
+                return self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+            except TransactionNotFound:
+                pass
+            if time.monotonic() > deadline:
+                break
+            time.sleep(pause)
+        # A node restarted without its state keeps a too-high nonce pending forever: the next
+        # transaction must not build on ours.
+        state = _nonce_state(str(self.w3.provider.endpoint_uri), self.address)
+        with state.lock:
+            state.next_nonce = None
+        raise ChainError(
+            f"Transaction {tx_hash} was not mined within {self.receipt_timeout:g} s; "
+            "it may still be, later."
+        )
 
     def _confirmed(self, receipt: TxReceipt) -> TxReceipt:
-        """The receipt again once `confirmations` blocks are on top of it."""
+        """The receipt again once `confirmations` blocks are on top of it.
+
+        However slow the chain's blocks, the wait lasts as long as blocks keep coming: it fails
+        only when the head stands still for `receipt_timeout` seconds."""
         if not self.confirmations:
             return receipt
-        deadline = time.monotonic() + self.receipt_timeout
-        while self.w3.eth.block_number < receipt["blockNumber"] + self.confirmations:
-            if time.monotonic() > deadline:
+        target = receipt["blockNumber"] + self.confirmations
+        head = self.w3.eth.block_number
+        stalled_since = time.monotonic()
+        for pause in _poll_pauses():
+            if head >= target:
+                break
+            if time.monotonic() - stalled_since > self.receipt_timeout:
                 raise ChainError(
-                    f"Transaction {receipt['transactionHash'].to_0x_hex()} did not get "
-                    f"{self.confirmations} confirmations within {self.receipt_timeout:g} s."
+                    f"Transaction {receipt['transactionHash'].to_0x_hex()} has "
+                    f"{max(0, head - receipt['blockNumber'])} of {self.confirmations} "
+                    f"confirmations, and no new block came for {self.receipt_timeout:g} s."
                 )
-            time.sleep(_POLL_SECONDS)
+            time.sleep(pause)
+            latest = self.w3.eth.block_number
+            if latest > head:
+                head, stalled_since = latest, time.monotonic()
         try:
             return self.w3.eth.get_transaction_receipt(receipt["transactionHash"])
         except TransactionNotFound as error:

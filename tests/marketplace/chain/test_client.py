@@ -4,6 +4,7 @@ transactions for the browser wallet, and a node that is down."""
 from __future__ import annotations
 
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -12,6 +13,7 @@ from eth_account import Account
 from eth_utils import keccak
 
 from marketplace.chain import client
+from marketplace.chain.anvil import running_anvil
 from marketplace.chain.client import TransactionSender, build_unsigned_transaction, call
 from marketplace.chain.errors import ChainError, ChainRevert, ChainUnavailable
 
@@ -302,3 +304,39 @@ def test_node_down_raises_chain_unavailable_saying_what_to_do(settings, dev_acco
         TransactionSender(dev_accounts[0]).send(to=dev_accounts[1].address, value=1)
     with pytest.raises(ChainUnavailable, match="make chain"):
         build_unsigned_transaction(sender=dev_accounts[0].address, to=None, data=b"\x00")
+
+
+def test_confirmations_are_awaited_as_long_as_blocks_keep_coming(dev_accounts):
+    """Slow blocks: the whole wait is longer than the timeout, which only bounds a stall."""
+    with running_anvil(block_time=0.25) as slow:
+        w3 = client.web3(url=slow.url)
+        sender = TransactionSender(dev_accounts[3], w3=w3, confirmations=4, receipt_timeout=0.8)
+        started = time.monotonic()
+
+        receipt = sender.send(to=Account.create().address, value=1)
+
+        assert receipt["status"] == 1
+        assert w3.eth.block_number >= receipt["blockNumber"] + 4
+        assert time.monotonic() - started > 0.8
+    client.reset_nonces()
+
+
+def test_a_chain_that_stops_making_blocks_fails_the_confirmation_wait(chain, dev_accounts):
+    sender = TransactionSender(dev_accounts[3], confirmations=2, receipt_timeout=0.4)
+
+    with pytest.raises(ChainError, match=r"0 of 2 confirmations, and no new block came for 0\.4 s"):
+        sender.send(to=Account.create().address, value=1)
+
+
+def test_a_transaction_never_mined_is_reported_and_its_nonce_read_again(chain, dev_accounts):
+    sender = TransactionSender(dev_accounts[3], receipt_timeout=0.4)
+    client.rpc("evm_setAutomine", [False], w3=chain)
+    try:
+        with pytest.raises(ChainError, match=r"was not mined within 0\.4 s"):
+            sender.send(to=Account.create().address, value=1)
+        client.rpc("anvil_dropAllTransactions", w3=chain)
+    finally:
+        client.rpc("evm_setAutomine", [True], w3=chain)
+
+    receipt = sender.send(to=Account.create().address, value=1)  # the nonce was read again
+    assert receipt["status"] == 1
