@@ -18,12 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 from web3.exceptions import Web3Exception, Web3RPCError
 
 from marketplace.chain import artifacts
 from marketplace.chain.client import TransactionSender
 from marketplace.chain.errors import ChainError, ChainRevert
+from marketplace.chain.hub import TRANSFER_TOPIC
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -57,7 +58,6 @@ _REGISTRIES = {
     "dataset": "DatasetRegistry",
     "workerpool": "WorkerpoolRegistry",
 }
-_TRANSFER_TOPIC = keccak(text="Transfer(address,address,uint256)")
 _PUSH32 = 0x7F
 
 
@@ -205,7 +205,7 @@ def _first_block(w3: Web3, token: str) -> int:
                 "address": to_checksum_address(token),
                 "fromBlock": 0,
                 "toBlock": "latest",
-                "topics": [_TRANSFER_TOPIC, b"\x00" * 32],
+                "topics": [TRANSFER_TOPIC, b"\x00" * 32],
             }
         )
     except Web3Exception:  # the node refused the search: fall back to the safe answer

@@ -48,6 +48,7 @@ from marketplace.chain.orders import (
     RequestOrder,
     WorkerpoolOrder,
     order_tuple,
+    to_bytes32,
 )
 
 AbiList = Sequence[dict[str, Any]]
@@ -60,7 +61,8 @@ NO_DATASET_ORDER = DatasetOrder(
 _ORDERS_MATCHED_TOPIC = keccak(
     text="OrdersMatched(bytes32,bytes32,bytes32,bytes32,bytes32,uint256)"
 )
-_TRANSFER_TOPIC = keccak(text="Transfer(address,address,uint256)")
+# ERC-20 and ERC-721 Transfer share it.
+TRANSFER_TOPIC = keccak(text="Transfer(address,address,uint256)")
 _PERMIT_TYPE = [
     {"name": "owner", "type": "address"},
     {"name": "spender", "type": "address"},
@@ -111,14 +113,6 @@ class ContributionStatus(IntEnum):
 # ---------------------------------------------------------------------------- pure helpers
 
 
-def _bytes32(value: bytes | str, name: str) -> bytes:
-    if isinstance(value, str):
-        value = bytes.fromhex(value.removeprefix("0x"))
-    if len(value) != 32:
-        raise ValueError(f"{name} must be 32 bytes, not {len(value)}.")
-    return bytes(value)
-
-
 def _address_bytes(address: str) -> bytes:
     return bytes.fromhex(to_checksum_address(address)[2:])
 
@@ -127,22 +121,26 @@ def deal_id(request_digest: bytes | str, consumed_before: int) -> bytes:
     """keccak256(requestDigest ‖ uint256 consumed_before): the dealid of a match, where
     `consumed_before` is the request's consumed volume before it (`viewConsumed`), also the
     deal's first task index."""
-    return keccak(_bytes32(request_digest, "request_digest") + consumed_before.to_bytes(32, "big"))
+    return keccak(
+        to_bytes32(request_digest, "request_digest") + consumed_before.to_bytes(32, "big")
+    )
 
 
 def task_id(dealid: bytes | str, idx: int) -> bytes:
     """keccak256(dealid ‖ uint256 idx): the taskid of task `idx` of deal `dealid`."""
-    return keccak(_bytes32(dealid, "dealid") + idx.to_bytes(32, "big"))
+    return keccak(to_bytes32(dealid, "dealid") + idx.to_bytes(32, "big"))
 
 
 def result_hash(taskid: bytes | str, digest: bytes | str) -> bytes:
     """keccak256(taskid ‖ digest): the commitment every worker of a consensus shares."""
-    return keccak(_bytes32(taskid, "taskid") + _bytes32(digest, "digest"))
+    return keccak(to_bytes32(taskid, "taskid") + to_bytes32(digest, "digest"))
 
 
 def result_seal(worker: str, taskid: bytes | str, digest: bytes | str) -> bytes:
     """keccak256(worker ‖ taskid ‖ digest): the commitment proper to one worker."""
-    return keccak(_address_bytes(worker) + _bytes32(taskid, "taskid") + _bytes32(digest, "digest"))
+    return keccak(
+        _address_bytes(worker) + to_bytes32(taskid, "taskid") + to_bytes32(digest, "digest")
+    )
 
 
 def scheduler_authorization(
@@ -151,7 +149,9 @@ def scheduler_authorization(
     """The scheduler's 65-byte EIP-191 signature of keccak256(worker ‖ taskid), which lets
     `worker` contribute to `taskid`. `scheduler_key` is the key of the deal's workerpool owner."""
     key = scheduler_key.key if isinstance(scheduler_key, LocalAccount) else scheduler_key
-    message = encode_defunct(primitive=keccak(_address_bytes(worker) + _bytes32(taskid, "taskid")))
+    message = encode_defunct(
+        primitive=keccak(_address_bytes(worker) + to_bytes32(taskid, "taskid"))
+    )
     return bytes(EthAccount.sign_message(message, private_key=key).signature)
 
 
@@ -281,7 +281,7 @@ def registered_asset(receipt: TxReceipt, *, registry: str) -> str:
         if (
             log["address"] == registry
             and len(topics) == 4
-            and bytes(topics[0]) == _TRANSFER_TOPIC
+            and bytes(topics[0]) == TRANSFER_TOPIC
             and int.from_bytes(topics[1], "big") == 0
         ):
             return to_checksum_address(bytes(topics[3])[12:])
@@ -609,20 +609,20 @@ class Hub:
 
     def consumed(self, digest: bytes | str) -> int:
         """Consumed volume of the order with EIP-712 digest `digest` (its volume once closed)."""
-        return self.contract.functions.viewConsumed(_bytes32(digest, "digest")).call()
+        return self.contract.functions.viewConsumed(to_bytes32(digest, "digest")).call()
 
     # -------------------------------------------------------------- tasks
 
     def initialize(self, *, sender: TransactionSender, dealid: bytes | str, idx: int) -> TxReceipt:
         """Start task `idx` of deal `dealid` (anyone may); its id is `task_id(dealid, idx)`."""
-        return self._hub_call("initialize", _bytes32(dealid, "dealid"), idx).send(sender)
+        return self._hub_call("initialize", to_bytes32(dealid, "dealid"), idx).send(sender)
 
     def initialize_array_call(self, *, tasks: Sequence[tuple[bytes | str, int]]) -> ContractCall:
         """initializeArray: start every (dealid, idx) of `tasks` in one transaction, all or none
         (one refused task reverts them all)."""
         return self._hub_call(
             "initializeArray",
-            [_bytes32(dealid, "dealid") for dealid, _ in tasks],
+            [to_bytes32(dealid, "dealid") for dealid, _ in tasks],
             [idx for _, idx in tasks],
         )
 
@@ -647,9 +647,9 @@ class Hub:
         Precondition: the worker's free stake covers the deal's worker stake."""
         return self._hub_call(
             "contribute",
-            _bytes32(taskid, "taskid"),
-            _bytes32(result_hash, "result_hash"),
-            _bytes32(result_seal, "result_seal"),
+            to_bytes32(taskid, "taskid"),
+            to_bytes32(result_hash, "result_hash"),
+            to_bytes32(result_seal, "result_seal"),
             authorization,
         ).send(sender)
 
@@ -676,29 +676,29 @@ class Hub:
     ) -> TxReceipt:
         """Reveal the digest `sender` committed to, once the task is REVEALING."""
         return self._hub_call(
-            "reveal", _bytes32(taskid, "taskid"), _bytes32(digest, "digest")
+            "reveal", to_bytes32(taskid, "taskid"), to_bytes32(digest, "digest")
         ).send(sender)
 
     def reopen(self, *, sender: TransactionSender, taskid: bytes | str) -> TxReceipt:
         """Scheduler: reject a consensus group that did not reveal before the reveal deadline."""
-        return self._hub_call("reopen", _bytes32(taskid, "taskid")).send(sender)
+        return self._hub_call("reopen", to_bytes32(taskid, "taskid")).send(sender)
 
     def finalize(
         self, *, sender: TransactionSender, taskid: bytes | str, results: bytes = b""
     ) -> TxReceipt:
         """Scheduler: complete the task and pay everyone; `results` locates the result."""
-        return self._hub_call("finalize", _bytes32(taskid, "taskid"), results).send(sender)
+        return self._hub_call("finalize", to_bytes32(taskid, "taskid"), results).send(sender)
 
     def claim(self, *, sender: TransactionSender, taskid: bytes | str) -> TxReceipt:
         """Anyone, at or after the final deadline of an unfinished task: refund the payer."""
-        return self._hub_call("claim", _bytes32(taskid, "taskid")).send(sender)
+        return self._hub_call("claim", to_bytes32(taskid, "taskid")).send(sender)
 
     def claim_array(
         self, *, sender: TransactionSender, taskids: Sequence[bytes | str]
     ) -> TxReceipt:
         """`claim` every task of `taskids` in one transaction, all or none: with
         `initialize_array`, how a scheduler refunds a deal it cannot serve."""
-        ids = [_bytes32(taskid, "taskid") for taskid in taskids]
+        ids = [to_bytes32(taskid, "taskid") for taskid in taskids]
         return self._hub_call("claimArray", ids).send(sender)
 
     # -------------------------------------------------------------- views
@@ -710,7 +710,7 @@ class Hub:
 
     def deal(self, dealid: bytes | str) -> Deal:
         """Stored part of deal `dealid` (all zeros when unknown)."""
-        return Deal(*self.contract.functions.viewDeal(_bytes32(dealid, "dealid")).call())
+        return Deal(*self.contract.functions.viewDeal(to_bytes32(dealid, "dealid")).call())
 
     def task(self, taskid: bytes | str) -> Task:
         """Task `taskid` (UNSET with zeros when never initialized)."""
@@ -726,7 +726,7 @@ class Hub:
             winner_counter,
             total_weight,
             contributors,
-        ) = self.contract.functions.viewTask(_bytes32(taskid, "taskid")).call()
+        ) = self.contract.functions.viewTask(to_bytes32(taskid, "taskid")).call()
         return Task(
             status=TaskStatus(status),
             dealid=bytes(dealid),
@@ -744,7 +744,7 @@ class Hub:
     def contribution(self, taskid: bytes | str, worker: str) -> Contribution:
         """Contribution of `worker` to `taskid` (UNSET with zeros when none)."""
         status, hash_, seal, weight = self.contract.functions.viewContribution(
-            _bytes32(taskid, "taskid"), to_checksum_address(worker)
+            to_bytes32(taskid, "taskid"), to_checksum_address(worker)
         ).call()
         return Contribution(ContributionStatus(status), bytes(hash_), bytes(seal), weight)
 

@@ -90,7 +90,7 @@ def tag_from_bits(bits: Iterable[int]) -> bytes:
 
 def tag_bits(tag: bytes | str) -> frozenset[int]:
     """The bit numbers set in a bytes32 tag."""
-    value = int.from_bytes(_bytes32(tag, "tag"), "big")
+    value = int.from_bytes(to_bytes32(tag, "tag"), "big")
     return frozenset(bit for bit in range(256) if value >> bit & 1)
 
 
@@ -98,14 +98,14 @@ def tag_union(*tags: bytes | str) -> bytes:
     """Bitwise OR of tags: what a deal requires from app, dataset and request tags together."""
     value = 0
     for tag in tags:
-        value |= int.from_bytes(_bytes32(tag, "tag"), "big")
+        value |= int.from_bytes(to_bytes32(tag, "tag"), "big")
     return value.to_bytes(32, "big")
 
 
 def tag_covers(*, offered: bytes | str, required: bytes | str) -> bool:
     """Whether a pool offering `offered` satisfies `required` (required & ~offered == 0)."""
-    offered_value = int.from_bytes(_bytes32(offered, "tag"), "big")
-    return int.from_bytes(_bytes32(required, "tag"), "big") & ~offered_value == 0
+    offered_value = int.from_bytes(to_bytes32(offered, "tag"), "big")
+    return int.from_bytes(to_bytes32(required, "tag"), "big") & ~offered_value == 0
 
 
 def new_salt() -> bytes:
@@ -125,7 +125,8 @@ def _uint256(value: Any, field: str) -> int:
     return value
 
 
-def _bytes32(value: Any, field: str) -> bytes:
+def to_bytes32(value: Any, field: str) -> bytes:
+    """`value` (32 bytes, or their 0x hex) as bytes; ValueError naming `field` otherwise."""
     if isinstance(value, str):
         try:
             value = bytes.fromhex(value.removeprefix("0x"))
@@ -136,7 +137,7 @@ def _bytes32(value: Any, field: str) -> bytes:
     return bytes(value)
 
 
-_NORMALIZERS = {"address": _address, "uint256": _uint256, "bytes32": _bytes32}
+_NORMALIZERS = {"address": _address, "uint256": _uint256, "bytes32": to_bytes32}
 
 
 class _Order:
