@@ -45,11 +45,8 @@ def chain(anvil, w3):
     from marketplace.chain import client
 
     snapshot = client.rpc("evm_snapshot", w3=w3)
-    client.reset_nonces()
     yield w3
     client.rpc("evm_revert", [snapshot], w3=w3)
-    # Nonces went back with the chain: cached ones would now be too high.
-    client.reset_nonces()
 
 
 @pytest.fixture(scope="session")

@@ -7,18 +7,19 @@ Failures come out as `ChainError`s: `ChainUnavailable` when the node does not an
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
-import threading
+import secrets
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.core.cache import cache
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3 import HTTPProvider, Web3
@@ -240,37 +241,44 @@ def build_unsigned_transaction(
     return {**transaction, "value": hex(value), "chainId": hex(w3.eth.chain_id), "gas": hex(gas)}
 
 
-@dataclasses.dataclass
-class _NonceState:
-    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
-    next_nonce: int | None = None
+ACCOUNT_LOCK_SECONDS = 60.0
+ACCOUNT_LOCK_WAIT_SECONDS = 30.0
 
 
-_nonces: dict[tuple[str, str], _NonceState] = {}
-_nonces_lock = threading.Lock()
-
-
-def _nonce_state(endpoint: str, address: str) -> _NonceState:
-    with _nonces_lock:
-        return _nonces.setdefault((endpoint, address), _NonceState())
-
-
-def reset_nonces() -> None:
-    """Forget the cached nonces: each account's next transaction re-reads its nonce from the
-    node. Needed after the chain went back in time (evm_revert in tests)."""
-    with _nonces_lock:
-        states = list(_nonces.values())
-    for state in states:
-        with state.lock:
-            state.next_nonce = None
+@contextmanager
+def _account_lock(address: str) -> Iterator[None]:
+    """One sender per account at a time, from reading its nonce until the node took the
+    transaction: across threads, and across processes and machines sharing the cache (Redis).
+    `cache.add` is an atomic set-if-absent there; the entry expires after ACCOUNT_LOCK_SECONDS
+    should its holder die."""
+    key = f"chain:sender:{settings.CHAIN_ID}:{address}"
+    token = secrets.token_hex(16)
+    deadline = time.monotonic() + ACCOUNT_LOCK_WAIT_SECONDS
+    pause = 0.005
+    while not cache.add(key, token, timeout=ACCOUNT_LOCK_SECONDS):
+        if time.monotonic() > deadline:
+            raise ChainError(
+                f"Another process has been sending from {short_address(address)} for "
+                f"{ACCOUNT_LOCK_WAIT_SECONDS:g} s; try again later."
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+    try:
+        yield
+    finally:
+        if cache.get(key) == token:
+            cache.delete(key)
 
 
 class TransactionSender:
     """Signs and sends transactions with a key the server holds, and waits for them.
 
-    Safe across threads and across instances for the same account and node: one lock per
-    account serializes nonce assignment; the nonce is cached and re-read from the node (pending
-    transactions included) after any failure to send.
+    Safe across threads, and across processes and machines that share the cache (Redis): a
+    lock per account (`_account_lock`) covers reading the nonce from the node (pending
+    transactions included) until the node took the transaction. Without Redis each process
+    has its own lock, so only one process may send from a key. Nodes behind a load balancer
+    that answer "pending" from a lagging replica may still collide; a collision is retried
+    once with a fresh nonce.
     """
 
     def __init__(
@@ -312,16 +320,15 @@ class TransactionSender:
         return {"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip}, block["gasLimit"]
 
     def _sign_and_send(self, transaction: dict[str, Any]) -> str:
-        state = _nonce_state(str(self.w3.provider.endpoint_uri), self.address)
-        with state.lock:
+        with _account_lock(self.address):
             for attempt in (1, 2):
-                if state.next_nonce is None:
-                    state.next_nonce = self.w3.eth.get_transaction_count(self.address, "pending")
-                signed = self.account.sign_transaction({**transaction, "nonce": state.next_nonce})
+                # Read under the lock every time: the node knows what every process sharing
+                # this key has sent (and forgets what a chain reset or a revert undid).
+                nonce = self.w3.eth.get_transaction_count(self.address, "pending")
+                signed = self.account.sign_transaction({**transaction, "nonce": nonce})
                 try:
-                    tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+                    return self.w3.eth.send_raw_transaction(signed.raw_transaction).to_0x_hex()
                 except Web3RPCError as error:
-                    state.next_nonce = None
                     message = _rpc_message(error)
                     if any(text in message.lower() for text in _NONCE_ERRORS):
                         if self._node_has(signed.hash):
@@ -329,17 +336,12 @@ class TransactionSender:
                             # sending it again with the next nonce would pay twice.
                             return signed.hash.to_0x_hex()
                         if attempt == 1:
-                            # Another process sent from this account: once more, fresh nonce.
+                            # Sent from this key outside our lock (a wallet): once more.
                             continue
                     raise ChainError(
                         f"The node refused the transaction from {short_address(self.address)}: "
                         f"{message}"
                     ) from error
-                except BaseException:
-                    state.next_nonce = None
-                    raise
-                state.next_nonce += 1
-                return tx_hash.to_0x_hex()
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _node_has(self, tx_hash: bytes) -> bool:
@@ -359,11 +361,6 @@ class TransactionSender:
             if time.monotonic() > deadline:
                 break
             time.sleep(pause)
-        # A node restarted without its state keeps a too-high nonce pending forever: the next
-        # transaction must not build on ours.
-        state = _nonce_state(str(self.w3.provider.endpoint_uri), self.address)
-        with state.lock:
-            state.next_nonce = None
         raise ChainError(
             f"Transaction {tx_hash} was not mined within {self.receipt_timeout:g} s; "
             "it may still be, later."

@@ -440,7 +440,6 @@ def open_market(
     """Register the assets and fund the escrows (DEPOSIT each for the requester, the sponsor,
     the pool owner and the worker) on top of the deployment; undo it all on exit."""
     snapshot = client.rpc("evm_snapshot", w3=w3)
-    client.reset_nonces()
     try:
         accounts = {role: dev_accounts[index] for role, index in ROLE_INDEX.items()}
         registrar = client.TransactionSender(
@@ -474,7 +473,6 @@ def open_market(
         yield market
     finally:
         client.rpc("evm_revert", [snapshot], w3=w3)
-        client.reset_nonces()
 
 
 # ---------------------------------------------------------------------------- node tools

@@ -3,9 +3,13 @@ transactions for the browser wallet, and a node that is down."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from eth_abi import encode
@@ -16,7 +20,9 @@ from marketplace.chain import client
 from marketplace.chain.anvil import running_anvil
 from marketplace.chain.client import TransactionSender, build_unsigned_transaction, call
 from marketplace.chain.errors import ChainError, ChainRevert, ChainUnavailable
+from marketplace.chain.keys import DEV_ADDRESSES
 
+REPO = Path(__file__).resolve().parents[3]
 NOPE_ABI = [{"type": "error", "name": "Nope", "inputs": [{"name": "code", "type": "uint256"}]}]
 
 
@@ -318,7 +324,6 @@ def test_confirmations_are_awaited_as_long_as_blocks_keep_coming(dev_accounts):
         assert receipt["status"] == 1
         assert w3.eth.block_number >= receipt["blockNumber"] + 4
         assert time.monotonic() - started > 0.8
-    client.reset_nonces()
 
 
 def test_a_chain_that_stops_making_blocks_fails_the_confirmation_wait(chain, dev_accounts):
@@ -340,3 +345,52 @@ def test_a_transaction_never_mined_is_reported_and_its_nonce_read_again(chain, d
 
     receipt = sender.send(to=Account.create().address, value=1)  # the nonce was read again
     assert receipt["status"] == 1
+
+
+_SEND_SCRIPT = """
+import sys, django
+django.setup()
+from eth_account import Account
+from marketplace.chain.client import TransactionSender
+from marketplace.chain.keys import dev_account
+sender = TransactionSender(dev_account(int(sys.argv[1])))
+for _ in range(int(sys.argv[2])):
+    print(sender.send(to=Account.create().address, value=1)["transactionHash"].to_0x_hex())
+"""
+
+
+@pytest.mark.skipif(
+    not os.environ.get("REDIS_URL"),
+    reason="processes share an account's lock through Redis (CI always sets REDIS_URL)",
+)
+def test_processes_sharing_a_key_through_redis_never_collide_on_a_nonce(
+    chain, anvil, settings, tmp_path
+):
+    """Four processes (as Celery workers would) send from one account at the same time."""
+    account_index, per_process = 6, 8
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "marketplace.settings",
+        "SUPEREDGE_VAR_DIR": str(tmp_path),
+        "WEB3_RPC_URL": anvil.url,
+        "REDIS_URL": settings.CACHES["default"]["LOCATION"],  # this test worker's database
+    }
+    first_nonce = chain.eth.get_transaction_count(DEV_ADDRESSES[account_index])
+    processes = [
+        subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
+            [sys.executable, "-c", _SEND_SCRIPT, str(account_index), str(per_process)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outputs = [process.communicate(timeout=120) for process in processes]
+
+    assert [process.returncode for process in processes] == [0] * 4, outputs
+    hashes = [line for stdout, _ in outputs for line in stdout.split()]
+    assert len(hashes) == 4 * per_process
+    nonces = sorted(chain.eth.get_transaction(h)["nonce"] for h in hashes)
+    assert nonces == list(range(first_nonce, first_nonce + 4 * per_process))

@@ -125,7 +125,6 @@ class EscrowMachine(RuleBasedStateMachine):
         market = self.market
         self.w3 = market.w3
         self.snapshot = client.rpc("evm_snapshot", w3=self.w3)
-        client.reset_nonces()
         self.actors = {**market.accounts, "worker2": self.worker2}
         addresses = sorted({account.address for account in self.actors.values()})
         count = len(addresses)
@@ -149,7 +148,6 @@ class EscrowMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         client.rpc("evm_revert", [self.snapshot], w3=self.w3)
-        client.reset_nonces()
 
     # ------------------------------------------------------------------------ helpers
 

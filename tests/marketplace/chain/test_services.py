@@ -95,7 +95,6 @@ def test_deploy_on_a_chain_restarted_from_scratch_updates_the_record(anvil):
     with running_anvil() as lost, override_settings(WEB3_RPC_URL=lost.url):
         first, _ = services.contracts_deploy()
     deployed_at = Deployment.objects.get().deployed_at
-    client.reset_nonces()  # the next anvil may get the same port, with fresh nonces
 
     with running_anvil() as fresh, override_settings(WEB3_RPC_URL=fresh.url):
         second, created = services.contracts_deploy()
@@ -373,4 +372,3 @@ def test_off_the_dev_chain_a_recorded_hub_that_is_gone_is_not_paid_for_twice(mon
 
         second, created = services.contracts_deploy(redeploy=True)
         assert created and second.hub != first.hub
-    client.reset_nonces()
