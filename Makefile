@@ -10,6 +10,8 @@ CHROMIUM ?= /usr/bin/chromium
 CHAIN_PORT ?= 8545
 CHAIN_STATE := var/anvil-state.json
 CHAIN_LOG := var/anvil.log
+# Without Redis (hence Celery), `make run` follows the chain with `manage.py index_chain`.
+INDEXER_LOG := var/indexer.log
 # Exit status 0 when the JSON-RPC node at the URL given as argument answers eth_chainId.
 RPC_ANSWERS = $(BIN)/python -c 'import sys, urllib.request as r; r.urlopen(r.Request(sys.argv[1], b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\",\"params\":[]}", {"Content-Type": "application/json"}), timeout=2)' 2>/dev/null
 
@@ -54,8 +56,8 @@ seed: migrate
 	$(BIN)/python manage.py seed_demo
 
 # Everything in one terminal: the dev chain (unless WEB3_RPC_URL already answers), our contracts
-# (deployed once, then reused), the database, the demo catalogue, the site (and Celery with
-# REDIS_URL). Ctrl-C, or a kill of make, stops every process it started; anvil writes its state
+# (deployed once, then reused), the database, the demo catalogue, the chain indexer, the site
+# (and Celery with REDIS_URL, whose beat runs the indexer). Ctrl-C, or a kill of make, stops every process it started; anvil writes its state
 # to $(CHAIN_STATE) on the way out, so the next `make run` finds the same chain again.
 run: install
 	@set -euo pipefail; mkdir -p var; \
@@ -92,10 +94,14 @@ run: install
 	echo "  (database: $${DATABASE_URL:-SQLite in var/}; messaging: $${REDIS_URL:-in-process})"; \
 	echo "  Chain: $$rpc ($$chain)"; \
 	echo "  Hub:   $$hub"; \
+	echo "  Index: $${REDIS_URL:+Celery beat}$${REDIS_URL:-manage.py index_chain, log in $(INDEXER_LOG)}"; \
 	echo "  Curate as staff: $(BIN)/python manage.py changepassword admin, then /accounts/login/"; \
 	echo ""; \
 	if [ -n "$${REDIS_URL:-}" ]; then \
 		$(BIN)/celery -A marketplace worker --beat --schedule var/celerybeat-schedule --loglevel=warning --concurrency=2 & \
+		started+=($$!); \
+	else \
+		$(BIN)/python manage.py index_chain --wait --verbosity 0 >>$(INDEXER_LOG) 2>&1 & \
 		started+=($$!); \
 	fi; \
 	$(BIN)/python -m marketplace.serve --host $(HOST) --port $(PORT) & \

@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "marketplace.accounts",
     "marketplace.catalogue",
     "marketplace.chain",
+    "marketplace.indexer",
+    "marketplace.deals",
     "dappstore",
     "datamarket",
     "pools",
@@ -90,6 +92,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "marketplace.indexer.api.IndexHeadersMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
 
@@ -164,6 +167,15 @@ else:
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
+# The indexer runs as a beat task: each run follows the chain for a while, then hands over to the
+# next (a lease in the database keeps it to one at a time, whatever the number of workers).
+CELERY_BEAT_SCHEDULE = {
+    "index-chain": {
+        "task": "marketplace.indexer.tasks.index_chain",
+        "schedule": env.float("INDEXER_BEAT_SECONDS", default=2.0),
+        "options": {"expires": 10},
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -264,9 +276,18 @@ if not DEBUG:
 WEB3_RPC_URL = env.str("WEB3_RPC_URL", default="http://127.0.0.1:8545")
 CHAIN_ID = env.int("CHAIN_ID", default=31337)
 HUB_ADDRESS = env.str("HUB_ADDRESS", default="")  # empty: not deployed yet
-# Blocks a transaction must be buried under before it counts (the indexer follows head - N):
-# 0 on the dev chain, which never reorganizes; 12 elsewhere unless set.
+# Blocks a transaction must be buried under before it counts: the indexer treats blocks above
+# head - N as unconfirmed (shown as such, taken back if the chain reorganizes). 0 on the dev
+# chain, which never reorganizes; 12 elsewhere unless set.
 CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=0 if CHAIN_ID == 31337 else 12)
 # Seconds to wait for one JSON-RPC answer.
 CHAIN_RPC_TIMEOUT = env.float("CHAIN_RPC_TIMEOUT", default=10.0)
+# Seconds the indexer waits at the head before asking the node again.
+INDEXER_POLL_SECONDS = env.float("INDEXER_POLL_SECONDS", default=1.0)
+# Blocks of the indexer's first batch, and the events it aims at per batch (it adapts the range
+# of blocks to that, and halves it when the node refuses a range).
+INDEXER_FIRST_RANGE = env.int("INDEXER_FIRST_RANGE", default=50)
+INDEXER_TARGET_EVENTS = env.int("INDEXER_TARGET_EVENTS", default=10_000)
+# The index counts as lagging (pages warn) when it last reached the head this long ago.
+INDEXER_LAG_SECONDS = env.float("INDEXER_LAG_SECONDS", default=60.0)
 # End of Chain --------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
     path("api/", include("marketplace.catalogue.api_urls")),
     path("chain/", include("marketplace.chain.urls")),
+    path("chain/", include("marketplace.indexer.urls")),
     path("", include("dappstore.urls")),
     path("", include("datamarket.urls")),
     path("", include("pools.urls")),

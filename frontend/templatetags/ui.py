@@ -36,6 +36,24 @@ def ect(value) -> str:
     return f"{text} ECT"
 
 
+@register.filter
+def ect_units(value) -> str:
+    """An amount in ECT base units (9 decimals) as ECT: 250000000 → 0.25 ECT."""
+    if value is None or value == "":
+        return "—"
+    from marketplace.chain.amounts import ECT_DECIMALS, from_units
+
+    return ect(from_units(int(value), decimals=ECT_DECIMALS))
+
+
+@register.filter
+def percent(value) -> str:
+    """A fraction as a whole percentage (0.873 → 87 %); a dash for None."""
+    if value is None:
+        return "—"
+    return f"{round(100 * float(value))} %"
+
+
 @register.simple_tag
 def stars(value, size: str = "") -> SafeString:
     """Five stars filled to the exact rating (a gold layer clipped over grey stars)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from marketplace.catalogue import selectors
 from marketplace.catalogue.forms import filter_form_for
 from marketplace.catalogue.models import Market
+from marketplace.indexer import selectors as index_selectors
 
 
 class ListingOutputSerializer(serializers.Serializer):
@@ -39,10 +40,36 @@ class PriceSerializer(serializers.Serializer):
     price = serializers.DecimalField(max_digits=30, decimal_places=9)
 
 
+class OnChainOutputSerializer(serializers.Serializer):
+    """What the chain says of the listing's asset (indexed; see /api/chain/status/)."""
+
+    address = serializers.CharField(source="asset.address")
+    owner = serializers.CharField(source="asset.owner")
+    registered_block = serializers.IntegerField(source="asset.registered_block")
+    deals = serializers.IntegerField(source="asset.deals")
+    volume_sold = serializers.IntegerField(source="asset.volume_sold", help_text="Tasks bought.")
+    tasks_completed = serializers.IntegerField(source="asset.tasks_completed")
+    tasks_failed = serializers.IntegerField(source="asset.tasks_failed")
+    success_rate = serializers.FloatField(source="asset.success_rate", allow_null=True)
+    revenue_units = serializers.CharField(
+        source="asset.revenue", help_text="ECT base units (9 decimals) earned, as a string."
+    )
+    reputation = serializers.IntegerField(help_text="0 to 1000.")
+    unconfirmed = serializers.BooleanField(
+        help_text="Some of these figures come from blocks a reorganization could take back."
+    )
+
+
 class ListingDetailOutputSerializer(ListingOutputSerializer):
     description = serializers.CharField()
     prices = PriceSerializer(many=True)
     rating_histogram = serializers.ListField(child=serializers.IntegerField())
+    on_chain = serializers.SerializerMethodField()
+
+    @extend_schema_field(OnChainOutputSerializer(allow_null=True))
+    def get_on_chain(self, listing) -> dict | None:
+        record = self.context.get("on_chain")
+        return None if record is None else OnChainOutputSerializer(record).data
 
 
 class ListingListApi(APIView):
@@ -86,4 +113,7 @@ class ListingDetailApi(APIView):
         listing = selectors.listing_detail(kind=kind, slug=slug) if kind in Market.values else None
         if listing is None or not selectors.listing_visible_to(listing=listing, user=request.user):
             raise Http404("No such listing.")
-        return Response(ListingDetailOutputSerializer(listing).data)
+        record = index_selectors.asset_record(
+            listing=listing, freshness=index_selectors.index_freshness()
+        )
+        return Response(ListingDetailOutputSerializer(listing, context={"on_chain": record}).data)

@@ -31,6 +31,7 @@ from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import Comment, CurationStatus, Listing, Market, Rating
 from marketplace.catalogue.pagecache import cache_anonymous_page
 from marketplace.catalogue.pagination import COUNT_CAP, CappedPaginator
+from marketplace.indexer import selectors as index_selectors
 
 
 def staff_required(view):
@@ -143,6 +144,10 @@ def listing_detail(request: HttpRequest, *, kind: str, slug: str) -> HttpRespons
         if user.is_staff
         else [],
     }
+    context["freshness"] = index_selectors.index_freshness()
+    context["onchain"] = index_selectors.asset_record(
+        listing=listing, freshness=context["freshness"]
+    )
     if kind == Market.DATASET:
         context["allowed_apps"] = listing.dataset.allowed_apps.select_related("listing")
     if kind == Market.APP:

@@ -121,6 +121,7 @@ def _command(
     state_file: Path | None,
     block_time: float | None,
     chain_id: int = DEV_CHAIN_ID,
+    extra_args: Sequence[str] = (),
 ) -> list[str]:
     command = [
         str(binary),
@@ -140,7 +141,7 @@ def _command(
         command += ["--state", str(state_file), "--state-interval", str(_STATE_INTERVAL_SECONDS)]
     if block_time is not None:
         command += ["--block-time", str(block_time)]
-    return command
+    return command + list(extra_args)
 
 
 def _wait_until_ready(anvil: Anvil, *, deadline: float) -> None:
@@ -178,6 +179,7 @@ def start_anvil(
     log_path: Path | None = None,
     timeout: float = 15.0,
     chain_id: int = DEV_CHAIN_ID,
+    extra_args: Sequence[str] = (),
 ) -> Anvil:
     """Start anvil on 127.0.0.1 and return once it answers `eth_chainId` (31337 unless
     `chain_id` says otherwise: tests stand in for other chains with it).
@@ -186,12 +188,18 @@ def start_anvil(
     workers cannot race for the same port). `state_file` is loaded at start if it exists and
     written on exit (and every few seconds). `block_time` switches from mining each transaction
     at once to interval mining. Anvil's output is appended to `log_path`, else to a temporary
-    file removed on stop; its tail is quoted when the start fails. The process is stopped at
-    interpreter exit at the latest; call `stop()` sooner.
+    file removed on stop; its tail is quoted when the start fails. `extra_args` go to anvil as
+    they are (benchmarks: `--prune-history`). The process is stopped at interpreter exit at the
+    latest; call `stop()` sooner.
     """
     binary = anvil_binary()
     command = _command(
-        binary, port=port, state_file=state_file, block_time=block_time, chain_id=chain_id
+        binary,
+        port=port,
+        state_file=state_file,
+        block_time=block_time,
+        chain_id=chain_id,
+        extra_args=extra_args,
     )
     owns_log = log_path is None
     if log_path is None:

@@ -5,13 +5,23 @@ import os
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from marketplace.catalogue.demo import seed_demo
+from marketplace.catalogue.demo import APPS, DATASETS, POOLS, seed_demo
+from marketplace.catalogue.demo_chain import seed_demo_chain
+from marketplace.catalogue.models import Listing
 
 
 class Command(BaseCommand):
-    help = "Create the demo catalogue (apps, datasets, pools, ratings, comments). Idempotent."
+    help = (
+        "Create the demo catalogue (apps, datasets, pools, ratings, comments) and, on the "
+        "development chain, register its assets and run a first deal. Idempotent."
+    )
 
-    def handle(self, *args, **options) -> None:
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--no-chain", action="store_true", help="Leave the chain alone (catalogue only)."
+        )
+
+    def handle(self, *args, no_chain: bool = False, **options) -> None:
         User = get_user_model()
         email = os.environ.get("DEMO_ADMIN_EMAIL", "admin@example.com")
         curator, created = User.objects.get_or_create(
@@ -31,3 +41,10 @@ class Command(BaseCommand):
                 f"{counts['pool']} worker pools."
             )
         )
+        if not no_chain:
+            names = [spec["name"] for spec in (*APPS, *DATASETS, *POOLS)]
+            listings = sorted(
+                Listing.objects.filter(name__in=names).prefetch_related("prices"),
+                key=lambda listing: names.index(listing.name),
+            )
+            self.stdout.write(seed_demo_chain(listings=listings))

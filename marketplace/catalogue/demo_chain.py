@@ -1,0 +1,161 @@
+"""The demo catalogue on the development chain: every demo listing registered as its owner's
+asset, and a first deal (the SVG renderer on the poster drawing, in the Lyon pool) with two
+tasks run to completion, so that listing pages show on-chain records from the start.
+
+Development chain only: the owners are anvil's public dev accounts, whose keys sign the orders.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+
+from marketplace.catalogue.models import Listing, Market
+from marketplace.chain.amounts import ECT_DECIMALS, to_units
+from marketplace.chain.anvil import DEV_CHAIN_ID
+
+DEMO_REQUESTER, DEMO_WORKER = 5, 6  # dev accounts
+DEAL_VOLUME, TASKS_RUN = 3, 2
+
+
+def _registration(listing: Listing):
+    from marketplace.chain.hub import AppRegistration, DatasetRegistration, WorkerpoolRegistration
+
+    if listing.kind == Market.APP:
+        return AppRegistration(
+            owner=listing.owner_wallet,
+            name=listing.name,
+            multiaddr=f"/media/{listing.app.wasm.name}".encode(),
+            checksum=bytes.fromhex(listing.app.wasm_sha256),
+        )
+    if listing.kind == Market.DATASET:
+        return DatasetRegistration(
+            owner=listing.owner_wallet,
+            name=listing.name,
+            multiaddr=f"/media/{listing.dataset.encrypted_file.name}".encode(),
+            checksum=bytes.fromhex(listing.dataset.encrypted_sha256),
+        )
+    return WorkerpoolRegistration(owner=listing.owner_wallet, description=listing.name)
+
+
+def seed_demo_chain(*, listings: list[Listing]) -> str:
+    """Register the demo `listings` not on chain yet (setting their chain_address), and run the
+    first deal when something was registered; a line saying what was done, or why not."""
+    if settings.CHAIN_ID != DEV_CHAIN_ID:
+        return "Demo assets are registered on the development chain only."
+    from marketplace.chain import client
+    from marketplace.chain.errors import ChainError
+    from marketplace.chain.hub import Hub
+    from marketplace.chain.keys import DEV_ADDRESSES, dev_account
+    from marketplace.chain.selectors import current_deployment
+
+    deployment = current_deployment()
+    if deployment is None:
+        return "Demo assets not registered: the contracts are not deployed."
+    try:
+        w3 = client.web3()
+        hub = Hub(w3=w3, address=deployment.hub)
+        funder = client.TransactionSender(dev_account(0), w3=w3)
+        registered = {}
+        for listing in listings:
+            if listing.owner_wallet not in DEV_ADDRESSES:
+                continue
+            asset = _registration(listing)
+            address = hub.predict_address(asset)
+            if not hub.registry(asset.KIND).functions.isRegistered(address).call():
+                hub.register(sender=funder, asset=asset)
+                registered[listing.name] = address
+            if listing.chain_address != address:
+                Listing.objects.filter(pk=listing.pk).update(chain_address=address)
+                listing.chain_address = address
+        if registered:
+            _first_deal(hub, w3, {listing.name: listing for listing in listings})
+    except ChainError as error:
+        return f"Demo assets not registered: {error}"
+    return f"Demo assets registered on chain: {len(registered)} new."
+
+
+def _units(price: Decimal) -> int:
+    return to_units(price, decimals=ECT_DECIMALS, currency="ECT")
+
+
+def _first_deal(hub, w3, by_name: dict[str, Listing]) -> None:
+    from marketplace.chain import client
+    from marketplace.chain.hub import scheduler_authorization, task_id
+    from marketplace.chain.keys import DEV_ADDRESSES, dev_account
+    from marketplace.chain.orders import (
+        AppOrder,
+        DatasetOrder,
+        RequestOrder,
+        WorkerpoolOrder,
+        hub_domain,
+        sign_order,
+    )
+
+    app, dataset, pool = (
+        by_name.get(name)
+        for name in ("resvg SVG renderer", "Single poster drawing", "Lyon Edge Alpha")
+    )
+    if not (app and dataset and pool and app.chain_address and pool.chain_address):
+        return
+
+    def key_of(listing: Listing):
+        return dev_account(DEV_ADDRESSES.index(listing.owner_wallet))
+
+    def xs(listing: Listing) -> int:
+        price = next((p.price for p in listing.prices.all() if p.category == "XS"), Decimal(0))
+        return _units(price)
+
+    requester, worker = dev_account(DEMO_REQUESTER), dev_account(DEMO_WORKER)
+    funder = client.TransactionSender(dev_account(0), w3=w3)
+    scheduler = client.TransactionSender(key_of(pool), w3=w3)
+    stakes = {requester.address: _units(Decimal(100)), worker.address: _units(Decimal(10))}
+    hub.approve_call(amount=sum(stakes.values())).send(funder)
+    for address, amount in stakes.items():
+        hub.deposit_for_call(amount=amount, target=address).send(funder)
+
+    domain = hub_domain(chain_id=w3.eth.chain_id, hub_address=hub.address)
+    app_order = AppOrder(app=app.chain_address, appprice=xs(app), volume=1000)
+    dataset_order = DatasetOrder(
+        dataset=dataset.chain_address, datasetprice=xs(dataset), volume=1000
+    )
+    pool_order = WorkerpoolOrder(
+        workerpool=pool.chain_address, workerpoolprice=xs(pool), volume=1000, category=0, trust=1
+    )
+    request = RequestOrder(
+        app=app.chain_address,
+        appmaxprice=xs(app),
+        dataset=dataset.chain_address,
+        datasetmaxprice=xs(dataset),
+        workerpool=pool.chain_address,
+        workerpoolmaxprice=xs(pool),
+        requester=requester.address,
+        volume=DEAL_VOLUME,
+        category=0,
+        trust=1,
+        beneficiary=requester.address,
+        params='{"args": "--width 1024 input.svg output.png"}',
+    )
+    dealid = hub.match_orders(
+        sender=client.TransactionSender(requester, w3=w3),
+        app_order=app_order,
+        app_sign=sign_order(app_order, domain, key_of(app).key),
+        dataset_order=dataset_order,
+        dataset_sign=sign_order(dataset_order, domain, key_of(dataset).key),
+        workerpool_order=pool_order,
+        workerpool_sign=sign_order(pool_order, domain, scheduler.account.key),
+        request_order=request,
+        request_sign=sign_order(request, domain, requester.key),
+    )
+    worker_sender = client.TransactionSender(worker, w3=w3)
+    for idx in range(TASKS_RUN):
+        hub.initialize(sender=scheduler, dealid=dealid, idx=idx)
+        taskid = task_id(dealid, idx)
+        digest = bytes.fromhex(f"{idx + 1:064x}")
+        authorization = scheduler_authorization(
+            worker=worker.address, taskid=taskid, scheduler_key=scheduler.account
+        )
+        hub.commit(sender=worker_sender, taskid=taskid, digest=digest, authorization=authorization)
+        hub.reveal(sender=worker_sender, taskid=taskid, digest=digest)
+        hub.finalize(sender=scheduler, taskid=taskid, results=f"/results/{taskid.hex()}".encode())

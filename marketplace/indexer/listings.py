@@ -1,0 +1,114 @@
+"""Linking a newly registered asset to its listing, or making one for its owner."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+
+from marketplace.accounts.models import Wallet
+from marketplace.catalogue.models import Asset, CurationStatus, Listing, Market
+from marketplace.indexer.changes import Changes
+from marketplace.indexer.projections import LISTING_FIELDS
+
+PENDING_SUMMARY = "Registered on chain; its owner has not described it here yet."
+
+
+def _wallet_user(address: str):
+    """The user whose wallet `address` is, or a new one (no password: only signing in with
+    that wallet opens it, as a first Sign-In with Ethereum would)."""
+    from marketplace.accounts.services import _username_for_wallet
+
+    wallet = Wallet.objects.select_related("user").filter(address__iexact=address).first()
+    if wallet is not None:
+        return wallet.user
+    try:
+        with transaction.atomic():
+            user = get_user_model().objects.create_user(
+                username=_username_for_wallet(address), password=None
+            )
+            Wallet.objects.create(user=user, address=address)
+            return user
+    except IntegrityError:  # linked meanwhile by a sign-in
+        return Wallet.objects.select_related("user").get(address__iexact=address).user
+
+
+def _matching_listing(asset: Asset) -> int | None:
+    """The listing that announced this asset: by its address, or, for a listing not linked
+    yet, by the owner's wallet and the file's checksum (a pool: its name)."""
+    linked = (
+        Listing.objects.filter(kind=asset.kind, chain_address__iexact=asset.address)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if linked is not None:
+        return linked
+    candidates = Listing.objects.filter(
+        kind=asset.kind, chain_address="", owner_wallet__iexact=asset.owner
+    )
+    digest = asset.checksum.removeprefix("0x")
+    if asset.kind == Market.APP:
+        candidates = candidates.filter(app__wasm_sha256=digest)
+    elif asset.kind == Market.DATASET:
+        candidates = candidates.filter(dataset__encrypted_sha256=digest)
+    else:
+        candidates = candidates.filter(name=asset.name)
+    return candidates.order_by("pk").values_list("pk", flat=True).first()
+
+
+def _pending_listing(asset: Asset) -> Listing:
+    from marketplace.catalogue import services
+
+    owner = _wallet_user(asset.owner)
+    listing = services.listing_create(
+        kind=asset.kind,
+        owner=owner,
+        name=(asset.name or f"{asset.get_kind_display()} {asset.address[:10]}")[:80],
+        summary=PENDING_SUMMARY,
+        owner_wallet=asset.owner,
+        status=CurationStatus.PENDING,
+    )
+    listing.chain_address = asset.address
+    Listing.objects.filter(pk=listing.pk).update(chain_address=asset.address)
+    digest = asset.checksum.removeprefix("0x")
+    if asset.kind == Market.APP:
+        from dappstore.models import App
+
+        App.objects.create(listing=listing, wasm="", wasm_sha256=digest, wasm_size=0)
+    elif asset.kind == Market.DATASET:
+        from datamarket.models import Dataset
+
+        Dataset.objects.create(
+            listing=listing,
+            encrypted_file="",
+            encrypted_sha256=digest,
+            encrypted_size=0,
+            plain_size=0,
+            original_name="",
+            wrapped_key=b"",
+        )
+    else:
+        from pools.models import EnergyClass, Region, Workerpool
+
+        # Placeholders until the owner describes the pool; the listing waits for curation.
+        Workerpool.objects.create(
+            listing=listing,
+            cpu_cores=1,
+            memory_mb=1024,
+            location=Region.EU_WEST,
+            energy_class=EnergyClass.E,
+        )
+    return listing
+
+
+def link_listing(asset: Asset, changes: Changes) -> None:
+    """Point `asset` at its listing, making a pending one for its owner when there is none."""
+    pk = _matching_listing(asset)
+    if pk is not None:
+        listing = changes.get(Listing, pk)
+        if listing.chain_address.lower() != asset.address.lower():
+            changes.edit(listing, LISTING_FIELDS).chain_address = asset.address
+            changes.listings_changed = True
+    else:
+        listing = _pending_listing(asset)
+        changes.created_elsewhere(listing)
+    asset.listing_id = listing.pk

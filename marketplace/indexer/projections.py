@@ -1,0 +1,574 @@
+"""What each event changes in the projections (deals app, catalogue assets and listings).
+
+`project(events, changes)` applies events of one stretch of blocks, in chain order, to the rows
+`changes` holds; the caller flushes. Handlers are plain functions of (event, changes, context):
+they trust the Hub (its events are the truth) but never the order of events within a
+transaction beyond what the contracts guarantee, and skip what refers to rows they do not know
+(a PolicyUpdate of a pool before its registration event, a Transfer of an asset that is not
+ours), since every such fact arrives again in the event that matters.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import Any
+
+from marketplace.catalogue.models import Asset, Listing, Market
+from marketplace.chain.events import DecodedEvent
+from marketplace.deals.models import (
+    Category,
+    Contribution,
+    ContributionStatus,
+    Deal,
+    EscrowAccount,
+    OrderFill,
+    OrderKind,
+    Task,
+    TaskStatus,
+    Worker,
+    reputation,
+)
+from marketplace.indexer.changes import Changes
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+ZERO_HASH = "0x" + "00" * 32
+_ORDER_KINDS = {
+    0: OrderKind.APP,
+    1: OrderKind.DATASET,
+    2: OrderKind.WORKERPOOL,
+    3: OrderKind.REQUEST,
+}
+LISTING_FIELDS = ("reputation", "chain_address")
+
+
+def _time(seconds: int | None) -> datetime.datetime | None:
+    if seconds is None:
+        return None
+    return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
+
+
+def _address(value: str) -> str:
+    return "" if value == ZERO_ADDRESS else value
+
+
+class Context:
+    """What handlers share within one call of `project`: the links they make on the way."""
+
+    def __init__(self, changes: Changes, *, link_listing: Callable[..., Any] | None) -> None:
+        self.changes = changes
+        self.link_listing = link_listing
+        # OrdersMatched and DealCreated of one match, in whichever order they come.
+        self.matched: dict[str, dict[str, Any]] = {}
+
+    def escrow(self, address: str, block: int) -> EscrowAccount:
+        account = self.changes.get(EscrowAccount, address)
+        if account is None:
+            return self.changes.create(EscrowAccount, address, block_number=block)
+        account = self.changes.edit(account)
+        account.block_number = block
+        return account
+
+    def worker(self, address: str, block: int) -> Worker:
+        worker = self.changes.get(Worker, address)
+        if worker is None:
+            return self.changes.create(Worker, address, block_number=block)
+        worker = self.changes.edit(worker)
+        worker.block_number = block
+        return worker
+
+    def task(self, taskid: str, block: int) -> Task | None:
+        task = self.changes.edit(self.changes.get(Task, taskid))
+        if task is not None:
+            task.block_number = block
+        return task
+
+    def deal(self, dealid: str, block: int) -> Deal | None:
+        deal = self.changes.edit(self.changes.get(Deal, dealid))
+        if deal is not None:
+            deal.block_number = block
+        return deal
+
+    def asset(self, address: str, block: int) -> Asset | None:
+        asset = self.changes.edit(self.changes.get(Asset, address))
+        if asset is not None:
+            asset.block_number = block
+        return asset
+
+    def order(self, digest: str, kind: OrderKind, block: int) -> OrderFill:
+        fill = self.changes.get(OrderFill, digest)
+        if fill is None:
+            return self.changes.create(OrderFill, digest, kind=kind, block_number=block)
+        fill = self.changes.edit(fill)
+        fill.block_number = block
+        return fill
+
+    def rank(self, asset: Asset) -> None:
+        """The listing of `asset` ranks by the asset's record."""
+        if not asset.listing_id:
+            return
+        listing = self.changes.get(Listing, asset.listing_id)
+        if listing is None:
+            return
+        score = reputation(asset.tasks_completed, asset.tasks_failed)
+        if listing.reputation != score:
+            self.changes.edit(listing, LISTING_FIELDS).reputation = score
+            self.changes.listings_changed = True
+
+
+# ---------------------------------------------------------------------- escrow
+
+
+def _deposit(e: DecodedEvent, c: Context) -> None:
+    c.escrow(e.args["account"], e.block_number).stake += e.args["amount"]
+
+
+def _withdraw(e: DecodedEvent, c: Context) -> None:
+    c.escrow(e.args["account"], e.block_number).stake -= e.args["amount"]
+
+
+def _lock(e: DecodedEvent, c: Context) -> None:
+    account = c.escrow(e.args["account"], e.block_number)
+    account.stake -= e.args["amount"]
+    account.locked += e.args["amount"]
+
+
+def _unlock(e: DecodedEvent, c: Context) -> None:
+    account = c.escrow(e.args["account"], e.block_number)
+    account.locked -= e.args["amount"]
+    account.stake += e.args["amount"]
+
+
+def _reward(e: DecodedEvent, c: Context) -> None:
+    c.escrow(e.args["account"], e.block_number).stake += e.args["amount"]
+
+
+def _seize(e: DecodedEvent, c: Context) -> None:
+    c.escrow(e.args["account"], e.block_number).locked -= e.args["amount"]
+
+
+# ---------------------------------------------------------------------- categories and orders
+
+
+def _create_category(e: DecodedEvent, c: Context) -> None:
+    fields = {
+        "name": e.args["name"][:100],
+        "description": e.args["description"],
+        "time_ref": e.args["workClockTimeRef"],
+        "block_number": e.block_number,
+    }
+    category = c.changes.get(Category, e.args["catid"])
+    if category is None:
+        c.changes.create(Category, e.args["catid"], **fields)
+    else:
+        c.changes.edit(category)
+        for name, value in fields.items():
+            setattr(category, name, value)
+
+
+def _order_presigned(e: DecodedEvent, c: Context) -> None:
+    kind = _ORDER_KINDS.get(e.args["order"])
+    if kind is not None:
+        c.order(e.args["digest"], kind, e.block_number).presigned_by = e.args["signer"]
+
+
+def _closed(kind: OrderKind, argument: str) -> Callable[[DecodedEvent, Context], None]:
+    def handler(e: DecodedEvent, c: Context) -> None:
+        c.order(e.args[argument], kind, e.block_number).closed = True
+
+    return handler
+
+
+def _orders_matched(e: DecodedEvent, c: Context) -> None:
+    args = e.args
+    for kind, argument in (
+        (OrderKind.APP, "appHash"),
+        (OrderKind.DATASET, "datasetHash"),
+        (OrderKind.WORKERPOOL, "workerpoolHash"),
+        (OrderKind.REQUEST, "requestHash"),
+    ):
+        if args[argument] != ZERO_HASH:
+            fill = c.order(args[argument], kind, e.block_number)
+            fill.consumed += args["volume"]
+            fill.deals += 1
+    digests = {
+        "app_order": args["appHash"],
+        "dataset_order": "" if args["datasetHash"] == ZERO_HASH else args["datasetHash"],
+        "workerpool_order": args["workerpoolHash"],
+        "request_order": args["requestHash"],
+    }
+    deal = c.deal(args["dealid"], e.block_number)
+    if deal is None:  # DealCreated comes later in the transaction
+        c.matched[args["dealid"]] = digests
+    else:
+        for name, value in digests.items():
+            setattr(deal, name, value)
+
+
+# ---------------------------------------------------------------------- deals and tasks
+
+
+def _deal_created(e: DecodedEvent, c: Context) -> None:
+    info = e.args["deal"]
+    dealid = e.args["dealid"]
+    if c.changes.get(Deal, dealid) is not None:
+        return  # a dealid is born once
+    deal = c.changes.create(
+        Deal,
+        dealid,
+        block_number=e.block_number,
+        tx_hash=e.tx_hash,
+        app=info["app"],
+        dataset=_address(info["dataset"]),
+        workerpool=info["workerpool"],
+        requester=info["requester"],
+        beneficiary=info["beneficiary"],
+        callback=_address(info["callback"]),
+        payer=info["payer"],
+        app_owner=info["appOwner"],
+        dataset_owner=_address(info["datasetOwner"]),
+        workerpool_owner=info["workerpoolOwner"],
+        app_price=info["appPrice"],
+        dataset_price=info["datasetPrice"],
+        workerpool_price=info["workerpoolPrice"],
+        bot_first=info["botFirst"],
+        volume=info["volume"],
+        category=info["category"],
+        trust=info["trust"],
+        tag=info["tag"],
+        worker_stake=info["workerStake"],
+        scheduler_reward_ratio=info["schedulerRewardRatio"],
+        start_time=_time(info["startTime"]),
+        time_ref=info["workClockTimeRef"],
+        params=info["params"],
+        **c.matched.pop(dealid, {}),
+    )
+    for address in (deal.app, deal.dataset, deal.workerpool):
+        asset = c.asset(address, e.block_number) if address else None
+        if asset is not None:
+            asset.deals += 1
+            asset.volume_sold += deal.volume
+
+
+def _task_initialize(e: DecodedEvent, c: Context) -> None:
+    taskid = e.args["taskid"]
+    if c.changes.get(Task, taskid) is not None:
+        return
+    c.changes.create(
+        Task,
+        taskid,
+        block_number=e.block_number,
+        workerpool=e.args["workerpool"],
+        status=TaskStatus.ACTIVE,
+        initialized_at=_time(e.block_time),
+    )
+
+
+def _task_created(e: DecodedEvent, c: Context) -> None:
+    task = c.task(e.args["taskid"], e.block_number)
+    if task is None:
+        return
+    task.dealid = e.args["dealid"]
+    task.idx = e.args["idx"]
+    deal = c.changes.get(Deal, task.dealid)
+    if deal is not None:
+        start = deal.start_time
+        task.contribution_deadline = start + datetime.timedelta(seconds=7 * deal.time_ref)
+        task.final_deadline = start + datetime.timedelta(seconds=10 * deal.time_ref)
+
+
+def _task_contribute(e: DecodedEvent, c: Context) -> None:
+    taskid, worker = e.args["taskid"], e.args["worker"]
+    key = f"{taskid}:{worker}"
+    if c.changes.get(Contribution, key) is None:
+        c.changes.create(
+            Contribution,
+            key,
+            block_number=e.block_number,
+            taskid=taskid,
+            worker=worker,
+            result_hash=e.args["hash"],
+            status=ContributionStatus.CONTRIBUTED,
+            contributed_at=_time(e.block_time),
+        )
+    task = c.task(taskid, e.block_number)
+    if task is not None:
+        task.contributions += 1
+    c.worker(worker, e.block_number).contributions += 1
+
+
+def _task_consensus(e: DecodedEvent, c: Context) -> None:
+    task = c.task(e.args["taskid"], e.block_number)
+    if task is None:
+        return
+    task.status = TaskStatus.REVEALING
+    task.consensus = e.args["consensus"]
+    deal = c.changes.get(Deal, task.dealid)
+    if deal is not None and e.block_time is not None:
+        task.reveal_deadline = _time(e.block_time + 2 * deal.time_ref)
+
+
+def _contribution(c: Context, taskid: str, worker: str, block: int) -> Contribution | None:
+    contribution = c.changes.edit(c.changes.get(Contribution, f"{taskid}:{worker}"))
+    if contribution is not None:
+        contribution.block_number = block
+    return contribution
+
+
+def _task_reveal(e: DecodedEvent, c: Context) -> None:
+    contribution = _contribution(c, e.args["taskid"], e.args["worker"], e.block_number)
+    if contribution is not None:
+        contribution.status = ContributionStatus.REVEALED
+        contribution.digest = e.args["digest"]
+    task = c.task(e.args["taskid"], e.block_number)
+    if task is not None:
+        task.reveals += 1
+        task.result_digest = e.args["digest"]
+
+
+def _task_reopen(e: DecodedEvent, c: Context) -> None:
+    task = c.task(e.args["taskid"], e.block_number)
+    if task is None:
+        return
+    for contribution in c.changes.load_where(Contribution, taskid=task.taskid):
+        if contribution.taskid != task.taskid:
+            continue
+        if (
+            contribution.result_hash == task.consensus
+            and contribution.status == ContributionStatus.CONTRIBUTED
+        ):
+            c.changes.edit(contribution)
+            contribution.status = ContributionStatus.REJECTED
+            contribution.block_number = e.block_number
+    task.status = TaskStatus.ACTIVE
+    task.consensus = ""
+    task.reveal_deadline = None
+    task.reveals = 0
+    task.result_digest = ""
+
+
+def _results_text(raw: str) -> str:
+    data = bytes.fromhex(raw[2:])
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        return raw
+    return text if text.isprintable() else raw
+
+
+def _finish(e: DecodedEvent, c: Context, *, completed: bool) -> None:
+    task = c.task(e.args["taskid"], e.block_number)
+    if task is None or task.status in (TaskStatus.COMPLETED, TaskStatus.FAILED):
+        return
+    task.status = TaskStatus.COMPLETED if completed else TaskStatus.FAILED
+    task.finished_at = _time(e.block_time)
+    if completed:
+        task.results = _results_text(e.args["results"])
+    deal = c.deal(task.dealid, e.block_number)
+    if deal is None:
+        return
+    if completed:
+        deal.tasks_completed += 1
+    else:
+        deal.tasks_failed += 1
+    earned = (
+        (deal.app, deal.app_price),
+        (deal.dataset, deal.dataset_price),
+        (deal.workerpool, deal.workerpool_price),
+    )
+    for address, price in earned:
+        asset = c.asset(address, e.block_number) if address else None
+        if asset is None:
+            continue
+        if completed:
+            asset.tasks_completed += 1
+            asset.revenue = Decimal(asset.revenue) + Decimal(price)
+        else:
+            asset.tasks_failed += 1
+        c.rank(asset)
+
+
+def _task_finalize(e: DecodedEvent, c: Context) -> None:
+    _finish(e, c, completed=True)
+
+
+def _task_claimed(e: DecodedEvent, c: Context) -> None:
+    _finish(e, c, completed=False)
+
+
+def _outcome(accurate: bool) -> Callable[[DecodedEvent, Context], None]:
+    def handler(e: DecodedEvent, c: Context) -> None:
+        contribution = _contribution(c, e.args["taskid"], e.args["worker"], e.block_number)
+        if contribution is not None:
+            contribution.status = (
+                ContributionStatus.ACCURATE if accurate else ContributionStatus.FAULTY
+            )
+        worker = c.worker(e.args["worker"], e.block_number)
+        if accurate:
+            worker.accurate += 1
+        else:
+            worker.faulty += 1
+
+    return handler
+
+
+def _worker_score(e: DecodedEvent, c: Context) -> None:
+    c.worker(e.args["worker"], e.block_number).score = e.args["score"]
+
+
+# ---------------------------------------------------------------------- assets
+
+
+def _registered(kind: Market) -> Callable[[DecodedEvent, Context], None]:
+    def handler(e: DecodedEvent, c: Context) -> None:
+        args = e.args
+        address = args.get("app") or args.get("dataset") or args.get("workerpool")
+        if c.changes.get(Asset, address) is not None:
+            return
+        name = args.get("appName") or args.get("datasetName") or args.get("description") or ""
+        multiaddr = args.get("appMultiaddr") or args.get("datasetMultiaddr") or "0x"
+        asset = c.changes.create(
+            Asset,
+            address,
+            kind=kind,
+            owner=args["owner"],
+            name=name[:200],
+            multiaddr=_results_text(multiaddr) if multiaddr != "0x" else "",
+            checksum=args.get("appChecksum") or args.get("datasetChecksum") or "",
+            registered_block=e.block_number,
+            registered_at=_time(e.block_time),
+            worker_stake_ratio=args.get("workerStakeRatio"),
+            scheduler_reward_ratio=args.get("schedulerRewardRatio"),
+            block_number=e.block_number,
+        )
+        if c.link_listing is not None:
+            c.link_listing(asset, c.changes)
+
+    return handler
+
+
+def _asset_transfer(e: DecodedEvent, c: Context) -> None:
+    if e.args["from"] == ZERO_ADDRESS:
+        return  # the mint: its registration event follows with everything
+    address = f"{e.args['tokenId']:040x}"
+    asset = c.changes.get(Asset, _checksum(address))
+    if asset is not None and asset.owner != e.args["to"]:
+        c.changes.edit(asset)
+        asset.owner = e.args["to"]
+        asset.block_number = e.block_number
+
+
+def _checksum(hex40: str) -> str:
+    from marketplace.chain.events import checksum
+
+    return checksum(hex40[-40:])
+
+
+def _policy_update(e: DecodedEvent, c: Context) -> None:
+    asset = c.asset(e.address, e.block_number)
+    if asset is not None:
+        asset.worker_stake_ratio = e.args["newWorkerStakeRatioPolicy"]
+        asset.scheduler_reward_ratio = e.args["newSchedulerRewardRatioPolicy"]
+
+
+HANDLERS: dict[tuple[str, str], Callable[[DecodedEvent, Context], None]] = {
+    ("hub", "Deposit"): _deposit,
+    ("hub", "Withdraw"): _withdraw,
+    ("hub", "Lock"): _lock,
+    ("hub", "Unlock"): _unlock,
+    ("hub", "Reward"): _reward,
+    ("hub", "Seize"): _seize,
+    ("hub", "CreateCategory"): _create_category,
+    ("hub", "OrderPresigned"): _order_presigned,
+    ("hub", "ClosedAppOrder"): _closed(OrderKind.APP, "appHash"),
+    ("hub", "ClosedDatasetOrder"): _closed(OrderKind.DATASET, "datasetHash"),
+    ("hub", "ClosedWorkerpoolOrder"): _closed(OrderKind.WORKERPOOL, "workerpoolHash"),
+    ("hub", "ClosedRequestOrder"): _closed(OrderKind.REQUEST, "requestHash"),
+    ("hub", "OrdersMatched"): _orders_matched,
+    ("hub", "DealCreated"): _deal_created,
+    ("hub", "TaskInitialize"): _task_initialize,
+    ("hub", "TaskCreated"): _task_created,
+    ("hub", "TaskContribute"): _task_contribute,
+    ("hub", "TaskConsensus"): _task_consensus,
+    ("hub", "TaskReveal"): _task_reveal,
+    ("hub", "TaskReopen"): _task_reopen,
+    ("hub", "TaskFinalize"): _task_finalize,
+    ("hub", "TaskClaimed"): _task_claimed,
+    ("hub", "AccurateContribution"): _outcome(accurate=True),
+    ("hub", "FaultyContribution"): _outcome(accurate=False),
+    ("hub", "WorkerScore"): _worker_score,
+    ("app_registry", "AppRegistered"): _registered(Market.APP),
+    ("dataset_registry", "DatasetRegistered"): _registered(Market.DATASET),
+    ("workerpool_registry", "WorkerpoolRegistered"): _registered(Market.POOL),
+    ("app_registry", "Transfer"): _asset_transfer,
+    ("dataset_registry", "Transfer"): _asset_transfer,
+    ("workerpool_registry", "Transfer"): _asset_transfer,
+    ("workerpool", "PolicyUpdate"): _policy_update,
+}
+
+
+def _prefetch(events: Iterable[DecodedEvent], changes: Changes) -> None:
+    """Load in bulk the rows the events will touch (one query per model and thousand keys)."""
+    deals: set[str] = set()
+    tasks: set[str] = set()
+    accounts: set[str] = set()
+    workers: set[str] = set()
+    contributions: set[str] = set()
+    orders: set[str] = set()
+    assets: set[str] = set()
+    for e in events:
+        args = e.args
+        if not args:
+            continue
+        if "taskid" in args:
+            tasks.add(args["taskid"])
+            if "worker" in args:
+                workers.add(args["worker"])
+                contributions.add(f"{args['taskid']}:{args['worker']}")
+        if "dealid" in args:
+            deals.add(args["dealid"])
+        if e.name in ("Deposit", "Withdraw", "Lock", "Unlock", "Reward", "Seize"):
+            accounts.add(args["account"])
+        elif e.name == "OrdersMatched":
+            orders.update((args["appHash"], args["datasetHash"], args["workerpoolHash"]))
+            orders.add(args["requestHash"])
+        elif e.name == "DealCreated":
+            info = args["deal"]
+            assets.update((info["app"], info["dataset"], info["workerpool"]))
+        elif e.name == "OrderPresigned":
+            orders.add(args["digest"])
+        elif e.name.startswith("Closed") and e.name.endswith("Order"):
+            orders.update(str(value) for value in args.values())
+        elif e.source == "workerpool":
+            assets.add(e.address)
+    changes.load(Task, tasks)
+    deals.update(task.dealid for task in changes._rows[Task].values() if task is not None)
+    changes.load(Deal, deals)
+    for deal in changes._rows[Deal].values():
+        if deal is not None:
+            assets.update((deal.app, deal.dataset, deal.workerpool))
+    changes.load(EscrowAccount, accounts)
+    changes.load(Worker, workers)
+    changes.load(Contribution, contributions)
+    changes.load(OrderFill, orders - {ZERO_HASH})
+    assets.discard(ZERO_ADDRESS)
+    assets.discard("")
+    changes.load(Asset, assets)
+
+
+def project(
+    events: Iterable[DecodedEvent],
+    changes: Changes,
+    *,
+    link_listing: Callable[[Asset, Changes], None] | None = None,
+) -> None:
+    """Apply `events` (chain order; undecoded ones are skipped) to the rows of `changes`.
+    `link_listing(asset, changes)` is called for each newly registered asset."""
+    events = [e for e in events if not e.problem]
+    _prefetch(events, changes)
+    context = Context(changes, link_listing=link_listing)
+    for event in events:
+        handler = HANDLERS.get((event.source, event.name))
+        if handler is not None:
+            handler(event, context)

@@ -1,0 +1,167 @@
+"""Reads for pages and the API: how fresh the index is, and what the chain says of a listing."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from marketplace.catalogue.models import Asset, Listing, Market
+from marketplace.deals.models import Deal, Worker, reputation
+from marketplace.indexer.models import IndexerState, IndexerStatus
+
+RECENT_DEALS = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class Freshness:
+    """How far the index is: `block` indexed, last at the node's head `seconds_ago` (None:
+    never), and `warning` (empty when all is well) for people."""
+
+    chain_id: int
+    block: int | None
+    head: int | None
+    confirmed_block: int | None
+    indexed_at: datetime.datetime | None
+    seconds_ago: int | None
+    status: str
+    warning: str
+
+    @property
+    def lag_blocks(self) -> int | None:
+        if self.block is None or self.head is None:
+            return None
+        return max(0, self.head - self.block)
+
+    def is_unconfirmed(self, block_number: int) -> bool:
+        """Whether data last changed at `block_number` may still be taken back by a reorg."""
+        return self.confirmed_block is None or block_number > self.confirmed_block
+
+
+def _ago(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+def index_freshness(*, now: datetime.datetime | None = None) -> Freshness:
+    """The index of settings.CHAIN_ID as pages show it (one query)."""
+    now = now or timezone.now()
+    state = IndexerState.objects.filter(chain_id=settings.CHAIN_ID).first()
+    if state is None:
+        return Freshness(
+            chain_id=settings.CHAIN_ID,
+            block=None,
+            head=None,
+            confirmed_block=None,
+            indexed_at=None,
+            seconds_ago=None,
+            status=IndexerStatus.STARTING,
+            warning="The chain is not indexed yet: on-chain figures appear once the indexer "
+            "runs (`make run` starts it).",
+        )
+    seconds_ago = (
+        None if state.indexed_at is None else int((now - state.indexed_at).total_seconds())
+    )
+    warning = ""
+    if state.status == IndexerStatus.NODE_UNREACHABLE:
+        since = (
+            f" for {_ago((now - state.problem_since).total_seconds())}"
+            if state.problem_since
+            else ""
+        )
+        warning = f"The chain node is unreachable{since}: on-chain figures may be out of date."
+    elif state.status == IndexerStatus.FAILING:
+        warning = f"The indexer is failing: {state.problem[:300]}"
+    elif seconds_ago is None:
+        warning = "The indexer is catching up with the chain: on-chain figures are incomplete."
+    elif seconds_ago > settings.INDEXER_LAG_SECONDS:
+        behind = state.head - state.checkpoint if state.head >= 0 else 0
+        warning = (
+            f"The index last reached the chain's head {_ago(seconds_ago)} ago"
+            + (f" and is {behind} blocks behind" if behind > 0 else "")
+            + ": on-chain figures may be out of date."
+        )
+    return Freshness(
+        chain_id=state.chain_id,
+        block=state.checkpoint if state.checkpoint >= state.first_block else None,
+        head=state.head if state.head >= 0 else None,
+        confirmed_block=state.confirmed_height if state.confirmed_height >= 0 else None,
+        indexed_at=state.indexed_at,
+        seconds_ago=seconds_ago,
+        status=state.status,
+        warning=warning,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class DealLine:
+    deal: Deal
+    unconfirmed: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class AssetRecord:
+    """What the chain says of a listing's asset, for its page."""
+
+    asset: Asset
+    unconfirmed: bool
+    transferred: bool  # the NFT left the wallet the listing names
+    reputation: int
+    recent_deals: list[DealLine]
+    workers: int  # pools: distinct workers that contributed to its tasks
+
+
+def asset_record(*, listing: Listing, freshness: Freshness) -> AssetRecord | None:
+    """The on-chain record of `listing` (None when it is not registered, or not indexed)."""
+    if not listing.chain_address:
+        return None
+    asset = Asset.objects.filter(
+        chain_id=settings.CHAIN_ID, address__iexact=listing.chain_address
+    ).first()
+    if asset is None:
+        return None
+    field = {Market.APP: "app", Market.DATASET: "dataset", Market.POOL: "workerpool"}[
+        Market(asset.kind)
+    ]
+    deals = list(
+        Deal.objects.filter(chain_id=settings.CHAIN_ID, **{field: asset.address}).order_by(
+            "-block_number", "-id"
+        )[:RECENT_DEALS]
+    )
+    workers = 0
+    if asset.kind == Market.POOL:
+        from marketplace.deals.models import Contribution, Task
+
+        tasks = Task.objects.filter(chain_id=settings.CHAIN_ID, workerpool=asset.address)
+        workers = (
+            Contribution.objects.filter(
+                chain_id=settings.CHAIN_ID, taskid__in=tasks.values("taskid")
+            )
+            .values("worker")
+            .distinct()
+            .count()
+        )
+    return AssetRecord(
+        asset=asset,
+        unconfirmed=freshness.is_unconfirmed(asset.block_number),
+        transferred=bool(listing.owner_wallet)
+        and listing.owner_wallet.lower() != asset.owner.lower(),
+        reputation=reputation(asset.tasks_completed, asset.tasks_failed),
+        recent_deals=[
+            DealLine(deal=deal, unconfirmed=freshness.is_unconfirmed(deal.block_number))
+            for deal in deals
+        ],
+        workers=workers,
+    )
+
+
+def worker_list(*, limit: int = 50) -> list[Worker]:
+    return list(
+        Worker.objects.filter(chain_id=settings.CHAIN_ID).order_by("-score", "address")[:limit]
+    )
