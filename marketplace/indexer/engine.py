@@ -32,7 +32,14 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.utils import timezone
 
 from marketplace.catalogue.freshness import catalogue_changed
@@ -297,14 +304,22 @@ class Indexer:
         deadline = None if seconds is None else time.monotonic() + seconds
         backoff = 1.0
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
-            close_old_connections()
+            if not connection.in_atomic_block:  # a caller's transaction is not ours to end
+                close_old_connections()
             try:
                 if not self.started:
                     self.start()
                 step = self.step()
             except IndexerBusy:
                 raise
-            except (ChainUnavailable, RateLimited, NodeError, ChainMoved, DatabaseError) as error:
+            except (
+                ChainUnavailable,
+                RateLimited,
+                NodeError,
+                ChainMoved,
+                OperationalError,  # the database went away: it may come back
+                InterfaceError,
+            ) as error:
                 self._record_problem(error)
                 logger.warning("Indexer step failed, retrying in %.0f s: %s", backoff, error)
                 stop.wait(backoff)

@@ -246,10 +246,12 @@ class Market:
         differ), signed by their owners; `dataset_price` None: no dataset."""
         workerpool = workerpool or self.workerpool
         scheduler = scheduler or self.scheduler
-        app = AppOrder(app=self.app, appprice=app_price, volume=100)
+        app = AppOrder(app=self.app, appprice=app_price, volume=max(100, volume))
         dataset = None
         if dataset_price is not None:
-            dataset = DatasetOrder(dataset=self.dataset, datasetprice=dataset_price, volume=100)
+            dataset = DatasetOrder(
+                dataset=self.dataset, datasetprice=dataset_price, volume=max(100, volume)
+            )
         pool = WorkerpoolOrder(
             workerpool=workerpool,
             workerpoolprice=workerpool_price,

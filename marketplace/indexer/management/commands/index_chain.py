@@ -58,7 +58,7 @@ class Command(BaseCommand):
                     if not wait:
                         raise CommandError(str(error)) from None
                     self.stderr.write(f"{error} Waiting.")
-                    stop.wait(5)
+                    stop.wait(1)
                     continue
                 self.stdout.write(
                     f"Indexing chain {settings.CHAIN_ID} from block {state.checkpoint + 1} "
