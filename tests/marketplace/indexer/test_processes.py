@@ -93,7 +93,7 @@ class Databases:
         return env
 
     def _run(self, name: str, *arguments: str, **extra: str) -> str:
-        result = subprocess.run(
+        result = subprocess.run(  # noqa: S603 - our own manage.py
             [sys.executable, "manage.py", *arguments],
             cwd=ROOT,
             env=self.env(name, **extra),
@@ -173,7 +173,7 @@ def test_an_indexer_killed_mid_backfill_and_restarted_ends_as_a_clean_run(
 
     killed = databases.new("killed")
     small_batches = {"INDEXER_FIRST_RANGE": "2", "INDEXER_TARGET_EVENTS": "600"}
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 - our own manage.py
         [sys.executable, "manage.py", "index_chain"],
         cwd=ROOT,
         env=databases.env(killed, HUB_ADDRESS=hub, **small_batches),
@@ -212,7 +212,7 @@ def test_two_indexers_started_together_write_everything_once(databases, backfill
         shared, HUB_ADDRESS=hub, INDEXER_FIRST_RANGE="4", INDEXER_TARGET_EVENTS="2000"
     )
     processes = [
-        subprocess.Popen(
+        subprocess.Popen(  # noqa: S603 - our own manage.py
             [sys.executable, "manage.py", "index_chain", "--once", "--wait"],
             cwd=ROOT,
             env=environment,
