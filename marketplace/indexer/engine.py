@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import json
 import logging
 import os
 import socket
@@ -55,7 +56,7 @@ from marketplace.chain.feed import (
     RateLimited,
 )
 from marketplace.indexer import changes as journal
-from marketplace.indexer.changes import Changes, insert_rows
+from marketplace.indexer.changes import Changes, copy_rows, insert_rows
 from marketplace.indexer.listings import link_listing
 from marketplace.indexer.models import (
     ChainEvent,
@@ -485,7 +486,7 @@ class Indexer:
         confirmed = min(last, head - self.confirmations)
         with transaction.atomic():
             state = self._locked_state(checkpoint=first - 1)
-            insert_rows(ChainEvent, [self._event_row(e) for e in events])
+            self._store_events(events)
             settled = Changes(chain_id=self.chain_id)
             project(
                 [e for e in events if e.block_number <= confirmed],
@@ -541,23 +542,47 @@ class Indexer:
             if listings_changed or any(e.source.endswith("registry") for e in events):
                 catalogue_changed()
 
-    def _event_row(self, e: DecodedEvent) -> ChainEvent:
-        import json
+    _EVENT_COLUMNS = (
+        "chain_id",
+        "block_number",
+        "block_hash",
+        "block_time",
+        "tx_hash",
+        "log_index",
+        "address",
+        "name",
+        "arguments",
+        "problem",
+    )
 
-        return ChainEvent(
-            chain_id=self.chain_id,
-            block_number=e.block_number,
-            block_hash=e.block_hash,
-            block_time=None
-            if e.block_time is None
-            else datetime.datetime.fromtimestamp(e.block_time, tz=datetime.UTC),
-            tx_hash=e.tx_hash,
-            log_index=e.log_index,
-            address=e.address,
-            name=e.name,
-            arguments=json.dumps(e.args, separators=(",", ":")) if e.args else "",
-            problem=e.problem,
-        )
+    def _store_events(self, events: list[DecodedEvent]) -> None:
+        times: dict[int | None, datetime.datetime | None] = {None: None}
+        dumps = json.JSONEncoder(separators=(",", ":")).encode
+        rows = []
+        for e in events:
+            if e.block_time not in times:
+                times[e.block_time] = datetime.datetime.fromtimestamp(e.block_time, tz=datetime.UTC)
+            rows.append(
+                (
+                    self.chain_id,
+                    e.block_number,
+                    e.block_hash,
+                    times[e.block_time],
+                    e.tx_hash,
+                    e.log_index,
+                    e.address,
+                    e.name,
+                    dumps(e.args) if e.args else "",
+                    e.problem,
+                )
+            )
+        if connection.vendor == "postgresql":
+            copy_rows(ChainEvent, self._EVENT_COLUMNS, rows)
+        else:
+            insert_rows(
+                ChainEvent,
+                [ChainEvent(**dict(zip(self._EVENT_COLUMNS, row, strict=False))) for row in rows],
+            )
 
     def _prune(self, confirmed: int, *, keep: int) -> None:
         """Forget what confirmed blocks no longer need: their journal, their hashes (but the
