@@ -69,11 +69,16 @@ def seed_demo_chain(*, listings: list[Listing]) -> str:
             if listing.chain_address != address:
                 Listing.objects.filter(pk=listing.pk).update(chain_address=address)
                 listing.chain_address = address
-        if registered:
-            _first_deal(hub, w3, {listing.name: listing for listing in listings})
     except ChainError as error:
         return f"Demo assets not registered: {error}"
-    return f"Demo assets registered on chain: {len(registered)} new."
+    done = f"Demo assets registered on chain: {len(registered)} new."
+    if registered:
+        try:
+            _first_deal(hub, w3, {listing.name: listing for listing in listings})
+        except ChainError as error:
+            return f"{done} The first deal failed: {error}"
+        done += f" A first deal of {DEAL_VOLUME} tasks ran {TASKS_RUN} of them."
+    return done
 
 
 def _units(price: Decimal) -> int:
@@ -110,7 +115,11 @@ def _first_deal(hub, w3, by_name: dict[str, Listing]) -> None:
     requester, worker = dev_account(DEMO_REQUESTER), dev_account(DEMO_WORKER)
     funder = client.TransactionSender(dev_account(0), w3=w3)
     scheduler = client.TransactionSender(key_of(pool), w3=w3)
-    stakes = {requester.address: _units(Decimal(100)), worker.address: _units(Decimal(10))}
+    stakes = {
+        requester.address: _units(Decimal(100)),
+        worker.address: _units(Decimal(10)),
+        scheduler.address: _units(Decimal(10)),  # a pool stakes for the tasks it takes
+    }
     hub.approve_call(amount=sum(stakes.values())).send(funder)
     for address, amount in stakes.items():
         hub.deposit_for_call(amount=amount, target=address).send(funder)

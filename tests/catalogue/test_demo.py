@@ -1,0 +1,57 @@
+"""The demo catalogue `make run` seeds, and its life on the development chain."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from marketplace.catalogue.demo import APPS, DATASETS, POOLS
+from marketplace.catalogue.models import Asset, Listing
+from marketplace.chain.models import Deployment
+from tests.marketplace.indexer.helpers import index_to_head
+
+pytestmark = pytest.mark.django_db
+
+
+def test_without_a_deployment_the_demo_stays_off_chain(capsys):
+    call_command("seed_demo")
+    assert Listing.objects.filter(is_public=True).count() == len(APPS) + len(DATASETS) + len(POOLS)
+    assert "not deployed" in capsys.readouterr().out
+    assert not Listing.objects.exclude(chain_address="").exists()
+
+
+def test_on_the_dev_chain_the_demo_is_registered_and_sells_its_first_tasks(
+    chain, hub_deployment, capsys
+):
+    Deployment.objects.create(
+        chain_id=31337,
+        first_block=hub_deployment.block,
+        **{
+            name: getattr(hub_deployment, name)
+            for name in (
+                "token",
+                "hub",
+                "hub_orders",
+                "hub_accounts",
+                "app_registry",
+                "dataset_registry",
+                "workerpool_registry",
+                "app_implementation",
+                "dataset_implementation",
+                "workerpool_implementation",
+            )
+        },
+    )
+    call_command("seed_demo")
+    assert "registered on chain: 9 new" in capsys.readouterr().out
+    call_command("seed_demo")  # again: nothing new, nothing sent twice
+    assert "registered on chain: 0 new" in capsys.readouterr().out
+
+    index_to_head(hub_deployment)
+    assert Asset.objects.count() == Listing.objects.count() == 9  # no pending duplicates
+    renderer = Listing.objects.get(name="resvg SVG renderer")
+    asset = Asset.objects.get(address=renderer.chain_address)
+    assert asset.listing_id == renderer.pk
+    assert (asset.deals, asset.volume_sold, asset.tasks_completed) == (1, 3, 2)
+    assert asset.owner == renderer.owner_wallet
+    assert renderer.__class__.objects.get(pk=renderer.pk).reputation > 0
