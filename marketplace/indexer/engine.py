@@ -45,6 +45,7 @@ from django.utils import timezone
 
 from marketplace.catalogue.freshness import catalogue_changed
 from marketplace.catalogue.models import Asset, Market
+from marketplace.chain.anvil import DEV_CHAIN_ID
 from marketplace.chain.errors import ChainError, ChainUnavailable
 from marketplace.chain.events import DecodedEvent, EventCatalogue, MalformedLog
 from marketplace.chain.feed import (
@@ -105,7 +106,8 @@ class DeepReorg(ChainError):
 @dataclasses.dataclass(frozen=True)
 class Step:
     """What one step did: "indexed" blocks first..last (`events` stored), "idle" at the head,
-    "rolled_back" to before block `first`, or "retry" (the node's answer was inconsistent)."""
+    "rolled_back" to before block `first`, "restarted" (a dev chain reset: the index starts
+    over), or "retry" (the node refused the range: a smaller one next)."""
 
     action: str
     first: int = 0
@@ -135,8 +137,10 @@ def _holder_alive(holder: str) -> bool:
     return True
 
 
-def deployment_marker(deployment: Any) -> str:
-    return f"{deployment.hub.lower()}:{deployment.block}"
+def deployment_marker(deployment: Any, first_block_hash: str) -> str:
+    """What identifies a deployment: its Hub, its first block and that block's hash (a dev
+    chain restarted from nothing has the same Hub at the same block, in another chain)."""
+    return f"{deployment.hub.lower()}:{deployment.block}:{first_block_hash}"
 
 
 class Indexer:
@@ -150,6 +154,7 @@ class Indexer:
         confirmations: int | None = None,
         deployment: Any = None,
         poll_seconds: float = 1.0,
+        restart_on_deep_fork: bool | None = None,
     ) -> None:
         self.feed = feed or NodeFeed(
             settings.WEB3_RPC_URL, timeout=max(float(settings.CHAIN_RPC_TIMEOUT), 30.0)
@@ -160,6 +165,11 @@ class Indexer:
         )
         self.deployment = deployment
         self.poll_seconds = poll_seconds
+        # A dev chain forks below its confirmed height only when it was reset or reverted
+        # (anvil's evm_revert): its index starts over. Anywhere else, that is an alarm.
+        if restart_on_deep_fork is None:
+            restart_on_deep_fork = self.chain_id == DEV_CHAIN_ID
+        self.restart_on_deep_fork = restart_on_deep_fork
         self.holder = _holder_name()
         self.range = settings.INDEXER_FIRST_RANGE
         self.target_events = settings.INDEXER_TARGET_EVENTS
@@ -206,13 +216,18 @@ class Indexer:
             # Pools emit PolicyUpdate at their own addresses: asked by topic, kept for ours.
             LogFilter(topics=self.catalogue.topics("workerpool")),
         ]
-        state = self._state()
+        first = self.feed.headers([d.block]).get(d.block)
+        if first is None:
+            raise IndexerRefused(
+                f"The node at {self.feed.shown_url} does not have block {d.block}, where our "
+                "contracts were deployed: is it still syncing?"
+            )
+        state = self._state(deployment_marker(d, first.hash))
         self._take_lease()
         self.started = True
         return state
 
-    def _state(self) -> IndexerState:
-        marker = deployment_marker(self.deployment)
+    def _state(self, marker: str) -> IndexerState:
         with transaction.atomic():
             state, created = IndexerState.objects.select_for_update().get_or_create(
                 chain_id=self.chain_id,
@@ -360,7 +375,14 @@ class Indexer:
             self.start()
         head = self.feed.head()
         state = IndexerState.objects.get(chain_id=self.chain_id)
-        fork = self._fork_point(state, head)
+        try:
+            fork = self._fork_point(state, head)
+        except DeepReorg:
+            if not self.restart_on_deep_fork:
+                raise
+            logger.warning("Chain %s was reset or reverted: indexing it afresh.", self.chain_id)
+            reindex(chain_id=self.chain_id)
+            return Step("restarted")
         if fork is not None:
             return self._roll_back(fork)
         first = state.checkpoint + 1
@@ -638,9 +660,10 @@ class Indexer:
                 "changed that deep, raise CHAIN_CONFIRMATIONS and run `manage.py index_chain "
                 "--reindex`."
             )
-            IndexerState.objects.filter(chain_id=self.chain_id).update(
-                status=IndexerStatus.FAILING, problem=message, problem_since=timezone.now()
-            )
+            if not self.restart_on_deep_fork:
+                IndexerState.objects.filter(chain_id=self.chain_id).update(
+                    status=IndexerStatus.FAILING, problem=message, problem_since=timezone.now()
+                )
             raise DeepReorg(message)
         return fork
 

@@ -30,7 +30,7 @@ class IndexerState(models.Model):
     # nothing, a new Hub) starts the index afresh.
     hub = models.CharField(max_length=42)
     first_block = models.PositiveBigIntegerField()
-    deployment_marker = models.CharField(max_length=120)
+    deployment_marker = models.CharField(max_length=200)
 
     checkpoint = models.BigIntegerField(help_text="Last block indexed; first_block - 1 at first.")
     checkpoint_hash = models.CharField(max_length=66, blank=True)

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                 ("chain_id", models.PositiveBigIntegerField(unique=True)),
                 ("hub", models.CharField(max_length=42)),
                 ("first_block", models.PositiveBigIntegerField()),
-                ("deployment_marker", models.CharField(max_length=120)),
+                ("deployment_marker", models.CharField(max_length=200)),
                 (
                     "checkpoint",
                     models.BigIntegerField(

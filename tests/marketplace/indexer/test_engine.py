@@ -221,7 +221,7 @@ def test_a_reorg_rolls_projections_back_to_the_fork_and_forward_on_the_new_chain
     assert before_fork != after
 
 
-def test_a_fork_below_the_confirmed_height_stops_the_indexer_and_changes_nothing(
+def test_off_the_dev_chain_a_fork_below_the_confirmed_height_stops_the_indexer(
     market, hub_deployment
 ):
     w3 = market.w3
@@ -233,7 +233,7 @@ def test_a_fork_below_the_confirmed_height_stops_the_indexer_and_changes_nothing
     for _ in range(5):
         client.rpc("evm_mine", w3=w3)
 
-    indexer = Indexer(deployment=hub_deployment, confirmations=0)
+    indexer = Indexer(deployment=hub_deployment, confirmations=0, restart_on_deep_fork=False)
     indexer.start()
     with pytest.raises(DeepReorg, match="confirmed data must not change"):
         indexer.step()
@@ -356,3 +356,51 @@ def test_the_node_going_away_and_coming_back_is_waited_out(tmp_path, settings):
     finally:
         indexer.stop()
         node.stop()
+
+
+def test_a_reverted_dev_chain_is_indexed_afresh(market, hub_deployment):
+    w3 = market.w3
+    fork_point = client.rpc("evm_snapshot", w3=w3)
+    _paid_deal(market)
+    index_to_head(hub_deployment)
+    client.rpc("evm_revert", [fork_point], w3=w3)
+    other = market.match(market.sign_orders(app_price=0, dataset_price=None, workerpool_price=0))
+
+    index_to_head(hub_deployment)
+    assert list(Deal.objects.values_list("dealid", flat=True)) == ["0x" + other.hex()]
+    indexed = index_contents()
+    engine.reindex(chain_id=31337)
+    index_to_head(hub_deployment)
+    assert index_contents() == indexed
+
+
+def test_a_dev_chain_restarted_from_nothing_is_indexed_afresh(settings):
+    """Same deployer, same nonces: the new chain has our contracts at the same addresses and
+    block, but it is another chain, and the index of the old one must go."""
+    from marketplace.chain.anvil import running_anvil
+    from marketplace.chain.deploy import deploy_hub
+    from marketplace.chain.keys import dev_account
+
+    def deploy_and_index(extra_transfers: int) -> tuple[object, int]:
+        with running_anvil() as node:
+            settings.WEB3_RPC_URL = node.url
+            w3 = client.web3(url=node.url)
+            deployment = deploy_hub(w3, dev_account(0))
+            sender = client.TransactionSender(dev_account(0), w3=w3)
+            for _ in range(extra_transfers):
+                sender.send(
+                    to=deployment.token,
+                    data=bytes.fromhex("a9059cbb")
+                    + bytes(12)
+                    + bytes.fromhex(dev_account(1).address[2:])
+                    + (5).to_bytes(32, "big"),
+                )
+            index_to_head(deployment)
+            return deployment, w3.eth.block_number
+
+    first, _ = deploy_and_index(extra_transfers=3)
+    second, head = deploy_and_index(extra_transfers=1)
+    assert (first.hub, first.block) == (second.hub, second.block)
+    state = IndexerState.objects.get()
+    assert state.checkpoint == head
+    assert ChainEvent.objects.filter(name="Transfer", address=second.token).count() == 1 + 1
