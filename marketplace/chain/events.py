@@ -33,12 +33,21 @@ def checksum(address_hex40: str) -> str:
     return to_checksum_address("0x" + address_hex40)
 
 
-def _type_signature(component: Mapping[str, Any]) -> str:
+def _type_signature(component: Mapping[str, Any], *, lenient: bool = False) -> str:
+    """The ABI type of `component`; `lenient` reads strings as bytes (see `_text`)."""
     kind = component["type"]
     if kind.startswith("tuple"):
-        inner = ",".join(_type_signature(c) for c in component["components"])
+        inner = ",".join(_type_signature(c, lenient=lenient) for c in component["components"])
         return f"({inner}){kind[5:]}"
+    if lenient and kind.startswith("string"):
+        return "bytes" + kind[6:]
     return kind
+
+
+def _text(value: bytes) -> str:
+    """A string from the chain: anyone writes them (names, params), so bytes that are not
+    UTF-8 are replaced rather than refused, and NULs (which PostgreSQL refuses) dropped."""
+    return value.decode("utf-8", "replace").replace("\x00", "")
 
 
 def _is_static_word(kind: str) -> bool:
@@ -83,6 +92,8 @@ def _json_value(component: Mapping[str, Any], value: Any) -> Any:
         }
     if kind == "address":
         return checksum(value[2:].lower())
+    if kind == "string":
+        return _text(value)
     if isinstance(value, bytes):
         return "0x" + value.hex()
     return value
@@ -249,7 +260,9 @@ class EventCatalogue:
                 args[component["name"]] = _word(component["type"], body[64 * n : 64 * n + 64])
         elif spec.data:
             values = abi_decode(
-                [_type_signature(c) for c in spec.data], bytes.fromhex(body), strict=True
+                [_type_signature(c, lenient=True) for c in spec.data],
+                bytes.fromhex(body),
+                strict=True,
             )
             for component, value in zip(spec.data, values, strict=True):
                 args[component["name"]] = _json_value(component, value)

@@ -29,20 +29,37 @@ from marketplace.chain.errors import ChainError, ChainUnavailable
 # for the answer to stay a few hundred kilobytes.
 HEADERS_PER_REQUEST = 500
 
-# Words nodes use when a getLogs range or answer is too big (geth, erigon, Infura, Alchemy,
-# QuickNode, anvil), and when they throttle. Checked in this order: throttling first, since
+# Words nodes use when they throttle, when a getLogs range or answer is too big, and when they
+# are behind (geth, erigon, Infura, Alchemy, QuickNode, anvil). Throttling is checked first:
 # "limit exceeded" alone would read as a size error.
-_RATE_WORDS = ("rate limit", "too many requests", "capacity", "throttl", "requests per")
-_RANGE_WORDS = (
-    "range",
+_RATE_WORDS = (
+    "rate limit",
+    "rate exceeded",
+    "request rate",
+    "too many requests",
+    "capacity",
+    "throttl",
+    "requests per",
+    "per second",
+    "/second",
+    "limit reached",
+    "quota",
+)
+_BEHIND_WORDS = ("beyond current head", "header not found", "unknown block", "after last accepted")
+_SIZE_WORDS = (
+    "more than",
     "too large",
     "too big",
-    "more than",
     "response size",
-    "exceed",
-    "limit",
-    "too many",
+    "block range",
+    "range is too",
+    "range too",
+    "limited to",
+    "max range",
+    "results",
+    "too many logs",
     "query timeout",
+    "batch",
 )
 
 
@@ -93,9 +110,12 @@ def _classify(error: Any, *, doing: str) -> NodeError:
     text = f"{doing}: the node answered {message!r}" + (f" (code {code})" if code else "")
     if code == 429 or any(word in lowered for word in _RATE_WORDS):
         return RateLimited(text)
-    if code in (-32005, -32602, -32614) or any(word in lowered for word in _RANGE_WORDS):
-        # -32005 is "limit exceeded" on Infura and its kin, throttling having been ruled out.
+    if any(word in lowered for word in _BEHIND_WORDS):
+        return NodeError(text)  # the node is behind: waited out, never a smaller range
+    if any(word in lowered for word in _SIZE_WORDS):
         return RangeTooLarge(text)
+    if code == -32005:  # Infura's "limit exceeded", not saying which: slow down
+        return RateLimited(text)
     return NodeError(text)
 
 
@@ -111,6 +131,7 @@ class NodeFeed:
         self.shown_url = shown_url or _shown_url(url)
         self._session = requests.Session()
         self._ids = itertools.count(1)
+        self.headers_per_request = HEADERS_PER_REQUEST
 
     def close(self) -> None:
         self._session.close()
@@ -224,12 +245,20 @@ class NodeFeed:
         the node does not have (beyond its head) is missing from the answer."""
         numbers = sorted(set(numbers))
         found: dict[int, Header] = {}
-        for start in range(0, len(numbers), HEADERS_PER_REQUEST):
-            chunk = numbers[start : start + HEADERS_PER_REQUEST]
-            answers = self.batch(
-                [("eth_getBlockByNumber", [hex(number), False]) for number in chunk],
-                doing=f"Reading the headers of blocks {chunk[0]} to {chunk[-1]}",
-            )
+        start = 0
+        while start < len(numbers):
+            chunk = numbers[start : start + self.headers_per_request]
+            try:
+                answers = self.batch(
+                    [("eth_getBlockByNumber", [hex(number), False]) for number in chunk],
+                    doing=f"Reading the headers of blocks {chunk[0]} to {chunk[-1]}",
+                )
+            except RangeTooLarge:  # a node that caps its batches: ask for fewer at a time
+                if len(chunk) == 1:
+                    raise
+                self.headers_per_request = max(1, len(chunk) // 2)
+                continue
+            start += len(chunk)
             for number, block in zip(chunk, answers, strict=True):
                 if block is None:
                     continue

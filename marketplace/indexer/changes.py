@@ -24,6 +24,7 @@ from typing import Any
 from django.apps import apps
 from django.db import connection, models
 
+from marketplace.catalogue.models import Listing
 from marketplace.indexer.models import UndoRecord
 
 _CHUNK = 1000
@@ -246,7 +247,12 @@ def undo(*, chain_id: int, from_block: int) -> int:
         if _chained(model):
             rows = rows.filter(chain_id=chain_id)
         if record.previous is None:
-            rows.delete()
+            if model is Listing:
+                # A listing made for an asset is its owner's to describe from then on: it stays,
+                # unlinked, and is found again if the asset comes back.
+                rows.update(chain_address="")
+            else:
+                rows.delete()
             continue
         obj = rows.first()
         if obj is None:  # deleted by someone else since (a listing): nothing to restore

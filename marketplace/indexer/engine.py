@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -175,7 +175,6 @@ class Indexer:
         self.target_events = settings.INDEXER_TARGET_EVENTS
         self.catalogue = EventCatalogue.for_contracts(CONTRACTS_BY_SOURCE)
         self.sources: dict[str, str] = {}
-        self.filters: list[LogFilter] = []
         self.started = False
 
     # ------------------------------------------------------------------ start and stop
@@ -209,27 +208,29 @@ class Indexer:
             d.dataset_registry: "dataset_registry",
             d.workerpool_registry: "workerpool_registry",
         }
-        self.filters = [
-            # Every log of our contracts, events unknown to this code included (recorded as
-            # undecodable rather than never seen).
-            LogFilter(addresses=tuple(self.sources)),
-            # Pools emit PolicyUpdate at their own addresses: asked by topic, kept for ours.
-            LogFilter(topics=self.catalogue.topics("workerpool")),
-        ]
+        # Every log of our contracts, events unknown to this code included (recorded as
+        # undecodable rather than never seen).
+        self.contracts_filter = LogFilter(addresses=tuple(self.sources))
+        self.registered_topic = next(
+            topic
+            for topic, spec in self.catalogue.specs_by_source["workerpool_registry"].items()
+            if spec.name == "WorkerpoolRegistered"
+        )
         first = self.feed.headers([d.block]).get(d.block)
         if first is None:
             raise IndexerRefused(
                 f"The node at {self.feed.shown_url} does not have block {d.block}, where our "
                 "contracts were deployed: is it still syncing?"
             )
-        state = self._state(deployment_marker(d, first.hash))
-        self._take_lease()
+        self._take_lease(deployment_marker(d, first.hash))
+        state = self._reset_if_redeployed(deployment_marker(d, first.hash))
         self.started = True
         return state
 
-    def _state(self, marker: str) -> IndexerState:
+    def _take_lease(self, marker: str) -> None:
+        now = timezone.now()
         with transaction.atomic():
-            state, created = IndexerState.objects.select_for_update().get_or_create(
+            state, _ = IndexerState.objects.select_for_update().get_or_create(
                 chain_id=self.chain_id,
                 defaults={
                     "hub": self.deployment.hub,
@@ -238,29 +239,6 @@ class Indexer:
                     "checkpoint": self.deployment.block - 1,
                 },
             )
-            if not created and state.deployment_marker != marker:
-                logger.warning(
-                    "Chain %s now has the deployment %s (was %s): indexing it from scratch.",
-                    self.chain_id,
-                    marker,
-                    state.deployment_marker,
-                )
-                forget_chain(self.chain_id)
-                state.hub = self.deployment.hub
-                state.first_block = self.deployment.block
-                state.deployment_marker = marker
-                state.checkpoint = self.deployment.block - 1
-                state.checkpoint_hash = ""
-                state.confirmed_height = -1
-                state.events_indexed = 0
-                state.indexed_at = None
-                state.save()
-        return state
-
-    def _take_lease(self) -> None:
-        now = timezone.now()
-        with transaction.atomic():
-            state = IndexerState.objects.select_for_update().get(chain_id=self.chain_id)
             free = (
                 not state.holder
                 or state.holder == self.holder
@@ -276,6 +254,29 @@ class Indexer:
             state.holder = self.holder
             state.lease_until = now + datetime.timedelta(seconds=LEASE_SECONDS)
             state.save(update_fields=["holder", "lease_until", "updated_at"])
+
+    def _reset_if_redeployed(self, marker: str) -> IndexerState:
+        """The chain's state; emptied first when it followed another deployment."""
+        with transaction.atomic():
+            state = self._locked_state()
+            if state.deployment_marker != marker:
+                logger.warning(
+                    "Chain %s now has the deployment %s (was %s): indexing it from scratch.",
+                    self.chain_id,
+                    marker,
+                    state.deployment_marker,
+                )
+                forget_chain(self.chain_id)
+                state.hub = self.deployment.hub
+                state.first_block = self.deployment.block
+                state.deployment_marker = marker
+                state.checkpoint = self.deployment.block - 1
+                state.checkpoint_hash = ""
+                state.confirmed_height = -1
+                state.events_indexed = 0
+                state.indexed_at = None
+            state.save()
+        return state
 
     def stop(self) -> None:
         """Give the lease back (the next indexer need not wait for it to expire)."""
@@ -384,14 +385,20 @@ class Indexer:
             reindex(chain_id=self.chain_id)
             return Step("restarted")
         if fork is not None:
-            return self._roll_back(fork)
+            return self._roll_back(fork, checkpoint=state.checkpoint)
         first = state.checkpoint + 1
         if first > head:
             self._at_head(head)
             return Step("idle", first, head)
         last = min(first + self.range - 1, head)
+        confirmed_target = head - self.confirmations
+        # Headers first, logs after, `last` again at the end: a tip that moves in between
+        # shows as a changed hash (logs of a block read by number belong to whichever fork
+        # the node had then, and a block without our logs has nothing else to compare).
+        unconfirmed = range(max(first, confirmed_target), last + 1)
+        headers = self.feed.headers({first, last, *unconfirmed})
         try:
-            raw_logs = self.feed.logs(first, last, self.filters)
+            raw_logs = self.feed.logs(first, last, self._filters())
         except RangeTooLarge:
             if last == first:
                 raise
@@ -400,17 +407,47 @@ class Indexer:
                 "The node refused blocks %s-%s: now %s blocks a batch.", first, last, self.range
             )
             return Step("retry", first, last)
-        confirmed_target = head - self.confirmations
-        wanted = {first, last, *range(max(first, confirmed_target), last + 1)}
-        wanted.update(
+        raw_logs += self._new_pools_logs(first, last, raw_logs)
+        missing_times = {
             int(log["blockNumber"], 16) for log in raw_logs if "blockTimestamp" not in log
-        )
-        headers = self.feed.headers(wanted)
-        self._check_consistency(state, first, last, headers, raw_logs)
+        } - set(headers)
+        again = self.feed.headers({last, *missing_times})
+        if last in headers and last in again and again[last].hash != headers[last].hash:
+            raise ChainMoved(f"Block {last} changed while its logs were read.")
+        headers = {**again, **headers}
+        self._check_consistency(state, first, last, headers, raw_logs, unconfirmed)
         events = self._decode(raw_logs, headers)
         self._commit(first, last, head, events, headers)
         self._adapt_range(last - first + 1, len(raw_logs))
         return Step("indexed", first, last, len(events))
+
+    def _pool_filter(self, pools: Iterable[str]) -> LogFilter:
+        return LogFilter(addresses=tuple(sorted(pools)), topics=self.catalogue.topics("workerpool"))
+
+    def _filters(self) -> list[LogFilter]:
+        """Our contracts' logs, and the policy changes of the pools registered so far (each
+        pool emits them at its own address)."""
+        pools = Asset.objects.filter(chain_id=self.chain_id, kind=Market.POOL).values_list(
+            "address", flat=True
+        )
+        pools = list(pools)
+        return [self.contracts_filter, *([self._pool_filter(pools)] if pools else [])]
+
+    def _new_pools_logs(
+        self, first: int, last: int, raw_logs: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The policy logs, in these blocks, of the pools these logs register."""
+        registry = self.deployment.workerpool_registry.lower()
+        new_pools = {
+            _checksum("0x" + log["topics"][1][-40:])
+            for log in raw_logs
+            if log.get("address", "").lower() == registry
+            and len(log.get("topics") or ()) > 1
+            and log["topics"][0].lower() == self.registered_topic
+        }
+        if not new_pools:
+            return []
+        return self.feed.logs(first, last, [self._pool_filter(new_pools)])
 
     def _adapt_range(self, blocks: int, logs: int) -> None:
         """Aim at `target_events` a batch: proportional, at most doubling or an eighth."""
@@ -424,9 +461,11 @@ class Indexer:
         last: int,
         headers: dict[int, Header],
         raw_logs: list[dict[str, Any]],
+        unconfirmed: range,
     ) -> None:
-        if last not in headers or first not in headers:
-            raise ChainMoved(f"The node no longer has block {last}: the chain moved.")
+        for number in {first, last, *unconfirmed}:
+            if number not in headers:
+                raise ChainMoved(f"The node does not have block {number} (now): the chain moved.")
         if state.checkpoint_hash and headers[first].parent_hash != state.checkpoint_hash:
             # The checkpoint block left the chain after the fork check: look again.
             raise ChainMoved(f"Block {first} does not follow the indexed block {first - 1}.")
@@ -647,7 +686,14 @@ class Indexer:
         fork = None
         for number in sorted(kept):
             header = on_chain.get(number)
-            if header is None or header.hash != kept[number]:
+            if header is None:
+                # Behind the index (a lagging or load-balanced node, or a shorter fork still
+                # growing): wait until the node shows that block, then compare.
+                raise ChainMoved(
+                    f"The node's head is block {head}, behind the indexed block {number}: "
+                    "waiting for it."
+                )
+            if header.hash != kept[number]:
                 fork = number
                 break
         if fork is None:
@@ -667,9 +713,11 @@ class Indexer:
             raise DeepReorg(message)
         return fork
 
-    def _roll_back(self, fork: int) -> Step:
+    def _roll_back(self, fork: int, *, checkpoint: int) -> Step:
         with transaction.atomic():
-            state = self._locked_state()
+            state = self._locked_state(checkpoint=checkpoint)
+            if fork <= state.confirmed_height:
+                raise ChainMoved(f"Block {fork} was confirmed meanwhile: looking again.")
             restored = journal.undo(chain_id=self.chain_id, from_block=fork)
             dropped, _ = ChainEvent.objects.filter(
                 chain_id=self.chain_id, block_number__gte=fork

@@ -108,6 +108,8 @@ def link_listing(asset: Asset, changes: Changes) -> None:
         if listing.chain_address.lower() != asset.address.lower():
             changes.edit(listing, LISTING_FIELDS).chain_address = asset.address
             changes.listings_changed = True
+            # Written now too: another asset of this batch must not match the same listing.
+            Listing.objects.filter(pk=pk).update(chain_address=asset.address)
     else:
         listing = _pending_listing(asset)
         changes.created_elsewhere(listing)

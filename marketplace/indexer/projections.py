@@ -49,6 +49,31 @@ def _time(seconds: int | None) -> datetime.datetime | None:
     return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
 
 
+BIG = 2**63 - 1  # the largest value a BigIntegerField holds
+SMALL = 2**31 - 1  # an IntegerField's
+
+
+def _big(value: int) -> int:
+    """uint values nobody meets in practice (a volume of 2^96, free orders allow it) are
+    stored as the largest a column holds, rather than failing the batch."""
+    return min(value, BIG)
+
+
+def _small(value: int) -> int:
+    return min(value, SMALL)
+
+
+def _optional_small(value: int | None) -> int | None:
+    return None if value is None else _small(value)
+
+
+def _after(start: datetime.datetime | None, seconds: int) -> datetime.datetime | None:
+    try:
+        return None if start is None else start + datetime.timedelta(seconds=seconds)
+    except OverflowError:  # a reference time no task can reach
+        return None
+
+
 def _address(value: str) -> str:
     return "" if value == ZERO_ADDRESS else value
 
@@ -155,12 +180,13 @@ def _create_category(e: DecodedEvent, c: Context) -> None:
     fields = {
         "name": e.args["name"][:100],
         "description": e.args["description"],
-        "time_ref": e.args["workClockTimeRef"],
+        "time_ref": _big(e.args["workClockTimeRef"]),
         "block_number": e.block_number,
     }
-    category = c.changes.get(Category, e.args["catid"])
+    catid = _small(e.args["catid"])
+    category = c.changes.get(Category, catid)
     if category is None:
-        c.changes.create(Category, e.args["catid"], **fields)
+        c.changes.create(Category, catid, **fields)
     else:
         c.changes.edit(category)
         for name, value in fields.items():
@@ -190,7 +216,7 @@ def _orders_matched(e: DecodedEvent, c: Context) -> None:
     ):
         if args[argument] != ZERO_HASH:
             fill = c.order(args[argument], kind, e.block_number)
-            fill.consumed += args["volume"]
+            fill.consumed = _big(fill.consumed + args["volume"])
             fill.deals += 1
     digests = {
         "app_order": args["appHash"],
@@ -232,15 +258,15 @@ def _deal_created(e: DecodedEvent, c: Context) -> None:
         app_price=info["appPrice"],
         dataset_price=info["datasetPrice"],
         workerpool_price=info["workerpoolPrice"],
-        bot_first=info["botFirst"],
-        volume=info["volume"],
-        category=info["category"],
-        trust=info["trust"],
+        bot_first=_big(info["botFirst"]),
+        volume=_big(info["volume"]),
+        category=_small(info["category"]),
+        trust=_big(info["trust"]),
         tag=info["tag"],
         worker_stake=info["workerStake"],
-        scheduler_reward_ratio=info["schedulerRewardRatio"],
+        scheduler_reward_ratio=_small(info["schedulerRewardRatio"]),
         start_time=_time(info["startTime"]),
-        time_ref=info["workClockTimeRef"],
+        time_ref=_big(info["workClockTimeRef"]),
         params=info["params"],
         **c.matched.pop(dealid, {}),
     )
@@ -248,7 +274,7 @@ def _deal_created(e: DecodedEvent, c: Context) -> None:
         asset = c.asset(address, e.block_number) if address else None
         if asset is not None:
             asset.deals += 1
-            asset.volume_sold += deal.volume
+            asset.volume_sold = _big(asset.volume_sold + deal.volume)
 
 
 def _task_initialize(e: DecodedEvent, c: Context) -> None:
@@ -270,12 +296,11 @@ def _task_created(e: DecodedEvent, c: Context) -> None:
     if task is None:
         return
     task.dealid = e.args["dealid"]
-    task.idx = e.args["idx"]
+    task.idx = _big(e.args["idx"])
     deal = c.changes.get(Deal, task.dealid)
     if deal is not None:
-        start = deal.start_time
-        task.contribution_deadline = start + datetime.timedelta(seconds=7 * deal.time_ref)
-        task.final_deadline = start + datetime.timedelta(seconds=10 * deal.time_ref)
+        task.contribution_deadline = _after(deal.start_time, 7 * deal.time_ref)
+        task.final_deadline = _after(deal.start_time, 10 * deal.time_ref)
 
 
 def _task_contribute(e: DecodedEvent, c: Context) -> None:
@@ -306,7 +331,7 @@ def _task_consensus(e: DecodedEvent, c: Context) -> None:
     task.consensus = e.args["consensus"]
     deal = c.changes.get(Deal, task.dealid)
     if deal is not None and e.block_time is not None:
-        task.reveal_deadline = _time(e.block_time + 2 * deal.time_ref)
+        task.reveal_deadline = _after(_time(e.block_time), 2 * deal.time_ref)
 
 
 def _contribution(c: Context, taskid: str, worker: str, block: int) -> Contribution | None:
@@ -414,7 +439,7 @@ def _outcome(accurate: bool) -> Callable[[DecodedEvent, Context], None]:
 
 
 def _worker_score(e: DecodedEvent, c: Context) -> None:
-    c.worker(e.args["worker"], e.block_number).score = e.args["score"]
+    c.worker(e.args["worker"], e.block_number).score = _big(e.args["score"])
 
 
 # ---------------------------------------------------------------------- assets
@@ -438,8 +463,8 @@ def _registered(kind: Market) -> Callable[[DecodedEvent, Context], None]:
             checksum=args.get("appChecksum") or args.get("datasetChecksum") or "",
             registered_block=e.block_number,
             registered_at=_time(e.block_time),
-            worker_stake_ratio=args.get("workerStakeRatio"),
-            scheduler_reward_ratio=args.get("schedulerRewardRatio"),
+            worker_stake_ratio=_optional_small(args.get("workerStakeRatio")),
+            scheduler_reward_ratio=_optional_small(args.get("schedulerRewardRatio")),
             block_number=e.block_number,
         )
         if c.link_listing is not None:
@@ -468,8 +493,8 @@ def _checksum(hex40: str) -> str:
 def _policy_update(e: DecodedEvent, c: Context) -> None:
     asset = c.asset(e.address, e.block_number)
     if asset is not None:
-        asset.worker_stake_ratio = e.args["newWorkerStakeRatioPolicy"]
-        asset.scheduler_reward_ratio = e.args["newSchedulerRewardRatioPolicy"]
+        asset.worker_stake_ratio = _small(e.args["newWorkerStakeRatioPolicy"])
+        asset.scheduler_reward_ratio = _small(e.args["newSchedulerRewardRatioPolicy"])
 
 
 HANDLERS: dict[tuple[str, str], Callable[[DecodedEvent, Context], None]] = {

@@ -82,6 +82,9 @@ def test_a_refused_range_is_range_too_large(code, message):
         (-32005, "daily request count exceeded, request rate limited"),
         (429, "Too Many Requests"),
         (-32007, "Your app has exceeded its compute units per second capacity"),
+        (-32005, "project ID request rate exceeded"),
+        (-32000, "15/second request limit reached - reduce calls per second"),
+        (-32005, "limit exceeded"),
     ],
 )
 def test_throttling_is_rate_limited_not_a_range_error(code, message):
@@ -131,3 +134,42 @@ def test_headers_come_in_batches_and_blocks_beyond_the_head_are_missing(anvil, w
     assert set(headers) == {0, head}
     assert headers[head].hash == w3.eth.get_block(head)["hash"].to_0x_hex()
     assert headers[head].parent_hash == w3.eth.get_block(head)["parentHash"].to_0x_hex()
+
+
+def test_a_node_behind_is_not_a_range_error():
+    answer = _error_answer(-32000, "block range extends beyond current head block")
+    with fake_node(answer) as url, pytest.raises(NodeError) as info:
+        NodeFeed(url).logs(1, 2, [LogFilter()])
+    assert type(info.value) is NodeError
+
+
+def test_headers_are_asked_fewer_at_a_time_from_a_node_that_caps_batches():
+    sizes = []
+
+    def answer(request):
+        sizes.append(len(request))
+        if len(request) > 3:
+            return 200, {
+                "jsonrpc": "2.0",
+                "id": None,
+                "error": {"code": -32600, "message": "batch too large"},
+            }
+        return 200, [
+            {
+                "jsonrpc": "2.0",
+                "id": item["id"],
+                "result": {
+                    "number": item["params"][0],
+                    "hash": "0x" + "aa" * 32,
+                    "parentHash": "0x" + "bb" * 32,
+                    "timestamp": "0x1",
+                },
+            }
+            for item in request
+        ]
+
+    with fake_node(answer) as url:
+        feed = NodeFeed(url)
+        headers = feed.headers(range(10))
+    assert sorted(headers) == list(range(10))
+    assert sizes == [10, 5, 2, 2, 2, 2, 2]  # halved until the node takes them

@@ -404,3 +404,26 @@ def test_a_dev_chain_restarted_from_nothing_is_indexed_afresh(settings):
     state = IndexerState.objects.get()
     assert state.checkpoint == head
     assert ChainEvent.objects.filter(name="Transfer", address=second.token).count() == 1 + 1
+
+
+def test_names_anyone_writes_are_stored_whatever_their_bytes(market, hub_deployment):
+    """A name that is not UTF-8 and holds a NUL (which PostgreSQL refuses) is registered by
+    raw calldata: the asset is indexed with the bytes it could read."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    selector = keccak(text="createApp(address,string,string,bytes,bytes32,bytes)")[:4]
+    arguments = encode(
+        ["address", "bytes", "bytes", "bytes", "bytes32", "bytes"],
+        [market.app_owner.address, b"Bad\xff\x00name", b"WASM", b"/x.wasm", b"\x01" * 32, b""],
+    )
+    registry = market.hub.app_registry.address
+    client.TransactionSender(market.funder, w3=market.w3).send(
+        to=registry, data=selector + arguments
+    )
+
+    index_to_head(hub_deployment)
+    asset = Asset.objects.get(name__startswith="Bad")
+    assert asset.name == "Bad\ufffdname"
+    assert Listing.objects.get(chain_address=asset.address).name == "Bad\ufffdname"
+    assert not ChainEvent.objects.exclude(problem="").exists()

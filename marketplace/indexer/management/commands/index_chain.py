@@ -38,9 +38,6 @@ class Command(BaseCommand):
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
-        if reindex:
-            engine.reindex(chain_id=settings.CHAIN_ID)
-            self.stdout.write(f"Forgot the index of chain {settings.CHAIN_ID}.")
         indexer = Indexer(poll_seconds=settings.INDEXER_POLL_SECONDS)
         verbosity = options.get("verbosity", 1)
 
@@ -60,6 +57,11 @@ class Command(BaseCommand):
                     self.stderr.write(f"{error} Waiting.")
                     stop.wait(1)
                     continue
+                if reindex:  # under the lease: never under a running indexer
+                    engine.reindex(chain_id=settings.CHAIN_ID)
+                    state.refresh_from_db()
+                    reindex = False
+                    self.stdout.write(f"Forgot the index of chain {settings.CHAIN_ID}.")
                 self.stdout.write(
                     f"Indexing chain {settings.CHAIN_ID} from block {state.checkpoint + 1} "
                     f"({settings.CHAIN_CONFIRMATIONS} confirmations)."
