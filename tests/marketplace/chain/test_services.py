@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import http.server
-import json
-import threading
 from decimal import Decimal
 
 import pytest
@@ -20,6 +17,7 @@ from marketplace.chain.errors import ChainError, ChainUnavailable
 from marketplace.chain.models import Deployment
 from marketplace.chain.selectors import current_deployment
 from marketplace.chain.services import ContractsNotDeployed
+from tests.loopback_node import fake_node
 from tests.marketplace.chain.ect_helpers import ECT, ETH, closed_port_url, ect_balance
 
 DEPLOYER = keys.DEV_ADDRESSES[keys.ROLE_DEV_INDEX["deployer"]]
@@ -167,32 +165,16 @@ def _refusing_node(refused: str):
     """A JSON-RPC node on loopback that answers chain id 31337 and refuses `refused` (and any
     method it does not know) with a rate-limit error, as hosted nodes do."""
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            answer = {"jsonrpc": "2.0", "id": request["id"]}
-            if request["method"] == "eth_chainId" and refused != "eth_chainId":
-                answer["result"] = hex(31337)
-            else:
-                answer["error"] = {"code": -32005, "message": "rate limit exceeded"}
-            body = json.dumps(answer).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(request):
+        reply = {"jsonrpc": "2.0", "id": request["id"]}
+        if request["method"] == "eth_chainId" and refused != "eth_chainId":
+            reply["result"] = hex(31337)
+        else:
+            reply["error"] = {"code": -32005, "message": "rate limit exceeded"}
+        return 200, reply
 
-        def log_message(self, *args) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with fake_node(answer) as url:
+        yield url
 
 
 @pytest.mark.parametrize("refused", ["eth_chainId", "eth_getCode"])
