@@ -687,6 +687,9 @@ class Indexer:
         for number in sorted(kept):
             header = on_chain.get(number)
             if header is None:
+                if self.restart_on_deep_fork:  # a dev chain shorter than its index was reset
+                    fork = number
+                    break
                 # Behind the index (a lagging or load-balanced node, or a shorter fork still
                 # growing): wait until the node shows that block, then compare.
                 raise ChainMoved(

@@ -427,3 +427,35 @@ def test_names_anyone_writes_are_stored_whatever_their_bytes(market, hub_deploym
     assert asset.name == "Bad\ufffdname"
     assert Listing.objects.get(chain_address=asset.address).name == "Bad\ufffdname"
     assert not ChainEvent.objects.exclude(problem="").exists()
+
+
+def test_off_the_dev_chain_a_node_behind_the_index_is_waited_for(market, hub_deployment):
+    """A node whose head is below the indexed blocks (load-balanced, restarted) proves no
+    fork: the indexer waits for it, changing nothing."""
+    from marketplace.indexer.engine import ChainMoved
+
+    w3 = market.w3
+    behind = client.rpc("evm_snapshot", w3=w3)
+    _paid_deal(market)
+    index_to_head(hub_deployment, restart_on_deep_fork=False)
+    indexed = index_contents()
+    client.rpc("evm_revert", [behind], w3=w3)
+
+    indexer = Indexer(deployment=hub_deployment, restart_on_deep_fork=False)
+    indexer.start()
+    with pytest.raises(ChainMoved, match="behind the indexed block"):
+        indexer.step()
+    indexer.stop()
+    assert index_contents() == indexed
+
+
+def test_a_dev_chain_reverted_below_the_index_is_indexed_afresh(market, hub_deployment):
+    w3 = market.w3
+    shorter = client.rpc("evm_snapshot", w3=w3)
+    _complete(market, _paid_deal(market), 0)
+    index_to_head(hub_deployment)
+    client.rpc("evm_revert", [shorter], w3=w3)
+
+    index_to_head(hub_deployment)
+    assert not Deal.objects.exists()
+    assert IndexerState.objects.get().checkpoint == w3.eth.block_number
