@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from marketplace.catalogue.models import Asset, Listing, Market
-from marketplace.deals.models import Deal, Worker, reputation
+from marketplace.deals.models import Deal, reputation
 from marketplace.indexer.models import IndexerState, IndexerStatus
 
 RECENT_DEALS = 5
@@ -158,10 +158,4 @@ def asset_record(*, listing: Listing, freshness: Freshness) -> AssetRecord | Non
             for deal in deals
         ],
         workers=workers,
-    )
-
-
-def worker_list(*, limit: int = 50) -> list[Worker]:
-    return list(
-        Worker.objects.filter(chain_id=settings.CHAIN_ID).order_by("-score", "address")[:limit]
     )
