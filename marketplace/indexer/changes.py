@@ -132,7 +132,7 @@ class Changes:
         self._new: dict[type[models.Model], list[models.Model]] = defaultdict(list)
         self._new_ids: set[int] = set()
         self._edited: dict[type[models.Model], dict[int, models.Model]] = defaultdict(dict)
-        self._edited_fields: dict[type[models.Model], set[str] | None] = {}
+        self._edited_fields: dict[type[models.Model], frozenset[str] | None] = {}
         self._journal: list[UndoRecord] = []
         self.listings_changed = False
 
@@ -190,16 +190,20 @@ class Changes:
             self._journal.append(self._undo(type(obj), obj.pk, None))
 
     def edit(self, obj: Any, fields: Sequence[str] | None = None) -> Any:
-        """Declare that `obj` is about to change (only in `fields`, if given); returns it."""
+        """Declare that `obj` is about to change (only in `fields`, if given); returns it.
+
+        A model is edited in the same fields throughout (all of them, or one set): its rows
+        are journaled and written in exactly those, so a row edited later in other fields
+        would be written without its earlier state kept. A mix raises ValueError."""
         if obj is None or id(obj) in self._new_ids:
             return obj
         model = type(obj)
-        if fields is not None:
-            wanted = self._edited_fields.setdefault(model, set())
-            if wanted is not None:
-                wanted.update(fields)
-        else:
-            self._edited_fields[model] = None
+        wanted = None if fields is None else frozenset(fields)
+        if self._edited_fields.setdefault(model, wanted) != wanted:
+            raise ValueError(
+                f"{model.__name__} rows are edited in {self._edited_fields[model] or 'all fields'}"
+                f", not {wanted or 'all fields'}: one set per model."
+            )
         if obj.pk not in self._edited[model]:
             self._edited[model][obj.pk] = obj
             if self.journal_block is not None:

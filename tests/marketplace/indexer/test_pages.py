@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 
@@ -141,7 +141,15 @@ def test_a_listing_page_shows_a_sale_within_seconds_while_the_indexer_runs(
         pytest.skip("an indexer thread beside the test needs PostgreSQL (CI runs it there)")
     stop = threading.Event()
     indexer = Indexer(deployment=hub_deployment, poll_seconds=0.2)
-    worker = threading.Thread(target=lambda: indexer.run(stop=stop), daemon=True)
+
+    def follow() -> None:
+        try:
+            indexer.run(stop=stop)
+        finally:
+            indexer.stop()
+            connections.close_all()  # this thread's own connection, or the test database stays
+
+    worker = threading.Thread(target=follow, daemon=True)
     worker.start()
     try:
         deadline = time.monotonic() + 30
@@ -159,4 +167,3 @@ def test_a_listing_page_shows_a_sale_within_seconds_while_the_indexer_runs(
     finally:
         stop.set()
         worker.join(timeout=30)
-        indexer.stop()
