@@ -362,11 +362,10 @@ class Indexer:
         )
         # When the database is the problem, the log says it.
         with contextlib.suppress(DatabaseError):
-            IndexerState.objects.filter(chain_id=self.chain_id).update(
-                status=status,
-                problem=str(error)[:2000],
-                problem_since=timezone.now(),
-            )
+            rows = IndexerState.objects.filter(chain_id=self.chain_id)
+            # "Unreachable for 5 min" counts from the first failure, not the latest retry.
+            rows.exclude(status=status).update(problem_since=timezone.now())
+            rows.update(status=status, problem=str(error)[:2000])
 
     # ------------------------------------------------------------------ one step
 

@@ -329,6 +329,8 @@ def test_the_node_going_away_and_coming_back_is_waited_out(tmp_path, settings):
     indexer._record_problem(ChainUnavailable("The node at http://127.0.0.1 is unavailable."))
     state = IndexerState.objects.get()
     assert state.status == IndexerStatus.NODE_UNREACHABLE
+    indexer._record_problem(ChainUnavailable("Still unavailable."))  # a retry fails again
+    assert IndexerState.objects.get().problem_since == state.problem_since
     assert ChainEvent.objects.count() == indexed
 
     node = start_anvil(state_file=state_file, port=port)
