@@ -22,17 +22,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
-import urllib.parse
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
-DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/superedge"
+from bench.scratch_db import (  # noqa: E402
+    database_urls,
+    drop_database,
+    recreate_database,
+    setup_django,
+)
+
 BENCH_DATABASE = "superedge_indexer_bench"
 DENSE_PER_TX = 500
 SPARSE_PER_TX = 10
@@ -40,58 +44,6 @@ CONFIRMATIONS = 12
 IN_FLIGHT = 20
 # Anvil keeps every block's state in memory by default, and slows down as they pile up.
 ANVIL_ARGS = ("--prune-history",)
-
-
-def _database_urls() -> tuple[str, str]:
-    """(the benchmark database's URL, the server's maintenance database URL)."""
-    parts = urllib.parse.urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_SERVER)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit(f"The indexer benchmark needs PostgreSQL; DATABASE_URL is {parts.scheme}://…")
-    bench = urllib.parse.urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
-    admin = urllib.parse.urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    return bench, admin
-
-
-def _recreate_database(admin_url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    try:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            name = sql.Identifier(BENCH_DATABASE)
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    except psycopg.OperationalError as error:
-        sys.exit(f"PostgreSQL is not reachable ({error}): start it, or set DATABASE_URL.")
-
-
-def _drop_database(admin_url: str) -> None:
-    import psycopg
-    from django.db import connections
-    from psycopg import sql
-
-    connections.close_all()
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(BENCH_DATABASE)
-            )
-        )
-
-
-def _setup_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
-    os.environ.pop("REDIS_URL", None)
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    # One connection for the whole run (no pool: nothing else uses it).
-    settings.DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
-    call_command("migrate", verbosity=0)
 
 
 class EventSet:
@@ -283,10 +235,10 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=50_000, help="tasks per set (2 events each)")
     arguments = parser.parse_args()
 
-    database_url, admin_url = _database_urls()
-    _recreate_database(admin_url)
+    database_url, admin_url = database_urls(BENCH_DATABASE)
+    recreate_database(admin_url, BENCH_DATABASE)
     try:
-        _setup_django(database_url)
+        setup_django(database_url)
         from django.test import override_settings
 
         from marketplace.chain.anvil import running_anvil
@@ -308,7 +260,7 @@ def main() -> None:
                 raw_seconds += elapsed
         figures["raw_web3_events_per_s"] = round(raw_events / raw_seconds)
     finally:
-        _drop_database(admin_url)
+        drop_database(admin_url, BENCH_DATABASE)
     print(json.dumps(figures))
 
 

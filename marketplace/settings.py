@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "marketplace.chain",
     "marketplace.indexer",
     "marketplace.deals",
+    "marketplace.orders",
     "dappstore",
     "datamarket",
     "pools",
@@ -229,6 +230,7 @@ IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=2 * 1024 * 1024)
 SIWE_DOMAIN = env.str("SIWE_DOMAIN", default="")  # empty: the request's host
 SIWE_CHAIN_ID = env.int("CHAIN_ID", default=31337)
 SIWE_NONCE_TTL_SECONDS = env.int("SIWE_NONCE_TTL_SECONDS", default=300)
+API_TOKEN_SECONDS = env.int("API_TOKEN_SECONDS", default=3600)  # lifetime of /api/v1/auth/ tokens
 
 # Catalogue
 CATALOGUE_PAGE_SIZE = 24
@@ -238,6 +240,14 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 24,
+    # Browsers use their session (with CSRF on writes); scripts a token got by signing a
+    # challenge with their wallet (Authorization: Bearer <token>, /api/v1/auth/).
+    # The token comes first: its WWW-Authenticate header makes unauthenticated calls 401.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "marketplace.accounts.authentication.WalletTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "EXCEPTION_HANDLER": "marketplace.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SuperEdge API",
@@ -274,6 +284,7 @@ if not DEBUG:
 # where the server's keys default to anvil's public dev accounts. Keys are never settings: they
 # come from CHAIN_DEPLOYER_KEY, CHAIN_FAUCET_KEY and CHAIN_SCHEDULER_KEY (marketplace.chain.keys).
 WEB3_RPC_URL = env.str("WEB3_RPC_URL", default="http://127.0.0.1:8545")
+WEB3_PUBLIC_RPC_URL = env.str("WEB3_PUBLIC_RPC_URL", default="")  # for wallets; empty: WEB3_RPC_URL
 CHAIN_ID = env.int("CHAIN_ID", default=31337)
 HUB_ADDRESS = env.str("HUB_ADDRESS", default="")  # empty: not deployed yet
 # Blocks a transaction must be buried under before it counts: the indexer treats blocks above

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from marketplace.accounts.models import SiweNonce, Wallet
+from marketplace.accounts import services
+from marketplace.accounts.models import ApiToken, SiweNonce, Wallet
 
 
 @admin.register(Wallet)
@@ -25,3 +26,31 @@ class SiweNonceAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # issued by services.siwe_nonce_issue only
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["user", "wallet_address", "created_at", "expires_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["wallet_address", "user__username"]
+    list_select_related = ["user"]
+    readonly_fields = [
+        "user",
+        "wallet_address",
+        "key_hash",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # issued by services.api_token_issue to a wallet that signed a challenge
+
+    @admin.action(description="Revoke the selected API tokens", permissions=["change"])
+    def revoke(self, request, queryset) -> None:
+        tokens = list(queryset.filter(revoked_at__isnull=True))
+        for token in tokens:
+            services.api_token_revoke(token=token)
+        self.message_user(request, f"Revoked {len(tokens)} API token(s).", messages.SUCCESS)

@@ -1,4 +1,5 @@
-"""Wallets linked to user accounts, and the single-use nonces of Sign-In with Ethereum."""
+"""Wallets linked to user accounts, the single-use nonces of Sign-In with Ethereum, and the API
+tokens scripts get by signing in with a wallet."""
 
 from __future__ import annotations
 
@@ -34,3 +35,25 @@ class SiweNonce(models.Model):
 
     def __str__(self) -> str:
         return self.nonce
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API, issued to a script that signed a SIWE challenge with
+    `wallet_address`. Only the sha256 of the secret is stored: a leaked table grants nothing."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    wallet_address = models.CharField(max_length=42, validators=[wallet_address_validator])
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"API token {self.key_hash[:8]} of {self.wallet_address}"

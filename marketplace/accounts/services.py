@@ -1,7 +1,9 @@
-"""Writes of Sign-In with Ethereum: nonces, signing in with a wallet, linking and unlinking."""
+"""Writes of Sign-In with Ethereum: nonces, signing in with a wallet, linking and unlinking, and
+the API tokens scripts get by signing in."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import string
 from datetime import timedelta
@@ -11,10 +13,12 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from marketplace.accounts import selectors, siwe
-from marketplace.accounts.models import SiweNonce, Wallet
+from marketplace.accounts.models import ApiToken, SiweNonce, Wallet
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -24,6 +28,14 @@ if TYPE_CHECKING:
 NONCE_ALPHABET = string.ascii_letters + string.digits
 NONCE_LENGTH = 20  # EIP-4361 asks for at least 8 alphanumerics; 20 give ~119 bits.
 SIWE_STATEMENT = "Sign in to SuperEdge with your Ethereum account."
+# A recognisable prefix lets secret scanners and people tell a SuperEdge token at a glance.
+API_TOKEN_PREFIX = "se_"  # noqa: S105 (a prefix, not a secret)
+# Bound on what is hashed and looked up: the prefix and token_urlsafe(32) make 46 characters.
+API_TOKEN_MAX_LENGTH = 64
+# last_used_at is for people reading the admin: minute precision spares a write per request.
+API_TOKEN_LAST_USED_PRECISION = timedelta(minutes=1)
+# Expired tokens are kept a while so the admin shows which scripts used the API, then purged.
+API_TOKEN_KEPT_AFTER_EXPIRY = timedelta(days=30)
 
 
 class WalletLinkedToAnotherAccount(siwe.SiweError):
@@ -39,6 +51,34 @@ class WalletNotLinked(AccountError):
 
 
 class LastSignInMethod(AccountError):
+    pass
+
+
+class AccountDisabled(siwe.SiweError):
+    pass
+
+
+class ApiTokenError(Exception):
+    """A bearer token was refused; str(error) says why and how to get a new one."""
+
+
+class ApiTokenUnknown(ApiTokenError):
+    pass
+
+
+class ApiTokenExpired(ApiTokenError):
+    pass
+
+
+class ApiTokenRevoked(ApiTokenError):
+    pass
+
+
+class ApiTokenWalletUnlinked(ApiTokenError):
+    pass
+
+
+class ApiTokenAccountDisabled(ApiTokenError):
     pass
 
 
@@ -167,3 +207,102 @@ def wallet_unlink(*, user: AbstractBaseUser, address: str) -> None:
             " an email address first, then remove it."
         )
     wallet.delete()
+
+
+def _api_token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _sign_a_new_challenge() -> str:
+    return f"sign a new challenge at {reverse('api_auth_challenge')}"
+
+
+@transaction.atomic
+def api_token_issue(*, message: str, signature: str, domain: str, uri: str) -> tuple[ApiToken, str]:
+    """Verify a signed EIP-4361 message as browser sign-in does and issue an API token to the
+    wallet's user (created if the wallet is new). Returns the token and its secret, which is
+    shown once and never stored. A refused message writes nothing.
+    """
+    user, wallet, _created = siwe_sign_in(
+        message=message, signature=signature, domain=domain, uri=uri, current_user=None
+    )
+    if not user.is_active:
+        # Raising rolls back the whole transaction: the nonce is not spent.
+        raise AccountDisabled(
+            f"The account of {wallet.address} is disabled: contact the site's operators."
+        )
+    now = timezone.now()
+    ApiToken.objects.filter(expires_at__lte=now - API_TOKEN_KEPT_AFTER_EXPIRY).delete()
+    secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        wallet_address=wallet.address,
+        key_hash=_api_token_hash(secret),
+        expires_at=now + timedelta(seconds=settings.API_TOKEN_SECONDS),
+    )
+    return token, secret
+
+
+def api_token_authenticate(*, secret: str) -> ApiToken:
+    """The live token whose secret this is, with its user; else an ApiTokenError saying why.
+
+    A token dies when it expires, is revoked, or its wallet is no longer linked to its user
+    (unlinking a wallet whose key leaked must cut off the scripts it signed in). One query,
+    plus an UPDATE of last_used_at at most once a minute per token.
+    """
+    token = None
+    if secret.startswith(API_TOKEN_PREFIX) and len(secret) <= API_TOKEN_MAX_LENGTH:
+        token = (
+            ApiToken.objects.select_related("user")
+            .annotate(
+                wallet_linked=Exists(
+                    Wallet.objects.filter(user=OuterRef("user"), address=OuterRef("wallet_address"))
+                )
+            )
+            .filter(key_hash=_api_token_hash(secret))
+            .first()
+        )
+    if token is None:
+        raise ApiTokenUnknown(
+            f"Unknown API token: send it whole as 'Authorization: Bearer {API_TOKEN_PREFIX}...',"
+            f" or {_sign_a_new_challenge()} to get one."
+        )
+    now = timezone.now()
+    if token.revoked_at is not None:
+        raise ApiTokenRevoked(
+            f"Token revoked at {siwe.format_date_time(token.revoked_at)}:"
+            f" {_sign_a_new_challenge()}."
+        )
+    if token.expires_at <= now:
+        raise ApiTokenExpired(
+            f"Token expired at {siwe.format_date_time(token.expires_at)}:"
+            f" {_sign_a_new_challenge()}."
+        )
+    if not token.wallet_linked:
+        raise ApiTokenWalletUnlinked(
+            f"The wallet {token.wallet_address} this token was issued to is no longer linked to"
+            f" its account: {_sign_a_new_challenge()} with a linked wallet."
+        )
+    if not token.user.is_active:
+        raise ApiTokenAccountDisabled(
+            "The account of this token is disabled: contact the site's operators."
+        )
+
+    stale = now - API_TOKEN_LAST_USED_PRECISION
+    if token.last_used_at is None or token.last_used_at <= stale:
+        # The condition in the UPDATE keeps concurrent requests from writing it twice.
+        ApiToken.objects.filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lte=stale), pk=token.pk
+        ).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken) -> None:
+    """Make `token` grant nothing from now on; revoking it again keeps the first time."""
+    now = timezone.now()
+    if ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now):
+        token.revoked_at = now
+    else:
+        token.refresh_from_db(fields=["revoked_at"])

@@ -41,7 +41,7 @@ def _json_body(request: HttpRequest, fields: dict[str, type]) -> dict[str, Any]:
         raise _InvalidBody(f"The request body is over {MAX_BODY_BYTES} bytes: send only {shape}.")
     try:
         body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         body = None
     if not isinstance(body, dict):
         raise _InvalidBody(f"The request body must be a JSON object with {shape}.")

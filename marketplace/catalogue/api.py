@@ -72,24 +72,58 @@ class ListingDetailOutputSerializer(ListingOutputSerializer):
         return None if record is None else OnChainOutputSerializer(record).data
 
 
+# The list filters every market takes, and those worker pools add (catalogue.forms).
+LISTING_FILTER_PARAMETERS = [
+    OpenApiParameter("q", str),
+    OpenApiParameter("tag", str),
+    OpenApiParameter("price_min", float),
+    OpenApiParameter("price_max", float),
+    OpenApiParameter("rating_min", int),
+    OpenApiParameter("sort", enum=list(selectors.SORTS)),
+    OpenApiParameter("page", int),
+]
+POOL_FILTER_PARAMETERS = [
+    OpenApiParameter("cores_min", int, description="Worker pools only."),
+    OpenApiParameter("memory_min_gib", int, description="Worker pools only."),
+    OpenApiParameter("location", str, description="Worker pools only."),
+    OpenApiParameter("energy_class", str, description="Worker pools only."),
+    OpenApiParameter("visibility", str, description="Worker pools only."),
+]
+
+
+def listing_list_response(request: Request, *, kind: str, view: APIView) -> Response:
+    """A page of the published listings of market `kind` filtered by the query string (the
+    list page's filters), or 400 with the form's errors."""
+    form = filter_form_for(kind, request.query_params)
+    if not form.is_valid():
+        return Response(form.errors, status=400)
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(
+        selectors.listing_list(kind=kind, filters=form.filters()), request, view=view
+    )
+    return paginator.get_paginated_response(ListingOutputSerializer(page, many=True).data)
+
+
+def listing_detail_response(request: Request, *, kind: str, slug: str) -> Response:
+    """Listing `slug` of market `kind` with its prices and on-chain record; 404 when there is
+    none or `request.user` may not see it."""
+    listing = selectors.listing_detail(kind=kind, slug=slug)
+    if listing is None or not selectors.listing_visible_to(listing=listing, user=request.user):
+        raise Http404("No such listing.")
+    record = index_selectors.asset_record(
+        listing=listing, freshness=index_selectors.index_freshness()
+    )
+    return Response(ListingDetailOutputSerializer(listing, context={"on_chain": record}).data)
+
+
 class ListingListApi(APIView):
     """Published listings of one market, with the list page's filters."""
 
     @extend_schema(
         parameters=[
             OpenApiParameter("kind", enum=Market.values, required=True),
-            OpenApiParameter("q", str),
-            OpenApiParameter("tag", str),
-            OpenApiParameter("price_min", float),
-            OpenApiParameter("price_max", float),
-            OpenApiParameter("rating_min", int),
-            OpenApiParameter("sort", enum=list(selectors.SORTS)),
-            OpenApiParameter("page", int),
-            OpenApiParameter("cores_min", int, description="Worker pools only."),
-            OpenApiParameter("memory_min_gib", int, description="Worker pools only."),
-            OpenApiParameter("location", str, description="Worker pools only."),
-            OpenApiParameter("energy_class", str, description="Worker pools only."),
-            OpenApiParameter("visibility", str, description="Worker pools only."),
+            *LISTING_FILTER_PARAMETERS,
+            *POOL_FILTER_PARAMETERS,
         ],
         responses=ListingOutputSerializer(many=True),
     )
@@ -97,23 +131,12 @@ class ListingListApi(APIView):
         kind = request.query_params.get("kind", "")
         if kind not in Market.values:
             return Response({"kind": [f"Choose one of: {', '.join(Market.values)}."]}, status=400)
-        form = filter_form_for(kind, request.query_params)
-        if not form.is_valid():
-            return Response(form.errors, status=400)
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(
-            selectors.listing_list(kind=kind, filters=form.filters()), request, view=self
-        )
-        return paginator.get_paginated_response(ListingOutputSerializer(page, many=True).data)
+        return listing_list_response(request, kind=kind, view=self)
 
 
 class ListingDetailApi(APIView):
     @extend_schema(responses=ListingDetailOutputSerializer)
     def get(self, request: Request, kind: str, slug: str) -> Response:
-        listing = selectors.listing_detail(kind=kind, slug=slug) if kind in Market.values else None
-        if listing is None or not selectors.listing_visible_to(listing=listing, user=request.user):
+        if kind not in Market.values:
             raise Http404("No such listing.")
-        record = index_selectors.asset_record(
-            listing=listing, freshness=index_selectors.index_freshness()
-        )
-        return Response(ListingDetailOutputSerializer(listing, context={"on_chain": record}).data)
+        return listing_detail_response(request, kind=kind, slug=slug)

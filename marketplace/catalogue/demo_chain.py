@@ -11,32 +11,13 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from marketplace.catalogue.models import Listing, Market
+from marketplace.catalogue.models import Listing
+from marketplace.catalogue.registration import registration_for
 from marketplace.chain.amounts import ECT_DECIMALS, to_units
 from marketplace.chain.anvil import DEV_CHAIN_ID
 
 DEMO_REQUESTER, DEMO_WORKER = 5, 6  # dev accounts
 DEAL_VOLUME, TASKS_RUN = 3, 2
-
-
-def _registration(listing: Listing):
-    from marketplace.chain.hub import AppRegistration, DatasetRegistration, WorkerpoolRegistration
-
-    if listing.kind == Market.APP:
-        return AppRegistration(
-            owner=listing.owner_wallet,
-            name=listing.name,
-            multiaddr=f"/media/{listing.app.wasm.name}".encode(),
-            checksum=bytes.fromhex(listing.app.wasm_sha256),
-        )
-    if listing.kind == Market.DATASET:
-        return DatasetRegistration(
-            owner=listing.owner_wallet,
-            name=listing.name,
-            multiaddr=f"/media/{listing.dataset.encrypted_file.name}".encode(),
-            checksum=bytes.fromhex(listing.dataset.encrypted_sha256),
-        )
-    return WorkerpoolRegistration(owner=listing.owner_wallet, description=listing.name)
 
 
 def seed_demo_chain(*, listings: list[Listing]) -> str:
@@ -61,7 +42,7 @@ def seed_demo_chain(*, listings: list[Listing]) -> str:
         for listing in listings:
             if listing.owner_wallet not in DEV_ADDRESSES:
                 continue
-            asset = _registration(listing)
+            asset = registration_for(listing)
             address = hub.predict_address(asset)
             if not hub.registry(asset.KIND).functions.isRegistered(address).call():
                 hub.register(sender=funder, asset=asset)

@@ -45,8 +45,11 @@ from marketplace.chain.orders import (
     ZERO_BYTES32,
     AppOrder,
     DatasetOrder,
+    Order,
+    OrderOperation,
     RequestOrder,
     WorkerpoolOrder,
+    operation_tuple,
     order_tuple,
     to_bytes32,
 )
@@ -438,6 +441,16 @@ class Hub:
         _, predict = _REGISTRY_FUNCTIONS[asset.KIND]
         return self.registry(asset.KIND).functions[predict](*asset.arguments()).call()
 
+    def asset_owner(self, kind: OrderKind, address: str) -> str | None:
+        """The owner of the app, dataset or workerpool at `address` (None: not registered)."""
+        owner = self.registry(kind).functions.assetOwner(to_checksum_address(address)).call()
+        return None if int(owner, 16) == 0 else to_checksum_address(owner)
+
+    def worker_stake_ratio(self, workerpool: str) -> int:
+        """The percent of its price a workerpool order's deals lock from the pool owner."""
+        ratio, _ = workerpool_contract(self.w3, workerpool).functions.policy().call()
+        return ratio
+
     def change_policy_call(
         self, *, workerpool: str, worker_stake_ratio: int, scheduler_reward_ratio: int
     ) -> ContractCall:
@@ -598,6 +611,15 @@ class Hub:
         (matched,) = self.orders_matched(call.send(sender))
         return matched.dealid
 
+    def manage_order_call(
+        self, *, order: Order, operation: OrderOperation, sign: bytes = b""
+    ) -> ContractCall:
+        """manage{App,Dataset,Workerpool,Request}Order: SIGN presigns the order on chain, CLOSE
+        cancels it for good (its consumed volume becomes its volume). Sent by the order's
+        owner, or by anyone with the owner's `sign` over the operation."""
+        function = f"manage{type(order).primary_type()}"
+        return self._hub_call(function, operation_tuple(order, operation, sign))
+
     def orders_matched(self, receipt: TxReceipt) -> list[OrdersMatched]:
         """The OrdersMatched events this Hub emitted in a transaction's receipt."""
         found = []
@@ -606,6 +628,18 @@ class Hub:
                 values = decode(["bytes32"] * 5 + ["uint256"], bytes(log["data"]))
                 found.append(OrdersMatched(*values))
         return found
+
+    def presigned(self, digest: bytes | str) -> str | None:
+        """Who presigned the order with EIP-712 digest `digest` on chain (None: nobody)."""
+        signer = self.contract.functions.viewPresigned(to_bytes32(digest, "digest")).call()
+        return None if int(signer, 16) == 0 else to_checksum_address(signer)
+
+    def verify_signature(self, *, signer: str, digest: bytes | str, signature: bytes) -> bool:
+        """Whether the Hub takes `signature` as `signer`'s over `digest`: ECDSA (65 or 64
+        bytes) or, for a contract signer, its ERC-1271 answer."""
+        return self.contract.functions.verifySignature(
+            to_checksum_address(signer), to_bytes32(digest, "digest"), signature
+        ).call()
 
     def consumed(self, digest: bytes | str) -> int:
         """Consumed volume of the order with EIP-712 digest `digest` (its volume once closed)."""

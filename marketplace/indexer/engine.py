@@ -66,7 +66,8 @@ from marketplace.indexer.models import (
     IndexerStatus,
     UndoRecord,
 )
-from marketplace.indexer.projections import project
+from marketplace.indexer.projections import project, touched_keys
+from marketplace.orders.services import orders_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -601,6 +602,8 @@ class Indexer:
             state.save()
             if listings_changed or any(e.source.endswith("registry") for e in events):
                 catalogue_changed()
+            addresses, digests = touched_keys(events)
+            orders_refresh(chain_id=self.chain_id, addresses=addresses, digests=digests)
 
     _EVENT_COLUMNS = (
         "chain_id",
@@ -737,6 +740,7 @@ class Indexer:
             state.events_indexed = max(0, state.events_indexed - dropped)
             state.save()
             catalogue_changed()
+            orders_refresh(chain_id=self.chain_id, everything=True)
         logger.warning(
             "Chain %s reorganized at block %s: %s events and %s rows taken back.",
             self.chain_id,

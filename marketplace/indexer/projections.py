@@ -597,3 +597,24 @@ def project(
         handler = HANDLERS.get((event.source, event.name))
         if handler is not None:
             handler(event, context)
+
+
+def touched_keys(events: list[DecodedEvent]) -> tuple[set[str], set[str]]:
+    """The addresses (accounts, assets) and bytes32 values (order digests among them) that
+    `events` name: what the order book refreshes after they are indexed."""
+    addresses: set[str] = set()
+    hashes: set[str] = set()
+    for event in events:
+        if event.problem:
+            continue
+        if event.name == "Transfer" and event.source.endswith("registry"):
+            addresses.add(_checksum(f"{event.args['tokenId']:040x}"))
+        for value in event.args.values():
+            if isinstance(value, str) and value.startswith("0x"):
+                if len(value) == 42:
+                    addresses.add(value)
+                elif len(value) == 66:
+                    hashes.add(value)
+        if event.source == "workerpool":
+            addresses.add(event.address)
+    return addresses, hashes

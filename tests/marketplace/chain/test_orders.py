@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 from eth_account import Account
@@ -48,9 +45,7 @@ from marketplace.chain.orders import (
     to_compact_signature,
     typed_data,
 )
-
-ROOT = Path(__file__).resolve().parents[3]
-ETH_SIG_UTIL = Path(__file__).with_name("eth_sig_util.mjs")
+from tests.marketplace.chain.metamask import metamask_sign
 
 APP = "0x1111111111111111111111111111111111111111"
 DATASET = "0x2222222222222222222222222222222222222222"
@@ -152,23 +147,13 @@ def _eth_account_digest(data: dict) -> bytes:
 def metamask() -> dict[str, dict[str, str]]:
     """MetaMask's digest and signature (by OWNER_KEY) of every order's and operation's typed
     data, from one run of node."""
-    if shutil.which("node") is None:
-        pytest.fail("node is missing: install Node.js, then `make install`.")
     cases = {f"order/{kind}": typed_data(order, DOMAIN) for kind, order in ORDERS.items()}
     for kind, operation in OPERATIONS:
         cases[f"operation/{kind}/{operation.name}"] = operation_typed_data(
             ORDERS[kind], operation, DOMAIN
         )
-    completed = subprocess.run(  # noqa: S603 - our own script, fixed arguments
-        ["node", str(ETH_SIG_UTIL)],  # noqa: S607 - node from PATH, as `make install` uses it
-        input=json.dumps([{"data": data, "privateKey": OWNER_KEY} for data in cases.values()]),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=True,
-        timeout=60,
-    )
-    return dict(zip(cases, json.loads(completed.stdout), strict=True))
+    signed = metamask_sign([{"data": data, "privateKey": OWNER_KEY} for data in cases.values()])
+    return dict(zip(cases, signed, strict=True))
 
 
 def test_type_strings_hash_to_poco_v5_type_hashes():

@@ -1,0 +1,377 @@
+/*
+ * Trading in the browser: register a listing on chain, sign and publish sell orders, take one
+ * off the book (and close it on chain), and buy runs of an app. Everything that talks to the
+ * wallet goes through window.SuperEdgeWallet (wallet.js); the server builds every typed data
+ * and transaction, and says in words what is wrong.
+ *
+ * Hooks (data- attributes, delegated so that htmx-swapped panels work):
+ *   data-trade-register  (data-register-url, data-registered-url, data-wallet) with a
+ *                        data-trade-register-button
+ *   data-trade-sell      a form (action: the sell URL; data-wallet: the owner's wallet)
+ *   data-trade-unpublish="<digest>" buttons, data-trade-unpublished box with data-trade-close
+ *   data-trade-buy       the buy form (data-app, data-quote-url, data-match-url, data-inputs-url),
+ *                        and its data-trade-quote-panel
+ * Each tool shows its steps in [data-trade-status] (role=status) and its errors in
+ * [data-trade-error] (role=alert).
+ */
+(function () {
+  "use strict";
+
+  var ORDERS_API = "/api/v1/orders/";
+
+  function wallet() {
+    if (!window.SuperEdgeWallet) throw new Error("The wallet module did not load: reload the page.");
+    return window.SuperEdgeWallet;
+  }
+
+  function find(root, selector) {
+    return root.querySelector(selector);
+  }
+
+  function say(root, text) {
+    var box = find(root, "[data-trade-status]");
+    if (box) box.textContent = text;
+  }
+
+  function fail(root, text, selector) {
+    var box = find(root, selector || "[data-trade-error]");
+    if (!box) {
+      window.alert(text);
+      return;
+    }
+    box.textContent = text;
+    box.hidden = false;
+  }
+
+  function clearError(root, selector) {
+    var box = find(root, selector || "[data-trade-error]");
+    if (box) {
+      box.hidden = true;
+      box.textContent = "";
+    }
+  }
+
+  async function busy(button, work) {
+    if (button.disabled) return;
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    try {
+      await work();
+    } finally {
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+    }
+  }
+
+  function reloadOffers(root) {
+    var panel = root.closest("[data-offers-url]");
+    if (panel && window.htmx) {
+      window.htmx.ajax("GET", panel.dataset.offersUrl, { target: panel, swap: "outerHTML" });
+    }
+  }
+
+  function shortHex(value) {
+    return value && value.length > 14 ? value.slice(0, 8) + "…" + value.slice(-4) : value;
+  }
+
+  /* ------------------------------------------------------------------ register */
+
+  async function register(box) {
+    var w = wallet();
+    clearError(box);
+    say(box, "Connecting to your wallet…");
+    var address = await w.connectAs(box.dataset.wallet);
+    say(box, "Checking your wallet's network…");
+    await w.ensureChain();
+    say(box, "Preparing the registration…");
+    var built = await w.postJson(box.dataset.registerUrl, { sender: address });
+    say(box, "Confirm the registration in your wallet…");
+    await w.sendTransaction(built.transaction, {
+      onSent: function () {
+        say(box, "Registering at " + shortHex(built.address) + "…");
+      },
+    });
+    await w.postJson(box.dataset.registeredUrl, {});
+    say(box, "Registered at " + built.address + ". Now sign a sell order.");
+    reloadOffers(box);
+  }
+
+  /* ------------------------------------------------------------------ sell */
+
+  async function postForm(form) {
+    var response;
+    try {
+      response = await fetch(form.action, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+        body: new FormData(form),
+      });
+    } catch (e) {
+      throw new Error("Could not reach SuperEdge: check your connection and try again.");
+    }
+    var data = null;
+    try {
+      data = await response.json();
+    } catch (e) {
+      /* not JSON */
+    }
+    if (!response.ok) {
+      throw new Error((data && data.error) || "SuperEdge could not answer (HTTP " + response.status + ").");
+    }
+    return data;
+  }
+
+  async function sell(form) {
+    var w = wallet();
+    clearError(form);
+    say(form, "Connecting to your wallet…");
+    var address = await w.connectAs(form.dataset.wallet);
+    await w.ensureChain();
+    say(form, "Preparing the orders…");
+    var built = await postForm(form);
+    var submissions = [];
+    for (var i = 0; i < built.orders.length; i++) {
+      say(form, "Sign order " + (i + 1) + " of " + built.orders.length + " in your wallet (no gas)…");
+      var signature = await w.signTypedData(address, built.orders[i]);
+      submissions.push({
+        kind: built.kind,
+        order: built.orders[i].message,
+        signature: signature,
+        domain: built.orders[i].domain,
+      });
+    }
+    say(form, "Publishing…");
+    var published = await w.postJson(ORDERS_API + "publish/", { orders: submissions });
+    var refused = published.results.filter(function (r) {
+      return r.status !== 201;
+    });
+    if (refused.length) {
+      fail(form, refused.map(function (r) { return r.error; }).join(" "));
+    }
+    say(form, published.accepted + " order" + (published.accepted === 1 ? "" : "s") + " published.");
+    if (published.accepted) reloadOffers(form);
+  }
+
+  /* ------------------------------------------------------------------ unpublish / close */
+
+  async function unpublish(button) {
+    var w = wallet();
+    var panel = button.closest("[data-offers-url]") || document;
+    var box = find(panel, "[data-trade-unpublished]");
+    var digest = button.dataset.tradeUnpublish;
+    var answer = await w.postJson(ORDERS_API + digest + "/unpublish/", {});
+    if (box) {
+      box.hidden = false;
+      clearError(box);
+      say(box, answer.message);
+      var close = find(box, "[data-trade-close]");
+      close.hidden = false;
+      close.dataset.digest = digest;
+      close.dataset.signer = answer.order.signer;
+    }
+    button.closest("tr").remove();
+  }
+
+  async function closeOnChain(button) {
+    var w = wallet();
+    var box = button.closest("[data-trade-unpublished]");
+    clearError(box);
+    say(box, "Connecting to your wallet…");
+    await w.connectAs(button.dataset.signer);
+    await w.ensureChain();
+    var built = await w.postJson(ORDERS_API + button.dataset.digest + "/close/", {});
+    say(box, "Confirm the close in your wallet…");
+    await w.sendTransaction(built.transaction, {
+      onSent: function () {
+        say(box, "Closing on chain…");
+      },
+    });
+    say(box, "Closed on chain: nobody can match this order any more.");
+    button.hidden = true;
+  }
+
+  /* ------------------------------------------------------------------ buy */
+
+  function field(form, name) {
+    return form.elements[name];
+  }
+
+  function setQuote(panel, name, text) {
+    var node = panel.querySelector('[data-q="' + name + '"]');
+    if (node) node.textContent = text;
+  }
+
+  function orderLine(order) {
+    if (!order) return "none";
+    return (order.asset_name || shortHex(order.asset)) + " · " + order.price + " ECT per task";
+  }
+
+  function markStep(panel, step, state) {
+    var item = panel.querySelector('[data-step="' + step + '"]');
+    if (item) item.dataset.state = state;
+  }
+
+  async function uploadInputs(form) {
+    var files = field(form, "inputs").files;
+    var urls = [];
+    for (var i = 0; i < files.length; i++) {
+      var body = new FormData();
+      body.append("file", files[i]);
+      var response = await fetch(form.dataset.inputsUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": csrf(), Accept: "application/json" },
+        body: body,
+      });
+      var data = await response.json().catch(function () { return null; });
+      if (!response.ok) throw new Error((data && data.error) || "Uploading " + files[i].name + " failed.");
+      urls.push(data.url);
+    }
+    return urls;
+  }
+
+  function csrf() {
+    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    if (match) return decodeURIComponent(match[1]);
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  var quotes = new WeakMap();
+
+  async function quote(form) {
+    var w = wallet();
+    var panel = document.querySelector("[data-trade-quote-panel]");
+    clearError(form);
+    var inputs = await uploadInputs(form);
+    var answer = await w.postJson(form.dataset.quoteUrl, {
+      requester: field(form, "requester").value,
+      app: form.dataset.app,
+      dataset: field(form, "dataset").value,
+      workerpool: field(form, "workerpool").value,
+      category: parseInt(field(form, "category").value, 10),
+      trust: parseInt(field(form, "trust").value, 10) || 0,
+      volume: parseInt(field(form, "volume").value, 10) || 1,
+      args: field(form, "args").value,
+      input_files: inputs,
+    });
+    quotes.set(panel, { answer: answer, form: form });
+    panel.hidden = false;
+    setQuote(panel, "app", orderLine(answer.app_order));
+    setQuote(panel, "dataset", field(form, "dataset").value ? orderLine(answer.dataset_order) : "none");
+    setQuote(panel, "pool", orderLine(answer.workerpool_order));
+    setQuote(panel, "task_price", answer.ready ? answer.task_price + " ECT" : "—");
+    setQuote(panel, "total", answer.ready ? answer.total + " ECT" : "—");
+    setQuote(panel, "stake", answer.stake + " ECT free (wallet: " + answer.wallet + " ECT)");
+    setQuote(panel, "deposit", answer.deposit_needed === "0" ? "nothing" : answer.deposit_needed + " ECT");
+    var list = panel.querySelector("[data-trade-failures]");
+    list.innerHTML = "";
+    answer.failures.forEach(function (failure) {
+      var item = document.createElement("li");
+      item.textContent = failure.message;
+      list.appendChild(item);
+    });
+    panel.querySelectorAll("[data-step]").forEach(function (item) {
+      item.dataset.state = "";
+    });
+    markStep(panel, "deposit", answer.deposit_needed === "0" ? "skipped" : "");
+    clearError(panel, "[data-trade-buy-error]");
+    say(panel, answer.ready ? "Ready: check the total, then buy." : "This cannot be bought as it is: see why above.");
+    panel.querySelector("[data-trade-buy-button]").disabled = !answer.ready;
+  }
+
+  async function buy(button) {
+    var w = wallet();
+    var panel = button.closest("[data-trade-quote-panel]");
+    var held = quotes.get(panel);
+    if (!held) return;
+    var answer = held.answer;
+    var form = held.form;
+    clearError(panel, "[data-trade-buy-error]");
+    var requester = answer.request_typed_data.message.requester;
+    say(panel, "Connecting to your wallet…");
+    await w.connectAs(requester);
+    await w.ensureChain();
+    if (answer.deposit_needed !== "0") {
+      markStep(panel, "deposit", "active");
+      await w.deposit(answer.deposit_needed, {
+        address: requester,
+        onStep: function (text) {
+          say(panel, text);
+        },
+      });
+      markStep(panel, "deposit", "done");
+    }
+    markStep(panel, "sign", "active");
+    say(panel, "Sign the request in your wallet (no gas)…");
+    var signature = await w.signTypedData(requester, answer.request_typed_data);
+    markStep(panel, "sign", "done");
+    markStep(panel, "send", "active");
+    say(panel, "Checking every order once more…");
+    var match = await w.postJson(form.dataset.matchUrl, {
+      request: answer.request_typed_data.message,
+      signature: signature,
+      app_order: answer.app_order.digest,
+      dataset_order: answer.dataset_order ? answer.dataset_order.digest : "",
+      workerpool_order: answer.workerpool_order.digest,
+    });
+    say(panel, "Confirm the purchase in your wallet…");
+    await w.sendTransaction(match.transaction, {
+      onSent: function () {
+        say(panel, "Sending…");
+      },
+    });
+    markStep(panel, "send", "done");
+    markStep(panel, "deal", "active");
+    say(panel, "Bought: opening the deal…");
+    window.location.assign(match.deal_url);
+  }
+
+  /* ------------------------------------------------------------------ wiring */
+
+  function guard(root, work, selector) {
+    return work().catch(function (err) {
+      fail(root, (err && err.message) || String(err), selector);
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest && event.target.closest(
+      "[data-trade-register-button], [data-trade-unpublish], [data-trade-close], [data-trade-buy-button]"
+    );
+    if (!target) return;
+    event.preventDefault();
+    if (target.matches("[data-trade-register-button]")) {
+      var box = target.closest("[data-trade-register]");
+      busy(target, function () { return guard(box, function () { return register(box); }); });
+    } else if (target.matches("[data-trade-unpublish]")) {
+      var panel = target.closest("[data-offers-url]") || document.body;
+      busy(target, function () { return guard(panel, function () { return unpublish(target); }); });
+    } else if (target.matches("[data-trade-close]")) {
+      var closeBox = target.closest("[data-trade-unpublished]");
+      busy(target, function () { return guard(closeBox, function () { return closeOnChain(target); }); });
+    } else {
+      var quotePanel = target.closest("[data-trade-quote-panel]");
+      busy(target, function () {
+        return guard(quotePanel, function () { return buy(target); }, "[data-trade-buy-error]");
+      });
+    }
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches("[data-trade-sell]")) {
+      event.preventDefault();
+      var button = form.querySelector("[type=submit]");
+      busy(button, function () { return guard(form, function () { return sell(form); }); });
+    } else if (form.matches("[data-trade-buy]")) {
+      event.preventDefault();
+      var quoteButton = form.querySelector("[data-trade-quote]");
+      busy(quoteButton, function () { return guard(form, function () { return quote(form); }); });
+    }
+  });
+})();

@@ -1,0 +1,273 @@
+"""JSON API of accounts: scripts get a bearer token by signing a challenge with their wallet.
+
+POST challenge/ returns an EIP-4361 message, the script signs it (`personal_sign`), POST token/
+trades message and signature for a token sent as `Authorization: Bearer <token>`, and DELETE
+token/ revokes it. The challenge and token endpoints take no session, so they need no CSRF
+token; revoking takes the bearer token only, so a page cannot revoke one behind a user's back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from marketplace.accounts import selectors, services, siwe
+from marketplace.accounts.authentication import WalletTokenAuthentication
+from marketplace.accounts.models import ApiToken
+
+# The browser's sign-in endpoints and these share the site's identity, the body cap and the
+# nonce counter, so a client cannot double its rate by using both.
+from marketplace.accounts.views import MAX_BODY_BYTES, _siwe_site, _too_many_nonces
+
+
+class _InvalidInput(Exception):
+    def __init__(self, message: str, http_status: int = status.HTTP_400_BAD_REQUEST) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+
+
+class _StrictCharField(serializers.CharField):
+    """A JSON string; DRF's CharField would turn a number into one."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class _StrictIntegerField(serializers.IntegerField):
+    """A JSON integer; DRF's IntegerField would take "1", 1.0 and true."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+_TYPE_NAMES = {_StrictCharField: "a string", _StrictIntegerField: "an integer"}
+_MISSING = {"required", "null", "blank"}
+
+
+def _validated(serializer_class: type[serializers.Serializer], request: Request) -> dict:
+    """The request's JSON object checked by `serializer_class`; else _InvalidInput saying
+    which field is missing or of the wrong type, the way the browser's endpoints say it."""
+    fields = serializer_class().fields
+    shape = ", ".join(f'"{name}"' for name in fields)
+    if len(request.body) > MAX_BODY_BYTES:
+        raise _InvalidInput(f"The request body is over {MAX_BODY_BYTES} bytes: send only {shape}.")
+    try:
+        data = request.data
+    except UnsupportedMediaType:
+        raise _InvalidInput(
+            "Send the body as JSON, with the header Content-Type: application/json.",
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+        ) from None
+    except (ParseError, RecursionError):
+        data = None
+    if not isinstance(data, dict):
+        raise _InvalidInput(f"The request body must be a JSON object with {shape}.")
+    serializer = serializer_class(data=data)
+    if serializer.is_valid():
+        return serializer.validated_data
+    missing = [name for name, errors in serializer.errors.items() if errors[0].code in _MISSING]
+    if missing:
+        raise _InvalidInput(f"Missing field {', '.join(missing)}: send a JSON object with {shape}.")
+    name, (error, *_) = next(iter(serializer.errors.items()))
+    if error.code == "invalid":
+        raise _InvalidInput(f"The field {name} must be {_TYPE_NAMES[type(fields[name])]}.")
+    raise _InvalidInput(f"The field {name} is invalid: {error}")
+
+
+def _error(error: _InvalidInput | siwe.SiweError) -> Response:
+    http_status = error.http_status if isinstance(error, _InvalidInput) else 400
+    return Response({"error": str(error)}, status=http_status)
+
+
+class AuthErrorOutputSerializer(serializers.Serializer):
+    error = serializers.CharField(help_text="What went wrong and what to do about it.")
+
+
+class AuthFailedOutputSerializer(serializers.Serializer):
+    """DRF's refusal, with its message under "error" too (marketplace.api.exception_handler)."""
+
+    detail = serializers.CharField(help_text="Why the credentials were refused and what to do.")
+    error = serializers.CharField(help_text="The same as detail.")
+
+
+class AccountUserOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class CurrentUserTokenOutputSerializer(serializers.Serializer):
+    address = serializers.CharField(source="wallet_address")
+    expires_at = serializers.DateTimeField()
+
+
+_ERRORS = {
+    400: AuthErrorOutputSerializer,
+    415: AuthErrorOutputSerializer,
+}
+
+
+class SiweChallengeCreateApi(APIView):
+    """The EIP-4361 message a wallet signs to get an API token."""
+
+    authentication_classes = []  # anonymous: without a session there is no CSRF to check
+    permission_classes = [AllowAny]
+    parser_classes = [JSONParser]
+
+    class InputSerializer(serializers.Serializer):
+        address = _StrictCharField(help_text="0x followed by 40 hex digits, in any letter case.")
+        chainId = _StrictIntegerField(help_text="The chain the wallet is on; must be the site's.")
+
+        class Meta:
+            ref_name = "SiweChallengeCreateInput"
+
+    class OutputSerializer(serializers.Serializer):
+        message = serializers.CharField(help_text="Sign this text unchanged (personal_sign).")
+        expires_at = serializers.DateTimeField(help_text="Sign and send it before then.")
+
+        class Meta:
+            ref_name = "SiweChallengeCreateOutput"
+
+    @extend_schema(
+        operation_id="auth_challenge_create",
+        request=InputSerializer,
+        responses={200: OutputSerializer, 429: AuthErrorOutputSerializer, **_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        if _too_many_nonces(request):
+            return Response(
+                {"error": "Too many sign-in attempts from here: wait a minute and try again."},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+            )
+        try:
+            body = _validated(self.InputSerializer, request)
+            message = services.siwe_message_build(
+                address=body["address"], chain_id=body["chainId"], **_siwe_site(request)
+            )
+        except (_InvalidInput, siwe.SiweError) as error:
+            return _error(error)
+        expires_at = siwe.parse(message).expiration_time
+        return Response(self.OutputSerializer({"message": message, "expires_at": expires_at}).data)
+
+
+class ApiTokenApi(APIView):
+    """POST issues a token for a signed challenge; DELETE revokes the token it is sent with."""
+
+    parser_classes = [JSONParser]
+
+    class IssueInputSerializer(serializers.Serializer):
+        message = _StrictCharField(help_text="The text of POST /api/v1/auth/challenge/.")
+        signature = _StrictCharField(help_text="personal_sign of the message, 0x + 130 hex.")
+
+        class Meta:
+            ref_name = "ApiTokenIssueInput"
+
+    class IssueOutputSerializer(serializers.Serializer):
+        token = serializers.CharField(
+            help_text="Send as 'Authorization: Bearer <token>'. Shown once: it is not stored."
+        )
+        expires_at = serializers.DateTimeField()
+        address = serializers.CharField(help_text="The wallet that signed, checksummed.")
+        user = AccountUserOutputSerializer()
+
+        class Meta:
+            ref_name = "ApiTokenIssueOutput"
+
+    def _revoking(self) -> bool:
+        # Django's View.setup sets self.request before DRF asks for authenticators; the schema
+        # generator asks once before it sets a request.
+        return getattr(self.request, "method", None) == "DELETE"
+
+    def get_authenticators(self) -> list:
+        # Issuing takes no credentials: a script holding an expired token must still get a new
+        # one. Revoking takes the bearer token only, never a session (this view has no CSRF).
+        return [WalletTokenAuthentication()] if self._revoking() else []
+
+    def get_permissions(self) -> list:
+        return [IsAuthenticated()] if self._revoking() else [AllowAny()]
+
+    @extend_schema(
+        operation_id="auth_token_issue",
+        description="Trade a signed challenge for a bearer token valid for API_TOKEN_SECONDS"
+        " (an hour by default). The wallet's account is created at its first sign-in.",
+        request=IssueInputSerializer,
+        responses={201: IssueOutputSerializer, **_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            body = _validated(self.IssueInputSerializer, request)
+            token, secret = services.api_token_issue(
+                message=body["message"], signature=body["signature"], **_siwe_site(request)
+            )
+        except (_InvalidInput, siwe.SiweError) as error:
+            return _error(error)
+        output = self.IssueOutputSerializer(
+            {
+                "token": secret,
+                "expires_at": token.expires_at,
+                "address": token.wallet_address,
+                "user": token.user,
+            }
+        )
+        # RFC 6749 §5.1: an answer holding a credential must not be cached.
+        return Response(
+            output.data, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"}
+        )
+
+    @extend_schema(
+        operation_id="auth_token_revoke",
+        description="Revoke the bearer token this request is sent with.",
+        request=None,
+        responses={204: None, 401: AuthFailedOutputSerializer},
+    )
+    def delete(self, request: Request) -> Response:
+        services.api_token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CurrentUserDetailApi(APIView):
+    """Who the request is authenticated as, by bearer token or by session."""
+
+    # The default authentication: bearer token, then session.
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        username = serializers.CharField()
+        wallets = serializers.ListField(child=serializers.CharField())
+        authenticated_by = serializers.ChoiceField(choices=["token", "session"])
+        token = CurrentUserTokenOutputSerializer(
+            allow_null=True, help_text="The bearer token used; null under a session."
+        )
+
+        class Meta:
+            ref_name = "CurrentUserDetailOutput"
+
+    @extend_schema(
+        operation_id="auth_me", responses={200: OutputSerializer, 401: AuthFailedOutputSerializer}
+    )
+    def get(self, request: Request) -> Response:
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        user = request.user
+        return Response(
+            self.OutputSerializer(
+                {
+                    "id": user.pk,
+                    "username": user.get_username(),
+                    "wallets": [w.address for w in selectors.wallet_list(user=user)],
+                    "authenticated_by": "token" if token else "session",
+                    "token": token,
+                }
+            ).data
+        )

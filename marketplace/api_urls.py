@@ -1,0 +1,12 @@
+"""The versioned JSON API, included at "api/v1/". Each part of the site keeps its endpoints in
+its own `api_urls` module; the schema (/api/schema/) and the docs (/api/docs/) cover them all."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("auth/", include("marketplace.accounts.api_urls")),
+    path("escrow/", include("marketplace.chain.api_urls")),
+    path("orders/", include("marketplace.orders.api_urls")),
+    path("", include("marketplace.catalogue.api_v1_urls")),
+    path("", include("marketplace.deals.api_urls")),
+]

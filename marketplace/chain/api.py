@@ -1,0 +1,603 @@
+"""The escrow API: what an address holds in ECT and in Hub escrow, and the transactions a browser
+wallet sends to deposit (EIP-2612 permit + `depositWithPermit`: one signature, one transaction)
+and to withdraw.
+
+The server builds every typed data and calldata; the browser (wallet.js) only asks the wallet
+to sign and send them. Every refusal is a sentence in {"error": ...}, given before the user is
+asked to sign or to pay any gas: 400 for the input or a rule of the escrow, 401 when nobody is
+signed in (403 for a session: DRF answers 401 only when an authenticator sends WWW-Authenticate),
+403 for a wallet that is not the user's, 503 when the node or our contracts are not there.
+
+web3 (most of a second to import) is imported inside the functions that talk to the node: the
+URLconf loads this module in every process.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException, NotAuthenticated, PermissionDenied
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView, exception_handler
+
+from marketplace.accounts.selectors import wallet_list
+from marketplace.chain import selectors
+from marketplace.chain.amounts import (
+    ECT_DECIMALS,
+    ETH_DECIMALS,
+    InvalidAmount,
+    format_amount,
+    format_ect,
+    from_units,
+    to_units,
+)
+from marketplace.chain.anvil import DEV_CHAIN_ID
+from marketplace.chain.errors import ChainError, ChainUnavailable, short_address
+
+if TYPE_CHECKING:
+    from web3 import Web3
+
+    from marketplace.chain.hub import ContractCall, Hub
+
+MAX_UINT256 = 2**256 - 1
+_MAX_ECT = from_units(MAX_UINT256, decimals=ECT_DECIMALS)
+_AMOUNT_MAX_LENGTH = 100
+# How long a permit the server builds stays valid: time to read the wallet's prompt and sign.
+PERMIT_SECONDS = 3600
+# secp256k1's group order: signatures with s above half of it are malleable copies that
+# OpenZeppelin's ECDSA refuses (ECDSAInvalidSignatureS).
+_SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+_HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}")
+
+
+# ---------------------------------------------------------------------------- refusals
+
+
+class EscrowRefused(APIException):
+    """The request breaks a rule of the escrow (400); the detail says which and what to do."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+
+class EscrowUnavailable(APIException):
+    """The node does not answer, or our contracts are not on it (503)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+
+
+def _node_down() -> EscrowUnavailable:
+    return EscrowUnavailable(
+        "The blockchain node does not answer, so escrow can be neither read nor moved right "
+        "now: try again in a minute."
+    )
+
+
+def _not_deployed() -> EscrowUnavailable:
+    return EscrowUnavailable(
+        f"SuperEdge's contracts are not deployed on chain {settings.CHAIN_ID}, so there is no "
+        "escrow yet: an operator must deploy them first (manage.py deploy_contracts)."
+    )
+
+
+def _first_message(detail: Any) -> str:
+    """One sentence out of a DRF error detail (a string, a list, or errors by field: the
+    fields' messages name what they are about)."""
+    if isinstance(detail, dict):
+        return _first_message(detail.get("detail", next(iter(detail.values()), "")))
+    if isinstance(detail, list):
+        return _first_message(detail[0]) if detail else "The request was refused."
+    return str(detail)
+
+
+def escrow_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, answering {"error": sentence}; chain failures become 503 (the node or our
+    contracts are missing) or 400 (the chain refused: the revert's sentence)."""
+    from web3.exceptions import Web3Exception
+
+    if isinstance(exc, ChainUnavailable):
+        exc = _node_down()
+    elif isinstance(exc, ChainError):  # a revert at gas estimation, or the node refused
+        exc = EscrowRefused(str(exc))
+    elif isinstance(exc, Web3Exception):
+        # A call to an address without our code (a dev chain restarted without its state).
+        exc = _not_deployed()
+    response = exception_handler(exc, context)
+    if response is not None:
+        response.data = {"error": _first_message(response.data)}
+    return response
+
+
+# ---------------------------------------------------------------------------- input
+
+
+def checked_address(text: str) -> str:
+    """`text` checksummed; EscrowRefused naming the problem when it is no Ethereum address."""
+    from eth_utils import is_checksum_address, to_checksum_address
+
+    text = text.strip()
+    if not _HEX_ADDRESS.fullmatch(text):
+        raise EscrowRefused(
+            f"{text[:60]!r} is not an Ethereum address: expected 0x followed by 40 hexadecimal "
+            "digits."
+        )
+    digits = text[2:]
+    if digits not in (digits.lower(), digits.upper()) and not is_checksum_address(text):
+        raise EscrowRefused(
+            f"{text} has a wrong checksum (the mix of upper- and lower-case letters, EIP-55): "
+            "copy it again from your wallet."
+        )
+    return to_checksum_address(text)
+
+
+def parse_ect(text: str) -> int:
+    """`text` ECT as base units: a positive number with at most 9 decimals that fits a uint256;
+    EscrowRefused saying what is wrong otherwise."""
+    text = text.strip()
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():
+        raise EscrowRefused(
+            f"{text[:40]!r} is not an amount of ECT: write a number such as 25 or 0.5."
+        )
+    if value <= 0:
+        raise EscrowRefused(f"The amount must be more than 0 ECT, not {text}.")
+    # Before converting: an exponent like 1e999999999 would make an integer of a billion digits.
+    if value > _MAX_ECT:
+        raise EscrowRefused(
+            f"{text} ECT is more than any account can hold (at most 2^256 - 1 base units): "
+            "check the amount."
+        )
+    try:
+        return to_units(text, decimals=ECT_DECIMALS, currency="ECT")
+    except InvalidAmount as error:
+        raise EscrowRefused(str(error)) from error
+
+
+def ect_text(units: int) -> str:
+    """Base units as a plain ECT decimal string: 25_500_000_000 → "25.5", 1 → "0.000000001"."""
+    whole, fraction = divmod(units, 10**ECT_DECIMALS)
+    decimals = f"{fraction:0{ECT_DECIMALS}d}".rstrip("0")
+    return f"{whole}.{decimals}" if decimals else str(whole)
+
+
+def _required(what: str) -> dict[str, str]:
+    return {"required": f"Give {what}.", "blank": f"Give {what}.", "null": f"Give {what}."}
+
+
+class _AddressField(serializers.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            max_length=42,
+            help_text="The wallet: one linked to your account (0x and 40 hexadecimal digits).",
+            error_messages={
+                **_required("the address of your wallet"),
+                "max_length": "An Ethereum address has 42 characters: 0x and 40 hexadecimal "
+                "digits.",
+                "invalid": "The address must be a string: 0x and 40 hexadecimal digits.",
+            },
+            **kwargs,
+        )
+
+    def to_internal_value(self, data: Any) -> str:
+        return checked_address(super().to_internal_value(data))
+
+
+class _AmountField(serializers.CharField):
+    """An amount of ECT in, as a decimal string ("25", "0.5"); out, as integer base units."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            help_text='ECT, as a decimal string with at most 9 decimals ("25", "0.5").',
+            error_messages={
+                **_required('the amount of ECT, such as "25" or "0.5"'),
+                "invalid": 'The amount must be a string such as "25" or "0.5".',
+            },
+            **kwargs,
+        )
+
+    def to_internal_value(self, data: Any) -> int:
+        text = super().to_internal_value(data)
+        # Not CharField's max_length: its validator would run on the integer this returns.
+        if len(text) > _AMOUNT_MAX_LENGTH:
+            raise EscrowRefused(f"An amount has at most {_AMOUNT_MAX_LENGTH} characters.")
+        return parse_ect(text)
+
+
+def _wallet_request(
+    request: Request, serializer_class: type[serializers.Serializer]
+) -> tuple[dict[str, Any], str, int]:
+    """The request's valid input, the signed-in user's wallet it names, and its amount (base
+    units)."""
+    if not isinstance(request.data, dict):
+        raise EscrowRefused("Send a JSON object.")
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    return data, _owned_wallet(request, data["address"]), data["amount"]
+
+
+class _SignedIn(BasePermission):
+    message = "Sign in first: only the owner of a linked wallet may move its escrow."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user and request.user.is_authenticated)
+
+
+def _owned_wallet(request: Request, address: str) -> str:
+    """`address` if it is one of the signed-in user's linked wallets; 403 otherwise."""
+    if not wallet_list(user=request.user).filter(address__iexact=address).exists():
+        raise PermissionDenied(
+            f"{address} is not one of your linked wallets: link it on the Wallets page first, "
+            "then try again."
+        )
+    return address
+
+
+# ---------------------------------------------------------------------------- the chain
+
+
+def _escrow_hub() -> Hub:
+    """The Hub of the current deployment; EscrowUnavailable when there is none."""
+    try:
+        deployment = selectors.current_deployment()
+    except ChainUnavailable:
+        raise _node_down() from None
+    except (ChainError, ValueError):  # HUB_ADDRESS names no Hub of ours
+        raise _not_deployed() from None
+    if deployment is None:
+        raise _not_deployed()
+    from marketplace.chain.hub import Hub
+
+    return Hub(address=deployment.hub)
+
+
+def _ect_hint() -> str:
+    if settings.CHAIN_ID == DEV_CHAIN_ID:
+        return "get ECT from the faucet on the Wallets page"
+    return "buy ECT first"
+
+
+def _eth_hint() -> str:
+    if settings.CHAIN_ID == DEV_CHAIN_ID:
+        return "get ETH from the faucet on the Wallets page"
+    return "send some ETH to this wallet first"
+
+
+def _chain_now(w3: Web3) -> int:
+    """The later of the latest block's time and the clock: what a deadline must be after."""
+    return max(w3.eth.get_block("latest")["timestamp"], int(time.time()))
+
+
+def _payable_transaction(call: ContractCall, *, hub: Hub, sender: str) -> dict[str, str]:
+    """`call`'s unsigned transaction from `sender` (its gas estimated: ChainRevert when it would
+    revert), refused in words when the wallet cannot pay that gas (the wallet would refuse it
+    less clearly, or the user would sign for nothing)."""
+    w3 = hub.w3
+    transaction = call.unsigned_transaction(sender=sender, w3=w3)
+    fee = int(transaction["gas"], 16) * w3.eth.gas_price
+    held = w3.eth.get_balance(sender)
+    if held < fee:
+        raise EscrowRefused(
+            f"Your wallet holds {format_amount(from_units(held, decimals=ETH_DECIMALS))} ETH, "
+            f"not enough for the gas of this transaction (about "
+            f"{format_amount(from_units(fee, decimals=ETH_DECIMALS))} ETH): {_eth_hint()}, "
+            "then try again."
+        )
+    return transaction
+
+
+def _permit_signer(typed_data: dict[str, Any], signature: bytes) -> str | None:
+    """Who signed `typed_data`, None when `signature` is no valid signature (OpenZeppelin's
+    rules: v 27 or 28, s in the lower half)."""
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+    from eth_keys.exceptions import BadSignature
+    from eth_keys.exceptions import ValidationError as KeyValidationError
+
+    low_s = int.from_bytes(signature[32:64], "big") <= _SECP256K1_N // 2
+    if not low_s or signature[64] not in (0, 1, 27, 28):
+        return None
+    try:
+        return Account.recover_message(
+            encode_typed_data(full_message=typed_data), signature=signature
+        )
+    except (BadSignature, KeyValidationError, ValueError):
+        return None
+
+
+# ---------------------------------------------------------------------------- serializers
+
+
+class EscrowErrorSerializer(serializers.Serializer):
+    error = serializers.CharField(help_text="What went wrong and what to do, for people.")
+
+
+class TransactionSerializer(serializers.Serializer):
+    """What `eth_sendTransaction` takes, as 0x hex strings; the wallet picks nonce and fees."""
+
+    # "from" is a Python keyword: the field is declared as from_ and renamed in get_fields.
+    from_ = serializers.CharField(help_text="The wallet that sends it.")
+    to = serializers.CharField(help_text="The Hub.")
+    data = serializers.CharField(help_text="Calldata.")
+    value = serializers.CharField(help_text='Always "0x0".')
+    chainId = serializers.CharField(help_text="The chain it is for.")
+    gas = serializers.CharField(help_text="Estimated now, with a margin.")
+
+    class Meta:
+        ref_name = "EscrowTransaction"
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+
+class _WalletAmountInputSerializer(serializers.Serializer):
+    address = _AddressField()
+    amount = _AmountField()
+
+
+class _AmountOutputSerializer(serializers.Serializer):
+    amount = serializers.CharField(help_text='ECT, as a decimal string ("25.5").')
+    amount_units = serializers.CharField(help_text="The same in ECT base units (9 decimals).")
+
+
+class _TransactionOutputSerializer(_AmountOutputSerializer):
+    transaction = TransactionSerializer()
+
+
+def _amounts(units: int) -> dict[str, str]:
+    return {"amount": ect_text(units), "amount_units": str(units)}
+
+
+def _error_responses() -> dict[int, OpenApiResponse]:
+    return {
+        400: OpenApiResponse(EscrowErrorSerializer, description="Refused: the error says why."),
+        401: OpenApiResponse(EscrowErrorSerializer, description="Not signed in."),
+        403: OpenApiResponse(
+            EscrowErrorSerializer,
+            description="Not one of your linked wallets, or a session without its CSRF token.",
+        ),
+        503: OpenApiResponse(
+            EscrowErrorSerializer,
+            description="The node does not answer, or the contracts are not deployed.",
+        ),
+    }
+
+
+class _EscrowApi(APIView):
+    permission_classes = [_SignedIn]
+
+    def get_exception_handler(self):
+        return escrow_exception_handler
+
+    def permission_denied(self, request: Request, message: str | None = None, code=None) -> None:
+        # DRF's own drops the message when nobody is authenticated.
+        if request.authenticators and not request.successful_authenticator:
+            raise NotAuthenticated(message)
+        raise PermissionDenied(message)
+
+
+# ---------------------------------------------------------------------------- views
+
+
+class EscrowDetailApi(_EscrowApi):
+    """What an address holds: ECT in its wallet, and in Hub escrow (free stake, locked)."""
+
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        address = serializers.CharField(help_text="Checksummed.")
+        wallet_units = serializers.CharField(help_text="ECT in the wallet, in base units.")
+        stake_units = serializers.CharField(
+            help_text="Free escrow, in base units: orders are paid from it, it can be withdrawn."
+        )
+        locked_units = serializers.CharField(
+            help_text="Escrow held for running deals and contributions, in base units."
+        )
+        wallet = serializers.CharField(help_text='The same in ECT ("12.5").')
+        stake = serializers.CharField(help_text="ECT.")
+        locked = serializers.CharField(help_text="ECT.")
+
+        class Meta:
+            ref_name = "EscrowAccount"
+
+    @extend_schema(
+        tags=["escrow"],
+        summary="Wallet and escrow balances of an address",
+        parameters=[
+            OpenApiParameter(
+                "address", str, OpenApiParameter.PATH, description="Any Ethereum address."
+            )
+        ],
+        responses={200: OutputSerializer, **_error_responses()},
+    )
+    def get(self, request: Request, address: str) -> Response:
+        address = checked_address(address)
+        onchain = selectors.wallets_on_chain(addresses=[address])
+        if onchain.problem == selectors.CHAIN_UNREACHABLE:
+            raise _node_down()
+        holdings = onchain.of(address)
+        if holdings is None:
+            raise _not_deployed()
+        units = {
+            name: to_units(amount, decimals=ECT_DECIMALS, currency="ECT")
+            for name, amount in (
+                ("wallet", holdings.ect),
+                ("stake", holdings.stake),
+                ("locked", holdings.locked),
+            )
+        }
+        return Response(
+            self.OutputSerializer(
+                {
+                    "address": address,
+                    **{f"{name}_units": str(value) for name, value in units.items()},
+                    **{name: ect_text(value) for name, value in units.items()},
+                }
+            ).data
+        )
+
+
+class EscrowDepositPermitApi(_EscrowApi):
+    """Step 1 of a deposit: the EIP-2612 permit for the wallet to sign (`eth_signTypedData_v4`).
+
+    Its signature goes, with the same amount and the returned deadline, to deposit/."""
+
+    class InputSerializer(_WalletAmountInputSerializer):
+        class Meta:
+            ref_name = "EscrowDepositPermitInput"
+
+    class OutputSerializer(_AmountOutputSerializer):
+        typed_data = serializers.JSONField(
+            help_text="EIP-712 Permit(owner, spender=Hub, value, nonce, deadline) of ECT, uint256 "
+            "as decimal strings: pass JSON.stringify(typed_data) to eth_signTypedData_v4."
+        )
+        deadline = serializers.IntegerField(help_text="Unix seconds the permit is valid until.")
+
+        class Meta:
+            ref_name = "EscrowDepositPermit"
+
+    @extend_schema(
+        tags=["escrow"],
+        summary="Build the permit to sign for a deposit",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **_error_responses()},
+    )
+    def post(self, request: Request) -> Response:
+        _, address, units = _wallet_request(request, self.InputSerializer)
+        hub = _escrow_hub()
+        held = hub.token_balance(address)
+        if units > held:
+            if held == 0:
+                raise EscrowRefused(f"Your wallet holds no ECT: {_ect_hint()}, then deposit.")
+            raise EscrowRefused(
+                f"Your wallet holds {format_ect(held)}: deposit at most that, or {_ect_hint()}."
+            )
+        if hub.w3.eth.get_balance(address) == 0:
+            raise EscrowRefused(
+                f"Your wallet holds no ETH to pay the gas of the deposit: {_eth_hint()}, "
+                "then deposit."
+            )
+        deadline = _chain_now(hub.w3) + PERMIT_SECONDS
+        typed_data = hub.permit_typed_data(owner=address, amount=units, deadline=deadline)
+        return Response(
+            self.OutputSerializer(
+                {"typed_data": typed_data, "deadline": deadline, **_amounts(units)}
+            ).data
+        )
+
+
+class EscrowDepositApi(_EscrowApi):
+    """Step 2 of a deposit: the `depositWithPermit` transaction for `eth_sendTransaction`, from
+    the permit signed in step 1. Checked now (signature, deadline, gas estimate) so that a
+    transaction that would fail is refused before the wallet asks for anything."""
+
+    class InputSerializer(_WalletAmountInputSerializer):
+        deadline = serializers.IntegerField(
+            min_value=0,
+            max_value=MAX_UINT256,
+            help_text="The deadline the permit step returned.",
+            error_messages={
+                **_required("the permit's deadline, as the permit step returned it"),
+                "invalid": "The deadline must be the whole number the permit step returned.",
+                "min_value": "The deadline must be the whole number the permit step returned.",
+                "max_value": "The deadline must be the whole number the permit step returned.",
+                "max_string_length": "The deadline must be the whole number the permit step "
+                "returned.",
+            },
+        )
+        signature = serializers.RegexField(
+            _SIGNATURE,
+            help_text="The wallet's signature of the permit: 0x and 130 hexadecimal digits.",
+            error_messages={
+                **_required("the wallet's signature of the permit"),
+                "invalid": "The signature must be 0x and 130 hexadecimal digits, as "
+                "eth_signTypedData_v4 returns it.",
+            },
+        )
+
+        class Meta:
+            ref_name = "EscrowDepositInput"
+
+    class OutputSerializer(_TransactionOutputSerializer):
+        class Meta:
+            ref_name = "EscrowDeposit"
+
+    @extend_schema(
+        tags=["escrow"],
+        summary="Build the deposit transaction from a signed permit",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **_error_responses()},
+    )
+    def post(self, request: Request) -> Response:
+        from marketplace.chain.hub_errors import format_time
+
+        data, address, units = _wallet_request(request, self.InputSerializer)
+        deadline, signature = data["deadline"], bytes.fromhex(data["signature"][2:])
+        hub = _escrow_hub()
+        if deadline <= _chain_now(hub.w3):
+            raise EscrowRefused(f"The permit expired at {format_time(deadline)}: sign a new one.")
+        typed_data = hub.permit_typed_data(owner=address, amount=units, deadline=deadline)
+        if _permit_signer(typed_data, signature) != address:
+            # depositWithPermit tolerates a permit used already (front-run) while the allowance
+            # it gave still covers the amount; anything else would fail for want of allowance.
+            allowance = hub.token.functions.allowance(address, hub.address).call()
+            if allowance < units:
+                raise EscrowRefused(
+                    f"This signature is not {short_address(address)}'s permit for "
+                    f"{format_ect(units)} with this deadline (another account signed it, or "
+                    "another amount, or the permit was used already): sign the permit again."
+                )
+        call = hub.deposit_with_permit_call(amount=units, deadline=deadline, signature=signature)
+        transaction = _payable_transaction(call, hub=hub, sender=address)
+        return Response(self.OutputSerializer({"transaction": transaction, **_amounts(units)}).data)
+
+
+class EscrowWithdrawApi(_EscrowApi):
+    """The `withdraw` transaction for `eth_sendTransaction`: free escrow back to the wallet.
+    Locked escrow cannot be withdrawn until the deals holding it end."""
+
+    class InputSerializer(_WalletAmountInputSerializer):
+        class Meta:
+            ref_name = "EscrowWithdrawInput"
+
+    class OutputSerializer(_TransactionOutputSerializer):
+        class Meta:
+            ref_name = "EscrowWithdraw"
+
+    @extend_schema(
+        tags=["escrow"],
+        summary="Build the withdraw transaction",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **_error_responses()},
+    )
+    def post(self, request: Request) -> Response:
+        _, address, units = _wallet_request(request, self.InputSerializer)
+        hub = _escrow_hub()
+        account = hub.account(address)
+        if units > account.stake:
+            locked = (
+                f" ({format_ect(account.locked)} more is locked in deals until their tasks end)"
+                if account.locked
+                else ""
+            )
+            if account.stake == 0:
+                raise EscrowRefused(f"Your escrow holds nothing free to withdraw{locked}.")
+            raise EscrowRefused(
+                f"Your escrow holds {format_ect(account.stake)} free{locked}: withdraw at most "
+                f"{format_ect(account.stake)}."
+            )
+        transaction = _payable_transaction(hub.withdraw_call(amount=units), hub=hub, sender=address)
+        return Response(self.OutputSerializer({"transaction": transaction, **_amounts(units)}).data)

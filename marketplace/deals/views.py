@@ -1,0 +1,110 @@
+"""The deal page (public, as the chain is) and a signed-in user's deals."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from marketplace.accounts.selectors import wallet_list
+from marketplace.catalogue.selectors import listing_visible_to
+from marketplace.deals import selectors
+from marketplace.indexer.selectors import index_freshness
+
+# How often the page of a deal sent but not indexed yet asks again (the dev chain mines a
+# block per transaction and the indexer follows within a second).
+POLL_SECONDS = 2
+DEALS_PER_PAGE = 24
+
+
+def _asset_lines(request: HttpRequest, deal) -> list[dict]:
+    """What the deal bought, in order: role, address, the indexed asset (its name) and the
+    page of its listing when the visitor may see one."""
+    assets = selectors.assets_by_address(addresses=[deal.app, deal.dataset, deal.workerpool])
+    lines = []
+    for role, address in (
+        ("App", deal.app),
+        ("Dataset", deal.dataset),
+        ("Worker pool", deal.workerpool),
+    ):
+        asset = assets.get(address)
+        listing = asset.listing if asset is not None else None
+        visible = listing is not None and listing_visible_to(listing=listing, user=request.user)
+        lines.append(
+            {
+                "role": role,
+                "address": address,
+                "asset": asset,
+                "url": listing.get_absolute_url() if visible else "",
+            }
+        )
+    return lines
+
+
+def deal_detail(request: HttpRequest, dealid: str) -> HttpResponse:
+    key = selectors.bytes32_key(dealid)
+    if key is None:
+        return render(
+            request,
+            "frontend/error.html",
+            {
+                "title": "Not a deal id",
+                "message": f"“{dealid[:80]}” is not a deal id: a deal id is 0x followed by 64 "
+                "hexadecimal digits, as your wallet's matchOrders transaction returned it.",
+            },
+            status=400,
+        )
+    deal = selectors.deal_detail(dealid=key)
+    context = {"dealid": key, "deal": deal, "freshness": index_freshness()}
+    if deal is None:
+        # Sent a moment ago, most likely: say whether the chain has it while the index catches up.
+        context["on_chain"] = selectors.deal_on_chain(dealid=key)
+        context["poll_seconds"] = POLL_SECONDS
+    else:
+        context |= {
+            "assets": _asset_lines(request, deal),
+            "progress": selectors.deal_progress(deal),
+            "params": selectors.deal_params(deal.params),
+            "total_price": deal.task_price * deal.volume,
+            "unconfirmed": context["freshness"].is_unconfirmed(deal.block_number),
+            "final_deadline": selectors.deal_final_deadline(deal),
+            "now": timezone.now(),
+        }
+    template = "deals/deal_detail.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#deal"
+    return render(request, template, context)
+
+
+@login_required
+def deal_list(request: HttpRequest) -> HttpResponse:
+    wallets = [wallet.address for wallet in wallet_list(user=request.user)]
+    page = Paginator(selectors.deal_list_of_wallets(addresses=wallets), DEALS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    deals = list(page.object_list)
+    assets = selectors.assets_by_address(
+        addresses=[address for deal in deals for address in (deal.app, deal.workerpool)]
+    )
+    freshness = index_freshness()
+    return render(
+        request,
+        "deals/deal_list.html",
+        {
+            "wallets": set(wallets),
+            "page": page,
+            "rows": [
+                {
+                    "deal": deal,
+                    "app": assets.get(deal.app),
+                    "workerpool": assets.get(deal.workerpool),
+                    "total_price": deal.task_price * deal.volume,
+                    "unconfirmed": freshness.is_unconfirmed(deal.block_number),
+                }
+                for deal in deals
+            ],
+            "freshness": freshness,
+        },
+    )

@@ -1,0 +1,588 @@
+"""The order book's JSON API (/api/v1/orders/): list, publish, detail, unpublish, close on
+chain; and buying: upload inputs, quote, build the matchOrders transaction.
+
+Every refusal is a 4xx with {"error": sentence, "field": name of the field at fault}; nothing
+is stored by a refused request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from marketplace.chain.amounts import ECT_DECIMALS, InvalidAmount, from_units, to_units
+from marketplace.chain.errors import ChainError
+from marketplace.chain.orders import UINT256_MAX, typed_data
+from marketplace.deals.models import OrderKind
+from marketplace.orders import purchases, selectors, services
+from marketplace.orders.models import Order, OrderStatus
+from marketplace.orders.parsing import OrderError, order_with_defaults
+
+MAX_INPUT_BYTES = 20 * 1024 * 1024
+TAG_NAMES = {"tee": 0, "tdx": 3}
+
+
+def error_response(error: OrderError) -> Response:
+    body: dict[str, Any] = {"error": str(error)}
+    if error.field:
+        body["field"] = error.field
+    failures = getattr(error, "failures", None)
+    if failures:
+        body["failures"] = [{"check": f.check, "message": f.message} for f in failures]
+    return Response(body, status=error.status)
+
+
+def _ect(units: int | Decimal) -> str:
+    """ECT as a plain decimal string: 2500000000 units → "2.5"."""
+    return format(from_units(int(units), decimals=ECT_DECIMALS).normalize(), "f")
+
+
+# ---------------------------------------------------------------------- serializers
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    digest = serializers.CharField(help_text="EIP-712 digest: the order's id, on chain too.")
+    kind = serializers.ChoiceField(choices=OrderKind.choices)
+    asset = serializers.CharField(help_text="The app, dataset or pool sold; a request's app.")
+    asset_name = serializers.SerializerMethodField()
+    listing_url = serializers.SerializerMethodField()
+    signer = serializers.CharField()
+    price_units = serializers.CharField(source="price", help_text="ECT base units, per task.")
+    price = serializers.SerializerMethodField(help_text="ECT per task, as a decimal string.")
+    volume = serializers.IntegerField()
+    consumed = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    tag = serializers.CharField()
+    category = serializers.IntegerField(allow_null=True)
+    trust = serializers.IntegerField(allow_null=True)
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    status_reason = serializers.CharField()
+    message = serializers.JSONField(help_text="The typed-data message as signed.")
+    signature = serializers.CharField(help_text="Empty when presigned on chain.")
+    created_at = serializers.DateTimeField()
+
+    def _listing(self, order: Order):
+        return self.context.get("listings", {}).get(order.asset)
+
+    def get_asset_name(self, order: Order) -> str:
+        listing = self._listing(order)
+        return listing.name if listing else ""
+
+    def get_listing_url(self, order: Order) -> str:
+        listing = self._listing(order)
+        return listing.get_absolute_url() if listing else ""
+
+    def get_price(self, order: Order) -> str:
+        return _ect(order.price)
+
+
+def _serialize(orders: list[Order], *, many: bool = True) -> Any:
+    listings = selectors.listings_by_address(
+        chain_id=settings.CHAIN_ID, addresses=[order.asset for order in orders]
+    )
+    data = OrderOutputSerializer(orders, many=True, context={"listings": listings}).data
+    return data if many else data[0]
+
+
+class _Uint(serializers.CharField):
+    """A uint256 as a decimal string or an integer."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("invalid")
+        text = str(data).strip()
+        if not text.isdigit() or int(text) > UINT256_MAX:
+            raise serializers.ValidationError("Enter a whole number from 0 to 2**256-1.")
+        return int(text)
+
+
+class _Ect(serializers.CharField):
+    """An amount of ECT (up to 9 decimals) as base units."""
+
+    def to_internal_value(self, data: Any) -> int:
+        try:
+            return to_units(str(data), decimals=ECT_DECIMALS, currency="ECT")
+        except InvalidAmount as error:
+            raise serializers.ValidationError(str(error)) from None
+
+
+def _first_error(errors: dict) -> OrderError:
+    field, problems = next(iter(errors.items()))
+    problem = problems[0] if isinstance(problems, list) else problems
+    if isinstance(problem, dict):  # nested
+        return _first_error(problem)
+    return OrderError(f"{field}: {problem}", field=field)
+
+
+def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    if not serializer.is_valid():
+        raise _first_error(serializer.errors)
+    return serializer.validated_data
+
+
+class OrderFiltersSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=OrderKind.choices, required=False)
+    asset = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$", required=False)
+    owner = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$", required=False)
+    category = serializers.IntegerField(min_value=0, required=False)
+    min_trust = serializers.IntegerField(min_value=0, required=False)
+    tag = serializers.CharField(required=False)
+    min_volume = serializers.IntegerField(min_value=1, required=False)
+    price_min = _Ect(required=False, help_text="ECT")
+    price_max = _Ect(required=False, help_text="ECT")
+    status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
+
+    def validate_tag(self, value: str) -> int:
+        bits = 0
+        for part in value.split(","):
+            part = part.strip().lower()
+            if part in TAG_NAMES:
+                bits |= 1 << TAG_NAMES[part]
+            elif part.isdigit() and int(part) < 63:
+                bits |= 1 << int(part)
+            else:
+                raise serializers.ValidationError(
+                    f"{part!r} is not a tag: use tee, tdx or bit numbers 0 to 62, comma-separated."
+                )
+        return bits
+
+
+# ---------------------------------------------------------------------- the book
+
+
+class OrderListApi(APIView):
+    """The book: open orders by default, cheapest first, then oldest first."""
+
+    @extend_schema(
+        parameters=[OrderFiltersSerializer, OpenApiParameter("page", int)],
+        responses=OrderOutputSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        try:
+            filters = _valid(OrderFiltersSerializer, request.query_params)
+        except OrderError as error:
+            return error_response(error)
+        orders = selectors.order_list(
+            chain_id=settings.CHAIN_ID,
+            filters=selectors.OrderFilters(
+                kind=filters.get("kind"),
+                asset=filters.get("asset"),
+                owner=filters.get("owner"),
+                category=filters.get("category"),
+                min_trust=filters.get("min_trust"),
+                tag_bits=filters.get("tag"),
+                min_volume=filters.get("min_volume"),
+                price_min=filters.get("price_min"),
+                price_max=filters.get("price_max"),
+                status=filters.get("status", OrderStatus.OPEN),
+            ),
+        )
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(orders, request, view=self)
+        return paginator.get_paginated_response(_serialize(page))
+
+
+class OrderPublishApi(APIView):
+    """Publish one signed order, or a batch of them ({"orders": [...]}, at most 1000)."""
+
+    permission_classes = [IsAuthenticated]
+
+    class OrderPublishInputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=OrderKind.choices)
+        order = serializers.JSONField(help_text="The typed-data message (the order's fields).")
+        signature = serializers.CharField(
+            required=False, allow_blank=True, help_text="0x hex; omit when presigned on chain."
+        )
+        domain = serializers.JSONField(
+            required=False, help_text="The typed data's domain, to be told if it is not ours."
+        )
+
+    @extend_schema(
+        request=OrderPublishInputSerializer,
+        responses={201: OrderOutputSerializer, 207: OrderOutputSerializer(many=True)},
+    )
+    def post(self, request: Request) -> Response:
+        body = request.data
+        if isinstance(body, dict) and "orders" in body:
+            return self._batch(request, body["orders"])
+        if not isinstance(body, dict):
+            return error_response(OrderError("Send a JSON object: {kind, order, signature}."))
+        try:
+            order = services.order_publish(
+                kind=body.get("kind"),
+                order=body.get("order"),
+                signature=body.get("signature", ""),
+                domain=body.get("domain"),
+                user=request.user,
+            )
+        except OrderError as error:
+            return error_response(error)
+        return Response(_serialize([order], many=False), status=201)
+
+    def _batch(self, request: Request, items: Any) -> Response:
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            return error_response(OrderError("orders must be a list of {kind, order, signature}."))
+        submissions = [
+            services.Submission(
+                kind=item.get("kind"),
+                order=item.get("order"),
+                signature=item.get("signature", ""),
+                domain=item.get("domain"),
+            )
+            for item in items
+        ]
+        try:
+            outcomes = services.orders_publish(submissions=submissions, user=request.user)
+        except OrderError as error:
+            return error_response(error)
+        stored = _serialize([o.order for o in outcomes if o.order is not None])
+        results, index = [], 0
+        for outcome in outcomes:
+            if outcome.order is not None:
+                results.append({"status": 201, "order": stored[index]})
+                index += 1
+            else:
+                results.append(
+                    {
+                        "status": outcome.error.status,
+                        "error": str(outcome.error),
+                        "field": outcome.error.field,
+                    }
+                )
+        accepted = sum(1 for outcome in outcomes if outcome.order is not None)
+        status = 201 if accepted == len(outcomes) else 207
+        return Response({"accepted": accepted, "results": results}, status=status)
+
+
+def _order_or_404(digest: str) -> Order | Response:
+    order = selectors.order_detail(chain_id=settings.CHAIN_ID, digest=digest)
+    if order is None:
+        return Response({"error": f"No order {digest} in the book."}, status=404)
+    return order
+
+
+class OrderDetailApi(APIView):
+    @extend_schema(responses=OrderOutputSerializer)
+    def get(self, request: Request, digest: str) -> Response:
+        order = _order_or_404(digest)
+        if isinstance(order, Response):
+            return order
+        return Response(_serialize([order], many=False))
+
+
+class OrderUnpublishApi(APIView):
+    """Take an order off the book. It stays valid on chain until closed there: the answer
+    says so and points to the close transaction."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "OrderUnpublished",
+            {
+                "order": OrderOutputSerializer(),
+                "still_valid_on_chain": serializers.BooleanField(),
+                "message": serializers.CharField(),
+                "close_url": serializers.CharField(),
+            },
+        ),
+    )
+    def post(self, request: Request, digest: str) -> Response:
+        order = _order_or_404(digest)
+        if isinstance(order, Response):
+            return order
+        try:
+            order = services.order_unpublish(order=order, user=request.user)
+        except OrderError as error:
+            return error_response(error)
+        return Response(
+            {
+                "order": _serialize([order], many=False),
+                "still_valid_on_chain": True,
+                "message": services.UNPUBLISHED
+                + " To cancel it for good, send its close transaction from the signer's wallet.",
+                "close_url": request.build_absolute_uri(f"/api/v1/orders/{order.digest}/close/"),
+            }
+        )
+
+
+class OrderCloseApi(APIView):
+    """The unsigned manage…Order(CLOSE) transaction for the signer's wallet."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "OrderCloseTransaction", {"transaction": serializers.DictField()}
+        ),
+    )
+    def post(self, request: Request, digest: str) -> Response:
+        order = _order_or_404(digest)
+        if isinstance(order, Response):
+            return order
+        if not services.may_manage(order=order, user=request.user):
+            return Response(
+                {"error": f"Only the order's signer ({order.signer}) may close it on chain."},
+                status=403,
+            )
+        try:
+            transaction = services.order_close_transaction(order=order, sender=order.signer)
+        except ChainError as error:
+            return Response({"error": str(error)}, status=400)
+        return Response({"transaction": transaction})
+
+
+class OrderTypedDataApi(APIView):
+    """The typed data to sign for an order: missing fields take their defaults (no
+    restriction, zero tag, a fresh random salt). Sign it with eth_signTypedData_v4, then
+    publish {kind, order: typed_data.message, signature}."""
+
+    class OrderTypedDataInputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=OrderKind.choices)
+        order = serializers.DictField(help_text="The fields you set.")
+
+    @extend_schema(
+        request=OrderTypedDataInputSerializer,
+        responses=inline_serializer(
+            "OrderTypedData",
+            {"typed_data": serializers.DictField(), "digest": serializers.CharField()},
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            data = _valid(self.OrderTypedDataInputSerializer, request.data)
+            domain = services.book_domain()
+            order = order_with_defaults(data["kind"], data["order"])
+        except OrderError as error:
+            return error_response(error)
+        from marketplace.chain.orders import order_digest
+
+        return Response(
+            {
+                "typed_data": typed_data(order, domain),
+                "digest": "0x" + order_digest(order, domain).hex(),
+            }
+        )
+
+
+# ---------------------------------------------------------------------- buying
+
+
+def _buyer(request: Request, address: str) -> str | Response:
+    wallet = request.user.wallets.filter(address__iexact=address).first()
+    if wallet is None:
+        return Response(
+            {
+                "error": f"{address} is not one of your linked wallets: link it on the Wallets "
+                "page (sign in with it), then buy with it.",
+                "field": "requester",
+            },
+            status=403,
+        )
+    return wallet.address
+
+
+class InputUploadApi(APIView):
+    """Upload an input file for a task; its URL goes into the request's params."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+        responses=inline_serializer(
+            "InputUploaded", {"url": serializers.CharField(), "size": serializers.IntegerField()}
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("file")
+        if upload is None:
+            return Response(
+                {"error": "Send the file in the form field 'file'.", "field": "file"}, 400
+            )
+        if upload.size > MAX_INPUT_BYTES:
+            return Response(
+                {
+                    "error": f"{upload.name} is {upload.size:,} bytes: inputs are at most "
+                    f"{MAX_INPUT_BYTES // 2**20} MiB.",
+                    "field": "file",
+                },
+                status=400,
+            )
+        name = default_storage.save(f"inputs/{uuid.uuid4().hex}/{upload.name}", upload)
+        url = request.build_absolute_uri(default_storage.url(name))
+        return Response({"url": url, "size": upload.size}, status=201)
+
+
+class QuoteInputSerializer(serializers.Serializer):
+    requester = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$")
+    app = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$")
+    dataset = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$", required=False, allow_blank=True)
+    workerpool = serializers.RegexField(
+        r"^0x[0-9a-fA-F]{40}$", required=False, allow_blank=True, help_text="Empty: best offer."
+    )
+    category = serializers.IntegerField(min_value=0)
+    trust = serializers.IntegerField(min_value=0, default=0)
+    volume = serializers.IntegerField(min_value=1, max_value=10_000, default=1)
+    args = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    input_files = serializers.ListField(
+        child=serializers.URLField(), required=False, default=list, max_length=20
+    )
+    beneficiary = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$", required=False, allow_blank=True)
+
+
+class FailureSerializer(serializers.Serializer):
+    check = serializers.CharField()
+    message = serializers.CharField()
+
+
+class QuoteOutputSerializer(serializers.Serializer):
+    ready = serializers.BooleanField()
+    failures = FailureSerializer(many=True)
+    app_order = serializers.DictField(allow_null=True)
+    dataset_order = serializers.DictField(allow_null=True)
+    workerpool_order = serializers.DictField(allow_null=True)
+    request_typed_data = serializers.DictField(allow_null=True)
+    task_price = serializers.CharField()
+    total = serializers.CharField()
+    total_units = serializers.CharField()
+    stake = serializers.CharField()
+    wallet = serializers.CharField()
+    deposit_needed = serializers.CharField()
+    deposit_needed_units = serializers.CharField()
+
+
+class PurchaseQuoteApi(APIView):
+    """Find the cheapest sell orders for what you want and check every matchOrders rule;
+    gives the request order to sign, or every reason it cannot be bought, in words."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=QuoteInputSerializer, responses=QuoteOutputSerializer)
+    def post(self, request: Request) -> Response:
+        from eth_utils import to_checksum_address
+
+        try:
+            data = _valid(QuoteInputSerializer, request.data)
+        except OrderError as error:
+            return error_response(error)
+        buyer = _buyer(request, data["requester"])
+        if isinstance(buyer, Response):
+            return buyer
+        checksummed = {
+            name: to_checksum_address(data[name]) if data.get(name) else ""
+            for name in ("app", "dataset", "workerpool", "beneficiary")
+        }
+        wanted = selectors.Wanted(
+            app=checksummed["app"],
+            dataset=checksummed["dataset"],
+            workerpool=checksummed["workerpool"],
+            category=data["category"],
+            trust=data["trust"],
+            volume=data["volume"],
+            requester=buyer,
+        )
+        params = purchases.default_params(args=data["args"], input_files=data["input_files"])
+        try:
+            quote = purchases.purchase_quote(
+                wanted=wanted, params=params, beneficiary=checksummed["beneficiary"]
+            )
+        except OrderError as error:
+            return error_response(error)
+        found = [quote.app_order, quote.dataset_order, quote.workerpool_order]
+        serialized = iter(_serialize([o for o in found if o is not None]))
+        app_order, dataset_order, workerpool_order = (
+            next(serialized) if o is not None else None for o in found
+        )
+        return Response(
+            {
+                "ready": not quote.failures,
+                "failures": [{"check": f.check, "message": f.message} for f in quote.failures],
+                "app_order": app_order,
+                "dataset_order": dataset_order,
+                "workerpool_order": workerpool_order,
+                "request_typed_data": quote.request_typed_data,
+                "task_price": _ect(quote.task_price),
+                "total": _ect(quote.total),
+                "total_units": str(quote.total),
+                "stake": _ect(quote.stake),
+                "wallet": _ect(quote.wallet),
+                "deposit_needed": _ect(quote.deposit_needed),
+                "deposit_needed_units": str(quote.deposit_needed),
+            }
+        )
+
+
+class PurchaseMatchApi(APIView):
+    """Check the signed request and the chosen orders once more and give the matchOrders
+    transaction for the buyer's wallet, with the id the deal will have."""
+
+    permission_classes = [IsAuthenticated]
+
+    class PurchaseMatchInputSerializer(serializers.Serializer):
+        request = serializers.JSONField(help_text="The signed request's typed-data message.")
+        signature = serializers.CharField()
+        app_order = serializers.CharField()
+        dataset_order = serializers.CharField(required=False, allow_blank=True)
+        workerpool_order = serializers.CharField()
+
+    @extend_schema(
+        request=PurchaseMatchInputSerializer,
+        responses=inline_serializer(
+            "MatchTransaction",
+            {
+                "transaction": serializers.DictField(),
+                "dealid": serializers.CharField(),
+                "deal_url": serializers.CharField(),
+                "request_digest": serializers.CharField(),
+            },
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            data = _valid(self.PurchaseMatchInputSerializer, request.data)
+        except OrderError as error:
+            return error_response(error)
+        requester = data["request"].get("requester") if isinstance(data["request"], dict) else ""
+        buyer = _buyer(request, str(requester))
+        if isinstance(buyer, Response):
+            return buyer
+        try:
+            match = purchases.purchase_match_transaction(
+                sender=buyer,
+                request=data["request"],
+                signature=data["signature"],
+                app_order=data["app_order"],
+                dataset_order=data.get("dataset_order") or None,
+                workerpool_order=data["workerpool_order"],
+            )
+        except OrderError as error:
+            return error_response(error)
+        return Response(
+            {
+                "transaction": match.transaction,
+                "dealid": match.dealid,
+                "deal_url": f"/deals/{match.dealid}/",
+                "request_digest": match.request_digest,
+            }
+        )

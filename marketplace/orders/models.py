@@ -1,0 +1,100 @@
+"""The off-chain order book: orders their owners signed (or presigned on chain) and published
+here, so that buyers find them without asking the chain.
+
+An order is identified by its EIP-712 digest on this chain and Hub, like on chain. Its typed
+fields are kept as the owner signed them (`message`, the `eth_signTypedData_v4` message), and
+the fields the book is searched by are copied into columns. `status` follows the chain through
+`orders_refresh` (marketplace.orders.services), run by the indexer on every batch:
+
+- open: valid, and its signer's escrow covers what the Hub would lock;
+- filled: the chain consumed its whole volume;
+- cancelled: taken off the book by its owner, or closed on chain;
+- dead: its asset changed owner, or the escrow no longer covers it (it comes back to open when
+  the cause goes away: the signature is still good).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from marketplace.deals.models import OrderKind
+from marketplace.indexer.fields import Units
+
+
+class OrderStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    FILLED = "filled", "Filled"
+    CANCELLED = "cancelled", "Cancelled"
+    DEAD = "dead", "Dead"
+
+
+# Statuses that the chain may still change (a dead order revives when its cause goes away).
+LIVE_STATUSES = (OrderStatus.OPEN, OrderStatus.DEAD)
+
+
+class Order(models.Model):
+    chain_id = models.PositiveBigIntegerField()
+    hub = models.CharField(max_length=42, help_text="The Hub (EIP-712 verifying contract).")
+    digest = models.CharField(max_length=66, help_text="EIP-712 digest: the order's id.")
+    kind = models.CharField(max_length=10, choices=OrderKind.choices)
+    asset = models.CharField(
+        max_length=42, help_text="The app, dataset or workerpool sold; a request's app."
+    )
+    signer = models.CharField(
+        max_length=42, help_text="The asset's owner, or the requester, who signed."
+    )
+    price = Units(help_text="Per task, ECT base units; a request's total of its max prices.")
+    volume = models.PositiveBigIntegerField()
+    consumed = models.PositiveBigIntegerField(default=0)
+    remaining = models.PositiveBigIntegerField()
+    tag = models.CharField(max_length=66)
+    tag_bits = models.BigIntegerField(default=0, help_text="Tag bits 0 to 62, for filtering.")
+    category = models.PositiveIntegerField(null=True, help_text="Workerpool and request orders.")
+    trust = models.PositiveBigIntegerField(null=True, help_text="Workerpool and request orders.")
+    dataset = models.CharField(max_length=42, blank=True, help_text="A request's dataset.")
+    workerpool = models.CharField(max_length=42, blank=True, help_text="A request's pool.")
+    app_restrict = models.CharField(max_length=42, blank=True)
+    dataset_restrict = models.CharField(max_length=42, blank=True)
+    workerpool_restrict = models.CharField(max_length=42, blank=True)
+    requester_restrict = models.CharField(max_length=42, blank=True)
+    message = models.JSONField(help_text="The typed-data message, as signed.")
+    signature = models.CharField(max_length=132, blank=True, help_text="Empty: presigned.")
+    status = models.CharField(max_length=10, choices=OrderStatus.choices)
+    status_reason = models.CharField(max_length=300, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["price", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain_id", "digest"], name="order_unique"),
+        ]
+        indexes = [
+            # The book's two hot reads, straight off partial indexes of open orders: the offers
+            # of one asset by price, and the pool offers of a category by price.
+            models.Index(
+                fields=["chain_id", "kind", "asset", "price", "created_at"],
+                name="order_open_by_asset",
+                condition=Q(status="open"),
+            ),
+            models.Index(
+                fields=["chain_id", "kind", "category", "price", "created_at"],
+                name="order_open_by_category",
+                condition=Q(status="open"),
+            ),
+            models.Index(fields=["chain_id", "kind", "price", "created_at"], name="order_by_price"),
+            models.Index(fields=["chain_id", "signer"], name="order_by_signer"),
+            models.Index(fields=["chain_id", "asset", "status"], name="order_by_asset"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.digest[:10]}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES

@@ -1,0 +1,211 @@
+"""Orders as clients send them (JSON: the typed-data message, its kind, its signature) turned
+into the chain's order objects, or refused with a sentence naming the field and the problem.
+
+Clients write uint256 values as JSON integers or as decimal strings (JavaScript loses
+precision above 2**53), bytes32 as 0x hex, addresses as 0x hex (mixed case only when it is a
+valid EIP-55 checksum). Nothing is guessed: a float, a boolean, a negative number or an unknown
+field is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from marketplace.chain.orders import (
+    UINT256_MAX,
+    AppOrder,
+    DatasetOrder,
+    Order,
+    RequestOrder,
+    WorkerpoolOrder,
+    checksummed,
+)
+from marketplace.deals.models import OrderKind
+
+ORDER_CLASSES: dict[str, type[Order]] = {
+    OrderKind.APP: AppOrder,
+    OrderKind.DATASET: DatasetOrder,
+    OrderKind.WORKERPOOL: WorkerpoolOrder,
+    OrderKind.REQUEST: RequestOrder,
+}
+KIND_OF_CLASS = {cls: kind for kind, cls in ORDER_CLASSES.items()}
+# The field naming the asset an order sells (a request: the app it buys).
+ASSET_FIELDS = {
+    OrderKind.APP: "app",
+    OrderKind.DATASET: "dataset",
+    OrderKind.WORKERPOOL: "workerpool",
+    OrderKind.REQUEST: "app",
+}
+PRICE_FIELDS = {
+    OrderKind.APP: ("appprice",),
+    OrderKind.DATASET: ("datasetprice",),
+    OrderKind.WORKERPOOL: ("workerpoolprice",),
+    OrderKind.REQUEST: ("appmaxprice", "datasetmaxprice", "workerpoolmaxprice"),
+}
+MAX_PARAMS_BYTES = 16 * 1024
+_DECIMAL = re.compile(r"[0-9]+")
+_HEX = re.compile(r"0x[0-9a-fA-F]*")
+
+
+class OrderError(Exception):
+    """An order refused; `status` is the HTTP status that fits, `field` the field at fault."""
+
+    status = 400
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidOrder(OrderError):
+    """The order is malformed: a field is missing, of the wrong type or out of range."""
+
+
+def order_kind(value: Any) -> str:
+    if value not in ORDER_CLASSES:
+        raise InvalidOrder(
+            f"kind must be one of {', '.join(ORDER_CLASSES)}, not {value!r}.", field="kind"
+        )
+    return value
+
+
+def _uint256(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InvalidOrder(
+            f"{field} must be a whole number (a JSON integer or a decimal string), "
+            f"not {json.dumps(value)}.",
+            field=field,
+        )
+    if isinstance(value, str):
+        if not _DECIMAL.fullmatch(value.strip()):
+            raise InvalidOrder(
+                f"{field} must be a whole number written in decimal digits, not {value!r}.",
+                field=field,
+            )
+        value = int(value)
+    if value < 0:
+        raise InvalidOrder(f"{field} cannot be negative ({value}).", field=field)
+    if value > UINT256_MAX:
+        raise InvalidOrder(f"{field} is above the largest uint256 (2**256 - 1).", field=field)
+    return value
+
+
+def _address(value: Any, field: str) -> str:
+    address = checksummed(value) if isinstance(value, str) else None
+    if address is None:
+        hint = (
+            " (its mixed-case letters are not a valid EIP-55 checksum)"
+            if isinstance(value, str) and len(value) == 42 and _HEX.fullmatch(value)
+            else ""
+        )
+        raise InvalidOrder(
+            f"{field} must be an address, 0x and 40 hex digits, not {json.dumps(value)}{hint}.",
+            field=field,
+        )
+    return address
+
+
+def _bytes32(value: Any, field: str) -> bytes:
+    if not isinstance(value, str) or not _HEX.fullmatch(value) or len(value) != 66:
+        raise InvalidOrder(
+            f"{field} must be 32 bytes as 0x and 64 hex digits, not {json.dumps(value)}.",
+            field=field,
+        )
+    return bytes.fromhex(value[2:])
+
+
+def _params(value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidOrder(
+            f"params must be a JSON object written as a string, not {json.dumps(value)}.",
+            field="params",
+        )
+    if len(value.encode()) > MAX_PARAMS_BYTES:
+        raise InvalidOrder(
+            f"params is {len(value.encode())} bytes long: at most {MAX_PARAMS_BYTES}.",
+            field="params",
+        )
+    try:
+        parsed = json.loads(value)
+    except ValueError as error:
+        raise InvalidOrder(f"params is not valid JSON: {error}.", field="params") from None
+    if not isinstance(parsed, dict):
+        raise InvalidOrder(
+            f'params must be a JSON object such as {{"args": "…"}}, not a {type(parsed).__name__}.',
+            field="params",
+        )
+    return value
+
+
+_READERS = {"uint256": _uint256, "address": _address, "bytes32": _bytes32}
+
+
+def parse_order(kind: str, message: Any) -> Order:
+    """The order of `kind` whose typed-data message is `message`; InvalidOrder otherwise."""
+    order_class = ORDER_CLASSES[order_kind(kind)]
+    if not isinstance(message, dict):
+        raise InvalidOrder(
+            f"order must be a JSON object of the order's fields, not {type(message).__name__}.",
+            field="order",
+        )
+    names = [name for name, _ in order_class.MEMBERS]
+    unknown = sorted(set(message) - set(names))
+    if unknown:
+        raise InvalidOrder(
+            f"A {kind} order has no field {', '.join(unknown)}: its fields are {', '.join(names)}.",
+            field=unknown[0],
+        )
+    missing = [name for name in names if name not in message]
+    if missing:
+        raise InvalidOrder(f"The order lacks {', '.join(missing)}.", field=missing[0])
+    values: dict[str, Any] = {}
+    for name, solidity_type in order_class.MEMBERS:
+        raw = message[name]
+        values[name] = (
+            _params(raw) if solidity_type == "string" else _READERS[solidity_type](raw, name)
+        )
+    if values["volume"] == 0:
+        raise InvalidOrder("volume must be at least 1.", field="volume")
+    return order_class(**values)
+
+
+def parse_signature(value: Any) -> bytes:
+    """A 65- or 64-byte (EIP-2098) signature from 0x hex; empty for none (presigned)."""
+    if value in (None, "", "0x"):
+        return b""
+    if not isinstance(value, str) or not _HEX.fullmatch(value) or len(value) % 2:
+        raise InvalidOrder(
+            f"signature must be 0x and hex digits, not {json.dumps(value)}.", field="signature"
+        )
+    signature = bytes.fromhex(value[2:])
+    if len(signature) not in (64, 65):
+        raise InvalidOrder(
+            f"A signature has 65 bytes (or 64, EIP-2098), not {len(signature)}.",
+            field="signature",
+        )
+    return signature
+
+
+def order_price(kind: str, order: Order) -> int:
+    """What the order asks per task (a request: the total it accepts to pay per task)."""
+    return sum(getattr(order, field) for field in PRICE_FIELDS[kind])
+
+
+def order_with_defaults(kind: str, fields: dict[str, Any]) -> Order:
+    """An order of `kind` from the fields given; the others take their defaults: no
+    restriction, zero tag, volume 1, params "{}", and a fresh random salt."""
+    from marketplace.chain.orders import ZERO_ADDRESS, new_salt
+
+    defaults: dict[str, Any] = {}
+    for name, solidity_type in ORDER_CLASSES[order_kind(kind)].MEMBERS:
+        if solidity_type == "address":
+            defaults[name] = ZERO_ADDRESS
+        elif solidity_type == "bytes32":
+            defaults[name] = "0x" + (new_salt() if name == "salt" else bytes(32)).hex()
+        elif solidity_type == "uint256":
+            defaults[name] = 1 if name == "volume" else 0
+        else:
+            defaults[name] = "{}"
+    return parse_order(kind, {**defaults, **fields})

@@ -1,0 +1,501 @@
+"""Buying: find the sell orders that fit what a buyer wants, run every check matchOrders will
+run (so that each failure is told in words before any gas is spent), build the request order
+the buyer signs, and then the matchOrders transaction the buyer's wallet sends.
+
+The checks are the Hub's, in its order (PROTOCOL.md), and their sentences are the ones the
+Hub's custom errors get (marketplace.chain.hub_errors): what the page says before the
+transaction is what the chain would have said after. Unlike the Hub, which stops at the first
+failure, every failing check is reported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from marketplace.chain.amounts import format_ect
+from marketplace.chain.errors import MESSAGES, ChainError, describe_error
+from marketplace.chain.orders import (
+    ZERO_ADDRESS,
+    AppOrder,
+    DatasetOrder,
+    Domain,
+    RequestOrder,
+    WorkerpoolOrder,
+    order_digest,
+    recover_signer,
+    tag_covers,
+    tag_union,
+    typed_data,
+)
+from marketplace.deals.models import Category, OrderKind
+from marketplace.orders import selectors
+from marketplace.orders.models import Order as BookOrder
+from marketplace.orders.models import OrderStatus
+from marketplace.orders.parsing import OrderError, parse_order, parse_signature
+from marketplace.orders.services import (
+    BookUnavailable,
+    ChainFacts,
+    OrderRefused,
+    book_domain,
+    chain_order,
+)
+
+# Codes of the Hub's errors (HubTypes.sol, library Kind).
+APP, DATASET, WORKERPOOL, REQUEST = 0, 1, 2, 3
+
+
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    """One check matchOrders would fail: the Hub's error name and its sentence."""
+
+    check: str
+    message: str
+
+
+def _failure(name: str, **arguments: Any) -> Failure:
+    import marketplace.chain.hub_errors  # noqa: F401  (registers the sentences)
+
+    build = MESSAGES.get(name)
+    return Failure(name, build(arguments) if build else describe_error(name, arguments))
+
+
+def _zero(address: str) -> bool:
+    return address == ZERO_ADDRESS
+
+
+def match_failures(
+    *,
+    app: AppOrder,
+    dataset: DatasetOrder | None,
+    workerpool: WorkerpoolOrder,
+    request: RequestOrder,
+    remaining: dict[int, int],
+    facts: ChainFacts,
+    categories: int,
+) -> list[Failure]:
+    """Every matchOrders check these orders fail, in the Hub's order. `remaining` gives each
+    order's remaining volume by kind code; `categories` how many categories the Hub has. The
+    payer's and the pool owner's escrow are checked last (InsufficientStake)."""
+    failures: list[Failure] = []
+    add = failures.append
+    # 1. category
+    if request.category != workerpool.category:
+        add(
+            _failure(
+                "CategoryMismatch",
+                requestCategory=request.category,
+                workerpoolCategory=workerpool.category,
+            )
+        )
+    elif request.category >= categories:
+        add(_failure("UnknownCategory", category=request.category, count=categories))
+    # 2. trust
+    if request.trust > workerpool.trust:
+        add(_failure("TrustTooHigh", requestTrust=request.trust, workerpoolTrust=workerpool.trust))
+    # 3. prices
+    for code, price, max_price in (
+        (APP, app.appprice, request.appmaxprice),
+        (DATASET, dataset.datasetprice if dataset else 0, request.datasetmaxprice),
+        (WORKERPOOL, workerpool.workerpoolprice, request.workerpoolmaxprice),
+    ):
+        if price > max_price:
+            add(_failure("PriceTooHigh", asset=code, price=price, maxPrice=max_price))
+    # 4. tag
+    required = tag_union(app.tag, dataset.tag if dataset else bytes(32), request.tag)
+    if not tag_covers(offered=workerpool.tag, required=required):
+        offered = int.from_bytes(workerpool.tag, "big")
+        missing = int.from_bytes(required, "big") & ~offered
+        add(_failure("TagNotOffered", missingBits=missing.to_bytes(32, "big")))
+    # 5. assets
+    if request.app != app.app:
+        add(_failure("AssetMismatch", asset=APP, requested=request.app, offered=app.app))
+    offered_dataset = dataset.dataset if dataset else ZERO_ADDRESS
+    if request.dataset != offered_dataset:
+        add(
+            _failure(
+                "AssetMismatch", asset=DATASET, requested=request.dataset, offered=offered_dataset
+            )
+        )
+    # 6. restrictions
+    deal = {
+        APP: app.app,
+        DATASET: request.dataset,
+        WORKERPOOL: workerpool.workerpool,
+        REQUEST: request.requester,
+    }
+    restrictions = [
+        (REQUEST, WORKERPOOL, request.workerpool),
+        (APP, DATASET, app.datasetrestrict),
+        (APP, WORKERPOOL, app.workerpoolrestrict),
+        (APP, REQUEST, app.requesterrestrict),
+        (WORKERPOOL, APP, workerpool.apprestrict),
+        (WORKERPOOL, DATASET, workerpool.datasetrestrict),
+        (WORKERPOOL, REQUEST, workerpool.requesterrestrict),
+    ]
+    if dataset is not None:
+        restrictions += [
+            (DATASET, APP, dataset.apprestrict),
+            (DATASET, WORKERPOOL, dataset.workerpoolrestrict),
+            (DATASET, REQUEST, dataset.requesterrestrict),
+        ]
+    for order, field, allowed in restrictions:
+        if not _zero(allowed) and allowed != deal[field]:
+            add(
+                _failure(
+                    "RestrictionFailed",
+                    order=order,
+                    field=field,
+                    allowed=allowed,
+                    actual=deal[field],
+                )
+            )
+    # 7. registered assets (their owners' signatures were checked when the orders were
+    # published; the book marks them dead when an owner changes)
+    for code, kind, address in (
+        (APP, OrderKind.APP, app.app),
+        (DATASET, OrderKind.DATASET, offered_dataset),
+        (WORKERPOOL, OrderKind.WORKERPOOL, workerpool.workerpool),
+    ):
+        if not _zero(address) and facts.owner(kind, address) is None:
+            add(_failure("AssetNotRegistered", asset=code, addr=address))
+    # 8. volume
+    digests = {
+        APP: order_digest(app, facts.domain),
+        WORKERPOOL: order_digest(workerpool, facts.domain),
+        REQUEST: order_digest(request, facts.domain),
+    }
+    if dataset is not None:
+        digests[DATASET] = order_digest(dataset, facts.domain)
+    for code, digest in digests.items():
+        if remaining.get(code, 0) <= 0:
+            add(_failure("OrderExhausted", order=code, digest=digest))
+    if failures:
+        return failures
+    # Escrow: what the Hub locks.
+    volume = min(remaining.values())
+    task_price = (
+        app.appprice + (dataset.datasetprice if dataset else 0) + workerpool.workerpoolprice
+    )
+    payer_needs = task_price * volume
+    payer_stake = facts.stake(request.requester, needed=payer_needs)
+    if payer_stake < payer_needs:
+        add(
+            _failure(
+                "InsufficientStake",
+                account=request.requester,
+                stake=payer_stake,
+                needed=payer_needs,
+            )
+        )
+    pool_owner = facts.owner(OrderKind.WORKERPOOL, workerpool.workerpool)
+    ratio = facts.stake_ratio(workerpool.workerpool)
+    pool_needs = workerpool.workerpoolprice * ratio // 100 * volume
+    if pool_needs and pool_owner is not None:
+        pool_stake = facts.stake(pool_owner, needed=pool_needs)
+        if pool_stake < pool_needs:
+            add(
+                Failure(
+                    "InsufficientStake",
+                    f"The pool's owner cannot stake for this deal: its escrow holds "
+                    f"{format_ect(pool_stake)} free and {format_ect(pool_needs)} are needed. "
+                    "Pick another pool, or try again once the pool's owner deposits.",
+                )
+            )
+    return failures
+
+
+# ---------------------------------------------------------------------- quote
+
+
+@dataclasses.dataclass(frozen=True)
+class Quote:
+    """What buying would take: the orders found, the request to sign, the cost, the buyer's
+    escrow and how much to deposit first, and every check that fails (empty: ready)."""
+
+    wanted: selectors.Wanted
+    app_order: BookOrder | None
+    dataset_order: BookOrder | None
+    workerpool_order: BookOrder | None
+    request: RequestOrder | None
+    request_typed_data: dict[str, Any] | None
+    task_price: int
+    total: int
+    stake: int
+    wallet: int
+    failures: list[Failure]
+
+    @property
+    def deposit_needed(self) -> int:
+        return max(0, self.total - self.stake)
+
+
+def _not_found(wanted: selectors.Wanted, what: str) -> Failure:
+    if what == "app":
+        return Failure(
+            "NoAppOrder",
+            f"Nobody sells runs of this app for {wanted.volume} task(s) to you right now (no "
+            "open app order with that volume, for this dataset, pool and wallet): try a "
+            "smaller volume, or come back when its provider publishes an order.",
+        )
+    if what == "dataset":
+        return Failure(
+            "NoDatasetOrder",
+            f"This dataset has no open order for {wanted.volume} task(s) that allows this app, "
+            "pool and wallet: pick another dataset or a smaller volume.",
+        )
+    pool = "the pool you chose" if wanted.workerpool else "any pool"
+    return Failure(
+        "NoWorkerpoolOrder",
+        f"No open offer from {pool} for category {wanted.category} with trust {wanted.trust} "
+        f"or more, for {wanted.volume} task(s), accepting this app and dataset: pick another "
+        "category, lower the trust or the volume, or choose “best offer”.",
+    )
+
+
+def _categories(chain_id: int) -> int:
+    return Category.objects.filter(chain_id=chain_id).count()
+
+
+def purchase_quote(*, wanted: selectors.Wanted, params: str, beneficiary: str = "") -> Quote:
+    """Find the cheapest orders for `wanted`, build the request order (max prices = the prices
+    found, so the buyer pays exactly those) and check everything matchOrders will."""
+    domain = book_domain()
+    chain_id = domain.chain_id
+    app_order = selectors.best_app_order(chain_id=chain_id, wanted=wanted)
+    dataset_order = selectors.best_dataset_order(chain_id=chain_id, wanted=wanted)
+    required = tag_union(
+        wanted.tag,
+        bytes.fromhex(app_order.tag[2:]) if app_order else bytes(32),
+        bytes.fromhex(dataset_order.tag[2:]) if dataset_order else bytes(32),
+    )
+    pools = selectors.best_workerpool_orders(
+        chain_id=chain_id,
+        wanted=wanted,
+        required_tag=required,
+        app_order=app_order,
+        dataset_order=dataset_order,
+    )
+    workerpool_order = pools[0] if pools else None
+    failures = []
+    if app_order is None:
+        failures.append(_not_found(wanted, "app"))
+    if wanted.dataset and dataset_order is None:
+        failures.append(_not_found(wanted, "dataset"))
+    if workerpool_order is None:
+        failures.append(_not_found(wanted, "pool"))
+    facts = ChainFacts(chain_id=chain_id, domain=domain)
+    stake = wallet = 0
+    try:
+        account = facts.hub.account(wanted.requester)
+        stake, wallet = account.stake, facts.hub.token_balance(wanted.requester)
+    except ChainError as error:
+        raise BookUnavailable(f"Could not read your escrow on chain: {error}") from error
+    if failures:
+        return Quote(
+            wanted,
+            app_order,
+            dataset_order,
+            workerpool_order,
+            None,
+            None,
+            0,
+            0,
+            stake,
+            wallet,
+            failures,
+        )
+    app = chain_order(app_order)
+    dataset = chain_order(dataset_order) if dataset_order else None
+    workerpool = chain_order(workerpool_order)
+    request = RequestOrder(
+        app=app.app,
+        appmaxprice=app.appprice,
+        dataset=dataset.dataset if dataset else ZERO_ADDRESS,
+        datasetmaxprice=dataset.datasetprice if dataset else 0,
+        workerpool=wanted.workerpool or ZERO_ADDRESS,
+        workerpoolmaxprice=workerpool.workerpoolprice,
+        requester=wanted.requester,
+        volume=wanted.volume,
+        tag=wanted.tag,
+        category=wanted.category,
+        trust=wanted.trust,
+        beneficiary=beneficiary or wanted.requester,
+        params=params,
+    )
+    task_price = request.appmaxprice + request.datasetmaxprice + request.workerpoolmaxprice
+    total = task_price * wanted.volume
+    facts.load(
+        assets=[app.app, workerpool.workerpool] + ([dataset.dataset] if dataset else []),
+        accounts=[workerpool_order.signer],
+        digests=[],
+    )
+    facts.assume_stake(wanted.requester, max(stake, total))  # the buyer deposits first if short
+    failures = match_failures(
+        app=app,
+        dataset=dataset,
+        workerpool=workerpool,
+        request=request,
+        remaining={
+            APP: app_order.remaining,
+            WORKERPOOL: workerpool_order.remaining,
+            REQUEST: request.volume,
+            **({DATASET: dataset_order.remaining} if dataset_order else {}),
+        },
+        facts=facts,
+        categories=_categories(chain_id),
+    )
+    return Quote(
+        wanted,
+        app_order,
+        dataset_order,
+        workerpool_order,
+        request,
+        typed_data(request, domain),
+        task_price,
+        total,
+        stake,
+        wallet,
+        failures,
+    )
+
+
+# ---------------------------------------------------------------------- match
+
+
+class MatchRefused(OrderError):
+    """matchOrders would fail: `failures` says every reason."""
+
+    def __init__(self, failures: list[Failure]) -> None:
+        super().__init__(" ".join(failure.message for failure in failures))
+        self.failures = failures
+
+
+@dataclasses.dataclass(frozen=True)
+class MatchTransaction:
+    transaction: dict[str, str]
+    dealid: str
+    request_digest: str
+
+
+def _book_order(digest: Any, kind: str, domain: Domain, *, field: str) -> BookOrder:
+    if not isinstance(digest, str) or len(digest) != 66:
+        raise OrderError(f"{field} must be an order digest, 0x and 64 hex digits.", field=field)
+    order = BookOrder.objects.filter(
+        chain_id=domain.chain_id, digest=digest.lower(), kind=kind
+    ).first()
+    if order is None:
+        raise OrderError(f"No {kind} order {digest} in the book.", field=field)
+    if order.status != OrderStatus.OPEN:
+        raise OrderRefused(
+            f"The {kind} order {digest} is {order.get_status_display().lower()}"
+            f"{': ' + order.status_reason if order.status_reason else ''}. Ask for a new quote.",
+            field=field,
+        )
+    return order
+
+
+def purchase_match_transaction(
+    *,
+    sender: str,
+    request: Any,
+    signature: Any,
+    app_order: Any,
+    dataset_order: Any,
+    workerpool_order: Any,
+) -> MatchTransaction:
+    """The unsigned matchOrders transaction that `sender` (the requester) sends to buy, after
+    checking the signed request and every matchOrders rule again against the chain now."""
+    from marketplace.chain.hub import deal_id
+
+    domain = book_domain()
+    request_order = parse_order(OrderKind.REQUEST, request)
+    request_sign = parse_signature(signature)
+    if not request_sign:
+        raise OrderError(
+            "signature is required: sign the request in your wallet.", field="signature"
+        )
+    digest = order_digest(request_order, domain)
+    try:
+        signer = recover_signer(digest, request_sign)
+    except ValueError as error:
+        raise OrderRefused(str(error), field="signature") from error
+    if signer != request_order.requester:
+        raise OrderRefused(
+            f"The request is signed by {signer}, not by its requester {request_order.requester}: "
+            "sign it with the wallet you buy with.",
+            field="signature",
+        )
+    if signer.lower() != str(sender).lower():
+        raise OrderRefused(
+            f"The request's requester is {signer} but the transaction would come from {sender}: "
+            "send it from the wallet that signed.",
+            field="sender",
+        )
+    app = _book_order(app_order, OrderKind.APP, domain, field="app_order")
+    workerpool = _book_order(
+        workerpool_order, OrderKind.WORKERPOOL, domain, field="workerpool_order"
+    )
+    dataset = (
+        _book_order(dataset_order, OrderKind.DATASET, domain, field="dataset_order")
+        if dataset_order
+        else None
+    )
+    facts = ChainFacts(chain_id=domain.chain_id, domain=domain)
+    try:
+        consumed_before = facts.hub.consumed(digest)
+    except ChainError as error:
+        raise BookUnavailable(f"Could not read the request on chain: {error}") from error
+    facts.load(
+        assets=[app.asset, workerpool.asset] + ([dataset.asset] if dataset else []),
+        accounts=[workerpool.signer],
+        digests=[],
+    )
+    failures = match_failures(
+        app=chain_order(app),
+        dataset=chain_order(dataset) if dataset else None,
+        workerpool=chain_order(workerpool),
+        request=request_order,
+        remaining={
+            APP: app.remaining,
+            WORKERPOOL: workerpool.remaining,
+            REQUEST: request_order.volume - consumed_before,
+            **({DATASET: dataset.remaining} if dataset else {}),
+        },
+        facts=facts,
+        categories=_categories(domain.chain_id),
+    )
+    if failures:
+        raise MatchRefused(failures)
+    call = facts.hub.match_orders_call(
+        app_order=chain_order(app),
+        app_sign=_sign(app),
+        dataset_order=chain_order(dataset) if dataset else None,
+        dataset_sign=_sign(dataset) if dataset else b"",
+        workerpool_order=chain_order(workerpool),
+        workerpool_sign=_sign(workerpool),
+        request_order=request_order,
+        request_sign=request_sign,
+    )
+    try:
+        transaction = call.unsigned_transaction(sender=request_order.requester, w3=facts.hub.w3)
+    except ChainError as error:  # a revert found by the gas estimate, or the node down
+        raise OrderRefused(str(error), field="transaction") from error
+    return MatchTransaction(
+        transaction=transaction,
+        dealid="0x" + deal_id(digest, consumed_before).hex(),
+        request_digest="0x" + digest.hex(),
+    )
+
+
+def _sign(order: BookOrder) -> bytes:
+    return bytes.fromhex(order.signature[2:]) if order.signature else b""
+
+
+def default_params(*, args: str, input_files: list[str]) -> str:
+    """The request's params: a JSON object the worker agents read (args, input file URLs)."""
+    params: dict[str, Any] = {"args": args}
+    if input_files:
+        params["input_files"] = input_files
+    return json.dumps(params, separators=(",", ":"))

@@ -1,0 +1,176 @@
+"""Reads of the order book: the list with its filters, one order, and the best offers for a
+request (what a buyer's "best offer" finds)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+from django.db.models import F, Q, QuerySet
+
+from marketplace.catalogue.models import Asset, Listing
+from marketplace.chain.orders import tag_covers
+from marketplace.deals.models import OrderKind
+from marketplace.orders.models import Order, OrderStatus
+
+# How many of the cheapest pool offers are looked at for the tag a request needs: the tag is
+# checked in Python (bytes32), and pools offering a required bit are the common case.
+_TAG_CANDIDATES = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class OrderFilters:
+    """The book's filters; None means "any"."""
+
+    kind: str | None = None
+    asset: str | None = None
+    owner: str | None = None
+    category: int | None = None
+    min_trust: int | None = None
+    tag_bits: int | None = None
+    min_volume: int | None = None
+    price_min: int | None = None
+    price_max: int | None = None
+    status: str | None = OrderStatus.OPEN
+
+
+def order_list(*, chain_id: int, filters: OrderFilters) -> QuerySet[Order]:
+    """Orders matching `filters`, cheapest first, then oldest first."""
+    orders = Order.objects.filter(chain_id=chain_id)
+    if filters.status:
+        orders = orders.filter(status=filters.status)
+    if filters.kind:
+        orders = orders.filter(kind=filters.kind)
+    if filters.asset:
+        orders = orders.filter(asset__iexact=filters.asset)
+    if filters.owner:
+        orders = orders.filter(signer__iexact=filters.owner)
+    if filters.category is not None:
+        orders = orders.filter(category=filters.category)
+    if filters.min_trust is not None:
+        orders = orders.filter(trust__gte=filters.min_trust)
+    if filters.tag_bits:
+        orders = orders.alias(tagged=F("tag_bits").bitand(filters.tag_bits)).filter(
+            tagged=filters.tag_bits
+        )
+    if filters.min_volume is not None:
+        orders = orders.filter(remaining__gte=filters.min_volume)
+    if filters.price_min is not None:
+        orders = orders.filter(price__gte=filters.price_min)
+    if filters.price_max is not None:
+        orders = orders.filter(price__lte=filters.price_max)
+    return orders.order_by("price", "created_at", "id")
+
+
+def order_detail(*, chain_id: int, digest: str) -> Order | None:
+    return Order.objects.filter(chain_id=chain_id, digest=digest.lower()).first()
+
+
+@dataclasses.dataclass(frozen=True)
+class Wanted:
+    """What a buyer asks for: an app, maybe a dataset, maybe a given pool, a category, a
+    trust, a volume, from a requester; prices at most the given ones (None: any)."""
+
+    app: str
+    category: int
+    requester: str
+    dataset: str = ""
+    workerpool: str = ""
+    trust: int = 0
+    volume: int = 1
+    tag: bytes = bytes(32)
+    app_max: int | None = None
+    dataset_max: int | None = None
+    workerpool_max: int | None = None
+
+
+def _either(field: str, value: str) -> Q:
+    """The restriction `field` lets `value` through: unset, or exactly it."""
+    return Q(**{field: ""}) | Q(**{field: value}) if value else Q(**{field: ""})
+
+
+def best_app_order(*, chain_id: int, wanted: Wanted) -> Order | None:
+    """The cheapest open order of the app that lets this dataset, pool and requester buy."""
+    orders = Order.objects.filter(
+        chain_id=chain_id,
+        kind=OrderKind.APP,
+        asset=wanted.app,
+        status=OrderStatus.OPEN,
+        remaining__gte=wanted.volume,
+    ).filter(
+        _either("dataset_restrict", wanted.dataset),
+        _either("requester_restrict", wanted.requester),
+    )
+    if wanted.workerpool:
+        orders = orders.filter(_either("workerpool_restrict", wanted.workerpool))
+    if wanted.app_max is not None:
+        orders = orders.filter(price__lte=wanted.app_max)
+    return orders.order_by("price", "created_at", "id").first()
+
+
+def best_dataset_order(*, chain_id: int, wanted: Wanted) -> Order | None:
+    """The cheapest open order of the dataset that lets this app, pool and requester use it."""
+    if not wanted.dataset:
+        return None
+    orders = Order.objects.filter(
+        chain_id=chain_id,
+        kind=OrderKind.DATASET,
+        asset=wanted.dataset,
+        status=OrderStatus.OPEN,
+        remaining__gte=wanted.volume,
+    ).filter(_either("app_restrict", wanted.app), _either("requester_restrict", wanted.requester))
+    if wanted.workerpool:
+        orders = orders.filter(_either("workerpool_restrict", wanted.workerpool))
+    if wanted.dataset_max is not None:
+        orders = orders.filter(price__lte=wanted.dataset_max)
+    return orders.order_by("price", "created_at", "id").first()
+
+
+def best_workerpool_orders(
+    *,
+    chain_id: int,
+    wanted: Wanted,
+    required_tag: bytes,
+    app_order: Order | None = None,
+    dataset_order: Order | None = None,
+    limit: int = 1,
+) -> list[Order]:
+    """The cheapest open pool offers of the category with at least the trust, that offer the
+    tag, accept this app, dataset and requester, and that the app and dataset orders accept."""
+    orders = Order.objects.filter(
+        chain_id=chain_id,
+        kind=OrderKind.WORKERPOOL,
+        category=wanted.category,
+        status=OrderStatus.OPEN,
+        trust__gte=wanted.trust,
+        remaining__gte=wanted.volume,
+    ).filter(
+        _either("app_restrict", wanted.app),
+        _either("dataset_restrict", wanted.dataset),
+        _either("requester_restrict", wanted.requester),
+    )
+    if wanted.workerpool:
+        orders = orders.filter(asset=wanted.workerpool)
+    for restricting in (app_order, dataset_order):
+        if restricting is not None and restricting.workerpool_restrict:
+            orders = orders.filter(asset=restricting.workerpool_restrict)
+    if wanted.workerpool_max is not None:
+        orders = orders.filter(price__lte=wanted.workerpool_max)
+    orders = orders.order_by("price", "created_at", "id")
+    if not any(required_tag):
+        return list(orders[:limit])
+    found = []
+    for order in orders[:_TAG_CANDIDATES]:
+        if tag_covers(offered=order.tag, required=required_tag):
+            found.append(order)
+            if len(found) == limit:
+                break
+    return found
+
+
+def listings_by_address(*, chain_id: int, addresses: Iterable[str]) -> dict[str, Listing]:
+    """The listings of these assets, by address (for names and links)."""
+    assets = Asset.objects.filter(
+        chain_id=chain_id, address__in=set(addresses), listing__isnull=False
+    ).select_related("listing")
+    return {asset.address: asset.listing for asset in assets}

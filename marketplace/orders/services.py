@@ -1,0 +1,673 @@
+"""Writes of the order book: publish (one order or a batch), unpublish, and the refresh that
+keeps every order's status in step with the chain.
+
+Publishing checks an order as the Hub would when matching it, against the chain as the indexer
+last saw it: the asset's current owner signed it (or presigned it on chain) for this chain and
+this Hub, it is neither closed nor consumed, and its signer's escrow covers what the Hub would
+lock (a request: its prices for its remaining volume; a workerpool order: the pool's stake).
+When the index says no, the chain itself is asked before refusing (the index may be a block
+behind a registration or a deposit made a moment ago), so a refusal is the chain's answer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from marketplace.catalogue.models import Asset
+from marketplace.chain.amounts import format_ect
+from marketplace.chain.errors import ChainError
+from marketplace.chain.orders import (
+    ZERO_ADDRESS,
+    Domain,
+    Order,
+    RequestOrder,
+    WorkerpoolOrder,
+    hub_domain,
+    order_digest,
+    recover_signer,
+)
+from marketplace.deals.models import EscrowAccount, OrderFill, OrderKind
+from marketplace.orders.models import LIVE_STATUSES, OrderStatus
+from marketplace.orders.models import Order as BookOrder
+from marketplace.orders.parsing import (
+    ASSET_FIELDS,
+    OrderError,
+    order_kind,
+    order_price,
+    parse_order,
+    parse_signature,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from marketplace.chain.hub import Hub
+
+ASSET_NAMES = {OrderKind.APP: "app", OrderKind.DATASET: "dataset", OrderKind.WORKERPOOL: "pool"}
+MAX_BATCH = 1000
+_KEYS_PER_QUERY = 2000
+
+
+class BookUnavailable(OrderError):
+    """The book cannot check orders now: no deployment, or the node does not answer."""
+
+    status = 503
+
+
+class DuplicateOrder(OrderError):
+    status = 409
+
+
+class OrderRefused(OrderError):
+    """A well-formed order the chain would not honour (owner, signature, volume, escrow)."""
+
+
+class NotYourOrder(OrderError):
+    status = 403
+
+
+@dataclasses.dataclass(frozen=True)
+class Submission:
+    """One order to publish, as a client sent it."""
+
+    kind: Any
+    order: Any
+    signature: Any = ""
+    domain: Any = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Published:
+    """The outcome of one submission of a batch: the stored order, or the error."""
+
+    order: BookOrder | None = None
+    error: OrderError | None = None
+
+
+def book_domain() -> Domain:
+    """The EIP-712 domain orders are signed for here: this chain and the deployed Hub."""
+    from marketplace.chain.selectors import current_deployment
+
+    try:
+        deployment = current_deployment()
+    except ChainError as error:
+        raise BookUnavailable(f"The order book cannot reach the chain: {error}") from error
+    if deployment is None:
+        raise BookUnavailable(
+            "The contracts are not deployed on this chain yet: the order book is closed until "
+            "they are (`manage.py deploy_contracts`)."
+        )
+    return hub_domain(chain_id=settings.CHAIN_ID, hub_address=deployment.hub)
+
+
+def _check_domain(claimed: Any, domain: Domain) -> None:
+    """A client that says which domain it signed for hears plainly when it is not ours."""
+    if claimed in (None, ""):
+        return
+    if not isinstance(claimed, dict):
+        raise OrderError("domain must be a JSON object (the typed data's domain).", field="domain")
+    chain = claimed.get("chainId")
+    if chain is not None and str(chain) != str(domain.chain_id):
+        raise OrderRefused(
+            f"This order is signed for chain {chain}, but this marketplace's Hub is on chain "
+            f"{domain.chain_id}: sign it again with your wallet on chain {domain.chain_id}.",
+            field="domain",
+        )
+    contract = claimed.get("verifyingContract")
+    if contract is not None and str(contract).lower() != domain.verifying_contract.lower():
+        raise OrderRefused(
+            f"This order is signed for the contract {contract}, but this marketplace's Hub is "
+            f"{domain.verifying_contract}: sign it again for this Hub.",
+            field="domain",
+        )
+    for key, expected in (("name", domain.name), ("version", domain.version)):
+        if key in claimed and claimed[key] != expected:
+            raise OrderRefused(
+                f"This order is signed for the domain {key} {claimed[key]!r}, not {expected!r}: "
+                "sign it again with the typed data this site gives.",
+                field="domain",
+            )
+
+
+class ChainFacts:
+    """What the book needs of the chain for a set of orders: the index's view, loaded in a few
+    queries, with the node asked only when the index says no."""
+
+    def __init__(self, *, chain_id: int, domain: Domain | None = None) -> None:
+        """`domain`: the Hub to ask when the index says no (None: the index alone)."""
+        self.domain = domain
+        self.chain_id = chain_id
+        self._assets: dict[str, Asset | None] = {}
+        self._escrow: dict[str, int] = {}
+        self._fills: dict[str, OrderFill | None] = {}
+        self._hub: Hub | None = None
+
+    def load(
+        self, *, assets: Iterable[str], accounts: Iterable[str], digests: Iterable[str]
+    ) -> ChainFacts:
+        assets, accounts, digests = set(assets), set(accounts), set(digests)
+        for asset in Asset.objects.filter(chain_id=self.chain_id, address__in=assets):
+            self._assets[asset.address] = asset
+        for address in assets:
+            self._assets.setdefault(address, None)
+        for account in EscrowAccount.objects.filter(chain_id=self.chain_id, address__in=accounts):
+            self._escrow[account.address] = int(account.stake)
+        for fill in OrderFill.objects.filter(chain_id=self.chain_id, digest__in=digests):
+            self._fills[fill.digest] = fill
+        for digest in digests:
+            self._fills.setdefault(digest, None)
+        return self
+
+    @property
+    def hub(self) -> Hub:
+        assert self.domain is not None, "ChainFacts without a domain reads the index alone"
+        if self._hub is None:
+            from marketplace.chain.hub import Hub
+
+            self._hub = Hub(address=self.domain.verifying_contract)
+        return self._hub
+
+    def _ask(self, question):
+        try:
+            return question()
+        except ChainError as error:
+            raise BookUnavailable(f"Could not check this order on chain: {error}") from error
+
+    # -------------------------------------------------------------- index (then chain)
+
+    def owner(self, kind: str, address: str) -> str | None:
+        asset = self._assets.get(address)
+        if asset is not None:
+            return asset.owner
+        from marketplace.chain.hub import OrderKind as ChainKind
+
+        chain_kind = {
+            OrderKind.APP: ChainKind.APP,
+            OrderKind.DATASET: ChainKind.DATASET,
+            OrderKind.WORKERPOOL: ChainKind.WORKERPOOL,
+        }[kind]
+        return self._ask(lambda: self.hub.asset_owner(chain_kind, address))
+
+    def stake_ratio(self, workerpool: str) -> int:
+        asset = self._assets.get(workerpool)
+        if asset is not None and asset.worker_stake_ratio is not None:
+            return asset.worker_stake_ratio
+        return self._ask(lambda: self.hub.worker_stake_ratio(workerpool))
+
+    def asset(self, address: str) -> Asset | None:
+        """The indexed asset at `address` (None: not indexed)."""
+        return self._assets.get(address)
+
+    def assume_stake(self, address: str, amount: int) -> None:
+        """Take `address`'s free escrow to be `amount` (what it will be after a deposit)."""
+        self._escrow[address] = amount
+
+    def indexed_stake(self, address: str) -> int:
+        return self._escrow.get(address, 0)
+
+    def stake(self, address: str, *, needed: int) -> int:
+        """Free escrow of `address`: the index's, or the chain's when the index is short."""
+        stake = self._escrow.get(address, 0)
+        if stake >= needed:
+            return stake
+        return self._ask(lambda: self.hub.account(address).stake)
+
+    def fill(self, digest: str) -> OrderFill | None:
+        return self._fills.get(digest)
+
+    def presigned_by(self, digest: str) -> str | None:
+        fill = self._fills.get(digest)
+        if fill is not None and fill.presigned_by:
+            return fill.presigned_by
+        return self._ask(lambda: self.hub.presigned(digest))
+
+    def consumed(self, digest: str) -> tuple[int, bool]:
+        """(consumed volume, closed) as indexed."""
+        fill = self._fills.get(digest)
+        return (fill.consumed, fill.closed) if fill is not None else (0, False)
+
+    def signature_valid(self, *, signer: str, digest: str, signature: bytes) -> bool:
+        """The Hub's own verdict: covers ERC-1271 contract owners, whose signatures no
+        recovery can check off chain."""
+        return self._ask(
+            lambda: self.hub.verify_signature(signer=signer, digest=digest, signature=signature)
+        )
+
+
+def required_escrow(kind: str, order: Order, *, remaining: int, facts: ChainFacts) -> int:
+    """What the Hub locks from the order's signer to match its remaining volume (0 for app and
+    dataset orders, whose owners are only paid)."""
+    if isinstance(order, RequestOrder):
+        return order_price(kind, order) * remaining
+    if isinstance(order, WorkerpoolOrder):
+        ratio = facts.stake_ratio(order.workerpool)
+        return order.workerpoolprice * ratio // 100 * remaining
+    return 0
+
+
+def _signer_of(kind: str, order: Order, facts: ChainFacts) -> str:
+    """Who must have signed: the asset's current owner, or the requester."""
+    if isinstance(order, RequestOrder):
+        return order.requester
+    address = getattr(order, ASSET_FIELDS[kind])
+    owner = facts.owner(kind, address)
+    if owner is None:
+        raise OrderRefused(
+            f"The {ASSET_NAMES[kind]} {address} is not registered on this chain: register it "
+            "from its listing page first, or check the address.",
+            field=ASSET_FIELDS[kind],
+        )
+    return owner
+
+
+def _check_signature(
+    kind: str, order: Order, digest: str, signature: bytes, signer: str, facts: ChainFacts
+) -> None:
+    who = "the requester" if kind == OrderKind.REQUEST else f"the {ASSET_NAMES[kind]}'s owner"
+    if not signature:
+        presigner = facts.presigned_by(digest)
+        if presigner != signer:
+            raise OrderRefused(
+                f"The order has no signature and {who} ({signer}) has not presigned it on chain: "
+                "sign it in your wallet, or presign it with manage…Order(SIGN).",
+                field="signature",
+            )
+        return
+    try:
+        recovered = recover_signer(bytes.fromhex(digest[2:]), signature)
+    except ValueError as error:
+        recovered, problem = None, str(error)
+    else:
+        problem = ""
+    if recovered == signer:
+        return
+    if facts.signature_valid(signer=signer, digest=digest, signature=signature):
+        return  # a contract owner (ERC-1271) accepted it
+    if recovered is None:
+        raise OrderRefused(f"{problem} The order is refused.", field="signature")
+    raise OrderRefused(
+        f"The signature is by {recovered}, but {who} is {signer}: only they can sign this "
+        f"order for chain {facts.chain_id} and Hub {facts.domain.verifying_contract}. "
+        "Sign it with that wallet (and check your wallet is on this chain).",
+        field="signature",
+    )
+
+
+def _restriction(value: str) -> str:
+    return "" if value == ZERO_ADDRESS else value
+
+
+def _row(
+    kind: str,
+    order: Order,
+    *,
+    digest: str,
+    signer: str,
+    signature: bytes,
+    consumed: int,
+    domain: Domain,
+    user: AbstractBaseUser | None,
+) -> BookOrder:
+    from marketplace.chain.orders import typed_data
+
+    tag_value = int.from_bytes(order.tag, "big")
+    now = timezone.now()
+    return BookOrder(
+        chain_id=domain.chain_id,
+        hub=domain.verifying_contract,
+        digest=digest,
+        kind=kind,
+        asset=getattr(order, ASSET_FIELDS[kind]),
+        signer=signer,
+        price=order_price(kind, order),
+        volume=order.volume,
+        consumed=consumed,
+        remaining=order.volume - consumed,
+        tag="0x" + order.tag.hex(),
+        tag_bits=tag_value & (2**63 - 1),
+        category=getattr(order, "category", None),
+        trust=getattr(order, "trust", None),
+        dataset=_restriction(getattr(order, "dataset", ZERO_ADDRESS))
+        if kind == OrderKind.REQUEST
+        else "",
+        workerpool=_restriction(getattr(order, "workerpool", ZERO_ADDRESS))
+        if kind == OrderKind.REQUEST
+        else "",
+        app_restrict=_restriction(getattr(order, "apprestrict", ZERO_ADDRESS)),
+        dataset_restrict=_restriction(getattr(order, "datasetrestrict", ZERO_ADDRESS)),
+        workerpool_restrict=_restriction(getattr(order, "workerpoolrestrict", ZERO_ADDRESS)),
+        requester_restrict=_restriction(getattr(order, "requesterrestrict", ZERO_ADDRESS)),
+        message=typed_data(order, domain)["message"],
+        signature="0x" + signature.hex() if signature else "",
+        status=OrderStatus.OPEN,
+        published_by=user if user is not None and user.is_authenticated else None,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Parsed:
+    """A submission read once: its kind, order, digest and signature."""
+
+    submission: Submission
+    kind: str
+    order: Order
+    digest: str
+    signature: bytes
+
+
+def _parse(submission: Submission, domain: Domain) -> _Parsed:
+    kind = order_kind(submission.kind)
+    order = parse_order(kind, submission.order)
+    signature = parse_signature(submission.signature)
+    _check_domain(submission.domain, domain)
+    digest = "0x" + order_digest(order, domain).hex()
+    return _Parsed(submission, kind, order, digest, signature)
+
+
+def _check(parsed: _Parsed, facts: ChainFacts, user) -> BookOrder:
+    kind, order, digest, signature = parsed.kind, parsed.order, parsed.digest, parsed.signature
+    signer = _signer_of(kind, order, facts)
+    _check_signature(kind, order, digest, signature, signer, facts)
+    consumed, closed = facts.consumed(digest)
+    if closed:
+        raise OrderRefused(
+            f"Order {digest} was closed on chain by its owner: it can never be matched again.",
+            field="order",
+        )
+    if consumed >= order.volume:
+        raise OrderRefused(
+            f"Order {digest} is fully consumed on chain ({consumed} of {order.volume}): "
+            "sign a new order (a new salt) to sell more.",
+            field="volume",
+        )
+    remaining = order.volume - consumed
+    needed = required_escrow(kind, order, remaining=remaining, facts=facts)
+    if needed:
+        stake = facts.stake(signer, needed=needed)
+        if stake < needed:
+            what = (
+                f"the request's {remaining} task(s) at up to {format_ect(order_price(kind, order))}"
+                if kind == OrderKind.REQUEST
+                else f"the pool's stake for {remaining} task(s)"
+            )
+            raise OrderRefused(
+                f"{signer}'s escrow holds {format_ect(stake)} free, but {what} needs "
+                f"{format_ect(needed)}: deposit {format_ect(needed - stake)} more, or lower "
+                "the volume.",
+                field="volume",
+            )
+    return _row(
+        kind,
+        order,
+        digest=digest,
+        signer=signer,
+        signature=signature,
+        consumed=consumed,
+        domain=facts.domain,
+        user=user,
+    )
+
+
+def _prefetch(parsed: Sequence[_Parsed], facts: ChainFacts) -> None:
+    """Load the index rows every submission will need, a few queries for the whole batch."""
+    assets = {getattr(p.order, ASSET_FIELDS[p.kind]) for p in parsed}
+    accounts = {p.order.requester for p in parsed if isinstance(p.order, RequestOrder)}
+    for asset in Asset.objects.filter(chain_id=facts.chain_id, address__in=assets).only("owner"):
+        accounts.add(asset.owner)
+    facts.load(assets=assets, accounts=accounts, digests={p.digest for p in parsed})
+
+
+def orders_publish(
+    *, submissions: Sequence[Submission], user: AbstractBaseUser | None = None
+) -> list[Published]:
+    """Check and store a batch of orders (at most MAX_BATCH); one outcome per submission, in
+    order. Accepted orders are stored together; a refused one stores nothing of itself."""
+    if len(submissions) > MAX_BATCH:
+        raise OrderError(f"Publish at most {MAX_BATCH} orders at a time, not {len(submissions)}.")
+    domain = book_domain()
+    facts = ChainFacts(chain_id=domain.chain_id, domain=domain)
+    readings: list[_Parsed | OrderError] = []
+    for submission in submissions:
+        try:
+            readings.append(_parse(submission, domain))
+        except OrderError as error:
+            readings.append(error)
+    _prefetch([r for r in readings if isinstance(r, _Parsed)], facts)
+    outcomes: list[Published] = []
+    accepted: dict[str, BookOrder] = {}
+    for reading in readings:
+        try:
+            if isinstance(reading, OrderError):
+                raise reading
+            row = _check(reading, facts, user)
+            if row.digest in accepted:
+                raise DuplicateOrder(
+                    f"Order {row.digest} appears twice in this batch.", field="order"
+                )
+        except OrderError as error:
+            outcomes.append(Published(error=error))
+            continue
+        accepted[row.digest] = row
+        outcomes.append(Published(order=row))
+    existing = set(
+        BookOrder.objects.filter(chain_id=domain.chain_id, digest__in=accepted).values_list(
+            "digest", flat=True
+        )
+    )
+    for index, outcome in enumerate(outcomes):
+        if outcome.order is not None and outcome.order.digest in existing:
+            outcomes[index] = Published(error=_duplicate(outcome.order.digest))
+    fresh = [o.order for o in outcomes if o.order is not None]
+    try:
+        with transaction.atomic():
+            _insert(fresh)
+    except IntegrityError:
+        # Published by someone else in between: store them one by one, telling which.
+        outcomes = [_store_alone(outcome) for outcome in outcomes]
+    return outcomes
+
+
+_COPIED = [field for field in BookOrder._meta.concrete_fields if not field.primary_key]
+
+
+def _insert(rows: list[BookOrder]) -> None:
+    """Insert new orders: COPY on PostgreSQL (Django's per-field preparation of a bulk INSERT
+    costs more than the whole COPY), a bulk INSERT elsewhere."""
+    if connection.vendor != "postgresql":
+        BookOrder.objects.bulk_create(rows, batch_size=500)
+        return
+    from marketplace.indexer.changes import copy_rows
+
+    def values(row: BookOrder) -> list[Any]:
+        return [
+            json.dumps(row.message) if field.name == "message" else getattr(row, field.attname)
+            for field in _COPIED
+        ]
+
+    copy_rows(BookOrder, [field.name for field in _COPIED], (values(row) for row in rows))
+
+
+def _duplicate(digest: str) -> DuplicateOrder:
+    return DuplicateOrder(
+        f"Order {digest} is already in the book: nothing to do (see /api/v1/orders/{digest}/).",
+        field="order",
+    )
+
+
+def _store_alone(outcome: Published) -> Published:
+    if outcome.order is None:
+        return outcome
+    try:
+        with transaction.atomic():
+            outcome.order.save()
+    except IntegrityError:
+        return Published(error=_duplicate(outcome.order.digest))
+    return outcome
+
+
+def order_publish(
+    *,
+    kind: Any,
+    order: Any,
+    signature: Any = "",
+    domain: Any = None,
+    user: AbstractBaseUser | None = None,
+) -> BookOrder:
+    """Check and store one order; raises the OrderError that refused it."""
+    (outcome,) = orders_publish(
+        submissions=[Submission(kind=kind, order=order, signature=signature, domain=domain)],
+        user=user,
+    )
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome.order
+
+
+UNPUBLISHED = (
+    "Taken off the book by its owner. It is still valid on chain: anyone holding its "
+    "signature can match it until it is closed on chain."
+)
+
+
+def may_manage(*, order: BookOrder, user: AbstractBaseUser) -> bool:
+    """The signer (through a linked wallet), whoever published it, or staff."""
+    if not user.is_authenticated:
+        return False
+    if user.is_staff or (order.published_by_id and order.published_by_id == user.pk):
+        return True
+    return user.wallets.filter(address__iexact=order.signer).exists()
+
+
+@transaction.atomic
+def order_unpublish(*, order: BookOrder, user: AbstractBaseUser) -> BookOrder:
+    """Take `order` off the book (status cancelled). It stays valid on chain: close it there
+    (`order_close_call`) to make sure nobody can match it."""
+    order = BookOrder.objects.select_for_update().get(pk=order.pk)
+    if not may_manage(order=order, user=user):
+        raise NotYourOrder(
+            f"Only the order's signer ({order.signer}) or who published it may take it off "
+            "the book: sign in with that wallet.",
+        )
+    if order.status == OrderStatus.CANCELLED:
+        return order
+    order.status = OrderStatus.CANCELLED
+    order.status_reason = UNPUBLISHED
+    order.save(update_fields=["status", "status_reason", "updated_at"])
+    return order
+
+
+def chain_order(order: BookOrder) -> Order:
+    """The chain's order object of a stored order (as signed)."""
+    from marketplace.chain.orders import order_from_typed_message
+    from marketplace.orders.parsing import ORDER_CLASSES
+
+    return order_from_typed_message(ORDER_CLASSES[order.kind], order.message)
+
+
+def order_close_transaction(*, order: BookOrder, sender: str) -> dict[str, str]:
+    """The unsigned `manage<X>Order(CLOSE)` transaction for the order's owner's wallet;
+    ChainRevert (with its reason) when the chain would refuse it."""
+    from marketplace.chain.hub import Hub
+    from marketplace.chain.orders import OrderOperation
+
+    hub = Hub(address=order.hub)
+    call = hub.manage_order_call(order=chain_order(order), operation=OrderOperation.CLOSE)
+    return call.unsigned_transaction(sender=sender, w3=hub.w3)
+
+
+# ---------------------------------------------------------------------- refresh
+
+
+def _verdict(order: BookOrder, facts: ChainFacts) -> tuple[str, str, int]:
+    """(status, reason, consumed) of a live order, from the index."""
+    consumed, closed = facts.consumed(order.digest)
+    consumed = min(max(consumed, order.consumed), order.volume)
+    if closed:
+        return OrderStatus.CANCELLED, "Closed on chain by its owner.", order.volume
+    remaining = order.volume - consumed
+    if remaining == 0:
+        return OrderStatus.FILLED, "", consumed
+    if order.kind != OrderKind.REQUEST:
+        asset = facts.asset(order.asset)
+        if asset is not None and asset.owner != order.signer:
+            return (
+                OrderStatus.DEAD,
+                f"The {ASSET_NAMES[order.kind]} now belongs to {asset.owner}: an order signed "
+                f"by its former owner {order.signer} can no longer be matched.",
+                consumed,
+            )
+    if order.kind in (OrderKind.REQUEST, OrderKind.WORKERPOOL):
+        if order.kind == OrderKind.REQUEST:
+            needed = int(order.price) * remaining
+        else:
+            asset = facts.asset(order.asset)
+            ratio = asset.worker_stake_ratio if asset and asset.worker_stake_ratio else 0
+            needed = int(order.price) * ratio // 100 * remaining
+        stake = facts.indexed_stake(order.signer)
+        if stake < needed:
+            return (
+                OrderStatus.DEAD,
+                f"{order.signer}'s escrow holds {format_ect(stake)} free but the order needs "
+                f"{format_ect(needed)}: it is back on the book once the escrow covers it.",
+                consumed,
+            )
+    return OrderStatus.OPEN, "", consumed
+
+
+def orders_refresh(
+    *,
+    chain_id: int,
+    addresses: Iterable[str] = (),
+    digests: Iterable[str] = (),
+    everything: bool = False,
+) -> int:
+    """Recompute the status and remaining volume of the live orders that involve `addresses`
+    (as asset or signer) or `digests` (all live orders of the chain with `everything`), from
+    the index. Run inside the indexer's transaction, after its projections. Returns how many
+    orders changed."""
+    addresses, digests = set(addresses), set(digests)
+    live = BookOrder.objects.filter(chain_id=chain_id, status__in=LIVE_STATUSES)
+    fields = ["status", "status_reason", "consumed", "remaining"]
+    columns = ("id", "digest", "kind", "asset", "signer", "price", "volume", *fields)
+    if everything:
+        orders = list(live.only(*columns))
+    else:
+        found: dict[int, BookOrder] = {}
+        keys = sorted(addresses | digests)
+        for start in range(0, len(keys), _KEYS_PER_QUERY):
+            chunk = keys[start : start + _KEYS_PER_QUERY]
+            matching = live.filter(Q(asset__in=chunk) | Q(signer__in=chunk) | Q(digest__in=chunk))
+            found.update((order.pk, order) for order in matching.only(*columns))
+        orders = list(found.values())
+    changed: list[BookOrder] = []
+    for start in range(0, len(orders), MAX_BATCH):
+        chunk = orders[start : start + MAX_BATCH]
+        facts = ChainFacts(chain_id=chain_id).load(
+            assets={o.asset for o in chunk},
+            accounts={o.signer for o in chunk},
+            digests={o.digest for o in chunk},
+        )
+        for order in chunk:
+            status, reason, consumed = _verdict(order, facts)
+            remaining = order.volume - consumed
+            if (status, reason, consumed, remaining) != (
+                order.status,
+                order.status_reason,
+                order.consumed,
+                order.remaining,
+            ):
+                order.status, order.status_reason = status, reason
+                order.consumed, order.remaining = consumed, remaining
+                changed.append(order)
+    BookOrder.objects.bulk_update(changed, fields, batch_size=500)
+    return len(changed)

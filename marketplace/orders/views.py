@@ -1,0 +1,189 @@
+"""Trading pages: a listing's offers (and its owner's register and sell tools), and the buy
+page of an app. The wallet does the signing and sending (frontend/static/frontend/js/wallet.js);
+these views build what it signs and sends, and say in words what is wrong.
+
+web3 is imported inside the functions that talk to the node: this module loads with the
+URLconf in every process."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from marketplace.catalogue import selectors as catalogue_selectors
+from marketplace.catalogue.models import Listing, Market, TaskCategory
+from marketplace.catalogue.registration import (
+    RegistrationRefused,
+    listing_mark_registered,
+    listing_register_transaction,
+)
+from marketplace.chain.amounts import ECT_DECIMALS, InvalidAmount, to_units
+from marketplace.chain.errors import ChainError
+from marketplace.deals.models import Category
+from marketplace.orders.forms import SellForm
+from marketplace.orders.models import Order, OrderStatus
+from marketplace.orders.parsing import OrderError
+
+CATEGORY_IDS = {category: index for index, category in enumerate(TaskCategory.values)}
+
+
+def _listing(request: HttpRequest, kind: str, slug: str) -> Listing:
+    listing = catalogue_selectors.listing_detail(kind=kind, slug=slug)
+    if listing is None or not catalogue_selectors.listing_visible_to(
+        listing=listing, user=request.user
+    ):
+        raise Http404("No such listing, or it is not published.")
+    return listing
+
+
+def _owns(request: HttpRequest, listing: Listing) -> bool:
+    return request.user.is_authenticated and request.user.pk == listing.owner_id
+
+
+def _hub():
+    from marketplace.chain.hub import Hub
+    from marketplace.orders.services import book_domain
+
+    return Hub(address=book_domain().verifying_contract)
+
+
+def _error(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def _json(request: HttpRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, RecursionError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _linked(request: HttpRequest, address: Any) -> str | None:
+    wallet = request.user.wallets.filter(address__iexact=str(address)).first()
+    return wallet.address if wallet else None
+
+
+@require_GET
+def listing_offers(request: HttpRequest, kind: str, slug: str) -> HttpResponse:
+    """The offers panel of a listing page (loaded by htmx: the page itself is cached)."""
+    listing = _listing(request, kind, slug)
+    orders = Order.objects.none()
+    mine = Order.objects.none()
+    if listing.chain_address:
+        orders = Order.objects.filter(
+            chain_id=settings.CHAIN_ID, asset=listing.chain_address, status=OrderStatus.OPEN
+        ).exclude(kind="request")[:20]
+    owner = _owns(request, listing)
+    if owner and listing.chain_address:
+        mine = Order.objects.filter(
+            chain_id=settings.CHAIN_ID, asset=listing.chain_address, signer=listing.owner_wallet
+        ).exclude(status=OrderStatus.OPEN)[:20]
+    names = {c.catid: c.name for c in Category.objects.filter(chain_id=settings.CHAIN_ID)}
+    orders = list(orders)
+    for order in orders:
+        order.category_name = names.get(order.category, order.category)
+    context = {
+        "listing": listing,
+        "orders": orders,
+        "mine": mine,
+        "is_owner": owner,
+        "sell_form": SellForm(listing=listing) if owner and listing.chain_address else None,
+        "can_register": owner and listing.is_public and not listing.chain_address,
+    }
+    return render(request, "orders/offers.html", context)
+
+
+@login_required
+@require_POST
+def listing_register(request: HttpRequest, kind: str, slug: str) -> JsonResponse:
+    """{"sender"} → the registry transaction for the owner's wallet, and the asset's address."""
+    listing = _listing(request, kind, slug)
+    if not _owns(request, listing):
+        return _error("Only the listing's provider registers it on chain.", 403)
+    sender = _linked(request, _json(request).get("sender"))
+    if sender is None:
+        return _error("Send it from one of your linked wallets: connect that wallet first.", 403)
+    try:
+        return JsonResponse(
+            listing_register_transaction(listing=listing, sender=sender, hub=_hub())
+        )
+    except (ChainError, OrderError) as error:
+        return _error(str(error))
+
+
+@login_required
+@require_POST
+def listing_registered(request: HttpRequest, kind: str, slug: str) -> JsonResponse:
+    """Link the listing to its asset once the registration is mined."""
+    listing = _listing(request, kind, slug)
+    if not _owns(request, listing):
+        return _error("Only the listing's provider registers it on chain.", 403)
+    try:
+        address = listing_mark_registered(listing=listing, hub=_hub())
+    except (RegistrationRefused, ChainError, OrderError) as error:
+        return _error(str(error))
+    return JsonResponse({"address": address})
+
+
+@login_required
+@require_POST
+def listing_sell(request: HttpRequest, kind: str, slug: str) -> JsonResponse:
+    """The sell form → the typed data of each order to sign (the wallet signs them, then they
+    are published through /api/v1/orders/publish/)."""
+    listing = _listing(request, kind, slug)
+    if not _owns(request, listing):
+        return _error("Only the listing's provider sells it.", 403)
+    form = SellForm(request.POST, listing=listing)
+    if not form.is_valid():
+        field, problems = next(iter(form.errors.items()))
+        label = form.fields[field].label if field in form.fields else ""
+        return JsonResponse(
+            {"error": f"{label}: {problems[0]}" if label else problems[0], "field": field},
+            status=400,
+        )
+    try:
+        return JsonResponse({"kind": form.order_kind, "orders": form.typed_data()})
+    except OrderError as error:
+        return _error(str(error), error.status)
+
+
+def _units(value: Decimal) -> int:
+    try:
+        return to_units(value, decimals=ECT_DECIMALS, currency="ECT")
+    except InvalidAmount:
+        return 0
+
+
+@login_required
+@require_GET
+def app_buy(request: HttpRequest, slug: str) -> HttpResponse:
+    """The buy page of an app: the wallet flow runs in wallet.js against the orders API."""
+    listing = _listing(request, Market.APP, slug)
+    datasets = (
+        Listing.objects.filter(dataset__allowed_apps=listing.app, is_public=True)
+        .exclude(chain_address="")
+        .order_by("name")
+    )
+    pools = (
+        Listing.objects.filter(kind=Market.POOL, is_public=True)
+        .exclude(chain_address="")
+        .order_by("name")
+    )
+    categories = list(Category.objects.filter(chain_id=settings.CHAIN_ID).order_by("catid"))
+    context = {
+        "listing": listing,
+        "datasets": datasets,
+        "pools": pools,
+        "categories": categories,
+        "wallets": request.user.wallets.all(),
+        "default_args": listing.app.default_args,
+    }
+    return render(request, "orders/buy.html", context)

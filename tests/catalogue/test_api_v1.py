@@ -1,0 +1,173 @@
+"""The catalogue under /api/v1/: apps/, datasets/ and pools/, and one listing of each."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from rest_framework.pagination import PageNumberPagination
+
+from marketplace.catalogue import services
+from marketplace.catalogue.models import CurationStatus, Listing
+from tests.factories.accounts import UserFactory
+from tests.factories.catalogue import AppFactory, DatasetFactory, TagFactory, WorkerpoolFactory
+from tests.marketplace.chain.hub_helpers import ECT, Market
+from tests.marketplace.indexer.helpers import index_to_head
+
+pytestmark = pytest.mark.django_db
+
+
+def _names(client, url_name: str, **query) -> list[str]:
+    answer = client.get(reverse(url_name), query)
+    assert answer.status_code == 200, answer.content
+    return [row["name"] for row in answer.json()["results"]]
+
+
+def test_each_market_lists_its_published_listings(client):
+    wasm = TagFactory(name="wasm")
+    app = AppFactory(listing__name="Renderer", listing__tags=[wasm]).listing
+    AppFactory(listing__name="Pending app", listing__status=CurationStatus.PENDING)
+    DatasetFactory(listing__name="Corpus")
+    WorkerpoolFactory(listing__name="Pool A")
+
+    answer = client.get(reverse("api_v1_app_list"))
+
+    assert answer.json() == {
+        "count": 1,
+        "next": None,
+        "previous": None,
+        "results": [
+            {
+                "kind": "app",
+                "slug": app.slug,
+                "name": "Renderer",
+                "summary": "A useful thing",
+                "owner": app.owner.username,
+                "owner_wallet": "",
+                "chain_address": "",
+                "status": "approved",
+                "price_from": "1.000000000",
+                "rating_avg": "0.00",
+                "rating_count": 0,
+                "tags": ["wasm"],
+                "url": f"/apps/{app.slug}/",
+            }
+        ],
+    }
+    # the same as the unversioned API says
+    assert answer.json() == client.get(reverse("api_listing_list"), {"kind": "app"}).json()
+    assert _names(client, "api_v1_dataset_list") == ["Corpus"]
+    assert _names(client, "api_v1_pool_list") == ["Pool A"]
+
+
+def test_lists_take_the_list_pages_filters(client):
+    AppFactory(listing__name="Cheap renderer", listing__price_from=Decimal("0.5"))
+    AppFactory(
+        listing__name="Dear renderer",
+        listing__price_from=Decimal("9"),
+        listing__tags=[TagFactory(name="gpu")],
+    )
+    AppFactory(listing__name="Word count", listing__price_from=Decimal("2"))
+    WorkerpoolFactory(listing__name="Big pool", cpu_cores=32)
+    WorkerpoolFactory(listing__name="Small pool", cpu_cores=2)
+
+    assert _names(client, "api_v1_app_list", q="renderer") == ["Dear renderer", "Cheap renderer"]
+    assert _names(client, "api_v1_app_list", tag="gpu") == ["Dear renderer"]
+    assert _names(client, "api_v1_app_list", price_max="2", sort="price_asc") == [
+        "Cheap renderer",
+        "Word count",
+    ]
+    assert _names(client, "api_v1_pool_list", cores_min="16") == ["Big pool"]
+
+
+def test_a_bad_filter_is_refused_with_the_forms_errors(client):
+    answer = client.get(reverse("api_v1_app_list"), {"price_min": "x", "sort": "cheapest"})
+
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "price_min": ["Enter a number."],
+        "sort": ["Select a valid choice. cheapest is not one of the available choices."],
+    }
+
+
+def test_lists_come_a_page_at_a_time(client, monkeypatch, django_assert_max_num_queries):
+    monkeypatch.setattr(PageNumberPagination, "page_size", 2)
+    for n in range(3):
+        DatasetFactory(listing__name=f"Dataset {n}", listing__tags=[TagFactory(name=f"t{n}")])
+
+    # the index's freshness (headers), the count, the page and its tags, however many listings
+    with django_assert_max_num_queries(4):
+        first = client.get(reverse("api_v1_dataset_list")).json()
+    second = client.get(first["next"]).json()
+
+    assert first["count"] == 3
+    assert first["next"] == "http://testserver/api/v1/datasets/?page=2"
+    assert [row["name"] for row in first["results"] + second["results"]] == [
+        "Dataset 2",
+        "Dataset 1",
+        "Dataset 0",
+    ]
+
+
+def test_a_detail_has_prices_and_is_found_in_its_own_market_only(client):
+    app = AppFactory(
+        listing__name="Renderer", listing__prices={"XS": Decimal("0.25"), "M": Decimal("2")}
+    ).listing
+
+    detail = client.get(reverse("api_v1_app_detail", args=[app.slug]))
+
+    assert detail.status_code == 200
+    assert detail.json()["prices"] == [
+        {"category": "M", "price": "2.000000000"},
+        {"category": "XS", "price": "0.250000000"},
+    ]
+    assert detail.json()["on_chain"] is None
+    assert detail.json()["description"] == "Some **markdown**."
+    assert detail.json() == client.get(reverse("api_listing_detail", args=["app", app.slug])).json()
+    assert client.get(reverse("api_v1_dataset_detail", args=[app.slug])).status_code == 404
+    assert client.get(reverse("api_v1_pool_detail", args=["no-such-pool"])).status_code == 404
+
+
+def test_an_unpublished_listing_is_for_its_owner_and_staff(client):
+    pool = WorkerpoolFactory(listing__status=CurationStatus.PENDING).listing
+    url = reverse("api_v1_pool_detail", args=[pool.slug])
+
+    assert client.get(url).status_code == 404
+    client.force_login(UserFactory())
+    assert client.get(url).status_code == 404
+    client.force_login(pool.owner)
+    assert client.get(url).json()["status"] == "pending"
+    client.force_login(UserFactory(is_staff=True))
+    assert client.get(url).status_code == 200
+
+
+def test_a_detail_carries_the_assets_record_on_chain(client, chain, hub_deployment, dev_accounts):
+    # Given an app registered on chain and sold 3 tasks, indexed (which lists it, pending)
+    market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    market.match(
+        market.sign_orders(app_price=ECT, dataset_price=None, workerpool_price=0, volume=3)
+    )
+    index_to_head(hub_deployment)
+    app = services.listing_curate(
+        listing=Listing.objects.get(chain_address=market.app),
+        actor=UserFactory(is_staff=True),
+        action="approve",
+        reason="ok",
+    )
+
+    on_chain = client.get(reverse("api_v1_app_detail", args=[app.slug])).json()["on_chain"]
+
+    assert on_chain == {
+        "address": market.app,
+        "owner": market.app_owner.address,
+        "registered_block": app.assets.get().registered_block,
+        "deals": 1,
+        "volume_sold": 3,
+        "tasks_completed": 0,
+        "tasks_failed": 0,
+        "success_rate": None,
+        "revenue_units": "0",
+        "reputation": 0,
+        "unconfirmed": False,
+    }

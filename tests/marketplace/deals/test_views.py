@@ -1,0 +1,246 @@
+"""The deal page (also before the indexer has seen the deal) and a user's deals."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from marketplace.catalogue import services
+from marketplace.catalogue.models import Listing
+from marketplace.chain.orders import sign_order
+from tests.factories.accounts import UserFactory, WalletFactory
+from tests.marketplace.chain.hub_helpers import ECT, Market, Orders, new_digest
+from tests.marketplace.indexer.helpers import index_to_head
+
+pytestmark = pytest.mark.django_db
+
+WAITING = "Deal sent, waiting for block…"
+
+
+@pytest.fixture
+def market(chain, hub_deployment, dev_accounts) -> Market:
+    return Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+
+
+def _request(market: Market, orders: Orders, **fields) -> Orders:
+    """`orders` with these request fields changed, signed again by the requester."""
+    request = dataclasses.replace(orders.request, **fields)
+    return dataclasses.replace(
+        orders,
+        request=request,
+        request_sign=sign_order(request, market.domain, market.requester.key),
+    )
+
+
+def _deal_url(dealid: bytes) -> str:
+    return reverse("deal_detail", args=["0x" + dealid.hex()])
+
+
+def _published(address: str) -> Listing:
+    return services.listing_curate(
+        listing=Listing.objects.get(chain_address=address),
+        actor=UserFactory(is_staff=True),
+        action="approve",
+        reason="ok",
+    )
+
+
+def _cheap_deal(market: Market, **request_fields) -> bytes:
+    orders = market.sign_orders(app_price=2 * ECT, dataset_price=None, workerpool_price=ECT)
+    return market.match(_request(market, orders, **request_fields) if request_fields else orders)
+
+
+def test_the_deal_page_shows_what_was_bought_and_how_far_it_is(client, market, hub_deployment):
+    # Given a deal of 3 tasks with a dataset and input files: one completed, one running
+    orders = market.sign_orders(
+        app_price=2 * ECT, dataset_price=ECT // 2, workerpool_price=ECT, volume=3
+    )
+    params = {"args": "--words 3", "input_files": ["https://example.org/in.txt", "ipfs://Qm1"]}
+    dealid = market.match(_request(market, orders, params=json.dumps(params)))
+    tx_hash = "0x" + bytes(market.w3.eth.get_block("latest")["transactions"][0]).hex()
+    taskid = market.initialize(dealid, 0)
+    digest = new_digest()
+    market.contribute(market.workers[0], taskid, digest)
+    market.reveal(market.workers[0], taskid, digest)
+    market.finalize(taskid)
+    market.initialize(dealid, 1)
+    index_to_head(hub_deployment)
+    app = _published(market.app)  # the dataset's listing stays pending: no link to it
+
+    page = client.get(_deal_url(dealid)).content.decode()
+
+    assert WAITING not in page and 'hx-trigger="every' not in page
+    assert f'<a href="/apps/{app.slug}/">Word count</a>' in page
+    dataset = Listing.objects.get(chain_address=market.dataset)
+    assert "Corpus" in page and dataset.get_absolute_url() not in page
+    assert "Pool A" in page
+    for address in (market.app, market.dataset, market.workerpool, tx_hash):
+        assert address in page
+    requester = market.requester.address
+    assert f'href="/wallets/{requester}/">{requester}</a>' in page  # requester and beneficiary
+    assert "XS <span" in page and "<dt>Trust</dt><dd>1</dd>" in page
+    assert "<dt>Volume</dt><dd>3 tasks</dd>" in page
+    for price in ("2 ECT", "0.5 ECT", "1 ECT", "<strong>3.5 ECT</strong>", "<strong>10.5 ECT"):
+        assert price in page
+    assert '<code class="wrap-any">--words 3</code>' in page
+    assert '<a class="mono wrap-any" href="https://example.org/in.txt"' in page
+    assert '<span class="mono wrap-any">ipfs://Qm1</span>' in page  # not a web link
+    assert '<span class="badge ok">Completed</span>' in page
+    assert '<span class="badge wait">Running</span>' in page
+    for count, state in ((1, "completed"), (0, "failed"), (1, "running"), (1, "not started")):
+        assert f"<li><strong>{count}</strong> {state}</li>" in page
+    assert "1 task not started yet" in page
+    assert 'class="done" style="width:33.33%"' in page
+
+
+def test_a_deal_sent_but_not_indexed_yet_waits_then_shows(client, market, hub_deployment, settings):
+    settings.HUB_ADDRESS = hub_deployment.hub
+    dealid = _cheap_deal(market)  # on chain, not indexed
+
+    page = client.get(_deal_url(dealid)).content.decode()
+    poll = client.get(_deal_url(dealid), headers={"HX-Request": "true"}).content.decode()
+
+    assert WAITING in page
+    assert f'hx-get="{_deal_url(dealid)}" hx-trigger="every 2s" hx-swap="outerHTML"' in page
+    assert "The chain has this deal: 1 task at 3 ECT each." in page
+    assert f'<a href="{_deal_url(dealid)}">Check again</a>' in page  # without JavaScript
+    assert poll.lstrip().startswith('<div id="deal"') and "<html" not in poll
+    assert WAITING in poll and 'hx-trigger="every 2s"' in poll
+
+    index_to_head(hub_deployment)
+    shown = client.get(_deal_url(dealid), headers={"HX-Request": "true"}).content.decode()
+
+    assert "<html" not in shown and 'id="deal"' in shown
+    assert WAITING not in shown and "hx-trigger" not in shown  # polling stops
+    assert "<li><strong>1</strong> not started</li>" in shown
+    assert "<strong>3 ECT</strong>" in shown
+
+
+def test_a_deal_the_chain_does_not_know_is_waited_for_with_a_hint(
+    client, market, hub_deployment, settings
+):
+    settings.HUB_ADDRESS = hub_deployment.hub
+
+    page = client.get(reverse("deal_detail", args=["0x" + "ab" * 32])).content.decode()
+
+    assert WAITING in page
+    assert "The chain does not have this deal yet" in page
+    assert "check the deal id" in page
+
+
+def test_a_waiting_page_says_when_the_chain_cannot_be_asked(client, settings):
+    settings.HUB_ADDRESS = "0x" + "11" * 20
+    settings.WEB3_RPC_URL = "http://127.0.0.1:9"  # nothing listens there
+
+    page = client.get(reverse("deal_detail", args=["0x" + "ab" * 32])).content.decode()
+
+    assert WAITING in page
+    assert "The chain cannot be asked right now (the chain node does not answer)" in page
+
+
+def test_a_malformed_deal_id_is_a_page_that_says_what_an_id_is(client):
+    answer = client.get(reverse("deal_detail", args=["0x1234"]))
+
+    assert answer.status_code == 400
+    assert "“0x1234” is not a deal id: a deal id is 0x followed by 64 hexadecimal" in (
+        answer.content.decode()
+    )
+
+
+def test_the_deal_page_costs_the_same_queries_whatever_its_size(
+    client, market, hub_deployment, django_assert_max_num_queries
+):
+    # Given a deal of one task with one contribution, and one of 4 tasks with 2 each
+    small = market.match(market.sign_orders(app_price=0, dataset_price=None, workerpool_price=0))
+    market.contribute(market.workers[0], market.initialize(small), new_digest())
+    orders = market.sign_orders(
+        app_price=ECT, dataset_price=ECT, workerpool_price=ECT, volume=4, trust=3
+    )
+    big = market.match(orders)
+    for idx in range(4):
+        taskid = market.initialize(big, idx)
+        digest = new_digest()
+        for worker in market.workers[:2]:
+            market.contribute(worker, taskid, digest)
+    index_to_head(hub_deployment)
+    _published(market.app)
+    _published(market.workerpool)
+    client.get(_deal_url(small))  # caches every page shares are warm
+
+    # the freshness, the deal, its tasks, their contributions, the assets with their listings
+    # (and what every page of the site reads)
+    with CaptureQueriesContext(connection) as one_task:
+        client.get(_deal_url(small))
+    with django_assert_max_num_queries(len(one_task)):
+        page = client.get(_deal_url(big)).content.decode()
+
+    assert page.count('<span class="badge wait">Revealing</span>') == 4
+
+
+def test_my_deals_needs_signing_in(client):
+    answer = client.get(reverse("deal_list"))
+
+    assert answer.status_code == 302
+    assert answer.url.startswith(reverse("account_login"))
+
+
+def test_my_deals_are_those_of_my_wallets(client, market, hub_deployment):
+    # Given a deal the requester buys for themselves, and one they buy for a receiver
+    receiver = market.workers[3].address
+    own = "0x" + _cheap_deal(market).hex()
+    given = "0x" + _cheap_deal(market, beneficiary=receiver).hex()
+    index_to_head(hub_deployment)
+    buyer = WalletFactory(address=market.requester.address).user
+    WalletFactory(user=buyer)  # a second wallet of theirs, in no deal
+    receiving = WalletFactory(address=receiver).user
+
+    client.force_login(buyer)
+    mine = client.get(reverse("deal_list")).content.decode()
+    client.force_login(receiving)
+    theirs = client.get(reverse("deal_list")).content.decode()
+
+    assert f'href="/deals/{own}/"' in mine and f'href="/deals/{given}/"' in mine
+    assert mine.index(given) < mine.index(own)  # newest first
+    assert mine.count("<td>requester and beneficiary</td>") == 1
+    assert mine.count("<td>requester</td>") == 1
+    assert mine.count("<td>Word count</td>") == mine.count("<td>Pool A</td>") == 2
+    assert "0 of 1 done" in mine and "3 ECT" in mine
+    assert f'href="/deals/{given}/"' in theirs and own not in theirs
+    assert "<td>beneficiary</td>" in theirs
+    assert '<a href="/deals/">My deals</a>' in mine  # the header's link
+
+
+def test_my_deals_empty_states_point_the_way(client, market, hub_deployment):
+    _cheap_deal(market)
+    index_to_head(hub_deployment)
+    stranger = WalletFactory().user
+    walletless = UserFactory()
+
+    client.force_login(stranger)
+    empty = client.get(reverse("deal_list")).content.decode()
+    client.force_login(walletless)
+    unlinked = client.get(reverse("deal_list")).content.decode()
+
+    assert "No deals yet." in empty and "/deals/0x" not in empty
+    assert f'<a class="btn" href="{reverse("app_list")}">Browse the DApp Store</a>' in empty
+    assert "No wallet is linked to your account." in unlinked
+    assert f'href="{reverse("wallet_list")}">link the wallet you buy with</a>' in unlinked
+
+
+def test_my_deals_come_a_page_at_a_time(client, market, hub_deployment, monkeypatch):
+    monkeypatch.setattr("marketplace.deals.views.DEALS_PER_PAGE", 2)
+    dealids = ["0x" + _cheap_deal(market).hex() for _ in range(3)]
+    index_to_head(hub_deployment)
+    client.force_login(WalletFactory(address=market.requester.address).user)
+
+    first = client.get(reverse("deal_list")).content.decode()
+    second = client.get(reverse("deal_list"), {"page": 2}).content.decode()
+
+    assert dealids[2] in first and dealids[1] in first and dealids[0] not in first
+    assert dealids[0] in second
+    assert "Page 1 of 2" in first and 'href="?page=2" rel="next"' in first

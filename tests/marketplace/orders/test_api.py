@@ -1,0 +1,312 @@
+"""The order book's API: every bad input gets a 4xx naming the problem, and nothing stored."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from rest_framework.test import APIClient
+
+from marketplace.chain.orders import (
+    AppOrder,
+    OrderOperation,
+    WorkerpoolOrder,
+    hub_domain,
+    sign_order,
+    typed_data,
+)
+from marketplace.orders.models import Order, OrderStatus
+from tests.factories.accounts import UserFactory
+from tests.marketplace.chain.hub_helpers import ECT
+from tests.marketplace.chain.metamask import metamask_sign
+
+pytestmark = pytest.mark.django_db
+
+PUBLISH = "/api/v1/orders/publish/"
+
+
+@pytest.fixture
+def api() -> APIClient:
+    client = APIClient()
+    client.force_authenticate(UserFactory())
+    return client
+
+
+def signed(market, order, key, domain=None) -> dict:
+    domain = domain or market.domain
+    kind = "app" if isinstance(order, AppOrder) else "workerpool"
+    return {
+        "kind": kind,
+        "order": typed_data(order, domain)["message"],
+        "signature": "0x" + sign_order(order, domain, key).hex(),
+    }
+
+
+def app_order(market, **fields) -> AppOrder:
+    return AppOrder(app=market.app, appprice=fields.pop("appprice", 2 * ECT), volume=5, **fields)
+
+
+def test_a_signed_order_is_published_and_listed(api, market):
+    response = api.post(PUBLISH, signed(market, app_order(market), market.app_owner.key), "json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["kind"], body["price"], body["price_units"]) == ("app", "2", str(2 * ECT))
+    assert (body["status"], body["remaining"]) == ("open", 5)
+    listed = api.get("/api/v1/orders/", {"asset": market.app}).json()
+    assert [o["digest"] for o in listed["results"]] == [body["digest"]]
+    assert api.get(f"/api/v1/orders/{body['digest']}/").json()["signer"] == (
+        market.app_owner.address
+    )
+
+
+def _bad(market) -> dict[str, tuple[object, str]]:
+    """Bad publish bodies, each with the words its refusal must contain."""
+    good = signed(market, app_order(market), market.app_owner.key)
+
+    def with_order(**changes) -> dict:
+        return {**good, "order": {**good["order"], **changes}}
+
+    other_chain = hub_domain(chain_id=1, hub_address=market.hub.address)
+    other_hub = hub_domain(chain_id=31337, hub_address=market.dataset)
+    return {
+        "not json": ("{kind: app", "JSON parse error"),
+        "a list": ([1, 2], "Send a JSON object"),
+        "wrong kind": ({**good, "kind": "car"}, "kind must be one of"),
+        "price as float": (with_order(appprice=1.5), "appprice must be a whole number"),
+        "price as words": (with_order(appprice="two"), "appprice must be a whole number"),
+        "price as bool": (with_order(appprice=True), "appprice must be a whole number"),
+        "above uint256": (with_order(appprice=str(2**256)), "above the largest uint256"),
+        "negative volume": (with_order(volume=-3), "volume cannot be negative"),
+        "zero volume": (with_order(volume=0), "volume must be at least 1"),
+        "bad address": (with_order(app="0x1234"), "app must be an address"),
+        "bad salt": (with_order(salt="0x12"), "salt must be 32 bytes"),
+        "unknown field": (with_order(colour="red"), "has no field colour"),
+        "bad signature hex": ({**good, "signature": "0xzz"}, "signature must be 0x and hex"),
+        "short signature": ({**good, "signature": "0x" + "ab" * 30}, "not 30"),
+        "garbage signature": ({**good, "signature": "0x" + "ab" * 65}, "Invalid signature"),
+        "non-owner": (
+            signed(market, app_order(market), market.requester.key),
+            "only they can sign",
+        ),
+        "other chain": (
+            {
+                **signed(market, app_order(market), market.app_owner.key, other_chain),
+                "domain": other_chain.as_typed_data(),
+            },
+            "signed for chain 1",
+        ),
+        "other hub": (
+            {
+                **signed(market, app_order(market), market.app_owner.key, other_hub),
+                "domain": other_hub.as_typed_data(),
+            },
+            "signed for the contract",
+        ),
+        "unknown asset": (
+            signed(
+                market,
+                AppOrder(app=market.requester.address, appprice=1, volume=1),
+                market.app_owner.key,
+            ),
+            "is not registered on this chain",
+        ),
+    }
+
+
+def test_every_bad_input_is_refused_with_a_reason_and_nothing_stored(api, market):
+    for name, (body, words) in _bad(market).items():
+        if isinstance(body, str):
+            response = api.post(PUBLISH, body, content_type="application/json")
+        else:
+            response = api.post(PUBLISH, body, "json")
+        assert 400 <= response.status_code < 500, (name, response.status_code)
+        assert words in response.json()["error"], (name, response.json())
+    assert not Order.objects.exists()
+
+
+def test_params_that_are_not_a_json_object_are_refused(api, market):
+    from marketplace.chain.orders import RequestOrder
+
+    request = RequestOrder(
+        app=market.app,
+        appmaxprice=1,
+        workerpoolmaxprice=1,
+        requester=market.requester.address,
+        category=0,
+        beneficiary=market.requester.address,
+        params="{not json",
+    )
+    body = {
+        "kind": "request",
+        "order": typed_data(request, market.domain)["message"],
+        "signature": "0x" + sign_order(request, market.domain, market.requester.key).hex(),
+    }
+    response = api.post(PUBLISH, body, "json")
+    assert response.status_code == 400
+    assert response.json()["field"] == "params"
+    assert "params is not valid JSON" in response.json()["error"]
+    assert not Order.objects.exists()
+
+
+def test_a_replayed_or_consumed_order_is_refused(api, market, index):
+    body = signed(market, app_order(market), market.app_owner.key)
+    assert api.post(PUBLISH, body, "json").status_code == 201
+    replay = api.post(PUBLISH, body, "json")
+    assert replay.status_code == 409
+    assert "already in the book" in replay.json()["error"]
+
+    orders = market.sign_orders(app_price=ECT, dataset_price=None, workerpool_price=ECT)
+    market.match(orders)
+    index()
+    consumed = api.post(PUBLISH, signed(market, orders.workerpool, market.scheduler.key), "json")
+    assert consumed.status_code == 400
+    assert "fully consumed on chain" in consumed.json()["error"]
+    assert Order.objects.count() == 1
+
+
+def test_writes_need_authentication(market):
+    anonymous = APIClient(enforce_csrf_checks=True)
+    body = signed(market, app_order(market), market.app_owner.key)
+    response = anonymous.post(PUBLISH, body, "json")
+    assert response.status_code == 401
+    assert "credentials were not provided" in response.json()["error"]
+    assert not Order.objects.exists()
+
+
+def test_a_session_write_without_csrf_is_refused(client, market):
+    user = UserFactory()
+    csrf_client = APIClient(enforce_csrf_checks=True)
+    csrf_client.force_login(user)
+    body = signed(market, app_order(market), market.app_owner.key)
+    response = csrf_client.post(PUBLISH, body, "json")
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["error"]
+    assert not Order.objects.exists()
+
+
+def test_the_list_filters_sorts_by_price_then_age_and_paginates(api, market):
+    digests = []
+    for price in (3, 1, 2, 1):
+        body = signed(market, app_order(market, appprice=price * ECT), market.app_owner.key)
+        digests.append(api.post(PUBLISH, body, "json").json()["digest"])
+    for trust, price in ((1, 5), (4, 6)):
+        pool = WorkerpoolOrder(
+            workerpool=market.workerpool, workerpoolprice=price * ECT, category=0, trust=trust
+        )
+        api.post(PUBLISH, signed(market, pool, market.scheduler.key), "json")
+
+    listed = api.get("/api/v1/orders/", {"kind": "app"}).json()
+    assert [o["digest"] for o in listed["results"]] == [
+        digests[1],
+        digests[3],
+        digests[2],
+        digests[0],
+    ]
+    cheap = api.get("/api/v1/orders/", {"kind": "app", "price_max": "1.5"}).json()
+    assert cheap["count"] == 2
+    assert api.get("/api/v1/orders/", {"price_min": "2.5", "price_max": "5"}).json()["count"] == 2
+    trusted = api.get("/api/v1/orders/", {"kind": "workerpool", "min_trust": 2}).json()
+    assert [o["trust"] for o in trusted["results"]] == [4]
+    assert api.get("/api/v1/orders/", {"owner": market.scheduler.address}).json()["count"] == 2
+    assert api.get("/api/v1/orders/", {"category": 0}).json()["count"] == 2
+    assert api.get("/api/v1/orders/", {"min_volume": 2}).json()["count"] == 4
+    assert api.get("/api/v1/orders/", {"tag": "tee"}).json()["count"] == 0
+    assert api.get("/api/v1/orders/", {"page": 2}).status_code == 404  # 24 a page
+    bad = api.get("/api/v1/orders/", {"price_max": "1.0000000001"})
+    assert bad.status_code == 400 and "9 decimals" in bad.json()["error"]
+    assert api.get("/api/v1/orders/", {"tag": "gpu"}).status_code == 400
+
+
+def test_unpublishing_says_the_order_stays_valid_and_offers_the_close(api, market, index):
+    from marketplace.accounts.models import Wallet
+
+    order = app_order(market)
+    digest = api.post(PUBLISH, signed(market, order, market.app_owner.key), "json").json()["digest"]
+    stranger = APIClient()
+    stranger.force_authenticate(UserFactory())
+    refused = stranger.post(f"/api/v1/orders/{digest}/unpublish/")
+    assert refused.status_code == 403 and "Only the order's signer" in refused.json()["error"]
+
+    owner = APIClient()
+    owner.force_authenticate(Wallet.objects.get(address=market.app_owner.address).user)
+    response = owner.post(f"/api/v1/orders/{digest}/unpublish/").json()
+    assert response["still_valid_on_chain"] is True
+    assert "still valid on chain" in response["message"]
+    assert response["order"]["status"] == "cancelled"
+
+    close = owner.post(f"/api/v1/orders/{digest}/close/").json()["transaction"]
+    assert close["from"].lower() == market.app_owner.address.lower()
+    assert close["to"] == market.hub.address
+    # The wallet sends it: the order is closed on chain.
+    tx = {**close, "gas": int(close["gas"], 16)}
+    tx.pop("from")
+    signed_tx = market.app_owner.sign_transaction(
+        {
+            **{k: int(v, 16) if k in ("value", "chainId") else v for k, v in tx.items()},
+            "nonce": market.w3.eth.get_transaction_count(market.app_owner.address),
+            "gasPrice": market.w3.eth.gas_price,
+        }
+    )
+    market.w3.eth.wait_for_transaction_receipt(
+        market.w3.eth.send_raw_transaction(signed_tx.raw_transaction)
+    )
+    assert market.hub.consumed(digest) == order.volume
+    index()
+    assert Order.objects.get().status == OrderStatus.CANCELLED
+
+
+def test_an_unknown_order_is_404(api):
+    response = api.get("/api/v1/orders/0x" + "00" * 32 + "/")
+    assert response.status_code == 404
+    assert "No order" in response.json()["error"]
+
+
+def test_the_typed_data_api_fills_defaults_with_a_fresh_salt(api, market):
+    body = {"kind": "app", "order": {"app": market.app, "appprice": "5", "volume": 3}}
+    first = api.post("/api/v1/orders/typed-data/", body, "json").json()
+    second = api.post("/api/v1/orders/typed-data/", body, "json").json()
+    assert first["typed_data"]["primaryType"] == "AppOrder"
+    assert first["typed_data"]["message"]["requesterrestrict"] == "0x" + "00" * 20
+    assert first["typed_data"]["message"]["salt"] != second["typed_data"]["message"]["salt"]
+    assert first["typed_data"]["domain"]["verifyingContract"] == market.hub.address
+    bad = api.post("/api/v1/orders/typed-data/", {**body, "order": {"app": "x"}}, "json")
+    assert bad.status_code == 400 and "app must be an address" in bad.json()["error"]
+
+
+def test_presigned_orders_are_published_without_a_signature(api, market):
+    order = app_order(market)
+    body = {"kind": "app", "order": typed_data(order, market.domain)["message"]}
+    refused = api.post(PUBLISH, body, "json")
+    assert refused.status_code == 400 and "presign" in refused.json()["error"]
+    market.hub.manage_order_call(order=order, operation=OrderOperation.SIGN).send(
+        market.sender(market.app_owner)
+    )
+    assert api.post(PUBLISH, body, "json").status_code == 201
+
+
+def test_a_batch_answers_per_order(api, market):
+    good = signed(market, app_order(market), market.app_owner.key)
+    bad = signed(market, app_order(market), market.requester.key)
+    response = api.post(PUBLISH, {"orders": [good, bad]}, "json")
+    assert response.status_code == 207
+    body = response.json()
+    assert body["accepted"] == 1
+    assert [r["status"] for r in body["results"]] == [201, 400]
+    assert json.dumps(body).count("only they can sign") == 1
+
+
+def test_an_order_signed_by_metamasks_eth_sig_util_is_accepted(api, market):
+    """What MetaMask signs for the typed data this API gives is what the book accepts."""
+    body = {"kind": "app", "order": {"app": market.app, "appprice": str(3 * ECT), "volume": "4"}}
+    typed = api.post("/api/v1/orders/typed-data/", body, "json").json()
+    cases = [{"data": typed["typed_data"], "privateKey": market.app_owner.key.hex()}]
+    (result,) = metamask_sign(cases)
+    assert result["digest"] == typed["digest"]
+    response = api.post(
+        PUBLISH,
+        {"kind": "app", "order": typed["typed_data"]["message"], "signature": result["signature"]},
+        "json",
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["digest"] == typed["digest"]
+    assert response.json()["signer"] == market.app_owner.address

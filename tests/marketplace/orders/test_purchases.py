@@ -1,0 +1,198 @@
+"""Buying: the quote finds the cheapest fitting orders and tells every failing check in words;
+the match transaction, sent by the buyer's wallet, makes the deal it announced."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+from rest_framework.test import APIClient
+
+from marketplace.chain.orders import AppOrder, DatasetOrder, WorkerpoolOrder, sign_order, typed_data
+from marketplace.deals.models import Deal
+from marketplace.orders.models import Order, OrderStatus
+from tests.factories.accounts import WalletFactory
+from tests.marketplace.chain.hub_helpers import ECT
+
+pytestmark = pytest.mark.django_db
+
+
+def publish(market, order, key) -> Order:
+    from marketplace.orders.services import order_publish
+
+    kind = {AppOrder: "app", DatasetOrder: "dataset", WorkerpoolOrder: "workerpool"}[type(order)]
+    return order_publish(
+        kind=kind,
+        order=typed_data(order, market.domain)["message"],
+        signature="0x" + sign_order(order, market.domain, key).hex(),
+    )
+
+
+@pytest.fixture
+def book(market):
+    """Two app orders, one dataset order, three pool offers (trust 1 at 3 ECT, trust 1 at 2 ECT
+    but only for the dataset-less deals of another requester, trust 5 at 4 ECT)."""
+    publish(market, AppOrder(app=market.app, appprice=2 * ECT, volume=50), market.app_owner.key)
+    publish(market, AppOrder(app=market.app, appprice=ECT, volume=50), market.app_owner.key)
+    publish(
+        market,
+        DatasetOrder(dataset=market.dataset, datasetprice=ECT // 2, volume=50),
+        market.dataset_owner.key,
+    )
+    for price, trust, restrict in ((3, 1, None), (2, 1, Account.create().address), (4, 5, None)):
+        pool = WorkerpoolOrder(
+            workerpool=market.workerpool,
+            workerpoolprice=price * ECT,
+            volume=50,
+            category=0,
+            trust=trust,
+            **({"requesterrestrict": restrict} if restrict else {}),
+        )
+        publish(market, pool, market.scheduler.key)
+    return market
+
+
+@pytest.fixture
+def buyer(market) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(WalletFactory(address=market.requester.address).user)
+    return client
+
+
+def quote(client, market, **fields):
+    body = {
+        "requester": market.requester.address,
+        "app": market.app,
+        "category": 0,
+        "volume": 2,
+        "args": "--width 64 input.svg out.png",
+        **fields,
+    }
+    response = client.post("/api/v1/orders/quote/", body, "json")
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def test_the_quote_picks_the_cheapest_orders_that_fit(buyer, book):
+    answer = quote(buyer, book, dataset=book.dataset)
+    assert answer["ready"] is True and answer["failures"] == []
+    assert answer["app_order"]["price"] == "1"
+    assert answer["dataset_order"]["price"] == "0.5"
+    assert answer["workerpool_order"]["price"] == "3"  # the 2 ECT offer is for someone else
+    assert (answer["task_price"], answer["total"]) == ("4.5", "9")
+    assert answer["deposit_needed"] == "0"  # 1,000 ECT staked
+    message = answer["request_typed_data"]["message"]
+    assert message["appmaxprice"] == str(ECT) and message["workerpoolmaxprice"] == str(3 * ECT)
+    assert message["params"] == '{"args":"--width 64 input.svg out.png"}'
+    assert message["workerpool"] == "0x" + "00" * 20  # best offer: any pool
+
+
+def test_the_quote_says_why_nothing_fits(buyer, book):
+    answer = quote(buyer, book, trust=9)
+    assert answer["ready"] is False
+    assert [f["check"] for f in answer["failures"]] == ["NoWorkerpoolOrder"]
+    assert "with trust 9 or more" in answer["failures"][0]["message"]
+    too_many = quote(buyer, book, volume=51)
+    assert {f["check"] for f in too_many["failures"]} == {"NoAppOrder", "NoWorkerpoolOrder"}
+
+
+def test_the_quote_tells_how_much_to_deposit(buyer, book):
+    answer = quote(buyer, book, volume=40, trust=5)  # 40 tasks at 1 + 4 ECT = 200 ECT: covered
+    assert answer["deposit_needed"] == "0"
+    book.hub.withdraw(sender=book.sender(book.requester), amount=900 * ECT)
+    answer = quote(buyer, book, volume=40, trust=5)
+    assert (answer["stake"], answer["total"], answer["deposit_needed"]) == ("100", "200", "100")
+    assert answer["ready"] is True  # once deposited
+
+
+def test_buying_someone_elses_wallet_is_refused(buyer, book):
+    response = buyer.post(
+        "/api/v1/orders/quote/",
+        {"requester": book.app_owner.address, "app": book.app, "category": 0},
+        "json",
+    )
+    assert response.status_code == 403
+    assert "not one of your linked wallets" in response.json()["error"]
+
+
+def _send(market, account, transaction) -> dict:
+    w3 = market.w3
+    tx = {
+        "to": transaction["to"],
+        "data": transaction["data"],
+        "value": int(transaction.get("value", "0x0"), 16),
+        "gas": int(transaction["gas"], 16),
+        "chainId": w3.eth.chain_id,
+        "nonce": w3.eth.get_transaction_count(account.address),
+        "gasPrice": w3.eth.gas_price,
+    }
+    raw = account.sign_transaction(tx).raw_transaction
+    return w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(raw))
+
+
+def test_the_signed_request_becomes_the_announced_deal(buyer, book, index):
+    answer = quote(buyer, book, dataset=book.dataset)
+    signature = book.requester.sign_typed_data(full_message=answer["request_typed_data"])
+    response = buyer.post(
+        "/api/v1/orders/match/",
+        {
+            "request": answer["request_typed_data"]["message"],
+            "signature": "0x" + bytes(signature.signature).hex(),
+            "app_order": answer["app_order"]["digest"],
+            "dataset_order": answer["dataset_order"]["digest"],
+            "workerpool_order": answer["workerpool_order"]["digest"],
+        },
+        "json",
+    )
+    assert response.status_code == 200, response.json()
+    match = response.json()
+    assert match["transaction"]["from"].lower() == book.requester.address.lower()
+    receipt = _send(book, book.requester, match["transaction"])
+    assert receipt["status"] == 1
+    (matched,) = book.hub.orders_matched(receipt)
+    assert "0x" + matched.dealid.hex() == match["dealid"]
+    assert match["deal_url"] == f"/deals/{match['dealid']}/"
+    index()
+    deal = Deal.objects.get(dealid=match["dealid"])
+    assert (deal.volume, int(deal.app_price), int(deal.workerpool_price)) == (2, ECT, 3 * ECT)
+    app_order = Order.objects.get(digest=answer["app_order"]["digest"])
+    assert (app_order.consumed, app_order.remaining, app_order.status) == (2, 48, OrderStatus.OPEN)
+
+
+def test_a_request_signed_by_another_wallet_is_refused_before_any_gas(buyer, book):
+    answer = quote(buyer, book)
+    signature = book.app_owner.sign_typed_data(full_message=answer["request_typed_data"])
+    response = buyer.post(
+        "/api/v1/orders/match/",
+        {
+            "request": answer["request_typed_data"]["message"],
+            "signature": "0x" + bytes(signature.signature).hex(),
+            "app_order": answer["app_order"]["digest"],
+            "workerpool_order": answer["workerpool_order"]["digest"],
+        },
+        "json",
+    )
+    assert response.status_code == 400
+    assert f"not by its requester {book.requester.address}" in response.json()["error"]
+
+
+def test_every_failing_check_is_told_before_the_transaction(buyer, book):
+    answer = quote(buyer, book)
+    message = {**answer["request_typed_data"]["message"], "trust": "9", "appmaxprice": "1"}
+    from marketplace.chain.orders import RequestOrder, order_from_typed_message
+
+    request = order_from_typed_message(RequestOrder, message)
+    signature = sign_order(request, book.domain, book.requester.key)
+    response = buyer.post(
+        "/api/v1/orders/match/",
+        {
+            "request": message,
+            "signature": "0x" + signature.hex(),
+            "app_order": answer["app_order"]["digest"],
+            "workerpool_order": answer["workerpool_order"]["digest"],
+        },
+        "json",
+    )
+    assert response.status_code == 400
+    checks = [f["check"] for f in response.json()["failures"]]
+    assert checks == ["TrustTooHigh", "PriceTooHigh"]
+    assert "asks for trust 9 but the workerpool order offers at most 1" in response.json()["error"]

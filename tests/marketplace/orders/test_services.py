@@ -1,0 +1,281 @@
+"""Publishing checks an order as the Hub would match it; the book follows the chain."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from marketplace.accounts.models import Wallet
+from marketplace.chain.hub import OrderKind as ChainKind
+from marketplace.chain.orders import (
+    AppOrder,
+    DatasetOrder,
+    OrderOperation,
+    RequestOrder,
+    WorkerpoolOrder,
+    hub_domain,
+    sign_order,
+    typed_data,
+)
+from marketplace.orders import services
+from marketplace.orders.models import Order, OrderStatus
+from marketplace.orders.parsing import InvalidOrder, parse_order
+from tests.factories.accounts import UserFactory
+from tests.marketplace.chain.hub_helpers import ECT
+
+pytestmark = pytest.mark.django_db
+
+
+def publish(market, order, key, **extra):
+    signature = "0x" + sign_order(order, market.domain, key).hex() if key else ""
+    kind = {AppOrder: "app", DatasetOrder: "dataset", WorkerpoolOrder: "workerpool"}.get(
+        type(order), "request"
+    )
+    return services.order_publish(
+        kind=kind,
+        order=typed_data(order, market.domain)["message"],
+        signature=signature,
+        **extra,
+    )
+
+
+def app_order(market, **fields) -> AppOrder:
+    return AppOrder(app=market.app, appprice=fields.pop("appprice", 2 * ECT), volume=10, **fields)
+
+
+def pool_order(market, **fields) -> WorkerpoolOrder:
+    return WorkerpoolOrder(
+        workerpool=market.workerpool,
+        workerpoolprice=fields.pop("workerpoolprice", ECT),
+        volume=fields.pop("volume", 10),
+        category=0,
+        trust=fields.pop("trust", 1),
+        **fields,
+    )
+
+
+def request_order(market, *, volume: int, price: int) -> RequestOrder:
+    return RequestOrder(
+        app=market.app,
+        appmaxprice=price,
+        workerpoolmaxprice=0,
+        requester=market.requester.address,
+        volume=volume,
+        category=0,
+        beneficiary=market.requester.address,
+    )
+
+
+def test_an_order_signed_by_the_assets_owner_is_open_with_its_fields(market):
+    order = app_order(market)
+    stored = publish(market, order, market.app_owner.key)
+    assert stored.status == OrderStatus.OPEN
+    assert (stored.kind, stored.asset, stored.signer) == (
+        "app",
+        market.app,
+        market.app_owner.address,
+    )
+    assert (int(stored.price), stored.volume, stored.consumed, stored.remaining) == (
+        2 * ECT,
+        10,
+        0,
+        10,
+    )
+    assert stored.digest == "0x" + services.order_digest(order, market.domain).hex()
+    assert Order.objects.get().message["salt"] == "0x" + order.salt.hex()
+
+
+def test_a_signature_by_someone_else_is_refused_and_nothing_stored(market):
+    with pytest.raises(services.OrderRefused, match=r"signature is by .* but the app's owner is"):
+        publish(market, app_order(market), market.requester.key)
+    assert not Order.objects.exists()
+
+
+def test_an_order_signed_for_another_chain_or_hub_is_refused(market):
+    order = app_order(market)
+    for domain in (
+        hub_domain(chain_id=1, hub_address=market.hub.address),
+        hub_domain(chain_id=31337, hub_address=market.app),
+    ):
+        signature = "0x" + sign_order(order, domain, market.app_owner.key).hex()
+        message = typed_data(order, domain)["message"]
+        with pytest.raises(services.OrderRefused, match="signature is by"):
+            services.order_publish(kind="app", order=message, signature=signature)
+        # Told plainly when the client says which domain it signed for.
+        with pytest.raises(services.OrderRefused, match=r"signed for (chain 1|the contract)"):
+            services.order_publish(
+                kind="app", order=message, signature=signature, domain=domain.as_typed_data()
+            )
+    assert not Order.objects.exists()
+
+
+def test_a_duplicate_is_refused(market):
+    order = app_order(market)
+    publish(market, order, market.app_owner.key)
+    with pytest.raises(services.DuplicateOrder, match="already in the book"):
+        publish(market, order, market.app_owner.key)
+    assert Order.objects.count() == 1
+
+
+def test_a_batch_stores_the_good_orders_and_says_why_the_others_were_refused(market):
+    good = [app_order(market, appprice=price) for price in (1, 2, 3)]
+    bad = app_order(market, appprice=4)
+    submissions = [
+        services.Submission(
+            kind="app",
+            order=typed_data(order, market.domain)["message"],
+            signature="0x" + sign_order(order, market.domain, key).hex(),
+        )
+        for order, key in [(good[0], market.app_owner.key), (bad, market.requester.key)]
+        + [(o, market.app_owner.key) for o in good[1:]]
+        + [(good[0], market.app_owner.key)]
+    ]
+    outcomes = services.orders_publish(submissions=submissions)
+    assert [o.order is not None for o in outcomes] == [True, False, True, True, False]
+    assert isinstance(outcomes[1].error, services.OrderRefused)
+    assert isinstance(outcomes[4].error, services.DuplicateOrder)
+    assert sorted(int(p) for p in Order.objects.values_list("price", flat=True)) == [1, 2, 3]
+
+
+def test_an_unregistered_asset_is_refused(market):
+    order = dataclasses.replace(app_order(market), app=market.requester.address)
+    with pytest.raises(services.OrderRefused, match="is not registered on this chain"):
+        publish(market, order, market.app_owner.key)
+
+
+def test_a_malformed_order_names_its_field():
+    with pytest.raises(InvalidOrder, match="volume must be at least 1"):
+        parse_order("app", {**_message(), "volume": 0})
+    with pytest.raises(InvalidOrder, match="appprice is above the largest uint256"):
+        parse_order("app", {**_message(), "appprice": 2**256})
+    with pytest.raises(InvalidOrder, match="appprice cannot be negative"):
+        parse_order("app", {**_message(), "appprice": -1})
+    with pytest.raises(InvalidOrder, match="appprice must be a whole number"):
+        parse_order("app", {**_message(), "appprice": 1.5})
+    with pytest.raises(InvalidOrder, match="has no field colour"):
+        parse_order("app", {**_message(), "colour": "red"})
+    with pytest.raises(InvalidOrder, match="lacks salt"):
+        parse_order("app", {k: v for k, v in _message().items() if k != "salt"})
+
+
+def _message() -> dict:
+    order = AppOrder(app="0x" + "11" * 20, appprice=1, volume=1)
+    return typed_data(order, hub_domain(chain_id=31337, hub_address="0x" + "22" * 20))["message"]
+
+
+def test_a_request_must_be_covered_by_its_requesters_escrow(market):
+    # 1,000 ECT staked: 100 tasks at 10 ECT are covered, 101 are not.
+    publish(market, request_order(market, volume=100, price=10 * ECT), market.requester.key)
+    with pytest.raises(
+        services.OrderRefused, match=r"escrow holds 1,?000 ECT free.*deposit 10 ECT"
+    ):
+        publish(market, request_order(market, volume=101, price=10 * ECT), market.requester.key)
+    assert Order.objects.count() == 1
+
+
+def test_a_workerpool_order_must_be_covered_by_the_pools_stake(market):
+    # The pool owner has 100 ECT staked; 30 % of 10 ECT for 33 tasks is 99 ECT, 34 are 102.
+    publish(market, pool_order(market, workerpoolprice=10 * ECT, volume=33), market.scheduler.key)
+    with pytest.raises(services.OrderRefused, match="the pool's stake for 34 task"):
+        publish(
+            market, pool_order(market, workerpoolprice=10 * ECT, volume=34), market.scheduler.key
+        )
+
+
+def test_a_presigned_order_needs_no_signature_and_an_unsigned_one_is_refused(market, index):
+    order = app_order(market)
+    with pytest.raises(services.OrderRefused, match="has not presigned it on chain"):
+        publish(market, order, None)
+    market.hub.manage_order_call(order=order, operation=OrderOperation.SIGN).send(
+        market.sender(market.app_owner)
+    )
+    assert publish(market, order, None).signature == ""  # read from the chain, not indexed yet
+    index()
+    assert Order.objects.get().status == OrderStatus.OPEN
+
+
+def test_closed_and_consumed_orders_are_refused(market, index):
+    closed = app_order(market)
+    market.hub.manage_order_call(order=closed, operation=OrderOperation.CLOSE).send(
+        market.sender(market.app_owner)
+    )
+    orders = market.sign_orders(app_price=ECT, dataset_price=None, workerpool_price=ECT, volume=1)
+    consumed = dataclasses.replace(orders.workerpool)  # volume 1, consumed by the match
+    market.match(orders)
+    index()
+    with pytest.raises(services.OrderRefused, match="was closed on chain"):
+        publish(market, closed, market.app_owner.key)
+    with pytest.raises(services.OrderRefused, match="is fully consumed on chain"):
+        publish(market, consumed, market.scheduler.key)
+    assert not Order.objects.exists()
+
+
+def test_matches_consume_the_book_and_fill_it(market, index):
+    orders = market.sign_orders(
+        app_price=ECT, dataset_price=None, workerpool_price=ECT, volume=2, workerpool_volume=3
+    )
+    stored = publish(market, orders.workerpool, market.scheduler.key)
+    market.match(orders)
+    index()
+    stored.refresh_from_db()
+    assert (stored.status, stored.consumed, stored.remaining) == (OrderStatus.OPEN, 2, 1)
+    second = dataclasses.replace(orders.request, volume=1, salt=b"\x07" * 32)
+    market.hub.match_orders(
+        sender=market.sender(market.requester),
+        **{
+            **orders.match_arguments(),
+            "request_order": second,
+            "request_sign": sign_order(second, market.domain, market.requester.key),
+        },
+    )
+    index()
+    stored.refresh_from_db()
+    assert (stored.status, stored.consumed, stored.remaining) == (OrderStatus.FILLED, 3, 0)
+
+
+def test_an_order_dies_when_its_asset_changes_owner_and_revives_when_it_comes_back(market, index):
+    stored = publish(market, app_order(market), market.app_owner.key)
+    registry = market.hub.registry(ChainKind.APP)
+    owner, other = market.app_owner, market.requester
+    _transfer(market, registry, owner, other)
+    index()
+    stored.refresh_from_db()
+    assert stored.status == OrderStatus.DEAD
+    assert "now belongs to " + other.address in stored.status_reason
+    _transfer(market, registry, other, owner)
+    index()
+    stored.refresh_from_db()
+    assert (stored.status, stored.status_reason) == (OrderStatus.OPEN, "")
+
+
+def _transfer(market, registry, source, target) -> None:
+    from marketplace.chain.hub import _call
+
+    _call(registry, "transferFrom", source.address, target.address, int(market.app, 16)).send(
+        market.sender(source)
+    )
+
+
+def test_a_request_dies_when_the_escrow_no_longer_covers_it(market, index):
+    stored = publish(
+        market, request_order(market, volume=100, price=10 * ECT), market.requester.key
+    )
+    market.hub.withdraw(sender=market.sender(market.requester), amount=ECT)
+    index()
+    stored.refresh_from_db()
+    assert stored.status == OrderStatus.DEAD
+    assert "needs 1,000 ECT" in stored.status_reason or "needs 1000 ECT" in stored.status_reason
+
+
+def test_unpublishing_cancels_and_says_the_order_is_still_valid_on_chain(market):
+    stored = publish(market, app_order(market), market.app_owner.key)
+    stranger = UserFactory()
+    with pytest.raises(services.NotYourOrder, match="Only the order's signer"):
+        services.order_unpublish(order=stored, user=stranger)
+    # The indexer made the owner's account, as a first wallet sign-in would.
+    owner = Wallet.objects.get(address=market.app_owner.address).user
+    services.order_unpublish(order=stored, user=owner)
+    stored.refresh_from_db()
+    assert stored.status == OrderStatus.CANCELLED
+    assert "still valid on chain" in stored.status_reason
