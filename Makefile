@@ -15,7 +15,7 @@ INDEXER_LOG := var/indexer.log
 # Exit status 0 when the JSON-RPC node at the URL given as argument answers eth_chainId.
 RPC_ANSWERS = $(BIN)/python -c 'import sys, urllib.request as r; r.urlopen(r.Request(sys.argv[1], b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\",\"params\":[]}", {"Content-Type": "application/json"}), timeout=2)' 2>/dev/null
 
-.PHONY: run chain test install browser lint format migrate seed bench bench-indexer bench-gas check-deploy clean contracts contracts-check
+.PHONY: run chain test install browser lint format migrate seed bench bench-indexer bench-orderbook bench-gas check-deploy clean contracts contracts-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -134,6 +134,10 @@ bench: install
 # Indexer throughput on 100,000-event sets, into PostgreSQL (DATABASE_URL's server).
 bench-indexer: install
 	$(BIN)/python bench/indexer.py
+
+# Order book: publishing through the service and HTTP, best offers over 100,000 open orders.
+bench-orderbook: install
+	$(BIN)/python bench/orderbook.py
 
 # Gas per Hub call and per task, beside iExec PoCo's published figures.
 bench-gas: install

@@ -248,6 +248,7 @@ def publish_http(bodies: list[dict], *, database_url: str, rpc_url: str) -> floa
         [sys.executable, "-m", "marketplace.serve", "--port", str(port), "--processes", "1"],
         cwd=BASE_DIR,
         env=env,
+        stdout=subprocess.DEVNULL,  # Daphne's access log: a line per request
     )
     base = f"http://127.0.0.1:{port}"
     try:

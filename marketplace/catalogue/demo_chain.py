@@ -18,6 +18,10 @@ from marketplace.chain.anvil import DEV_CHAIN_ID
 
 DEMO_REQUESTER, DEMO_WORKER = 5, 6  # dev accounts
 DEAL_VOLUME, TASKS_RUN = 3, 2
+# The demo's sell orders: runs of apps and datasets, pool offers per category (whose owners
+# stake 30 % of the price per task offered).
+DEMO_ORDER_VOLUME, DEMO_POOL_VOLUME, DEMO_POOL_TRUST = 10_000, 100, 5
+DEMO_POOL_STAKE = 2_000 * 10**9
 
 
 def seed_demo_chain(*, listings: list[Listing]) -> str:
@@ -59,7 +63,95 @@ def seed_demo_chain(*, listings: list[Listing]) -> str:
         except ChainError as error:
             return f"{done} The first deal failed: {error}"
         done += f" A first deal of {DEAL_VOLUME} tasks ran {TASKS_RUN} of them."
-    return done
+    try:
+        published = _sell_orders(hub, w3, listings)
+    except ChainError as error:
+        return f"{done} The demo sell orders were not published: {error}"
+    return f"{done} Sell orders in the book: {published} new."
+
+
+def _sell_orders(hub, w3, listings: list[Listing]) -> int:
+    """Sign and publish the demo listings' sell orders (as their providers would from the
+    listing pages), and stake for the pools' offers; how many orders were new. Their salts
+    derive from the listing, so running this again publishes nothing twice."""
+    from eth_utils import keccak
+
+    from marketplace.catalogue.models import Market, TaskCategory
+    from marketplace.chain import client
+    from marketplace.chain.keys import DEV_ADDRESSES, dev_account
+    from marketplace.chain.orders import (
+        AppOrder,
+        DatasetOrder,
+        WorkerpoolOrder,
+        hub_domain,
+        sign_order,
+        typed_data,
+    )
+    from marketplace.orders.services import Submission, orders_publish
+
+    domain = hub_domain(chain_id=w3.eth.chain_id, hub_address=hub.address)
+    submissions = []
+
+    def add(kind: str, order, owner: str) -> None:
+        key = dev_account(DEV_ADDRESSES.index(owner)).key
+        submissions.append(
+            Submission(
+                kind=kind,
+                order=typed_data(order, domain)["message"],
+                signature="0x" + sign_order(order, domain, key).hex(),
+            )
+        )
+
+    pool_owners = set()
+    for listing in listings:
+        if not listing.chain_address or listing.owner_wallet not in DEV_ADDRESSES:
+            continue
+        prices = {p.category: p.price for p in listing.prices.all()}
+        salt = keccak(text=f"demo order {listing.slug}")
+        if listing.kind == Market.APP:
+            order = AppOrder(
+                app=listing.chain_address,
+                appprice=_units(min(prices.values())),
+                volume=DEMO_ORDER_VOLUME,
+                salt=salt,
+            )
+            add("app", order, listing.owner_wallet)
+        elif listing.kind == Market.DATASET:
+            allowed = listing.dataset.allowed_apps.exclude(listing__chain_address="")
+            for app in allowed.values_list("listing__chain_address", flat=True):
+                order = DatasetOrder(
+                    dataset=listing.chain_address,
+                    datasetprice=_units(min(prices.values())),
+                    volume=DEMO_ORDER_VOLUME,
+                    apprestrict=app,
+                    salt=keccak(salt + bytes.fromhex(app[2:])),
+                )
+                add("dataset", order, listing.owner_wallet)
+        else:
+            pool_owners.add(listing.owner_wallet)
+            for catid, category in enumerate(TaskCategory.values):
+                if category in prices:
+                    order = WorkerpoolOrder(
+                        workerpool=listing.chain_address,
+                        workerpoolprice=_units(prices[category]),
+                        volume=DEMO_POOL_VOLUME,
+                        category=catid,
+                        trust=DEMO_POOL_TRUST,
+                        salt=keccak(salt + bytes([catid])),
+                    )
+                    add("workerpool", order, listing.owner_wallet)
+    funder = client.TransactionSender(dev_account(0), w3=w3)
+    short = {
+        owner: DEMO_POOL_STAKE - hub.account(owner).stake
+        for owner in sorted(pool_owners)
+        if hub.account(owner).stake < DEMO_POOL_STAKE
+    }
+    if short:
+        hub.approve_call(amount=sum(short.values())).send(funder)
+        for owner, amount in short.items():
+            hub.deposit_for_call(amount=amount, target=owner).send(funder)
+    outcomes = orders_publish(submissions=submissions)
+    return sum(1 for outcome in outcomes if outcome.order is not None)
 
 
 def _units(price: Decimal) -> int:

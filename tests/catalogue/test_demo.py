@@ -7,7 +7,11 @@ from django.core.management import call_command
 
 from marketplace.catalogue.demo import APPS, DATASETS, POOLS
 from marketplace.catalogue.models import Asset, Listing
+from marketplace.chain.keys import DEV_ADDRESSES
 from marketplace.chain.models import Deployment
+from marketplace.orders.models import Order
+from marketplace.orders.purchases import purchase_quote
+from marketplace.orders.selectors import Wanted
 from tests.marketplace.indexer.helpers import index_to_head
 
 pytestmark = pytest.mark.django_db
@@ -43,9 +47,14 @@ def test_on_the_dev_chain_the_demo_is_registered_and_sells_its_first_tasks(
         },
     )
     call_command("seed_demo")
-    assert "registered on chain: 9 new" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "registered on chain: 9 new" in out
+    published = Order.objects.count()
+    assert f"Sell orders in the book: {published} new" in out
     call_command("seed_demo")  # again: nothing new, nothing sent twice
-    assert "registered on chain: 0 new" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "registered on chain: 0 new" in out and "Sell orders in the book: 0 new" in out
+    assert Order.objects.count() == published
 
     index_to_head(hub_deployment)
     assert Asset.objects.count() == Listing.objects.count() == 9  # no pending duplicates
@@ -55,3 +64,19 @@ def test_on_the_dev_chain_the_demo_is_registered_and_sells_its_first_tasks(
     assert (asset.deals, asset.volume_sold, asset.tasks_completed) == (1, 3, 2)
     assert asset.owner == renderer.owner_wallet
     assert renderer.__class__.objects.get(pk=renderer.pk).reputation > 0
+
+    # Every demo app can be bought at once: an app order, a pool offer, and the poster
+    # drawing for the SVG renderer.
+    assert set(Order.objects.filter(kind="app").values_list("asset", flat=True)) == set(
+        Listing.objects.filter(kind="app").values_list("chain_address", flat=True)
+    )
+    assert all(order.status == "open" for order in Order.objects.all())
+    wanted = Wanted(
+        app=renderer.chain_address,
+        dataset=Listing.objects.get(name="Single poster drawing").chain_address,
+        category=0,
+        trust=1,
+        requester=DEV_ADDRESSES[7],
+    )
+    quote = purchase_quote(wanted=wanted, params="{}")
+    assert quote.failures == [] and quote.total > 0

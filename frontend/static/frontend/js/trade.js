@@ -126,7 +126,7 @@
     var w = wallet();
     clearError(form);
     say(form, "Connecting to your wallet…");
-    var address = await w.connectAs(form.dataset.wallet);
+    var address = await w.connectAs(form.getAttribute("data-wallet"));
     await w.ensureChain();
     say(form, "Preparing the orders…");
     var built = await postForm(form);
@@ -193,6 +193,8 @@
 
   /* ------------------------------------------------------------------ buy */
 
+  /* The buy form's controls. Its data- hooks are read with getAttribute: a control named
+   * "dataset" shadows form.dataset. */
   function field(form, name) {
     return form.elements[name];
   }
@@ -218,7 +220,7 @@
     for (var i = 0; i < files.length; i++) {
       var body = new FormData();
       body.append("file", files[i]);
-      var response = await fetch(form.dataset.inputsUrl, {
+      var response = await fetch(form.getAttribute("data-inputs-url"), {
         method: "POST",
         credentials: "same-origin",
         headers: { "X-CSRFToken": csrf(), Accept: "application/json" },
@@ -248,9 +250,9 @@
     var panel = document.querySelector("[data-trade-quote-panel]");
     clearError(form);
     var inputs = await uploadInputs(form);
-    var answer = await w.postJson(form.dataset.quoteUrl, {
+    var answer = await w.postJson(form.getAttribute("data-quote-url"), {
       requester: field(form, "requester").value,
-      app: form.dataset.app,
+      app: form.getAttribute("data-app"),
       dataset: field(form, "dataset").value,
       workerpool: field(form, "workerpool").value,
       category: parseInt(field(form, "category").value, 10),
@@ -312,7 +314,7 @@
     markStep(panel, "sign", "done");
     markStep(panel, "send", "active");
     say(panel, "Checking every order once more…");
-    var match = await w.postJson(form.dataset.matchUrl, {
+    var match = await w.postJson(form.getAttribute("data-match-url"), {
       request: answer.request_typed_data.message,
       signature: signature,
       app_order: answer.app_order.digest,

@@ -1,0 +1,134 @@
+"""The whole trade, in Chromium, with injected wallets backed by anvil's dev keys: a provider
+registers an app and publishes its sell order, a pool operator registers a pool and publishes
+its offer, and a buyer deposits and buys from the app's page; the deal is on chain and on its
+page. The indexer runs between the steps, as `make run` runs it all along."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from playwright.sync_api import expect
+
+from marketplace.catalogue.models import Listing
+from marketplace.chain.client import TransactionSender
+from marketplace.chain.hub import Hub
+from marketplace.chain.models import Deployment
+from marketplace.orders.models import Order
+from tests.e2e.wallets import inject_wallet
+from tests.factories.accounts import WalletFactory
+from tests.factories.catalogue import AppFactory, WorkerpoolFactory
+from tests.marketplace.chain.ect_helpers import ECT, send_ect
+from tests.marketplace.indexer.helpers import index_to_head
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def hub(chain, hub_deployment) -> Hub:
+    fields = dataclasses.asdict(hub_deployment)
+    Deployment.objects.create(chain_id=31337, first_block=fields.pop("block"), **fields)
+    index_to_head(hub_deployment)  # the categories
+    return Hub(address=hub_deployment.hub, w3=chain)
+
+
+def _page_for(browser, live_server, anvil, account):
+    """A page of its own, signed in as the user whose linked wallet is `account`'s, with that
+    account's injected wallet."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    user = WalletFactory(address=account.address).user
+    client = Client()
+    client.force_login(user)
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    inject_wallet(page, account, rpc_url=anvil.url)
+    return page, user
+
+
+def _register_and_sell(page, live_server, listing: Listing, fill: dict[str, str]) -> None:
+    page.goto(live_server.url + listing.get_absolute_url())
+    offers = page.locator("#offers")
+    offers.get_by_role("button", name="Register with my wallet").click()
+    # Registered: the panel reloads with the sell form.
+    form = page.locator("form[data-trade-sell]")
+    expect(form).to_be_visible()
+    for label, value in fill.items():
+        form.get_by_label(label).fill(value)
+    form.get_by_role("button", name="Sign and publish").click()
+    expect(page.locator("#offers table.orders")).to_be_visible()
+
+
+def test_a_provider_and_a_pool_sell_and_a_buyer_buys_a_run(
+    live_server, browser, anvil, hub, hub_deployment, dev_accounts
+):
+    provider, operator, buyer = dev_accounts[1], dev_accounts[3], dev_accounts[5]
+    provider_page, provider_user = _page_for(browser, live_server, anvil, provider)
+    operator_page, operator_user = _page_for(browser, live_server, anvil, operator)
+    buyer_page, _ = _page_for(browser, live_server, anvil, buyer)
+    app = AppFactory(
+        listing__name="Word count",
+        listing__owner=provider_user,
+        listing__owner_wallet=provider.address,
+        listing__prices={"XS": Decimal("2")},
+    ).listing
+    pool = WorkerpoolFactory(
+        listing__name="Lyon pool",
+        listing__owner=operator_user,
+        listing__owner_wallet=operator.address,
+        listing__prices={"XS": Decimal("1")},
+    ).listing
+    # The pool stakes 30 % of its price per task it sells: 30 ECT for 100 tasks at 1 ECT.
+    send_ect(hub_deployment, dev_accounts[0], operator.address, 50 * ECT)
+    hub.deposit_with_permit(sender=TransactionSender(operator, w3=hub.w3), amount=50 * ECT)
+    send_ect(hub_deployment, dev_accounts[0], buyer.address, 100 * ECT)
+
+    # The provider registers the app and sells runs at 2 ECT.
+    _register_and_sell(
+        provider_page, live_server, app, {"Price per task (ECT)": "2", "Volume": "100"}
+    )
+    app.refresh_from_db()
+    assert hub.app_registry.functions.isRegistered(app.chain_address).call()
+    assert Order.objects.get(kind="app").signer == provider.address
+
+    # The operator registers the pool and offers XS tasks at 1 ECT, trust up to 5.
+    _register_and_sell(
+        operator_page,
+        live_server,
+        pool,
+        {"XS · up to 5 min price (ECT)": "1", "Volume": "100", "Trust": "5"},
+    )
+    pool.refresh_from_db()
+    assert Order.objects.get(kind="workerpool").asset == pool.chain_address
+    index_to_head(hub_deployment)
+
+    # The buyer: 100 ECT in the wallet, nothing in escrow; buys 2 XS runs at 3 ECT each.
+    buyer_page.goto(live_server.url + app.get_absolute_url())
+    buyer_page.locator("#offers").get_by_role("link", name="Buy a run").click()
+    form = buyer_page.locator("form[data-trade-buy]")
+    form.get_by_label("Tasks").fill("2")
+    form.get_by_role("button", name="Find offers").click()
+    quote = buyer_page.locator("[data-trade-quote-panel]")
+    expect(quote.locator('[data-q="total"]')).to_have_text("6 ECT")
+    expect(quote.locator('[data-q="deposit"]')).to_have_text("6 ECT")
+    expect(quote.locator('[data-q="pool"]')).to_contain_text("Lyon pool")
+    quote.get_by_role("button", name="Buy").click()
+    buyer_page.wait_for_url(re.compile(r"/deals/0x[0-9a-f]{64}/$"), timeout=60_000)
+    dealid = buyer_page.url.rstrip("/").rsplit("/", 1)[1]
+
+    deal = hub.deal(dealid)
+    assert (deal.volume, deal.app_price, deal.workerpool_price) == (2, 2 * ECT, ECT)
+    assert deal.payer == buyer.address
+    assert hub.account(buyer.address).locked == 6 * ECT
+
+    index_to_head(hub_deployment)
+    buyer_page.reload()
+    expect(buyer_page.get_by_role("heading", level=1)).to_contain_text("Deal")
+    expect(buyer_page.get_by_text("Word count").first).to_be_visible()
+    expect(buyer_page.get_by_text("Lyon pool").first).to_be_visible()
+    assert Order.objects.get(kind="app").consumed == 2
