@@ -634,6 +634,10 @@ class Hub:
         signer = self.contract.functions.viewPresigned(to_bytes32(digest, "digest")).call()
         return None if int(signer, 16) == 0 else to_checksum_address(signer)
 
+    def has_code(self, address: str) -> bool:
+        """Whether `address` is a contract (an ERC-1271 signer may be), not a plain key."""
+        return len(self.w3.eth.get_code(to_checksum_address(address))) > 0
+
     def verify_signature(self, *, signer: str, digest: bytes | str, signature: bytes) -> bool:
         """Whether the Hub takes `signature` as `signer`'s over `digest`: ECDSA (65 or 64
         bytes) or, for a contract signer, its ERC-1271 answer."""

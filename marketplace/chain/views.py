@@ -73,10 +73,13 @@ def faucet(request: HttpRequest) -> HttpResponse:
             level, message = "success", str(drip)
 
     if request.htmx:
-        return render(
+        response = render(
             request,
             "accounts/wallets.html#faucet-result",
             {"faucet_message": message, "faucet_level": level},
         )
+        if level == "success":  # the wallets table reads the balances again
+            response["HX-Trigger"] = "escrow:changed"
+        return response
     getattr(messages, level)(request, message)
     return redirect("wallet_list")

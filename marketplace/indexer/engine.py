@@ -794,4 +794,7 @@ def reindex(*, chain_id: int) -> None:
             state.problem = ""
             state.problem_since = None
             state.save()
+        # The book's verdicts rested on what was just forgotten: redone from scratch, they
+        # follow the index as it is rebuilt.
+        orders_refresh(chain_id=chain_id, everything=True)
         catalogue_changed()

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.urls import reverse
+from django.utils.text import get_valid_filename
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
@@ -263,7 +265,7 @@ class OrderPublishApi(APIView):
                     }
                 )
         accepted = sum(1 for outcome in outcomes if outcome.order is not None)
-        status = 201 if accepted == len(outcomes) else 207
+        status = 201 if accepted == len(outcomes) else 207 if accepted else 400
         return Response({"accepted": accepted, "results": results}, status=status)
 
 
@@ -309,13 +311,20 @@ class OrderUnpublishApi(APIView):
             order = services.order_unpublish(order=order, user=request.user)
         except OrderError as error:
             return error_response(error)
+        matchable = order.remaining > 0 and order.consumed < order.volume
         return Response(
             {
                 "order": _serialize([order], many=False),
-                "still_valid_on_chain": True,
+                "still_valid_on_chain": matchable,
                 "message": services.UNPUBLISHED
-                + " To cancel it for good, send its close transaction from the signer's wallet.",
-                "close_url": request.build_absolute_uri(f"/api/v1/orders/{order.digest}/close/"),
+                + " To cancel it for good, send its close transaction from the signer's wallet."
+                if matchable
+                else "Taken off the book. It has no volume left on chain: nothing more to do.",
+                "close_url": request.build_absolute_uri(
+                    reverse("api_order_close", args=[order.digest])
+                )
+                if matchable
+                else "",
             }
         )
 
@@ -337,7 +346,10 @@ class OrderCloseApi(APIView):
             return order
         if not services.may_manage(order=order, user=request.user):
             return Response(
-                {"error": f"Only the order's signer ({order.signer}) may close it on chain."},
+                {
+                    "error": f"Only the order's signer ({order.signer}), signed in with that "
+                    "wallet, closes it on chain: the transaction comes from that wallet."
+                },
                 status=403,
             )
         try:
@@ -429,8 +441,10 @@ class InputUploadApi(APIView):
                 },
                 status=400,
             )
-        name = default_storage.save(f"inputs/{uuid.uuid4().hex}/{upload.name}", upload)
-        url = request.build_absolute_uri(default_storage.url(name))
+        token = uuid.uuid4().hex
+        filename = get_valid_filename(upload.name)[:100] or "input"
+        default_storage.save(f"inputs/{token}/{filename}", upload)
+        url = request.build_absolute_uri(reverse("input_file", args=[token, filename]))
         return Response({"url": url, "size": upload.size}, status=201)
 
 
@@ -582,7 +596,7 @@ class PurchaseMatchApi(APIView):
             {
                 "transaction": match.transaction,
                 "dealid": match.dealid,
-                "deal_url": f"/deals/{match.dealid}/",
+                "deal_url": reverse("deal_detail", args=[match.dealid]),
                 "request_digest": match.request_digest,
             }
         )

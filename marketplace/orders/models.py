@@ -4,11 +4,12 @@ here, so that buyers find them without asking the chain.
 An order is identified by its EIP-712 digest on this chain and Hub, like on chain. Its typed
 fields are kept as the owner signed them (`message`, the `eth_signTypedData_v4` message), and
 the fields the book is searched by are copied into columns. `status` follows the chain through
-`orders_refresh` (marketplace.orders.services), run by the indexer on every batch:
+`orders_refresh` (marketplace.orders.services), run by the indexer on every batch (a
+reorganization may take a match or a close back, and the order with it):
 
 - open: valid, and its signer's escrow covers what the Hub would lock;
 - filled: the chain consumed its whole volume;
-- cancelled: taken off the book by its owner, or closed on chain;
+- cancelled: taken off the book by its signer (`unpublished`), or closed on chain;
 - dead: its asset changed owner, or the escrow no longer covers it (it comes back to open when
   the cause goes away: the signature is still good).
 """
@@ -28,10 +29,6 @@ class OrderStatus(models.TextChoices):
     FILLED = "filled", "Filled"
     CANCELLED = "cancelled", "Cancelled"
     DEAD = "dead", "Dead"
-
-
-# Statuses that the chain may still change (a dead order revives when its cause goes away).
-LIVE_STATUSES = (OrderStatus.OPEN, OrderStatus.DEAD)
 
 
 class Order(models.Model):
@@ -62,6 +59,9 @@ class Order(models.Model):
     message = models.JSONField(help_text="The typed-data message, as signed.")
     signature = models.CharField(max_length=132, blank=True, help_text="Empty: presigned.")
     status = models.CharField(max_length=10, choices=OrderStatus.choices)
+    unpublished = models.BooleanField(
+        default=False, help_text="Taken off the book by its signer (status cancelled)."
+    )
     status_reason = models.CharField(max_length=300, blank=True)
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
@@ -88,13 +88,12 @@ class Order(models.Model):
                 condition=Q(status="open"),
             ),
             models.Index(fields=["chain_id", "kind", "price", "created_at"], name="order_by_price"),
+            models.Index(
+                fields=["chain_id", "status", "price", "created_at", "id"], name="order_book_page"
+            ),
             models.Index(fields=["chain_id", "signer"], name="order_by_signer"),
             models.Index(fields=["chain_id", "asset", "status"], name="order_by_asset"),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.digest[:10]}"
-
-    @property
-    def is_live(self) -> bool:
-        return self.status in LIVE_STATUSES

@@ -46,6 +46,21 @@ PRICE_FIELDS = {
 }
 MAX_PARAMS_BYTES = 16 * 1024
 _DECIMAL = re.compile(r"[0-9]+")
+_UINT256_DIGITS = len(str(UINT256_MAX))
+# What the Hub stores of a deal (HubOrders.sol: prices and volumes as uint96, trust as uint64)
+# and what the book's columns hold: larger values are refused in words, never stored.
+UINT96_MAX = 2**96 - 1
+LIMITS = {
+    "volume": (2**63 - 1, "the most tasks an order can sell"),
+    "trust": (2**63 - 1, "the highest trust the Hub takes"),
+    "category": (2**31 - 1, "the highest category number"),
+    "appprice": (UINT96_MAX, "the highest price the Hub takes (2**96 - 1 units)"),
+    "datasetprice": (UINT96_MAX, "the highest price the Hub takes (2**96 - 1 units)"),
+    "workerpoolprice": (UINT96_MAX, "the highest price the Hub takes (2**96 - 1 units)"),
+    "appmaxprice": (UINT96_MAX, "the highest price the Hub takes (2**96 - 1 units)"),
+    "datasetmaxprice": (UINT96_MAX, "the highest price the Hub takes (2**96 - 1 units)"),
+    "workerpoolmaxprice": (UINT96_MAX, "the highest price the Hub takes (2**96 - 1 units)"),
+}
 _HEX = re.compile(r"0x[0-9a-fA-F]*")
 
 
@@ -64,9 +79,10 @@ class InvalidOrder(OrderError):
 
 
 def order_kind(value: Any) -> str:
-    if value not in ORDER_CLASSES:
+    if not isinstance(value, str) or value not in ORDER_CLASSES:
         raise InvalidOrder(
-            f"kind must be one of {', '.join(ORDER_CLASSES)}, not {value!r}.", field="kind"
+            f"kind must be one of {', '.join(ORDER_CLASSES)}, not {json.dumps(value)}.",
+            field="kind",
         )
     return value
 
@@ -81,9 +97,12 @@ def _uint256(value: Any, field: str) -> int:
     if isinstance(value, str):
         if not _DECIMAL.fullmatch(value.strip()):
             raise InvalidOrder(
-                f"{field} must be a whole number written in decimal digits, not {value!r}.",
+                f"{field} must be a whole number written in decimal digits, not "
+                f"{json.dumps(value[:40])}.",
                 field=field,
             )
+        if len(value.strip().lstrip("0")) > _UINT256_DIGITS:
+            raise InvalidOrder(f"{field} is above the largest uint256 (2**256 - 1).", field=field)
         value = int(value)
     if value < 0:
         raise InvalidOrder(f"{field} cannot be negative ({value}).", field=field)
@@ -122,10 +141,16 @@ def _params(value: Any) -> str:
             f"params must be a JSON object written as a string, not {json.dumps(value)}.",
             field="params",
         )
-    if len(value.encode()) > MAX_PARAMS_BYTES:
+    try:
+        size = len(value.encode())
+    except UnicodeError:
         raise InvalidOrder(
-            f"params is {len(value.encode())} bytes long: at most {MAX_PARAMS_BYTES}.",
+            "params holds text that is not valid Unicode (a lone surrogate): send UTF-8 text.",
             field="params",
+        ) from None
+    if size > MAX_PARAMS_BYTES:
+        raise InvalidOrder(
+            f"params is {size} bytes long: at most {MAX_PARAMS_BYTES}.", field="params"
         )
     try:
         parsed = json.loads(value)
@@ -168,6 +193,9 @@ def parse_order(kind: str, message: Any) -> Order:
         )
     if values["volume"] == 0:
         raise InvalidOrder("volume must be at least 1.", field="volume")
+    for name, (limit, what) in LIMITS.items():
+        if name in values and values[name] > limit:
+            raise InvalidOrder(f"{name} is above {what}: at most {limit:,}.", field=name)
     return order_class(**values)
 
 

@@ -125,21 +125,20 @@ def match_failures(
         WORKERPOOL: workerpool.workerpool,
         REQUEST: request.requester,
     }
+    # In the Hub's order; a deal without dataset has the empty dataset order, which allows all.
+    no_restriction = ZERO_ADDRESS
     restrictions = [
         (REQUEST, WORKERPOOL, request.workerpool),
         (APP, DATASET, app.datasetrestrict),
         (APP, WORKERPOOL, app.workerpoolrestrict),
         (APP, REQUEST, app.requesterrestrict),
+        (DATASET, APP, dataset.apprestrict if dataset else no_restriction),
+        (DATASET, WORKERPOOL, dataset.workerpoolrestrict if dataset else no_restriction),
+        (DATASET, REQUEST, dataset.requesterrestrict if dataset else no_restriction),
         (WORKERPOOL, APP, workerpool.apprestrict),
         (WORKERPOOL, DATASET, workerpool.datasetrestrict),
         (WORKERPOOL, REQUEST, workerpool.requesterrestrict),
     ]
-    if dataset is not None:
-        restrictions += [
-            (DATASET, APP, dataset.apprestrict),
-            (DATASET, WORKERPOOL, dataset.workerpoolrestrict),
-            (DATASET, REQUEST, dataset.requesterrestrict),
-        ]
     for order, field, allowed in restrictions:
         if not _zero(allowed) and allowed != deal[field]:
             add(
@@ -193,7 +192,9 @@ def match_failures(
     ratio = facts.stake_ratio(workerpool.workerpool)
     pool_needs = workerpool.workerpoolprice * ratio // 100 * volume
     if pool_needs and pool_owner is not None:
-        pool_stake = facts.stake(pool_owner, needed=pool_needs)
+        # A pool owner buying from their own pool pays and stakes from the same escrow.
+        already = payer_needs if pool_owner == request.requester else 0
+        pool_stake = max(0, facts.stake(pool_owner, needed=pool_needs + already) - already)
         if pool_stake < pool_needs:
             add(
                 Failure(
@@ -417,10 +418,15 @@ def purchase_match_transaction(
             "signature is required: sign the request in your wallet.", field="signature"
         )
     digest = order_digest(request_order, domain)
+    facts = ChainFacts(chain_id=domain.chain_id, domain=domain)
     try:
         signer = recover_signer(digest, request_sign)
     except ValueError as error:
         raise OrderRefused(str(error), field="signature") from error
+    if signer != request_order.requester and facts.contract_signature_valid(
+        signer=request_order.requester, digest="0x" + digest.hex(), signature=request_sign
+    ):
+        signer = request_order.requester  # a contract wallet (ERC-1271) signed
     if signer != request_order.requester:
         raise OrderRefused(
             f"The request is signed by {signer}, not by its requester {request_order.requester}: "
@@ -442,7 +448,6 @@ def purchase_match_transaction(
         if dataset_order
         else None
     )
-    facts = ChainFacts(chain_id=domain.chain_id, domain=domain)
     try:
         consumed_before = facts.hub.consumed(digest)
     except ChainError as error:

@@ -9,13 +9,14 @@ from collections.abc import Iterable
 from django.db.models import F, Q, QuerySet
 
 from marketplace.catalogue.models import Asset, Listing
-from marketplace.chain.orders import tag_covers
+from marketplace.chain.orders import checksummed, tag_covers
 from marketplace.deals.models import OrderKind
 from marketplace.orders.models import Order, OrderStatus
 
-# How many of the cheapest pool offers are looked at for the tag a request needs: the tag is
-# checked in Python (bytes32), and pools offering a required bit are the common case.
-_TAG_CANDIDATES = 50
+# Tag bits 0 to 62 are filtered in SQL (the `tag_bits` column); a request needing a higher bit,
+# which no pool of ours offers, has the cheapest offers checked in Python.
+_LOW_BITS = 2**63 - 1
+_TAG_CANDIDATES = 200
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,9 +43,9 @@ def order_list(*, chain_id: int, filters: OrderFilters) -> QuerySet[Order]:
     if filters.kind:
         orders = orders.filter(kind=filters.kind)
     if filters.asset:
-        orders = orders.filter(asset__iexact=filters.asset)
+        orders = orders.filter(asset=checksummed(filters.asset.lower()))
     if filters.owner:
-        orders = orders.filter(signer__iexact=filters.owner)
+        orders = orders.filter(signer=checksummed(filters.owner.lower()))
     if filters.category is not None:
         orders = orders.filter(category=filters.category)
     if filters.min_trust is not None:
@@ -156,8 +157,11 @@ def best_workerpool_orders(
             orders = orders.filter(asset=restricting.workerpool_restrict)
     if wanted.workerpool_max is not None:
         orders = orders.filter(price__lte=wanted.workerpool_max)
+    low_bits = int.from_bytes(required_tag, "big") & _LOW_BITS
+    if low_bits:  # bits 0 to 62 in SQL; any higher one is checked below
+        orders = orders.alias(offered=F("tag_bits").bitand(low_bits)).filter(offered=low_bits)
     orders = orders.order_by("price", "created_at", "id")
-    if not any(required_tag):
+    if int.from_bytes(required_tag, "big") == low_bits:
         return list(orders[:limit])
     found = []
     for order in orders[:_TAG_CANDIDATES]:

@@ -35,8 +35,9 @@ from marketplace.chain.orders import (
     recover_signer,
 )
 from marketplace.deals.models import EscrowAccount, OrderFill, OrderKind
-from marketplace.orders.models import LIVE_STATUSES, OrderStatus
+from marketplace.indexer.models import IndexerState
 from marketplace.orders.models import Order as BookOrder
+from marketplace.orders.models import OrderStatus
 from marketplace.orders.parsing import (
     ASSET_FIELDS,
     OrderError,
@@ -54,6 +55,8 @@ if TYPE_CHECKING:
 ASSET_NAMES = {OrderKind.APP: "app", OrderKind.DATASET: "dataset", OrderKind.WORKERPOOL: "pool"}
 MAX_BATCH = 1000
 _KEYS_PER_QUERY = 2000
+# What a refresh (and a check) decides of an order.
+_REFRESHED = ["status", "status_reason", "consumed", "remaining"]
 
 
 class BookUnavailable(OrderError):
@@ -108,6 +111,18 @@ def book_domain() -> Domain:
     return hub_domain(chain_id=settings.CHAIN_ID, hub_address=deployment.hub)
 
 
+def _chain_number(value: Any) -> int | None:
+    """A typed data's chainId: a number, or a decimal or 0x hex string (wallets send both)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value, 16) if value.lower().startswith("0x") else int(value)
+        except ValueError:
+            return None
+    return None
+
+
 def _check_domain(claimed: Any, domain: Domain) -> None:
     """A client that says which domain it signed for hears plainly when it is not ours."""
     if claimed in (None, ""):
@@ -115,7 +130,7 @@ def _check_domain(claimed: Any, domain: Domain) -> None:
     if not isinstance(claimed, dict):
         raise OrderError("domain must be a JSON object (the typed data's domain).", field="domain")
     chain = claimed.get("chainId")
-    if chain is not None and str(chain) != str(domain.chain_id):
+    if chain is not None and _chain_number(chain) != domain.chain_id:
         raise OrderRefused(
             f"This order is signed for chain {chain}, but this marketplace's Hub is on chain "
             f"{domain.chain_id}: sign it again with your wallet on chain {domain.chain_id}.",
@@ -148,6 +163,8 @@ class ChainFacts:
         self._assets: dict[str, Asset | None] = {}
         self._escrow: dict[str, int] = {}
         self._fills: dict[str, OrderFill | None] = {}
+        self._chain_owners: dict[str, str | None] = {}
+        self._contracts: dict[str, bool] = {}
         self._hub: Hub | None = None
 
     def load(
@@ -187,6 +204,8 @@ class ChainFacts:
         asset = self._assets.get(address)
         if asset is not None:
             return asset.owner
+        if address in self._chain_owners:
+            return self._chain_owners[address]
         from marketplace.chain.hub import OrderKind as ChainKind
 
         chain_kind = {
@@ -194,7 +213,9 @@ class ChainFacts:
             OrderKind.DATASET: ChainKind.DATASET,
             OrderKind.WORKERPOOL: ChainKind.WORKERPOOL,
         }[kind]
-        return self._ask(lambda: self.hub.asset_owner(chain_kind, address))
+        owner = self._ask(lambda: self.hub.asset_owner(chain_kind, address))
+        self._chain_owners[address] = owner
+        return owner
 
     def stake_ratio(self, workerpool: str) -> int:
         asset = self._assets.get(workerpool)
@@ -234,9 +255,13 @@ class ChainFacts:
         fill = self._fills.get(digest)
         return (fill.consumed, fill.closed) if fill is not None else (0, False)
 
-    def signature_valid(self, *, signer: str, digest: str, signature: bytes) -> bool:
-        """The Hub's own verdict: covers ERC-1271 contract owners, whose signatures no
-        recovery can check off chain."""
+    def contract_signature_valid(self, *, signer: str, digest: str, signature: bytes) -> bool:
+        """For a contract signer (ERC-1271), the Hub's own verdict, which no recovery can give
+        off chain; False at once for a plain key (one code lookup per address)."""
+        if signer not in self._contracts:
+            self._contracts[signer] = self._ask(lambda: self.hub.has_code(signer))
+        if not self._contracts[signer]:
+            return False
         return self._ask(
             lambda: self.hub.verify_signature(signer=signer, digest=digest, signature=signature)
         )
@@ -289,10 +314,10 @@ def _check_signature(
         problem = ""
     if recovered == signer:
         return
-    if facts.signature_valid(signer=signer, digest=digest, signature=signature):
-        return  # a contract owner (ERC-1271) accepted it
     if recovered is None:
         raise OrderRefused(f"{problem} The order is refused.", field="signature")
+    if facts.contract_signature_valid(signer=signer, digest=digest, signature=signature):
+        return  # a contract owner (ERC-1271) accepted it
     raise OrderRefused(
         f"The signature is by {recovered}, but {who} is {signer}: only they can sign this "
         f"order for chain {facts.chain_id} and Hub {facts.domain.verifying_contract}. "
@@ -427,21 +452,32 @@ def _prefetch(parsed: Sequence[_Parsed], facts: ChainFacts) -> None:
     facts.load(assets=assets, accounts=accounts, digests={p.digest for p in parsed})
 
 
+def _book_lock(chain_id: int) -> None:
+    """Serialize with the indexer: it holds its state row while it writes a batch and
+    refreshes the book, so an order checked and stored under this lock, or taken off the
+    book, is never overwritten by a refresh that read the book before it (PostgreSQL; SQLite
+    serializes writers anyway). Call inside a transaction."""
+    IndexerState.objects.select_for_update().filter(chain_id=chain_id).first()
+
+
+@transaction.atomic
 def orders_publish(
     *, submissions: Sequence[Submission], user: AbstractBaseUser | None = None
 ) -> list[Published]:
     """Check and store a batch of orders (at most MAX_BATCH); one outcome per submission, in
-    order. Accepted orders are stored together; a refused one stores nothing of itself."""
+    order. Accepted orders are stored together; a refused one stores nothing of itself. An
+    order its signer took off the book comes back when its signer (or staff) publishes it."""
     if len(submissions) > MAX_BATCH:
         raise OrderError(f"Publish at most {MAX_BATCH} orders at a time, not {len(submissions)}.")
     domain = book_domain()
-    facts = ChainFacts(chain_id=domain.chain_id, domain=domain)
     readings: list[_Parsed | OrderError] = []
     for submission in submissions:
         try:
             readings.append(_parse(submission, domain))
         except OrderError as error:
             readings.append(error)
+    _book_lock(domain.chain_id)
+    facts = ChainFacts(chain_id=domain.chain_id, domain=domain)
     _prefetch([r for r in readings if isinstance(r, _Parsed)], facts)
     outcomes: list[Published] = []
     accepted: dict[str, BookOrder] = {}
@@ -459,15 +495,22 @@ def orders_publish(
             continue
         accepted[row.digest] = row
         outcomes.append(Published(order=row))
-    existing = set(
-        BookOrder.objects.filter(chain_id=domain.chain_id, digest__in=accepted).values_list(
-            "digest", flat=True
-        )
-    )
+    existing = {
+        order.digest: order
+        for order in BookOrder.objects.filter(chain_id=domain.chain_id, digest__in=accepted)
+    }
+    reopened = []
     for index, outcome in enumerate(outcomes):
-        if outcome.order is not None and outcome.order.digest in existing:
-            outcomes[index] = Published(error=_duplicate(outcome.order.digest))
-    fresh = [o.order for o in outcomes if o.order is not None]
+        if outcome.order is None or outcome.order.digest not in existing:
+            continue
+        stored = existing[outcome.order.digest]
+        if stored.unpublished and user is not None and may_manage(order=stored, user=user):
+            reopened.append(_reopen(stored, outcome.order))
+            outcomes[index] = Published(order=stored)
+        else:
+            outcomes[index] = Published(error=_duplicate(stored))
+    BookOrder.objects.bulk_update(reopened, [*_REFRESHED, "unpublished", "published_by"])
+    fresh = [o.order for o in outcomes if o.order is not None and o.order.pk is None]
     try:
         with transaction.atomic():
             _insert(fresh)
@@ -475,6 +518,14 @@ def orders_publish(
         # Published by someone else in between: store them one by one, telling which.
         outcomes = [_store_alone(outcome) for outcome in outcomes]
     return outcomes
+
+
+def _reopen(stored: BookOrder, checked: BookOrder) -> BookOrder:
+    stored.unpublished = False
+    stored.published_by = checked.published_by
+    for name in _REFRESHED:
+        setattr(stored, name, getattr(checked, name))
+    return stored
 
 
 _COPIED = [field for field in BookOrder._meta.concrete_fields if not field.primary_key]
@@ -497,9 +548,18 @@ def _insert(rows: list[BookOrder]) -> None:
     copy_rows(BookOrder, [field.name for field in _COPIED], (values(row) for row in rows))
 
 
-def _duplicate(digest: str) -> DuplicateOrder:
+def _duplicate(stored: BookOrder) -> DuplicateOrder:
+    if stored.unpublished:
+        return DuplicateOrder(
+            f"Order {stored.digest} was taken off the book by its signer: only they (signed in "
+            "with that wallet) can put it back.",
+            field="order",
+        )
+    state = "" if stored.status == OrderStatus.OPEN else f" ({stored.get_status_display()})"
+    reason = f": {stored.status_reason}" if stored.status_reason else ""
     return DuplicateOrder(
-        f"Order {digest} is already in the book: nothing to do (see /api/v1/orders/{digest}/).",
+        f"Order {stored.digest} is already in the book{state}{reason}. Nothing to do; see "
+        f"/api/v1/orders/{stored.digest}/.",
         field="order",
     )
 
@@ -511,7 +571,8 @@ def _store_alone(outcome: Published) -> Published:
         with transaction.atomic():
             outcome.order.save()
     except IntegrityError:
-        return Published(error=_duplicate(outcome.order.digest))
+        stored = BookOrder.objects.get(chain_id=outcome.order.chain_id, digest=outcome.order.digest)
+        return Published(error=_duplicate(stored))
     return outcome
 
 
@@ -540,29 +601,31 @@ UNPUBLISHED = (
 
 
 def may_manage(*, order: BookOrder, user: AbstractBaseUser) -> bool:
-    """The signer (through a linked wallet), whoever published it, or staff."""
+    """The signer, signed in with that wallet, or staff. Not whoever published it: anyone
+    holding a signed order may publish it, and must not be able to take it off the book."""
     if not user.is_authenticated:
         return False
-    if user.is_staff or (order.published_by_id and order.published_by_id == user.pk):
-        return True
-    return user.wallets.filter(address__iexact=order.signer).exists()
+    return user.is_staff or user.wallets.filter(address__iexact=order.signer).exists()
 
 
 @transaction.atomic
 def order_unpublish(*, order: BookOrder, user: AbstractBaseUser) -> BookOrder:
-    """Take `order` off the book (status cancelled). It stays valid on chain: close it there
-    (`order_close_call`) to make sure nobody can match it."""
+    """Take `order` off the book (status cancelled) for good, unless its signer publishes it
+    again. It stays valid on chain: close it there (`order_close_transaction`) to make sure
+    nobody can match it."""
+    _book_lock(order.chain_id)
     order = BookOrder.objects.select_for_update().get(pk=order.pk)
     if not may_manage(order=order, user=user):
         raise NotYourOrder(
-            f"Only the order's signer ({order.signer}) or who published it may take it off "
-            "the book: sign in with that wallet.",
+            f"Only the order's signer ({order.signer}) may take it off the book: sign in with "
+            "that wallet.",
         )
-    if order.status == OrderStatus.CANCELLED:
+    if order.unpublished:
         return order
+    order.unpublished = True
     order.status = OrderStatus.CANCELLED
     order.status_reason = UNPUBLISHED
-    order.save(update_fields=["status", "status_reason", "updated_at"])
+    order.save(update_fields=["unpublished", "status", "status_reason", "updated_at"])
     return order
 
 
@@ -591,7 +654,7 @@ def order_close_transaction(*, order: BookOrder, sender: str) -> dict[str, str]:
 def _verdict(order: BookOrder, facts: ChainFacts) -> tuple[str, str, int]:
     """(status, reason, consumed) of a live order, from the index."""
     consumed, closed = facts.consumed(order.digest)
-    consumed = min(max(consumed, order.consumed), order.volume)
+    consumed = min(consumed, order.volume)  # as indexed: a reorg may take a match back
     if closed:
         return OrderStatus.CANCELLED, "Closed on chain by its owner.", order.volume
     remaining = order.volume - consumed
@@ -611,8 +674,9 @@ def _verdict(order: BookOrder, facts: ChainFacts) -> tuple[str, str, int]:
             needed = int(order.price) * remaining
         else:
             asset = facts.asset(order.asset)
-            ratio = asset.worker_stake_ratio if asset and asset.worker_stake_ratio else 0
-            needed = int(order.price) * ratio // 100 * remaining
+            if asset is None or asset.worker_stake_ratio is None:
+                return OrderStatus.OPEN, "", consumed  # not indexed yet: publish asked the chain
+            needed = int(order.price) * asset.worker_stake_ratio // 100 * remaining
         stake = facts.indexed_stake(order.signer)
         if stake < needed:
             return (
@@ -636,8 +700,9 @@ def orders_refresh(
     the index. Run inside the indexer's transaction, after its projections. Returns how many
     orders changed."""
     addresses, digests = set(addresses), set(digests)
-    live = BookOrder.objects.filter(chain_id=chain_id, status__in=LIVE_STATUSES)
-    fields = ["status", "status_reason", "consumed", "remaining"]
+    # Every status but taken off the book: a reorganization may reopen a filled order.
+    live = BookOrder.objects.filter(chain_id=chain_id, unpublished=False)
+    fields = _REFRESHED
     columns = ("id", "digest", "kind", "asset", "signer", "price", "volume", *fields)
     if everything:
         orders = list(live.only(*columns))

@@ -8,6 +8,7 @@ from marketplace.orders import views
 
 urlpatterns = [
     path("apps/<slug:slug>/buy/", views.app_buy, name="app_buy"),
+    path("inputs/<str:token>/<str:name>", views.input_file, name="input_file"),
     path("offers/<str:kind>/<slug:slug>/", views.listing_offers, name="listing_offers"),
     path(
         "offers/<str:kind>/<slug:slug>/register/", views.listing_register, name="listing_register"

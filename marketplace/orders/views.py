@@ -8,30 +8,28 @@ URLconf in every process."""
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.text import get_valid_filename
 from django.views.decorators.http import require_GET, require_POST
 
 from marketplace.catalogue import selectors as catalogue_selectors
-from marketplace.catalogue.models import Listing, Market, TaskCategory
+from marketplace.catalogue.models import Listing, Market
 from marketplace.catalogue.registration import (
     RegistrationRefused,
     listing_mark_registered,
     listing_register_transaction,
 )
-from marketplace.chain.amounts import ECT_DECIMALS, InvalidAmount, to_units
 from marketplace.chain.errors import ChainError
 from marketplace.deals.models import Category
 from marketplace.orders.forms import SellForm
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.parsing import OrderError
-
-CATEGORY_IDS = {category: index for index, category in enumerate(TaskCategory.values)}
 
 
 def _listing(request: HttpRequest, kind: str, slug: str) -> Listing:
@@ -155,11 +153,22 @@ def listing_sell(request: HttpRequest, kind: str, slug: str) -> JsonResponse:
         return _error(str(error), error.status)
 
 
-def _units(value: Decimal) -> int:
-    try:
-        return to_units(value, decimals=ECT_DECIMALS, currency="ECT")
-    except InvalidAmount:
-        return 0
+@require_GET
+def input_file(request: HttpRequest, token: str, name: str) -> FileResponse:
+    """A task's input file, as a download: never rendered on the site's origin (an uploaded
+    .html or .svg would otherwise run as the site's own page)."""
+    path = f"inputs/{token}/{name}"
+    if not token.isalnum() or name != get_valid_filename(name) or not default_storage.exists(path):
+        raise Http404("No such input file.")
+    response = FileResponse(
+        default_storage.open(path),
+        as_attachment=True,
+        filename=name,
+        content_type="application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @login_required

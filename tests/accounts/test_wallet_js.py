@@ -21,6 +21,7 @@ window.ethereum = {
     if (method === "eth_requestAccounts") return [%(account)r];
     if (method === "eth_chainId") return %(chain)r;
     if (method === "personal_sign") return window.testWalletSign(params[0], params[1]);
+    if (method === "wallet_switchEthereumChain") throw { code: 4001, message: "User rejected" };
     throw { code: 4200, message: "unsupported method " + method };
   },
 };
@@ -79,7 +80,9 @@ def test_link_button_links_the_wallet_to_the_signed_in_user(browser, live_server
     assert list(user.wallets.values_list("address", flat=True)) == [ALICE]
 
 
-def test_link_button_on_the_wrong_network_shows_what_to_do(browser, live_server):
+def test_link_button_on_the_wrong_network_asks_to_switch_and_says_what_to_do(
+    browser, live_server
+):
     user = UserFactory()
     page = _page(browser, live_server, user=user, chain="0x1")
     page.goto(f"{live_server.url}/accounts/wallets/")
@@ -88,9 +91,9 @@ def test_link_button_on_the_wrong_network_shows_what_to_do(browser, live_server)
     alert = page.get_by_role("alert")
     alert.wait_for()
 
-    assert alert.inner_text() == (
-        "Your wallet is on chain 1, the wrong network:"
-        " switch MetaMask to chain 31337 and sign in again."
+    # The wallet was asked to switch to the site's chain, and the user declined.
+    assert alert.inner_text().startswith(
+        "You declined to switch your wallet to SuperEdge dev chain (chain 31337)"
     )
     assert page.get_by_role("button", name="Link a wallet").is_enabled()
     assert not Wallet.objects.exists()

@@ -72,6 +72,9 @@ def _bad(market) -> dict[str, tuple[object, str]]:
         "not json": ("{kind: app", "JSON parse error"),
         "a list": ([1, 2], "Send a JSON object"),
         "wrong kind": ({**good, "kind": "car"}, "kind must be one of"),
+        "kind as a list": ({**good, "kind": ["app"]}, "kind must be one of"),
+        "huge number": (with_order(appprice="1" * 5000), "above the largest uint256"),
+        "volume over the book's": (with_order(volume=str(2**64)), "the most tasks an order"),
         "price as float": (with_order(appprice=1.5), "appprice must be a whole number"),
         "price as words": (with_order(appprice="two"), "appprice must be a whole number"),
         "price as bool": (with_order(appprice=True), "appprice must be a whole number"),
@@ -310,3 +313,11 @@ def test_an_order_signed_by_metamasks_eth_sig_util_is_accepted(api, market):
     assert response.status_code == 201, response.json()
     assert response.json()["digest"] == typed["digest"]
     assert response.json()["signer"] == market.app_owner.address
+
+
+def test_a_batch_where_every_order_is_refused_is_a_400(api, market):
+    bad = signed(market, app_order(market), market.requester.key)
+    response = api.post(PUBLISH, {"orders": [bad]}, "json")
+    assert response.status_code == 400
+    assert response.json()["accepted"] == 0
+    assert not Order.objects.exists()

@@ -279,3 +279,74 @@ def test_unpublishing_cancels_and_says_the_order_is_still_valid_on_chain(market)
     stored.refresh_from_db()
     assert stored.status == OrderStatus.CANCELLED
     assert "still valid on chain" in stored.status_reason
+
+
+def test_a_match_taken_back_by_a_reorganization_reopens_the_order(market, index):
+    from marketplace.chain import client
+
+    orders = market.sign_orders(app_price=ECT, dataset_price=None, workerpool_price=ECT, volume=1)
+    stored = publish(market, orders.workerpool, market.scheduler.key)
+    fork = client.rpc("evm_snapshot", w3=market.w3)
+    market.match(orders)
+    index()
+    stored.refresh_from_db()
+    assert (stored.status, stored.remaining) == (OrderStatus.FILLED, 0)
+
+    client.rpc("evm_revert", [fork], w3=market.w3)
+    client.rpc("anvil_mine", [3], w3=market.w3)  # another chain from the fork on
+    index()
+    stored.refresh_from_db()
+    assert (stored.status, stored.consumed, stored.remaining) == (OrderStatus.OPEN, 0, 1)
+
+
+def test_only_the_signer_takes_an_order_off_the_book_and_puts_it_back(market):
+    order = app_order(market)
+    relayer = UserFactory()
+    stored = services.order_publish(
+        kind="app",
+        order=typed_data(order, market.domain)["message"],
+        signature="0x" + sign_order(order, market.domain, market.app_owner.key).hex(),
+        user=relayer,
+    )
+    # Publishing someone's signed order does not make it yours to take off the book.
+    with pytest.raises(services.NotYourOrder):
+        services.order_unpublish(order=stored, user=relayer)
+    signer = Wallet.objects.get(address=market.app_owner.address).user
+    services.order_unpublish(order=stored, user=signer)
+    with pytest.raises(services.DuplicateOrder, match="taken off the book by its signer"):
+        services.order_publish(
+            kind="app",
+            order=typed_data(order, market.domain)["message"],
+            signature="0x" + sign_order(order, market.domain, market.app_owner.key).hex(),
+            user=relayer,
+        )
+    again = services.order_publish(
+        kind="app",
+        order=typed_data(order, market.domain)["message"],
+        signature="0x" + sign_order(order, market.domain, market.app_owner.key).hex(),
+        user=signer,
+    )
+    assert again.pk == stored.pk
+    stored.refresh_from_db()
+    assert (stored.status, stored.unpublished, stored.status_reason) == (
+        OrderStatus.OPEN,
+        False,
+        "",
+    )
+
+
+def test_values_the_hub_or_the_book_cannot_hold_are_refused_in_words():
+    cases = {
+        "volume": (2**64, "volume is above the most tasks an order can sell"),
+        "appprice": (2**96, "appprice is above the highest price the Hub takes"),
+        "appprice ": ("9" * 5000, "appprice is above the largest uint256"),
+    }
+    for field, (value, words) in cases.items():
+        with pytest.raises(InvalidOrder, match=words):
+            parse_order("app", {**_message(), field.strip(): value})
+    with pytest.raises(InvalidOrder, match="kind must be one of"):
+        parse_order(["app"], _message())
+    with pytest.raises(InvalidOrder, match="not valid Unicode"):
+        from marketplace.orders.parsing import _params
+
+        _params('{"args": "\ud800"}')

@@ -300,12 +300,16 @@
     await w.ensureChain();
     if (answer.deposit_needed !== "0") {
       markStep(panel, "deposit", "active");
-      await w.deposit(answer.deposit_needed, {
+      var deposited = await w.deposit(answer.deposit_needed, {
         address: requester,
         onStep: function (text) {
           say(panel, text);
         },
       });
+      // Once in the escrow, it stays there: a later refusal must not deposit it again.
+      answer.deposit_needed = "0";
+      held.deposited = deposited.amount;
+      setQuote(panel, "deposit", "done (" + deposited.amount + " ECT deposited)");
       markStep(panel, "deposit", "done");
     }
     markStep(panel, "sign", "active");
@@ -359,7 +363,16 @@
     } else {
       var quotePanel = target.closest("[data-trade-quote-panel]");
       busy(target, function () {
-        return guard(quotePanel, function () { return buy(target); }, "[data-trade-buy-error]");
+        return buy(target).catch(function (err) {
+          var held = quotes.get(quotePanel) || {};
+          var text = (err && err.message) || String(err);
+          if (held.deposited) {
+            text = "Your " + held.deposited + " ECT deposit is in your escrow and stays there. " +
+              "The purchase did not go through: " + text + " Click Buy to try again; nothing " +
+              "will be deposited twice.";
+          }
+          fail(quotePanel, text, "[data-trade-buy-error]");
+        });
       });
     }
   });

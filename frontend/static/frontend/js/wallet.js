@@ -308,7 +308,11 @@
   async function signIn(options) {
     var opts = options || {};
     var address = await connect();
-    var chainId = parseInt(await request("eth_chainId"), 16);
+    // The sign-in message names the site's chain: a wallet on another network is switched
+    // (or the network added) first, as for every other flow.
+    var chainId = document.getElementById("chain-config")
+      ? await ensureChain()
+      : parseInt(await request("eth_chainId"), 16);
     var built = await postJson(opts.messageUrl || DEFAULT_MESSAGE_URL, {
       address: address,
       chainId: chainId,

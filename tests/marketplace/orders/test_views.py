@@ -1,0 +1,100 @@
+"""Trading pages: the offers panel, the provider's register and sell tools, the buy page and
+input files; who may use which."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from marketplace.catalogue.models import CurationStatus
+from tests.factories.accounts import UserFactory, WalletFactory
+from tests.factories.catalogue import AppFactory, DatasetFactory, WorkerpoolFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _owned(factory, **fields):
+    wallet = WalletFactory()
+    item = factory(listing__owner=wallet.user, listing__owner_wallet=wallet.address, **fields)
+    return item.listing, wallet
+
+
+def test_the_offers_panel_offers_registration_to_the_owner_of_an_approved_listing(client):
+    listing, wallet = _owned(AppFactory)
+    url = reverse("listing_offers", args=[listing.kind, listing.slug])
+    assert "Register with my wallet" not in client.get(url).content.decode()
+    client.force_login(wallet.user)
+    html = client.get(url).content.decode()
+    assert "Register with my wallet" in html and "Not on chain yet" in html
+
+
+def test_a_pending_listing_is_not_registered(client, market):
+    listing, wallet = _owned(
+        AppFactory, listing__status=CurationStatus.PENDING, listing__is_public=False
+    )
+    client.force_login(wallet.user)
+    url = reverse("listing_register", args=[listing.kind, listing.slug])
+    response = client.post(url, {"sender": wallet.address}, content_type="application/json")
+    assert response.status_code == 400
+    assert "Only an approved listing is registered" in response.json()["error"]
+
+
+def test_only_the_provider_registers_or_sells(client, market):
+    listing, _ = _owned(AppFactory)
+    client.force_login(UserFactory())
+    for name in ("listing_register", "listing_registered", "listing_sell"):
+        response = client.post(reverse(name, args=[listing.kind, listing.slug]))
+        assert response.status_code == 403, name
+    assert (
+        client.post(reverse("listing_register", args=[listing.kind, listing.slug])).json()["error"]
+        == "Only the listing's provider registers it on chain."
+    )
+
+
+def test_the_sell_form_gives_one_order_per_priced_category_of_a_pool(client, market):
+    listing, wallet = _owned(WorkerpoolFactory, listing__chain_address=market.workerpool)
+    client.force_login(wallet.user)
+    url = reverse("listing_sell", args=[listing.kind, listing.slug])
+    answer = client.post(url, {"volume": 10, "trust": 3, "price_XS": "1.5", "price_M": "4"}).json()
+    assert answer["kind"] == "workerpool"
+    messages = [typed["message"] for typed in answer["orders"]]
+    assert [(m["category"], m["workerpoolprice"], m["trust"]) for m in messages] == [
+        ("0", "1500000000", "3"),
+        ("2", "4000000000", "3"),
+    ]
+    refused = client.post(url, {"volume": 10, "trust": 3}).json()
+    assert "at least one category" in refused["error"]
+
+
+def test_a_dataset_sells_only_to_its_allowed_apps_on_chain(client, market):
+    listing, wallet = _owned(DatasetFactory, listing__chain_address=market.dataset)
+    client.force_login(wallet.user)
+    url = reverse("listing_sell", args=[listing.kind, listing.slug])
+    refused = client.post(url, {"volume": 5, "price": "1"}).json()
+    assert "No app allowed to use this dataset is registered" in refused["error"]
+    app = AppFactory(listing__chain_address=market.app)
+    listing.dataset.allowed_apps.add(app)
+    orders = client.post(url, {"volume": 5, "price": "1"}).json()["orders"]
+    assert [o["message"]["apprestrict"] for o in orders] == [market.app]
+
+
+def test_input_files_are_downloads_never_pages(client):
+    client.force_login(UserFactory())
+    upload = SimpleUploadedFile("page.html", b"<script>alert(1)</script>", "text/html")
+    url = client.post("/api/v1/orders/inputs/", {"file": upload}).json()["url"]
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"].startswith('attachment; filename="page.html"')
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert client.get(url.replace("page.html", "other.html")).status_code == 404
+
+
+def test_the_buy_page_needs_a_signed_in_user(client, market):
+    listing, _ = _owned(AppFactory, listing__chain_address=market.app)
+    url = reverse("app_buy", args=[listing.slug])
+    assert client.get(url).status_code == 302
+    client.force_login(UserFactory())
+    html = client.get(url).content.decode()
+    assert "Find offers" in html and "Best offer" in html
