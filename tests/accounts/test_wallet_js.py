@@ -80,9 +80,7 @@ def test_link_button_links_the_wallet_to_the_signed_in_user(browser, live_server
     assert list(user.wallets.values_list("address", flat=True)) == [ALICE]
 
 
-def test_link_button_on_the_wrong_network_asks_to_switch_and_says_what_to_do(
-    browser, live_server
-):
+def test_link_button_on_the_wrong_network_asks_to_switch_and_says_what_to_do(browser, live_server):
     user = UserFactory()
     page = _page(browser, live_server, user=user, chain="0x1")
     page.goto(f"{live_server.url}/accounts/wallets/")
