@@ -546,6 +546,14 @@ def _insert(rows: list[BookOrder]) -> None:
         ]
 
     copy_rows(BookOrder, [field.name for field in _COPIED], (values(row) for row in rows))
+    if rows:  # COPY returns no ids: the stored rows are read back by digest
+        ids = dict(
+            BookOrder.objects.filter(
+                chain_id=rows[0].chain_id, digest__in=[row.digest for row in rows]
+            ).values_list("digest", "id")
+        )
+        for row in rows:
+            row.pk = ids[row.digest]
 
 
 def _duplicate(stored: BookOrder) -> DuplicateOrder:

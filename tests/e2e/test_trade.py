@@ -14,10 +14,20 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from marketplace.catalogue.models import Listing
+from marketplace.catalogue.registration import registration_for
 from marketplace.chain.client import TransactionSender
 from marketplace.chain.hub import Hub
 from marketplace.chain.models import Deployment
+from marketplace.chain.orders import (
+    AppOrder,
+    WorkerpoolOrder,
+    hub_domain,
+    order_digest,
+    sign_order,
+    typed_data,
+)
 from marketplace.orders.models import Order
+from marketplace.orders.services import order_publish
 from tests.e2e.wallets import inject_wallet
 from tests.factories.accounts import WalletFactory
 from tests.factories.catalogue import AppFactory, WorkerpoolFactory
@@ -132,3 +142,96 @@ def test_a_provider_and_a_pool_sell_and_a_buyer_buys_a_run(
     expect(buyer_page.get_by_text("Word count").first).to_be_visible()
     expect(buyer_page.get_by_text("Lyon pool").first).to_be_visible()
     assert Order.objects.get(kind="app").consumed == 2
+
+
+def hub_domain_of(hub):
+    return hub_domain(chain_id=31337, hub_address=hub.address)
+
+
+def _registered_app_with_order(hub, hub_deployment, dev_accounts, owner_user, *, price=2 * ECT):
+    """An app listing of dev account 1, registered, with an open sell order, indexed."""
+    provider = dev_accounts[1]
+    listing = AppFactory(
+        listing__name="Word count",
+        listing__owner=owner_user,
+        listing__owner_wallet=provider.address,
+    ).listing
+    address = hub.register(
+        sender=TransactionSender(dev_accounts[0], w3=hub.w3), asset=registration_for(listing)
+    )
+    Listing.objects.filter(pk=listing.pk).update(chain_address=address)
+    listing.refresh_from_db()
+    order = AppOrder(app=address, appprice=price, volume=10)
+    domain = hub_domain_of(hub)
+    order_publish(
+        kind="app",
+        order=typed_data(order, domain)["message"],
+        signature="0x" + sign_order(order, domain, provider.key).hex(),
+    )
+    index_to_head(hub_deployment)
+    return listing, order
+
+
+def test_a_provider_takes_an_order_off_the_book_and_closes_it_on_chain(
+    live_server, browser, anvil, hub, hub_deployment, dev_accounts
+):
+    provider = dev_accounts[1]
+    page, user = _page_for(browser, live_server, anvil, provider)
+    listing, order = _registered_app_with_order(hub, hub_deployment, dev_accounts, user)
+    digest = order_digest(order, hub_domain_of(hub))
+
+    page.goto(live_server.url + listing.get_absolute_url())
+    page.locator("#offers").get_by_role("button", name="Take off the book").click()
+    box = page.locator("[data-trade-unpublished]")
+    expect(box.get_by_role("status")).to_contain_text("still valid on chain")
+    assert Order.objects.get().status == "cancelled"
+    assert hub.consumed(digest) == 0  # taken off the book, not off the chain
+
+    box.get_by_role("button", name="Close it on chain too").click()
+    expect(box.get_by_role("status")).to_have_text(
+        "Closed on chain: nobody can match this order any more."
+    )
+    assert hub.consumed(digest) == order.volume
+
+
+def test_a_declined_signature_buys_nothing_and_says_so(
+    live_server, browser, anvil, hub, hub_deployment, dev_accounts
+):
+    provider, operator, buyer = dev_accounts[1], dev_accounts[3], dev_accounts[5]
+    provider_user = WalletFactory(address=provider.address).user
+    listing, _ = _registered_app_with_order(hub, hub_deployment, dev_accounts, provider_user)
+    pool = WorkerpoolFactory(listing__name="Lyon pool", listing__owner_wallet=operator.address)
+
+    funder = TransactionSender(dev_accounts[0], w3=hub.w3)
+    pool_address = hub.register(sender=funder, asset=registration_for(pool.listing))
+    hub.approve_call(amount=200 * ECT).send(funder)
+    hub.deposit_for_call(amount=100 * ECT, target=operator.address).send(funder)
+    hub.deposit_for_call(amount=100 * ECT, target=buyer.address).send(funder)
+    offer = WorkerpoolOrder(workerpool=pool_address, workerpoolprice=ECT, volume=10, category=0)
+    order_publish(
+        kind="workerpool",
+        order=typed_data(offer, hub_domain_of(hub))["message"],
+        signature="0x" + sign_order(offer, hub_domain_of(hub), operator.key).hex(),
+    )
+    index_to_head(hub_deployment)
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    client = Client()
+    client.force_login(WalletFactory(address=buyer.address).user)
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    wallet = inject_wallet(page, buyer, rpc_url=anvil.url, reject={"eth_signTypedData_v4"})
+    page.goto(live_server.url + f"/apps/{listing.slug}/buy/")
+    form = page.locator("form[data-trade-buy]")
+    form.get_by_label("Trust").fill("0")
+    form.get_by_role("button", name="Find offers").click()
+    quote = page.locator("[data-trade-quote-panel]")
+    expect(quote.locator('[data-q="deposit"]')).to_have_text("nothing")  # 100 ECT staked
+    quote.get_by_role("button", name="Buy").click()
+    expect(quote.locator("[data-trade-buy-error]")).to_contain_text("You declined")
+    assert wallet.sent == []  # no transaction
+    assert hub.account(buyer.address) == hub.account(buyer.address).__class__(100 * ECT, 0)
+    context.close()
