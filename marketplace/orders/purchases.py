@@ -14,6 +14,8 @@ import dataclasses
 import json
 from typing import Any
 
+from django.conf import settings
+
 from marketplace.chain.amounts import format_ect
 from marketplace.chain.errors import MESSAGES, ChainError, describe_error
 from marketplace.chain.orders import (
@@ -247,9 +249,15 @@ def _not_found(wanted: selectors.Wanted, what: str) -> Failure:
             "pool and wallet: pick another dataset or a smaller volume.",
         )
     pool = "the pool you chose" if wanted.workerpool else "any pool"
+    category = (
+        Category.objects.filter(chain_id=settings.CHAIN_ID, catid=wanted.category)
+        .values_list("name", flat=True)
+        .first()
+        or wanted.category
+    )
     return Failure(
         "NoWorkerpoolOrder",
-        f"No open offer from {pool} for category {wanted.category} with trust {wanted.trust} "
+        f"No open offer from {pool} for category {category} with trust {wanted.trust} "
         f"or more, for {wanted.volume} task(s), accepting this app and dataset: pick another "
         "category, lower the trust or the volume, or choose “best offer”.",
     )

@@ -90,7 +90,7 @@ def test_the_quote_says_why_nothing_fits(buyer, book):
     answer = quote(buyer, book, trust=9)
     assert answer["ready"] is False
     assert [f["check"] for f in answer["failures"]] == ["NoWorkerpoolOrder"]
-    assert "with trust 9 or more" in answer["failures"][0]["message"]
+    assert "for category XS with trust 9 or more" in answer["failures"][0]["message"]
     too_many = quote(buyer, book, volume=51)
     assert {f["check"] for f in too_many["failures"]} == {"NoAppOrder", "NoWorkerpoolOrder"}
 

@@ -205,7 +205,7 @@
   }
 
   function orderLine(order) {
-    if (!order) return "none";
+    if (!order) return "no offer found";
     return (order.asset_name || shortHex(order.asset)) + " · " + order.price + " ECT per task";
   }
 
@@ -264,7 +264,7 @@
     quotes.set(panel, { answer: answer, form: form });
     panel.hidden = false;
     setQuote(panel, "app", orderLine(answer.app_order));
-    setQuote(panel, "dataset", field(form, "dataset").value ? orderLine(answer.dataset_order) : "none");
+    setQuote(panel, "dataset", field(form, "dataset").value ? orderLine(answer.dataset_order) : "none (no dataset)");
     setQuote(panel, "pool", orderLine(answer.workerpool_order));
     setQuote(panel, "task_price", answer.ready ? answer.task_price + " ECT" : "—");
     setQuote(panel, "total", answer.ready ? answer.total + " ECT" : "—");
@@ -284,6 +284,7 @@
     clearError(panel, "[data-trade-buy-error]");
     say(panel, answer.ready ? "Ready: check the total, then buy." : "This cannot be bought as it is: see why above.");
     panel.querySelector("[data-trade-buy-button]").disabled = !answer.ready;
+    panel.querySelector("[data-trade-steps]").hidden = !answer.ready;
   }
 
   async function buy(button) {
