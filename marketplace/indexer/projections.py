@@ -599,16 +599,41 @@ def project(
             handler(event, context)
 
 
+# The events that change what the order book decides (marketplace.orders.services): consumed
+# volume, closes and presigns, escrow balances, asset owners and pool policies. Task events,
+# the bulk of a busy chain, change none of it.
+BOOK_EVENTS = frozenset(
+    {
+        "OrdersMatched",
+        "OrderPresigned",
+        "ClosedAppOrder",
+        "ClosedDatasetOrder",
+        "ClosedWorkerpoolOrder",
+        "ClosedRequestOrder",
+        "Deposit",
+        "Withdraw",
+        "Lock",
+        "Unlock",
+        "Reward",
+        "Seize",
+        "Transfer",
+        "PolicyUpdate",
+    }
+)
+
+
 def touched_keys(events: list[DecodedEvent]) -> tuple[set[str], set[str]]:
-    """The addresses (accounts, assets) and bytes32 values (order digests among them) that
-    `events` name: what the order book refreshes after they are indexed."""
+    """The addresses (accounts, assets) and bytes32 values (order digests among them) that the
+    book's events among `events` name: what the order book refreshes after they are indexed."""
     addresses: set[str] = set()
     hashes: set[str] = set()
     for event in events:
-        if event.problem:
+        if event.problem or event.name not in BOOK_EVENTS:
             continue
-        if event.name == "Transfer" and event.source.endswith("registry"):
-            addresses.add(_checksum(f"{event.args['tokenId']:040x}"))
+        if event.name == "Transfer":  # an asset changing owner; ECT transfers do not matter
+            if event.source.endswith("registry"):
+                addresses.add(_checksum(f"{event.args['tokenId']:040x}"))
+            continue
         for value in event.args.values():
             if isinstance(value, str) and value.startswith("0x"):
                 if len(value) == 42:
