@@ -69,3 +69,95 @@ class Workerpool(models.Model):
     @property
     def memory_gib(self) -> float:
         return self.memory_mb / 1024
+
+
+# ---------------------------------------------------------------------- scheduling
+# The site's own record of the work of the pools it operates (their owners' keys are
+# configured: marketplace.chain.keys.pool_owner_accounts). The chain's record of the same
+# tasks is marketplace.deals (indexed); these rows say who was asked to do what, when, and
+# how it went, which the chain does not.
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to start on chain"
+    ACTIVE = "active", "Running"
+    REVEALING = "revealing", "Revealing"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+class TaskRun(models.Model):
+    """A task of a deal in an operated pool, as its scheduler drives it."""
+
+    chain_id = models.PositiveBigIntegerField()
+    taskid = models.CharField(max_length=66)
+    dealid = models.CharField(max_length=66)
+    idx = models.PositiveBigIntegerField()
+    workerpool = models.CharField(max_length=42)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    trust = models.PositiveBigIntegerField()
+    replicates_wanted = models.PositiveSmallIntegerField(default=1)
+    failure = models.CharField(max_length=300, blank=True)
+    result_digest = models.CharField(max_length=66, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["dealid", "idx"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain_id", "taskid"], name="taskrun_unique")
+        ]
+        indexes = [models.Index(fields=["chain_id", "workerpool", "status"], name="taskrun_work")]
+
+    def __str__(self) -> str:
+        return f"task {self.taskid[:10]} ({self.get_status_display()})"
+
+
+class ReplicateStatus(models.TextChoices):
+    ASSIGNED = "assigned", "Assigned"
+    RUNNING = "running", "Running"
+    UPLOADED = "uploaded", "Result uploaded"
+    CONTRIBUTED = "contributed", "Contributed"
+    REVEALED = "revealed", "Revealed"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Silent: handed to another worker"
+
+
+# A replicate still counting towards its task's replication.
+LIVE_REPLICATES = (
+    ReplicateStatus.ASSIGNED,
+    ReplicateStatus.RUNNING,
+    ReplicateStatus.UPLOADED,
+    ReplicateStatus.CONTRIBUTED,
+    ReplicateStatus.REVEALED,
+)
+
+
+class Replicate(models.Model):
+    """One worker's run of a task: the scheduler's authorization to contribute, its lease
+    (renewed by heartbeats), its progress, and what came of it."""
+
+    task = models.ForeignKey(TaskRun, on_delete=models.CASCADE, related_name="replicates")
+    worker = models.CharField(max_length=42)
+    status = models.CharField(
+        max_length=12, choices=ReplicateStatus.choices, default=ReplicateStatus.ASSIGNED
+    )
+    authorization = models.CharField(max_length=132, help_text="The scheduler's signature.")
+    lease_until = models.DateTimeField()
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    percent = models.FloatField(default=0)
+    message = models.CharField(max_length=300, blank=True)
+    digest = models.CharField(max_length=66, blank=True, help_text="sha256 of the result.")
+    failure = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["task", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "worker"], name="one_replicate_per_worker")
+        ]
+        indexes = [models.Index(fields=["worker", "status"], name="replicate_by_worker")]
+
+    def __str__(self) -> str:
+        return f"{self.worker} on {self.task}"

@@ -105,3 +105,32 @@ def server_account(role: str) -> LocalAccount:
             f"set a private key of your own for chain {settings.CHAIN_ID}."
         )
     return account
+
+
+def pool_owner_accounts() -> dict[str, LocalAccount]:
+    """The keys of the pool owners whose pools this site schedules, by address: the Hub takes
+    a pool's owner as its scheduler (it initializes, authorizes workers, finalizes).
+
+    POOL_OWNER_KEYS: comma-separated private keys. Without it, on the dev chain, anvil's ten
+    dev accounts (the demo's pools belong to them); elsewhere none. Well-known dev keys are
+    refused off the dev chain."""
+    raw = [key.strip() for key in os.environ.get("POOL_OWNER_KEYS", "").split(",") if key.strip()]
+    if not raw:
+        if _on_dev_chain():
+            return {account.address: account for account in map(Account.from_key, DEV_PRIVATE_KEYS)}
+        return {}
+    accounts = {}
+    for position, key in enumerate(raw, start=1):
+        try:
+            account = Account.from_key(key)
+        except (ValueError, TypeError):
+            raise KeyRefused(
+                f"POOL_OWNER_KEYS: key {position} is not a valid private key (32 bytes in hex)."
+            ) from None
+        if not _on_dev_chain() and account.address in DEV_ADDRESSES:
+            raise KeyRefused(
+                f"POOL_OWNER_KEYS: key {position} is one of anvil's public development keys: "
+                f"use a private key of your own on chain {settings.CHAIN_ID}."
+            )
+        accounts[account.address] = account
+    return accounts

@@ -1,0 +1,223 @@
+"""The scheduler of the pools this site operates (their owners' keys are configured:
+marketplace.chain.keys.pool_owner_accounts). The Hub takes a pool's owner as the scheduler of
+its deals: it initializes their tasks, authorizes the workers that may contribute, finalizes.
+
+Driven by the index: every indexed deal of an operated pool gets a TaskRun per task, started
+on chain in batches; workers pull replicates (`replicate_assign`), each to a distinct worker
+with the scheduler's signature, held by a lease that heartbeats renew; a silent worker's
+replicate expires and its place goes to another worker while the contribution deadline
+allows.
+
+How many replicates a task needs follows the Hub's consensus rule (PROTOCOL.md): agreeing
+workers of weights w1..wk reach consensus at trust t when w1 x ... x wk >= t (the total starts
+at 1), a worker's weight being max(score / 3, 3) - 1. Trusted workers (high scores) thus need
+fewer replicates: adaptive replication.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from marketplace.catalogue.models import Asset, Market
+from marketplace.deals.models import Deal, Task, Worker
+from pools.models import LIVE_REPLICATES, Replicate, ReplicateStatus, RunStatus, TaskRun
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from marketplace.chain.hub import Hub
+
+NEW_WORKER_WEIGHT = 2
+# Most contributions a task takes on chain (Hub.sol's MAX_CONTRIBUTORS).
+MAX_REPLICATES = 32
+INITIALIZE_BATCH = 50
+
+
+def worker_weight(score: int) -> int:
+    """The Hub's weight of a worker of this score."""
+    return max(score // 3, 3) - 1
+
+
+def replicates_for(trust: int, scores: Sequence[int] = ()) -> int:
+    """How many agreeing workers reach consensus at `trust`, taking the best-scored of
+    `scores` first and new workers (weight 2) after them."""
+    weights = sorted((worker_weight(score) for score in scores), reverse=True)
+    group, count = 1, 0
+    while group < max(trust, 1) and count < MAX_REPLICATES:
+        group *= weights[count] if count < len(weights) else NEW_WORKER_WEIGHT
+        count += 1
+    return max(count, 1)
+
+
+def operated_pools(*, chain_id: int) -> dict[str, LocalAccount]:
+    """The pools this site schedules, by address, with their owner's key."""
+    from marketplace.chain.keys import pool_owner_accounts
+
+    owners = pool_owner_accounts()
+    if not owners:
+        return {}
+    pools = Asset.objects.filter(chain_id=chain_id, kind=Market.POOL, owner__in=list(owners))
+    return {pool.address: owners[pool.owner] for pool in pools}
+
+
+def _scores(chain_id: int, workers: Iterable[str]) -> list[int]:
+    return list(
+        Worker.objects.filter(chain_id=chain_id, address__in=set(workers)).values_list(
+            "score", flat=True
+        )
+    )
+
+
+def _pool_workers(chain_id: int, pool: str) -> list[str]:
+    """Workers that ran replicates for the pool (its known workforce)."""
+    return list(
+        Replicate.objects.filter(task__chain_id=chain_id, task__workerpool=pool)
+        .values_list("worker", flat=True)
+        .distinct()
+    )
+
+
+@transaction.atomic
+def runs_create(*, chain_id: int) -> int:
+    """A TaskRun for every task of every indexed deal of an operated pool that has none;
+    how many were made."""
+    from marketplace.chain.hub import task_id
+
+    pools = operated_pools(chain_id=chain_id)
+    if not pools:
+        return 0
+    known = TaskRun.objects.filter(chain_id=chain_id).values("dealid")
+    deals = Deal.objects.filter(chain_id=chain_id, workerpool__in=list(pools)).exclude(
+        dealid__in=known
+    )
+    runs = []
+    for deal in deals:
+        scores = _scores(chain_id, _pool_workers(chain_id, deal.workerpool))
+        wanted = replicates_for(deal.trust, scores)
+        runs += [
+            TaskRun(
+                chain_id=chain_id,
+                taskid="0x" + task_id(deal.dealid, idx).hex(),
+                dealid=deal.dealid,
+                idx=idx,
+                workerpool=deal.workerpool,
+                trust=deal.trust,
+                replicates_wanted=wanted,
+            )
+            for idx in range(deal.bot_first, deal.bot_first + deal.volume)
+        ]
+    TaskRun.objects.bulk_create(runs, batch_size=500, ignore_conflicts=True)
+    return len(runs)
+
+
+def runs_initialize(*, chain_id: int, hub: Hub) -> int:
+    """Start the pending tasks on chain (initializeArray, by each pool's owner, in batches);
+    tasks someone else already initialized are only marked active. How many became active."""
+    from marketplace.chain.client import TransactionSender
+
+    pools = operated_pools(chain_id=chain_id)
+    pending = list(TaskRun.objects.filter(chain_id=chain_id, status=RunStatus.PENDING))
+    started = set(
+        Task.objects.filter(chain_id=chain_id, taskid__in=[r.taskid for r in pending]).values_list(
+            "taskid", flat=True
+        )
+    )
+    activated = 0
+    by_pool: dict[str, list[TaskRun]] = {}
+    for run in pending:
+        if run.taskid in started:
+            TaskRun.objects.filter(pk=run.pk).update(status=RunStatus.ACTIVE)
+            activated += 1
+        elif run.workerpool in pools:
+            by_pool.setdefault(run.workerpool, []).append(run)
+    for pool, runs in by_pool.items():
+        sender = TransactionSender(pools[pool], w3=hub.w3)
+        for start in range(0, len(runs), INITIALIZE_BATCH):
+            batch = runs[start : start + INITIALIZE_BATCH]
+            hub.initialize_array(sender=sender, tasks=[(run.dealid, run.idx) for run in batch])
+            TaskRun.objects.filter(pk__in=[run.pk for run in batch]).update(status=RunStatus.ACTIVE)
+            activated += len(batch)
+    return activated
+
+
+class NoWork(Exception):
+    """Nothing for this worker now; the message says why (for the agent's log)."""
+
+
+def _lease_seconds() -> int:
+    return getattr(settings, "WORKER_LEASE_SECONDS", 60)
+
+
+@transaction.atomic
+def replicate_assign(*, chain_id: int, worker: str, pool: str) -> Replicate:
+    """Give `worker` a replicate of the oldest active task of `pool` that still needs one and
+    that it has not run, with the scheduler's authorization; NoWork otherwise."""
+    from marketplace.chain.hub import scheduler_authorization
+
+    owner = operated_pools(chain_id=chain_id).get(pool)
+    if owner is None:
+        raise NoWork(f"Pool {pool} is not scheduled by this site.")
+    now = timezone.now()
+    open_tasks = Task.objects.filter(
+        chain_id=chain_id, workerpool=pool, status="active", contribution_deadline__gt=now
+    ).values("taskid")
+    candidates = (
+        TaskRun.objects.select_for_update(skip_locked=True)
+        .filter(chain_id=chain_id, workerpool=pool, status=RunStatus.ACTIVE)
+        .filter(taskid__in=open_tasks)
+        .exclude(replicates__worker=worker)
+        .annotate(live=Count("replicates", filter=Q(replicates__status__in=LIVE_REPLICATES)))
+        .order_by("created_at", "id")
+    )
+    for run in candidates:
+        if run.live >= run.replicates_wanted:
+            continue
+        signature = scheduler_authorization(worker=worker, taskid=run.taskid, scheduler_key=owner)
+        return Replicate.objects.create(
+            task=run,
+            worker=worker,
+            authorization="0x" + signature.hex(),
+            lease_until=now + datetime.timedelta(seconds=_lease_seconds()),
+        )
+    raise NoWork(f"No task of pool {pool} needs a worker now.")
+
+
+def replicate_heartbeat(
+    *, replicate: Replicate, percent: float | None = None, message: str = ""
+) -> Replicate:
+    """The worker is alive (and this far): its lease is renewed."""
+    now = timezone.now()
+    updates = {
+        "heartbeat_at": now,
+        "lease_until": now + datetime.timedelta(seconds=_lease_seconds()),
+        "updated_at": now,
+    }
+    if replicate.status == ReplicateStatus.ASSIGNED:
+        updates["status"] = ReplicateStatus.RUNNING
+    if percent is not None:
+        updates["percent"] = max(replicate.percent, min(100.0, max(0.0, percent)))
+    if message:
+        updates["message"] = message[:300]
+    Replicate.objects.filter(pk=replicate.pk, status__in=LIVE_REPLICATES).update(**updates)
+    replicate.refresh_from_db()
+    return replicate
+
+
+def replicates_expire(*, now: datetime.datetime | None = None) -> int:
+    """Replicates whose worker went silent (lease over, nothing uploaded) expire: their place
+    goes to another worker. How many expired."""
+    now = now or timezone.now()
+    return Replicate.objects.filter(
+        status__in=(ReplicateStatus.ASSIGNED, ReplicateStatus.RUNNING), lease_until__lt=now
+    ).update(
+        status=ReplicateStatus.EXPIRED,
+        failure="The worker went silent (no heartbeat before its lease ended).",
+        updated_at=now,
+    )
