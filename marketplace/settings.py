@@ -230,6 +230,7 @@ IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=2 * 1024 * 1024)
 SIWE_DOMAIN = env.str("SIWE_DOMAIN", default="")  # empty: the request's host
 SIWE_CHAIN_ID = env.int("CHAIN_ID", default=31337)
 SIWE_NONCE_TTL_SECONDS = env.int("SIWE_NONCE_TTL_SECONDS", default=300)
+WORKER_LEASE_SECONDS = env.int("WORKER_LEASE_SECONDS", default=60)  # a silent worker's time
 API_TOKEN_SECONDS = env.int("API_TOKEN_SECONDS", default=3600)  # lifetime of /api/v1/auth/ tokens
 
 # Catalogue
@@ -248,6 +249,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "EXCEPTION_HANDLER": "marketplace.api.exception_handler",
+    # Worker agents: a heartbeat every few seconds per replicate leaves plenty of room.
+    "DEFAULT_THROTTLE_RATES": {"workers": env.str("WORKER_API_RATE", default="600/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SuperEdge API",

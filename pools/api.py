@@ -1,0 +1,243 @@
+"""The worker API (/api/v1/workers/): a worker agent signs a challenge with its wallet
+(/api/v1/auth/challenge/ then /api/v1/auth/token/), then with its bearer token asks for work,
+sends heartbeats and progress, uploads its result, fetches the dataset key of its own live
+replicate, reports its contribution and reveal, and hears what to do next.
+
+Every call is the token's wallet acting for itself: a replicate of another worker is a 404.
+Calls are rate limited per worker ("workers" throttle scope).
+"""
+
+from __future__ import annotations
+
+import base64
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from marketplace.accounts.models import ApiToken
+from pools import scheduler, work
+from pools.models import Replicate
+
+
+class IsWorkerToken(BasePermission):
+    """A wallet token (not a browser session): the worker is the token's wallet."""
+
+    message = (
+        "Workers authenticate with a wallet token: sign a challenge at /api/v1/auth/challenge/, "
+        "then send Authorization: Bearer <token>."
+    )
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, ApiToken)
+
+
+class WorkerApi(APIView):
+    permission_classes = [IsWorkerToken]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "workers"
+
+    def worker(self, request: Request) -> str:
+        return request.auth.wallet_address
+
+    def replicate(self, request: Request, pk: int) -> Replicate | None:
+        return (
+            Replicate.objects.select_related("task")
+            .filter(pk=pk, worker=self.worker(request))
+            .first()
+        )
+
+
+def _refused(error: work.WorkRefused) -> Response:
+    return Response({"error": str(error)}, status=error.status)
+
+
+def _missing(pk: int) -> Response:
+    return Response({"error": f"You have no replicate {pk}."}, status=404)
+
+
+def _state(replicate: Replicate) -> dict:
+    step = work.instruction(replicate)
+    return {
+        "replicate": replicate.pk,
+        "status": replicate.status,
+        "percent": replicate.percent,
+        "lease_until": replicate.lease_until,
+        "instruction": step.action,
+        "reason": step.reason,
+    }
+
+
+STATE = inline_serializer(
+    "ReplicateState",
+    {
+        "replicate": serializers.IntegerField(),
+        "status": serializers.CharField(),
+        "percent": serializers.FloatField(),
+        "lease_until": serializers.DateTimeField(),
+        "instruction": serializers.ChoiceField(
+            choices=["run", "contribute", "wait", "reveal", "done", "stop"]
+        ),
+        "reason": serializers.CharField(),
+    },
+)
+
+
+class WorkRequestApi(WorkerApi):
+    """Ask for a replicate of a task of `pool`: its description, or {"work": null} and why."""
+
+    class WorkRequestInputSerializer(serializers.Serializer):
+        pool = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$")
+
+    @extend_schema(
+        request=WorkRequestInputSerializer,
+        responses=inline_serializer(
+            "WorkAnswer",
+            {"work": serializers.DictField(allow_null=True), "reason": serializers.CharField()},
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        from eth_utils import to_checksum_address
+
+        data = self.WorkRequestInputSerializer(data=request.data)
+        if not data.is_valid():
+            return Response(
+                {"error": "pool must be the pool's address (0x and 40 hex digits)."}, 400
+            )
+        pool = to_checksum_address(data.validated_data["pool"])
+        try:
+            replicate = scheduler.replicate_assign(
+                chain_id=settings.CHAIN_ID, worker=self.worker(request), pool=pool
+            )
+        except scheduler.NoWork as nothing:
+            return Response({"work": None, "reason": str(nothing)})
+        return Response({"work": work.replicate_description(replicate), "reason": ""}, status=201)
+
+
+class HeartbeatApi(WorkerApi):
+    """I am alive, this far: renews the lease; says what to do next."""
+
+    class HeartbeatInputSerializer(serializers.Serializer):
+        percent = serializers.FloatField(min_value=0, max_value=100, required=False)
+        message = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+    @extend_schema(request=HeartbeatInputSerializer, responses=STATE)
+    def post(self, request: Request, pk: int) -> Response:
+        replicate = self.replicate(request, pk)
+        if replicate is None:
+            return _missing(pk)
+        data = self.HeartbeatInputSerializer(data=request.data)
+        if not data.is_valid():
+            field, problems = next(iter(data.errors.items()))
+            return Response({"error": f"{field}: {problems[0]}", "field": field}, status=400)
+        replicate = scheduler.replicate_heartbeat(
+            replicate=replicate,
+            percent=data.validated_data.get("percent"),
+            message=data.validated_data.get("message", ""),
+        )
+        return Response(_state(replicate))
+
+
+class ReplicateStateApi(WorkerApi):
+    @extend_schema(responses=STATE)
+    def get(self, request: Request, pk: int) -> Response:
+        replicate = self.replicate(request, pk)
+        return _missing(pk) if replicate is None else Response(_state(replicate))
+
+
+class DatasetKeyApi(WorkerApi):
+    """The dataset's key, base64: only for the caller's own live replicate."""
+
+    @extend_schema(responses=inline_serializer("DatasetKey", {"key": serializers.CharField()}))
+    def get(self, request: Request, pk: int) -> Response:
+        replicate = self.replicate(request, pk)
+        if replicate is None:
+            return _missing(pk)
+        try:
+            key = work.dataset_key(replicate)
+        except work.WorkRefused as error:
+            return _refused(error)
+        response = Response({"key": base64.b64encode(key).decode()})
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class ResultUploadApi(WorkerApi):
+    """The result archive (multipart "archive") and its sha256 ("digest", 0x hex)."""
+
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "archive": {"type": "string", "format": "binary"},
+                    "digest": {"type": "string"},
+                },
+            }
+        },
+        responses=STATE,
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        replicate = self.replicate(request, pk)
+        if replicate is None:
+            return _missing(pk)
+        upload = request.FILES.get("archive")
+        if upload is None:
+            return Response({"error": "Send the archive in the form field 'archive'."}, 400)
+        try:
+            replicate = work.result_upload(
+                replicate=replicate,
+                archive=upload,
+                size=upload.size,
+                digest=request.data.get("digest"),
+            )
+        except work.WorkRefused as error:
+            return _refused(error)
+        return Response(_state(replicate))
+
+
+class ReplicateReportApi(WorkerApi):
+    """Report what happened: {"event": "contributed" | "revealed" | "failed", "reason"}."""
+
+    parser_classes = [JSONParser]
+
+    class ReportInputSerializer(serializers.Serializer):
+        event = serializers.ChoiceField(choices=["contributed", "revealed", "failed"])
+        reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+    @extend_schema(request=ReportInputSerializer, responses=STATE)
+    def post(self, request: Request, pk: int) -> Response:
+        replicate = self.replicate(request, pk)
+        if replicate is None:
+            return _missing(pk)
+        data = self.ReportInputSerializer(data=request.data)
+        if not data.is_valid():
+            return Response({"error": "event must be contributed, revealed or failed."}, 400)
+        event = data.validated_data["event"]
+        try:
+            if event == "failed":
+                replicate = work.replicate_fail(
+                    replicate=replicate, reason=data.validated_data.get("reason", "")
+                )
+            else:
+                from marketplace.chain.hub import Hub
+                from marketplace.orders.services import book_domain
+
+                hub = Hub(address=book_domain().verifying_contract)
+                report = (
+                    work.replicate_contributed
+                    if event == "contributed"
+                    else work.replicate_revealed
+                )
+                replicate = report(replicate=replicate, hub=hub)
+        except work.WorkRefused as error:
+            return _refused(error)
+        return Response(_state(replicate))

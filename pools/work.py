@@ -1,0 +1,231 @@
+"""What a worker agent is told and what it reports, replicate by replicate: the task's
+description (app, dataset, params, limits, the scheduler's authorization), the dataset key
+(for its own live replicate only), its result, its contribution, its failure, and what to do
+next (carry on, reveal, stop).
+
+Every function takes the replicate of the calling worker; the API checks that it is theirs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files.base import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from marketplace.catalogue.models import Asset, Listing
+from marketplace.deals.models import Category, Deal, Task
+from pools.models import Replicate, ReplicateStatus
+
+MAX_RESULT_BYTES = 256 * 1024 * 1024
+
+
+class WorkRefused(Exception):
+    """The worker's request cannot be served; `status` is the HTTP status that fits."""
+
+    status = 400
+
+    def __init__(self, message: str, *, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclasses.dataclass(frozen=True)
+class Instruction:
+    """What the worker should do now with its replicate: "run" (carry on), "reveal" (the
+    task reached consensus on its result: send reveal), "wait" (contributed; consensus not
+    reached yet), "done" or "stop" (nothing more: expired, failed, or lost the consensus)."""
+
+    action: str
+    reason: str = ""
+
+
+def _asset_file(address: str) -> dict[str, Any] | None:
+    asset = Asset.objects.filter(chain_id=settings.CHAIN_ID, address=address).first()
+    if asset is None:
+        return None
+    return {"address": address, "multiaddr": asset.multiaddr, "checksum": asset.checksum}
+
+
+def replicate_description(replicate: Replicate) -> dict[str, Any]:
+    """Everything the agent needs to run the replicate: app and dataset (where and their
+    sha256), params, the category's time reference, deadlines and the authorization."""
+    run = replicate.task
+    deal = Deal.objects.get(chain_id=run.chain_id, dealid=run.dealid)
+    category = Category.objects.filter(chain_id=run.chain_id, catid=deal.category).first()
+    task = Task.objects.filter(chain_id=run.chain_id, taskid=run.taskid).first()
+    try:
+        params = json.loads(deal.params or "{}")
+    except ValueError:
+        params = {}
+    return {
+        "replicate": replicate.pk,
+        "taskid": run.taskid,
+        "dealid": run.dealid,
+        "idx": run.idx,
+        "workerpool": run.workerpool,
+        "authorization": replicate.authorization,
+        "app": _asset_file(deal.app),
+        "dataset": _asset_file(deal.dataset) if deal.dataset else None,
+        "params": params if isinstance(params, dict) else {},
+        "category": deal.category,
+        "time_ref": category.time_ref if category else deal.time_ref,
+        "contribution_deadline": task.contribution_deadline if task else None,
+        "lease_until": replicate.lease_until,
+    }
+
+
+def dataset_key(replicate: Replicate) -> bytes:
+    """The AES key of the task's dataset: only for a live replicate of a task that uses one."""
+    from datamarket.crypto import unwrap_key
+
+    if replicate.status not in (ReplicateStatus.ASSIGNED, ReplicateStatus.RUNNING):
+        raise WorkRefused(
+            f"Replicate {replicate.pk} is {replicate.get_status_display().lower()}: the dataset "
+            "key is released only while the replicate runs.",
+            status=403,
+        )
+    deal = Deal.objects.get(chain_id=replicate.task.chain_id, dealid=replicate.task.dealid)
+    if not deal.dataset:
+        raise WorkRefused("This task uses no dataset.", status=404)
+    listing = Listing.objects.filter(chain_address=deal.dataset, kind="dataset").first()
+    if listing is None:
+        raise WorkRefused(
+            f"The dataset {deal.dataset} has no listing on this site, so no key here.", status=404
+        )
+    return unwrap_key(
+        bytes(listing.dataset.wrapped_key), server_key=settings.DATASET_KEY_ENCRYPTION_KEY
+    )
+
+
+def _hex32(value: Any, field: str) -> str:
+    text = str(value).lower()
+    if not (text.startswith("0x") and len(text) == 66):
+        raise WorkRefused(f"{field} must be 0x and 64 hex digits.")
+    try:
+        bytes.fromhex(text[2:])
+    except ValueError:
+        raise WorkRefused(f"{field} must be 0x and 64 hex digits.") from None
+    return text
+
+
+@transaction.atomic
+def result_upload(*, replicate: Replicate, archive: IO[bytes], size: int, digest: Any) -> Replicate:
+    """Store the replicate's result archive, after checking that its sha256 is `digest` (what
+    the worker will commit to on chain)."""
+    digest = _hex32(digest, "digest")
+    replicate = Replicate.objects.select_for_update().get(pk=replicate.pk)
+    if replicate.status not in (ReplicateStatus.ASSIGNED, ReplicateStatus.RUNNING):
+        raise WorkRefused(
+            f"Replicate {replicate.pk} is {replicate.get_status_display().lower()}: it takes "
+            "no result now.",
+            status=409,
+        )
+    if size > MAX_RESULT_BYTES:
+        raise WorkRefused(f"The result is {size:,} bytes: at most {MAX_RESULT_BYTES:,}.")
+    hasher = hashlib.sha256()
+    for chunk in iter(lambda: archive.read(1 << 20), b""):
+        hasher.update(chunk)
+    if "0x" + hasher.hexdigest() != digest:
+        raise WorkRefused(
+            f"The archive's sha256 is 0x{hasher.hexdigest()}, not {digest}: upload the archive "
+            "you computed the digest of."
+        )
+    archive.seek(0)
+    name = f"results/{replicate.task.taskid}/{replicate.worker}.tar"
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    default_storage.save(name, File(archive))
+    replicate.digest = digest
+    replicate.percent = 100.0
+    replicate.status = ReplicateStatus.UPLOADED
+    replicate.save(update_fields=["digest", "percent", "status", "updated_at"])
+    return replicate
+
+
+@transaction.atomic
+def replicate_fail(*, replicate: Replicate, reason: Any) -> Replicate:
+    """The worker could not run the replicate (a checksum mismatch, the app ran out of fuel,
+    time or memory...): recorded with its reason; nothing is contributed."""
+    text = str(reason or "").strip()[:300]
+    if not text:
+        raise WorkRefused("Say why the replicate failed (reason).")
+    replicate = Replicate.objects.select_for_update().get(pk=replicate.pk)
+    if replicate.status not in (ReplicateStatus.ASSIGNED, ReplicateStatus.RUNNING):
+        raise WorkRefused(
+            f"Replicate {replicate.pk} is {replicate.get_status_display().lower()} already.",
+            status=409,
+        )
+    replicate.status = ReplicateStatus.FAILED
+    replicate.failure = text
+    replicate.save(update_fields=["status", "failure", "updated_at"])
+    return replicate
+
+
+def replicate_contributed(*, replicate: Replicate, hub) -> Replicate:
+    """The worker says it contributed: believed only when the Hub has its contribution."""
+    from marketplace.chain.hub import ContributionStatus
+
+    if replicate.status != ReplicateStatus.UPLOADED:
+        raise WorkRefused("Upload the result before contributing it.", status=409)
+    contribution = hub.contribution(replicate.task.taskid, replicate.worker)
+    if contribution.status == ContributionStatus.UNSET:
+        raise WorkRefused(
+            "The Hub has no contribution of yours for this task yet: send contribute, wait "
+            "for its receipt, then report it.",
+            status=409,
+        )
+    Replicate.objects.filter(pk=replicate.pk).update(status=ReplicateStatus.CONTRIBUTED)
+    replicate.refresh_from_db()
+    return replicate
+
+
+def replicate_revealed(*, replicate: Replicate, hub) -> Replicate:
+    """The worker says it revealed: believed only when the Hub has the reveal."""
+    from marketplace.chain.hub import ContributionStatus
+
+    if replicate.status != ReplicateStatus.CONTRIBUTED:
+        raise WorkRefused("Only a contributed replicate is revealed.", status=409)
+    if hub.contribution(replicate.task.taskid, replicate.worker).status != (
+        ContributionStatus.PROVED
+    ):
+        raise WorkRefused(
+            "The Hub has no reveal of yours for this task yet: send reveal, wait for its "
+            "receipt, then report it.",
+            status=409,
+        )
+    Replicate.objects.filter(pk=replicate.pk).update(status=ReplicateStatus.REVEALED)
+    replicate.refresh_from_db()
+    return replicate
+
+
+def instruction(replicate: Replicate) -> Instruction:
+    """What the worker should do next, from the replicate and the task as indexed."""
+    from marketplace.chain.hub import result_hash
+
+    if replicate.status == ReplicateStatus.EXPIRED:
+        return Instruction("stop", replicate.failure)
+    if replicate.status == ReplicateStatus.FAILED:
+        return Instruction("stop", replicate.failure)
+    if replicate.status in (ReplicateStatus.ASSIGNED, ReplicateStatus.RUNNING):
+        return Instruction("run")
+    if replicate.status == ReplicateStatus.UPLOADED:
+        return Instruction("contribute")
+    if replicate.status == ReplicateStatus.REVEALED:
+        return Instruction("done")
+    task = Task.objects.filter(
+        chain_id=replicate.task.chain_id, taskid=replicate.task.taskid
+    ).first()
+    if task is None or task.status == "active":
+        return Instruction("wait", "Consensus is not reached yet.")
+    if task.status == "revealing":
+        mine = "0x" + result_hash(replicate.task.taskid, replicate.digest).hex()
+        if task.consensus == mine:
+            return Instruction("reveal")
+        return Instruction("stop", "The consensus is on another result.")
+    return Instruction("done", f"The task is {task.get_status_display().lower()}.")

@@ -1,0 +1,170 @@
+"""The worker API on anvil: a worker with a wallet token asks for work, beats, fetches its
+dataset key, uploads its result and reports its contribution; nobody acts for another."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+import secrets
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from marketplace.accounts.models import ApiToken
+from marketplace.chain.hub import result_hash
+from marketplace.chain.models import Deployment
+from pools import scheduler
+from pools.models import Replicate, ReplicateStatus
+from tests.factories.accounts import WalletFactory
+from tests.marketplace.chain.hub_helpers import ECT, Market
+from tests.marketplace.indexer.helpers import index_to_head
+
+pytestmark = pytest.mark.django_db
+
+
+def worker_client(address: str) -> APIClient:
+    """A client with a live wallet token of `address` (as /api/v1/auth/token/ issues)."""
+    secret = "se_" + secrets.token_urlsafe(32)
+    wallet = WalletFactory(address=address)
+    ApiToken.objects.create(
+        user=wallet.user,
+        wallet_address=address,
+        key_hash=hashlib.sha256(secret.encode()).hexdigest(),
+        expires_at=timezone.now() + datetime.timedelta(hours=1),
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
+
+
+@pytest.fixture
+def market(chain, hub_deployment, dev_accounts) -> Market:
+    import dataclasses
+
+    fields = dataclasses.asdict(hub_deployment)
+    Deployment.objects.create(chain_id=31337, first_block=fields.pop("block"), **fields)
+    opened = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    orders = opened.sign_orders(app_price=ECT, dataset_price=None, workerpool_price=ECT, trust=1)
+    opened.match(orders)
+    index_to_head(hub_deployment)
+    scheduler.runs_create(chain_id=31337)
+    scheduler.runs_initialize(chain_id=31337, hub=opened.hub)
+    index_to_head(hub_deployment)
+    return opened
+
+
+def test_a_worker_gets_work_beats_uploads_and_contributes(market, hub_deployment):
+    worker = market.workers[0]
+    client = worker_client(worker.address)
+    answer = client.post("/api/v1/workers/work/", {"pool": market.workerpool}, "json")
+    assert answer.status_code == 201, answer.json()
+    work = answer.json()["work"]
+    assert work["app"]["address"] == market.app and work["dataset"] is None
+    assert work["params"] == {"args": "input.txt"}
+    assert work["time_ref"] == 300
+    pk = work["replicate"]
+
+    beat = client.post(f"/api/v1/workers/replicates/{pk}/heartbeat/", {"percent": 40}, "json")
+    assert beat.json()["instruction"] == "run"
+    assert Replicate.objects.get(pk=pk).status == ReplicateStatus.RUNNING
+
+    archive = b"a deterministic archive"
+    digest = "0x" + hashlib.sha256(archive).hexdigest()
+    wrong = client.post(
+        f"/api/v1/workers/replicates/{pk}/result/",
+        {"archive": io.BytesIO(b"other bytes"), "digest": digest},
+    )
+    assert wrong.status_code == 400 and "not " + digest in wrong.json()["error"]
+    uploaded = client.post(
+        f"/api/v1/workers/replicates/{pk}/result/",
+        {"archive": io.BytesIO(archive), "digest": digest},
+    )
+    assert uploaded.json()["instruction"] == "contribute"
+
+    early = client.post(
+        f"/api/v1/workers/replicates/{pk}/report/", {"event": "contributed"}, "json"
+    )
+    assert early.status_code == 409 and "no contribution of yours" in early.json()["error"]
+    market.hub.commit(
+        sender=market.sender(worker),
+        taskid=work["taskid"],
+        digest=digest,
+        authorization=bytes.fromhex(work["authorization"][2:]),
+    )
+    done = client.post(f"/api/v1/workers/replicates/{pk}/report/", {"event": "contributed"}, "json")
+    assert done.json()["status"] == "contributed"
+    index_to_head(hub_deployment)
+    # Trust 1: one contribution is the consensus; the worker is told to reveal.
+    state = client.get(f"/api/v1/workers/replicates/{pk}/").json()
+    assert state["instruction"] == "reveal"
+    assert Replicate.objects.get(pk=pk).digest == digest
+    task = market.hub.task(work["taskid"])
+    assert task.consensus_value == result_hash(work["taskid"], digest)
+
+
+def test_nobody_touches_another_workers_replicate(market):
+    owner = worker_client(market.workers[0].address)
+    pk = owner.post("/api/v1/workers/work/", {"pool": market.workerpool}, "json").json()["work"][
+        "replicate"
+    ]
+    other = worker_client(market.workers[1].address)
+    for method, path, body in (
+        ("post", f"/api/v1/workers/replicates/{pk}/heartbeat/", {"percent": 1}),
+        ("get", f"/api/v1/workers/replicates/{pk}/dataset-key/", None),
+        ("get", f"/api/v1/workers/replicates/{pk}/", None),
+        ("post", f"/api/v1/workers/replicates/{pk}/report/", {"event": "failed", "reason": "x"}),
+    ):
+        response = getattr(other, method)(path, body, "json") if body else other.get(path)
+        assert response.status_code == 404, path
+    assert Replicate.objects.get(pk=pk).status == ReplicateStatus.ASSIGNED
+
+
+def test_forged_or_missing_tokens_and_sessions_are_refused(market, client):
+    forged = APIClient()
+    forged.credentials(HTTP_AUTHORIZATION="Bearer se_forged")
+    assert (
+        forged.post("/api/v1/workers/work/", {"pool": market.workerpool}, "json").status_code == 401
+    )
+    anonymous = APIClient()
+    assert anonymous.post("/api/v1/workers/work/", {"pool": market.workerpool}).status_code == 401
+    session = APIClient()
+    session.force_login(WalletFactory(address=market.workers[0].address).user)
+    refused = session.post("/api/v1/workers/work/", {"pool": market.workerpool}, "json")
+    assert refused.status_code == 403 and "wallet token" in refused.json()["error"]
+
+
+def test_a_task_without_dataset_has_no_key_and_a_failed_replicate_says_why(market):
+    client = worker_client(market.workers[0].address)
+    pk = client.post("/api/v1/workers/work/", {"pool": market.workerpool}, "json").json()["work"][
+        "replicate"
+    ]
+    assert client.get(f"/api/v1/workers/replicates/{pk}/dataset-key/").status_code == 404
+    failed = client.post(
+        f"/api/v1/workers/replicates/{pk}/report/",
+        {"event": "failed", "reason": "app checksum mismatch: 0xab… instead of 0xcd…"},
+        "json",
+    )
+    assert failed.json()["instruction"] == "stop"
+    assert Replicate.objects.get(pk=pk).failure.startswith("app checksum mismatch")
+    # A failed replicate frees its place: another worker gets the task.
+    again = worker_client(market.workers[1].address).post(
+        "/api/v1/workers/work/", {"pool": market.workerpool}, "json"
+    )
+    assert again.status_code == 201
+
+
+def test_no_work_is_said_plainly(market):
+    client = worker_client(market.workers[0].address)
+    client.post("/api/v1/workers/work/", {"pool": market.workerpool}, "json")
+    second = worker_client(market.workers[1].address).post(
+        "/api/v1/workers/work/", {"pool": market.workerpool}, "json"
+    )
+    assert second.status_code == 200
+    assert second.json() == {
+        "work": None,
+        "reason": f"No task of pool {market.workerpool} needs a worker now.",
+    }
+    bad = client.post("/api/v1/workers/work/", {"pool": "nope"}, "json")
+    assert bad.status_code == 400
