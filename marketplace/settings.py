@@ -170,10 +170,16 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 # The indexer runs as a beat task: each run follows the chain for a while, then hands over to the
 # next (a lease in the database keeps it to one at a time, whatever the number of workers).
+SCHEDULER_ROUND_SECONDS = env.float("SCHEDULER_ROUND_SECONDS", default=1.0)
 CELERY_BEAT_SCHEDULE = {
     "index-chain": {
         "task": "marketplace.indexer.tasks.index_chain",
         "schedule": env.float("INDEXER_BEAT_SECONDS", default=2.0),
+        "options": {"expires": 10},
+    },
+    "schedule-pools": {
+        "task": "pools.tasks.schedule_pools",
+        "schedule": SCHEDULER_ROUND_SECONDS,
         "options": {"expires": 10},
     },
 }

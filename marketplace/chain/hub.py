@@ -634,6 +634,11 @@ class Hub:
         signer = self.contract.functions.viewPresigned(to_bytes32(digest, "digest")).call()
         return None if int(signer, 16) == 0 else to_checksum_address(signer)
 
+    def chain_time(self) -> int:
+        """The latest block's timestamp: the Hub's deadlines are checked against block time,
+        which a node may have moved ahead of the wall clock (a dev chain's evm_increaseTime)."""
+        return self.w3.eth.get_block("latest")["timestamp"]
+
     def has_code(self, address: str) -> bool:
         """Whether `address` is a contract (an ERC-1271 signer may be), not a plain key."""
         return len(self.w3.eth.get_code(to_checksum_address(address))) > 0

@@ -1,0 +1,132 @@
+"""The scheduler's rounds: start new deals' tasks, expire silent workers, and drive tasks to
+their end on chain — finalize once the winners revealed (or the reveal deadline passed with at
+least one reveal), reopen when nobody revealed in time, claim the refund of tasks that cannot
+finish before their final deadline. Each round reads the index and the chain, and sends what
+is due with the pool owner's key; running it twice sends nothing twice.
+
+`scheduler_round` is what `manage.py run_scheduler` and the Celery beat task run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from django.utils import timezone
+
+from marketplace.chain.errors import ChainError
+from marketplace.deals.models import Task
+from pools import scheduler
+from pools.models import RunStatus, TaskRun
+
+logger = logging.getLogger(__name__)
+
+_FINISHED = {"completed": RunStatus.COMPLETED, "failed": RunStatus.FAILED}
+
+
+@dataclasses.dataclass
+class Round:
+    """What one round did."""
+
+    created: int = 0
+    started: int = 0
+    expired: int = 0
+    finalized: int = 0
+    reopened: int = 0
+    claimed: int = 0
+    problems: list[str] = dataclasses.field(default_factory=list)
+
+    def __str__(self) -> str:
+        done = ", ".join(
+            f"{count} {name}"
+            for name, count in (
+                ("created", self.created),
+                ("started", self.started),
+                ("expired", self.expired),
+                ("finalized", self.finalized),
+                ("reopened", self.reopened),
+                ("claimed", self.claimed),
+            )
+            if count
+        )
+        return done or "nothing to do"
+
+
+def results_location(taskid: str) -> bytes:
+    """Where the task's result is fetched: what finalize records on chain."""
+    return f"/results/{taskid}/".encode()
+
+
+def _sync_finished(chain_id: int) -> None:
+    """Tasks the chain finished (by us or by anyone's claim) are finished here too."""
+    live = TaskRun.objects.filter(
+        chain_id=chain_id, status__in=(RunStatus.ACTIVE, RunStatus.REVEALING)
+    )
+    for task in Task.objects.filter(
+        chain_id=chain_id,
+        taskid__in=live.values("taskid"),
+        status__in=[*_FINISHED, "revealing"],
+    ):
+        status = _FINISHED.get(task.status, RunStatus.REVEALING)
+        TaskRun.objects.filter(chain_id=chain_id, taskid=task.taskid).update(
+            status=status, result_digest=task.result_digest
+        )
+
+
+def _drive(chain_id: int, hub, result: Round) -> None:
+    from marketplace.chain.client import TransactionSender
+
+    pools = scheduler.operated_pools(chain_id=chain_id)
+    # Deadlines are the chain's: block time, never behind the wall clock for long.
+    now = max(timezone.now().timestamp(), hub.chain_time())
+    runs = TaskRun.objects.filter(
+        chain_id=chain_id,
+        status__in=(RunStatus.ACTIVE, RunStatus.REVEALING),
+        workerpool__in=list(pools),
+    )
+    indexed = {
+        task.taskid: task
+        for task in Task.objects.filter(chain_id=chain_id, taskid__in=runs.values("taskid"))
+    }
+    for run in runs:
+        task = indexed.get(run.taskid)
+        if task is None:
+            continue
+        sender = TransactionSender(pools[run.workerpool], w3=hub.w3)
+        try:
+            if task.final_deadline and now >= task.final_deadline.timestamp():
+                hub.claim(sender=sender, taskid=run.taskid)
+                result.claimed += 1
+            elif task.status == "revealing":
+                view = hub.task(run.taskid)
+                deadline_passed = now >= view.reveal_deadline
+                if view.reveal_counter and (
+                    view.reveal_counter == view.winner_counter or deadline_passed
+                ):
+                    hub.finalize(
+                        sender=sender, taskid=run.taskid, results=results_location(run.taskid)
+                    )
+                    result.finalized += 1
+                elif deadline_passed and not view.reveal_counter:
+                    hub.reopen(sender=sender, taskid=run.taskid)
+                    result.reopened += 1
+        except ChainError as error:
+            # The chain moved under us (someone claimed, a block passed a deadline): the next
+            # round reads it again.
+            result.problems.append(f"{run.taskid[:10]}: {error}")
+
+
+def scheduler_round(*, chain_id: int, hub) -> Round:
+    """One round of every operated pool's scheduling (see the module docstring)."""
+    result = Round()
+    result.created = scheduler.runs_create(chain_id=chain_id)
+    try:
+        result.started = scheduler.runs_initialize(chain_id=chain_id, hub=hub)
+    except ChainError as error:
+        result.problems.append(f"starting tasks: {error}")
+    result.expired = scheduler.replicates_expire()
+    _sync_finished(chain_id)
+    _drive(chain_id, hub, result)
+    for problem in result.problems:
+        logger.warning("Scheduler: %s", problem)
+    return result

@@ -1,0 +1,36 @@
+"""Celery entry point of the scheduler (scheduled by beat: settings.CELERY_BEAT_SCHEDULE)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
+
+from marketplace.chain.errors import ChainError
+from marketplace.orders.parsing import OrderError
+
+logger = logging.getLogger(__name__)
+
+# One round at a time across Celery workers: a second would send the same transactions.
+LOCK_SECONDS = 60
+
+
+@shared_task(ignore_result=True)
+def schedule_pools() -> None:
+    """One scheduler round; a no-op while another round runs."""
+    from marketplace.chain.hub import Hub
+    from marketplace.orders.services import book_domain
+    from pools.lifecycle import scheduler_round
+
+    key = f"pools:scheduler-round:{settings.CHAIN_ID}"
+    if not cache.add(key, 1, timeout=LOCK_SECONDS):
+        return
+    try:
+        hub = Hub(address=book_domain().verifying_contract)
+        scheduler_round(chain_id=settings.CHAIN_ID, hub=hub)
+    except (ChainError, OrderError) as error:
+        logger.warning("The scheduler round did not run: %s", error)
+    finally:
+        cache.delete(key)
