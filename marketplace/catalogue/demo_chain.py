@@ -217,7 +217,7 @@ def _first_deal(hub, w3, by_name: dict[str, Listing]) -> None:
         category=0,
         trust=1,
         beneficiary=requester.address,
-        params='{"args": "--width 1024 input.svg output.png"}',
+        params='{"args": "--width 1024 {dataset} /output/output.png"}',
     )
     dealid = hub.match_orders(
         sender=client.TransactionSender(requester, w3=w3),

@@ -21,22 +21,23 @@ class RegistrationRefused(ChainError):
 
 
 def registration_for(listing: Listing) -> AssetRegistration:
-    """The registry arguments of `listing`, owned by its wallet: the app's .wasm or the
-    dataset's encrypted file on this site, with its sha256; a pool's name."""
+    """The registry arguments of `listing`, owned by its wallet: where the app's .wasm or the
+    dataset's encrypted file is on this site (pools.files), with its sha256; a pool's name."""
     from marketplace.chain.hub import AppRegistration, DatasetRegistration, WorkerpoolRegistration
+    from pools.files import file_location
 
     if listing.kind == Market.APP:
         return AppRegistration(
             owner=listing.owner_wallet,
             name=listing.name,
-            multiaddr=f"/media/{listing.app.wasm.name}".encode(),
+            multiaddr=file_location(listing).encode(),
             checksum=bytes.fromhex(listing.app.wasm_sha256),
         )
     if listing.kind == Market.DATASET:
         return DatasetRegistration(
             owner=listing.owner_wallet,
             name=listing.name,
-            multiaddr=f"/media/{listing.dataset.encrypted_file.name}".encode(),
+            multiaddr=file_location(listing).encode(),
             checksum=bytes.fromhex(listing.dataset.encrypted_sha256),
         )
     return WorkerpoolRegistration(owner=listing.owner_wallet, description=listing.name)

@@ -1,0 +1,366 @@
+"""The worker agent: a process with its own wallet that asks a pool's scheduler (this site's
+worker API) for work, runs it in the WebAssembly sandbox and proves its result on chain.
+
+    agent = Agent(site="http://127.0.0.1:8000", account=key, pool=address, rpc_url=...)
+    agent.run(stop=threading.Event())
+
+For each replicate:
+1. download the app (and the dataset), and check each sha256 against the registered checksum:
+   a mismatch fails the replicate with the reason, and nothing is contributed;
+2. decrypt the dataset (its key is released for this replicate only) into the input folder,
+   with the task's input files;
+3. run the app (pools.runtime: fuel, wall clock and memory limits from the task's category),
+   heartbeating its progress;
+4. archive /output with stdout and stderr deterministically (pools.results), upload it, and
+   commit to its sha256 on chain (contribute, with the scheduler's authorization);
+5. reveal when told the task reached consensus on its result.
+
+It talks to the site over HTTP and to the chain over JSON-RPC only: it runs on any machine.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import shutil
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+from eth_account.messages import encode_defunct
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5.0
+# Progress is sent at once when it moved, but not more often than this.
+PROGRESS_MIN_INTERVAL = 0.2
+MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
+
+
+class ReplicateFailed(Exception):
+    """The replicate cannot be run or proven; the message is reported to the scheduler."""
+
+
+class SiteClient:
+    """The worker API, signed in with the agent's wallet (a new token when one expires)."""
+
+    def __init__(self, base_url: str, account, *, chain_id: int, timeout: float = 60) -> None:
+        self.base = base_url.rstrip("/")
+        self.account = account
+        self.chain_id = chain_id
+        self.timeout = timeout
+        self.session = requests.Session()
+        self._token = ""
+
+    def sign_in(self) -> None:
+        challenge = self.session.post(
+            f"{self.base}/api/v1/auth/challenge/",
+            json={"address": self.account.address, "chainId": self.chain_id},
+            timeout=self.timeout,
+        )
+        self._raise_for(challenge)
+        message = challenge.json()["message"]
+        signature = self.account.sign_message(encode_defunct(text=message)).signature
+        answer = self.session.post(
+            f"{self.base}/api/v1/auth/token/",
+            json={"message": message, "signature": "0x" + bytes(signature).hex()},
+            timeout=self.timeout,
+        )
+        self._raise_for(answer)
+        self._token = answer.json()["token"]
+
+    @staticmethod
+    def _raise_for(response: requests.Response) -> None:
+        if response.status_code >= 400:
+            try:
+                problem = response.json().get("error") or response.text
+            except ValueError:
+                problem = response.text[:300]
+            raise ReplicateFailed(f"The site answered {response.status_code}: {problem}")
+
+    def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        for attempt in (1, 2):
+            if not self._token:
+                self.sign_in()
+            response = self.session.request(
+                method,
+                f"{self.base}/api/v1/workers/{path}",
+                headers={"Authorization": f"Bearer {self._token}"},
+                timeout=self.timeout,
+                **kwargs,
+            )
+            if response.status_code == 401 and attempt == 1:
+                self._token = ""  # expired: sign in again
+                continue
+            self._raise_for(response)
+            return response.json()
+        raise AssertionError("unreachable")
+
+    def download(self, location: str, dest: Path) -> str:
+        """Fetch `location` (a URL, or a path on the site) into `dest`; its sha256 hex."""
+        url = location if urllib.parse.urlsplit(location).scheme else self.base + location
+        digest = hashlib.sha256()
+        size = 0
+        with self.session.get(url, stream=True, timeout=self.timeout) as response:
+            if response.status_code != 200:
+                raise ReplicateFailed(f"Could not download {url}: HTTP {response.status_code}.")
+            with dest.open("wb") as file:
+                for chunk in response.iter_content(1 << 20):
+                    size += len(chunk)
+                    if size > MAX_DOWNLOAD_BYTES:
+                        raise ReplicateFailed(f"{url} is larger than {MAX_DOWNLOAD_BYTES:,} bytes.")
+                    digest.update(chunk)
+                    file.write(chunk)
+        return digest.hexdigest()
+
+
+def _checked(kind: str, expected: str, actual: str) -> None:
+    if expected.lower().removeprefix("0x") != actual:
+        raise ReplicateFailed(
+            f"{kind} checksum mismatch: the file's sha256 is 0x{actual}, but 0x"
+            f"{expected.lower().removeprefix('0x')} is registered on chain. Not run."
+        )
+
+
+def task_arguments(args: str, *, dataset_file: str | None) -> list[str]:
+    """The app's argv after its name: the deal's args split on spaces, `{dataset}` replaced by
+    the dataset's path in the input folder."""
+    words = args.split()
+    if dataset_file:
+        words = [word.replace("{dataset}", f"/input/{dataset_file}") for word in words]
+    return words
+
+
+class Agent:
+    def __init__(
+        self,
+        *,
+        site: str,
+        account,
+        pool: str,
+        rpc_url: str,
+        chain_id: int,
+        work_dir: Path | None = None,
+        cache_dir: Path | None = None,
+        poll_seconds: float = 2.0,
+    ) -> None:
+        self.client = SiteClient(site, account, chain_id=chain_id)
+        self.account = account
+        self.pool = pool
+        self.rpc_url = rpc_url
+        self.chain_id = chain_id
+        self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="superedge-agent-"))
+        self.cache_dir = Path(cache_dir) if cache_dir else self.work_dir / "compiled"
+        self.poll_seconds = poll_seconds
+        self._hubs: dict[str, Any] = {}
+        # Replicates contributed and not revealed yet: {pk: (work, digest)}.
+        self.contributed: dict[int, tuple[dict[str, Any], bytes]] = {}
+
+    # ------------------------------------------------------------------ chain
+
+    def hub(self, address: str):
+        if address not in self._hubs:
+            from marketplace.chain import client
+            from marketplace.chain.hub import Hub
+
+            self._hubs[address] = Hub(address=address, w3=client.web3(url=self.rpc_url))
+        return self._hubs[address]
+
+    def sender(self, hub):
+        from marketplace.chain.client import TransactionSender
+
+        return TransactionSender(self.account, w3=hub.w3)
+
+    # ------------------------------------------------------------------ loop
+
+    def run(self, *, stop: threading.Event, on_idle: Callable[[str], None] | None = None) -> None:
+        """Ask for work and do it until `stop` is set."""
+        while not stop.is_set():
+            try:
+                worked = self.run_once()
+            except (requests.RequestException, ReplicateFailed) as error:
+                logger.warning("Agent %s: %s", self.account.address, error)
+                worked = False
+            if not worked:
+                stop.wait(self.poll_seconds)
+
+    def run_once(self) -> bool:
+        """Reveal what is due, then take one replicate and run it as far as its contribution;
+        False when there was no work."""
+        self.reveal_due()
+        answer = self.client.call("post", "work/", json={"pool": self.pool})
+        work = answer.get("work")
+        if not work:
+            return False
+        self.handle(work)
+        return True
+
+    def handle(self, work: dict[str, Any]) -> None:
+        """Run the replicate, upload its result and contribute it (or report why not)."""
+        pk = work["replicate"]
+        folder = self.work_dir / f"replicate-{pk}"
+        shutil.rmtree(folder, ignore_errors=True)
+        (folder / "input").mkdir(parents=True)
+        (folder / "output").mkdir()
+        try:
+            digest = self._run(work, folder)
+            self._contribute(work, digest)
+        except ReplicateFailed as failure:
+            logger.info("Replicate %s failed: %s", pk, failure)
+            self.client.call(
+                "post",
+                f"replicates/{pk}/report/",
+                json={"event": "failed", "reason": str(failure)[:300]},
+            )
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def reveal_due(self) -> None:
+        """For each contributed replicate: reveal once the task reached consensus on it;
+        forget it when there is nothing more to do."""
+        for pk, (work, digest) in list(self.contributed.items()):
+            state = self.client.call("get", f"replicates/{pk}/")
+            if state["instruction"] == "reveal":
+                hub = self.hub(work["hub"])
+                hub.reveal(sender=self.sender(hub), taskid=work["taskid"], digest=digest)
+                self.client.call("post", f"replicates/{pk}/report/", json={"event": "revealed"})
+                del self.contributed[pk]
+            elif state["instruction"] in ("done", "stop"):
+                del self.contributed[pk]
+
+    # ------------------------------------------------------------------ one replicate
+
+    def _run(self, work: dict[str, Any], folder: Path) -> bytes:
+        from pools import results, runtime
+
+        pk = work["replicate"]
+        app = work["app"]
+        if not app or not app.get("multiaddr"):
+            raise ReplicateFailed("The task's app has no file location registered.")
+        wasm_path = folder / "app.wasm"
+        _checked("App", app["checksum"], self.client.download(app["multiaddr"], wasm_path))
+        dataset_file = None
+        if work.get("dataset"):
+            dataset_file = self._fetch_dataset(work, folder)
+        for url in work["params"].get("input_files") or []:
+            name = Path(urllib.parse.urlsplit(url).path).name or "input"
+            self.client.download(url, folder / "input" / name)
+        compiled = runtime.compile_app(wasm_path.read_bytes(), cache_dir=self.cache_dir)
+        beat = _Heartbeat(self.client, pk)
+        beat.start()
+        try:
+            outcome = runtime.run_wasi(
+                compiled,
+                args=task_arguments(str(work["params"].get("args", "")), dataset_file=dataset_file),
+                input_dir=folder / "input",
+                output_dir=folder / "output",
+                limits=runtime.limits_for_category(int(work["time_ref"])),
+                on_progress=beat.progress,
+                log_dir=folder,
+            )
+        finally:
+            beat.stop()
+        if not outcome.ok:
+            raise ReplicateFailed(f"The app did not finish: {outcome.failure}.")
+        archive = results.build_result_archive(
+            folder / "output", outcome.stdout_path, outcome.stderr_path, folder / "result.tar"
+        )
+        with archive.path.open("rb") as file:
+            self.client.call(
+                "post",
+                f"replicates/{pk}/result/",
+                files={"archive": ("result.tar", file)},
+                data={"digest": "0x" + archive.digest.hex()},
+            )
+        return archive.digest
+
+    def _fetch_dataset(self, work: dict[str, Any], folder: Path) -> str:
+        from datamarket.crypto import DatasetCryptoError, decrypt_stream
+
+        dataset = work["dataset"]
+        encrypted = folder / "dataset.enc"
+        _checked(
+            "Dataset", dataset["checksum"], self.client.download(dataset["multiaddr"], encrypted)
+        )
+        key = base64.b64decode(
+            self.client.call("get", f"replicates/{work['replicate']}/dataset-key/")["key"]
+        )
+        name = Path(dataset.get("filename") or "dataset").name
+        try:
+            with encrypted.open("rb") as source, (folder / "input" / name).open("wb") as target:
+                decrypt_stream(source, target, key=key)
+        except DatasetCryptoError as error:
+            raise ReplicateFailed(f"The dataset could not be decrypted: {error}") from error
+        finally:
+            encrypted.unlink(missing_ok=True)
+        return name
+
+    def _contribute(self, work: dict[str, Any], digest: bytes) -> None:
+        from marketplace.chain.errors import ChainError
+
+        hub = self.hub(work["hub"])
+        try:
+            hub.commit(
+                sender=self.sender(hub),
+                taskid=work["taskid"],
+                digest=digest,
+                authorization=bytes.fromhex(work["authorization"][2:]),
+            )
+        except ChainError as error:
+            raise ReplicateFailed(f"contribute refused: {error}") from error
+        self.client.call(
+            "post", f"replicates/{work['replicate']}/report/", json={"event": "contributed"}
+        )
+        self.contributed[work["replicate"]] = (work, digest)
+
+
+class _Heartbeat:
+    """Tells the scheduler the replicate is alive every HEARTBEAT_SECONDS, and its progress as
+    soon as it moves (PROGRESS_MIN_INTERVAL apart at most)."""
+
+    def __init__(self, client: SiteClient, pk: int) -> None:
+        self.client = client
+        self.pk = pk
+        self._percent = 0.0
+        self._message = ""
+        self._changed = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._changed.set()
+        self._thread.join(timeout=10)
+
+    def progress(self, update) -> None:
+        self._percent, self._message = update.percent, update.message
+        self._changed.set()
+
+    def _loop(self) -> None:
+        last = 0.0
+        while not self._stop.is_set():
+            self._changed.wait(HEARTBEAT_SECONDS)
+            self._changed.clear()
+            wait = PROGRESS_MIN_INTERVAL - (time.monotonic() - last)
+            if wait > 0:
+                self._stop.wait(wait)
+            if self._stop.is_set():
+                return
+            try:
+                self.client.call(
+                    "post",
+                    f"replicates/{self.pk}/heartbeat/",
+                    json={"percent": round(self._percent, 1), "message": self._message[:300]},
+                )
+            except (requests.RequestException, ReplicateFailed) as error:
+                logger.warning("Heartbeat of replicate %s failed: %s", self.pk, error)
+            last = time.monotonic()

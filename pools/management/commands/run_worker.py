@@ -1,0 +1,91 @@
+"""`manage.py run_worker --pool ADDRESS`: a worker agent with its own wallet (see pools.agent)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = (
+        "Run a worker agent for a pool: it signs in to the site with its wallet, asks for work, "
+        "runs apps in the WebAssembly sandbox and proves its results on chain, until stopped."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--pool", required=True, help="The pool's address.")
+        parser.add_argument(
+            "--site",
+            default=os.environ.get("SITE_URL", "http://127.0.0.1:8000"),
+            help="The site whose worker API schedules the pool (default: SITE_URL).",
+        )
+        parser.add_argument(
+            "--key-env",
+            default="WORKER_KEY",
+            help="The environment variable holding the worker's private key.",
+        )
+        parser.add_argument(
+            "--dev-account",
+            type=int,
+            help="Use anvil's dev account N as the worker's key (dev chain only).",
+        )
+        parser.add_argument("--work-dir", type=Path, help="Where replicates run.")
+        parser.add_argument("--once", action="store_true", help="Run one replicate at most.")
+
+    def handle(
+        self,
+        *args,
+        pool: str,
+        site: str,
+        key_env: str,
+        dev_account: int | None,
+        work_dir: Path | None,
+        once: bool,
+        **options,
+    ) -> None:
+        from eth_account import Account
+        from eth_utils import is_address, to_checksum_address
+
+        from marketplace.chain.keys import KeyRefused
+        from marketplace.chain.keys import dev_account as dev_key
+        from pools.agent import Agent
+
+        if not is_address(pool):
+            raise CommandError(f"--pool must be the pool's address, not {pool!r}.")
+        if dev_account is not None:
+            try:
+                account = dev_key(dev_account)
+            except (KeyRefused, ValueError) as error:
+                raise CommandError(str(error)) from None
+        else:
+            key = os.environ.get(key_env, "").strip()
+            if not key:
+                raise CommandError(
+                    f"No worker key: set {key_env} to the worker's private key (or, on the dev "
+                    "chain, pass --dev-account N)."
+                )
+            try:
+                account = Account.from_key(key)
+            except (ValueError, TypeError):
+                raise CommandError(f"{key_env} is not a valid private key.") from None
+        agent = Agent(
+            site=site,
+            account=account,
+            pool=to_checksum_address(pool),
+            rpc_url=settings.WEB3_RPC_URL,
+            chain_id=settings.CHAIN_ID,
+            work_dir=work_dir,
+        )
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        self.stdout.write(f"Worker {account.address} working for pool {pool} at {site}.")
+        if once:
+            agent.run_once()
+        else:
+            agent.run(stop=stop)

