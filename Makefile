@@ -12,6 +12,9 @@ CHAIN_STATE := var/anvil-state.json
 CHAIN_LOG := var/anvil.log
 # Without Redis (hence Celery), `make run` follows the chain with `manage.py index_chain`.
 INDEXER_LOG := var/indexer.log
+SCHEDULER_LOG := var/scheduler.log
+# The two local worker agents of `make run` (dev chain): anvil's dev accounts 6 and 7.
+WORKER_ACCOUNTS := 6 7
 # Exit status 0 when the JSON-RPC node at the URL given as argument answers eth_chainId.
 RPC_ANSWERS = $(BIN)/python -c 'import sys, urllib.request as r; r.urlopen(r.Request(sys.argv[1], b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\",\"params\":[]}", {"Content-Type": "application/json"}), timeout=2)' 2>/dev/null
 
@@ -95,6 +98,7 @@ run: install
 	echo "  Chain: $$rpc ($$chain)"; \
 	echo "  Hub:   $$hub"; \
 	echo "  Index: $${REDIS_URL:+Celery beat}$${REDIS_URL:-manage.py index_chain, log in $(INDEXER_LOG)}"; \
+	echo "  Pools: scheduler $${REDIS_URL:+in Celery beat}$${REDIS_URL:-manage.py run_scheduler, log in $(SCHEDULER_LOG)}; worker agents of dev accounts $(WORKER_ACCOUNTS), logs in var/worker-N.log"; \
 	echo "  Curate as staff: $(BIN)/python manage.py changepassword admin, then /accounts/login/"; \
 	echo ""; \
 	if [ -n "$${REDIS_URL:-}" ]; then \
@@ -103,6 +107,15 @@ run: install
 	else \
 		$(BIN)/python manage.py index_chain --wait --verbosity 0 >>$(INDEXER_LOG) 2>&1 & \
 		started+=($$!); \
+		$(BIN)/python manage.py run_scheduler --verbosity 0 >>$(SCHEDULER_LOG) 2>&1 & \
+		started+=($$!); \
+	fi; \
+	if [ "$${CHAIN_ID:-31337}" = 31337 ]; then \
+		for n in $(WORKER_ACCOUNTS); do \
+			$(BIN)/python manage.py run_worker --dev-account $$n --site http://$(HOST):$(PORT) \
+				--work-dir var/worker-$$n >>var/worker-$$n.log 2>&1 & \
+			started+=($$!); \
+		done; \
 	fi; \
 	$(BIN)/python -m marketplace.serve --host $(HOST) --port $(PORT) & \
 	started+=($$!); \

@@ -171,6 +171,9 @@ CELERY_TIMEZONE = "UTC"
 # The indexer runs as a beat task: each run follows the chain for a while, then hands over to the
 # next (a lease in the database keeps it to one at a time, whatever the number of workers).
 SCHEDULER_ROUND_SECONDS = env.float("SCHEDULER_ROUND_SECONDS", default=1.0)
+# Deal pages re-read their deal this often besides notifications (which, without Redis, do not
+# cross processes: the indexer's and the scheduler's changes arrive this way).
+PROGRESS_POLL_SECONDS = env.float("PROGRESS_POLL_SECONDS", default=2.0)
 CELERY_BEAT_SCHEDULE = {
     "index-chain": {
         "task": "marketplace.indexer.tasks.index_chain",

@@ -143,7 +143,7 @@ class Agent:
         *,
         site: str,
         account,
-        pool: str,
+        pool: str | None,
         rpc_url: str,
         chain_id: int,
         work_dir: Path | None = None,
@@ -194,7 +194,7 @@ class Agent:
         """Reveal what is due, then take one replicate and run it as far as its contribution;
         False when there was no work."""
         self.reveal_due()
-        answer = self.client.call("post", "work/", json={"pool": self.pool})
+        answer = self.client.call("post", "work/", json={"pool": self.pool} if self.pool else {})
         work = answer.get("work")
         if not work:
             return False

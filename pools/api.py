@@ -90,10 +90,11 @@ STATE = inline_serializer(
 
 
 class WorkRequestApi(WorkerApi):
-    """Ask for a replicate of a task of `pool`: its description, or {"work": null} and why."""
+    """Ask for a replicate of a task of `pool` (any pool the site schedules when omitted): its
+    description, or {"work": null} and why."""
 
     class WorkRequestInputSerializer(serializers.Serializer):
-        pool = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$")
+        pool = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$", required=False)
 
     @extend_schema(
         request=WorkRequestInputSerializer,
@@ -110,7 +111,8 @@ class WorkRequestApi(WorkerApi):
             return Response(
                 {"error": "pool must be the pool's address (0x and 40 hex digits)."}, 400
             )
-        pool = to_checksum_address(data.validated_data["pool"])
+        pool = data.validated_data.get("pool")
+        pool = to_checksum_address(pool) if pool else None
         try:
             replicate = scheduler.replicate_assign(
                 chain_id=settings.CHAIN_ID, worker=self.worker(request), pool=pool

@@ -28,6 +28,7 @@ from django.utils import timezone
 from marketplace.catalogue.models import Asset, Market
 from marketplace.deals.models import Deal, Task, Worker
 from pools.models import LIVE_REPLICATES, Replicate, ReplicateStatus, RunStatus, TaskRun
+from pools.progress import progress_changed
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -156,21 +157,27 @@ def _lease_seconds() -> int:
 
 
 @transaction.atomic
-def replicate_assign(*, chain_id: int, worker: str, pool: str) -> Replicate:
-    """Give `worker` a replicate of the oldest active task of `pool` that still needs one and
-    that it has not run, with the scheduler's authorization; NoWork otherwise."""
+def replicate_assign(*, chain_id: int, worker: str, pool: str | None) -> Replicate:
+    """Give `worker` a replicate of the oldest active task of `pool` (of any pool this site
+    schedules when None) that still needs one and that it has not run, with the scheduler's
+    authorization; NoWork otherwise."""
     from marketplace.chain.hub import scheduler_authorization
 
-    owner = operated_pools(chain_id=chain_id).get(pool)
-    if owner is None:
-        raise NoWork(f"Pool {pool} is not scheduled by this site.")
+    owners = operated_pools(chain_id=chain_id)
+    if pool is not None:
+        if pool not in owners:
+            raise NoWork(f"Pool {pool} is not scheduled by this site.")
+        owners = {pool: owners[pool]}
     now = timezone.now()
     open_tasks = Task.objects.filter(
-        chain_id=chain_id, workerpool=pool, status="active", contribution_deadline__gt=now
+        chain_id=chain_id,
+        workerpool__in=list(owners),
+        status="active",
+        contribution_deadline__gt=now,
     ).values("taskid")
     candidates = (
         TaskRun.objects.select_for_update(skip_locked=True)
-        .filter(chain_id=chain_id, workerpool=pool, status=RunStatus.ACTIVE)
+        .filter(chain_id=chain_id, workerpool__in=list(owners), status=RunStatus.ACTIVE)
         .filter(taskid__in=open_tasks)
         .exclude(replicates__worker=worker)
         .annotate(live=Count("replicates", filter=Q(replicates__status__in=LIVE_REPLICATES)))
@@ -179,14 +186,22 @@ def replicate_assign(*, chain_id: int, worker: str, pool: str) -> Replicate:
     for run in candidates:
         if run.live >= run.replicates_wanted:
             continue
-        signature = scheduler_authorization(worker=worker, taskid=run.taskid, scheduler_key=owner)
-        return Replicate.objects.create(
+        signature = scheduler_authorization(
+            worker=worker, taskid=run.taskid, scheduler_key=owners[run.workerpool]
+        )
+        replicate = Replicate.objects.create(
             task=run,
             worker=worker,
             authorization="0x" + signature.hex(),
             lease_until=now + datetime.timedelta(seconds=_lease_seconds()),
         )
-    raise NoWork(f"No task of pool {pool} needs a worker now.")
+        progress_changed(run.dealid)
+        return replicate
+    raise NoWork(
+        f"No task of pool {pool} needs a worker now."
+        if pool
+        else "No task of the pools this site schedules needs a worker now."
+    )
 
 
 def replicate_heartbeat(
@@ -206,6 +221,7 @@ def replicate_heartbeat(
     if message:
         updates["message"] = message[:300]
     Replicate.objects.filter(pk=replicate.pk, status__in=LIVE_REPLICATES).update(**updates)
+    progress_changed(replicate.task.dealid)  # before refresh_from_db drops the cached task
     replicate.refresh_from_db()
     return replicate
 
@@ -214,10 +230,15 @@ def replicates_expire(*, now: datetime.datetime | None = None) -> int:
     """Replicates whose worker went silent (lease over, nothing uploaded) expire: their place
     goes to another worker. How many expired."""
     now = now or timezone.now()
-    return Replicate.objects.filter(
+    silent = Replicate.objects.filter(
         status__in=(ReplicateStatus.ASSIGNED, ReplicateStatus.RUNNING), lease_until__lt=now
-    ).update(
+    )
+    dealids = set(silent.values_list("task__dealid", flat=True))
+    expired = silent.update(
         status=ReplicateStatus.EXPIRED,
         failure="The worker went silent (no heartbeat before its lease ended).",
         updated_at=now,
     )
+    for dealid in dealids:
+        progress_changed(dealid)
+    return expired

@@ -22,6 +22,7 @@ DEAL_VOLUME, TASKS_RUN = 3, 2
 # stake 30 % of the price per task offered).
 DEMO_ORDER_VOLUME, DEMO_POOL_VOLUME, DEMO_POOL_TRUST = 10_000, 100, 5
 DEMO_POOL_STAKE = 2_000 * 10**9
+DEMO_AGENTS, DEMO_WORKER_STAKE = (6, 7), 100 * 10**9  # `make run`'s worker agents
 
 
 def seed_demo_chain(*, listings: list[Listing]) -> str:
@@ -141,10 +142,13 @@ def _sell_orders(hub, w3, listings: list[Listing]) -> int:
                     )
                     add("workerpool", order, listing.owner_wallet)
     funder = client.TransactionSender(dev_account(0), w3=w3)
+    wanted = {owner: DEMO_POOL_STAKE for owner in pool_owners}
+    # `make run`'s worker agents stake a share of the pool price for each task they run.
+    wanted.update({dev_account(n).address: DEMO_WORKER_STAKE for n in DEMO_AGENTS})
     short = {
-        owner: DEMO_POOL_STAKE - hub.account(owner).stake
-        for owner in sorted(pool_owners)
-        if hub.account(owner).stake < DEMO_POOL_STAKE
+        address: amount - hub.account(address).stake
+        for address, amount in sorted(wanted.items())
+        if hub.account(address).stake < amount
     }
     if short:
         hub.approve_call(amount=sum(short.values())).send(funder)

@@ -6,12 +6,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
 from marketplace.accounts.selectors import wallet_list
 from marketplace.catalogue.selectors import listing_visible_to
 from marketplace.deals import selectors
 from marketplace.indexer.selectors import index_freshness
+from pools import progress
 
 # How often the page of a deal sent but not indexed yet asks again (the dev chain mines a
 # block per transaction and the indexer follows within a second).
@@ -65,12 +65,13 @@ def deal_detail(request: HttpRequest, dealid: str) -> HttpResponse:
     else:
         context |= {
             "assets": _asset_lines(request, deal),
-            "progress": selectors.deal_progress(deal),
             "params": selectors.deal_params(deal.params),
             "total_price": deal.task_price * deal.volume,
             "unconfirmed": context["freshness"].is_unconfirmed(deal.block_number),
             "final_deadline": selectors.deal_final_deadline(deal),
-            "now": timezone.now(),
+            # Progress, tasks and timeline as the websocket sends them, for pages without it.
+            "live": progress.snapshot_of(deal, dealid=key, viewer=request.user),
+            "live_socket": progress.socket_path(key) + "?format=html",
         }
     template = "deals/deal_detail.html"
     if request.htmx and not request.htmx.boosted:

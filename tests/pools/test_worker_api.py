@@ -168,3 +168,14 @@ def test_no_work_is_said_plainly(market):
     }
     bad = client.post("/api/v1/workers/work/", {"pool": "nope"}, "json")
     assert bad.status_code == 400
+
+
+def test_a_worker_without_a_pool_works_for_any_pool_the_site_schedules(market):
+    client = worker_client(market.workers[0].address)
+    answer = client.post("/api/v1/workers/work/", {}, "json")
+    assert answer.status_code == 201
+    assert answer.json()["work"]["workerpool"] == market.workerpool
+    none_left = worker_client(market.workers[1].address).post("/api/v1/workers/work/", {}, "json")
+    assert none_left.json()["reason"] == (
+        "No task of the pools this site schedules needs a worker now."
+    )

@@ -18,7 +18,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--pool", required=True, help="The pool's address.")
+        parser.add_argument(
+            "--pool", help="The pool's address (default: any pool the site schedules)."
+        )
         parser.add_argument(
             "--site",
             default=os.environ.get("SITE_URL", "http://127.0.0.1:8000"),
@@ -55,7 +57,7 @@ class Command(BaseCommand):
         from marketplace.chain.keys import dev_account as dev_key
         from pools.agent import Agent
 
-        if not is_address(pool):
+        if pool is not None and not is_address(pool):
             raise CommandError(f"--pool must be the pool's address, not {pool!r}.")
         if dev_account is not None:
             try:
@@ -76,7 +78,7 @@ class Command(BaseCommand):
         agent = Agent(
             site=site,
             account=account,
-            pool=to_checksum_address(pool),
+            pool=to_checksum_address(pool) if pool else None,
             rpc_url=settings.WEB3_RPC_URL,
             chain_id=settings.CHAIN_ID,
             work_dir=work_dir,
@@ -84,7 +86,8 @@ class Command(BaseCommand):
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
-        self.stdout.write(f"Worker {account.address} working for pool {pool} at {site}.")
+        pools = f"pool {pool}" if pool else "the pools it schedules"
+        self.stdout.write(f"Worker {account.address} working for {pools} at {site}.")
         if once:
             agent.run_once()
         else:

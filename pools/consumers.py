@@ -1,0 +1,172 @@
+"""The live progress of a deal over a websocket: ws/deals/<dealid>/ (marketplace.routing).
+
+Protocol (server to client, JSON unless `?format=html`):
+
+- {"type": "snapshot", "seq": n, "snapshot": {...}}: the deal as this viewer may see it
+  (pools.progress.snapshot_of), times in ISO 8601. The first message after connecting is always
+  the current snapshot (seq 1); after that one is sent whenever it changed, seq increasing by 1.
+- {"type": "pong"}: the answer to {"type": "ping"}, the only message a client may send.
+- {"type": "error", "error": "..."}: what was wrong with a client's message (the socket stays
+  open), or, before closing with code 4400 (bad deal id or format) or 4401 (bad API token),
+  why the socket closes.
+
+With `?format=html` the snapshots are HTML fragments instead, `<div id="deal-live"
+hx-swap-oob="true" data-seq="n">…</div>`, for the deal page's htmx ws extension to swap in.
+
+Who sees worker messages and failures: pools.progress.can_see_logs. Browsers authenticate with
+their session; scripts may send their API token (`Authorization: Bearer se_...`). Like every
+websocket of the site (marketplace.asgi), the handshake needs an Origin of an allowed host.
+
+Updates follow notifications (pools.progress.progress_changed) at once, and a re-read every
+PROGRESS_POLL_SECONDS catches changes whose notification could not reach this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.core.serializers.json import DjangoJSONEncoder
+from django.template.loader import render_to_string
+
+from marketplace.accounts import services as accounts
+from marketplace.deals.selectors import bytes32_key
+from pools import progress
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("json", "html")
+LIVE_TEMPLATE = "deals/deal_detail.html#live"
+CLOSE_BAD_REQUEST = 4400
+CLOSE_UNAUTHORIZED = 4401
+
+
+class DealProgressConsumer(AsyncWebsocketConsumer):
+    dealid: str = ""
+    format: str = "json"
+    seq: int = 0
+    _last: dict[str, Any] | None = None
+    _changed: asyncio.Event | None = None
+    _follower: asyncio.Task | None = None
+
+    async def connect(self) -> None:
+        # Accepted before refusing, so that the client gets the reason and the close code
+        # (a refused handshake shows as a bare 403).
+        await self.accept()
+        dealid = bytes32_key(self.scope["url_route"]["kwargs"]["dealid"])
+        if dealid is None:
+            await self._refuse(
+                CLOSE_BAD_REQUEST,
+                "Not a deal id: a deal id is 0x followed by 64 hexadecimal digits.",
+            )
+            return
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        self.format = query.get("format", ["json"])[-1]
+        if self.format not in FORMATS:
+            await self._refuse(CLOSE_BAD_REQUEST, "Unknown format: ask for format=json or html.")
+            return
+        problem = await self._authenticate_token()
+        if problem:
+            await self._refuse(CLOSE_UNAUTHORIZED, problem)
+            return
+        self.dealid = dealid
+        # Joined before the first snapshot is read, so that no change falls between them: a
+        # notification arriving meanwhile waits for connect() and finds nothing new.
+        await self.channel_layer.group_add(progress.group_name(dealid), self.channel_name)
+        self._changed = asyncio.Event()
+        await self._refresh()
+        self._follower = asyncio.create_task(self._follow())
+
+    async def disconnect(self, code: int) -> None:
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
+        if self.dealid:
+            await self.channel_layer.group_discard(
+                progress.group_name(self.dealid), self.channel_name
+            )
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            message = json.loads(text_data) if text_data is not None else None
+        except ValueError:
+            message = None
+        if isinstance(message, dict) and message.get("type") == "ping":
+            await self._send_json({"type": "pong"})
+        else:
+            await self._send_json(
+                {"type": "error", "error": 'Unknown message: the only one is {"type": "ping"}.'}
+            )
+
+    async def deal_progress(self, event: dict[str, Any]) -> None:
+        """A notification (pools.progress.NOTIFICATION_TYPE): something of the deal changed."""
+        if self._changed is not None:
+            self._changed.set()
+
+    # ------------------------------------------------------------------ internals
+
+    async def _follow(self) -> None:
+        """Re-read when told, or every poll interval; notifications that come while a snapshot
+        is being read make one more read, not one each."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout=progress.poll_seconds())
+            self._changed.clear()
+            try:
+                await self._refresh()
+            except Exception:  # a failed read (a locked or lost database) is retried next time
+                logger.exception("Live progress of deal %s: reading it failed", self.dealid)
+
+    async def _refresh(self) -> None:
+        """Send the viewer's snapshot if it is not the one last sent."""
+        snapshot = await self._snapshot()
+        if snapshot == self._last:
+            return
+        self._last = snapshot
+        self.seq += 1
+        if self.format == "html":
+            await self.send(text_data=await self._render(snapshot, self.seq))
+        else:
+            await self._send_json({"type": "snapshot", "seq": self.seq, "snapshot": snapshot})
+
+    @database_sync_to_async
+    def _snapshot(self) -> dict[str, Any]:
+        return progress.deal_snapshot(self.dealid, viewer=self.scope.get("user"))
+
+    @database_sync_to_async
+    def _render(self, snapshot: dict[str, Any], seq: int) -> str:
+        return render_to_string(LIVE_TEMPLATE, {"live": snapshot, "seq": seq, "oob": True})
+
+    @database_sync_to_async
+    def _authenticate_token(self) -> str:
+        """Take the user of an `Authorization: Bearer` API token, when the session gave none;
+        what is wrong with the token, else ""."""
+        user = self.scope.get("user")
+        if user is not None and user.is_authenticated:
+            return ""
+        header = dict(self.scope.get("headers", [])).get(b"authorization", b"")
+        words = header.decode("latin-1").split()
+        if not words or words[0].lower() != "bearer":
+            return ""
+        if len(words) != 2:
+            return "Invalid Authorization header: send 'Authorization: Bearer <token>'."
+        try:
+            token = accounts.api_token_authenticate(secret=words[1])
+        except accounts.ApiTokenError as error:
+            return str(error)
+        self.scope["user"] = token.user
+        return ""
+
+    async def _refuse(self, code: int, reason: str) -> None:
+        await self._send_json({"type": "error", "error": reason})
+        await self.close(code=code)
+
+    async def _send_json(self, content: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(content, cls=DjangoJSONEncoder))

@@ -1,0 +1,626 @@
+"""Live progress of deals: where a deal stands now, as one viewer may see it (`deal_snapshot`),
+and the nudge services give the websocket consumers after they change it (`progress_changed`).
+
+A snapshot merges two records of the same work: the chain's (marketplace.deals: Deal, Task,
+Contribution, as indexed) and the site's (pools.models: the TaskRun and Replicates of the pools it
+schedules: who runs what, heartbeats, percent, messages, failures). It is plain data (datetimes
+for times; `snapshot_json` encodes them as ISO 8601) so that a consumer can tell whether anything
+changed by comparing two snapshots.
+
+What workers say (replicate messages, failure texts) is the requester's, the beneficiary's, the
+pool owner's and staff's to read (`can_see_logs`); everyone else gets statuses and percents, as
+the chain shows them to anyone.
+
+Notifications are tiny ({"type": "deal.progress", "dealid"}) and carry no state: each consumer
+re-reads the snapshot for its own viewer. The in-memory channel layer reaches only consumers of
+the process that sends; consumers therefore also re-read every PROGRESS_POLL_SECONDS, which
+covers changes made by other processes (the indexer, the scheduler) when there is no Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.template.defaultfilters import pluralize
+from django.utils import timezone
+
+from marketplace.accounts.selectors import wallet_list
+from marketplace.deals import selectors
+from marketplace.deals.models import ContributionStatus, Deal, TaskStatus
+from marketplace.indexer.models import ChainEvent
+from pools.models import LIVE_REPLICATES, ReplicateStatus, RunStatus, TaskRun
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    from marketplace.deals.models import Contribution, Task
+    from pools.models import Replicate
+
+logger = logging.getLogger(__name__)
+
+NOTIFICATION_TYPE = "deal.progress"
+DEFAULT_POLL_SECONDS = 2
+# A deal of many tasks would make a long timeline: its latest events are enough to follow it.
+TIMELINE_LIMIT = 100
+# A task the chain has not finished never shows 100 %: finalizing is still to come.
+UNFINISHED_CAP = 99.0
+_SEND_TIMEOUT_SECONDS = 5
+
+# Replicates whose work is done (their result is uploaded, committed or revealed).
+_DONE_REPLICATES = (
+    ReplicateStatus.UPLOADED,
+    ReplicateStatus.CONTRIBUTED,
+    ReplicateStatus.REVEALED,
+)
+_CONTRIBUTION_REVEALED = (ContributionStatus.REVEALED, ContributionStatus.ACCURATE)
+
+DEAL_STATUS_LABELS = {
+    "waiting": "Sent, waiting for its block",
+    "matched": "Matched: waiting for the pool to start its tasks",
+    "running": "Running",
+    "claimable": "Past its final deadline: anyone can claim the refund of unfinished tasks",
+    "completed": "Completed",
+    "failed": "Failed: the payer is refunded",
+    "finished": "Finished, some tasks failed",
+}
+TASK_STATUS_LABELS = {
+    "pending": "Starting on chain",
+    **dict(TaskStatus.choices),
+    "claimable": "Past its final deadline: claimable",
+}
+# Events of one instant, in the order they happen.
+_EVENT_ORDER = {
+    kind: position
+    for position, kind in enumerate(
+        (
+            "matched",
+            "initialized",
+            "assigned",
+            "running",
+            "uploaded",
+            "replicate_failed",
+            "contributed",
+            "consensus",
+            "revealed",
+            "finalized",
+            "failed",
+            "claimable",
+        )
+    )
+}
+
+
+def poll_seconds() -> float:
+    """How often a consumer re-reads its snapshot without being told (settings)."""
+    return float(getattr(settings, "PROGRESS_POLL_SECONDS", DEFAULT_POLL_SECONDS))
+
+
+def group_name(dealid: str) -> str:
+    """The channel-layer group of a deal's consumers (`dealid` as bytes32_key gives it)."""
+    return f"deal.{dealid}"
+
+
+def socket_path(dealid: str) -> str:
+    """Where a deal's websocket is (marketplace.routing)."""
+    return f"/ws/deals/{dealid}/"
+
+
+# ---------------------------------------------------------------------- who sees what
+
+
+def _user_wallets(user: AbstractBaseUser | AnonymousUser | None) -> set[str] | None:
+    """The linked wallets of `user` in lower case; None for staff (who see everything)."""
+    if user is None or not user.is_authenticated:
+        return set()
+    if user.is_staff:
+        return None
+    return {address.lower() for address in wallet_list(user=user).values_list("address", flat=True)}
+
+
+def _logs_allowed(deal: Deal | None, user: AbstractBaseUser | AnonymousUser | None) -> bool:
+    wallets = _user_wallets(user)
+    if wallets is None:
+        return True
+    if deal is None or not wallets:
+        return False
+    parties = {deal.requester, deal.beneficiary, deal.workerpool_owner}
+    return any(party and party.lower() in wallets for party in parties)
+
+
+def can_see_logs(dealid: str, user: AbstractBaseUser | AnonymousUser | None) -> bool:
+    """Whether `user` may read what the workers of deal `dealid` say: staff, and a user whose
+    linked wallet is the deal's requester, beneficiary or pool owner. Nobody but staff for a
+    deal the index does not hold (its parties are not known yet)."""
+    key = selectors.bytes32_key(dealid)
+    if key is None:
+        return False
+    deal = Deal.objects.filter(chain_id=settings.CHAIN_ID, dealid=key).first()
+    return _logs_allowed(deal, user)
+
+
+# ---------------------------------------------------------------------- snapshots
+
+
+def deal_snapshot(
+    dealid: str,
+    *,
+    viewer: AbstractBaseUser | AnonymousUser | None,
+    now: datetime.datetime | None = None,
+) -> dict[str, Any]:
+    """Deal `dealid` now, as `viewer` may see it (see `snapshot_of`). ValueError when `dealid`
+    is not 0x and 64 hex digits."""
+    key = selectors.bytes32_key(dealid)
+    if key is None:
+        raise ValueError(f"{dealid[:80]!r} is not a deal id (0x and 64 hexadecimal digits).")
+    return snapshot_of(selectors.deal_detail(dealid=key), dealid=key, viewer=viewer, now=now)
+
+
+def snapshot_of(
+    deal: Deal | None,
+    *,
+    dealid: str,
+    viewer: AbstractBaseUser | AnonymousUser | None,
+    now: datetime.datetime | None = None,
+) -> dict[str, Any]:
+    """The snapshot of `deal`, as `selectors.deal_detail(dealid=dealid)` returned it (with its
+    `task_rows` and their `contribution_rows`; None when not indexed). A fixed number of
+    queries whatever the deal's size.
+
+    {"dealid", "indexed", "logs" (whether messages are included), "status", "status_label",
+     "percent" (0-100, over the deal's volume), "volume", "counts" {completed, failed, running,
+     claimable, waiting}, "shares" (% of the volume: completed, failed, running),
+     "deal" {parties, assets, trust, category, start_time, final_deadline, tx_hash} or None,
+     "tasks" [by idx: see `_task`], "timeline" [{"at", "kind", "label", "task", "worker"}],
+     "timeline_omitted"}
+    """
+    now = now or timezone.now()
+    logs = _logs_allowed(deal, viewer)
+    if deal is None:
+        return {
+            "dealid": dealid,
+            "indexed": False,
+            "logs": logs,
+            "status": "waiting",
+            "status_label": DEAL_STATUS_LABELS["waiting"],
+            "percent": 0.0,
+            "volume": 0,
+            "counts": {"completed": 0, "failed": 0, "running": 0, "claimable": 0, "waiting": 0},
+            "shares": {"completed": 0.0, "failed": 0.0, "running": 0.0},
+            "deal": None,
+            "tasks": [],
+            "timeline": [],
+            "timeline_omitted": 0,
+        }
+
+    runs = {
+        run.idx: run
+        for run in TaskRun.objects.filter(chain_id=deal.chain_id, dealid=dealid).prefetch_related(
+            "replicates"
+        )
+    }
+    chain_tasks = {task.idx: task for task in deal.task_rows}
+    reveal_times = _reveal_times(deal)
+    tasks = [
+        _task(
+            deal,
+            chain_tasks.get(idx),
+            runs.get(idx),
+            logs=logs,
+            now=now,
+            reveal_times=reveal_times,
+        )
+        for idx in sorted(chain_tasks.keys() | runs.keys())
+    ]
+
+    counts = {"completed": 0, "failed": 0, "running": 0, "claimable": 0}
+    for task in tasks:
+        if task["status"] in ("completed", "failed", "claimable"):
+            counts[task["status"]] += 1
+        elif task["status"] in ("active", "revealing"):
+            counts["running"] += 1
+    volume = deal.volume
+    counts["waiting"] = max(0, volume - sum(counts.values()))
+    percent = sum(task["percent"] for task in tasks) / volume if volume else 0.0
+
+    events = [_event(deal.start_time, "matched", f"Deal matched: {volume} task{pluralize(volume)}")]
+    for task in tasks:
+        events += _causal(task.pop("_events"), after=events[0]["_key"][0])
+    events.sort(key=lambda event: event["_key"])
+    timeline = [
+        {name: value for name, value in event.items() if name != "_key"} for event in events
+    ]
+    omitted = max(0, len(timeline) - TIMELINE_LIMIT)
+
+    final_deadline = selectors.deal_final_deadline(deal)
+    status = _deal_status(counts, volume=volume, started=bool(tasks))
+    return {
+        "dealid": dealid,
+        "indexed": True,
+        "logs": logs,
+        "status": status,
+        "status_label": DEAL_STATUS_LABELS[status],
+        "percent": round(min(100.0, percent), 1),
+        "volume": volume,
+        "counts": counts,
+        "shares": {
+            # The running share of the bar counts claimable tasks too: they are not finished.
+            name: round(100 * number / volume, 2) if volume else 0.0
+            for name, number in (
+                ("completed", counts["completed"]),
+                ("failed", counts["failed"]),
+                ("running", counts["running"] + counts["claimable"]),
+            )
+        },
+        "deal": {
+            "requester": deal.requester,
+            "beneficiary": deal.beneficiary,
+            "app": deal.app,
+            "dataset": deal.dataset,
+            "workerpool": deal.workerpool,
+            "workerpool_owner": deal.workerpool_owner,
+            "category": deal.category,
+            "trust": deal.trust,
+            "tx_hash": deal.tx_hash,
+            "start_time": deal.start_time,
+            "final_deadline": final_deadline,
+            "block_number": deal.block_number,
+        },
+        "tasks": tasks,
+        "timeline": timeline[omitted:],
+        "timeline_omitted": omitted,
+    }
+
+
+def _deal_status(counts: dict[str, int], *, volume: int, started: bool) -> str:
+    finished = counts["completed"] + counts["failed"]
+    if volume and finished >= volume:
+        if not counts["failed"]:
+            return "completed"
+        return "failed" if not counts["completed"] else "finished"
+    if counts["claimable"]:
+        return "claimable"
+    return "running" if started else "matched"
+
+
+def _reveal_times(deal: Deal) -> dict[int, datetime.datetime]:
+    """Block times of the blocks where the deal's contributions were last changed, for those
+    still marked revealed (their block is the reveal's); one query, none when there are none."""
+    blocks = {
+        contribution.block_number
+        for task in deal.task_rows
+        for contribution in task.contribution_rows
+        if contribution.status == ContributionStatus.REVEALED
+    }
+    if not blocks:
+        return {}
+    rows = (
+        ChainEvent.objects.filter(chain_id=deal.chain_id, block_number__in=blocks)
+        .values_list("block_number", "block_time")
+        .distinct()
+    )
+    return {number: time for number, time in rows if time is not None}
+
+
+def _short(address: str) -> str:
+    return f"{address[:6]}…{address[-4:]}" if len(address) > 12 else address
+
+
+def _causal(events: list[dict[str, Any]], *, after: datetime.datetime) -> list[dict[str, Any]]:
+    """A task's events placed in the order its life runs. Their times come from two clocks,
+    the site's (assignments, heartbeats) and the chain's (blocks), which may disagree by a
+    second or two: a contribution never sorts before the assignment that allowed it. Each
+    event is placed at its own second or the latest of the events before it in that order,
+    whichever is later; the time shown stays its own."""
+    placed = after
+    for event in sorted(events, key=lambda e: (_EVENT_ORDER[e["kind"]], e["_key"])):
+        second, *rest = event["_key"]
+        placed = max(placed, second)
+        event["_key"] = (placed, *rest)
+    return events
+
+
+def _event(
+    at: datetime.datetime | None,
+    kind: str,
+    label: str,
+    *,
+    task: int | None = None,
+    worker: str = "",
+    sort_at: datetime.datetime | None = None,
+) -> dict[str, Any]:
+    """A timeline entry; `sort_at` places one whose time is unknown (`at` None).
+
+    Entries are ordered by the second: block times have no finer grain, so that within a
+    second the order of a task's life decides (the site's assignment before the chain's
+    contribution of the same second)."""
+    when = at or sort_at or datetime.datetime.max.replace(tzinfo=datetime.UTC)
+    return {
+        "at": at,
+        "kind": kind,
+        "label": label,
+        "task": task,
+        "worker": worker,
+        "_key": (
+            when.replace(microsecond=0),
+            _EVENT_ORDER[kind],
+            -1 if task is None else task,
+            when,
+            worker,
+        ),
+    }
+
+
+def _replicate(replicate: Replicate, *, logs: bool) -> dict[str, Any]:
+    done = replicate.status in _DONE_REPLICATES
+    row = {
+        "worker": replicate.worker,
+        "status": replicate.status,
+        "status_label": replicate.get_status_display(),
+        "percent": 100.0 if done else round(replicate.percent, 1),
+        "assigned_at": replicate.created_at,
+        "heartbeat_at": replicate.heartbeat_at,
+    }
+    if logs:
+        row["message"] = replicate.message
+        row["failure"] = replicate.failure
+    return row
+
+
+def _task_percent(task: Task | None, run: TaskRun | None, replicates: list[dict]) -> float:
+    """100 once the chain finished the task; 99 once consensus is reached (revealing and
+    finalizing are left); otherwise the mean progress of the replicates the task needs (the
+    furthest live ones), capped at 99."""
+    if task is not None and task.status in (TaskStatus.COMPLETED, TaskStatus.FAILED):
+        return 100.0
+    if task is not None and task.status == TaskStatus.REVEALING:
+        return UNFINISHED_CAP
+    if run is None:
+        return 0.0
+    wanted = max(1, run.replicates_wanted)
+    live = sorted(
+        (row["percent"] for row in replicates if row["status"] in LIVE_REPLICATES), reverse=True
+    )[:wanted]
+    return round(min(UNFINISHED_CAP, sum(live) / wanted), 1)
+
+
+def _task(
+    deal: Deal,
+    task: Task | None,
+    run: TaskRun | None,
+    *,
+    logs: bool,
+    now: datetime.datetime,
+    reveal_times: dict[int, datetime.datetime],
+) -> dict[str, Any]:
+    """One task of the deal: the chain's record (None before it is initialized) merged with the
+    site's (None for a pool the site does not schedule)."""
+    replicate_rows = list(run.replicates.all()) if run is not None else []
+    replicates = [_replicate(replicate, logs=logs) for replicate in replicate_rows]
+    idx = task.idx if task is not None else run.idx
+    finished = task is not None and task.status in (TaskStatus.COMPLETED, TaskStatus.FAILED)
+    claimable = (
+        task is not None
+        and not finished
+        and task.final_deadline is not None
+        and task.final_deadline <= now
+    )
+    if claimable:
+        status = "claimable"
+    elif task is not None:
+        status = task.status
+    elif run is not None and run.status == RunStatus.FAILED:
+        status = "failed"
+    else:
+        status = "pending"
+    consensus_at = None
+    if task is not None and task.consensus and task.reveal_deadline is not None:
+        # The indexer sets the reveal deadline to the consensus's block time + 2 reference times.
+        consensus_at = task.reveal_deadline - datetime.timedelta(seconds=2 * deal.time_ref)
+    contributions = task.contribution_rows if task is not None else []
+    row = {
+        "idx": idx,
+        "taskid": task.taskid if task is not None else run.taskid,
+        "status": status,
+        "status_label": TASK_STATUS_LABELS[status],
+        "chain_status": task.status if task is not None else "",
+        "percent": _task_percent(task, run, replicates),
+        "initialized_at": task.initialized_at if task is not None else None,
+        "contribution_deadline": task.contribution_deadline if task is not None else None,
+        "reveal_deadline": task.reveal_deadline if task is not None else None,
+        "final_deadline": task.final_deadline if task is not None else None,
+        "finished_at": task.finished_at if task is not None else None,
+        "consensus": task.consensus if task is not None else "",
+        "consensus_at": consensus_at,
+        "result_digest": task.result_digest if task is not None else "",
+        "results": task.results if task is not None else "",
+        "contribution_count": task.contributions if task is not None else 0,
+        "reveals": task.reveals if task is not None else 0,
+        "contributions": [
+            {
+                "worker": contribution.worker,
+                "status": contribution.status,
+                "status_label": contribution.get_status_display(),
+                "at": contribution.contributed_at,
+            }
+            for contribution in contributions
+        ],
+        "replicates_wanted": run.replicates_wanted if run is not None else None,
+        "replicates": replicates,
+    }
+    if logs:
+        row["failure"] = run.failure if run is not None else ""
+    row["_events"] = _task_events(
+        row, task, replicate_rows, contributions, logs=logs, reveal_times=reveal_times
+    )
+    return row
+
+
+def _task_events(
+    row: dict[str, Any],
+    task: Task | None,
+    replicates: list[Replicate],
+    contributions: list[Contribution],
+    *,
+    logs: bool,
+    reveal_times: dict[int, datetime.datetime],
+) -> list[dict[str, Any]]:
+    idx = row["idx"]
+    name = f"Task #{idx}"
+    events = []
+    if row["initialized_at"]:
+        events.append(
+            _event(row["initialized_at"], "initialized", f"{name} initialized on chain", task=idx)
+        )
+    for replicate in replicates:
+        worker, short = replicate.worker, _short(replicate.worker)
+        events.append(
+            _event(
+                replicate.created_at,
+                "assigned",
+                f"{name}: worker {short} assigned",
+                task=idx,
+                worker=worker,
+            )
+        )
+        if replicate.heartbeat_at:
+            events.append(
+                _event(
+                    replicate.heartbeat_at,
+                    "running",
+                    f"{name}: worker {short} running, {round(replicate.percent)} %",
+                    task=idx,
+                    worker=worker,
+                )
+            )
+        if replicate.status == ReplicateStatus.UPLOADED:
+            events.append(
+                _event(
+                    replicate.updated_at,
+                    "uploaded",
+                    f"{name}: worker {short} uploaded its result",
+                    task=idx,
+                    worker=worker,
+                )
+            )
+        elif replicate.status in (ReplicateStatus.FAILED, ReplicateStatus.EXPIRED):
+            what = "failed" if replicate.status == ReplicateStatus.FAILED else "went silent"
+            because = f": {replicate.failure}" if logs and replicate.failure else ""
+            events.append(
+                _event(
+                    replicate.updated_at,
+                    "replicate_failed",
+                    f"{name}: worker {short} {what}{because}",
+                    task=idx,
+                    worker=worker,
+                )
+            )
+    for contribution in contributions:
+        short = _short(contribution.worker)
+        if contribution.contributed_at:
+            events.append(
+                _event(
+                    contribution.contributed_at,
+                    "contributed",
+                    f"{name}: worker {short} contributed",
+                    task=idx,
+                    worker=contribution.worker,
+                )
+            )
+        if contribution.status in _CONTRIBUTION_REVEALED:
+            # Finalizing rewrites the contribution (accurate), and its reveal's block with it.
+            at = (
+                reveal_times.get(contribution.block_number)
+                if contribution.status == ContributionStatus.REVEALED
+                else None
+            )
+            events.append(
+                _event(
+                    at,
+                    "revealed",
+                    f"{name}: worker {short} revealed",
+                    task=idx,
+                    worker=contribution.worker,
+                    sort_at=row["finished_at"],
+                )
+            )
+    if row["consensus_at"]:
+        events.append(_event(row["consensus_at"], "consensus", f"{name}: consensus", task=idx))
+    if task is not None and task.finished_at:
+        if task.status == TaskStatus.COMPLETED:
+            events.append(_event(task.finished_at, "finalized", f"{name} finalized", task=idx))
+        else:
+            events.append(
+                _event(
+                    task.finished_at,
+                    "failed",
+                    f"{name} failed: claimed, the payer refunded",
+                    task=idx,
+                )
+            )
+    if row["status"] == "claimable":
+        events.append(
+            _event(
+                row["final_deadline"],
+                "claimable",
+                f"{name} passed its final deadline: anyone can claim the refund",
+                task=idx,
+            )
+        )
+    return events
+
+
+def snapshot_json(snapshot: dict[str, Any]) -> Any:
+    """`snapshot` as JSON values (times as ISO 8601 text)."""
+    return json.loads(json.dumps(snapshot, cls=DjangoJSONEncoder))
+
+
+# ---------------------------------------------------------------------- notifications
+
+
+def progress_changed(dealid: str) -> None:
+    """Tell the consumers of deal `dealid` to look again, once the current transaction commits
+    (at once outside one; never on rollback). Call it from services that changed a deal's or a
+    task's state. Never raises for the channel layer's sake: live pages also re-read by
+    themselves."""
+    key = dealid.lower()
+    transaction.on_commit(lambda: _notify(key))
+
+
+def _notify(dealid: str) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {"type": NOTIFICATION_TYPE, "dealid": dealid}
+    try:
+        _group_send(layer, group_name(dealid), message)
+    except Exception:
+        logger.warning(
+            "Progress of deal %s not broadcast (channel layer failing); pages will catch up"
+            " on their next poll.",
+            dealid,
+            exc_info=True,
+        )
+
+
+def _group_send(layer, group: str, message: dict[str, Any]) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(layer.group_send)(group, message)
+        return
+    # Synchronous code running inside an event loop's thread (AsyncToSync refuses to run
+    # there): the send gets a thread of its own.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(async_to_sync(layer.group_send), group, message).result(
+            timeout=_SEND_TIMEOUT_SECONDS
+        )

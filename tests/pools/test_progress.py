@@ -1,0 +1,304 @@
+"""Snapshots of a deal's progress on anvil (the chain's record merged with the scheduler's), who
+may read what workers say, and notifications that leave only after commit."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+import json
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+
+from marketplace.accounts.models import Wallet
+from marketplace.chain.orders import sign_order
+from marketplace.deals.models import Task
+from pools import progress, scheduler
+from pools.models import Replicate, TaskRun
+from tests.factories.accounts import UserFactory, WalletFactory
+from tests.marketplace.chain.hub_helpers import ECT, Market, new_digest
+from tests.marketplace.indexer.helpers import index_to_head
+
+DEALID = "0x" + "ab" * 32
+SECRET = "page 3 of 7 (secret.txt)"
+
+
+@pytest.fixture
+def market(chain, hub_deployment, dev_accounts) -> Market:
+    return Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+
+
+def started_deal(market: Market, hub_deployment, *, volume: int = 1, beneficiary: str = "") -> str:
+    """An indexed deal of the market's (operated) pool, its tasks started on chain (also for
+    the consumer and browser tests)."""
+    orders = market.sign_orders(
+        app_price=ECT, dataset_price=None, workerpool_price=ECT, volume=volume
+    )
+    if beneficiary:
+        request = dataclasses.replace(orders.request, beneficiary=beneficiary)
+        orders = dataclasses.replace(
+            orders,
+            request=request,
+            request_sign=sign_order(request, market.domain, market.requester.key),
+        )
+    dealid = "0x" + market.match(orders).hex()
+    index_to_head(hub_deployment)
+    scheduler.runs_create(chain_id=31337)
+    scheduler.runs_initialize(chain_id=31337, hub=market.hub)
+    index_to_head(hub_deployment)
+    return dealid
+
+
+def user_of(address: str):
+    """The user whose linked wallet `address` is (indexing may have made one already)."""
+    wallet = Wallet.objects.filter(address=address).first() or WalletFactory(address=address)
+    return wallet.user
+
+
+def _kinds(snapshot: dict) -> list[tuple[str, int | None]]:
+    return [(event["kind"], event["task"]) for event in snapshot["timeline"]]
+
+
+@pytest.mark.django_db
+def test_a_deal_the_index_does_not_hold_is_waiting_for_its_block():
+    snapshot = progress.deal_snapshot(DEALID.upper().replace("0X", "0x"), viewer=None)
+
+    assert snapshot["dealid"] == DEALID
+    assert (snapshot["indexed"], snapshot["status"]) == (False, "waiting")
+    assert snapshot["status_label"] == "Sent, waiting for its block"
+    assert (snapshot["deal"], snapshot["tasks"], snapshot["timeline"]) == (None, [], [])
+    with pytest.raises(ValueError, match="not a deal id"):
+        progress.deal_snapshot("0x1234", viewer=None)
+
+
+@pytest.mark.django_db
+def test_a_deal_is_followed_from_its_match_to_its_finalization(market, hub_deployment):
+    # Given a deal of 2 tasks, both started on chain, one handed to a worker that beats
+    dealid = started_deal(market, hub_deployment, volume=2)
+    worker = market.workers[0]
+    replicate = scheduler.replicate_assign(
+        chain_id=31337, worker=worker.address, pool=market.workerpool
+    )
+    scheduler.replicate_heartbeat(replicate=replicate, percent=40, message=SECRET)
+    staff = UserFactory(is_staff=True)
+
+    running = progress.deal_snapshot(dealid, viewer=staff)
+
+    assert (running["indexed"], running["status"], running["logs"]) == (True, "running", True)
+    assert running["percent"] == 20.0  # 40 % of one task of two
+    assert running["counts"] == {
+        "completed": 0,
+        "failed": 0,
+        "running": 2,
+        "claimable": 0,
+        "waiting": 0,
+    }
+    assert running["deal"]["requester"] == market.requester.address
+    first, second = running["tasks"]
+    assert (first["idx"], first["status"], first["status_label"], first["percent"]) == (
+        0,
+        "active",
+        "Running",
+        40.0,
+    )
+    assert (second["idx"], second["status"], second["percent"], second["replicates"]) == (
+        1,
+        "active",
+        0.0,
+        [],
+    )
+    (row,) = first["replicates"]
+    assert {key: row[key] for key in ("worker", "status", "percent", "message", "failure")} == {
+        "worker": worker.address,
+        "status": "running",
+        "percent": 40.0,
+        "message": SECRET,
+        "failure": "",
+    }
+    assert row["heartbeat_at"] is not None and row["assigned_at"] <= row["heartbeat_at"]
+    assert _kinds(running)[0] == ("matched", None)
+    assert sorted(_kinds(running)[1:3]) == [("initialized", 0), ("initialized", 1)]
+    assert _kinds(running)[3:] == [("assigned", 0), ("running", 0)]
+    assert running["timeline"][-1]["label"].endswith("running, 40 %")
+
+    # When the worker contributes (consensus at trust 1), reveals, and the task is finalized
+    taskid = bytes.fromhex(first["taskid"][2:])
+    digest = new_digest()
+    market.contribute(worker, taskid, digest)
+    index_to_head(hub_deployment)
+    revealing = progress.deal_snapshot(dealid, viewer=staff)
+    market.reveal(worker, taskid, digest)
+    index_to_head(hub_deployment)
+    revealed = progress.deal_snapshot(dealid, viewer=staff)
+    market.finalize(taskid)
+    index_to_head(hub_deployment)
+    finalized = progress.deal_snapshot(dealid, viewer=staff)
+
+    # Then each step shows, in order and with its time
+    task = revealing["tasks"][0]
+    assert (task["status"], task["percent"], task["contribution_count"]) == ("revealing", 99, 1)
+    assert task["consensus"] and task["consensus_at"] is not None
+    assert [c["status"] for c in task["contributions"]] == ["contributed"]
+    assert _kinds(revealing)[-2:] == [("contributed", 0), ("consensus", 0)]
+    assert _kinds(revealed)[-1] == ("revealed", 0) and revealed["timeline"][-1]["at"] is not None
+    task = finalized["tasks"][0]
+    assert (task["status"], task["percent"], task["reveals"]) == ("completed", 100.0, 1)
+    assert task["result_digest"] == "0x" + digest.hex() and task["finished_at"] is not None
+    assert task["results"].startswith("http://127.0.0.1/results/")
+    assert finalized["percent"] == 50.0 and finalized["counts"]["completed"] == 1
+    assert _kinds(finalized)[-2:] == [("revealed", 0), ("finalized", 0)]
+    # The life of task 0 in order, though its times come from two clocks (the site's and the
+    # chain's blocks, which anvil's snapshots keep behind the wall clock in a long test run).
+    life = [kind for kind, task in _kinds(finalized) if task == 0]
+    assert life == [
+        "initialized",
+        "assigned",
+        "running",
+        "contributed",
+        "consensus",
+        "revealed",
+        "finalized",
+    ]
+    json.dumps(progress.snapshot_json(finalized))  # plain JSON for clients
+
+
+@pytest.mark.django_db
+def test_a_task_past_its_final_deadline_is_claimable(market, hub_deployment):
+    dealid = started_deal(market, hub_deployment)
+    deadline = Task.objects.get().final_deadline
+
+    before = progress.deal_snapshot(dealid, viewer=None, now=deadline - datetime.timedelta(1))
+    after = progress.deal_snapshot(dealid, viewer=None, now=deadline)
+
+    assert (before["status"], before["tasks"][0]["status"]) == ("running", "active")
+    assert (after["status"], after["tasks"][0]["status"]) == ("claimable", "claimable")
+    assert after["counts"]["claimable"] == 1 and after["counts"]["running"] == 0
+    assert _kinds(after)[-1] == ("claimable", 0)
+    assert after["timeline"][-1]["at"] == deadline
+
+
+@pytest.mark.django_db
+def test_an_expired_replicate_says_why_only_to_those_who_may_read_it(market, hub_deployment):
+    dealid = started_deal(market, hub_deployment)
+    replicate = scheduler.replicate_assign(
+        chain_id=31337, worker=market.workers[0].address, pool=market.workerpool
+    )
+    Replicate.objects.filter(pk=replicate.pk).update(lease_until=replicate.created_at)
+    assert scheduler.replicates_expire() == 1
+
+    owner = progress.deal_snapshot(dealid, viewer=user_of(market.requester.address))
+    stranger = progress.deal_snapshot(dealid, viewer=UserFactory())
+
+    assert owner["tasks"][0]["replicates"][0]["failure"].startswith("The worker went silent")
+    assert owner["timeline"][-1]["label"].endswith(
+        "went silent: The worker went silent (no heartbeat before its lease ended)."
+    )
+    assert stranger["tasks"][0]["replicates"][0]["status"] == "expired"
+    assert "failure" not in stranger["tasks"][0]["replicates"][0]
+    assert stranger["timeline"][-1]["label"].endswith("went silent")
+    assert "no heartbeat" not in json.dumps(progress.snapshot_json(stranger))
+
+
+@pytest.mark.django_db
+def test_logs_are_for_the_requester_the_beneficiary_the_pool_owner_and_staff(
+    market, hub_deployment
+):
+    beneficiary = market.other_scheduler.address
+    dealid = started_deal(market, hub_deployment, beneficiary=beneficiary)
+    replicate = scheduler.replicate_assign(
+        chain_id=31337, worker=market.workers[0].address, pool=market.workerpool
+    )
+    scheduler.replicate_heartbeat(replicate=replicate, percent=25, message=SECRET)
+    TaskRun.objects.update(failure="the scheduler's own trouble")
+    viewers = {
+        "requester": user_of(market.requester.address),
+        "beneficiary": WalletFactory(address=beneficiary.lower()).user,  # any case
+        "pool owner": user_of(market.scheduler.address),
+        "staff": UserFactory(is_staff=True),
+        "stranger": user_of(market.workers[1].address),
+        "no wallet": UserFactory(),
+        "anonymous": AnonymousUser(),
+    }
+    WalletFactory(user=viewers["stranger"])  # more wallets, none of the deal's
+
+    seen = {name: progress.deal_snapshot(dealid, viewer=user) for name, user in viewers.items()}
+
+    for name in ("requester", "beneficiary", "pool owner", "staff"):
+        assert progress.can_see_logs(dealid, viewers[name]), name
+        assert seen[name]["logs"] is True
+        assert seen[name]["tasks"][0]["replicates"][0]["message"] == SECRET
+        assert seen[name]["tasks"][0]["failure"] == "the scheduler's own trouble"
+    for name in ("stranger", "no wallet", "anonymous"):
+        assert not progress.can_see_logs(dealid, viewers[name]), name
+        text = json.dumps(progress.snapshot_json(seen[name]))
+        assert seen[name]["logs"] is False
+        assert SECRET not in text and "own trouble" not in text
+        # Statuses and percents they do see
+        assert seen[name]["tasks"][0]["replicates"][0]["percent"] == 25.0
+        assert seen[name]["tasks"][0]["status"] == "active"
+    assert not progress.can_see_logs(DEALID, viewers["requester"])  # a deal not indexed
+    assert progress.can_see_logs(DEALID, viewers["staff"])
+    assert not progress.can_see_logs("0x1234", viewers["staff"])
+
+
+@pytest.fixture
+async def listener():
+    """A channel of the layer in the group of deal DEALID; yields a receive-with-timeout."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(progress.group_name(DEALID), channel)
+
+    async def receive(timeout: float = 0.3) -> dict | None:
+        try:
+            return await asyncio.wait_for(layer.receive(channel), timeout)
+        except TimeoutError:
+            return None
+
+    yield receive
+    await layer.group_discard(progress.group_name(DEALID), channel)
+
+
+class Rollback(Exception):
+    pass
+
+
+@database_sync_to_async
+def _change(listener, *, commit: bool) -> dict | None:
+    """Notify inside a transaction, committed or rolled back; what the group got meanwhile."""
+    try:
+        with transaction.atomic():
+            progress.progress_changed(DEALID)
+            meanwhile = async_to_sync(listener)()
+            if not commit:
+                raise Rollback
+    except Rollback:
+        pass
+    return meanwhile
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_notification_leaves_after_commit_and_never_on_rollback(listener):
+    assert await _change(listener, commit=False) is None
+    assert await listener() is None
+
+    assert await _change(listener, commit=True) is None
+    assert await listener() == {"type": "deal.progress", "dealid": DEALID}
+    assert await listener() is None  # once
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_failing_channel_layer_is_logged_not_raised(monkeypatch, caplog):
+    layer = get_channel_layer()
+
+    async def down(group, message):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(layer, "group_send", down)
+    await database_sync_to_async(progress.progress_changed)(DEALID)
+
+    assert "not broadcast" in caplog.text and "Redis is down" in caplog.text
