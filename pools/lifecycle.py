@@ -54,7 +54,9 @@ class Round:
 
 def results_location(taskid: str) -> bytes:
     """Where the task's result is fetched: what finalize records on chain."""
-    return f"/results/{taskid}/".encode()
+    from django.urls import reverse
+
+    return reverse("task_result", args=[taskid]).encode()
 
 
 def _sync_finished(chain_id: int) -> None:

@@ -2,9 +2,16 @@ from django.urls import path
 
 from marketplace.catalogue.models import Market
 from marketplace.catalogue.urls import market_urlpatterns
-from pools import files
+from pools import files, views
 
 urlpatterns = [
     path("files/<str:kind>/<slug:slug>/", files.asset_file, name="asset_file"),
+    path("results/<str:taskid>/", views.task_result, name="task_result"),
+    path(
+        "results/<str:taskid>/download/",
+        views.task_result_download,
+        name="task_result_download",
+    ),
+    path("results/<str:taskid>/file/<path:path>", views.task_result_file, name="task_result_file"),
     *market_urlpatterns(Market.POOL),
 ]

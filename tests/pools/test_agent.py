@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.test import Client
 
 from marketplace.catalogue.demo import _wasm
 from marketplace.catalogue.registration import registration_for
@@ -28,6 +29,7 @@ from marketplace.chain.orders import (
 from pools import lifecycle
 from pools.agent import Agent
 from pools.models import Replicate, ReplicateStatus
+from tests.factories.accounts import WalletFactory
 from tests.factories.catalogue import AppFactory, DatasetFactory
 from tests.marketplace.chain.hub_helpers import ECT, Market
 from tests.marketplace.indexer.helpers import index_to_head
@@ -156,6 +158,24 @@ def test_an_agent_renders_the_drawing_and_everyone_is_paid(
     with tarfile.open(stored) as archive:
         png = archive.extractfile("output/out.png").read()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+    # The buyer sees the result verified against the chain, previews and downloads it.
+    taskid = replicate.task.taskid
+    buyer = Client()
+    buyer.force_login(WalletFactory(address=market.requester.address).user)
+    page = buyer.get(f"/results/{taskid}/").content.decode()
+    assert "Verified." in page and f"/results/{taskid}/file/output/out.png" in page
+    image = buyer.get(f"/results/{taskid}/file/output/out.png")
+    assert (image["Content-Type"], image.content) == ("image/png", png)
+    download = b"".join(buyer.get(f"/results/{taskid}/download/").streaming_content)
+    assert "0x" + hashlib.sha256(download).hexdigest() == replicate.digest
+    stranger = Client()
+    stranger.force_login(WalletFactory().user)
+    assert stranger.get(f"/results/{taskid}/").status_code == 403
+    assert stranger.get(f"/results/{taskid}/download/").status_code == 403
+    # An archive changed after the fact is not passed off as the result.
+    stored.write_bytes(stored.read_bytes() + b"\0")
+    assert "Not verified." in buyer.get(f"/results/{taskid}/").content.decode()
 
 
 def test_a_checksum_mismatch_fails_the_replicate_and_contributes_nothing(

@@ -1,0 +1,164 @@
+"""A task's result: the archive its winning workers uploaded, checked against the digest the
+Hub recorded, previewed (images, text) and downloaded. For the deal's requester and
+beneficiary, the pool's owner and staff only: a result is the buyer's."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import re
+import tarfile
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from marketplace.deals.models import Deal, Task
+from pools.models import Replicate, ReplicateStatus
+
+_TASKID = re.compile(r"0x[0-9a-f]{64}")
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+}
+TEXT_SUFFIXES = {".txt", ".log", ".csv", ".json", ".dot", ".md", ".svg", ".xml"}
+TEXT_PREVIEW_BYTES = 20_000
+
+
+@dataclass
+class Member:
+    name: str
+    size: int
+    kind: str  # "image", "text" or "other"
+    text: str = ""
+
+
+def _task_and_deal(taskid: str) -> tuple[Task, Deal]:
+    taskid = taskid.lower()
+    if not _TASKID.fullmatch(taskid):
+        raise Http404("A task id is 0x and 64 hex digits.")
+    task = Task.objects.filter(chain_id=settings.CHAIN_ID, taskid=taskid).first()
+    if task is None:
+        raise Http404("No such task in the index.")
+    deal = Deal.objects.get(chain_id=settings.CHAIN_ID, dealid=task.dealid)
+    return task, deal
+
+
+def _allowed(request: HttpRequest, deal: Deal) -> None:
+    user = request.user
+    if not user.is_authenticated:
+        raise PermissionDenied("Sign in with the wallet that bought this task to see its result.")
+    if user.is_staff:
+        return
+    parties = {deal.requester.lower(), deal.beneficiary.lower(), deal.workerpool_owner.lower()}
+    wallets = {address.lower() for address in user.wallets.values_list("address", flat=True)}
+    if not parties & wallets:
+        raise PermissionDenied(
+            "Only the deal's requester, its beneficiary and the pool's owner see its results: "
+            "sign in with one of those wallets."
+        )
+
+
+def _archive(task: Task) -> str | None:
+    """The stored archive of a worker whose result the Hub agreed on."""
+    if not task.result_digest:
+        return None
+    for replicate in Replicate.objects.filter(
+        task__chain_id=task.chain_id,
+        task__taskid=task.taskid,
+        digest=task.result_digest,
+        status__in=(ReplicateStatus.REVEALED, ReplicateStatus.CONTRIBUTED),
+    ):
+        name = f"results/{task.taskid}/{replicate.worker}.tar"
+        if default_storage.exists(name):
+            return name
+    return None
+
+
+def _sha256(name: str) -> str:
+    digest = hashlib.sha256()
+    with default_storage.open(name, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return "0x" + digest.hexdigest()
+
+
+def _members(name: str) -> list[Member]:
+    members = []
+    with default_storage.open(name, "rb") as file, tarfile.open(fileobj=file) as archive:
+        for entry in archive.getmembers():
+            if not entry.isfile():
+                continue
+            suffix = PurePosixPath(entry.name).suffix.lower()
+            kind = (
+                "image" if suffix in IMAGE_TYPES else "text" if suffix in TEXT_SUFFIXES else "other"
+            )
+            member = Member(entry.name, entry.size, kind)
+            if kind == "text":
+                raw = archive.extractfile(entry).read(TEXT_PREVIEW_BYTES)
+                member.text = raw.decode("utf-8", errors="replace")
+            members.append(member)
+    return members
+
+
+@require_GET
+def task_result(request: HttpRequest, taskid: str) -> HttpResponse:
+    task, deal = _task_and_deal(taskid)
+    _allowed(request, deal)
+    name = _archive(task)
+    context = {"task": task, "deal": deal, "archive": name}
+    if name is not None:
+        actual = _sha256(name)
+        context.update(
+            verified=actual == task.result_digest,
+            actual=actual,
+            size=default_storage.size(name),
+            members=_members(name),
+        )
+    return render(request, "pools/result.html", context)
+
+
+@require_GET
+def task_result_download(request: HttpRequest, taskid: str) -> FileResponse:
+    task, deal = _task_and_deal(taskid)
+    _allowed(request, deal)
+    name = _archive(task)
+    if name is None:
+        raise Http404("No result archive for this task.")
+    response = FileResponse(
+        default_storage.open(name, "rb"),
+        as_attachment=True,
+        filename=f"result-{task.taskid[:12]}.tar",
+        content_type="application/x-tar",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+def task_result_file(request: HttpRequest, taskid: str, path: str) -> HttpResponse:
+    """One image of the archive, for the preview: shown inline only for raster images, in a
+    sandbox, never as a page of the site."""
+    task, deal = _task_and_deal(taskid)
+    _allowed(request, deal)
+    name = _archive(task)
+    suffix = PurePosixPath(path).suffix.lower()
+    if name is None or suffix not in IMAGE_TYPES:
+        raise Http404("No such image in the result.")
+    with default_storage.open(name, "rb") as file, tarfile.open(fileobj=file) as archive:
+        try:
+            entry = archive.getmember(path)
+        except KeyError:
+            raise Http404("No such image in the result.") from None
+        data = archive.extractfile(entry).read() if entry.isfile() else b""
+    response = HttpResponse(data, content_type=IMAGE_TYPES[suffix] or mimetypes.guess_type(path)[0])
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
