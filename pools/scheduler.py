@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from marketplace.catalogue.models import Asset, Market
@@ -156,6 +157,15 @@ def _lease_seconds() -> int:
     return getattr(settings, "WORKER_LEASE_SECONDS", 60)
 
 
+_live_replicates = (
+    Replicate.objects.filter(task=OuterRef("pk"), status__in=LIVE_REPLICATES)
+    .order_by()
+    .values("task")
+    .annotate(count=Count("id"))
+    .values("count")
+)
+
+
 @transaction.atomic
 def replicate_assign(*, chain_id: int, worker: str, pool: str | None) -> Replicate:
     """Give `worker` a replicate of the oldest active task of `pool` (of any pool this site
@@ -180,7 +190,8 @@ def replicate_assign(*, chain_id: int, worker: str, pool: str | None) -> Replica
         .filter(chain_id=chain_id, workerpool__in=list(owners), status=RunStatus.ACTIVE)
         .filter(taskid__in=open_tasks)
         .exclude(replicates__worker=worker)
-        .annotate(live=Count("replicates", filter=Q(replicates__status__in=LIVE_REPLICATES)))
+        # A correlated count, not a join: PostgreSQL locks no rows of a GROUP BY.
+        .annotate(live=Coalesce(Subquery(_live_replicates), 0))
         .order_by("created_at", "id")
     )
     for run in candidates:
