@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from marketplace.catalogue.models import Asset, Market
+from marketplace.chain.errors import ChainRevert
 from marketplace.deals.models import Deal, Task, Worker
 from pools.models import LIVE_REPLICATES, Replicate, ReplicateStatus, RunStatus, TaskRun
 from pools.progress import progress_changed
@@ -143,9 +144,35 @@ def runs_initialize(*, chain_id: int, hub: Hub) -> int:
         sender = TransactionSender(pools[pool], w3=hub.w3)
         for start in range(0, len(runs), INITIALIZE_BATCH):
             batch = runs[start : start + INITIALIZE_BATCH]
-            hub.initialize_array(sender=sender, tasks=[(run.dealid, run.idx) for run in batch])
+            try:
+                hub.initialize_array(sender=sender, tasks=[(run.dealid, run.idx) for run in batch])
+            except ChainRevert:
+                # One refused task refuses the batch: start them one by one, and give up on
+                # those the Hub refuses (a deal past its deadline), saying why.
+                activated += _initialize_each(hub, sender, batch)
+                continue
             TaskRun.objects.filter(pk__in=[run.pk for run in batch]).update(status=RunStatus.ACTIVE)
             activated += len(batch)
+    return activated
+
+
+def _initialize_each(hub: Hub, sender, runs: list[TaskRun]) -> int:
+    from marketplace.chain.hub import TaskStatus
+
+    activated = 0
+    for run in runs:
+        try:
+            hub.initialize(sender=sender, dealid=run.dealid, idx=run.idx)
+        except ChainRevert as refusal:
+            if hub.task(run.taskid).status in (TaskStatus.ACTIVE, TaskStatus.REVEALING):
+                pass  # someone else started it: it runs all the same
+            else:
+                TaskRun.objects.filter(pk=run.pk).update(
+                    status=RunStatus.FAILED, failure=f"Could not start the task: {refusal}"[:300]
+                )
+                continue
+        TaskRun.objects.filter(pk=run.pk).update(status=RunStatus.ACTIVE)
+        activated += 1
     return activated
 
 

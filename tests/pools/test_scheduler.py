@@ -109,3 +109,29 @@ def test_a_pool_the_site_does_not_operate_gets_no_work(market, hub_deployment, m
         scheduler.replicate_assign(
             chain_id=31337, worker=market.workers[0].address, pool=market.workerpool
         )
+
+
+def test_tasks_started_elsewhere_run_and_those_the_hub_refuses_are_given_up(market, hub_deployment):
+    _deal(market, hub_deployment, trust=1, volume=2)
+    scheduler.runs_create(chain_id=31337)
+    # Task 0 started by someone else, behind the index's back: the batch is refused, each
+    # task is tried alone, and task 0 runs all the same.
+    first = TaskRun.objects.get(idx=0)
+    market.initialize(bytes.fromhex(first.dealid[2:]), 0)
+    assert scheduler.runs_initialize(chain_id=31337, hub=market.hub) == 2
+    assert set(TaskRun.objects.values_list("status", flat=True)) == {RunStatus.ACTIVE}
+
+    # A task the Hub refuses to start (here an index beyond the deal's volume) is given up,
+    # with the Hub's reason.
+    TaskRun.objects.create(
+        chain_id=31337,
+        taskid="0x" + "ab" * 32,
+        dealid=first.dealid,
+        idx=7,
+        workerpool=first.workerpool,
+        trust=1,
+    )
+    assert scheduler.runs_initialize(chain_id=31337, hub=market.hub) == 0
+    refused = TaskRun.objects.get(idx=7)
+    assert refused.status == RunStatus.FAILED
+    assert refused.failure.startswith("Could not start the task:")
