@@ -239,6 +239,10 @@ IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=2 * 1024 * 1024)
 SIWE_DOMAIN = env.str("SIWE_DOMAIN", default="")  # empty: the request's host
 SIWE_CHAIN_ID = env.int("CHAIN_ID", default=31337)
 SIWE_NONCE_TTL_SECONDS = env.int("SIWE_NONCE_TTL_SECONDS", default=300)
+# Fuel per second of a category's reference time in the sandbox (pools.runtime.FUEL_PER_SECOND
+# by default); and how many failed runs of a task make its scheduler give it up.
+SANDBOX_FUEL_PER_SECOND = env.int("SANDBOX_FUEL_PER_SECOND", default=10_000_000_000)
+POOL_GIVE_UP_AFTER_FAILURES = env.int("POOL_GIVE_UP_AFTER_FAILURES", default=2)
 WORKER_LEASE_SECONDS = env.int("WORKER_LEASE_SECONDS", default=60)  # a silent worker's time
 API_TOKEN_SECONDS = env.int("API_TOKEN_SECONDS", default=3600)  # lifetime of /api/v1/auth/ tokens
 

@@ -22,6 +22,9 @@ from pools.models import RunStatus, TaskRun
 logger = logging.getLogger(__name__)
 
 _FINISHED = {"completed": RunStatus.COMPLETED, "failed": RunStatus.FAILED}
+# Runs whose task the chain has not finished: the scheduler still owes them a finalize or a
+# claim (given-up ones only the claim).
+_UNFINISHED = (RunStatus.ACTIVE, RunStatus.REVEALING, RunStatus.ABANDONED)
 
 
 @dataclasses.dataclass
@@ -31,6 +34,8 @@ class Round:
     created: int = 0
     started: int = 0
     expired: int = 0
+    widened: int = 0
+    abandoned: int = 0
     finalized: int = 0
     reopened: int = 0
     claimed: int = 0
@@ -43,6 +48,8 @@ class Round:
                 ("created", self.created),
                 ("started", self.started),
                 ("expired", self.expired),
+                ("widened", self.widened),
+                ("given up", self.abandoned),
                 ("finalized", self.finalized),
                 ("reopened", self.reopened),
                 ("claimed", self.claimed),
@@ -61,9 +68,7 @@ def results_location(taskid: str) -> bytes:
 
 def _sync_finished(chain_id: int) -> None:
     """Tasks the chain finished (by us or by anyone's claim) are finished here too."""
-    live = TaskRun.objects.filter(
-        chain_id=chain_id, status__in=(RunStatus.ACTIVE, RunStatus.REVEALING)
-    )
+    live = TaskRun.objects.filter(chain_id=chain_id, status__in=_UNFINISHED)
     for task in Task.objects.filter(
         chain_id=chain_id,
         taskid__in=live.values("taskid"),
@@ -82,9 +87,7 @@ def _drive(chain_id: int, hub, result: Round) -> None:
     # Deadlines are the chain's: block time, never behind the wall clock for long.
     now = max(timezone.now().timestamp(), hub.chain_time())
     runs = TaskRun.objects.filter(
-        chain_id=chain_id,
-        status__in=(RunStatus.ACTIVE, RunStatus.REVEALING),
-        workerpool__in=list(pools),
+        chain_id=chain_id, status__in=_UNFINISHED, workerpool__in=list(pools)
     )
     indexed = {
         task.taskid: task
@@ -127,6 +130,8 @@ def scheduler_round(*, chain_id: int, hub) -> Round:
     except ChainError as error:
         result.problems.append(f"starting tasks: {error}")
     result.expired = scheduler.replicates_expire()
+    result.widened = scheduler.runs_widen(chain_id=chain_id)
+    result.abandoned = scheduler.runs_abandon(chain_id=chain_id)
     _sync_finished(chain_id)
     _drive(chain_id, hub, result)
     for problem in result.problems:

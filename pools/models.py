@@ -84,6 +84,9 @@ class RunStatus(models.TextChoices):
     REVEALING = "revealing", "Revealing"
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
+    # Stopped handing the task out (its runs kept failing): the chain refunds the payer by
+    # claim once the task's final deadline passes.
+    ABANDONED = "abandoned", "Given up: refunded at the final deadline"
 
 
 class TaskRun(models.Model):

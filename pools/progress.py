@@ -69,6 +69,7 @@ DEAL_STATUS_LABELS = {
     "matched": "Matched: waiting for the pool to start its tasks",
     "running": "Running",
     "claimable": "Past its final deadline: anyone can claim the refund of unfinished tasks",
+    "abandoned": "Stopped: its failing tasks are refunded at their final deadline",
     "completed": "Completed",
     "failed": "Failed: the payer is refunded",
     "finished": "Finished, some tasks failed",
@@ -77,6 +78,7 @@ TASK_STATUS_LABELS = {
     "pending": "Starting on chain",
     **dict(TaskStatus.choices),
     "claimable": "Past its final deadline: claimable",
+    "abandoned": "Given up: refunded at its final deadline",
 }
 # Events of one instant, in the order they happen.
 _EVENT_ORDER = {
@@ -89,6 +91,7 @@ _EVENT_ORDER = {
             "running",
             "uploaded",
             "replicate_failed",
+            "stopped",
             "contributed",
             "consensus",
             "revealed",
@@ -222,9 +225,9 @@ def snapshot_of(
         for idx in sorted(chain_tasks.keys() | runs.keys())
     ]
 
-    counts = {"completed": 0, "failed": 0, "running": 0, "claimable": 0}
+    counts = {"completed": 0, "failed": 0, "running": 0, "claimable": 0, "abandoned": 0}
     for task in tasks:
-        if task["status"] in ("completed", "failed", "claimable"):
+        if task["status"] in ("completed", "failed", "claimable", "abandoned"):
             counts[task["status"]] += 1
         elif task["status"] in ("active", "revealing"):
             counts["running"] += 1
@@ -257,7 +260,7 @@ def snapshot_of(
             name: round(100 * number / volume, 2) if volume else 0.0
             for name, number in (
                 ("completed", counts["completed"]),
-                ("failed", counts["failed"]),
+                ("failed", counts["failed"] + counts["abandoned"]),
                 ("running", counts["running"] + counts["claimable"]),
             )
         },
@@ -289,6 +292,8 @@ def _deal_status(counts: dict[str, int], *, volume: int, started: bool) -> str:
         return "failed" if not counts["completed"] else "finished"
     if counts["claimable"]:
         return "claimable"
+    if counts["abandoned"] and not counts["running"]:
+        return "abandoned"
     return "running" if started else "matched"
 
 
@@ -416,6 +421,8 @@ def _task(
     )
     if claimable:
         status = "claimable"
+    elif not finished and run is not None and run.status == RunStatus.ABANDONED:
+        status = "abandoned"
     elif task is not None:
         status = task.status
     elif run is not None and run.status == RunStatus.FAILED:
@@ -462,6 +469,11 @@ def _task(
     row["_events"] = _task_events(
         row, task, replicate_rows, contributions, logs=logs, reveal_times=reveal_times
     )
+    if run is not None and run.failure and run.status in (RunStatus.ABANDONED, RunStatus.FAILED):
+        because = f": {run.failure}" if logs else " by its scheduler"
+        row["_events"].append(
+            _event(run.updated_at, "stopped", f"Task #{idx} stopped{because}", task=idx)
+        )
     return row
 
 

@@ -453,17 +453,30 @@ class RunLimits:
             raise ValueError(f"output_bytes must be positive, got {self.output_bytes}")
 
 
-def limits_for_category(time_ref_seconds: int) -> RunLimits:
+def configured_fuel_per_second() -> int:
+    """The pool's fuel rate: the SANDBOX_FUEL_PER_SECOND setting when Django is configured
+    (an operator calibrating fuel to its workers' hardware), else :data:`FUEL_PER_SECOND`."""
+    from django.conf import settings
+
+    if not settings.configured:
+        return FUEL_PER_SECOND
+    return int(getattr(settings, "SANDBOX_FUEL_PER_SECOND", FUEL_PER_SECOND))
+
+
+def limits_for_category(time_ref_seconds: int, *, fuel_per_second: int | None = None) -> RunLimits:
     """Return the run limits of a category whose reference time is ``time_ref_seconds``.
 
     The wall clock is the reference time itself (XS 300 s ... XL 36000 s), the fuel budget
-    :data:`FUEL_PER_SECOND` for each of those seconds, memory :data:`DEFAULT_MEMORY_BYTES` and
-    output :data:`DEFAULT_OUTPUT_BYTES`.
+    ``fuel_per_second`` (default :func:`configured_fuel_per_second`) for each of those seconds,
+    memory :data:`DEFAULT_MEMORY_BYTES` and output :data:`DEFAULT_OUTPUT_BYTES`.
     """
     if time_ref_seconds <= 0:
         raise ValueError(f"time_ref_seconds must be positive, got {time_ref_seconds}")
+    rate = configured_fuel_per_second() if fuel_per_second is None else fuel_per_second
+    if rate <= 0:
+        raise ValueError(f"fuel_per_second must be positive, got {rate}")
     return RunLimits(
-        fuel=time_ref_seconds * FUEL_PER_SECOND,
+        fuel=time_ref_seconds * rate,
         wall_clock_seconds=float(time_ref_seconds),
         memory_bytes=DEFAULT_MEMORY_BYTES,
         output_bytes=DEFAULT_OUTPUT_BYTES,

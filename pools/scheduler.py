@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -262,6 +262,72 @@ def replicate_heartbeat(
     progress_changed(replicate.task.dealid)  # before refresh_from_db drops the cached task
     replicate.refresh_from_db()
     return replicate
+
+
+def _give_up_after() -> int:
+    return max(1, getattr(settings, "POOL_GIVE_UP_AFTER_FAILURES", 2))
+
+
+def runs_widen(*, chain_id: int) -> int:
+    """One more replicate for each running task whose workers all contributed without reaching
+    consensus (they disagree, or trust wants more weight than they carry): the chain's index
+    has every contribution and the task is still active. How many tasks were widened."""
+    running = (ReplicateStatus.ASSIGNED, ReplicateStatus.RUNNING, ReplicateStatus.UPLOADED)
+    contributed = (ReplicateStatus.CONTRIBUTED, ReplicateStatus.REVEALED)
+    now = timezone.now()
+    runs = (
+        TaskRun.objects.filter(chain_id=chain_id, status=RunStatus.ACTIVE)
+        .exclude(replicates__status__in=running)
+        .annotate(
+            contributed=Count("replicates", filter=Q(replicates__status__in=contributed)),
+        )
+        .filter(contributed__gte=F("replicates_wanted"), replicates_wanted__lt=MAX_REPLICATES)
+    )
+    candidates = {run.taskid: run for run in runs}
+    if not candidates:
+        return 0
+    undecided = Task.objects.filter(
+        chain_id=chain_id,
+        taskid__in=list(candidates),
+        status="active",
+        contribution_deadline__gt=now,
+    ).values_list("taskid", "contributions")
+    widened = 0
+    for taskid, on_chain in undecided:
+        run = candidates[taskid]
+        if on_chain < run.contributed:
+            continue  # a contribution not indexed yet: consensus may be in the same block
+        updated = TaskRun.objects.filter(
+            pk=run.pk, status=RunStatus.ACTIVE, replicates_wanted=run.replicates_wanted
+        ).update(replicates_wanted=run.replicates_wanted + 1, updated_at=now)
+        if updated:
+            widened += 1
+            progress_changed(run.dealid)
+    return widened
+
+
+def runs_abandon(*, chain_id: int) -> int:
+    """Stop handing out tasks whose runs failed POOL_GIVE_UP_AFTER_FAILURES times with nothing
+    contributed (the app runs out of fuel, time or memory, or its files do not match their
+    checksums, wherever it runs): the task is left for the refund the chain grants by claim at
+    its final deadline, with the last failure as its reason. How many were given up."""
+    runs = (
+        TaskRun.objects.filter(chain_id=chain_id, status=RunStatus.ACTIVE)
+        .exclude(replicates__status__in=LIVE_REPLICATES)
+        .annotate(failed=Count("replicates", filter=Q(replicates__status=ReplicateStatus.FAILED)))
+        .filter(failed__gte=_give_up_after())
+    )
+    abandoned = 0
+    for run in runs:
+        last = run.replicates.filter(status=ReplicateStatus.FAILED).order_by("-updated_at").first()
+        reason = last.failure.rstrip(".") if last is not None else "runs failed"
+        failure = f"Given up after {run.failed} failed runs; the last: {reason}."
+        if TaskRun.objects.filter(pk=run.pk, status=RunStatus.ACTIVE).update(
+            status=RunStatus.ABANDONED, failure=failure[:300], updated_at=timezone.now()
+        ):
+            abandoned += 1
+            progress_changed(run.dealid)
+    return abandoned
 
 
 def replicates_expire(*, now: datetime.datetime | None = None) -> int:

@@ -21,6 +21,7 @@ from django.db import transaction
 from marketplace.catalogue.models import Asset, Listing
 from marketplace.deals.models import Category, Deal, Task
 from pools.models import Replicate, ReplicateStatus
+from pools.progress import progress_changed
 
 MAX_RESULT_BYTES = 256 * 1024 * 1024
 
@@ -156,6 +157,7 @@ def result_upload(*, replicate: Replicate, archive: IO[bytes], size: int, digest
     replicate.percent = 100.0
     replicate.status = ReplicateStatus.UPLOADED
     replicate.save(update_fields=["digest", "percent", "status", "updated_at"])
+    progress_changed(replicate.task.dealid)
     return replicate
 
 
@@ -175,12 +177,14 @@ def replicate_fail(*, replicate: Replicate, reason: Any) -> Replicate:
     replicate.status = ReplicateStatus.FAILED
     replicate.failure = text
     replicate.save(update_fields=["status", "failure", "updated_at"])
+    progress_changed(replicate.task.dealid)
     return replicate
 
 
 def replicate_contributed(*, replicate: Replicate, hub) -> Replicate:
-    """The worker says it contributed: believed only when the Hub has its contribution."""
-    from marketplace.chain.hub import ContributionStatus
+    """The worker says it contributed: believed only when the Hub has its contribution, and
+    it commits to the result the worker uploaded."""
+    from marketplace.chain.hub import ContributionStatus, result_hash
 
     if replicate.status != ReplicateStatus.UPLOADED:
         raise WorkRefused("Upload the result before contributing it.", status=409)
@@ -191,7 +195,15 @@ def replicate_contributed(*, replicate: Replicate, hub) -> Replicate:
             "for its receipt, then report it.",
             status=409,
         )
+    if contribution.result_hash != result_hash(replicate.task.taskid, replicate.digest):
+        raise WorkRefused(
+            "Your contribution on chain commits to another result than the archive you "
+            f"uploaded ({replicate.digest}): its result would not be served. Upload the "
+            "archive whose sha256 you contributed.",
+            status=409,
+        )
     Replicate.objects.filter(pk=replicate.pk).update(status=ReplicateStatus.CONTRIBUTED)
+    progress_changed(replicate.task.dealid)
     replicate.refresh_from_db()
     return replicate
 
@@ -211,6 +223,7 @@ def replicate_revealed(*, replicate: Replicate, hub) -> Replicate:
             status=409,
         )
     Replicate.objects.filter(pk=replicate.pk).update(status=ReplicateStatus.REVEALED)
+    progress_changed(replicate.task.dealid)
     replicate.refresh_from_db()
     return replicate
 

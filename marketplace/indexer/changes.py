@@ -174,6 +174,10 @@ class Changes:
             self.load(model, [key])
         return self._rows[model][key]
 
+    def peek(self, model: type[models.Model], key: Any) -> Any:
+        """The row of `key` if it is loaded or created here, else None (never a query)."""
+        return self._rows[model].get(key)
+
     # ------------------------------------------------------------------ writing
 
     def create(self, model: type[models.Model], key: Any, **fields: Any) -> Any:

@@ -66,7 +66,8 @@ from marketplace.indexer.models import (
     IndexerStatus,
     UndoRecord,
 )
-from marketplace.indexer.projections import project, touched_keys
+from marketplace.indexer.projections import project, touched_deals, touched_keys
+from marketplace.indexer.signals import deals_changed
 from marketplace.orders.services import orders_refresh
 
 logger = logging.getLogger(__name__)
@@ -549,12 +550,10 @@ class Indexer:
             state = self._locked_state(checkpoint=first - 1)
             self._store_events(events)
             settled = Changes(chain_id=self.chain_id)
-            project(
-                [e for e in events if e.block_number <= confirmed],
-                settled,
-                link_listing=link_listing,
-            )
+            settled_events = [e for e in events if e.block_number <= confirmed]
+            project(settled_events, settled, link_listing=link_listing)
             listings_changed = settled.listings_changed
+            dealids = touched_deals(settled_events, settled)
             settled.flush()
             by_block: dict[int, list[DecodedEvent]] = defaultdict(list)
             for event in events:
@@ -564,6 +563,7 @@ class Indexer:
                 optimistic = Changes(chain_id=self.chain_id, journal_block=number)
                 project(by_block[number], optimistic, link_listing=link_listing)
                 listings_changed |= optimistic.listings_changed
+                dealids |= touched_deals(by_block[number], optimistic)
                 optimistic.flush()
             new_confirmed = max(state.confirmed_height, confirmed)
             kept = [
@@ -604,6 +604,8 @@ class Indexer:
                 catalogue_changed()
             addresses, digests = touched_keys(events)
             orders_refresh(chain_id=self.chain_id, addresses=addresses, digests=digests)
+            if dealids:
+                deals_changed.send(sender=type(self), chain_id=self.chain_id, dealids=dealids)
 
     _EVENT_COLUMNS = (
         "chain_id",

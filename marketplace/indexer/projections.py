@@ -643,3 +643,20 @@ def touched_keys(events: list[DecodedEvent]) -> tuple[set[str], set[str]]:
         if event.source == "workerpool":
             addresses.add(event.address)
     return addresses, hashes
+
+
+def touched_deals(events: Iterable[DecodedEvent], changes: Changes) -> set[str]:
+    """The deals whose state `events` changed, once projected into `changes` (before its
+    flush): those an event names, and those of the tasks an event names."""
+    dealids: set[str] = set()
+    for event in events:
+        args = event.args
+        if event.problem or not args:
+            continue
+        if "dealid" in args:
+            dealids.add(args["dealid"])
+        elif "taskid" in args:
+            task = changes.peek(Task, args["taskid"])
+            if task is not None:
+                dealids.add(task.dealid)
+    return dealids

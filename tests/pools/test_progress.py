@@ -96,6 +96,7 @@ def test_a_deal_is_followed_from_its_match_to_its_finalization(market, hub_deplo
         "failed": 0,
         "running": 2,
         "claimable": 0,
+        "abandoned": 0,
         "waiting": 0,
     }
     assert running["deal"]["requester"] == market.requester.address
@@ -302,3 +303,41 @@ async def test_a_failing_channel_layer_is_logged_not_raised(monkeypatch, caplog)
     await database_sync_to_async(progress.progress_changed)(DEALID)
 
     assert "not broadcast" in caplog.text and "Redis is down" in caplog.text
+
+
+def _contribute(market: Market, taskid: str) -> None:
+    from marketplace.chain.hub import scheduler_authorization
+
+    worker = market.workers[0]
+    market.hub.commit(
+        sender=market.sender(worker),
+        taskid=taskid,
+        digest=new_digest(),
+        authorization=scheduler_authorization(
+            worker=worker.address, taskid=taskid, scheduler_key=market.scheduler
+        ),
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_indexer_notifies_the_deals_its_events_touch(market, hub_deployment):
+    dealid = await database_sync_to_async(started_deal)(market, hub_deployment)
+    taskid = (await TaskRun.objects.aget()).taskid
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(progress.group_name(dealid), channel)
+
+    async def receive():
+        try:
+            return await asyncio.wait_for(layer.receive(channel), 1)
+        except TimeoutError:
+            return None
+
+    index = database_sync_to_async(index_to_head)
+    await database_sync_to_async(_contribute)(market, taskid)
+    assert await receive() is None  # on chain, not indexed yet
+    await index(hub_deployment)  # TaskContribute and TaskConsensus name the task only
+    assert await receive() == {"type": "deal.progress", "dealid": dealid}
+    assert await receive() is None  # once per indexed batch
+    await index(hub_deployment)
+    assert await receive() is None  # nothing new, nobody told

@@ -179,3 +179,27 @@ def test_a_worker_without_a_pool_works_for_any_pool_the_site_schedules(market):
     assert none_left.json()["reason"] == (
         "No task of the pools this site schedules needs a worker now."
     )
+
+
+def test_a_contribution_to_another_result_than_the_uploaded_one_is_not_believed(market):
+    worker = market.workers[0]
+    client = worker_client(worker.address)
+    work = client.post("/api/v1/workers/work/", {"pool": market.workerpool}, "json").json()["work"]
+    pk = work["replicate"]
+    archive = b"the archive uploaded"
+    client.post(
+        f"/api/v1/workers/replicates/{pk}/result/",
+        {"archive": io.BytesIO(archive), "digest": "0x" + hashlib.sha256(archive).hexdigest()},
+    )
+    market.hub.commit(
+        sender=market.sender(worker),
+        taskid=work["taskid"],
+        digest="0x" + hashlib.sha256(b"another archive").hexdigest(),
+        authorization=bytes.fromhex(work["authorization"][2:]),
+    )
+    refused = client.post(
+        f"/api/v1/workers/replicates/{pk}/report/", {"event": "contributed"}, "json"
+    )
+    assert refused.status_code == 409
+    assert "commits to another result" in refused.json()["error"]
+    assert Replicate.objects.get(pk=pk).status == ReplicateStatus.UPLOADED
