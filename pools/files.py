@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from marketplace.catalogue.models import Listing, Market
+from marketplace.downloads import download
 
 
 def file_location(listing: Listing) -> str:
@@ -23,11 +24,7 @@ def asset_file(request: HttpRequest, kind: str, slug: str) -> FileResponse:
     if listing is None or kind not in (Market.APP, Market.DATASET):
         raise Http404("No registered app or dataset here.")
     stored = listing.app.wasm if kind == Market.APP else listing.dataset.encrypted_file
-    response = FileResponse(
-        stored.open("rb"),
-        as_attachment=True,
-        filename=f"{slug}.wasm" if kind == Market.APP else f"{slug}.enc",
-        content_type="application/octet-stream",
+    name = f"{slug}.wasm" if kind == Market.APP else f"{slug}.enc"
+    return download(
+        request, stored.open("rb"), filename=name, content_type="application/octet-stream"
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response

@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from marketplace.deals.models import Deal, Task
+from marketplace.downloads import download
 from pools.models import Replicate, ReplicateStatus
 
 _TASKID = re.compile(r"0x[0-9a-f]{64}")
@@ -132,14 +133,12 @@ def task_result_download(request: HttpRequest, taskid: str) -> FileResponse:
     name = _archive(task)
     if name is None:
         raise Http404("No result archive for this task.")
-    response = FileResponse(
+    return download(
+        request,
         default_storage.open(name, "rb"),
-        as_attachment=True,
         filename=f"result-{task.taskid[:12]}.tar",
         content_type="application/x-tar",
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 @require_GET

@@ -27,6 +27,7 @@ from marketplace.catalogue.registration import (
 )
 from marketplace.chain.errors import ChainError
 from marketplace.deals.models import Category
+from marketplace.downloads import download
 from marketplace.orders.forms import SellForm
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.parsing import OrderError
@@ -160,13 +161,9 @@ def input_file(request: HttpRequest, token: str, name: str) -> FileResponse:
     path = f"inputs/{token}/{name}"
     if not token.isalnum() or name != get_valid_filename(name) or not default_storage.exists(path):
         raise Http404("No such input file.")
-    response = FileResponse(
-        default_storage.open(path),
-        as_attachment=True,
-        filename=name,
-        content_type="application/octet-stream",
+    response = download(
+        request, default_storage.open(path), filename=name, content_type="application/octet-stream"
     )
-    response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
 

@@ -1,5 +1,8 @@
 """The deal page in Chromium follows a running task over its websocket: the task's progress
-bar moves when its worker reports a new percent, without reloading the page.
+bar moves when its worker reports a new percent, without reloading the page; and while a real
+worker agent (in a thread, using the same server's worker API) runs a bought task to its
+finalization, the buyer watches the bar reach 100 %, then downloads the result, verified
+against the digest on chain.
 
 pytest-django's `live_server` speaks WSGI only (no websockets), and channels'
 ChannelsLiveServerTestCase runs Daphne in another process, which SQLite's in-memory test
@@ -10,19 +13,28 @@ production."""
 
 from __future__ import annotations
 
+import concurrent.futures
+import hashlib
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.test import Client
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
-from pools import scheduler
+from marketplace.deals.models import Task
+from pools import lifecycle, scheduler
+from pools.agent import Agent
 from tests.marketplace.chain.hub_helpers import Market
+from tests.marketplace.indexer.helpers import index_to_head
+from tests.pools import test_agent
 from tests.pools.test_progress import started_deal, user_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+bought = test_agent.bought  # the fixture: resvg and an encrypted drawing, a started deal
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +67,19 @@ def asgi_server():
     thread.join(timeout=10)
 
 
+def _signed_in_page(browser, server: str, user) -> Page:
+    """A page of a new browser context holding `user`'s session on `server`."""
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server}]
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return page
+
+
 def test_the_progress_bar_moves_when_the_worker_reports(
     asgi_server, browser, chain, hub_deployment, dev_accounts
 ):
@@ -64,14 +89,7 @@ def test_the_progress_bar_moves_when_the_worker_reports(
     replicate = scheduler.replicate_assign(
         chain_id=31337, worker=market.workers[0].address, pool=market.workerpool
     )
-    client = Client()
-    client.force_login(user_of(market.requester.address))
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": asgi_server}]
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+    page = _signed_in_page(browser, asgi_server, user_of(market.requester.address))
     page.goto(f"{asgi_server}/deals/{dealid}/")
 
     live = page.locator("#deal-live")
@@ -93,4 +111,69 @@ def test_the_progress_bar_moves_when_the_worker_reports(
     expect(bar).to_have_attribute("aria-valuenow", "80.0")
     expect(page.locator(".deal-percent")).to_have_text("80.0 %")
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
-    context.close()
+    page.context.close()
+
+
+def test_the_buyer_watches_a_task_finish_and_downloads_its_verified_result(
+    asgi_server, browser, bought, anvil, hub_deployment, settings, tmp_path
+):
+    # Given a bought task started by the scheduler, and its requester on the deal's page
+    settings.PROGRESS_POLL_SECONDS = 0.5  # how soon the page sees what the chain did
+    market, _, _ = bought
+    task = Task.objects.get()
+    page = _signed_in_page(browser, asgi_server, user_of(market.requester.address))
+    page.goto(f"{asgi_server}/deals/{task.dealid}/")
+    live = page.locator("#deal-live")
+    row = page.locator("#task-0")
+    bar = row.locator("[role=progressbar]")
+    expect(bar).to_have_attribute("aria-valuenow", "0.0")
+    expect(live).to_have_attribute("data-seq", "1")  # following the deal over its websocket
+    agent = Agent(
+        site=asgi_server,  # Daphne serves the worker API too
+        account=market.workers[0],
+        pool=market.workerpool,
+        rpc_url=anvil.url,
+        chain_id=31337,
+        work_dir=tmp_path / "agent",
+    )
+
+    # When a worker runs it in the sandbox (downloads, decrypts, renders, uploads, contributes)
+    with concurrent.futures.ThreadPoolExecutor(thread_name_prefix="agent") as agent_thread:
+        working = agent_thread.submit(agent.run_once)
+        replicate = row.locator(".replicate-status")
+        expect(replicate).to_have_attribute("data-status", "contributed", timeout=20_000)
+        assert working.result(timeout=10) is True
+    # Its work is done but the chain has not finished the task: not 100 % yet.
+    expect(bar).to_have_attribute("aria-valuenow", "99.0")
+    expect(live).to_have_attribute("data-status", "running")
+    # and the index sees the consensus (trust 1), the worker reveals, the pool finalizes
+    index_to_head(hub_deployment)
+    expect(row).to_have_attribute("data-status", "revealing")
+    assert agent.run_once() is False  # revealed; no other work
+    expect(replicate).to_have_attribute("data-status", "revealed")
+    expect(bar).to_have_attribute("aria-valuenow", "99.0")
+    index_to_head(hub_deployment)
+    assert lifecycle.scheduler_round(chain_id=31337, hub=market.hub).finalized == 1
+    index_to_head(hub_deployment)
+
+    # Then the bar reaches 100 %, the deal is completed and its result is a link away
+    expect(bar).to_have_attribute("aria-valuenow", "100.0")
+    expect(bar.locator("span")).to_have_attribute("style", "width:100.0%")
+    expect(row.locator(".task-percent")).to_have_text("100 %")
+    expect(live).to_have_attribute("data-status", "completed")
+    expect(page.locator(".deal-status .badge")).to_have_text("Completed")
+    expect(page.locator(".deal-percent")).to_have_text("100.0 %")
+    expect(page.locator(".deal-timeline li").last).to_contain_text("Task #0 finalized")
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+
+    digest = "0x" + market.hub.task(task.taskid).result_digest.hex()
+    row.get_by_role("link", name="Result").click()
+    expect(page).to_have_url(f"{asgi_server}/results/{task.taskid}/")
+    expect(page.locator(".result-check [role=status]")).to_contain_text("Verified.")
+    expect(page.locator(".result-check dd.mono")).to_have_text(digest)
+    with page.expect_download() as downloading:
+        page.get_by_role("link", name="Download").click()
+    download = downloading.value
+    assert download.suggested_filename == f"result-{task.taskid[:12]}.tar"
+    assert "0x" + hashlib.sha256(Path(download.path()).read_bytes()).hexdigest() == digest
+    page.context.close()
