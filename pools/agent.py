@@ -13,7 +13,8 @@ For each replicate:
    heartbeating its progress;
 4. archive /output with stdout and stderr deterministically (pools.results), upload it, and
    commit to its sha256 on chain (contribute, with the scheduler's authorization);
-5. reveal when told the task reached consensus on its result.
+5. reveal as soon as the task reached consensus on its result: the chain says so first (with
+   trust 1, in the contribution's own block), the site once its index has it.
 
 It talks to the site over HTTP and to the chain over JSON-RPC only: it runs on any machine.
 """
@@ -37,9 +38,15 @@ from eth_account.messages import encode_defunct
 
 logger = logging.getLogger(__name__)
 
+# Seconds between asks for work while there is none.
+DEFAULT_POLL_SECONDS = 2.0
 HEARTBEAT_SECONDS = 5.0
 # Progress is sent at once when it moved, but not more often than this.
 PROGRESS_MIN_INTERVAL = 0.2
+# A contributed replicate is checked for its reveal this soon, then 1.5 times later each time up
+# to the poll interval: consensus tends to come at once (with trust 1, in the contribution's
+# block), and the task is finalized only once its winners revealed.
+REVEAL_FIRST_POLL_SECONDS = 0.1
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
 
 
@@ -148,7 +155,7 @@ class Agent:
         chain_id: int,
         work_dir: Path | None = None,
         cache_dir: Path | None = None,
-        poll_seconds: float = 2.0,
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
     ) -> None:
         self.client = SiteClient(site, account, chain_id=chain_id)
         self.account = account
@@ -158,6 +165,7 @@ class Agent:
         self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="superedge-agent-"))
         self.cache_dir = Path(cache_dir) if cache_dir else self.work_dir / "compiled"
         self.poll_seconds = poll_seconds
+        self._reveal_pause = REVEAL_FIRST_POLL_SECONDS
         self._hubs: dict[str, Any] = {}
         # Replicates contributed and not revealed yet: {pk: (work, digest)}.
         self.contributed: dict[int, tuple[dict[str, Any], bytes]] = {}
@@ -188,7 +196,23 @@ class Agent:
                 logger.warning("Agent %s: %s", self.account.address, error)
                 worked = False
             if not worked:
-                stop.wait(self.poll_seconds)
+                self._idle(stop)
+
+    def _idle(self, stop: threading.Event) -> None:
+        """Wait `poll_seconds` before asking for work again, checking the contributed replicates
+        for their reveal meanwhile (REVEAL_FIRST_POLL_SECONDS)."""
+        deadline = time.monotonic() + self.poll_seconds
+        while self.contributed and not stop.is_set():
+            pause = min(self._reveal_pause, deadline - time.monotonic())
+            if pause <= 0:
+                return
+            stop.wait(pause)
+            self._reveal_pause = min(self._reveal_pause * 1.5, self.poll_seconds)
+            try:
+                self.reveal_due()
+            except (requests.RequestException, ReplicateFailed) as error:
+                logger.warning("Agent %s: %s", self.account.address, error)
+        stop.wait(max(0.0, deadline - time.monotonic()))
 
     def run_once(self) -> bool:
         """Reveal what is due, then take one replicate and run it as far as its contribution;
@@ -222,10 +246,13 @@ class Agent:
             shutil.rmtree(folder, ignore_errors=True)
 
     def reveal_due(self) -> None:
-        """For each contributed replicate: reveal once the task reached consensus on it;
-        forget it when there is nothing more to do."""
+        """For each contributed replicate: reveal once the task reached consensus on it (as the
+        chain shows it, or the site); forget it when there is nothing more to do."""
         for pk, (work, digest) in list(self.contributed.items()):
-            state = self.client.call("get", f"replicates/{pk}/")
+            if self._consensus_on(work, digest):
+                state = {"instruction": "reveal"}  # the site's index may not have it yet
+            else:
+                state = self.client.call("get", f"replicates/{pk}/")
             if state["instruction"] == "reveal":
                 hub = self.hub(work["hub"])
                 hub.reveal(sender=self.sender(hub), taskid=work["taskid"], digest=digest)
@@ -233,6 +260,20 @@ class Agent:
                 del self.contributed[pk]
             elif state["instruction"] in ("done", "stop"):
                 del self.contributed[pk]
+
+    def _consensus_on(self, work: dict[str, Any], digest: bytes) -> bool:
+        """Whether the chain shows the task revealing with its consensus on this result (False
+        when the node does not answer: the site says it too, later)."""
+        from marketplace.chain.errors import ChainError
+        from marketplace.chain.hub import TaskStatus, result_hash
+
+        try:
+            view = self.hub(work["hub"]).task(work["taskid"])
+        except ChainError:
+            return False
+        return view.status == TaskStatus.REVEALING and view.consensus_value == result_hash(
+            work["taskid"], digest
+        )
 
     # ------------------------------------------------------------------ one replicate
 
@@ -318,6 +359,7 @@ class Agent:
             "post", f"replicates/{work['replicate']}/report/", json={"event": "contributed"}
         )
         self.contributed[work["replicate"]] = (work, digest)
+        self._reveal_pause = REVEAL_FIRST_POLL_SECONDS
 
 
 class _Heartbeat:

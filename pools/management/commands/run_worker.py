@@ -10,6 +10,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from pools.agent import DEFAULT_POLL_SECONDS
+
 
 class Command(BaseCommand):
     help = (
@@ -37,6 +39,12 @@ class Command(BaseCommand):
             help="Use anvil's dev account N as the worker's key (dev chain only).",
         )
         parser.add_argument("--work-dir", type=Path, help="Where replicates run.")
+        parser.add_argument(
+            "--poll-seconds",
+            type=float,
+            default=DEFAULT_POLL_SECONDS,
+            help="Seconds between asks for work while there is none (default: %(default)s).",
+        )
         parser.add_argument("--once", action="store_true", help="Run one replicate at most.")
 
     def handle(
@@ -47,6 +55,7 @@ class Command(BaseCommand):
         key_env: str,
         dev_account: int | None,
         work_dir: Path | None,
+        poll_seconds: float,
         once: bool,
         **options,
     ) -> None:
@@ -57,6 +66,8 @@ class Command(BaseCommand):
         from marketplace.chain.keys import dev_account as dev_key
         from pools.agent import Agent
 
+        if poll_seconds <= 0:
+            raise CommandError("--poll-seconds must be positive.")
         if pool is not None and not is_address(pool):
             raise CommandError(f"--pool must be the pool's address, not {pool!r}.")
         if dev_account is not None:
@@ -82,6 +93,7 @@ class Command(BaseCommand):
             rpc_url=settings.WEB3_RPC_URL,
             chain_id=settings.CHAIN_ID,
             work_dir=work_dir,
+            poll_seconds=poll_seconds,
         )
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
