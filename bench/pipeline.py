@@ -723,12 +723,12 @@ def main() -> None:
         "--reports", type=int, default=200, help="progress reports timed (at most 980)"
     )
     parser.add_argument(
-        "--indexer-poll", type=float, help="INDEXER_POLL_SECONDS (default: the setting's, 1 s)"
+        "--indexer-poll", type=float, help="INDEXER_POLL_SECONDS (default: the setting's, 0.5 s)"
     )
     parser.add_argument(
         "--scheduler-round",
         type=float,
-        help="SCHEDULER_ROUND_SECONDS (default: the setting's, 1 s)",
+        help="SCHEDULER_ROUND_SECONDS (default: the setting's, 0.5 s)",
     )
     parser.add_argument(
         "--agent-poll", type=float, help="the agents' --poll-seconds (default: theirs, 2 s)"

@@ -170,7 +170,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 # The indexer runs as a beat task: each run follows the chain for a while, then hands over to the
 # next (a lease in the database keeps it to one at a time, whatever the number of workers).
-SCHEDULER_ROUND_SECONDS = env.float("SCHEDULER_ROUND_SECONDS", default=1.0)
+SCHEDULER_ROUND_SECONDS = env.float("SCHEDULER_ROUND_SECONDS", default=0.5)
 # Deal pages re-read their deal this often besides notifications (which, without Redis, do not
 # cross processes: the indexer's and the scheduler's changes arrive this way).
 PROGRESS_POLL_SECONDS = env.float("PROGRESS_POLL_SECONDS", default=2.0)
@@ -310,7 +310,7 @@ CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=0 if CHAIN_ID == 31
 # Seconds to wait for one JSON-RPC answer.
 CHAIN_RPC_TIMEOUT = env.float("CHAIN_RPC_TIMEOUT", default=10.0)
 # Seconds the indexer waits at the head before asking the node again.
-INDEXER_POLL_SECONDS = env.float("INDEXER_POLL_SECONDS", default=1.0)
+INDEXER_POLL_SECONDS = env.float("INDEXER_POLL_SECONDS", default=0.5)
 # Blocks of the indexer's first batch, and the events it aims at per batch (it adapts the range
 # of blocks to that, and halves it when the node refuses a range).
 INDEXER_FIRST_RANGE = env.int("INDEXER_FIRST_RANGE", default=50)

@@ -50,8 +50,21 @@ REVEAL_FIRST_POLL_SECONDS = 0.1
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
 
 
+# Asking again after the site failed to answer (connection refused, 5xx): pauses, in seconds.
+RETRY_PAUSES = (0.5, 1.0, 2.0)
+RETRIED_STATUSES = frozenset({500, 502, 503, 504})
+# After a replicate, the next ask for work comes this soon, then 1.5 times later each time up to
+# the poll interval: a busy pool's next task is taken at once, an idle agent asks seldom.
+BUSY_POLL_SECONDS = 0.25
+
+
 class ReplicateFailed(Exception):
-    """The replicate cannot be run or proven; the message is reported to the scheduler."""
+    """The replicate cannot be run or proven; the message is reported to the scheduler, with
+    `app_fault` when the app itself (or its files) failed rather than this worker."""
+
+    def __init__(self, message: str, *, app_fault: bool = False) -> None:
+        super().__init__(message)
+        self.app_fault = app_fault
 
 
 class SiteClient:
@@ -92,22 +105,39 @@ class SiteClient:
             raise ReplicateFailed(f"The site answered {response.status_code}: {problem}")
 
     def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        for attempt in (1, 2):
+        """The worker API's answer to `method` `path`: signed in again once when the token
+        expired, asked again after RETRY_PAUSES when the site does not answer or fails (files
+        are sent again from their start); ReplicateFailed with the site's words otherwise."""
+        signed_in_again = False
+        pauses = list(RETRY_PAUSES)
+        while True:
             if not self._token:
                 self.sign_in()
-            response = self.session.request(
-                method,
-                f"{self.base}/api/v1/workers/{path}",
-                headers={"Authorization": f"Bearer {self._token}"},
-                timeout=self.timeout,
-                **kwargs,
-            )
-            if response.status_code == 401 and attempt == 1:
+            for _, value in (kwargs.get("files") or {}).items():
+                value[1].seek(0)
+            try:
+                response = self.session.request(
+                    method,
+                    f"{self.base}/api/v1/workers/{path}",
+                    headers={"Authorization": f"Bearer {self._token}"},
+                    timeout=self.timeout,
+                    **kwargs,
+                )
+            except requests.ConnectionError:
+                if not pauses:
+                    raise
+                time.sleep(pauses.pop(0))
+                continue
+            if response.status_code == 401 and not signed_in_again:
                 self._token = ""  # expired: sign in again
+                signed_in_again = True
+                continue
+            if response.status_code in RETRIED_STATUSES and pauses:
+                logger.warning("The site answered %s to %s; again.", response.status_code, path)
+                time.sleep(pauses.pop(0))
                 continue
             self._raise_for(response)
             return response.json()
-        raise AssertionError("unreachable")
 
     def download(self, location: str, dest: Path) -> str:
         """Fetch `location` (a URL, or a path on the site) into `dest`; its sha256 hex."""
@@ -131,7 +161,8 @@ def _checked(kind: str, expected: str, actual: str) -> None:
     if expected.lower().removeprefix("0x") != actual:
         raise ReplicateFailed(
             f"{kind} checksum mismatch: the file's sha256 is 0x{actual}, but 0x"
-            f"{expected.lower().removeprefix('0x')} is registered on chain. Not run."
+            f"{expected.lower().removeprefix('0x')} is registered on chain. Not run.",
+            app_fault=True,
         )
 
 
@@ -166,6 +197,7 @@ class Agent:
         self.cache_dir = Path(cache_dir) if cache_dir else self.work_dir / "compiled"
         self.poll_seconds = poll_seconds
         self._reveal_pause = REVEAL_FIRST_POLL_SECONDS
+        self._work_pause = poll_seconds
         self._hubs: dict[str, Any] = {}
         # Replicates contributed and not revealed yet: {pk: (work, digest)}.
         self.contributed: dict[int, tuple[dict[str, Any], bytes]] = {}
@@ -189,19 +221,28 @@ class Agent:
 
     def run(self, *, stop: threading.Event, on_idle: Callable[[str], None] | None = None) -> None:
         """Ask for work and do it until `stop` is set."""
+        from marketplace.chain.errors import ChainError
+
         while not stop.is_set():
             try:
                 worked = self.run_once()
-            except (requests.RequestException, ReplicateFailed) as error:
+            except (requests.RequestException, ReplicateFailed, ChainError) as error:
                 logger.warning("Agent %s: %s", self.account.address, error)
                 worked = False
-            if not worked:
+            except Exception:  # an agent outlives any one task's surprise
+                logger.exception("Agent %s: unexpected error", self.account.address)
+                worked = False
+            if worked:
+                self._work_pause = BUSY_POLL_SECONDS
+            else:
                 self._idle(stop)
+                self._work_pause = min(self._work_pause * 1.5, self.poll_seconds)
 
     def _idle(self, stop: threading.Event) -> None:
-        """Wait `poll_seconds` before asking for work again, checking the contributed replicates
-        for their reveal meanwhile (REVEAL_FIRST_POLL_SECONDS)."""
-        deadline = time.monotonic() + self.poll_seconds
+        """Wait before asking for work again (BUSY_POLL_SECONDS after a replicate, growing to
+        `poll_seconds`), checking the contributed replicates for their reveal meanwhile
+        (REVEAL_FIRST_POLL_SECONDS)."""
+        deadline = time.monotonic() + self._work_pause
         while self.contributed and not stop.is_set():
             pause = min(self._reveal_pause, deadline - time.monotonic())
             if pause <= 0:
@@ -212,6 +253,8 @@ class Agent:
                 self.reveal_due()
             except (requests.RequestException, ReplicateFailed) as error:
                 logger.warning("Agent %s: %s", self.account.address, error)
+            except Exception:
+                logger.exception("Agent %s: unexpected error", self.account.address)
         stop.wait(max(0.0, deadline - time.monotonic()))
 
     def run_once(self) -> bool:
@@ -240,7 +283,11 @@ class Agent:
             self.client.call(
                 "post",
                 f"replicates/{pk}/report/",
-                json={"event": "failed", "reason": str(failure)[:300]},
+                json={
+                    "event": "failed",
+                    "reason": str(failure)[:300],
+                    "app_fault": failure.app_fault,
+                },
             )
         finally:
             shutil.rmtree(folder, ignore_errors=True)
@@ -254,12 +301,26 @@ class Agent:
             else:
                 state = self.client.call("get", f"replicates/{pk}/")
             if state["instruction"] == "reveal":
-                hub = self.hub(work["hub"])
-                hub.reveal(sender=self.sender(hub), taskid=work["taskid"], digest=digest)
-                self.client.call("post", f"replicates/{pk}/report/", json={"event": "revealed"})
+                self._reveal(pk, work, digest)
                 del self.contributed[pk]
             elif state["instruction"] in ("done", "stop"):
                 del self.contributed[pk]
+
+    def _reveal(self, pk: int, work: dict[str, Any], digest: bytes) -> None:
+        """Send reveal (unless an earlier attempt already did) and report it."""
+        from marketplace.chain.errors import ChainError
+        from marketplace.chain.hub import ContributionStatus
+
+        hub = self.hub(work["hub"])
+        if hub.contribution(work["taskid"], self.account.address).status != (
+            ContributionStatus.PROVED
+        ):
+            try:
+                hub.reveal(sender=self.sender(hub), taskid=work["taskid"], digest=digest)
+            except ChainError as error:
+                logger.warning("Reveal of replicate %s refused: %s", pk, error)
+                return  # past the reveal deadline, or the task moved on: nothing to report
+        self.client.call("post", f"replicates/{pk}/report/", json={"event": "revealed"})
 
     def _consensus_on(self, work: dict[str, Any], digest: bytes) -> bool:
         """Whether the chain shows the task revealing with its consensus on this result (False
@@ -278,7 +339,7 @@ class Agent:
     # ------------------------------------------------------------------ one replicate
 
     def _run(self, work: dict[str, Any], folder: Path) -> bytes:
-        from pools import results, runtime
+        from pools import results, sandbox
 
         pk = work["replicate"]
         app = work["app"]
@@ -292,23 +353,26 @@ class Agent:
         for url in work["params"].get("input_files") or []:
             name = Path(urllib.parse.urlsplit(url).path).name or "input"
             self.client.download(url, folder / "input" / name)
-        compiled = runtime.compile_app(wasm_path.read_bytes(), cache_dir=self.cache_dir)
         beat = _Heartbeat(self.client, pk)
         beat.start()
         try:
-            outcome = runtime.run_wasi(
-                compiled,
+            outcome = sandbox.run_isolated(
+                wasm_path,
+                cache_dir=self.cache_dir,
                 args=task_arguments(str(work["params"].get("args", "")), dataset_file=dataset_file),
                 input_dir=folder / "input",
                 output_dir=folder / "output",
-                limits=runtime.limits_for_category(int(work["time_ref"])),
+                limits=_limits(work),
                 on_progress=beat.progress,
                 log_dir=folder,
             )
         finally:
             beat.stop()
         if not outcome.ok:
-            raise ReplicateFailed(f"The app did not finish: {outcome.failure}.")
+            raise ReplicateFailed(
+                f"The app did not finish: {outcome.failure}.",
+                app_fault=not outcome.failure.startswith(sandbox.SANDBOX_FAILURE),
+            )
         archive = results.build_result_archive(
             folder / "output", outcome.stdout_path, outcome.stderr_path, folder / "result.tar"
         )
@@ -337,7 +401,9 @@ class Agent:
             with encrypted.open("rb") as source, (folder / "input" / name).open("wb") as target:
                 decrypt_stream(source, target, key=key)
         except DatasetCryptoError as error:
-            raise ReplicateFailed(f"The dataset could not be decrypted: {error}") from error
+            raise ReplicateFailed(
+                f"The dataset could not be decrypted: {error}", app_fault=True
+            ) from error
         finally:
             encrypted.unlink(missing_ok=True)
         return name
@@ -360,6 +426,25 @@ class Agent:
         )
         self.contributed[work["replicate"]] = (work, digest)
         self._reveal_pause = REVEAL_FIRST_POLL_SECONDS
+
+
+def _limits(work: dict[str, Any]):
+    """The run's limits as the pool's scheduler sets them (the same for every worker of the
+    task), or from the category's reference time for a scheduler that sends none."""
+    from pools import runtime
+
+    given = work.get("limits")
+    if isinstance(given, dict):
+        try:
+            return runtime.RunLimits(
+                fuel=int(given["fuel"]),
+                wall_clock_seconds=float(given["wall_clock_seconds"]),
+                memory_bytes=int(given["memory_bytes"]),
+                output_bytes=int(given["output_bytes"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ReplicateFailed(f"The scheduler sent unusable limits: {given!r}") from error
+    return runtime.limits_for_category(int(work["time_ref"]))
 
 
 class _Heartbeat:

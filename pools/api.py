@@ -207,13 +207,15 @@ class ResultUploadApi(WorkerApi):
 
 
 class ReplicateReportApi(WorkerApi):
-    """Report what happened: {"event": "contributed" | "revealed" | "failed", "reason"}."""
+    """Report what happened: {"event": "contributed" | "revealed" | "failed", "reason",
+    "app_fault"} (for a failure: true when the app itself failed, not the worker's machine)."""
 
     parser_classes = [JSONParser]
 
     class ReportInputSerializer(serializers.Serializer):
         event = serializers.ChoiceField(choices=["contributed", "revealed", "failed"])
         reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
+        app_fault = serializers.BooleanField(required=False, default=False)
 
     @extend_schema(request=ReportInputSerializer, responses=STATE)
     def post(self, request: Request, pk: int) -> Response:
@@ -222,12 +224,20 @@ class ReplicateReportApi(WorkerApi):
             return _missing(pk)
         data = self.ReportInputSerializer(data=request.data)
         if not data.is_valid():
-            return Response({"error": "event must be contributed, revealed or failed."}, 400)
+            return Response(
+                {
+                    "error": "event must be contributed, revealed or failed; app_fault true or "
+                    "false."
+                },
+                400,
+            )
         event = data.validated_data["event"]
         try:
             if event == "failed":
                 replicate = work.replicate_fail(
-                    replicate=replicate, reason=data.validated_data.get("reason", "")
+                    replicate=replicate,
+                    reason=data.validated_data.get("reason", ""),
+                    app_fault=data.validated_data["app_fault"],
                 )
             else:
                 from marketplace.chain.hub import Hub

@@ -17,7 +17,7 @@ from django.utils import timezone
 from marketplace.chain.errors import ChainError
 from marketplace.deals.models import Task
 from pools import scheduler
-from pools.models import RunStatus, TaskRun
+from pools.models import Replicate, ReplicateStatus, RunStatus, TaskRun
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,13 @@ def results_location(taskid: str) -> bytes:
 
 
 def _sync_finished(chain_id: int) -> None:
-    """Tasks the chain finished (by us or by anyone's claim) are finished here too."""
+    """Tasks the chain finished (by us or by anyone's claim) are finished here too; reopened
+    ones (revealing again active) take workers again."""
+    TaskRun.objects.filter(
+        chain_id=chain_id,
+        status=RunStatus.REVEALING,
+        taskid__in=Task.objects.filter(chain_id=chain_id, status="active").values("taskid"),
+    ).update(status=RunStatus.ACTIVE)
     live = TaskRun.objects.filter(chain_id=chain_id, status__in=_UNFINISHED)
     for task in Task.objects.filter(
         chain_id=chain_id,
@@ -82,6 +88,7 @@ def _sync_finished(chain_id: int) -> None:
 
 def _drive(chain_id: int, hub, result: Round) -> None:
     from marketplace.chain.client import TransactionSender
+    from marketplace.chain.hub import TaskStatus
 
     pools = scheduler.operated_pools(chain_id=chain_id)
     # Deadlines are the chain's: block time, never behind the wall clock for long.
@@ -93,6 +100,13 @@ def _drive(chain_id: int, hub, result: Round) -> None:
         task.taskid: task
         for task in Task.objects.filter(chain_id=chain_id, taskid__in=runs.values("taskid"))
     }
+    # Runs whose workers reported a reveal (checked on chain): finalized without waiting for
+    # the index to show the task revealing.
+    revealed = set(
+        Replicate.objects.filter(task__in=runs, status=ReplicateStatus.REVEALED).values_list(
+            "task_id", flat=True
+        )
+    )
     for run in runs:
         task = indexed.get(run.taskid)
         if task is None:
@@ -102,8 +116,10 @@ def _drive(chain_id: int, hub, result: Round) -> None:
             if task.final_deadline and now >= task.final_deadline.timestamp():
                 hub.claim(sender=sender, taskid=run.taskid)
                 result.claimed += 1
-            elif task.status == "revealing":
+            elif task.status == "revealing" or run.pk in revealed:
                 view = hub.task(run.taskid)
+                if view.status != TaskStatus.REVEALING:
+                    continue
                 deadline_passed = now >= view.reveal_deadline
                 if view.reveal_counter and (
                     view.reveal_counter == view.winner_counter or deadline_passed

@@ -152,6 +152,11 @@ class Replicate(models.Model):
     message = models.CharField(max_length=300, blank=True)
     digest = models.CharField(max_length=66, blank=True, help_text="sha256 of the result.")
     failure = models.CharField(max_length=300, blank=True)
+    app_fault = models.BooleanField(
+        default=False,
+        help_text="The worker says the app itself failed (out of fuel, time or memory, a trap, "
+        "files not matching their checksums), not its machine.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -292,7 +292,7 @@ def _deal_status(counts: dict[str, int], *, volume: int, started: bool) -> str:
         return "failed" if not counts["completed"] else "finished"
     if counts["claimable"]:
         return "claimable"
-    if counts["abandoned"] and not counts["running"]:
+    if counts["abandoned"] and not counts["running"] and not counts["waiting"]:
         return "abandoned"
     return "running" if started else "matched"
 
@@ -421,7 +421,11 @@ def _task(
     )
     if claimable:
         status = "claimable"
-    elif not finished and run is not None and run.status == RunStatus.ABANDONED:
+    elif (
+        run is not None
+        and run.status == RunStatus.ABANDONED
+        and (task is None or task.status == TaskStatus.ACTIVE)
+    ):
         status = "abandoned"
     elif task is not None:
         status = task.status

@@ -23,7 +23,11 @@ from typing import Any
 
 from pools.runtime import InvalidWasm, Progress, RunLimits, RunResult
 
+SANDBOX_FAILURE = "the sandbox process"
+"""How a failure of the sandbox itself (not of the app) begins."""
 GRACE_SECONDS = 1.0
+COMPILE_SECONDS = 300.0
+"""The longest compiling an app may take (not counted in its run time)."""
 """How long past its wall clock a child may take before it is killed (run_wasi itself stops
 an app that executes WebAssembly at the wall clock; this catches one stuck in a WASI call)."""
 
@@ -45,7 +49,7 @@ def _child(
     connection: Connection, wasm_path: str, cache_dir: str | None, options: dict[str, Any]
 ) -> None:
     """In the child process: compile (through the cache), tell the parent the app starts,
-    run it, and send its result."""
+    run it, and send its result (or what went wrong)."""
     from pools import runtime
 
     try:
@@ -55,10 +59,19 @@ def _child(
     except InvalidWasm as error:
         connection.send(("invalid", str(error)))
         return
+    except Exception as error:
+        connection.send(("error", f"{type(error).__name__}: {error}"))
+        return
     connection.send(("started", None))
-    result = runtime.run_wasi(
-        compiled, on_progress=lambda progress: connection.send(("progress", progress)), **options
-    )
+    try:
+        result = runtime.run_wasi(
+            compiled,
+            on_progress=lambda progress: connection.send(("progress", progress)),
+            **options,
+        )
+    except Exception as error:
+        connection.send(("error", f"{type(error).__name__}: {error}"))
+        return
     connection.send(("result", result))
 
 
@@ -77,7 +90,8 @@ def run_isolated(
 ) -> RunResult:
     """`pools.runtime.run_wasi` of the app in `wasm_path`, in a child process (see the module
     docstring); the same arguments and the same result. An app that is not valid WebAssembly
-    and a child that dies are failed runs too, with their reason."""
+    is a failed run with its reason; so is a child that dies, fails or takes more than
+    COMPILE_SECONDS to compile (reasons beginning with SANDBOX_FAILURE)."""
     output_dir = Path(output_dir).absolute()
     log_dir = output_dir.parent if log_dir is None else Path(log_dir).absolute()
     options = {
@@ -89,57 +103,65 @@ def run_isolated(
         "app_name": app_name,
         "log_dir": log_dir,
     }
-    receiver, sender = _forkserver().Pipe(duplex=False)
-    child = _forkserver().Process(
+    context = _forkserver()
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
         target=_child,
         args=(sender, str(wasm_path), str(cache_dir) if cache_dir else None, options),
         daemon=True,
     )
     started = time.monotonic()
-    child.start()
-    sender.close()
-    deadline = None
+    deadline = started + COMPILE_SECONDS
+    running = False
     try:
+        child.start()
+        sender.close()
         while True:
-            timeout = 0.5 if deadline is None else max(0.0, deadline - time.monotonic())
-            if receiver.poll(timeout):
+            if receiver.poll(max(0.0, min(0.5, deadline - time.monotonic()))):
                 try:
                     kind, value = receiver.recv()
                 except EOFError:
                     child.join(5)
-                    return _failed(
-                        f"the sandbox process ended unexpectedly (exit code {child.exitcode})",
-                        started,
-                        log_dir,
-                    )
+                    return _failed(_died(child), started, log_dir)
                 if kind == "result":
                     return value
                 if kind == "invalid":
                     return _failed(f"the app cannot run: {value}", started, log_dir)
+                if kind == "error":
+                    return _failed(f"{SANDBOX_FAILURE} failed: {value}", started, log_dir)
                 if kind == "started":
+                    running = True
                     started = time.monotonic()
                     deadline = started + limits.wall_clock_seconds + GRACE_SECONDS
                 elif kind == "progress" and on_progress is not None:
                     on_progress(value)
-            elif deadline is not None and time.monotonic() >= deadline:
+            elif not child.is_alive() and not receiver.poll(0):
+                return _failed(_died(child), started, log_dir)
+            if time.monotonic() >= deadline:
                 child.kill()
+                if not running:
+                    return _failed(
+                        f"{SANDBOX_FAILURE} took more than {COMPILE_SECONDS} s to compile the app",
+                        started,
+                        log_dir,
+                    )
                 return _failed(
                     f"out of time ({limits.wall_clock_seconds:g} s): stopped while waiting "
                     "in a system call",
                     started,
                     log_dir,
                 )
-            elif not child.is_alive() and not receiver.poll(0):
-                return _failed(
-                    f"the sandbox process ended unexpectedly (exit code {child.exitcode})",
-                    started,
-                    log_dir,
-                )
     finally:
         receiver.close()
+        sender.close()
         if child.is_alive():
             child.kill()
-        child.join(5)
+        if child.pid is not None:
+            child.join(5)
+
+
+def _died(child) -> str:
+    return f"{SANDBOX_FAILURE} ended unexpectedly (exit code {child.exitcode})"
 
 
 def _failed(reason: str, started: float, log_dir: Path) -> RunResult:

@@ -180,7 +180,7 @@ class NoWork(Exception):
     """Nothing for this worker now; the message says why (for the agent's log)."""
 
 
-def _lease_seconds() -> int:
+def lease_seconds() -> int:
     return getattr(settings, "WORKER_LEASE_SECONDS", 60)
 
 
@@ -206,16 +206,17 @@ def replicate_assign(*, chain_id: int, worker: str, pool: str | None) -> Replica
             raise NoWork(f"Pool {pool} is not scheduled by this site.")
         owners = {pool: owners[pool]}
     now = timezone.now()
-    open_tasks = Task.objects.filter(
-        chain_id=chain_id,
-        workerpool__in=list(owners),
-        status="active",
-        contribution_deadline__gt=now,
-    ).values("taskid")
+    # A run is active once its task's start was mined; the index may not have the task yet
+    # (then its contribution deadline is 7 reference times away), or may show it closed.
+    closed_tasks = (
+        Task.objects.filter(chain_id=chain_id, workerpool__in=list(owners))
+        .exclude(status="active", contribution_deadline__gt=now)
+        .values("taskid")
+    )
     candidates = (
         TaskRun.objects.select_for_update(skip_locked=True)
         .filter(chain_id=chain_id, workerpool__in=list(owners), status=RunStatus.ACTIVE)
-        .filter(taskid__in=open_tasks)
+        .exclude(taskid__in=closed_tasks)
         .exclude(replicates__worker=worker)
         # A correlated count, not a join: PostgreSQL locks no rows of a GROUP BY.
         .annotate(live=Coalesce(Subquery(_live_replicates), 0))
@@ -231,7 +232,7 @@ def replicate_assign(*, chain_id: int, worker: str, pool: str | None) -> Replica
             task=run,
             worker=worker,
             authorization="0x" + signature.hex(),
-            lease_until=now + datetime.timedelta(seconds=_lease_seconds()),
+            lease_until=now + datetime.timedelta(seconds=lease_seconds()),
         )
         progress_changed(run.dealid)
         return replicate
@@ -249,7 +250,7 @@ def replicate_heartbeat(
     now = timezone.now()
     updates = {
         "heartbeat_at": now,
-        "lease_until": now + datetime.timedelta(seconds=_lease_seconds()),
+        "lease_until": now + datetime.timedelta(seconds=lease_seconds()),
         "updated_at": now,
     }
     if replicate.status == ReplicateStatus.ASSIGNED:
@@ -307,40 +308,58 @@ def runs_widen(*, chain_id: int) -> int:
 
 
 def runs_abandon(*, chain_id: int) -> int:
-    """Stop handing out tasks whose runs failed POOL_GIVE_UP_AFTER_FAILURES times with nothing
-    contributed (the app runs out of fuel, time or memory, or its files do not match their
-    checksums, wherever it runs): the task is left for the refund the chain grants by claim at
-    its final deadline, with the last failure as its reason. How many were given up."""
-    runs = (
+    """Stop handing out tasks whose app failed POOL_GIVE_UP_AFTER_FAILURES times, on as many
+    distinct workers, with nothing live (it runs out of fuel, time or memory, traps, or its
+    files do not match their checksums, wherever it runs; a worker's own trouble does not
+    count): the task is left for the refund the chain grants by claim at its final deadline,
+    with the last failure as its reason. How many were given up."""
+    app_failed = Q(replicates__status=ReplicateStatus.FAILED, replicates__app_fault=True)
+    candidates = (
         TaskRun.objects.filter(chain_id=chain_id, status=RunStatus.ACTIVE)
         .exclude(replicates__status__in=LIVE_REPLICATES)
-        .annotate(failed=Count("replicates", filter=Q(replicates__status=ReplicateStatus.FAILED)))
+        .annotate(failed=Count("replicates", filter=app_failed))
         .filter(failed__gte=_give_up_after())
+        .values_list("pk", flat=True)
     )
     abandoned = 0
-    for run in runs:
-        last = run.replicates.filter(status=ReplicateStatus.FAILED).order_by("-updated_at").first()
-        reason = last.failure.rstrip(".") if last is not None else "runs failed"
-        failure = f"Given up after {run.failed} failed runs; the last: {reason}."
-        if TaskRun.objects.filter(pk=run.pk, status=RunStatus.ACTIVE).update(
-            status=RunStatus.ABANDONED, failure=failure[:300], updated_at=timezone.now()
-        ):
+    for pk in list(candidates):
+        with transaction.atomic():
+            # Locked as replicate_assign locks it: no replicate is handed out meanwhile.
+            run = TaskRun.objects.select_for_update().filter(pk=pk, status=RunStatus.ACTIVE).first()
+            if run is None or run.replicates.filter(status__in=LIVE_REPLICATES).exists():
+                continue
+            failures = run.replicates.filter(status=ReplicateStatus.FAILED, app_fault=True)
+            last = failures.order_by("-updated_at").first()
+            reason = last.failure.rstrip(".") if last is not None else "the app failed"
+            run.status = RunStatus.ABANDONED
+            run.failure = f"Given up after {failures.count()} failed runs; the last: {reason}."[
+                :300
+            ]
+            run.save(update_fields=["status", "failure", "updated_at"])
             abandoned += 1
             progress_changed(run.dealid)
     return abandoned
 
 
 def replicates_expire(*, now: datetime.datetime | None = None) -> int:
-    """Replicates whose worker went silent (lease over, nothing uploaded) expire: their place
-    goes to another worker. How many expired."""
+    """Replicates whose worker went silent expire: no heartbeat before the lease ended, or a
+    result uploaded and its contribution never reported. Their place goes to another worker
+    (a late report of the contribution still counts). How many expired."""
     now = now or timezone.now()
     silent = Replicate.objects.filter(
         status__in=(ReplicateStatus.ASSIGNED, ReplicateStatus.RUNNING), lease_until__lt=now
     )
+    unreported = Replicate.objects.filter(status=ReplicateStatus.UPLOADED, lease_until__lt=now)
     dealids = set(silent.values_list("task__dealid", flat=True))
+    dealids |= set(unreported.values_list("task__dealid", flat=True))
     expired = silent.update(
         status=ReplicateStatus.EXPIRED,
         failure="The worker went silent (no heartbeat before its lease ended).",
+        updated_at=now,
+    )
+    expired += unreported.update(
+        status=ReplicateStatus.EXPIRED,
+        failure="The worker uploaded its result but did not report its contribution in time.",
         updated_at=now,
     )
     for dealid in dealids:

@@ -9,6 +9,7 @@ Every function takes the replicate of the calling worker; the API checks that it
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import hashlib
 import json
 from typing import IO, Any
@@ -17,13 +18,17 @@ from django.conf import settings
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 
 from marketplace.catalogue.models import Asset, Listing
 from marketplace.deals.models import Category, Deal, Task
 from pools.models import Replicate, ReplicateStatus
 from pools.progress import progress_changed
+from pools.scheduler import lease_seconds
 
 MAX_RESULT_BYTES = 256 * 1024 * 1024
+# A replicate not proven yet: its worker may still report it failed.
+_UNPROVEN = (ReplicateStatus.ASSIGNED, ReplicateStatus.RUNNING, ReplicateStatus.UPLOADED)
 
 
 class WorkRefused(Exception):
@@ -72,7 +77,10 @@ def replicate_description(replicate: Replicate) -> dict[str, Any]:
     except ValueError:
         params = {}
     from marketplace.orders.services import book_domain
+    from pools.runtime import limits_for_category
 
+    time_ref = category.time_ref if category else deal.time_ref
+    limits = limits_for_category(time_ref)
     return {
         "replicate": replicate.pk,
         "chain_id": run.chain_id,
@@ -86,7 +94,14 @@ def replicate_description(replicate: Replicate) -> dict[str, Any]:
         "dataset": _asset_file(deal.dataset) if deal.dataset else None,
         "params": params if isinstance(params, dict) else {},
         "category": deal.category,
-        "time_ref": category.time_ref if category else deal.time_ref,
+        "time_ref": time_ref,
+        # The pool's limits, the same for every worker of the task (fuel use is deterministic).
+        "limits": {
+            "fuel": limits.fuel,
+            "wall_clock_seconds": limits.wall_clock_seconds,
+            "memory_bytes": limits.memory_bytes,
+            "output_bytes": limits.output_bytes,
+        },
         "contribution_deadline": task.contribution_deadline if task else None,
         "lease_until": replicate.lease_until,
     }
@@ -156,37 +171,44 @@ def result_upload(*, replicate: Replicate, archive: IO[bytes], size: int, digest
     replicate.digest = digest
     replicate.percent = 100.0
     replicate.status = ReplicateStatus.UPLOADED
-    replicate.save(update_fields=["digest", "percent", "status", "updated_at"])
+    # The lease now waits for the contribution's report (replicates_expire).
+    replicate.lease_until = timezone.now() + datetime.timedelta(seconds=lease_seconds())
+    replicate.save(update_fields=["digest", "percent", "status", "lease_until", "updated_at"])
     progress_changed(replicate.task.dealid)
     return replicate
 
 
 @transaction.atomic
-def replicate_fail(*, replicate: Replicate, reason: Any) -> Replicate:
-    """The worker could not run the replicate (a checksum mismatch, the app ran out of fuel,
-    time or memory...): recorded with its reason; nothing is contributed."""
+def replicate_fail(*, replicate: Replicate, reason: Any, app_fault: bool = False) -> Replicate:
+    """The worker could not run or prove the replicate (a checksum mismatch, the app ran out of
+    fuel, time or memory, its contribution was refused...): recorded with its reason, and
+    whether the app itself failed (what makes the scheduler give a task up); nothing counts
+    as contributed."""
     text = str(reason or "").strip()[:300]
     if not text:
         raise WorkRefused("Say why the replicate failed (reason).")
     replicate = Replicate.objects.select_for_update().get(pk=replicate.pk)
-    if replicate.status not in (ReplicateStatus.ASSIGNED, ReplicateStatus.RUNNING):
+    if replicate.status not in _UNPROVEN:
         raise WorkRefused(
             f"Replicate {replicate.pk} is {replicate.get_status_display().lower()} already.",
             status=409,
         )
     replicate.status = ReplicateStatus.FAILED
     replicate.failure = text
-    replicate.save(update_fields=["status", "failure", "updated_at"])
+    replicate.app_fault = bool(app_fault)
+    replicate.save(update_fields=["status", "failure", "app_fault", "updated_at"])
     progress_changed(replicate.task.dealid)
     return replicate
 
 
 def replicate_contributed(*, replicate: Replicate, hub) -> Replicate:
     """The worker says it contributed: believed only when the Hub has its contribution, and
-    it commits to the result the worker uploaded."""
+    it commits to the result the worker uploaded (a late report of a replicate that expired
+    after its upload counts too). A contribution to another result fails the replicate."""
     from marketplace.chain.hub import ContributionStatus, result_hash
 
-    if replicate.status != ReplicateStatus.UPLOADED:
+    late = replicate.status == ReplicateStatus.EXPIRED and replicate.digest
+    if replicate.status != ReplicateStatus.UPLOADED and not late:
         raise WorkRefused("Upload the result before contributing it.", status=409)
     contribution = hub.contribution(replicate.task.taskid, replicate.worker)
     if contribution.status == ContributionStatus.UNSET:
@@ -196,13 +218,20 @@ def replicate_contributed(*, replicate: Replicate, hub) -> Replicate:
             status=409,
         )
     if contribution.result_hash != result_hash(replicate.task.taskid, replicate.digest):
+        Replicate.objects.filter(pk=replicate.pk, status=replicate.status).update(
+            status=ReplicateStatus.FAILED,
+            failure="Contributed another result on chain than the archive it uploaded.",
+        )
+        progress_changed(replicate.task.dealid)
         raise WorkRefused(
             "Your contribution on chain commits to another result than the archive you "
             f"uploaded ({replicate.digest}): its result would not be served. Upload the "
             "archive whose sha256 you contributed.",
             status=409,
         )
-    Replicate.objects.filter(pk=replicate.pk).update(status=ReplicateStatus.CONTRIBUTED)
+    Replicate.objects.filter(pk=replicate.pk, status=replicate.status).update(
+        status=ReplicateStatus.CONTRIBUTED, failure=""
+    )
     progress_changed(replicate.task.dealid)
     replicate.refresh_from_db()
     return replicate

@@ -605,7 +605,11 @@ class Indexer:
             addresses, digests = touched_keys(events)
             orders_refresh(chain_id=self.chain_id, addresses=addresses, digests=digests)
             if dealids:
-                deals_changed.send(sender=type(self), chain_id=self.chain_id, dealids=dealids)
+                for receiver, outcome in deals_changed.send_robust(
+                    sender=type(self), chain_id=self.chain_id, dealids=dealids
+                ):
+                    if isinstance(outcome, Exception):
+                        logger.warning("deals_changed receiver %s failed: %s", receiver, outcome)
 
     _EVENT_COLUMNS = (
         "chain_id",

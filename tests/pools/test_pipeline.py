@@ -193,7 +193,7 @@ class Pipeline:
 
     # ------------------------------------------------------------------ agents
 
-    def start_agent(self, worker, *, env: dict[str, str] | None = None, liar: bool = False):
+    def start_agent(self, worker, *, liar: bool = False):
         """`manage.py run_worker` for `worker` (one of the market's dev accounts), logging into
         the test's folder; the liar's archives carry a forged file (tests.pools.liar_agent)."""
         number = self.market.accounts.index(worker)
@@ -206,6 +206,8 @@ class Pipeline:
             str(number),
             "--work-dir",
             str(self.folder / f"agent-{number}"),
+            "--poll-seconds",
+            "0.5",
         ]
         command = (
             [sys.executable, "-m", "tests.pools.liar_agent", *arguments]
@@ -221,7 +223,6 @@ class Pipeline:
                 "WEB3_RPC_URL": self.rpc_url,
                 "CHAIN_ID": str(CHAIN_ID),
                 "PYTHONUNBUFFERED": "1",
-                **(env or {}),
             },
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -454,32 +455,35 @@ def test_a_lying_worker_is_outvoted_slashed_and_the_honest_ones_share_its_stake(
 
 
 @pytest.mark.parametrize(
-    ("program", "env", "reason"),
+    ("program", "fuel_per_second", "reason"),
     [
-        ("spin.wat", {}, "out of time (2 s)"),
-        ("spin.wat", {"SANDBOX_FUEL_PER_SECOND": "1000000"}, "out of fuel (2,000,000"),
-        ("memory_hog.wat", {}, "out of memory (512 MiB)"),
+        ("spin.wat", None, "out of time (2 s)"),
+        ("sleeper.wat", None, "out of time (2 s): stopped while waiting in a system call"),
+        ("spin.wat", 1_000_000, "out of fuel (2,000,000"),
+        ("memory_hog.wat", None, "out of memory (512 MiB)"),
     ],
-    ids=["time", "fuel", "memory"],
+    ids=["time", "asleep", "fuel", "memory"],
 )
 def test_an_app_that_exhausts_its_limits_is_given_up_and_the_buyer_refunded_by_claim(
-    pipeline, program, env, reason
+    pipeline, settings, program, fuel_per_second, reason
 ):
+    if fuel_per_second:  # the pool's operator sets it: every worker of a task gets the same
+        settings.SANDBOX_FUEL_PER_SECOND = fuel_per_second
     market = pipeline.market
     requester, pool_owner = market.requester, market.scheduler
     before = market.hub.account(requester.address)
     pool_before = market.hub.account(pool_owner.address).stake
+    for worker in market.workers[:2]:  # waiting for work while the buyer buys
+        pipeline.start_agent(worker)
     brief = pipeline.category("T2", time_ref=2)  # a 2 s wall clock, 20 s to the final deadline
     dealid = pipeline.buy(wat_program(program), trust=1, category=brief)
-    for worker in market.workers[:2]:
-        pipeline.start_agent(worker, env=env)
 
     run = pipeline.wait_for("the task to be given up", _finished(dealid, RunStatus.ABANDONED))
 
-    failures = list(run.replicates.values_list("status", "failure"))
+    failures = list(run.replicates.values_list("status", "app_fault", "failure"))
     assert len(failures) == 2
-    for status, failure in failures:
-        assert status == ReplicateStatus.FAILED and reason in failure, failure
+    for status, app_fault, failure in failures:
+        assert status == ReplicateStatus.FAILED and app_fault and reason in failure, failure
     assert run.failure.startswith("Given up after 2 failed runs; the last: The app did not")
     assert reason in run.failure
     # The buyer sees why, and when the refund comes.

@@ -4,6 +4,8 @@ handed to distinct workers with an authorization the Hub takes, leases that expi
 from __future__ import annotations
 
 import datetime
+import hashlib
+import io
 
 import pytest
 from django.utils import timezone
@@ -85,7 +87,7 @@ def test_replicates_go_to_distinct_workers_as_many_as_the_trust_needs(market, hu
     )
 
     # A silent worker's replicate expires, and its place goes to another worker.
-    later = timezone.now() + datetime.timedelta(seconds=scheduler._lease_seconds() + 1)
+    later = timezone.now() + datetime.timedelta(seconds=scheduler.lease_seconds() + 1)
     scheduler.replicate_heartbeat(replicate=given[1], percent=40, message="rendering")
     Replicate.objects.filter(pk=given[1].pk).update(lease_until=later + datetime.timedelta(60))
     assert scheduler.replicates_expire(now=later) == 2  # given[0] and given[2]
@@ -135,3 +137,107 @@ def test_tasks_started_elsewhere_run_and_those_the_hub_refuses_are_given_up(mark
     refused = TaskRun.objects.get(idx=7)
     assert refused.status == RunStatus.FAILED
     assert refused.failure.startswith("Could not start the task:")
+
+
+def _started_run(market, hub_deployment, *, trust: int) -> TaskRun:
+    _deal(market, hub_deployment, trust=trust, volume=1)
+    scheduler.runs_create(chain_id=31337)
+    scheduler.runs_initialize(chain_id=31337, hub=market.hub)
+    index_to_head(hub_deployment)
+    return TaskRun.objects.get()
+
+
+def _contribute(market, run: TaskRun, worker, digest: bytes) -> Replicate:
+    replicate = scheduler.replicate_assign(
+        chain_id=31337, worker=worker.address, pool=market.workerpool
+    )
+    market.hub.commit(
+        sender=market.sender(worker),
+        taskid=run.taskid,
+        digest=digest,
+        authorization=bytes.fromhex(replicate.authorization[2:]),
+    )
+    Replicate.objects.filter(pk=replicate.pk).update(
+        status=ReplicateStatus.CONTRIBUTED, digest="0x" + digest.hex()
+    )
+    return replicate
+
+
+def test_disagreeing_workers_get_one_more_replicate_once_the_index_has_them(market, hub_deployment):
+    run = _started_run(market, hub_deployment, trust=3)
+    assert run.replicates_wanted == 2
+    first, second, third = market.workers[:3]
+    _contribute(market, run, first, new_digest())
+    _contribute(market, run, second, new_digest())  # another result: no consensus
+    assert scheduler.runs_widen(chain_id=31337) == 0  # the index does not have them yet
+    index_to_head(hub_deployment)
+    assert scheduler.runs_widen(chain_id=31337) == 1
+    assert scheduler.runs_widen(chain_id=31337) == 0  # once: the new place is not taken yet
+    run.refresh_from_db()
+    assert run.replicates_wanted == 3
+    taken = scheduler.replicate_assign(chain_id=31337, worker=third.address, pool=market.workerpool)
+    assert taken.task == run
+    # Replicates of a task nobody disagrees on are not widened: consensus ends the task's run.
+    TaskRun.objects.filter(pk=run.pk).update(replicates_wanted=scheduler.MAX_REPLICATES)
+    assert scheduler.runs_widen(chain_id=31337) == 0
+
+
+def test_a_task_is_given_up_after_its_app_failed_on_two_workers_not_after_worker_trouble(
+    market, hub_deployment, settings
+):
+    settings.POOL_GIVE_UP_AFTER_FAILURES = 2
+    run = _started_run(market, hub_deployment, trust=1)
+    TaskRun.objects.filter(pk=run.pk).update(replicates_wanted=2)  # two may run at once
+    workers = market.workers
+
+    def fail(worker, reason: str, *, app_fault: bool) -> None:
+        from pools.work import replicate_fail
+
+        replicate = scheduler.replicate_assign(
+            chain_id=31337, worker=worker.address, pool=market.workerpool
+        )
+        replicate_fail(replicate=replicate, reason=reason, app_fault=app_fault)
+
+    fail(workers[0], "Could not download the app: HTTP 502.", app_fault=False)
+    fail(workers[1], "The app did not finish: out of fuel.", app_fault=True)
+    assert scheduler.runs_abandon(chain_id=31337) == 0  # one app failure, one worker's trouble
+    live = scheduler.replicate_assign(
+        chain_id=31337, worker=workers[2].address, pool=market.workerpool
+    )
+    Replicate.objects.filter(pk=live.pk).update(status=ReplicateStatus.RUNNING)
+    fail(workers[3], "The app did not finish: out of fuel.", app_fault=True)
+    assert scheduler.runs_abandon(chain_id=31337) == 0  # a replicate still runs
+    Replicate.objects.filter(pk=live.pk).update(status=ReplicateStatus.EXPIRED)
+    assert scheduler.runs_abandon(chain_id=31337) == 1
+    run.refresh_from_db()
+    assert run.status == RunStatus.ABANDONED
+    assert run.failure == (
+        "Given up after 2 failed runs; the last: The app did not finish: out of fuel."
+    )
+    with pytest.raises(scheduler.NoWork):  # handed out no more
+        scheduler.replicate_assign(
+            chain_id=31337, worker=market.accounts[9].address, pool=market.workerpool
+        )
+
+
+def test_an_upload_whose_contribution_is_never_reported_expires(market, hub_deployment):
+    from pools.work import result_upload
+
+    run = _started_run(market, hub_deployment, trust=1)
+    replicate = scheduler.replicate_assign(
+        chain_id=31337, worker=market.workers[0].address, pool=market.workerpool
+    )
+    archive = b"result"
+    result_upload(
+        replicate=replicate,
+        archive=io.BytesIO(archive),
+        size=len(archive),
+        digest="0x" + hashlib.sha256(archive).hexdigest(),
+    )
+    assert scheduler.replicates_expire() == 0  # its lease started again at the upload
+    later = timezone.now() + datetime.timedelta(seconds=scheduler.lease_seconds() + 1)
+    assert scheduler.replicates_expire(now=later) == 1
+    replicate.refresh_from_db()
+    assert replicate.status == ReplicateStatus.EXPIRED
+    assert "did not report its contribution" in replicate.failure
+    assert run.replicates.count() == 1

@@ -202,4 +202,6 @@ def test_a_contribution_to_another_result_than_the_uploaded_one_is_not_believed(
     )
     assert refused.status_code == 409
     assert "commits to another result" in refused.json()["error"]
-    assert Replicate.objects.get(pk=pk).status == ReplicateStatus.UPLOADED
+    failed = Replicate.objects.get(pk=pk)
+    assert failed.status == ReplicateStatus.FAILED and not failed.app_fault
+    assert failed.failure == "Contributed another result on chain than the archive it uploaded."
