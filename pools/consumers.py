@@ -12,6 +12,8 @@ Protocol (server to client, JSON unless `?format=html`):
 
 With `?format=html` the snapshots are HTML fragments instead, `<div id="deal-live"
 hx-swap-oob="true" data-seq="n">…</div>`, for the deal page's htmx ws extension to swap in.
+With `?task=N` they are about the deal's task N only (pools.progress.task_snapshot), as the
+task's page shows it.
 
 Who sees worker messages and failures: pools.progress.can_see_logs. Browsers authenticate with
 their session; scripts may send their API token (`Authorization: Bearer se_...`). Like every
@@ -43,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 FORMATS = ("json", "html")
 LIVE_TEMPLATE = "deals/deal_detail.html#live"
+TASK_LIVE_TEMPLATE = "deals/task_detail.html#live"
+MAX_TASK_INDEX = 2**64 - 1
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHORIZED = 4401
 
@@ -50,6 +54,7 @@ CLOSE_UNAUTHORIZED = 4401
 class DealProgressConsumer(AsyncWebsocketConsumer):
     dealid: str = ""
     format: str = "json"
+    task: int | None = None
     seq: int = 0
     _last: dict[str, Any] | None = None
     _changed: asyncio.Event | None = None
@@ -71,6 +76,14 @@ class DealProgressConsumer(AsyncWebsocketConsumer):
         if self.format not in FORMATS:
             await self._refuse(CLOSE_BAD_REQUEST, "Unknown format: ask for format=json or html.")
             return
+        if "task" in query:
+            task = query["task"][-1]
+            if not (task.isascii() and task.isdigit() and int(task) <= MAX_TASK_INDEX):
+                await self._refuse(
+                    CLOSE_BAD_REQUEST, "task must be a task's index in the deal: 0, 1, 2…"
+                )
+                return
+            self.task = int(task)
         problem = await self._authenticate_token()
         if problem:
             await self._refuse(CLOSE_UNAUTHORIZED, problem)
@@ -138,11 +151,15 @@ class DealProgressConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def _snapshot(self) -> dict[str, Any]:
-        return progress.deal_snapshot(self.dealid, viewer=self.scope.get("user"))
+        snapshot = progress.deal_snapshot(self.dealid, viewer=self.scope.get("user"))
+        if self.task is not None and snapshot.get("indexed"):
+            snapshot = progress.task_snapshot(snapshot, self.task)
+        return snapshot
 
     @database_sync_to_async
     def _render(self, snapshot: dict[str, Any], seq: int) -> str:
-        return render_to_string(LIVE_TEMPLATE, {"live": snapshot, "seq": seq, "oob": True})
+        template = LIVE_TEMPLATE if self.task is None else TASK_LIVE_TEMPLATE
+        return render_to_string(template, {"live": snapshot, "seq": seq, "oob": True})
 
     @database_sync_to_async
     def _authenticate_token(self) -> str:

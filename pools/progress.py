@@ -284,6 +284,20 @@ def snapshot_of(
     }
 
 
+def task_snapshot(snapshot: dict[str, Any], idx: int) -> dict[str, Any]:
+    """The part of a deal's snapshot about its task `idx`: "task" (its row, None when the deal
+    has no such task yet) and the timeline's events of that task and of the deal."""
+    row = next((task for task in snapshot.get("tasks", []) if task["idx"] == idx), None)
+    return {
+        **snapshot,
+        "idx": idx,
+        "task": row,
+        "tasks": [row] if row is not None else [],
+        "timeline": [e for e in snapshot.get("timeline", []) if e["task"] in (None, idx)],
+        "timeline_omitted": 0,
+    }
+
+
 def _deal_status(counts: dict[str, int], *, volume: int, started: bool) -> str:
     finished = counts["completed"] + counts["failed"]
     if volume and finished >= volume:

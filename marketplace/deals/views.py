@@ -79,6 +79,32 @@ def deal_detail(request: HttpRequest, dealid: str) -> HttpResponse:
     return render(request, template, context)
 
 
+def task_detail(request: HttpRequest, dealid: str, idx: int) -> HttpResponse:
+    """One task of a deal, followed live like the deal's page (its replicates, contributions,
+    deadlines, result and timeline)."""
+    key = selectors.bytes32_key(dealid)
+    deal = selectors.deal_detail(dealid=key) if key is not None else None
+    if deal is None or not deal.bot_first <= idx < deal.bot_first + deal.volume:
+        what = (
+            f"Deal {dealid[:80]} has no task {idx}: its tasks are numbered "
+            f"{deal.bot_first} to {deal.bot_first + deal.volume - 1}."
+            if deal is not None
+            else f"No indexed deal {dealid[:80]}: open the deal's page, which waits for its block."
+        )
+        return render(
+            request, "frontend/error.html", {"title": "No such task", "message": what}, status=404
+        )
+    live = progress.task_snapshot(progress.snapshot_of(deal, dealid=key, viewer=request.user), idx)
+    context = {
+        "dealid": key,
+        "deal": deal,
+        "idx": idx,
+        "live": live,
+        "live_socket": progress.socket_path(key) + f"?format=html&task={idx}",
+    }
+    return render(request, "deals/task_detail.html", context)
+
+
 @login_required
 def deal_list(request: HttpRequest) -> HttpResponse:
     wallets = [wallet.address for wallet in wallet_list(user=request.user)]

@@ -335,3 +335,32 @@ async def test_a_page_of_another_site_may_not_connect():
     connected, _ = await client.connect()
 
     assert not connected
+
+
+async def test_a_task_page_follows_its_own_task_only(deal):
+    client = await connect(f"/ws/deals/{deal.dealid}/?task=0")
+    first = (await receive(client))["snapshot"]
+    assert (first["idx"], first["task"]["idx"]) == (0, 0)
+    assert [task["idx"] for task in first["tasks"]] == [0]
+    assert {event["task"] for event in first["timeline"]} <= {None, 0}
+    await beat(deal.replicate, 45)
+    assert (await receive(client))["snapshot"]["task"]["percent"] == 45.0
+    await client.disconnect()
+
+    html = await connect(f"/ws/deals/{deal.dealid}/?format=html&task=0")
+    fragment = await html.receive_from(timeout=3)
+    assert fragment.startswith('<div id="deal-live" class="deal-live" hx-swap-oob="true"')
+    assert 'aria-label="Task 0"' in fragment and 'aria-valuenow="45.0"' in fragment
+    await html.disconnect()
+
+    beyond = await connect(f"/ws/deals/{deal.dealid}/?task=7")
+    assert (await receive(beyond))["snapshot"]["task"] is None  # no such task (yet)
+    await beyond.disconnect()
+
+
+@pytest.mark.parametrize("task", ["-1", "one", "1e3", "٣", str(2**64)])
+async def test_a_bad_task_index_is_closed_with_4400(task):
+    client = await connect(f"/ws/deals/{UNKNOWN_DEAL}/?task={task}")
+
+    assert (await receive(client))["error"] == "task must be a task's index in the deal: 0, 1, 2…"
+    assert await client.receive_output() == {"type": "websocket.close", "code": 4400}

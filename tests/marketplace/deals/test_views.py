@@ -244,3 +244,31 @@ def test_my_deals_come_a_page_at_a_time(client, market, hub_deployment, monkeypa
     assert dealids[2] in first and dealids[1] in first and dealids[0] not in first
     assert dealids[0] in second
     assert "Page 1 of 2" in first and 'href="?page=2" rel="next"' in first
+
+
+def test_a_task_has_a_page_of_its_own_linked_from_the_deal(client, market, hub_deployment):
+    orders = market.sign_orders(
+        app_price=2 * ECT, dataset_price=None, workerpool_price=ECT, volume=2
+    )
+    dealid = market.match(orders)
+    taskid = market.initialize(dealid, 0)
+    digest = new_digest()
+    market.contribute(market.workers[0], taskid, digest)
+    index_to_head(hub_deployment)
+    key = "0x" + dealid.hex()
+    task_url = reverse("task_detail", args=[key, 0])
+
+    assert f'href="{task_url}"' in client.get(_deal_url(dealid)).content.decode()
+    page = client.get(task_url).content.decode()
+    assert "Task 0" in page and "0x" + taskid.hex() in page
+    assert 'role="progressbar" aria-label="Task 0"' in page
+    assert f'ws-connect="/ws/deals/{key}/?format=html&amp;task=0"' in page
+    assert "Contributions on chain" in page
+    assert "Task #1" not in page  # the other task's events are on its own page
+    waiting = client.get(reverse("task_detail", args=[key, 1])).content.decode()
+    assert "has not started this task on chain yet" in waiting
+
+    missing = client.get(reverse("task_detail", args=[key, 2]))
+    assert missing.status_code == 404
+    assert "its tasks are numbered 0 to 1" in missing.content.decode()
+    assert client.get(reverse("task_detail", args=["0x12", 0])).status_code == 404
