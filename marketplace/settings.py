@@ -85,6 +85,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside the others: what they and Django answer under /api/ is JSON too.
+    "marketplace.middleware.ApiErrorMiddleware",
     "marketplace.middleware.UploadSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -251,9 +253,12 @@ CATALOGUE_PAGE_SIZE = 24
 COMMENT_EDIT_WINDOW_SECONDS = env.int("COMMENT_EDIT_WINDOW_SECONDS", default=15 * 60)
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # The schema documents the refusals every operation can answer, as the `Error` shape.
+    "DEFAULT_SCHEMA_CLASS": "marketplace.api_schema.ApiAutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "marketplace.catalogue.pagination.ApiPagination",
     "PAGE_SIZE": 24,
+    # JSON only, errors included (no browsable HTML pages): /api/docs/ documents the API.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Browsers use their session (with CSRF on writes); scripts a token got by signing a
     # challenge with their wallet (Authorization: Bearer <token>, /api/v1/auth/).
     # The token comes first: its WWW-Authenticate header makes unauthenticated calls 401.

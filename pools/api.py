@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission
@@ -22,6 +22,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from marketplace.accounts.models import ApiToken
+from marketplace.api import error_responses
 from pools import scheduler, work
 from pools.models import Replicate
 
@@ -74,6 +75,10 @@ def _state(replicate: Replicate) -> dict:
     }
 
 
+# Refusals of every worker call (401, CSRF's 403 and 429 are generated: marketplace.api_schema).
+SESSION_REFUSED = "A browser session: workers call with a wallet token."
+NO_REPLICATE = "You have no such replicate."
+
 STATE = inline_serializer(
     "ReplicateState",
     {
@@ -89,6 +94,12 @@ STATE = inline_serializer(
 )
 
 
+WORK_ANSWER = inline_serializer(
+    "WorkAnswer",
+    {"work": serializers.DictField(allow_null=True), "reason": serializers.CharField()},
+)
+
+
 class WorkRequestApi(WorkerApi):
     """Ask for a replicate of a task of `pool` (any pool the site schedules when omitted): its
     description, or {"work": null} and why."""
@@ -98,10 +109,11 @@ class WorkRequestApi(WorkerApi):
 
     @extend_schema(
         request=WorkRequestInputSerializer,
-        responses=inline_serializer(
-            "WorkAnswer",
-            {"work": serializers.DictField(allow_null=True), "reason": serializers.CharField()},
-        ),
+        responses={
+            200: OpenApiResponse(WORK_ANSWER, description="No work now: reason says why."),
+            201: OpenApiResponse(WORK_ANSWER, description="A replicate, assigned to you."),
+            **error_responses(_403=SESSION_REFUSED),
+        },
     )
     def post(self, request: Request) -> Response:
         from eth_utils import to_checksum_address
@@ -129,7 +141,10 @@ class HeartbeatApi(WorkerApi):
         percent = serializers.FloatField(min_value=0, max_value=100, required=False)
         message = serializers.CharField(max_length=300, required=False, allow_blank=True)
 
-    @extend_schema(request=HeartbeatInputSerializer, responses=STATE)
+    @extend_schema(
+        request=HeartbeatInputSerializer,
+        responses={200: STATE, **error_responses(_403=SESSION_REFUSED, _404=NO_REPLICATE)},
+    )
     def post(self, request: Request, pk: int) -> Response:
         replicate = self.replicate(request, pk)
         if replicate is None:
@@ -147,7 +162,9 @@ class HeartbeatApi(WorkerApi):
 
 
 class ReplicateStateApi(WorkerApi):
-    @extend_schema(responses=STATE)
+    @extend_schema(
+        responses={200: STATE, **error_responses(_403=SESSION_REFUSED, _404=NO_REPLICATE)}
+    )
     def get(self, request: Request, pk: int) -> Response:
         replicate = self.replicate(request, pk)
         return _missing(pk) if replicate is None else Response(_state(replicate))
@@ -156,7 +173,15 @@ class ReplicateStateApi(WorkerApi):
 class DatasetKeyApi(WorkerApi):
     """The dataset's key, base64: only for the caller's own live replicate."""
 
-    @extend_schema(responses=inline_serializer("DatasetKey", {"key": serializers.CharField()}))
+    @extend_schema(
+        responses={
+            200: inline_serializer("DatasetKey", {"key": serializers.CharField()}),
+            **error_responses(
+                _403=f"{SESSION_REFUSED} Or the replicate is not live any more.",
+                _404=f"{NO_REPLICATE} Or its task uses no dataset of this site.",
+            ),
+        }
+    )
     def get(self, request: Request, pk: int) -> Response:
         replicate = self.replicate(request, pk)
         if replicate is None:
@@ -185,7 +210,14 @@ class ResultUploadApi(WorkerApi):
                 },
             }
         },
-        responses=STATE,
+        responses={
+            200: STATE,
+            **error_responses(
+                _403=SESSION_REFUSED,
+                _404=NO_REPLICATE,
+                _409="The replicate takes no result now.",
+            ),
+        },
     )
     def post(self, request: Request, pk: int) -> Response:
         replicate = self.replicate(request, pk)
@@ -217,7 +249,18 @@ class ReplicateReportApi(WorkerApi):
         reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
         app_fault = serializers.BooleanField(required=False, default=False)
 
-    @extend_schema(request=ReportInputSerializer, responses=STATE)
+    @extend_schema(
+        request=ReportInputSerializer,
+        responses={
+            200: STATE,
+            **error_responses(
+                _403=SESSION_REFUSED,
+                _404=NO_REPLICATE,
+                _409="The event does not follow from the replicate's state, or the Hub has "
+                "not seen it yet.",
+            ),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         replicate = self.replicate(request, pk)
         if replicate is None:

@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -78,7 +79,8 @@ class DealProgressConsumer(AsyncWebsocketConsumer):
             return
         if "task" in query:
             task = query["task"][-1]
-            if not (task.isascii() and task.isdigit() and int(task) <= MAX_TASK_INDEX):
+            digits = len(str(MAX_TASK_INDEX))  # at most: int() of thousands of digits raises
+            if not (re.fullmatch(rf"[0-9]{{1,{digits}}}", task) and int(task) <= MAX_TASK_INDEX):
                 await self._refuse(
                     CLOSE_BAD_REQUEST, "task must be a task's index in the deal: 0, 1, 2…"
                 )

@@ -358,7 +358,10 @@ async def test_a_task_page_follows_its_own_task_only(deal):
     await beyond.disconnect()
 
 
-@pytest.mark.parametrize("task", ["-1", "one", "1e3", "٣", str(2**64)])
+@pytest.mark.parametrize(
+    "task",
+    ["-1", "one", "1e3", "٣", "²", str(2**64), pytest.param("9" * 5000, id="5000 digits")],
+)
 async def test_a_bad_task_index_is_closed_with_4400(task):
     client = await connect(f"/ws/deals/{UNKNOWN_DEAL}/?task={task}")
 
