@@ -66,15 +66,13 @@ def error_body(message: str, *, field: str = "") -> dict[str, str]:
 
 
 class ApiError(exceptions.APIException):
-    """A refusal with its sentence and the input at fault (400 unless said otherwise)."""
+    """A 400 with its sentence and the input at fault."""
 
     status_code = status.HTTP_400_BAD_REQUEST
 
-    def __init__(self, message: str, *, field: str = "", status_code: int | None = None) -> None:
+    def __init__(self, message: str, *, field: str = "") -> None:
         super().__init__(message)
         self.field = field
-        if status_code is not None:
-            self.status_code = status_code
 
 
 def error_responses(**descriptions: str) -> dict[int, OpenApiResponse]:
@@ -281,7 +279,8 @@ def _sentence(exc: exceptions.APIException, context: dict[str, Any]) -> tuple[st
     if isinstance(exc, exceptions.MethodNotAllowed):
         allowed = [m for m in (view.allowed_methods if view else []) if m != "OPTIONS"]
         return (
-            f"{exc.detail} Here: {', '.join(allowed)}; see the API's documentation at {DOCS_URL}.",
+            f"{exc.detail} This endpoint takes {', '.join(allowed)}; see the API's "
+            f"documentation at {DOCS_URL}.",
             "",
         )
     if isinstance(exc, exceptions.Throttled):

@@ -13,6 +13,7 @@ from rest_framework.authentication import SessionAuthentication
 from marketplace.api import ErrorOutputSerializer
 
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+_MALFORMED = "A parameter or the body is malformed or breaks a rule: the error says which."
 
 
 class ApiAutoSchema(AutoSchema):
@@ -45,12 +46,7 @@ class ApiAutoSchema(AutoSchema):
         body = "requestBody" in operation
         errors = []
         if query or body:
-            errors.append(
-                (
-                    400,
-                    "A parameter or the body is malformed or breaks a rule: the error says which.",
-                )
-            )
+            errors.append((400, _MALFORMED))
         if {} not in operation.get("security", [{}]):
             errors.append((401, "No credentials, or credentials that are not valid (any more)."))
         sessions = any(isinstance(a, SessionAuthentication) for a in self.view.get_authenticators())

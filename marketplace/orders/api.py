@@ -311,8 +311,7 @@ class OrderPublishApi(APIView):
                 description="The order is refused, or every order of the batch is.",
             ),
             **error_responses(
-                _403="Only the signer may put back an order its signer took off the book.",
-                _409="The order is in the book already.",
+                _409="The order is in the book already, or its signer took it off the book.",
                 _503="The book cannot reach the chain, or the contracts are not deployed.",
             ),
         },

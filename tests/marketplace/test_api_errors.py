@@ -4,38 +4,18 @@ at fault), whoever refuses: a view, DRF or Django; a bad query parameter is a 40
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import hashlib
-import secrets
 from collections.abc import Callable
 
 import pytest
-from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
-from marketplace.accounts.models import ApiToken
 from marketplace.chain.models import Deployment
 from marketplace.chain.orders import AppOrder, sign_order, typed_data
-from tests.factories.accounts import UserFactory, WalletFactory
+from tests.factories.accounts import UserFactory, token_client
 from tests.marketplace.chain.hub_helpers import ECT, Market
 
 pytestmark = pytest.mark.django_db
-
-
-def token_client(address: str) -> APIClient:
-    """A client sending a live wallet token of `address`."""
-    secret = "se_" + secrets.token_urlsafe(32)
-    wallet = WalletFactory(address=address)
-    ApiToken.objects.create(
-        user=wallet.user,
-        wallet_address=address,
-        key_hash=hashlib.sha256(secret.encode()).hexdigest(),
-        expires_at=timezone.now() + datetime.timedelta(hours=1),
-    )
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
 
 
 def session(*, csrf: bool = False) -> APIClient:

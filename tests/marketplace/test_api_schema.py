@@ -16,12 +16,10 @@ its own. Every case runs in a savepoint rolled back after it, with a fresh cache
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import hashlib
 import io
 import json
 import re
-import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -32,7 +30,6 @@ from django.core.cache import cache as django_cache
 from django.db import transaction
 from django.http import QueryDict
 from django.test import override_settings
-from django.utils import timezone
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from jsonschema import Draft202012Validator
@@ -40,14 +37,14 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
 from datamarket.crypto import generate_dataset_key, wrap_key
-from marketplace.accounts.models import ApiToken, Wallet
+from marketplace.accounts.models import Wallet
 from marketplace.chain.models import Deployment
 from marketplace.chain.orders import AppOrder, DatasetOrder, WorkerpoolOrder, sign_order, typed_data
 from marketplace.orders import services as book
 from marketplace.orders.models import Order as BookOrder
 from pools import scheduler
 from pools.models import TaskRun
-from tests.factories.accounts import WalletFactory
+from tests.factories.accounts import WalletFactory, token_client
 from tests.factories.catalogue import AppFactory, DatasetFactory, WorkerpoolFactory
 from tests.marketplace.chain.ect_helpers import closed_port_url, send_ect
 from tests.marketplace.chain.hub_helpers import ECT, Market
@@ -161,20 +158,6 @@ def answer_problems(schema: dict, case: Case, response) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- the world
-
-
-def _token_client(user, address: str) -> APIClient:
-    """A client sending a live wallet token of `user`'s wallet `address`."""
-    secret = "se_" + secrets.token_urlsafe(32)
-    ApiToken.objects.create(
-        user=user,
-        wallet_address=address,
-        key_hash=hashlib.sha256(secret.encode()).hexdigest(),
-        expires_at=timezone.now() + datetime.timedelta(hours=1),
-    )
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
 
 
 def _user_of(address: str):
@@ -346,9 +329,9 @@ def world(chain, hub_deployment, dev_accounts) -> World:
         anonymous=APIClient(),
         session=session,
         browser=browser,
-        buyer=_token_client(buyer, market.requester.address),
-        app_owner=_token_client(owner, market.app_owner.address),
-        worker=_token_client(worker, market.workers[0].address),
+        buyer=token_client(market.requester.address, user=buyer),
+        app_owner=token_client(market.app_owner.address, user=owner),
+        worker=token_client(market.workers[0].address, user=worker),
     )
 
 
