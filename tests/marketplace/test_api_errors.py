@@ -4,6 +4,7 @@ at fault), whoever refuses: a view, DRF or Django; a bad query parameter is a 40
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 
 import pytest
@@ -179,6 +180,21 @@ def test_an_unknown_url_points_to_the_documentation():
     message = assert_api_error(APIClient().get("/api/v1/nope/"), 404)
 
     assert message == "There is no API endpoint at /api/v1/nope/: see the endpoints at /api/docs/."
+
+
+def test_django_csrf_page_under_the_api_becomes_json(rf):
+    # No view under /api/ is outside DRF today; one that was would get Django's CSRF page.
+    from django.views.csrf import csrf_failure
+
+    from marketplace.middleware import ApiErrorMiddleware
+
+    request = rf.post("/api/v1/some-django-view/")
+    middleware = ApiErrorMiddleware(lambda request: csrf_failure(request, reason="no token"))
+
+    response = middleware(request)
+
+    assert (response.status_code, response["Content-Type"]) == (403, "application/json")
+    assert "X-CSRFToken" in json.loads(response.content)["error"]
 
 
 def test_pages_outside_the_api_keep_their_html_errors(client):

@@ -28,7 +28,8 @@ def site(tmp_path_factory):
     """`python -m marketplace.serve` on a fresh SQLite database of its own; its base URL."""
     var = tmp_path_factory.mktemp("var")
     env = {**os.environ, "SUPEREDGE_VAR_DIR": str(var), "DJANGO_DEBUG": "true"}
-    env.pop("DATABASE_URL", None)
+    for shared in ("DATABASE_URL", "REDIS_URL"):  # its own database, one process
+        env.pop(shared, None)
     subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity", "0"],
         cwd=REPO,
