@@ -10,6 +10,7 @@ Calls are rate limited per worker ("workers" throttle scope).
 from __future__ import annotations
 
 import base64
+import re
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -22,8 +23,11 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from marketplace.accounts.models import ApiToken
-from pools import scheduler, work
-from pools.models import Replicate
+from pools import membership, scheduler, work
+from pools.failures import KINDS as FAILURE_KINDS
+from pools.models import PoolMember, Replicate
+
+ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
 class IsWorkerToken(BasePermission):
@@ -119,6 +123,8 @@ class WorkRequestApi(WorkerApi):
             )
         except scheduler.NoWork as nothing:
             return Response({"work": None, "reason": str(nothing)})
+        except scheduler.NotMember as refusal:
+            return Response({"error": str(refusal)}, status=403)
         return Response({"work": work.replicate_description(replicate), "reason": ""}, status=201)
 
 
@@ -208,7 +214,9 @@ class ResultUploadApi(WorkerApi):
 
 class ReplicateReportApi(WorkerApi):
     """Report what happened: {"event": "contributed" | "revealed" | "failed", "reason",
-    "app_fault"} (for a failure: true when the app itself failed, not the worker's machine)."""
+    "app_fault", "failure_kind"} (for a failure: app_fault true when the app itself failed, not
+    the worker's machine; failure_kind its class (pools.failures), which the reports of other
+    workers must agree on before a task is given up)."""
 
     parser_classes = [JSONParser]
 
@@ -216,6 +224,7 @@ class ReplicateReportApi(WorkerApi):
         event = serializers.ChoiceField(choices=["contributed", "revealed", "failed"])
         reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
         app_fault = serializers.BooleanField(required=False, default=False)
+        failure_kind = serializers.ChoiceField(choices=list(FAILURE_KINDS), required=False)
 
     @extend_schema(request=ReportInputSerializer, responses=STATE)
     def post(self, request: Request, pk: int) -> Response:
@@ -227,7 +236,7 @@ class ReplicateReportApi(WorkerApi):
             return Response(
                 {
                     "error": "event must be contributed, revealed or failed; app_fault true or "
-                    "false."
+                    f"false; failure_kind one of {', '.join(FAILURE_KINDS)}."
                 },
                 400,
             )
@@ -238,6 +247,7 @@ class ReplicateReportApi(WorkerApi):
                     replicate=replicate,
                     reason=data.validated_data.get("reason", ""),
                     app_fault=data.validated_data["app_fault"],
+                    kind=data.validated_data.get("failure_kind", ""),
                 )
             else:
                 from marketplace.chain.hub import Hub
@@ -253,3 +263,72 @@ class ReplicateReportApi(WorkerApi):
         except work.WorkRefused as error:
             return _refused(error)
         return Response(_state(replicate))
+
+
+def _membership(member: PoolMember) -> dict:
+    verdict = membership.member_standing(
+        chain_id=member.chain_id, workerpool=member.workerpool, worker=member.worker
+    )
+    return {
+        "pool": member.workerpool,
+        "status": member.status,
+        "admitted_via": member.admitted_via,
+        "strikes": member.strikes,
+        "good_standing": verdict.ok,
+        "reason": verdict.reason,
+        "updated_at": member.updated_at,
+    }
+
+
+class MembershipSerializer(serializers.Serializer):
+    pool = serializers.CharField()
+    status = serializers.ChoiceField(choices=["requested", "active", "refused", "removed"])
+    admitted_via = serializers.ChoiceField(choices=["", "hand", "policy"])
+    strikes = serializers.IntegerField()
+    good_standing = serializers.BooleanField()
+    reason = serializers.CharField()
+    updated_at = serializers.DateTimeField()
+
+
+class PoolApplyApi(WorkerApi):
+    """Ask to join a pool with the token's wallet: admitted at once when the pool admits by
+    conditions you meet, refused (saying what is missing) when you do not, or kept for the
+    operator's approval when it admits by hand. Asking again changes nothing."""
+
+    class ApplyInputSerializer(serializers.Serializer):
+        note = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+    @extend_schema(request=ApplyInputSerializer, responses=MembershipSerializer)
+    def post(self, request: Request, address: str) -> Response:
+        from eth_utils import to_checksum_address
+
+        if not ADDRESS.fullmatch(address):
+            return Response(
+                {"error": "The pool's address is 0x and 40 hex digits.", "field": "address"}, 400
+            )
+        data = self.ApplyInputSerializer(data=request.data)
+        if not data.is_valid():
+            return Response({"error": "note: at most 300 characters.", "field": "note"}, 400)
+        try:
+            member = membership.member_request(
+                chain_id=settings.CHAIN_ID,
+                workerpool=to_checksum_address(address),
+                worker=self.worker(request),
+                note=data.validated_data.get("note", ""),
+            )
+        except membership.UnknownPool as error:
+            return Response({"error": str(error)}, status=404)
+        except membership.MembershipError as error:
+            return Response({"error": str(error)}, status=409)
+        return Response(_membership(member))
+
+
+class MembershipListApi(WorkerApi):
+    """The token wallet's memberships and requests, and whether it is in good standing."""
+
+    @extend_schema(responses=MembershipSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        members = PoolMember.objects.filter(
+            chain_id=settings.CHAIN_ID, worker=self.worker(request)
+        ).order_by("-updated_at", "id")[:100]
+        return Response([_membership(member) for member in members])
