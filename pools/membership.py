@@ -269,14 +269,35 @@ def _member_for_update(*, chain_id: int, workerpool: str, worker: str) -> PoolMe
     return member
 
 
-def _require_pool(*, chain_id: int, workerpool: str) -> Asset:
+def pool_owner(*, chain_id: int, workerpool: str) -> str | None:
+    """The owner of the pool at `workerpool`: as indexed, else as the chain says (a pool
+    registered a moment ago); None when no pool is registered there (or the node is away)."""
     asset = pool_asset(chain_id=chain_id, workerpool=workerpool)
-    if asset is None:
+    if asset is not None:
+        return asset.owner
+    # The chain's modules load web3 (most of a second): only when the index lacks the pool.
+    from marketplace.chain.errors import ChainError
+    from marketplace.chain.hub import Hub, OrderKind
+    from marketplace.chain.selectors import current_deployment
+
+    try:
+        deployment = current_deployment()
+        if deployment is None:
+            return None
+        return Hub(address=deployment.hub).asset_owner(OrderKind.WORKERPOOL, workerpool)
+    except ChainError:
+        return None
+
+
+def _require_pool(*, chain_id: int, workerpool: str) -> str:
+    """The pool's owner; UnknownPool when no pool is registered at `workerpool`."""
+    owner = pool_owner(chain_id=chain_id, workerpool=workerpool)
+    if owner is None:
         raise UnknownPool(
             f"No pool is registered at {workerpool} on this chain: check the address on the "
             "pool's page."
         )
-    return asset
+    return owner
 
 
 @transaction.atomic
@@ -410,15 +431,11 @@ _DECISIONS: dict[MembershipAction, tuple[str, frozenset[str], bool]] = {
 
 def operator_wallet(*, user, chain_id: int, workerpool: str) -> str:
     """The wallet of `user` that owns `workerpool` on chain (NotAllowed if none does)."""
-    asset = _require_pool(chain_id=chain_id, workerpool=workerpool)
-    if (
-        user is not None
-        and user.is_authenticated
-        and user.wallets.filter(address=asset.owner).exists()
-    ):
-        return asset.owner
+    owner = _require_pool(chain_id=chain_id, workerpool=workerpool)
+    if user is not None and user.is_authenticated and user.wallets.filter(address=owner).exists():
+        return owner
     raise NotAllowed(
-        f"Only the pool's owner ({asset.owner}) decides who works for it: sign in with that wallet."
+        f"Only the pool's owner ({owner}) decides who works for it: sign in with that wallet."
     )
 
 

@@ -413,7 +413,7 @@ def runs_abandon(*, chain_id: int) -> int:
             reason = agreeing[-1].failure.rstrip(".") or FAILURE_KINDS[kind]
             run.status = RunStatus.ABANDONED
             run.failure = (
-                f"Given up: the app failed the same way ({FAILURE_KINDS[kind]}) for "
+                f"Given up: the app failed the same way ({FAILURE_KINDS[kind]}) on "
                 f"{len(agreeing)} workers; the last said: {reason}."
             )[:300]
             run.save(update_fields=["status", "failure", "updated_at"])

@@ -30,6 +30,7 @@ from pools.agent import Agent
 from tests.marketplace.chain.hub_helpers import Market
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools import test_agent
+from tests.pools.members import admit
 from tests.pools.test_progress import started_deal, user_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -85,6 +86,7 @@ def test_the_progress_bar_moves_when_the_worker_reports(
 ):
     # Given a running task of an operated pool, handed to a worker, and its requester's page
     market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    admit(market.workerpool, market.workers)
     dealid = started_deal(market, hub_deployment)
     replicate = scheduler.replicate_assign(
         chain_id=31337, worker=market.workers[0].address, pool=market.workerpool

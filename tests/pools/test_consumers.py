@@ -25,6 +25,7 @@ from pools import progress, scheduler
 from pools.models import Replicate
 from tests.factories.accounts import UserFactory
 from tests.marketplace.chain.hub_helpers import Market
+from tests.pools.members import admit
 from tests.pools.test_progress import started_deal, user_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,6 +59,7 @@ class LiveDeal:
 def deal(chain, hub_deployment, dev_accounts) -> LiveDeal:
     """A deal of one task of an operated pool, started on chain, with a replicate assigned."""
     market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    admit(market.workerpool, market.workers)
     dealid = started_deal(market, hub_deployment)
     replicate = scheduler.replicate_assign(
         chain_id=31337, worker=market.workers[0].address, pool=market.workerpool

@@ -53,6 +53,7 @@ from tests.factories.accounts import WalletFactory
 from tests.factories.catalogue import AppFactory, DatasetFactory
 from tests.marketplace.chain.hub_helpers import ECT, Market
 from tests.marketplace.indexer.helpers import index_to_head
+from tests.pools.members import admit
 from tests.pools.test_agent import DRAWING, _encrypted
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -309,6 +310,7 @@ def pipeline(chain, anvil, hub_deployment, dev_accounts, live_server, tmp_path, 
         client.rpc("evm_setNextBlockTimestamp", [int(time.time())], w3=chain)
         client.rpc("evm_mine", w3=chain)
     market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    admit(market.workerpool, market.workers)
     built = Pipeline(
         market=market,
         deployment=hub_deployment,

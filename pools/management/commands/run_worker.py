@@ -7,6 +7,7 @@ import signal
 import threading
 from pathlib import Path
 
+import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -100,7 +101,26 @@ class Command(BaseCommand):
             signal.signal(signum, lambda *_: stop.set())
         pools = f"pool {pool}" if pool else "the pools it schedules"
         self.stdout.write(f"Worker {account.address} working for {pools} at {site}.")
+        self._say_membership(agent)
         if once:
             agent.run_once()
         else:
             agent.run(stop=stop)
+
+    def _say_membership(self, agent) -> None:
+        """Ask to join the agent's pool (or list its pools), and say where it stands: a worker
+        that is not a member in good standing gets no work."""
+        from pools.agent import ReplicateFailed
+
+        try:
+            found = [agent.join()] if agent.pool else agent.memberships()
+        except (ReplicateFailed, requests.RequestException) as error:
+            self.stdout.write(f"Could not ask the site about its pools yet: {error}")
+            return
+        for member in found:
+            standing = "in good standing" if member["good_standing"] else member["reason"]
+            self.stdout.write(f"Pool {member['pool']}: {member['status']}, {standing}")
+        if not found:
+            self.stdout.write(
+                "A member of no pool yet: ask to join one with --pool ADDRESS (see /pools/)."
+            )
