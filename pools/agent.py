@@ -233,6 +233,18 @@ class Agent:
             raise ValueError("The agent works for any pool: ask to join one with --pool.")
         return self.client.call("post", f"pools/{self.pool}/apply/", json={})
 
+    def terms(self) -> dict[str, Any]:
+        """What the agent's pool asks of its workers, and where the agent stands in it."""
+        return self.client.call("get", f"pools/{self.pool}/")
+
+    def bond(self, amount: int) -> int:
+        """Lock `amount` of the worker's free escrow as its bond to the agent's pool (the Hub's
+        bond); the whole bond it keeps for the pool now. ChainError when refused (too little
+        free stake: deposit first)."""
+        hub = self.hub(self.terms()["hub"])
+        hub.bond_call(workerpool=self.pool, amount=amount).send(self.sender(hub))
+        return hub.bond(workerpool=self.pool, worker=self.account.address).amount
+
     def memberships(self) -> list[dict[str, Any]]:
         """The pools the agent belongs to (or asked to), and its standing in each."""
         return self.client.call("get", "memberships/")

@@ -290,6 +290,57 @@ class MembershipSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+class PoolTermsSerializer(serializers.Serializer):
+    pool = serializers.CharField()
+    owner = serializers.CharField()
+    hub = serializers.CharField(help_text="Where bonds are kept (the Hub's bond function).")
+    admission = serializers.ChoiceField(choices=["hand", "automatic"])
+    bond_min = serializers.CharField(help_text="ECT base units; 0: no bond asked.")
+    score_min = serializers.IntegerField()
+    strikes_allowed = serializers.IntegerField(
+        help_text="Contradicted failure reports that cost a member its standing."
+    )
+    seize_bond_on_contradiction = serializers.BooleanField()
+    membership = MembershipSerializer(allow_null=True)
+
+
+class PoolTermsApi(WorkerApi):
+    """What a pool asks of its workers (admission, bond, score) and where the token's wallet
+    stands in it (null: it never asked to join)."""
+
+    @extend_schema(responses=PoolTermsSerializer)
+    def get(self, request: Request, address: str) -> Response:
+        from eth_utils import to_checksum_address
+
+        from marketplace.orders.services import book_domain
+
+        if not ADDRESS.fullmatch(address):
+            return Response(
+                {"error": "The pool's address is 0x and 40 hex digits.", "field": "address"}, 400
+            )
+        pool = to_checksum_address(address)
+        owner = membership.pool_owner(chain_id=settings.CHAIN_ID, workerpool=pool)
+        if owner is None:
+            return Response({"error": f"No pool is registered at {pool} on this chain."}, 404)
+        policy = membership.policy_for(chain_id=settings.CHAIN_ID, workerpool=pool)
+        member = PoolMember.objects.filter(
+            chain_id=settings.CHAIN_ID, workerpool=pool, worker=self.worker(request)
+        ).first()
+        return Response(
+            {
+                "pool": pool,
+                "owner": owner,
+                "hub": book_domain().verifying_contract,
+                "admission": policy.admission,
+                "bond_min": str(int(policy.bond_min)),
+                "score_min": policy.score_min,
+                "strikes_allowed": membership.strikes_allowed(),
+                "seize_bond_on_contradiction": policy.seize_bond_on_contradiction,
+                "membership": _membership(member) if member else None,
+            }
+        )
+
+
 class PoolApplyApi(WorkerApi):
     """Ask to join a pool with the token's wallet: admitted at once when the pool admits by
     conditions you meet, refused (saying what is missing) when you do not, or kept for the

@@ -6,6 +6,7 @@ from pools import api
 
 urlpatterns = [
     path("work/", api.WorkRequestApi.as_view(), name="api_worker_work"),
+    path("pools/<str:address>/", api.PoolTermsApi.as_view(), name="api_worker_pool"),
     path(
         "pools/<str:address>/apply/",
         api.PoolApplyApi.as_view(),

@@ -49,9 +49,7 @@ def pool_members(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "pools/members.html", {"listing": listing, "registered": False})
     operator = _operator(request, pool)
     wallets = (
-        [w.address for w in wallet_list(user=request.user)]
-        if request.user.is_authenticated
-        else []
+        [w.address for w in wallet_list(user=request.user)] if request.user.is_authenticated else []
     )
     if request.method == "POST":
         return _act(request, listing, operator, wallets)
@@ -80,8 +78,7 @@ def pool_members(request: HttpRequest, slug: str) -> HttpResponse:
         context |= {
             "requests": members.filter(status=MemberStatus.REQUESTED),
             "members": [
-                (member, _standing(member))
-                for member in members.filter(status=MemberStatus.ACTIVE)
+                (member, _standing(member)) for member in members.filter(status=MemberStatus.ACTIVE)
             ],
             "former": members.filter(status__in=(MemberStatus.REMOVED, MemberStatus.REFUSED))[:50],
             "history": history,

@@ -448,3 +448,34 @@ def test_the_scheduler_round_weighs_failure_reports(bought, settings):
     market, _, _ = bought
     result = lifecycle.scheduler_round(chain_id=CHAIN_ID, hub=market.hub)
     assert result.strikes == 0 and not result.problems
+
+
+def test_a_worker_reads_the_pools_terms_and_its_agent_locks_a_bond(
+    bought, live_server, anvil, hub_deployment, tmp_path
+):
+    from pools.agent import Agent
+
+    market, _, _ = bought
+    hub, worker, pool = market.hub, market.accounts[9], market.workerpool
+    client = worker_client(worker.address)
+    terms = client.get(f"/api/v1/workers/pools/{pool}/").json()
+    assert terms["owner"] == market.scheduler.address and terms["hub"] == hub.address
+    assert (terms["admission"], terms["bond_min"], terms["membership"]) == ("hand", "0", None)
+    assert client.get("/api/v1/workers/pools/0x12/").status_code == 400
+    unknown = client.get(f"/api/v1/workers/pools/{market.app}/")
+    assert unknown.status_code == 404 and "No pool" in unknown.json()["error"]
+
+    hub.approve_call(amount=7 * ECT).send(market.sender(market.funder))
+    hub.deposit_for_call(amount=7 * ECT, target=worker.address).send(market.sender(market.funder))
+    agent = Agent(
+        site=live_server.url,
+        account=worker,
+        pool=pool,
+        rpc_url=anvil.url,
+        chain_id=CHAIN_ID,
+        work_dir=tmp_path,
+    )
+    assert agent.bond(7 * ECT) == 7 * ECT
+    assert hub.bond(workerpool=pool, worker=worker.address).amount == 7 * ECT
+    assert agent.join()["status"] == "requested"
+    assert agent.terms()["membership"]["status"] == "requested"
