@@ -106,7 +106,9 @@ def test_the_progress_bar_moves_when_the_worker_reports(
     expect(bar).to_have_attribute("aria-valuenow", "42.0")
     expect(bar.locator("span")).to_have_attribute("style", "width:42.0%")
     expect(page.locator("#task-0 .task-percent")).to_have_text("42 %")
-    expect(page.locator("#task-0 .replicate-message")).to_have_text("The worker says: “page 3 of 7”")
+    expect(page.locator("#task-0 .replicate-message")).to_have_text(
+        "The worker says: “page 3 of 7”"
+    )
     expect(page.locator(".deal-timeline li").last).to_contain_text("running, 42 %")
 
     scheduler.replicate_heartbeat(replicate=replicate, percent=80)
