@@ -1,6 +1,7 @@
 """System checks of the site's own settings (registered by MarketplaceConfig.ready).
 
-`manage.py check` (and so runserver and migrate) refuses malformed limits."""
+`manage.py check` (and so runserver and migrate) refuses malformed limits; `check --deploy`
+also refuses a weak key for dataset keys."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
 
+from datamarket import crypto
 from marketplace.clientip import trusted_proxies_problems
 from marketplace.ratelimit import Rate
 
@@ -40,3 +42,24 @@ def check_limits(app_configs, **kwargs) -> list[CheckMessage]:
                 )
             )
     return errors
+
+
+@register(Tags.security, deploy=True)
+def check_dataset_key_encryption_key(app_configs, **kwargs) -> list[CheckMessage]:
+    key = settings.DATASET_KEY_ENCRYPTION_KEY
+    weakness = crypto.server_key_weakness(key)
+    if not weakness and key == settings.SECRET_KEY:
+        weakness = "it is the same as DJANGO_SECRET_KEY, so one leak gives both away"
+    if not weakness:
+        return []
+    return [
+        Error(
+            f"DATASET_KEY_ENCRYPTION_KEY is too weak to protect the datasets' keys: {weakness}.",
+            hint=(
+                "Set it to 32 random bytes, e.g. the output of python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'. Datasets stored under the old key need "
+                "their keys re-wrapped under the new one (datamarket.crypto)."
+            ),
+            id="marketplace.E004",
+        )
+    ]
