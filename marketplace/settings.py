@@ -50,6 +50,9 @@ else:
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed: every per-client
+# limit keys on the address they forwarded for (marketplace.clientip). Empty: REMOTE_ADDR.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 INSTALLED_APPS = [
     "daphne",
@@ -80,6 +83,8 @@ INSTALLED_APPS = [
     "dappstore",
     "datamarket",
     "pools",
+    # The site as a whole: its system checks, and how it tells clients apart (marketplace.apps).
+    "marketplace",
 ]
 
 MIDDLEWARE = [
@@ -203,6 +208,13 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_UNIQUE_EMAIL = True
+# Failed sign-ins (admin and email login, marketplace.accounts.lockout): after this many within
+# LOGIN_LOCKOUT_SECONDS, for one username or from one client address, signing in is locked for
+# LOGIN_LOCKOUT_SECONDS. allauth's own login_failed limit is off: this one replaces it.
+LOGIN_FAILURES_ALLOWED = env.int("LOGIN_FAILURES_ALLOWED", default=5)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
+ACCOUNT_ADAPTER = "marketplace.accounts.adapter.AccountAdapter"
+ACCOUNT_RATE_LIMITS = {"login_failed": False}
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -249,6 +261,9 @@ API_TOKEN_SECONDS = env.int("API_TOKEN_SECONDS", default=3600)  # lifetime of /a
 # Catalogue
 CATALOGUE_PAGE_SIZE = 24
 COMMENT_EDIT_WINDOW_SECONDS = env.int("COMMENT_EDIT_WINDOW_SECONDS", default=15 * 60)
+# Comments and ratings posted, each per user and per client address ("5/min", "20/hour").
+COMMENT_RATE = env.str("COMMENT_RATE", default="5/min")
+RATING_RATE = env.str("RATING_RATE", default="10/min")
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -317,4 +332,8 @@ INDEXER_FIRST_RANGE = env.int("INDEXER_FIRST_RANGE", default=50)
 INDEXER_TARGET_EVENTS = env.int("INDEXER_TARGET_EVENTS", default=10_000)
 # The index counts as lagging (pages warn) when it last reached the head this long ago.
 INDEXER_LAG_SECONDS = env.float("INDEXER_LAG_SECONDS", default=60.0)
+# Drips of the development chain's faucet, per user, per wallet and per client address.
+FAUCET_RATE_PER_USER = env.str("FAUCET_RATE_PER_USER", default="1/min")
+FAUCET_RATE_PER_WALLET = env.str("FAUCET_RATE_PER_WALLET", default="3/hour")
+FAUCET_RATE_PER_IP = env.str("FAUCET_RATE_PER_IP", default="10/hour")
 # End of Chain --------------------------------------------------------------------------------
