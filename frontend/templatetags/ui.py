@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from decimal import Decimal
 from functools import lru_cache
 from html import escape
@@ -14,16 +15,10 @@ from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
-_PALETTES = [
-    ("#4f46e5", "#06b6d4"),
-    ("#0ea5e9", "#22c55e"),
-    ("#f97316", "#ec4899"),
-    ("#8b5cf6", "#ec4899"),
-    ("#14b8a6", "#6366f1"),
-    ("#eab308", "#ef4444"),
-    ("#10b981", "#3b82f6"),
-    ("#f43f5e", "#f59e0b"),
-]
+# Generated icons: a gradient of one of the stylesheet's palettes (.icon-palette-N), in one of
+# its directions (.icon-angle-N); the Content-Security-Policy allows no inline style.
+ICON_PALETTES = 8
+ICON_ANGLES = 8
 
 
 @register.filter
@@ -54,13 +49,26 @@ def percent(value) -> str:
     return f"{round(100 * float(value))} %"
 
 
+@register.filter
+def bar_width(value, whole=100) -> str:
+    """The stylesheet's class (w-0 to w-100) for a bar filled to `value` of `whole`, in whole
+    percents: 42.4 → "w-42", 0.5 of 1 → "w-50". Nothing, or nonsense, is an empty bar."""
+    try:
+        fraction = float(value) / float(whole)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return "w-0"
+    if math.isnan(fraction):
+        return "w-0"
+    return f"w-{round(100 * max(0.0, min(1.0, fraction)))}"
+
+
 @register.simple_tag
 def stars(value, size: str = "") -> SafeString:
     """Five stars filled to the exact rating (a gold layer clipped over grey stars)."""
     rating = max(0.0, min(5.0, float(value or 0)))
     return mark_safe(  # noqa: S308 -- numbers, and `size` escaped
         f'<span class="stars {escape(size)}" role="img" aria-label="{rating:.1f} out of 5 stars"'
-        f' title="{rating:.1f} out of 5"><span class="stars-on" style="width:{rating * 20:.0f}%">'
+        f' title="{rating:.1f} out of 5"><span class="stars-on {bar_width(rating, 5)}">'
         "★★★★★</span>★★★★★</span>"
     )
 
@@ -68,13 +76,15 @@ def stars(value, size: str = "") -> SafeString:
 @lru_cache(maxsize=4096)
 def _generated_icon(name: str, size: int) -> str:
     digest = hashlib.sha256(name.encode()).digest()
-    start, end = _PALETTES[digest[0] % len(_PALETTES)]
+    palette, angle = digest[0] % ICON_PALETTES, digest[1] % ICON_ANGLES
     words = [w for w in name.replace("-", " ").split() if w[:1].isalnum()]
     initials = escape("".join(w[0] for w in words[:2]).upper() or "?")
+    # An SVG scales its initials with its size (a 100-unit box), without a style attribute.
     return (
-        f'<span class="icon icon-generated" style="width:{size:d}px;height:{size:d}px;'
-        f"background:linear-gradient({digest[1] % 360}deg,{start},{end});"
-        f'font-size:{round(size * 0.38)}px" aria-hidden="true">{initials}</span>'
+        f'<svg class="icon icon-generated icon-palette-{palette} icon-angle-{angle}"'
+        f' width="{size:d}" height="{size:d}" viewBox="0 0 100 100" aria-hidden="true">'
+        f'<text x="50" y="50" text-anchor="middle" dominant-baseline="central">{initials}</text>'
+        "</svg>"
     )
 
 
