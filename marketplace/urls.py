@@ -18,7 +18,9 @@ urlpatterns = [
     path(
         "api/docs/",
         SpectacularSwaggerSplitView.as_view(
-            url_name="schema", template_name="frontend/api_docs.html"
+            url_name="schema",
+            template_name="frontend/api_docs.html",
+            template_name_js="frontend/api_docs.js",
         ),
         name="api_docs",
     ),

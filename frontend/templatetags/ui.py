@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from decimal import Decimal
 from functools import lru_cache
@@ -123,14 +124,17 @@ def _list_url(kind: str, script_prefix: str) -> str:
 
 
 @register.simple_tag
-def listing_card(listing) -> SafeString:
+def listing_card(listing, heading: int = 3) -> SafeString:
     """A listing's card in a grid: icon, name, provider, summary, pool attributes, rating,
-    starting price and tags.
+    starting price and tags. Its name is a heading of level `heading` (2 to 6): one below the
+    heading the grid sits under, so that no level is skipped.
 
     Rendered in Python with f-strings rather than by a template or `format_html`: list pages
     show 24 cards, and this keeps a card to a few dozen microseconds instead of about half a
     millisecond. Every value from the database goes through `escape`. Expects `owner` (and for
     pools `workerpool`) selected and `tags` prefetched, as the catalogue's selectors do."""
+    if heading not in range(2, 7):
+        raise ValueError(f"A card's heading level is 2 to 6, not {heading!r}.")
     featured = listing.status == "featured"
     kind = listing.kind
     attrs = ""
@@ -165,7 +169,8 @@ def listing_card(listing) -> SafeString:
         f'<article class="card{" is-featured" if featured else ""}">'
         f'<a class="card-link" href="{before}{escape(listing.slug)}{after}">'
         f'<div class="card-head">{listing_icon(listing, 52)}'
-        f'<div class="card-title"><h3>{escape(listing.name)}</h3><p class="by">by {owner}</p>'
+        f'<div class="card-title"><h{heading}>{escape(listing.name)}</h{heading}>'
+        f'<p class="by">by {owner}</p>'
         f"</div>{badge}</div>"
         f'<p class="summary">{escape(listing.summary)}</p>{attrs}'
         f'<div class="card-foot"><span>{stars(listing.rating_avg)} '
@@ -192,3 +197,11 @@ def comment_editable(comment, user) -> bool:
     from marketplace.catalogue.services import comment_can_edit
 
     return comment_can_edit(comment=comment, user=user)
+
+
+@register.filter
+def swagger_ui_settings(settings_json: str) -> str:
+    """drf-spectacular's Swagger UI settings (JSON) with deep links off: Swagger UI puts each
+    operation's deep link inside the button that opens it, a link nested in a button, which a
+    keyboard or a screen reader cannot reach on its own."""
+    return json.dumps({**json.loads(settings_json), "deepLinking": False})
