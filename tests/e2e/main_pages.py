@@ -19,12 +19,15 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
 from playwright.sync_api import Browser, Page
 
+from datamarket.models import KeyRelease
 from marketplace.catalogue import services
 from marketplace.catalogue.models import CurationStatus, Listing
 from marketplace.chain.models import Deployment
+from pools import membership
 from tests.factories.accounts import UserFactory
 from tests.factories.catalogue import AppFactory
 from tests.marketplace.chain.hub_helpers import Market
+from tests.pools.members import admit
 from tests.pools.test_progress import started_deal, user_of
 
 
@@ -36,6 +39,8 @@ class MainSite:
     signed_in: list[str]
     staff_only: list[str]
     dealid: str
+    # Pages of the pool's owner (signed in with its wallet) and of the dataset's owner.
+    owners: list[tuple[AbstractBaseUser, list[str]]]
 
 
 def main_site(chain, hub_deployment, dev_accounts) -> MainSite:
@@ -43,6 +48,11 @@ def main_site(chain, hub_deployment, dev_accounts) -> MainSite:
     Deployment.objects.create(chain_id=31337, first_block=fields.pop("block"), **fields)
     market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
     dealid = started_deal(market, hub_deployment)  # indexed: the assets have their listings
+    # The pool's members page has members, a request and a history; the dataset was used.
+    admit(market.workerpool, market.workers[:2])
+    membership.member_request(
+        chain_id=31337, workerpool=market.workerpool, worker=market.workers[2].address, note="Hi"
+    )
     staff = UserFactory(username="curator", is_staff=True, is_superuser=True)
     requester = user_of(market.requester.address)
     listings = {}
@@ -52,6 +62,15 @@ def main_site(chain, hub_deployment, dev_accounts) -> MainSite:
         services.rating_set(listing=listing, user=requester, stars=4)
         services.comment_create(listing=listing, author=requester, body="Worked as promised.")
         listings[listing.kind] = listing
+    KeyRelease.objects.create(
+        dataset=listings["dataset"].dataset,
+        chain_id=31337,
+        worker=market.workers[0].address,
+        workerpool=market.workerpool,
+        dealid=dealid,
+        taskid=dealid,
+        admitted_via="hand",
+    )
     waiting = AppFactory(listing__name="Waiting app", listing__status=CurationStatus.PENDING)
     app = listings["app"]
     details = [listing.get_absolute_url() for listing in listings.values()]
@@ -71,6 +90,7 @@ def main_site(chain, hub_deployment, dev_accounts) -> MainSite:
             "/accounts/signup/",
             "/no-such-page/",
             "/api/docs/",
+            f"/pools/{listings['pool'].slug}/members/",
         ],
         signed_in=[
             "/",
@@ -83,6 +103,7 @@ def main_site(chain, hub_deployment, dev_accounts) -> MainSite:
             f"/deals/{dealid}/tasks/0/",
             "/accounts/wallets/",
             "/dashboard/",
+            f"/pools/{listings['pool'].slug}/members/",
         ],
         staff_only=[
             "/curation/",
@@ -92,6 +113,10 @@ def main_site(chain, hub_deployment, dev_accounts) -> MainSite:
             f"/admin/catalogue/listing/{app.pk}/change/",
         ],
         dealid=dealid,
+        owners=[
+            (user_of(market.scheduler.address), [f"/pools/{listings['pool'].slug}/members/"]),
+            (listings["dataset"].owner, [f"/datasets/{listings['dataset'].slug}/keys/"]),
+        ],
     )
 
 

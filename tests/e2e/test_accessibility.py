@@ -76,6 +76,7 @@ def test_the_main_pages_have_no_serious_accessibility_violation(
         (None, site.anonymous),
         (site.requester, site.signed_in),
         (site.staff, site.staff_only),
+        *site.owners,
     ]
     found = []
     for user, paths in visitors:

@@ -68,6 +68,7 @@ def test_every_main_page_loads_under_the_policy_without_a_violation(
         (None, site.anonymous),
         (site.requester, site.signed_in),
         (site.staff, site.staff_only),
+        *site.owners,
     ]
     found = []
     for user, paths in visitors:
