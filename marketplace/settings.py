@@ -257,6 +257,13 @@ SIWE_NONCE_TTL_SECONDS = env.int("SIWE_NONCE_TTL_SECONDS", default=300)
 SANDBOX_FUEL_PER_SECOND = env.int("SANDBOX_FUEL_PER_SECOND", default=10_000_000_000)
 POOL_GIVE_UP_AFTER_FAILURES = env.int("POOL_GIVE_UP_AFTER_FAILURES", default=2)
 WORKER_LEASE_SECONDS = env.int("WORKER_LEASE_SECONDS", default=60)  # a silent worker's time
+# A member new to a pool (fewer than POOL_NEW_MEMBER_TASKS of its tasks completed) holds a
+# replicate for a shorter lease; POOL_MEMBER_STRIKES failure reports contradicted by other
+# workers' success cost a member its standing (no work, no dataset key) until its operator
+# restores it.
+WORKER_NEW_MEMBER_LEASE_SECONDS = env.int("WORKER_NEW_MEMBER_LEASE_SECONDS", default=30)
+POOL_NEW_MEMBER_TASKS = env.int("POOL_NEW_MEMBER_TASKS", default=3)
+POOL_MEMBER_STRIKES = env.int("POOL_MEMBER_STRIKES", default=2)
 API_TOKEN_SECONDS = env.int("API_TOKEN_SECONDS", default=3600)  # lifetime of /api/v1/auth/ tokens
 
 # Catalogue
