@@ -514,7 +514,8 @@ def member_decide(
 
 @transaction.atomic
 def member_strike(*, member: PoolMember, reason: str) -> PoolMember:
-    """A failure report of `member` was contradicted by another worker's success."""
+    """A failure report of `member` was contradicted by another worker's success; at
+    POOL_MEMBER_STRIKES it loses its standing, and its running replicates go to others."""
     member = PoolMember.objects.select_for_update().get(pk=member.pk)
     member.strikes += 1
     member.save(update_fields=["strikes", "updated_at"])
@@ -525,6 +526,14 @@ def member_strike(*, member: PoolMember, reason: str) -> PoolMember:
         workerpool=member.workerpool,
         reason=reason,
     )
+    if member.strikes >= strikes_allowed():
+        replicates_withdraw(
+            chain_id=member.chain_id,
+            workerpool=member.workerpool,
+            worker=member.worker,
+            reason="The worker lost its standing in the pool: its failure reports were "
+            "contradicted by other workers' success.",
+        )
     return member
 
 
