@@ -43,12 +43,13 @@ from marketplace.chain.orders import AppOrder, DatasetOrder, WorkerpoolOrder, si
 from marketplace.orders import services as book
 from marketplace.orders.models import Order as BookOrder
 from pools import scheduler
-from pools.models import TaskRun
+from pools.models import MemberStatus, PoolMember, TaskRun
 from tests.factories.accounts import WalletFactory, token_client
 from tests.factories.catalogue import AppFactory, DatasetFactory, WorkerpoolFactory
 from tests.marketplace.chain.ect_helpers import closed_port_url, send_ect
 from tests.marketplace.chain.hub_helpers import ECT, Market
 from tests.marketplace.indexer.helpers import index_to_head
+from tests.pools.members import admit
 
 METHODS = ("get", "put", "post", "patch", "delete")
 
@@ -178,8 +179,9 @@ def _publish(market: Market, order, key: str):
 @dataclasses.dataclass
 class World:
     """A market on anvil (dev accounts: 1 app owner, 2 dataset owner, 3 pool owner, 4 the
-    buyer, 5.. workers) with a deal of one task using the dataset, started and indexed; the
-    book with an order of each asset; a listing of each asset; and a client for each caller."""
+    buyer, 5.. workers, the first a member of the pool) with a deal of one task using the
+    dataset, started and indexed; the book with an order of each asset; a listing of each
+    asset; and a client for each caller."""
 
     market: Market
     dealid: str
@@ -193,7 +195,7 @@ class World:
     browser: APIClient  # the buyer, signed in, sending no CSRF token
     buyer: APIClient  # the buyer's wallet token
     app_owner: APIClient  # the app owner's wallet token
-    worker: APIClient  # a worker's wallet token
+    worker: APIClient  # the wallet token of a worker, a member of the pool
 
     # ------------------------------------------------------------------ set-ups of cases
 
@@ -278,6 +280,7 @@ def world(chain, hub_deployment, dev_accounts) -> World:
     fields = dataclasses.asdict(hub_deployment)
     Deployment.objects.create(chain_id=31337, first_block=fields.pop("block"), **fields)
     market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    admit(market.workerpool, [market.workers[0]])
     send_ect(hub_deployment, dev_accounts[0], market.requester.address, 100 * ECT)
     dealid = market.match(
         market.sign_orders(app_price=ECT, dataset_price=ECT, workerpool_price=ECT, trust=1)
@@ -406,6 +409,10 @@ def _listing_cases(plural: str, slug: Callable[[World], str], bad: dict) -> list
 
 def _replicate(w: World, path: str = "") -> str:
     return f"/api/v1/workers/replicates/{w.replicate()}/{path}"
+
+
+def _apply(w: World) -> str:
+    return f"/api/v1/workers/pools/{w.market.workerpool}/apply/"
 
 
 def _upload(w: World, pk: int) -> object:
@@ -635,6 +642,38 @@ CASES: list[Case] = [
         _429=lambda w: throttled(
             lambda: w.worker.post("/api/v1/workers/work/", {}, "json"), w.worker
         ),
+    ),
+    *cases(
+        "GET /api/v1/workers/pools/{address}/",
+        _200=lambda w: w.worker.get(f"/api/v1/workers/pools/{w.market.workerpool}/"),
+        _400=lambda w: w.worker.get("/api/v1/workers/pools/pool-a/"),
+        _401=lambda w: w.anonymous.get(f"/api/v1/workers/pools/{w.market.workerpool}/"),
+        _403=lambda w: w.session.get(f"/api/v1/workers/pools/{w.market.workerpool}/"),
+        _404=lambda w: w.worker.get(f"/api/v1/workers/pools/{w.market.app}/"),
+        _429=lambda w: throttled(
+            lambda: w.worker.get(f"/api/v1/workers/pools/{w.market.workerpool}/"), w.worker
+        ),
+    ),
+    *cases(
+        "POST /api/v1/workers/pools/{address}/apply/",
+        _200=lambda w: w.worker.post(_apply(w), {"note": "4 cores"}, "json"),
+        _400=lambda w: w.worker.post(_apply(w), {"note": "x" * 301}, "json"),
+        _401=lambda w: w.anonymous.post(_apply(w), {}, "json"),
+        _403=lambda w: w.browser.post(_apply(w), {}, "json"),
+        _404=lambda w: w.worker.post(f"/api/v1/workers/pools/{w.market.app}/apply/", {}, "json"),
+        _409=lambda w: (
+            PoolMember.objects.update(status=MemberStatus.REMOVED),
+            w.worker.post(_apply(w), {}, "json"),
+        )[-1],
+        _415=lambda w: text(w.worker, _apply(w)),
+        _429=lambda w: throttled(lambda: w.worker.post(_apply(w), {}, "json"), w.worker),
+    ),
+    *cases(
+        "GET /api/v1/workers/memberships/",
+        _200=lambda w: w.worker.get("/api/v1/workers/memberships/"),
+        _401=lambda w: w.anonymous.get("/api/v1/workers/memberships/"),
+        _403=lambda w: w.session.get("/api/v1/workers/memberships/"),
+        _429=lambda w: throttled(lambda: w.worker.get("/api/v1/workers/memberships/"), w.worker),
     ),
     *cases(
         "GET /api/v1/workers/replicates/{id}/",
