@@ -234,6 +234,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 APP_WASM_MAX_BYTES = env.int("APP_WASM_MAX_BYTES", default=32 * 1024 * 1024)
 DATASET_MAX_BYTES = env.int("DATASET_MAX_BYTES", default=256 * 1024 * 1024)
 IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=2 * 1024 * 1024)
+# Result archives a worker uploads: plain tars of at most this many files and folders, whose
+# files add up to at most this many bytes (the agent's output limit).
+RESULT_MAX_MEMBERS = env.int("RESULT_MAX_MEMBERS", default=10_000)
+RESULT_MAX_UNPACKED_BYTES = env.int("RESULT_MAX_UNPACKED_BYTES", default=256 * 1024 * 1024)
 
 # Sign-In with Ethereum (EIP-4361).
 SIWE_DOMAIN = env.str("SIWE_DOMAIN", default="")  # empty: the request's host
