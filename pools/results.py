@@ -195,10 +195,11 @@ def check_result_archive(
     file.seek(0, os.SEEK_END)
     length = file.tell()
     file.seek(0)
-    start = file.read(max(len(magic) for magic in _COMPRESSION_MAGIC))
+    start = file.read(tarfile.BLOCKSIZE)
     file.seek(0)
     for magic, compression in _COMPRESSION_MAGIC.items():
-        if start.startswith(magic):
+        # A tar header says "ustar" at 257, after the first name (which could start as a magic).
+        if start.startswith(magic) and start[257:262] != b"ustar":
             raise UnsafeArchive(
                 f"The archive is {compression}-compressed",
                 "results are plain, uncompressed tar archives. Upload the archive the worker "
@@ -326,11 +327,12 @@ def _check_name(name: str) -> None:
 def _archived_name(info: tarfile.TarInfo, seen: set[str]) -> str:
     """The name of a member as :func:`build_result_archive` writes members, added to ``seen``;
     raises :class:`UnsafeArchive` for any other kind of member or name."""
+    name = info.name
     try:
-        name = info.name.encode("utf-8").decode("utf-8")
+        name.encode("utf-8")
     except UnicodeEncodeError:
         # tarfile decodes bytes that are not UTF-8 to lone surrogates, which UTF-8 cannot encode.
-        printable = info.name.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+        printable = name.encode("utf-8", "backslashreplace").decode("ascii", "replace")
         raise UnsafeArchive(
             f"{printable} has a name that is not valid UTF-8", "results need UTF-8 file names."
         ) from None

@@ -900,7 +900,8 @@ def _orphan_inputs_clean(*, cutoff: datetime.datetime, needed: dict[str, str]) -
         if token in known:
             continue
         _folders, files = default_storage.listdir(f"{INPUTS_FOLDER}/{token}")
-        if all(
+        # An empty folder may be an upload that has not written its file yet: left alone.
+        if files and all(
             default_storage.get_modified_time(f"{INPUTS_FOLDER}/{token}/{name}") < cutoff
             for name in files
         ):
