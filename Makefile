@@ -13,6 +13,7 @@ CHAIN_LOG := var/anvil.log
 # Without Redis (hence Celery), `make run` follows the chain with `manage.py index_chain`.
 INDEXER_LOG := var/indexer.log
 SCHEDULER_LOG := var/scheduler.log
+CLEAN_INPUTS_LOG := var/clean-inputs.log
 # The two local worker agents of `make run` (dev chain): anvil's dev accounts 6 and 7.
 WORKER_ACCOUNTS := 6 7
 # Exit status 0 when the JSON-RPC node at the URL given as argument answers eth_chainId.
@@ -99,6 +100,7 @@ run: install
 	echo "  Hub:   $$hub"; \
 	echo "  Index: $${REDIS_URL:+Celery beat}$${REDIS_URL:-manage.py index_chain, log in $(INDEXER_LOG)}"; \
 	echo "  Pools: scheduler $${REDIS_URL:+in Celery beat}$${REDIS_URL:-manage.py run_scheduler, log in $(SCHEDULER_LOG)}; worker agents of dev accounts $(WORKER_ACCOUNTS), logs in var/worker-N.log"; \
+	echo "  Input clean-up: $${REDIS_URL:+Celery beat}$${REDIS_URL:-manage.py clean_inputs --loop, log in $(CLEAN_INPUTS_LOG)}"; \
 	echo "  Curate as staff: $(BIN)/python manage.py changepassword admin, then /accounts/login/"; \
 	echo ""; \
 	if [ -n "$${REDIS_URL:-}" ]; then \
@@ -108,6 +110,8 @@ run: install
 		$(BIN)/python manage.py index_chain --wait --verbosity 0 >>$(INDEXER_LOG) 2>&1 & \
 		started+=($$!); \
 		$(BIN)/python manage.py run_scheduler --verbosity 0 >>$(SCHEDULER_LOG) 2>&1 & \
+		started+=($$!); \
+		$(BIN)/python manage.py clean_inputs --loop >>$(CLEAN_INPUTS_LOG) 2>&1 & \
 		started+=($$!); \
 	fi; \
 	if [ "$${CHAIN_ID:-31337}" = 31337 ]; then \

@@ -179,6 +179,8 @@ CELERY_TIMEZONE = "UTC"
 # The indexer runs as a beat task: each run follows the chain for a while, then hands over to the
 # next (a lease in the database keeps it to one at a time, whatever the number of workers).
 SCHEDULER_ROUND_SECONDS = env.float("SCHEDULER_ROUND_SECONDS", default=0.5)
+# How often unused input files are looked for and deleted (INPUT_RETENTION_DAYS below).
+INPUT_CLEAN_SECONDS = env.float("INPUT_CLEAN_SECONDS", default=3600)
 # Deal pages re-read their deal this often besides notifications (which, without Redis, do not
 # cross processes: the indexer's and the scheduler's changes arrive this way).
 PROGRESS_POLL_SECONDS = env.float("PROGRESS_POLL_SECONDS", default=2.0)
@@ -192,6 +194,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pools.tasks.schedule_pools",
         "schedule": SCHEDULER_ROUND_SECONDS,
         "options": {"expires": 10},
+    },
+    "clean-inputs": {
+        "task": "marketplace.orders.tasks.clean_inputs",
+        "schedule": INPUT_CLEAN_SECONDS,
+        "options": {"expires": 600},
     },
 }
 
@@ -249,6 +256,17 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 APP_WASM_MAX_BYTES = env.int("APP_WASM_MAX_BYTES", default=32 * 1024 * 1024)
 DATASET_MAX_BYTES = env.int("DATASET_MAX_BYTES", default=256 * 1024 * 1024)
 IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=2 * 1024 * 1024)
+# Input files of tasks (POST /api/v1/orders/inputs/): each at most INPUT_MAX_BYTES; one user
+# stores at most INPUT_QUOTA_FILES files of INPUT_QUOTA_BYTES in all; a file no deal whose tasks
+# may still run names is deleted INPUT_RETENTION_DAYS after its upload.
+INPUT_MAX_BYTES = env.int("INPUT_MAX_BYTES", default=20 * 1024 * 1024)
+INPUT_QUOTA_BYTES = env.int("INPUT_QUOTA_BYTES", default=200 * 1024 * 1024)
+INPUT_QUOTA_FILES = env.int("INPUT_QUOTA_FILES", default=100)
+INPUT_RETENTION_DAYS = env.float("INPUT_RETENTION_DAYS", default=7)
+# Result archives a worker uploads: plain tars of at most this many files and folders, whose
+# files add up to at most this many bytes (the agent's output limit).
+RESULT_MAX_MEMBERS = env.int("RESULT_MAX_MEMBERS", default=10_000)
+RESULT_MAX_UNPACKED_BYTES = env.int("RESULT_MAX_UNPACKED_BYTES", default=256 * 1024 * 1024)
 
 # Sign-In with Ethereum (EIP-4361).
 SIWE_DOMAIN = env.str("SIWE_DOMAIN", default="")  # empty: the request's host

@@ -5,9 +5,7 @@ beneficiary, the pool's owner and staff only: a result is the buyer's."""
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import re
-import tarfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -21,6 +19,7 @@ from django.views.decorators.http import require_GET
 from marketplace.deals.models import Deal, Task
 from marketplace.downloads import download
 from pools.models import Replicate, ReplicateStatus
+from pools.results import ArchiveMember, UnsafeArchive, check_result_archive
 
 _TASKID = re.compile(r"0x[0-9a-f]{64}")
 IMAGE_TYPES = {
@@ -31,14 +30,19 @@ IMAGE_TYPES = {
 }
 TEXT_SUFFIXES = {".txt", ".log", ".csv", ".json", ".dot", ".md", ".svg", ".xml"}
 TEXT_PREVIEW_BYTES = 20_000
+IMAGE_PREVIEW_BYTES = 8 * 1024 * 1024
+# Files shown on the page, previews included: the rest are in the download.
+SHOWN_FILES = 100
 
 
 @dataclass
 class Member:
     name: str
     size: int
-    kind: str  # "image", "text" or "other"
+    kind: str  # "image", "text", "large image" (over IMAGE_PREVIEW_BYTES) or "other"
     text: str = ""
+    """The first TEXT_PREVIEW_BYTES of a text file."""
+    truncated: bool = False
 
 
 def _task_and_deal(taskid: str) -> tuple[Task, Deal]:
@@ -91,22 +95,37 @@ def _sha256(name: str) -> str:
     return "0x" + digest.hexdigest()
 
 
-def _members(name: str) -> list[Member]:
+def _archive_members(file) -> list[ArchiveMember]:
+    """The files and folders of a stored archive, read by their headers only; raises
+    UnsafeArchive for one that is not what the agent writes (stored before uploads were
+    checked), which is then never opened any further."""
+    return check_result_archive(
+        file,
+        max_members=settings.RESULT_MAX_MEMBERS,
+        max_unpacked_bytes=settings.RESULT_MAX_UNPACKED_BYTES,
+    )
+
+
+def _members(name: str) -> tuple[list[Member], int]:
+    """The first SHOWN_FILES files of the archive with their previews, and how many more
+    files it holds."""
     members = []
-    with default_storage.open(name, "rb") as file, tarfile.open(fileobj=file) as archive:
-        for entry in archive.getmembers():
-            if not entry.isfile():
-                continue
+    with default_storage.open(name, "rb") as file:
+        files = [entry for entry in _archive_members(file) if not entry.is_folder]
+        for entry in files[:SHOWN_FILES]:
             suffix = PurePosixPath(entry.name).suffix.lower()
-            kind = (
-                "image" if suffix in IMAGE_TYPES else "text" if suffix in TEXT_SUFFIXES else "other"
-            )
+            if suffix in IMAGE_TYPES:
+                kind = "image" if entry.size <= IMAGE_PREVIEW_BYTES else "large image"
+            else:
+                kind = "text" if suffix in TEXT_SUFFIXES else "other"
             member = Member(entry.name, entry.size, kind)
             if kind == "text":
-                raw = archive.extractfile(entry).read(TEXT_PREVIEW_BYTES)
+                file.seek(entry.offset)
+                raw = file.read(min(entry.size, TEXT_PREVIEW_BYTES))
                 member.text = raw.decode("utf-8", errors="replace")
+                member.truncated = entry.size > TEXT_PREVIEW_BYTES
             members.append(member)
-    return members
+    return members, max(0, len(files) - SHOWN_FILES)
 
 
 @require_GET
@@ -114,15 +133,24 @@ def task_result(request: HttpRequest, taskid: str) -> HttpResponse:
     task, deal = _task_and_deal(taskid)
     _allowed(request, deal)
     name = _archive(task)
-    context = {"task": task, "deal": deal, "archive": name}
+    context = {
+        "task": task,
+        "deal": deal,
+        "archive": name,
+        "text_preview_bytes": TEXT_PREVIEW_BYTES,
+        "image_preview_bytes": IMAGE_PREVIEW_BYTES,
+    }
     if name is not None:
         actual = _sha256(name)
         context.update(
             verified=actual == task.result_digest,
             actual=actual,
             size=default_storage.size(name),
-            members=_members(name),
         )
+        try:
+            context["members"], context["more_files"] = _members(name)
+        except UnsafeArchive as error:
+            context["unreadable"] = error.problem
     return render(request, "pools/result.html", context)
 
 
@@ -151,13 +179,17 @@ def task_result_file(request: HttpRequest, taskid: str, path: str) -> HttpRespon
     suffix = PurePosixPath(path).suffix.lower()
     if name is None or suffix not in IMAGE_TYPES:
         raise Http404("No such image in the result.")
-    with default_storage.open(name, "rb") as file, tarfile.open(fileobj=file) as archive:
+    with default_storage.open(name, "rb") as file:
         try:
-            entry = archive.getmember(path)
-        except KeyError:
+            members = _archive_members(file)
+        except UnsafeArchive:
             raise Http404("No such image in the result.") from None
-        data = archive.extractfile(entry).read() if entry.isfile() else b""
-    response = HttpResponse(data, content_type=IMAGE_TYPES[suffix] or mimetypes.guess_type(path)[0])
+        entry = next((m for m in members if m.name == path and not m.is_folder), None)
+        if entry is None or entry.size > IMAGE_PREVIEW_BYTES:
+            raise Http404("No such image in the result.")
+        file.seek(entry.offset)
+        data = file.read(entry.size)
+    response = HttpResponse(data, content_type=IMAGE_TYPES[suffix])
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

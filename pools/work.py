@@ -27,6 +27,7 @@ from pools.failures import KINDS as FAILURE_KINDS
 from pools.failures import classify
 from pools.models import AdmittedVia, PoolMember, Replicate, ReplicateStatus
 from pools.progress import progress_changed
+from pools.results import UnsafeArchive, check_result_archive
 from pools.scheduler import lease_for
 
 MAX_RESULT_BYTES = 256 * 1024 * 1024
@@ -177,7 +178,8 @@ def _hex32(value: Any, field: str) -> str:
 @transaction.atomic
 def result_upload(*, replicate: Replicate, archive: IO[bytes], size: int, digest: Any) -> Replicate:
     """Store the replicate's result archive, after checking that its sha256 is `digest` (what
-    the worker will commit to on chain)."""
+    the worker will commit to on chain) and that it is a result archive as the agent writes it,
+    within RESULT_MAX_MEMBERS and RESULT_MAX_UNPACKED_BYTES (`check_result_archive`)."""
     digest = _hex32(digest, "digest")
     replicate = Replicate.objects.select_for_update().get(pk=replicate.pk)
     if replicate.status not in (ReplicateStatus.ASSIGNED, ReplicateStatus.RUNNING):
@@ -196,6 +198,14 @@ def result_upload(*, replicate: Replicate, archive: IO[bytes], size: int, digest
             f"The archive's sha256 is 0x{hasher.hexdigest()}, not {digest}: upload the archive "
             "you computed the digest of."
         )
+    try:
+        check_result_archive(
+            archive,
+            max_members=settings.RESULT_MAX_MEMBERS,
+            max_unpacked_bytes=settings.RESULT_MAX_UNPACKED_BYTES,
+        )
+    except UnsafeArchive as error:
+        raise WorkRefused(str(error)) from None
     archive.seek(0)
     name = f"results/{replicate.task.taskid}/{replicate.worker}.tar"
     if default_storage.exists(name):

@@ -8,14 +8,11 @@ is stored by a refused request.
 from __future__ import annotations
 
 import re
-import uuid
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.urls import reverse
-from django.utils.text import get_valid_filename
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -43,10 +40,9 @@ from marketplace.chain.errors import ChainError
 from marketplace.chain.orders import UINT256_MAX, typed_data
 from marketplace.deals.models import OrderKind
 from marketplace.orders import purchases, selectors, services
-from marketplace.orders.models import Order, OrderStatus
+from marketplace.orders.models import InputFile, Order, OrderStatus
 from marketplace.orders.parsing import OrderError, order_with_defaults
 
-MAX_INPUT_BYTES = 20 * 1024 * 1024
 TAG_NAMES = {"tee": 0, "tdx": 3}
 _TAG = r"(?:tee|tdx|[0-9]|[1-5][0-9]|6[0-2])"
 _DIGEST = re.compile(r"0x[0-9a-fA-F]{64}")
@@ -547,11 +543,56 @@ def _buyer(request: Request, address: str) -> str | Response:
     return wallet.address
 
 
+class InputOutputSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Its id: DELETE /api/v1/orders/inputs/<token>/.")
+    name = serializers.CharField()
+    url = serializers.SerializerMethodField(help_text="Where workers fetch it: put it in params.")
+    size = serializers.IntegerField(help_text="Bytes.")
+    created_at = serializers.DateTimeField()
+
+    def get_url(self, stored: InputFile) -> str:
+        return self.context["request"].build_absolute_uri(
+            reverse("input_file", args=[stored.token, stored.name])
+        )
+
+
 class InputUploadApi(APIView):
-    """Upload an input file for a task; its URL goes into the request's params."""
+    """Your input files for tasks: upload one (its URL goes into the request's params), or list
+    them with your quota. Unused ones are deleted INPUT_RETENTION_DAYS after their upload."""
 
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        responses=inline_serializer(
+            "InputList",
+            {
+                "inputs": InputOutputSerializer(many=True),
+                "used": inline_serializer(
+                    "InputUsage",
+                    {"files": serializers.IntegerField(), "bytes": serializers.IntegerField()},
+                ),
+                "quota": inline_serializer(
+                    "InputQuota",
+                    {"files": serializers.IntegerField(), "bytes": serializers.IntegerField()},
+                ),
+                "retention_days": serializers.FloatField(),
+            },
+        )
+    )
+    def get(self, request: Request) -> Response:
+        inputs = selectors.input_list(owner=request.user)
+        used = selectors.input_usage(owner=request.user)
+        return Response(
+            {
+                "inputs": InputOutputSerializer(
+                    inputs, many=True, context={"request": request}
+                ).data,
+                "used": {"files": used.files, "bytes": used.bytes},
+                "quota": {"files": settings.INPUT_QUOTA_FILES, "bytes": settings.INPUT_QUOTA_BYTES},
+                "retention_days": settings.INPUT_RETENTION_DAYS,
+            }
+        )
 
     @extend_schema(
         request={
@@ -561,10 +602,11 @@ class InputUploadApi(APIView):
             }
         },
         responses={
-            201: inline_serializer(
-                "InputUploaded",
-                {"url": serializers.CharField(), "size": serializers.IntegerField()},
-            )
+            201: InputOutputSerializer,
+            **error_responses(
+                _413="Over your quota of stored input files: delete some (DELETE "
+                "/api/v1/orders/inputs/<token>/)."
+            ),
         },
     )
     def post(self, request: Request) -> Response:
@@ -573,20 +615,39 @@ class InputUploadApi(APIView):
             return Response(
                 {"error": "Send the file in the form field 'file'.", "field": "file"}, 400
             )
-        if upload.size > MAX_INPUT_BYTES:
-            return Response(
-                {
-                    "error": f"{upload.name} is {upload.size:,} bytes: inputs are at most "
-                    f"{MAX_INPUT_BYTES // 2**20} MiB.",
-                    "field": "file",
-                },
-                status=400,
-            )
-        token = uuid.uuid4().hex
-        filename = get_valid_filename(upload.name)[:100] or "input"
-        default_storage.save(f"inputs/{token}/{filename}", upload)
-        url = request.build_absolute_uri(reverse("input_file", args=[token, filename]))
-        return Response({"url": url, "size": upload.size}, status=201)
+        try:
+            stored = services.input_store(owner=request.user, file=upload, name=upload.name)
+        except OrderError as error:
+            return error_response(error)
+        return Response(
+            InputOutputSerializer(stored, context={"request": request}).data, status=201
+        )
+
+
+class InputDeleteApi(APIView):
+    """Delete one of your input files (refused while a deal whose tasks may still run uses it)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        parameters=[
+            OpenApiParameter("token", str, OpenApiParameter.PATH, pattern=r"^[0-9a-f]{32}$")
+        ],
+        responses={
+            204: None,
+            **error_responses(
+                _404="You have no input file of this token.",
+                _409="A deal whose tasks may still run, or a request in the book, uses it.",
+            ),
+        },
+    )
+    def delete(self, request: Request, token: str) -> Response:
+        try:
+            services.input_delete(owner=request.user, token=token)
+        except OrderError as error:
+            return error_response(error)
+        return Response(status=204)
 
 
 class QuoteInputSerializer(serializers.Serializer):

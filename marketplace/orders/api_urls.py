@@ -9,6 +9,7 @@ urlpatterns = [
     path("publish/", api.OrderPublishApi.as_view(), name="api_order_publish"),
     path("typed-data/", api.OrderTypedDataApi.as_view(), name="api_order_typed_data"),
     path("inputs/", api.InputUploadApi.as_view(), name="api_order_inputs"),
+    path("inputs/<str:token>/", api.InputDeleteApi.as_view(), name="api_order_input"),
     path("quote/", api.PurchaseQuoteApi.as_view(), name="api_purchase_quote"),
     path("match/", api.PurchaseMatchApi.as_view(), name="api_purchase_match"),
     path("<str:digest>/", api.OrderDetailApi.as_view(), name="api_order_detail"),

@@ -19,6 +19,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from marketplace.deals.models import OrderKind
 from marketplace.indexer.fields import Units
@@ -97,3 +98,36 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.digest[:10]}"
+
+
+class InputFile(models.Model):
+    """A file a buyer uploaded for its tasks (POST /api/v1/orders/inputs/), served at
+    /inputs/<token>/<name>: a request's params name it by that URL.
+
+    It counts against its owner's quota (INPUT_QUOTA_BYTES, INPUT_QUOTA_FILES) until its owner
+    deletes it, or until the input clean-up does (`inputs_clean`): INPUT_RETENTION_DAYS after its
+    upload, once no deal whose tasks may still run and no open request names it.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="input_files"
+    )
+    token = models.CharField(max_length=32, unique=True, help_text="Random; its URL's folder.")
+    name = models.CharField(max_length=100, help_text="Its file name, made safe.")
+    size = models.PositiveBigIntegerField(help_text="Bytes.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["owner", "created_at"], name="input_by_owner"),
+            models.Index(fields=["created_at"], name="input_by_age"),
+        ]
+
+    def __str__(self) -> str:
+        return f"input {self.name} ({self.token})"
+
+    @property
+    def path(self) -> str:
+        """Where the file is in the default storage."""
+        return f"inputs/{self.token}/{self.name}"

@@ -1,17 +1,21 @@
 """Reads of the order book: the list with its filters, one order, and the best offers for a
-request (what a buyer's "best offer" finds)."""
+request (what a buyer's "best offer" finds); and the input files buyers stored for their tasks,
+with the ones a deal or a request still needs."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import re
 from collections.abc import Iterable
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from marketplace.catalogue.models import Asset, Listing
 from marketplace.chain.orders import checksummed, tag_covers
-from marketplace.deals.models import OrderKind
-from marketplace.orders.models import Order, OrderStatus
+from marketplace.deals.models import Deal, OrderKind
+from marketplace.deals.selectors import deal_final_deadline
+from marketplace.orders.models import InputFile, Order, OrderStatus
 
 # Tag bits 0 to 62 are filtered in SQL (the `tag_bits` column); a request needing a higher bit,
 # which no pool of ours offers, has the cheapest offers checked in Python.
@@ -178,3 +182,55 @@ def listings_by_address(*, chain_id: int, addresses: Iterable[str]) -> dict[str,
         chain_id=chain_id, address__in=set(addresses), listing__isnull=False
     ).select_related("listing")
     return {asset.address: asset.listing for asset in assets}
+
+
+# An input file's token in its URL (/inputs/<token>/<name>), wherever params name it; JSON may
+# escape the slashes. Matching more than URLs only keeps more files.
+_INPUT_TOKEN = re.compile(r"inputs\\?/([0-9a-f]{32})\\?/")
+
+
+@dataclasses.dataclass(frozen=True)
+class InputUsage:
+    """What one user stores as input files."""
+
+    files: int
+    bytes: int
+
+
+def input_list(*, owner) -> QuerySet[InputFile]:
+    """`owner`'s input files, newest first."""
+    return InputFile.objects.filter(owner=owner)
+
+
+def input_usage(*, owner) -> InputUsage:
+    totals = InputFile.objects.filter(owner=owner).aggregate(files=Count("id"), bytes=Sum("size"))
+    return InputUsage(files=totals["files"], bytes=totals["bytes"] or 0)
+
+
+def inputs_in_use(*, now: datetime.datetime, token: str = "") -> dict[str, str]:
+    """The tokens of the input files that the params of a deal whose tasks may still run (some
+    not finished, its final deadline not passed) name, or those of a request order in the book
+    (it may still make such a deal), each with what needs it ("deal 0x…"). With `token`, only
+    that file is looked for."""
+    needle = token or "inputs"
+    needed: dict[str, str] = {}
+    deals = (
+        Deal.objects.filter(params__contains=needle)
+        .alias(finished=F("tasks_completed") + F("tasks_failed"))
+        .filter(finished__lt=F("volume"))
+        .only("dealid", "params", "start_time", "time_ref")
+    )
+    for deal in deals.iterator():
+        deadline = deal_final_deadline(deal)
+        if deadline is None or deadline > now:
+            for found in _INPUT_TOKEN.findall(deal.params):
+                needed.setdefault(found, f"deal {deal.dealid}")
+    requests = Order.objects.filter(
+        kind=OrderKind.REQUEST,
+        status__in=(OrderStatus.OPEN, OrderStatus.DEAD),
+        message__params__icontains=needle,
+    ).only("digest", "message")
+    for order in requests.iterator():
+        for found in _INPUT_TOKEN.findall(str(order.message.get("params", ""))):
+            needed.setdefault(found, f"request order {order.digest}")
+    return {found: user for found, user in needed.items() if not token or found == token}

@@ -1,5 +1,6 @@
 """Writes of the order book: publish (one order or a batch), unpublish, and the refresh that
-keeps every order's status in step with the chain.
+keeps every order's status in step with the chain; and the input files buyers store for their
+tasks: stored within a quota, deleted by their owners or, unused, by the clean-up.
 
 Publishing checks an order as the Hub would when matching it, against the chain as the indexer
 last saw it: the asset's current owner signed it (or presigned it on chain) for this chain and
@@ -11,16 +12,25 @@ behind a registration or a deposit made a moment ago), so a refusal is the chain
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import datetime
 import json
+import os
 import re
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import get_valid_filename
 
 from marketplace.catalogue.models import Asset
 from marketplace.chain.amounts import format_ect
@@ -37,8 +47,9 @@ from marketplace.chain.orders import (
 )
 from marketplace.deals.models import EscrowAccount, OrderFill, OrderKind
 from marketplace.indexer.models import IndexerState
+from marketplace.orders import selectors
+from marketplace.orders.models import InputFile, OrderStatus
 from marketplace.orders.models import Order as BookOrder
-from marketplace.orders.models import OrderStatus
 from marketplace.orders.parsing import (
     ASSET_FIELDS,
     OrderError,
@@ -745,3 +756,169 @@ def orders_refresh(
                 changed.append(order)
     BookOrder.objects.bulk_update(changed, fields, batch_size=500)
     return len(changed)
+
+
+# ---------------------------------------------------------------------- input files
+
+INPUTS_FOLDER = "inputs"
+_TOKEN = re.compile(r"[0-9a-f]{32}")
+
+
+class InputRefused(OrderError):
+    """An input file the store does not take."""
+
+
+class InputOverQuota(InputRefused):
+    status = 413
+
+
+class NoSuchInput(OrderError):
+    status = 404
+
+
+class InputInUse(OrderError):
+    status = 409
+
+
+def _size(size: int) -> str:
+    return f"{size / 2**20:,.1f} MiB" if size >= 2**20 // 10 else f"{size:,} bytes"
+
+
+def _files(count: int) -> str:
+    return f"{count:,} file" if count == 1 else f"{count:,} files"
+
+
+def _how_to_free_space() -> str:
+    return (
+        "Delete inputs you no longer need (DELETE /api/v1/orders/inputs/<token>/; GET "
+        "/api/v1/orders/inputs/ lists yours), or wait: inputs no deal uses any more are deleted "
+        f"{settings.INPUT_RETENTION_DAYS:g} days after their upload."
+    )
+
+
+def _safe_name(name: str) -> str:
+    try:
+        return get_valid_filename(name)[:100] or "input"
+    except SuspiciousFileOperation:  # nothing usable in it, such as ".."
+        return "input"
+
+
+@transaction.atomic
+def input_store(*, owner: AbstractBaseUser, file: File, name: str) -> InputFile:
+    """Store `file` as an input file of `owner`'s tasks, named `name` (made safe), within
+    INPUT_MAX_BYTES and `owner`'s quota (INPUT_QUOTA_FILES files, INPUT_QUOTA_BYTES in all).
+
+    Raises InputRefused (InputOverQuota past the quota); nothing is stored then.
+    """
+    size = file.size
+    if size > settings.INPUT_MAX_BYTES:
+        raise InputRefused(
+            f"{name} is {size:,} bytes: inputs are at most {_size(settings.INPUT_MAX_BYTES)}.",
+            field="file",
+        )
+    # One upload of a user at a time, so that two cannot both fit in the same free space.
+    get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
+    used = selectors.input_usage(owner=owner)
+    if (
+        used.files + 1 > settings.INPUT_QUOTA_FILES
+        or used.bytes + size > settings.INPUT_QUOTA_BYTES
+    ):
+        raise InputOverQuota(
+            f"{name} ({_size(size)}) does not fit in your input quota of "
+            f"{_files(settings.INPUT_QUOTA_FILES)} and {_size(settings.INPUT_QUOTA_BYTES)}: "
+            f"you store {_files(used.files)} of {_size(used.bytes)}. {_how_to_free_space()}",
+            field="file",
+        )
+    stored = InputFile(owner=owner, token=uuid.uuid4().hex, name=_safe_name(name), size=size)
+    default_storage.save(stored.path, file)
+    try:
+        stored.save()
+    except BaseException:
+        default_storage.delete(stored.path)
+        raise
+    return stored
+
+
+@transaction.atomic
+def input_delete(
+    *, owner: AbstractBaseUser, token: str, now: datetime.datetime | None = None
+) -> InputFile:
+    """Delete `owner`'s input file `token`, its row now and its file once that is committed.
+
+    Raises NoSuchInput when `owner` has no such file, InputInUse while a deal whose tasks may
+    still run, or a request in the book, names it.
+    """
+    stored = InputFile.objects.select_for_update().filter(owner=owner, token=token).first()
+    if stored is None:
+        raise NoSuchInput(
+            f"You have no input file {token}: GET /api/v1/orders/inputs/ lists yours.",
+            field="token",
+        )
+    needed = selectors.inputs_in_use(now=now or timezone.now(), token=token)
+    if token in needed:
+        raise InputInUse(
+            f"{stored.name} is an input of {needed[token]}, whose tasks may still run: delete it "
+            "once they are done (or the request is off the book).",
+            field="token",
+        )
+    stored.delete()
+    transaction.on_commit(lambda: _delete_input_folder(token))
+    return stored
+
+
+def inputs_clean(*, now: datetime.datetime | None = None) -> int:
+    """Delete the input files uploaded more than INPUT_RETENTION_DAYS ago that no deal whose
+    tasks may still run and no request in the book names, rows and files; and, as old, the
+    folders of the input store no row describes (files stored before rows were kept, or whose
+    upload failed half-way). Returns how many input files were deleted."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(days=settings.INPUT_RETENTION_DAYS)
+    needed = selectors.inputs_in_use(now=now)
+    stale = InputFile.objects.filter(created_at__lt=cutoff).values_list("pk", "token")
+    deleted = 0
+    for pk, token in list(stale):
+        if token in needed:
+            continue
+        InputFile.objects.filter(pk=pk).delete()
+        _delete_input_folder(token)
+        deleted += 1
+    return deleted + _orphan_inputs_clean(cutoff=cutoff, needed=needed)
+
+
+def _orphan_inputs_clean(*, cutoff: datetime.datetime, needed: dict[str, str]) -> int:
+    try:
+        folders, _files = default_storage.listdir(INPUTS_FOLDER)
+    except FileNotFoundError:
+        return 0
+    tokens = [folder for folder in folders if _TOKEN.fullmatch(folder) and folder not in needed]
+    known: set[str] = set()
+    for start in range(0, len(tokens), 500):
+        chunk = tokens[start : start + 500]
+        known.update(InputFile.objects.filter(token__in=chunk).values_list("token", flat=True))
+    deleted = 0
+    for token in tokens:
+        if token in known:
+            continue
+        _folders, files = default_storage.listdir(f"{INPUTS_FOLDER}/{token}")
+        # An empty folder may be an upload that has not written its file yet: left alone.
+        if files and all(
+            default_storage.get_modified_time(f"{INPUTS_FOLDER}/{token}/{name}") < cutoff
+            for name in files
+        ):
+            _delete_input_folder(token)
+            deleted += 1
+    return deleted
+
+
+def _delete_input_folder(token: str) -> None:
+    """Delete the folder of input file `token` with what it holds; gone already is fine."""
+    folder = f"{INPUTS_FOLDER}/{token}"
+    try:
+        _folders, files = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return
+    for name in files:
+        default_storage.delete(f"{folder}/{name}")
+    # Only a storage on disk has folders to remove.
+    with contextlib.suppress(NotImplementedError, OSError):
+        os.rmdir(default_storage.path(folder))

@@ -40,6 +40,7 @@ from datamarket.crypto import generate_dataset_key, wrap_key
 from marketplace.accounts.models import Wallet
 from marketplace.chain.models import Deployment
 from marketplace.chain.orders import AppOrder, DatasetOrder, WorkerpoolOrder, sign_order, typed_data
+from marketplace.deals.models import Deal
 from marketplace.orders import services as book
 from marketplace.orders.models import Order as BookOrder
 from pools import scheduler
@@ -49,6 +50,7 @@ from tests.factories.catalogue import AppFactory, DatasetFactory, WorkerpoolFact
 from tests.marketplace.chain.ect_helpers import closed_port_url, send_ect
 from tests.marketplace.chain.hub_helpers import ECT, Market
 from tests.marketplace.indexer.helpers import index_to_head
+from tests.pools.archives import agent_archive
 from tests.pools.members import admit
 
 METHODS = ("get", "put", "post", "patch", "delete")
@@ -416,12 +418,27 @@ def _apply(w: World) -> str:
 
 
 def _upload(w: World, pk: int) -> object:
-    archive = b"the result archive"
+    archive = agent_archive()
     digest = "0x" + hashlib.sha256(archive).hexdigest()
     return w.worker.post(
         f"/api/v1/workers/replicates/{pk}/result/",
         {"archive": io.BytesIO(archive), "digest": digest},
     )
+
+
+def _input(w: World) -> dict:
+    return w.session.post("/api/v1/orders/inputs/", {"file": io.BytesIO(b"an input")}).json()
+
+
+def _input_in_use(w: World) -> object:
+    stored = _input(w)
+    Deal.objects.filter(dealid=w.dealid).update(params=json.dumps({"input_files": [stored["url"]]}))
+    return w.session.delete(f"/api/v1/orders/inputs/{stored['token']}/")
+
+
+def _over_quota(w: World) -> object:
+    with override_settings(INPUT_QUOTA_FILES=0):
+        return w.session.post("/api/v1/orders/inputs/", {"file": io.BytesIO(b"one too many")})
 
 
 UNKNOWN_ID = "0x" + "ab" * 32
@@ -600,7 +617,21 @@ CASES: list[Case] = [
         _400=lambda w: w.session.post("/api/v1/orders/inputs/", {"other": "field"}),
         _401=lambda w: w.anonymous.post("/api/v1/orders/inputs/", {"file": io.BytesIO(b"x")}),
         _403=lambda w: w.browser.post("/api/v1/orders/inputs/", {"file": io.BytesIO(b"x")}),
+        _413=_over_quota,
         _415=lambda w: w.session.post("/api/v1/orders/inputs/", {"file": "x"}, "json"),
+    ),
+    *cases(
+        "GET /api/v1/orders/inputs/",
+        _200=lambda w: w.session.get("/api/v1/orders/inputs/"),
+        _401=lambda w: w.anonymous.get("/api/v1/orders/inputs/"),
+    ),
+    *cases(
+        "DELETE /api/v1/orders/inputs/{token}/",
+        _204=lambda w: w.session.delete(f"/api/v1/orders/inputs/{_input(w)['token']}/"),
+        _401=lambda w: w.anonymous.delete(f"/api/v1/orders/inputs/{'0' * 32}/"),
+        _403=lambda w: w.browser.delete(f"/api/v1/orders/inputs/{_input(w)['token']}/"),
+        _404=lambda w: w.session.delete(f"/api/v1/orders/inputs/{'0' * 32}/"),
+        _409=_input_in_use,
     ),
     *cases(
         "POST /api/v1/orders/quote/",

@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import tarfile
 from pathlib import Path
 
@@ -10,12 +11,15 @@ import pytest
 
 from pools.results import (
     ResultArchive,
+    UnsafeArchive,
     UnsafeOutput,
     build_result_archive,
     check_output,
+    check_result_archive,
     output_size,
     verify_result_archive,
 )
+from tests.pools import archives
 
 GOLDEN_DIGEST = "e7172d7ff6df1fb7023a0e2b923cb2906c49d05f46d6c0137eb2d8d2ba3bc33e"
 """sha256 of the archive of :func:`make_run`'s files, the same with Python 3.11, 3.12 and 3.13."""
@@ -237,3 +241,166 @@ def test_archive_is_a_plain_uncompressed_tar(tmp_path: Path) -> None:
     assert content[257:263] == b"ustar\0"
     with tarfile.open(fileobj=io.BytesIO(content), mode="r:") as tar:
         assert tar.getnames()[0] == "logs"
+
+
+def check(content: bytes, *, max_members: int = 10_000, max_unpacked_bytes: int = 1 << 28):
+    return check_result_archive(
+        io.BytesIO(content), max_members=max_members, max_unpacked_bytes=max_unpacked_bytes
+    )
+
+
+def tar_of(*entries: tarfile.TarInfo | tuple[str, bytes], format=tarfile.PAX_FORMAT) -> bytes:
+    """A plain tar of files given as (name, content) and entries given as TarInfo."""
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w", format=format) as tar:
+        for entry in entries:
+            if isinstance(entry, tarfile.TarInfo):
+                tar.addfile(entry)
+            else:
+                info = tarfile.TarInfo(entry[0])
+                info.size = len(entry[1])
+                tar.addfile(info, io.BytesIO(entry[1]))
+    return data.getvalue()
+
+
+def test_an_agents_archive_passes_its_check_with_where_each_file_starts(tmp_path: Path) -> None:
+    archive = build(tmp_path)
+    content = archive.path.read_bytes()
+
+    members = check(content)
+
+    assert [(m.name, m.is_folder) for m in members][:4] == [
+        ("logs", True),
+        ("logs/stderr.txt", False),
+        ("logs/stdout.txt", False),
+        ("output", True),
+    ]
+    assert len(members) == 11
+    stdout = members[2]
+    assert content[stdout.offset : stdout.offset + stdout.size] == b"progress: 100\n"
+
+
+@pytest.mark.parametrize("hostile", archives.HOSTILE.values(), ids=archives.HOSTILE.keys())
+def test_hostile_archives_are_refused_with_what_is_wrong(hostile) -> None:
+    build_hostile, refusal = hostile
+
+    with pytest.raises(UnsafeArchive, match=re.escape(refusal)):
+        check(build_hostile())
+
+
+def test_a_bomb_is_refused_without_decompressing_it() -> None:
+    bomb = archives.gzip_bomb()
+    assert len(bomb) < 1024 * 1024
+
+    with pytest.raises(UnsafeArchive) as refused:
+        check(bomb)
+    assert str(refused.value) == (
+        "The archive is gzip-compressed: results are plain, uncompressed tar archives. Upload the "
+        "archive the worker agent wrote, as it is."
+    )
+
+
+def test_only_the_headers_are_read() -> None:
+    content = tar_of(("output/big.bin", bytes(4 * 1024 * 1024)), ("output/small.txt", b"hi"))
+
+    class Counting(io.BytesIO):
+        read_bytes = 0
+
+        def read(self, size=-1):
+            data = super().read(size)
+            Counting.read_bytes += len(data)
+            return data
+
+    members = check_result_archive(Counting(content), max_members=10, max_unpacked_bytes=1 << 30)
+
+    assert [m.size for m in members] == [4 * 1024 * 1024, 2]
+    assert Counting.read_bytes < 8 * 1024
+
+
+def test_files_adding_up_to_more_than_the_limit_are_refused() -> None:
+    content = tar_of(("output/a.bin", bytes(600)), ("output/b.bin", bytes(600)))
+
+    assert len(check(content, max_unpacked_bytes=1200)) == 2
+    with pytest.raises(UnsafeArchive) as refused:
+        check(content, max_unpacked_bytes=1000)
+    assert str(refused.value) == (
+        "The archive unpacks to more than 1,000 bytes (at output/b.bin, 600 bytes), the most a "
+        "result may hold: have the app write less output."
+    )
+
+
+def test_members_past_the_limit_are_refused() -> None:
+    content = tar_of(("output/a", b""), ("output/b", b""), ("output/c", b""))
+
+    assert len(check(content, max_members=3)) == 3
+    with pytest.raises(UnsafeArchive, match="more than 2 files and folders"):
+        check(content, max_members=2)
+
+
+def _entry(name: str, kind: bytes, **fields) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    for field, value in fields.items():
+        setattr(info, field, value)
+    return info
+
+
+@pytest.mark.parametrize(
+    ("entry", "refusal"),
+    [
+        (_entry("output/h", tarfile.LNKTYPE, linkname="output/a"), "output/h is a hard link"),
+        (_entry("output/dev", tarfile.CHRTYPE), "output/dev is a device"),
+        (_entry("output/fifo", tarfile.FIFOTYPE), "output/fifo is a pipe"),
+        (("/etc/cron.d/x", b""), "/etc/cron.d/x is not a plain relative path"),
+        (("output//x", b""), "output//x is not a plain relative path"),
+        (("elsewhere/x", b""), "elsewhere/x is outside output/ and logs/"),
+        (("output/a", b"again"), "output/a is in the archive twice"),
+        (("output/\udcff.txt", b""), "has a name that is not valid UTF-8"),
+    ],
+)
+def test_what_the_agent_never_archives_is_refused(entry, refusal) -> None:
+    content = tar_of(("output/a", b"x"), entry, format=tarfile.GNU_FORMAT)
+
+    with pytest.raises(UnsafeArchive, match=re.escape(refusal)):
+        check(content)
+
+
+def test_a_sparse_file_is_refused() -> None:
+    # A GNU sparse member declares a size its archive does not hold: a bomb without compression.
+    header = bytearray(tarfile.TarInfo("output/s").tobuf(tarfile.GNU_FORMAT))
+    header[156:157] = tarfile.GNUTYPE_SPARSE
+    header[483:495] = b"%011o\0" % (1 << 30)  # realsize
+    header[148:156] = b" " * 8
+    header[148:155] = b"%06o\0" % sum(header)
+
+    with pytest.raises(UnsafeArchive, match="output/s is a sparse file"):
+        check(bytes(header) + bytes(1024))
+
+
+def test_a_huge_header_is_refused_before_it_is_read() -> None:
+    info = tarfile.TarInfo("output/a")
+    info.pax_headers = {"comment": "x" * (1 << 20)}
+    content = tar_of(info)
+
+    with pytest.raises(UnsafeArchive, match=r"member header .* of more than 65,536 bytes"):
+        check(content)
+
+
+@pytest.mark.parametrize(
+    ("content", "refusal"),
+    [
+        (b"", "not a readable tar archive (empty file)"),
+        (b"a deterministic archive", "not a readable tar archive"),
+        (b"BZh91AY&SY" + bytes(600), "bzip2-compressed"),
+    ],
+)
+def test_what_is_no_tar_is_refused(content, refusal) -> None:
+    with pytest.raises(UnsafeArchive, match=re.escape(refusal)):
+        check(content)
+
+
+def test_an_archive_cut_short_is_refused() -> None:
+    content = tar_of(("output/a.bin", bytes(5000)))
+
+    with pytest.raises(UnsafeArchive, match=re.escape("The archive ends inside output/a.bin")):
+        check(content[:4000])

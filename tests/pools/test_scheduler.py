@@ -15,6 +15,7 @@ from pools import scheduler
 from pools.models import Replicate, ReplicateStatus, RunStatus, TaskRun
 from tests.marketplace.chain.hub_helpers import ECT, Market, new_digest
 from tests.marketplace.indexer.helpers import index_to_head
+from tests.pools import archives
 from tests.pools.members import admit
 
 pytestmark = pytest.mark.django_db
@@ -232,7 +233,7 @@ def test_an_upload_whose_contribution_is_never_reported_expires(market, hub_depl
     replicate = scheduler.replicate_assign(
         chain_id=31337, worker=market.workers[0].address, pool=market.workerpool
     )
-    archive = b"result"
+    archive = archives.agent_archive()
     result_upload(
         replicate=replicate,
         archive=io.BytesIO(archive),

@@ -20,6 +20,7 @@ from pools.models import Replicate, ReplicateStatus
 from tests.factories.accounts import WalletFactory
 from tests.marketplace.chain.hub_helpers import ECT, Market
 from tests.marketplace.indexer.helpers import index_to_head
+from tests.pools import archives
 from tests.pools.members import admit
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +73,7 @@ def test_a_worker_gets_work_beats_uploads_and_contributes(market, hub_deployment
     assert beat.json()["instruction"] == "run"
     assert Replicate.objects.get(pk=pk).status == ReplicateStatus.RUNNING
 
-    archive = b"a deterministic archive"
+    archive = archives.agent_archive({"out.txt": b"42\n"})
     digest = "0x" + hashlib.sha256(archive).hexdigest()
     wrong = client.post(
         f"/api/v1/workers/replicates/{pk}/result/",
@@ -104,6 +105,27 @@ def test_a_worker_gets_work_beats_uploads_and_contributes(market, hub_deployment
     assert Replicate.objects.get(pk=pk).digest == digest
     task = market.hub.task(work["taskid"])
     assert task.consensus_value == result_hash(work["taskid"], digest)
+
+
+@pytest.mark.parametrize("hostile", archives.HOSTILE.values(), ids=archives.HOSTILE.keys())
+def test_a_hostile_archive_is_refused_and_nothing_is_stored(market, hostile, settings):
+    build_hostile, refusal = hostile
+    client = worker_client(market.workers[0].address)
+    work = client.post("/api/v1/workers/work/", {"pool": market.workerpool}, "json").json()["work"]
+    pk = work["replicate"]
+    before = Replicate.objects.values().get(pk=pk)
+    archive = build_hostile()
+
+    refused = client.post(
+        f"/api/v1/workers/replicates/{pk}/result/",
+        {"archive": io.BytesIO(archive), "digest": "0x" + hashlib.sha256(archive).hexdigest()},
+    )
+
+    assert refused.status_code == 400
+    assert refusal in refused.json()["error"]
+    assert refused.json()["error"].endswith(".")
+    assert Replicate.objects.values().get(pk=pk) == before
+    assert not (settings.MEDIA_ROOT / "results").exists()
 
 
 def test_nobody_touches_another_workers_replicate(market):
@@ -188,7 +210,7 @@ def test_a_contribution_to_another_result_than_the_uploaded_one_is_not_believed(
     client = worker_client(worker.address)
     work = client.post("/api/v1/workers/work/", {"pool": market.workerpool}, "json").json()["work"]
     pk = work["replicate"]
-    archive = b"the archive uploaded"
+    archive = archives.agent_archive({"out.txt": b"the archive uploaded"})
     client.post(
         f"/api/v1/workers/replicates/{pk}/result/",
         {"archive": io.BytesIO(archive), "digest": "0x" + hashlib.sha256(archive).hexdigest()},

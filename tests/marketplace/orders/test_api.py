@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from marketplace.chain.orders import (
@@ -15,8 +16,9 @@ from marketplace.chain.orders import (
     sign_order,
     typed_data,
 )
-from marketplace.orders.models import Order, OrderStatus
+from marketplace.orders.models import InputFile, Order, OrderStatus
 from tests.factories.accounts import UserFactory
+from tests.factories.deals import DealFactory
 from tests.marketplace.chain.hub_helpers import ECT
 from tests.marketplace.chain.metamask import metamask_sign
 
@@ -343,3 +345,118 @@ def test_a_batch_where_every_order_is_refused_is_a_400(api, market):
     assert response.status_code == 400
     assert response.json()["accepted"] == 0
     assert not Order.objects.exists()
+
+
+# ---------------------------------------------------------------------- input files
+
+INPUTS = "/api/v1/orders/inputs/"
+
+
+def _upload(client, name: str, content: bytes):
+    return client.post(INPUTS, {"file": SimpleUploadedFile(name, content)}, format="multipart")
+
+
+def _stored_inputs(settings) -> list[str]:
+    folder = settings.MEDIA_ROOT / "inputs"
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def test_an_input_is_stored_listed_and_deleted_by_its_owner(
+    api, settings, django_capture_on_commit_callbacks
+):
+    uploaded = _upload(api, "data set.csv", b"a,b\n1,2\n")
+    assert uploaded.status_code == 201
+    stored = uploaded.json()
+    assert stored["name"] == "data_set.csv" and stored["size"] == 8
+    assert stored["url"] == f"http://testserver/inputs/{stored['token']}/data_set.csv"
+    assert _stored_inputs(settings) == [f"{stored['token']}/data_set.csv"]
+
+    listed = api.get(INPUTS).json()
+    assert [item["token"] for item in listed["inputs"]] == [stored["token"]]
+    assert listed["used"] == {"files": 1, "bytes": 8}
+    assert listed["quota"] == {"files": 100, "bytes": 200 * 1024 * 1024}
+    assert listed["retention_days"] == 7
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deleted = api.delete(f"{INPUTS}{stored['token']}/")
+    assert deleted.status_code == 204
+    assert InputFile.objects.count() == 0
+    assert _stored_inputs(settings) == []
+    assert not (settings.MEDIA_ROOT / "inputs" / stored["token"]).exists()
+    assert APIClient().get(stored["url"]).status_code == 404
+
+
+def test_an_input_over_the_quota_is_refused_and_nothing_is_stored(api, settings):
+    settings.INPUT_QUOTA_BYTES = 1000
+    first = _upload(api, "first.bin", bytes(600))
+    assert first.status_code == 201
+
+    refused = _upload(api, "second.bin", bytes(600))
+
+    assert refused.status_code == 413
+    assert refused.json() == {
+        "error": "second.bin (600 bytes) does not fit in your input quota of 100 files and "
+        "1,000 bytes: you store 1 file of 600 bytes. Delete inputs you no longer need (DELETE "
+        "/api/v1/orders/inputs/<token>/; GET /api/v1/orders/inputs/ lists yours), or wait: "
+        "inputs no deal uses any more are deleted 7 days after their upload.",
+        "field": "file",
+    }
+    assert InputFile.objects.count() == 1
+    assert _stored_inputs(settings) == [f"{first.json()['token']}/first.bin"]
+
+
+def test_the_quota_counts_files_too_and_is_per_user(api, settings):
+    settings.INPUT_QUOTA_FILES = 2
+    assert _upload(api, "a.txt", b"a").status_code == 201
+    assert _upload(api, "b.txt", b"b").status_code == 201
+
+    refused = _upload(api, "c.txt", b"c")
+    assert refused.status_code == 413
+    assert "quota of 2 files" in refused.json()["error"]
+    assert "you store 2 files" in refused.json()["error"]
+
+    other = APIClient()
+    other.force_authenticate(UserFactory())
+    assert _upload(other, "c.txt", b"c").status_code == 201
+    assert InputFile.objects.count() == 3
+
+
+def test_an_input_over_the_file_limit_is_refused(api, settings):
+    settings.INPUT_MAX_BYTES = 10
+
+    refused = _upload(api, "big.bin", bytes(11))
+
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "big.bin is 11 bytes: inputs are at most 10 bytes."
+    assert not InputFile.objects.exists()
+
+
+def test_nobody_deletes_or_lists_anothers_inputs(api, settings):
+    token = _upload(api, "mine.txt", b"mine").json()["token"]
+    other = APIClient()
+    other.force_authenticate(UserFactory())
+
+    assert other.get(INPUTS).json()["inputs"] == []
+    refused = other.delete(f"{INPUTS}{token}/")
+
+    assert refused.status_code == 404
+    assert refused.json()["error"] == (
+        f"You have no input file {token}: GET /api/v1/orders/inputs/ lists yours."
+    )
+    assert InputFile.objects.filter(token=token).exists()
+    assert APIClient().get(f"{INPUTS}").status_code in (401, 403)
+
+
+def test_an_input_a_running_deal_uses_is_not_deleted(api, settings):
+    stored = _upload(api, "needed.txt", b"x").json()
+    deal = DealFactory(params=json.dumps({"args": "", "input_files": [stored["url"]]}))
+
+    refused = api.delete(f"{INPUTS}{stored['token']}/")
+
+    assert refused.status_code == 409
+    assert refused.json()["error"] == (
+        f"needed.txt is an input of deal {deal.dealid}, whose tasks may still run: delete it "
+        "once they are done (or the request is off the book)."
+    )
+    assert InputFile.objects.filter(token=stored["token"]).exists()
+    assert _stored_inputs(settings) == [f"{stored['token']}/needed.txt"]

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import json
+import os
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from marketplace.accounts.models import Wallet
 from marketplace.chain.hub import OrderKind as ChainKind
@@ -19,9 +25,10 @@ from marketplace.chain.orders import (
     typed_data,
 )
 from marketplace.orders import services
-from marketplace.orders.models import Order, OrderStatus
+from marketplace.orders.models import InputFile, Order, OrderStatus
 from marketplace.orders.parsing import InvalidOrder, parse_order
 from tests.factories.accounts import UserFactory
+from tests.factories.deals import DealFactory
 from tests.marketplace.chain.hub_helpers import ECT
 
 pytestmark = pytest.mark.django_db
@@ -364,3 +371,105 @@ def test_values_the_hub_or_the_book_cannot_hold_are_refused_in_words():
         from marketplace.orders.parsing import _params
 
         _params('{"args": "\ud800"}')
+
+
+# ---------------------------------------------------------------------- input files
+
+
+def stored_input(*, days_old: float, owner=None) -> InputFile:
+    """An input file uploaded `days_old` days ago."""
+    stored = services.input_store(
+        owner=owner or UserFactory(), file=ContentFile(b"input bytes"), name="in.txt"
+    )
+    stored.created_at = timezone.now() - datetime.timedelta(days=days_old)
+    stored.save(update_fields=["created_at"])
+    return stored
+
+
+def url(stored: InputFile) -> str:
+    return f"http://127.0.0.1:8000/inputs/{stored.token}/{stored.name}"
+
+
+def on_disk(stored: InputFile) -> bool:
+    return default_storage.exists(stored.path)
+
+
+def test_old_unused_inputs_are_deleted_rows_and_files(settings):
+    old, recent = stored_input(days_old=8), stored_input(days_old=6)
+
+    assert services.inputs_clean() == 1
+
+    assert list(InputFile.objects.all()) == [recent]
+    assert not on_disk(old) and on_disk(recent)
+    assert not (settings.MEDIA_ROOT / "inputs" / old.token).exists()
+
+
+def test_inputs_a_deal_may_still_run_with_are_kept_until_its_tasks_are_done():
+    used, unused = stored_input(days_old=30), stored_input(days_old=30)
+    deal = DealFactory(params=json.dumps({"args": "x", "input_files": [url(used)]}), volume=2)
+
+    assert services.inputs_clean() == 1
+    assert list(InputFile.objects.all()) == [used] and on_disk(used) and not on_disk(unused)
+
+    deal.tasks_completed, deal.tasks_failed = 1, 1
+    deal.save()
+    assert services.inputs_clean() == 1
+    assert not InputFile.objects.exists() and not on_disk(used)
+
+
+def test_inputs_of_a_deal_past_its_final_deadline_are_deleted():
+    used = stored_input(days_old=30)
+    # Started 2 days ago, reference time 1 hour: its tasks could run for 10 hours.
+    DealFactory(
+        params=json.dumps({"input_files": [url(used)]}),
+        start_time=timezone.now() - datetime.timedelta(days=2),
+        time_ref=3600,
+    )
+
+    assert services.inputs_clean() == 1
+    assert not on_disk(used)
+
+
+def test_inputs_named_in_any_way_by_a_deal_or_a_request_in_the_book_are_kept():
+    by_iexec_name, escaped, by_request, by_closed_request = (
+        stored_input(days_old=30) for _ in range(4)
+    )
+    DealFactory(params=json.dumps({"iexec_input_files": url(by_iexec_name)}))
+    DealFactory(params=json.dumps({"input_files": [url(escaped)]}).replace("/", "\\/"))
+    for stored, status in ((by_request, OrderStatus.OPEN), (by_closed_request, OrderStatus.FILLED)):
+        Order.objects.create(
+            chain_id=31337, hub="0x" + "1" * 40, digest=f"0x{stored.pk:064x}", kind="request",
+            asset="0x" + "2" * 40, signer="0x" + "3" * 40, price=1, volume=1, remaining=1,
+            tag="0x" + "0" * 64, status=status,
+            message={"params": json.dumps({"input_files": [url(stored)]})},
+        )  # fmt: skip
+
+    assert services.inputs_clean() == 1
+
+    assert set(InputFile.objects.all()) == {by_iexec_name, escaped, by_request}
+    assert not on_disk(by_closed_request)
+
+
+def test_old_files_of_the_input_store_without_a_row_are_deleted_too(settings):
+    folder = settings.MEDIA_ROOT / "inputs"
+    old, recent, other = (folder / ("a" * 32)), (folder / ("b" * 32)), (folder / "not-a-token")
+    for path in (old, recent, other):
+        path.mkdir(parents=True)
+        (path / "data.bin").write_bytes(b"x")
+    long_ago = (timezone.now() - datetime.timedelta(days=8)).timestamp()
+    for path in (old, other):
+        os.utime(path / "data.bin", (long_ago, long_ago))
+
+    assert services.inputs_clean() == 1
+
+    assert not old.exists()
+    assert (recent / "data.bin").exists() and (other / "data.bin").exists()
+
+
+def test_the_retention_comes_from_the_settings(settings):
+    settings.INPUT_RETENTION_DAYS = 1
+    stored_input(days_old=2)
+    kept = stored_input(days_old=0.5)
+
+    assert services.inputs_clean() == 1
+    assert list(InputFile.objects.all()) == [kept]

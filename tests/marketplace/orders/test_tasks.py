@@ -1,0 +1,47 @@
+"""The input clean-up runs on its own: as a Celery beat task with Redis, as `manage.py
+clean_inputs` (once, or looping under `make run` without Redis)."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.management import call_command
+from django.utils import timezone
+
+from marketplace.orders import services
+from marketplace.orders.models import InputFile
+from marketplace.orders.tasks import clean_inputs
+from tests.factories.accounts import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def old_input() -> InputFile:
+    stored = services.input_store(owner=UserFactory(), file=ContentFile(b"x"), name="old.txt")
+    InputFile.objects.filter(pk=stored.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=settings.INPUT_RETENTION_DAYS + 1)
+    )
+    return stored
+
+
+def test_beat_runs_the_clean_up_task():
+    entry = settings.CELERY_BEAT_SCHEDULE["clean-inputs"]
+    assert entry["task"] == clean_inputs.name == "marketplace.orders.tasks.clean_inputs"
+    assert entry["schedule"] == settings.INPUT_CLEAN_SECONDS
+    old_input()
+
+    clean_inputs.delay()
+
+    assert not InputFile.objects.exists()
+
+
+def test_the_command_cleans_once(capsys):
+    old_input()
+
+    call_command("clean_inputs")
+
+    assert capsys.readouterr().out == "Deleted 1 unused input files.\n"
+    assert not InputFile.objects.exists()
