@@ -30,7 +30,7 @@ from marketplace.chain.orders import UINT256_MAX, typed_data
 from marketplace.deals.models import OrderKind
 from marketplace.orders import purchases, selectors, services
 from marketplace.orders.models import Order, OrderStatus
-from marketplace.orders.parsing import OrderError, order_with_defaults
+from marketplace.orders.parsing import OrderError, input_file_urls, order_with_defaults
 
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 TAG_NAMES = {"tee": 0, "tdx": 3}
@@ -498,6 +498,7 @@ class PurchaseQuoteApi(APIView):
 
         try:
             data = _valid(QuoteInputSerializer, request.data)
+            input_file_urls(data["input_files"], site_url=request.build_absolute_uri("/"))
         except OrderError as error:
             return error_response(error)
         buyer = _buyer(request, data["requester"])
@@ -589,6 +590,7 @@ class PurchaseMatchApi(APIView):
                 app_order=data["app_order"],
                 dataset_order=data.get("dataset_order") or None,
                 workerpool_order=data["workerpool_order"],
+                site_url=request.build_absolute_uri("/"),
             )
         except OrderError as error:
             return error_response(error)
