@@ -213,12 +213,12 @@ def test_a_loopback_url_in_a_deal_reaches_nothing_and_fails_the_replicate_as_the
             Asset.objects.filter(address=listing.chain_address).update(multiaddr=url)
         worker = market.workers[0]
         assert _agent(market, live_server, anvil, worker, tmp_path).run_once() is True
+    assert (inside.connections, inside.requests) == (0, [])
     replicate = Replicate.objects.get()
     assert (replicate.status, replicate.app_fault) == (ReplicateStatus.FAILED, True)
     assert replicate.failure.startswith(
         f"Refused to download {url}: its host 127.0.0.1 is a loopback address"
     )
-    assert (inside.connections, inside.requests) == (0, [])
     assert market.hub.contribution(replicate.task.taskid, worker.address).status == 0
 
 

@@ -77,6 +77,7 @@ def test_what_is_not_an_origin_is_refused_before_starting(
     monkeypatch, flags: list[str], environment: str, problem: str
 ) -> None:
     monkeypatch.setenv("WORKER_ALLOWED_ORIGINS", environment)
-    with pytest.raises(CommandError) as refused:
-        call_command("run_worker", "--dev-account", "6", *flags)
+    with Listener(NO_API) as site, pytest.raises(CommandError) as refused:
+        call_command("run_worker", "--dev-account", "6", "--site", site.origin, "--once", *flags)
     assert str(refused.value).startswith(problem)
+    assert site.connections == 0  # refused before the agent started
