@@ -56,10 +56,6 @@ class Origin(NamedTuple):
     host: str
     port: int
 
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{host}:{self.port}"
-
 
 def origin_of(url: str) -> Origin:
     """The origin of the http(s) URL `url`; ValueError saying what is wrong otherwise (a phrase
@@ -148,7 +144,7 @@ def host_refusal(host: str) -> str | None:
     name = host.rstrip(".").lower()
     if name == "localhost" or name.endswith(".localhost"):
         return f"its host {host} names the worker's own machine (loopback)"
-    address = literal_address(host)
+    address = literal_address(name)
     problem = address_refusal(address) if address is not None else None
     if problem:
         spelled = f"{host} ({address})" if address.version == 4 and str(address) != host else host

@@ -54,8 +54,13 @@ USER_AGENT = "superedge-worker"
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # What urllib.parse.quote leaves as it is in a request target (as requests does).
 _TARGET_SAFE = "!#$%&'()*+,/:;=?@[]~"
-# URLs in messages are cut to this length, so that the reason still fits in a report.
+# URLs and host names in messages are cut to these lengths, so that the reason fits a report.
 _SHOWN_URL_CHARS = 120
+_SHOWN_HOST_CHARS = 60
+_PUBLIC_ONLY = (
+    "Workers download only from public addresses (and from their own site, or origins their "
+    "operator allows)."
+)
 
 
 class FetchError(Exception):
@@ -128,12 +133,18 @@ class Fetcher:
                             f"Could not download {shown}: HTTP {response.status} without a "
                             "Location to go to."
                         )
-                    current = urllib.parse.urljoin(current, location)
+                    try:
+                        current = urllib.parse.urljoin(current, location)
+                    except ValueError:
+                        raise FetchRefused(
+                            f"Refused to download {shown}: it redirects to {_shown(location)!r}, "
+                            "which is not a URL."
+                        ) from None
                     continue
                 if response.status != 200:
                     raise FetchFailed(f"Could not download {shown}: HTTP {response.status}.")
                 return self._save(response, dest, shown)
-            except (OSError, http.client.HTTPException) as error:
+            except (OSError, ValueError, http.client.HTTPException) as error:
                 reason = str(error) or type(error).__name__
                 if time.monotonic() >= deadline:  # a wait cut short by the deadline
                     reason = f"it took more than {self.deadline_seconds:g} s"
@@ -161,9 +172,9 @@ class Fetcher:
             found = socket.getaddrinfo(
                 origin.host, origin.port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
             )
-        except (OSError, UnicodeError) as error:
+        except (OSError, ValueError) as error:  # UnicodeError too: a name IDNA cannot encode
             raise FetchFailed(
-                f"Could not download {shown}: its host {origin.host} does not resolve ({error})."
+                f"Could not download {shown}: its host does not resolve ({error})."
             ) from None
         if allowed:
             return origin, found
@@ -172,8 +183,8 @@ class Fetcher:
             problem = address_refusal(address)
             if problem:
                 raise FetchRefused(
-                    f"Refused to download {shown}: its host {origin.host} resolves to {address}, "
-                    f"{problem}. {_PUBLIC_ONLY}"
+                    f"Refused to download {shown}: its host {_cut(origin.host, _SHOWN_HOST_CHARS)} "
+                    f"resolves to {address}, {problem}. {_PUBLIC_ONLY}"
                 )
         return origin, found
 
@@ -198,16 +209,14 @@ class Fetcher:
         return digest.hexdigest()
 
 
-_PUBLIC_ONLY = (
-    "Workers download only from public addresses (and from their own site, or origins their "
-    "operator allows)."
-)
-
-
 def _shown(url: str, *, first: str | None = None) -> str:
     """`url` for a message: cut when long, with the URL that redirected to it."""
-    cut = url if len(url) <= _SHOWN_URL_CHARS else url[: _SHOWN_URL_CHARS - 1] + "…"
+    cut = _cut(url, _SHOWN_URL_CHARS)
     return cut if first in (None, url) else f"{cut} (redirected from {_shown(first)})"
+
+
+def _cut(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 def _get(connection: _PinnedConnection, url: str) -> http.client.HTTPResponse:

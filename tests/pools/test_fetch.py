@@ -80,6 +80,7 @@ def test_another_port_of_an_allowed_host_is_not_allowed(tmp_path: Path) -> None:
         ("http://0.0.0.0/", "its host 0.0.0.0 is the unspecified address"),
         ("http://2130706433/", "its host 2130706433 (127.0.0.1) is a loopback address"),
         ("http://127.1:8000/", "its host 127.1 (127.0.0.1) is a loopback address"),
+        ("http://127.0.0.1./", "its host 127.0.0.1. (127.0.0.1) is a loopback address"),
         ("http://localhost/", "its host localhost names the worker's own machine"),
         ("http://api.localhost./", "names the worker's own machine"),
         ("file:///etc/passwd", "only http and https URLs are downloaded, not file"),
@@ -158,12 +159,19 @@ def test_a_redirect_from_an_allowed_origin_to_another_listener_is_refused(tmp_pa
     assert (inside.connections, inside.requests) == (0, [])
 
 
-def test_a_redirect_to_another_scheme_is_refused(tmp_path: Path) -> None:
-    with (
-        Listener(redirect("file:///etc/passwd")) as allowed,
-        pytest.raises(FetchRefused, match="only http and https URLs are downloaded"),
-    ):
+@pytest.mark.parametrize(
+    ("location", "rule"),
+    [
+        ("file:///etc/passwd", "only http and https URLs are downloaded, not file."),
+        ("http://[::1", "it redirects to 'http://[::1', which is not a URL."),
+    ],
+)
+def test_a_redirect_to_what_is_not_an_http_url_is_refused(
+    tmp_path: Path, location: str, rule: str
+) -> None:
+    with Listener(redirect(location)) as allowed, pytest.raises(FetchRefused) as refused:
         _fetcher(allowed.origin).download(allowed.url(), tmp_path / "f")
+    assert str(refused.value).endswith(rule)
 
 
 def test_redirects_within_an_allowed_origin_are_followed(tmp_path: Path) -> None:
