@@ -251,6 +251,7 @@ def open_market(rpc_url: str, *, tasks: int) -> Market:
         sign_order,
     )
     from marketplace.chain.services import contracts_deploy
+    from pools.membership import member_invite
 
     w3 = client.web3(url=rpc_url)
     deployment, _ = contracts_deploy(w3=w3)
@@ -298,6 +299,17 @@ def open_market(rpc_url: str, *, tasks: int) -> Market:
         )
         for description in ("Bench pool", "Bench progress pool")
     )
+
+    # The pools' owner admits the agents by hand: only members work.
+    for address in (pool, progress_pool):
+        for n in (*AGENTS, PROGRESS_WORKER):
+            member_invite(
+                chain_id=31337,
+                workerpool=address,
+                worker=dev_account(n).address,
+                actor=None,
+                actor_wallet=pool_owner.address,
+            )
 
     volume = tasks + 10
     app_order = AppOrder(app=app.chain_address, appprice=APP_PRICE, volume=volume)

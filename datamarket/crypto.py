@@ -19,7 +19,9 @@ fail authentication.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
+import string
 import struct
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -40,6 +42,7 @@ __all__ = [
     "decrypt_stream",
     "encrypt_stream",
     "generate_dataset_key",
+    "server_key_weakness",
     "unwrap_key",
     "wrap_key",
 ]
@@ -53,6 +56,26 @@ _WRAP_VERSION = 1
 _WRAP_NONCE_SIZE = 12
 _WRAPPED_KEY_SIZE = 1 + _WRAP_NONCE_SIZE + DATASET_KEY_SIZE + _TAG_SIZE
 _WRAP_KDF_INFO = b"superedge/datamarket/dataset-key-wrapping/v1"
+
+# The wrapping key is HKDF-SHA256 of the server secret's text, with no salt and no stretching:
+# it is only as strong as that text is unpredictable, so the text must hold 256 random bits.
+SERVER_KEY_MIN_BITS = 256
+_SERVER_KEY_MIN_DISTINCT = 10  # 43 random base64 characters hold ~31 distinct; 64 hex ~15.7
+_HEX_DIGITS = frozenset(string.hexdigits)
+_BASE64_DIGITS = frozenset(string.ascii_letters + string.digits + "+/-_")
+# Words of development and placeholder values (django-insecure-…, changeme), 6 letters or
+# more: a random 43-character key holds one by chance about once in ten million.
+_PLACEHOLDER_WORDS = (
+    "insecure",
+    "changeme",
+    "change-me",
+    "change_me",
+    "example",
+    "placeholder",
+    "secret",
+    "password",
+    "sample",
+)
 
 _STREAM_MAGIC = b"SEDS"
 _STREAM_VERSION = 1
@@ -83,6 +106,44 @@ class EncryptResult:
     encrypted_size: int
     encrypted_sha256: str
     """Hex SHA-256 of the encrypted bytes exactly as written to the destination."""
+
+
+def server_key_weakness(server_key: str) -> str:
+    """Why `server_key` is too weak to wrap dataset keys (one phrase), or "" when it is not.
+
+    Its strength is estimated from its length and alphabet (4 bits a hexadecimal digit, 6 a
+    base64 one, log2(95) any other), which must reach SERVER_KEY_MIN_BITS: 64 hexadecimal
+    digits, 43 base64 characters. Random keys of that size pass the other rules (distinct
+    characters, no repeated pattern, no placeholder word) but with negligible odds."""
+    key = server_key.strip()
+    if set(key.rstrip("=")) <= _BASE64_DIGITS:
+        key = key.rstrip("=")  # base64 padding carries nothing
+    characters = set(key)
+    if characters <= _HEX_DIGITS:
+        bits_per_character = 4.0
+    elif characters <= _BASE64_DIGITS:
+        bits_per_character = 6.0
+    else:
+        bits_per_character = math.log2(95)
+    bits = int(len(key) * bits_per_character)
+    if bits < SERVER_KEY_MIN_BITS:
+        needed = math.ceil(SERVER_KEY_MIN_BITS / bits_per_character)
+        return (
+            f"its {len(key)} characters hold at most {bits} bits, less than "
+            f"{SERVER_KEY_MIN_BITS} (it needs {needed} characters like these)"
+        )
+    if len(characters) < _SERVER_KEY_MIN_DISTINCT:
+        return (
+            f"it uses only {len(characters)} distinct characters, too few for random text "
+            f"(at least {_SERVER_KEY_MIN_DISTINCT})"
+        )
+    if key in (key + key)[1:-1]:
+        return "it repeats a shorter pattern"
+    lowered = key.lower()
+    for word in _PLACEHOLDER_WORDS:
+        if word in lowered:
+            return f"it contains the placeholder word {word!r}"
+    return ""
 
 
 def generate_dataset_key() -> bytes:

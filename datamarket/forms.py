@@ -70,3 +70,17 @@ class DatasetForm(ListingForm):
             allowed_apps=self.cleaned_data["allowed_apps"],
             **self.listing_fields(),
         )
+
+
+class KeyPolicyForm(forms.Form):
+    hand_admitted_only = forms.BooleanField(
+        required=False,
+        label="Only to workers their pool's operator admitted by hand",
+    )
+    min_score = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=2**63 - 1,
+        label="Only to workers of at least this on-chain score",
+        help_text="0: any member of the pool running the task.",
+    )

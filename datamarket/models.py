@@ -27,6 +27,36 @@ class Dataset(models.Model):
         related_name="allowed_datasets",
         help_text="Only these apps may use the dataset inside a task.",
     )
+    # Who may receive the key, besides a member of an allowed pool running one of its tasks.
+    key_hand_admitted_only = models.BooleanField(
+        default=False,
+        help_text="Release the key only to workers their pool's operator admitted by hand.",
+    )
+    key_min_score = models.PositiveBigIntegerField(
+        default=0, help_text="Release the key only to workers of at least this on-chain score."
+    )
 
     def __str__(self) -> str:
         return self.listing.name
+
+
+class KeyRelease(models.Model):
+    """A dataset key given to a worker for one task: which worker, of which pool, for which
+    task and deal, when. Kept for the dataset's owner to read."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="key_releases")
+    chain_id = models.PositiveBigIntegerField()
+    worker = models.CharField(max_length=42)
+    workerpool = models.CharField(max_length=42)
+    dealid = models.CharField(max_length=66)
+    taskid = models.CharField(max_length=66)
+    admitted_via = models.CharField(max_length=6, blank=True)
+    worker_score = models.PositiveBigIntegerField(default=0)
+    released_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-released_at", "-id"]
+        indexes = [models.Index(fields=["dataset", "-released_at"], name="key_release_by_dataset")]
+
+    def __str__(self) -> str:
+        return f"key of {self.dataset} to {self.worker} for {self.taskid[:10]}"

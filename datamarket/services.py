@@ -8,10 +8,11 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
 
 from dappstore.models import App
 from datamarket import crypto
-from datamarket.models import Dataset
+from datamarket.models import Dataset, KeyRelease
 from marketplace.catalogue import services as catalogue
 from marketplace.catalogue.models import Listing, Market
 from marketplace.catalogue.storage import atomic_with_files, delete_after_commit, track_saved_file
@@ -78,3 +79,60 @@ def dataset_decrypt_to(*, dataset: Dataset, dst) -> int:
     )
     with dataset.encrypted_file.open("rb") as src:
         return crypto.decrypt_stream(src, dst, key=key)
+
+
+class KeyRefused(Exception):
+    """The dataset's owner does not let this worker have its key; the message says why."""
+
+
+@transaction.atomic
+def dataset_key_release(
+    *,
+    dataset: Dataset,
+    chain_id: int,
+    worker: str,
+    workerpool: str,
+    dealid: str,
+    taskid: str,
+    admitted_by_hand: bool,
+    worker_score: int,
+) -> bytes:
+    """The dataset's AES key for `worker`, a member in good standing of `workerpool` running
+    task `taskid` (the caller checked that much): refused when the owner's conditions are not
+    met (workers admitted by hand only, a minimum score); every release is logged for the
+    dataset's owner."""
+    if dataset.key_hand_admitted_only and not admitted_by_hand:
+        raise KeyRefused(
+            "This dataset's owner releases its key only to workers their pool's operator "
+            "admitted by hand."
+        )
+    if worker_score < dataset.key_min_score:
+        raise KeyRefused(
+            f"This dataset's owner releases its key only to workers of score "
+            f"{dataset.key_min_score} or more; yours is {worker_score}."
+        )
+    KeyRelease.objects.create(
+        dataset=dataset,
+        chain_id=chain_id,
+        worker=worker,
+        workerpool=workerpool,
+        dealid=dealid,
+        taskid=taskid,
+        admitted_via="hand" if admitted_by_hand else "policy",
+        worker_score=worker_score,
+    )
+    return crypto.unwrap_key(
+        bytes(dataset.wrapped_key), server_key=settings.DATASET_KEY_ENCRYPTION_KEY
+    )
+
+
+@transaction.atomic
+def key_policy_set(*, dataset: Dataset, hand_admitted_only: bool, min_score: int) -> Dataset:
+    """The owner's conditions on who receives the dataset's key inside tasks."""
+    if min_score < 0:
+        raise catalogue.CatalogueError("The minimum score cannot be negative.")
+    dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    dataset.key_hand_admitted_only = hand_admitted_only
+    dataset.key_min_score = min_score
+    dataset.save(update_fields=["key_hand_admitted_only", "key_min_score"])
+    return dataset

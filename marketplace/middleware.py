@@ -1,14 +1,70 @@
-"""Refuse an oversize upload from its Content-Length, before any of it is read or stored."""
+"""Site-wide middleware: JSON errors under /api/, and oversize uploads refused from their
+Content-Length, before any of it is read or stored."""
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 
+from marketplace.api import CSRF_HINT, DOCS_URL, error_body
+
 # Room for the other fields of a submission form besides its file.
 FORM_OVERHEAD_BYTES = 1024 * 1024
+API_PREFIX = "/api/"
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+def _api_sentence(request: HttpRequest, response: HttpResponse) -> str:
+    code = response.status_code
+    if code == 404:
+        return f"There is no API endpoint at {request.path}: see the endpoints at {DOCS_URL}."
+    if code == 405:
+        allowed = response.get("Allow", "")
+        return f"{request.method} is not allowed on {request.path}: use {allowed or 'another'}."
+    if code == 403:
+        return f"Refused: {CSRF_HINT}."
+    if code >= 500:
+        return (
+            "The server failed to answer this request: try again in a minute; if it fails "
+            "again, tell the site's operators."
+        )
+    try:
+        phrase = HTTPStatus(code).phrase
+    except ValueError:
+        phrase = "Refused"
+    return f"{phrase}: check the request against the API's documentation at {DOCS_URL}."
+
+
+class ApiErrorMiddleware:
+    """Under /api/ every error is JSON {"error": sentence}, also those Django answers with an
+    HTML page (an unknown URL, a refused CSRF token, a server error: its traceback goes to the
+    log, never to the client). DRF's own answers are JSON already and pass unchanged."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and is_api(request)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            json = JsonResponse(
+                error_body(_api_sentence(request, response)), status=response.status_code
+            )
+            for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+                if header in response:
+                    json[header] = response[header]
+            return json
+        return response
 
 
 class UploadSizeLimitMiddleware:
@@ -22,14 +78,18 @@ class UploadSizeLimitMiddleware:
         except ValueError:
             length = 0
         if length > limit:
+            message = (
+                f"This upload is {filesizeformat(length)}; the largest file we accept is "
+                f"{filesizeformat(limit - FORM_OVERHEAD_BYTES)}."
+            )
+            if is_api(request):
+                return JsonResponse(error_body(f"{message} Send a smaller file."), status=413)
             return render(
                 request,
                 "frontend/error.html",
                 {
                     "title": "Upload too large",
-                    "message": f"This upload is {filesizeformat(length)}; the largest file we "
-                    f"accept is {filesizeformat(limit - FORM_OVERHEAD_BYTES)}. "
-                    "Go back and choose a smaller file.",
+                    "message": f"{message} Go back and choose a smaller file.",
                 },
                 status=413,
             )

@@ -50,6 +50,9 @@ else:
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed: every per-client
+# limit keys on the address they forwarded for (marketplace.clientip). Empty: REMOTE_ADDR.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 INSTALLED_APPS = [
     "daphne",
@@ -80,11 +83,16 @@ INSTALLED_APPS = [
     "dappstore",
     "datamarket",
     "pools",
+    # The site as a whole: its system checks, and how it tells clients apart (marketplace.apps).
+    "marketplace",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "marketplace.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside the others: what they and Django answer under /api/ is JSON too.
+    "marketplace.middleware.ApiErrorMiddleware",
     "marketplace.middleware.UploadSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -203,6 +211,13 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_UNIQUE_EMAIL = True
+# Failed sign-ins (admin and email login, marketplace.accounts.lockout): after this many within
+# LOGIN_LOCKOUT_SECONDS, for one username or from one client address, signing in is locked for
+# LOGIN_LOCKOUT_SECONDS. allauth's own login_failed limit is off: this one replaces it.
+LOGIN_FAILURES_ALLOWED = env.int("LOGIN_FAILURES_ALLOWED", default=5)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
+ACCOUNT_ADAPTER = "marketplace.accounts.adapter.AccountAdapter"
+ACCOUNT_RATE_LIMITS = {"login_failed": False}
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -244,16 +259,29 @@ SIWE_NONCE_TTL_SECONDS = env.int("SIWE_NONCE_TTL_SECONDS", default=300)
 SANDBOX_FUEL_PER_SECOND = env.int("SANDBOX_FUEL_PER_SECOND", default=10_000_000_000)
 POOL_GIVE_UP_AFTER_FAILURES = env.int("POOL_GIVE_UP_AFTER_FAILURES", default=2)
 WORKER_LEASE_SECONDS = env.int("WORKER_LEASE_SECONDS", default=60)  # a silent worker's time
+# A member new to a pool (fewer than POOL_NEW_MEMBER_TASKS of its tasks completed) holds a
+# replicate for a shorter lease; POOL_MEMBER_STRIKES failure reports contradicted by other
+# workers' success cost a member its standing (no work, no dataset key) until its operator
+# restores it.
+WORKER_NEW_MEMBER_LEASE_SECONDS = env.int("WORKER_NEW_MEMBER_LEASE_SECONDS", default=30)
+POOL_NEW_MEMBER_TASKS = env.int("POOL_NEW_MEMBER_TASKS", default=3)
+POOL_MEMBER_STRIKES = env.int("POOL_MEMBER_STRIKES", default=2)
 API_TOKEN_SECONDS = env.int("API_TOKEN_SECONDS", default=3600)  # lifetime of /api/v1/auth/ tokens
 
 # Catalogue
 CATALOGUE_PAGE_SIZE = 24
 COMMENT_EDIT_WINDOW_SECONDS = env.int("COMMENT_EDIT_WINDOW_SECONDS", default=15 * 60)
+# Comments and ratings posted, each per user and per client address ("5/min", "20/hour").
+COMMENT_RATE = env.str("COMMENT_RATE", default="5/min")
+RATING_RATE = env.str("RATING_RATE", default="10/min")
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # The schema documents the refusals every operation can answer, as the `Error` shape.
+    "DEFAULT_SCHEMA_CLASS": "marketplace.api_schema.ApiAutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "marketplace.catalogue.pagination.ApiPagination",
     "PAGE_SIZE": 24,
+    # JSON only, errors included (no browsable HTML pages): /api/docs/ documents the API.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Browsers use their session (with CSRF on writes); scripts a token got by signing a
     # challenge with their wallet (Authorization: Bearer <token>, /api/v1/auth/).
     # The token comes first: its WWW-Authenticate header makes unauthenticated calls 401.
@@ -281,6 +309,22 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+}
+
+# The Content-Security-Policy of every response (marketplace.csp): scripts and styles come only
+# from our own static files (no inline code, no eval), nothing is framed or embedded, forms post
+# only here. The middleware adds the request's websocket origin (ws:/wss: of its host) to
+# connect-src; a response with a policy of its own (result previews, input downloads) keeps it.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
 }
 
 if not DEBUG:
@@ -317,4 +361,8 @@ INDEXER_FIRST_RANGE = env.int("INDEXER_FIRST_RANGE", default=50)
 INDEXER_TARGET_EVENTS = env.int("INDEXER_TARGET_EVENTS", default=10_000)
 # The index counts as lagging (pages warn) when it last reached the head this long ago.
 INDEXER_LAG_SECONDS = env.float("INDEXER_LAG_SECONDS", default=60.0)
+# Drips of the development chain's faucet, per user, per wallet and per client address.
+FAUCET_RATE_PER_USER = env.str("FAUCET_RATE_PER_USER", default="1/min")
+FAUCET_RATE_PER_WALLET = env.str("FAUCET_RATE_PER_WALLET", default="3/hour")
+FAUCET_RATE_PER_IP = env.str("FAUCET_RATE_PER_IP", default="10/hour")
 # End of Chain --------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ import requests
 from eth_account.messages import encode_defunct
 
 from pools.addresses import origin_of, parse_origin
+from pools.failures import classify
 from pools.fetch import Fetcher, FetchFailed, FetchRefused
 
 logger = logging.getLogger(__name__)
@@ -65,9 +66,11 @@ class ReplicateFailed(Exception):
     """The replicate cannot be run or proven; the message is reported to the scheduler, with
     `app_fault` when the app itself (or its files) failed rather than this worker."""
 
-    def __init__(self, message: str, *, app_fault: bool = False) -> None:
+    def __init__(self, message: str, *, app_fault: bool = False, status: int = 0) -> None:
         super().__init__(message)
         self.app_fault = app_fault
+        # The site's HTTP status when it refused the call (403: not a member in good standing).
+        self.status = status
 
 
 class SiteClient:
@@ -119,7 +122,10 @@ class SiteClient:
                 problem = response.json().get("error") or response.text
             except ValueError:
                 problem = response.text[:300]
-            raise ReplicateFailed(f"The site answered {response.status_code}: {problem}")
+            raise ReplicateFailed(
+                f"The site answered {response.status_code}: {problem}",
+                status=response.status_code,
+            )
 
     def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """The worker API's answer to `method` `path`: signed in again once when the token
@@ -245,16 +251,48 @@ class Agent:
 
         return TransactionSender(self.account, w3=hub.w3)
 
+    # ------------------------------------------------------------------ membership
+
+    def join(self) -> dict[str, Any]:
+        """Ask to join the agent's pool (nothing changes for a member): its membership, which
+        says whether it is in good standing and if not why."""
+        if not self.pool:
+            raise ValueError("The agent works for any pool: ask to join one with --pool.")
+        return self.client.call("post", f"pools/{self.pool}/apply/", json={})
+
+    def terms(self) -> dict[str, Any]:
+        """What the agent's pool asks of its workers, and where the agent stands in it."""
+        return self.client.call("get", f"pools/{self.pool}/")
+
+    def bond(self, amount: int) -> int:
+        """Lock `amount` of the worker's free escrow as its bond to the agent's pool (the Hub's
+        bond); the whole bond it keeps for the pool now. ChainError when refused (too little
+        free stake: deposit first)."""
+        hub = self.hub(self.terms()["hub"])
+        hub.bond_call(workerpool=self.pool, amount=amount).send(self.sender(hub))
+        return hub.bond(workerpool=self.pool, worker=self.account.address).amount
+
+    def memberships(self) -> list[dict[str, Any]]:
+        """The pools the agent belongs to (or asked to), and its standing in each."""
+        return self.client.call("get", "memberships/")
+
     # ------------------------------------------------------------------ loop
 
     def run(self, *, stop: threading.Event, on_idle: Callable[[str], None] | None = None) -> None:
         """Ask for work and do it until `stop` is set."""
         from marketplace.chain.errors import ChainError
 
+        said = ""
         while not stop.is_set():
             try:
                 worked = self.run_once()
-            except (requests.RequestException, ReplicateFailed, ChainError) as error:
+            except ReplicateFailed as error:
+                # Not a member (403): said once, then asked again at the idle pace.
+                if error.status != 403 or str(error) != said:
+                    logger.warning("Agent %s: %s", self.account.address, error)
+                said = str(error) if error.status == 403 else ""
+                worked = False
+            except (requests.RequestException, ChainError) as error:
                 logger.warning("Agent %s: %s", self.account.address, error)
                 worked = False
             except Exception:  # an agent outlives any one task's surprise
@@ -315,6 +353,7 @@ class Agent:
                     "event": "failed",
                     "reason": str(failure)[:300],
                     "app_fault": failure.app_fault,
+                    "failure_kind": classify(str(failure)) if failure.app_fault else "other",
                 },
             )
         finally:

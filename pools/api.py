@@ -10,9 +10,15 @@ Calls are rate limited per worker ("workers" throttle scope).
 from __future__ import annotations
 
 import base64
+import re
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission
@@ -22,8 +28,12 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from marketplace.accounts.models import ApiToken
-from pools import scheduler, work
-from pools.models import Replicate
+from marketplace.api import error_responses
+from pools import membership, scheduler, work
+from pools.failures import KINDS as FAILURE_KINDS
+from pools.models import PoolMember, Replicate
+
+ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
 class IsWorkerToken(BasePermission):
@@ -74,6 +84,16 @@ def _state(replicate: Replicate) -> dict:
     }
 
 
+# Refusals of every worker call (401, CSRF's 403 and 429 are generated: marketplace.api_schema).
+SESSION_REFUSED = "A browser session: workers call with a wallet token."
+NO_REPLICATE = "You have no such replicate."
+POOL = OpenApiParameter(
+    "address",
+    {"type": "string", "pattern": f"^{ADDRESS.pattern}$"},
+    OpenApiParameter.PATH,
+    description="The pool's address.",
+)
+
 STATE = inline_serializer(
     "ReplicateState",
     {
@@ -89,6 +109,12 @@ STATE = inline_serializer(
 )
 
 
+WORK_ANSWER = inline_serializer(
+    "WorkAnswer",
+    {"work": serializers.DictField(allow_null=True), "reason": serializers.CharField()},
+)
+
+
 class WorkRequestApi(WorkerApi):
     """Ask for a replicate of a task of `pool` (any pool the site schedules when omitted): its
     description, or {"work": null} and why."""
@@ -98,10 +124,13 @@ class WorkRequestApi(WorkerApi):
 
     @extend_schema(
         request=WorkRequestInputSerializer,
-        responses=inline_serializer(
-            "WorkAnswer",
-            {"work": serializers.DictField(allow_null=True), "reason": serializers.CharField()},
-        ),
+        responses={
+            200: OpenApiResponse(WORK_ANSWER, description="No work now: reason says why."),
+            201: OpenApiResponse(WORK_ANSWER, description="A replicate, assigned to you."),
+            **error_responses(
+                _403=f"{SESSION_REFUSED} Or you are not a member of the pool: how to apply."
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         from eth_utils import to_checksum_address
@@ -119,6 +148,8 @@ class WorkRequestApi(WorkerApi):
             )
         except scheduler.NoWork as nothing:
             return Response({"work": None, "reason": str(nothing)})
+        except scheduler.NotMember as refusal:
+            return Response({"error": str(refusal)}, status=403)
         return Response({"work": work.replicate_description(replicate), "reason": ""}, status=201)
 
 
@@ -129,7 +160,10 @@ class HeartbeatApi(WorkerApi):
         percent = serializers.FloatField(min_value=0, max_value=100, required=False)
         message = serializers.CharField(max_length=300, required=False, allow_blank=True)
 
-    @extend_schema(request=HeartbeatInputSerializer, responses=STATE)
+    @extend_schema(
+        request=HeartbeatInputSerializer,
+        responses={200: STATE, **error_responses(_403=SESSION_REFUSED, _404=NO_REPLICATE)},
+    )
     def post(self, request: Request, pk: int) -> Response:
         replicate = self.replicate(request, pk)
         if replicate is None:
@@ -147,7 +181,9 @@ class HeartbeatApi(WorkerApi):
 
 
 class ReplicateStateApi(WorkerApi):
-    @extend_schema(responses=STATE)
+    @extend_schema(
+        responses={200: STATE, **error_responses(_403=SESSION_REFUSED, _404=NO_REPLICATE)}
+    )
     def get(self, request: Request, pk: int) -> Response:
         replicate = self.replicate(request, pk)
         return _missing(pk) if replicate is None else Response(_state(replicate))
@@ -156,7 +192,15 @@ class ReplicateStateApi(WorkerApi):
 class DatasetKeyApi(WorkerApi):
     """The dataset's key, base64: only for the caller's own live replicate."""
 
-    @extend_schema(responses=inline_serializer("DatasetKey", {"key": serializers.CharField()}))
+    @extend_schema(
+        responses={
+            200: inline_serializer("DatasetKey", {"key": serializers.CharField()}),
+            **error_responses(
+                _403=f"{SESSION_REFUSED} Or the replicate is not live any more.",
+                _404=f"{NO_REPLICATE} Or its task uses no dataset of this site.",
+            ),
+        }
+    )
     def get(self, request: Request, pk: int) -> Response:
         replicate = self.replicate(request, pk)
         if replicate is None:
@@ -185,7 +229,14 @@ class ResultUploadApi(WorkerApi):
                 },
             }
         },
-        responses=STATE,
+        responses={
+            200: STATE,
+            **error_responses(
+                _403=SESSION_REFUSED,
+                _404=NO_REPLICATE,
+                _409="The replicate takes no result now.",
+            ),
+        },
     )
     def post(self, request: Request, pk: int) -> Response:
         replicate = self.replicate(request, pk)
@@ -208,7 +259,9 @@ class ResultUploadApi(WorkerApi):
 
 class ReplicateReportApi(WorkerApi):
     """Report what happened: {"event": "contributed" | "revealed" | "failed", "reason",
-    "app_fault"} (for a failure: true when the app itself failed, not the worker's machine)."""
+    "app_fault", "failure_kind"} (for a failure: app_fault true when the app itself failed, not
+    the worker's machine; failure_kind its class (pools.failures), which the reports of other
+    workers must agree on before a task is given up)."""
 
     parser_classes = [JSONParser]
 
@@ -216,8 +269,20 @@ class ReplicateReportApi(WorkerApi):
         event = serializers.ChoiceField(choices=["contributed", "revealed", "failed"])
         reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
         app_fault = serializers.BooleanField(required=False, default=False)
+        failure_kind = serializers.ChoiceField(choices=list(FAILURE_KINDS), required=False)
 
-    @extend_schema(request=ReportInputSerializer, responses=STATE)
+    @extend_schema(
+        request=ReportInputSerializer,
+        responses={
+            200: STATE,
+            **error_responses(
+                _403=SESSION_REFUSED,
+                _404=NO_REPLICATE,
+                _409="The event does not follow from the replicate's state, or the Hub has "
+                "not seen it yet.",
+            ),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         replicate = self.replicate(request, pk)
         if replicate is None:
@@ -227,7 +292,7 @@ class ReplicateReportApi(WorkerApi):
             return Response(
                 {
                     "error": "event must be contributed, revealed or failed; app_fault true or "
-                    "false."
+                    f"false; failure_kind one of {', '.join(FAILURE_KINDS)}."
                 },
                 400,
             )
@@ -238,6 +303,7 @@ class ReplicateReportApi(WorkerApi):
                     replicate=replicate,
                     reason=data.validated_data.get("reason", ""),
                     app_fault=data.validated_data["app_fault"],
+                    kind=data.validated_data.get("failure_kind", ""),
                 )
             else:
                 from marketplace.chain.hub import Hub
@@ -253,3 +319,146 @@ class ReplicateReportApi(WorkerApi):
         except work.WorkRefused as error:
             return _refused(error)
         return Response(_state(replicate))
+
+
+def _membership(member: PoolMember) -> dict:
+    verdict = membership.member_standing(
+        chain_id=member.chain_id, workerpool=member.workerpool, worker=member.worker
+    )
+    return {
+        "pool": member.workerpool,
+        "status": member.status,
+        "admitted_via": member.admitted_via,
+        "strikes": member.strikes,
+        "good_standing": verdict.ok,
+        "reason": verdict.reason,
+        "updated_at": member.updated_at,
+    }
+
+
+class MembershipSerializer(serializers.Serializer):
+    pool = serializers.CharField()
+    status = serializers.ChoiceField(choices=["requested", "active", "refused", "removed"])
+    admitted_via = serializers.ChoiceField(choices=["", "hand", "policy"])
+    strikes = serializers.IntegerField()
+    good_standing = serializers.BooleanField()
+    reason = serializers.CharField()
+    updated_at = serializers.DateTimeField()
+
+
+class PoolTermsSerializer(serializers.Serializer):
+    pool = serializers.CharField()
+    owner = serializers.CharField()
+    hub = serializers.CharField(help_text="Where bonds are kept (the Hub's bond function).")
+    admission = serializers.ChoiceField(choices=["hand", "automatic"])
+    bond_min = serializers.CharField(help_text="ECT base units; 0: no bond asked.")
+    score_min = serializers.IntegerField()
+    strikes_allowed = serializers.IntegerField(
+        help_text="Contradicted failure reports that cost a member its standing."
+    )
+    seize_bond_on_contradiction = serializers.BooleanField()
+    membership = MembershipSerializer(allow_null=True)
+
+
+class PoolTermsApi(WorkerApi):
+    """What a pool asks of its workers (admission, bond, score) and where the token's wallet
+    stands in it (null: it never asked to join)."""
+
+    @extend_schema(
+        parameters=[POOL],
+        responses={
+            200: PoolTermsSerializer,
+            **error_responses(
+                _400="The address is malformed.",
+                _403=SESSION_REFUSED,
+                _404="No pool is registered at this address.",
+            ),
+        },
+    )
+    def get(self, request: Request, address: str) -> Response:
+        from eth_utils import to_checksum_address
+
+        from marketplace.orders.services import book_domain
+
+        if not ADDRESS.fullmatch(address):
+            return Response(
+                {"error": "The pool's address is 0x and 40 hex digits.", "field": "address"}, 400
+            )
+        pool = to_checksum_address(address)
+        owner = membership.pool_owner(chain_id=settings.CHAIN_ID, workerpool=pool)
+        if owner is None:
+            return Response({"error": f"No pool is registered at {pool} on this chain."}, 404)
+        policy = membership.policy_for(chain_id=settings.CHAIN_ID, workerpool=pool)
+        member = PoolMember.objects.filter(
+            chain_id=settings.CHAIN_ID, workerpool=pool, worker=self.worker(request)
+        ).first()
+        return Response(
+            {
+                "pool": pool,
+                "owner": owner,
+                "hub": book_domain().verifying_contract,
+                "admission": policy.admission,
+                "bond_min": str(int(policy.bond_min)),
+                "score_min": policy.score_min,
+                "strikes_allowed": membership.strikes_allowed(),
+                "seize_bond_on_contradiction": policy.seize_bond_on_contradiction,
+                "membership": _membership(member) if member else None,
+            }
+        )
+
+
+class PoolApplyApi(WorkerApi):
+    """Ask to join a pool with the token's wallet: admitted at once when the pool admits by
+    conditions you meet, refused (saying what is missing) when you do not, or kept for the
+    operator's approval when it admits by hand. Asking again changes nothing."""
+
+    class ApplyInputSerializer(serializers.Serializer):
+        note = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+    @extend_schema(
+        parameters=[POOL],
+        request=ApplyInputSerializer,
+        responses={
+            200: MembershipSerializer,
+            **error_responses(
+                _403=SESSION_REFUSED,
+                _404="No pool is registered at this address.",
+                _409="The pool's operator removed you: only it can admit you again.",
+            ),
+        },
+    )
+    def post(self, request: Request, address: str) -> Response:
+        from eth_utils import to_checksum_address
+
+        if not ADDRESS.fullmatch(address):
+            return Response(
+                {"error": "The pool's address is 0x and 40 hex digits.", "field": "address"}, 400
+            )
+        data = self.ApplyInputSerializer(data=request.data)
+        if not data.is_valid():
+            return Response({"error": "note: at most 300 characters.", "field": "note"}, 400)
+        try:
+            member = membership.member_request(
+                chain_id=settings.CHAIN_ID,
+                workerpool=to_checksum_address(address),
+                worker=self.worker(request),
+                note=data.validated_data.get("note", ""),
+            )
+        except membership.UnknownPool as error:
+            return Response({"error": str(error)}, status=404)
+        except membership.MembershipError as error:
+            return Response({"error": str(error)}, status=409)
+        return Response(_membership(member))
+
+
+class MembershipListApi(WorkerApi):
+    """The token wallet's memberships and requests, and whether it is in good standing."""
+
+    @extend_schema(
+        responses={200: MembershipSerializer(many=True), **error_responses(_403=SESSION_REFUSED)}
+    )
+    def get(self, request: Request) -> Response:
+        members = PoolMember.objects.filter(
+            chain_id=settings.CHAIN_ID, worker=self.worker(request)
+        ).order_by("-updated_at", "id")[:100]
+        return Response([_membership(member) for member in members])

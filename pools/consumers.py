@@ -7,8 +7,8 @@ Protocol (server to client, JSON unless `?format=html`):
   the current snapshot (seq 1); after that one is sent whenever it changed, seq increasing by 1.
 - {"type": "pong"}: the answer to {"type": "ping"}, the only message a client may send.
 - {"type": "error", "error": "..."}: what was wrong with a client's message (the socket stays
-  open), or, before closing with code 4400 (bad deal id or format) or 4401 (bad API token),
-  why the socket closes.
+  open; a message over MAX_MESSAGE_CHARS is not read), or, before closing with code 4400 (bad
+  deal id, query string, format or task) or 4401 (bad API token), why the socket closes.
 
 With `?format=html` the snapshots are HTML fragments instead, `<div id="deal-live"
 hx-swap-oob="true" data-seq="n">…</div>`, for the deal page's htmx ws extension to swap in.
@@ -47,6 +47,11 @@ FORMATS = ("json", "html")
 LIVE_TEMPLATE = "deals/deal_detail.html#live"
 TASK_LIVE_TEMPLATE = "deals/task_detail.html#live"
 MAX_TASK_INDEX = 2**64 - 1
+# Bounds checked before anything is parsed: a query string holds format and task; a client's
+# message is {"type": "ping"}, so a small frame caps both its size and how deep it can nest.
+MAX_QUERY_STRING_BYTES = 256
+MAX_TASK_DIGITS = len(str(MAX_TASK_INDEX))
+MAX_MESSAGE_CHARS = 1024
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHORIZED = 4401
 
@@ -71,14 +76,27 @@ class DealProgressConsumer(AsyncWebsocketConsumer):
                 "Not a deal id: a deal id is 0x followed by 64 hexadecimal digits.",
             )
             return
-        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        query_string = self.scope.get("query_string", b"")
+        if len(query_string) > MAX_QUERY_STRING_BYTES:
+            await self._refuse(
+                CLOSE_BAD_REQUEST,
+                f"The query string is over {MAX_QUERY_STRING_BYTES} bytes: ask with format=json "
+                "or html and task=N only.",
+            )
+            return
+        query = parse_qs(query_string.decode("latin-1"))
         self.format = query.get("format", ["json"])[-1]
         if self.format not in FORMATS:
             await self._refuse(CLOSE_BAD_REQUEST, "Unknown format: ask for format=json or html.")
             return
         if "task" in query:
             task = query["task"][-1]
-            if not (task.isascii() and task.isdigit() and int(task) <= MAX_TASK_INDEX):
+            if not (
+                len(task) <= MAX_TASK_DIGITS
+                and task.isascii()
+                and task.isdigit()
+                and int(task) <= MAX_TASK_INDEX
+            ):
                 await self._refuse(
                     CLOSE_BAD_REQUEST, "task must be a task's index in the deal: 0, 1, 2…"
                 )
@@ -107,9 +125,18 @@ class DealProgressConsumer(AsyncWebsocketConsumer):
             )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is not None and len(text_data) > MAX_MESSAGE_CHARS:
+            await self._send_json(
+                {
+                    "type": "error",
+                    "error": f"Message over {MAX_MESSAGE_CHARS} characters, not read: the only "
+                    'message is {"type": "ping"}.',
+                }
+            )
+            return
         try:
             message = json.loads(text_data) if text_data is not None else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python goes
             message = None
         if isinstance(message, dict) and message.get("type") == "ping":
             await self._send_json({"type": "pong"})

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 
 from marketplace.catalogue.forms import ListingFilterForm, ListingForm, QuickSelect
+from marketplace.chain.amounts import ECT_DECIMALS, to_units
 from pools import services
-from pools.models import EnergyClass, Region, Runtime, Visibility
+from pools.models import Admission, EnergyClass, Region, Runtime, Visibility
 
 
 class WorkerpoolForm(ListingForm):
@@ -95,3 +98,72 @@ class WorkerpoolFilterForm(ListingFilterForm):
     visibility = forms.ChoiceField(
         required=False, widget=QuickSelect, choices=[("", "Public or private"), *Visibility.choices]
     )
+
+
+# ---------------------------------------------------------------------- membership
+
+ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+
+
+class PolicyForm(forms.Form):
+    admission = forms.ChoiceField(choices=Admission.choices, widget=forms.RadioSelect)
+    bond_min = forms.DecimalField(
+        label="Bond asked (ECT)",
+        min_value=0,
+        max_digits=30,
+        decimal_places=9,
+        required=False,
+        help_text="Escrow a worker locks for this pool with the Hub's bond(); 0: none.",
+    )
+    score_min = forms.IntegerField(
+        label="Lowest score admitted",
+        min_value=0,
+        max_value=2**63 - 1,
+        required=False,
+        help_text="The worker's on-chain score (one point per task completed with others).",
+    )
+    seize_bond_on_contradiction = forms.BooleanField(
+        label="Seize the bond of a member whose failure report another worker's success "
+        "contradicts",
+        required=False,
+    )
+
+    def clean(self):
+        data = super().clean()
+        data["bond_min"] = data.get("bond_min") or Decimal(0)
+        data["score_min"] = data.get("score_min") or 0
+        return data
+
+    def bond_units(self) -> int:
+        return to_units(self.cleaned_data["bond_min"], decimals=ECT_DECIMALS, currency="ECT")
+
+
+class InviteForm(forms.Form):
+    worker = forms.RegexField(
+        regex=ADDRESS_PATTERN,
+        label="Worker's wallet",
+        error_messages={"invalid": "A wallet address is 0x and 40 hex digits."},
+    )
+    reason = forms.CharField(max_length=300, required=False, label="Note (kept in the history)")
+
+
+class DecisionForm(forms.Form):
+    member = forms.IntegerField(widget=forms.HiddenInput)
+    action = forms.ChoiceField(
+        choices=[(a, a) for a in ("approved", "refused", "removed", "reinstated")]
+    )
+    reason = forms.CharField(max_length=300, required=False)
+
+
+class ApplyForm(forms.Form):
+    wallet = forms.ChoiceField(label="Worker wallet")
+    note = forms.CharField(
+        max_length=300,
+        required=False,
+        label="Note to the operator",
+        help_text="Your machine, where it runs, how to reach you.",
+    )
+
+    def __init__(self, *args, wallets: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["wallet"].choices = [(w, w) for w in wallets]

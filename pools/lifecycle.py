@@ -39,6 +39,7 @@ class Round:
     finalized: int = 0
     reopened: int = 0
     claimed: int = 0
+    strikes: int = 0
     problems: list[str] = dataclasses.field(default_factory=list)
 
     def __str__(self) -> str:
@@ -53,6 +54,7 @@ class Round:
                 ("finalized", self.finalized),
                 ("reopened", self.reopened),
                 ("claimed", self.claimed),
+                ("failure reports contradicted", self.strikes),
             )
             if count
         )
@@ -150,6 +152,10 @@ def scheduler_round(*, chain_id: int, hub) -> Round:
     result.abandoned = scheduler.runs_abandon(chain_id=chain_id)
     _sync_finished(chain_id)
     _drive(chain_id, hub, result)
+    try:
+        result.strikes = scheduler.runs_judge(chain_id=chain_id, hub=hub)
+    except ChainError as error:
+        result.problems.append(f"seizing a bond: {error}")
     for problem in result.problems:
         logger.warning("Scheduler: %s", problem)
     return result

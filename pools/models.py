@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
 from marketplace.catalogue.models import Listing
+from marketplace.indexer.fields import Units
+from pools.failures import KINDS as FAILURE_KINDS
 
 
 class Runtime(models.TextChoices):
@@ -102,6 +105,11 @@ class TaskRun(models.Model):
     replicates_wanted = models.PositiveSmallIntegerField(default=1)
     failure = models.CharField(max_length=300, blank=True)
     result_digest = models.CharField(max_length=66, blank=True)
+    # The deal's buyer: never a worker of its task (they would see its dataset).
+    requester = models.CharField(max_length=42, blank=True)
+    beneficiary = models.CharField(max_length=42, blank=True)
+    # Whether the failure reports of its workers were weighed against how it ended.
+    failures_judged = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -157,6 +165,12 @@ class Replicate(models.Model):
         help_text="The worker says the app itself failed (out of fuel, time or memory, a trap, "
         "files not matching their checksums), not its machine.",
     )
+    failure_kind = models.CharField(
+        max_length=10,
+        choices=list(FAILURE_KINDS.items()),
+        blank=True,
+        help_text="The class of the failure, which other workers' reports must agree on.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -169,3 +183,145 @@ class Replicate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker} on {self.task}"
+
+
+# ---------------------------------------------------------------------- membership
+# Only a pool's members work for it: workers its operator admitted by hand, or that met the
+# conditions its admission policy sets (a bond locked in escrow for the pool, a minimum score
+# on chain). The site keeps who asked, who decided what and why.
+
+
+class Admission(models.TextChoices):
+    BY_HAND = "hand", "By hand: the operator invites workers and approves their requests"
+    AUTOMATIC = "automatic", "Automatic: workers meeting the conditions are admitted at once"
+
+
+class PoolPolicy(models.Model):
+    """How a pool admits its workers, and what it asks of those it admits by policy."""
+
+    chain_id = models.PositiveBigIntegerField()
+    workerpool = models.CharField(max_length=42)
+    admission = models.CharField(
+        max_length=10, choices=Admission.choices, default=Admission.BY_HAND
+    )
+    bond_min = Units(
+        default=0,
+        help_text="ECT base units a worker keeps bonded to the pool (the Hub's bond); 0: none.",
+    )
+    score_min = models.PositiveBigIntegerField(
+        default=0, help_text="Lowest on-chain worker score admitted; 0: any."
+    )
+    seize_bond_on_contradiction = models.BooleanField(
+        default=False,
+        help_text="Seize the whole bond of a member whose failure report another worker's "
+        "success contradicts.",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["chain_id", "workerpool"], name="pool_policy_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"admission to {self.workerpool}: {self.get_admission_display()}"
+
+    @property
+    def asks_conditions(self) -> bool:
+        return bool(self.bond_min) or bool(self.score_min)
+
+
+class MemberStatus(models.TextChoices):
+    REQUESTED = "requested", "Asked to join"
+    ACTIVE = "active", "Member"
+    REFUSED = "refused", "Refused"
+    REMOVED = "removed", "Removed"
+
+
+class AdmittedVia(models.TextChoices):
+    HAND = "hand", "By hand"
+    POLICY = "policy", "By the pool's conditions"
+
+
+class PoolMember(models.Model):
+    """A worker's membership of a pool (or its request for one). `strikes` counts its failure
+    reports that other workers' success contradicted: too many, and it is no longer in good
+    standing (no work, no dataset key, its failure reports no longer count)."""
+
+    chain_id = models.PositiveBigIntegerField()
+    workerpool = models.CharField(max_length=42)
+    worker = models.CharField(max_length=42)
+    status = models.CharField(
+        max_length=10, choices=MemberStatus.choices, default=MemberStatus.REQUESTED
+    )
+    admitted_via = models.CharField(max_length=6, choices=AdmittedVia.choices, blank=True)
+    note = models.CharField(max_length=300, blank=True, help_text="What the worker said.")
+    strikes = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["workerpool", "-updated_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chain_id", "workerpool", "worker"], name="pool_member_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["chain_id", "worker", "status"], name="member_by_worker"),
+            models.Index(fields=["chain_id", "workerpool", "status"], name="member_by_pool"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.worker} in {self.workerpool} ({self.get_status_display()})"
+
+
+class MembershipAction(models.TextChoices):
+    REQUESTED = "requested", "Asked to join"
+    INVITED = "invited", "Admitted by invitation"
+    APPROVED = "approved", "Request approved"
+    ADMITTED = "admitted", "Admitted by the pool's conditions"
+    REFUSED = "refused", "Refused"
+    REMOVED = "removed", "Removed"
+    STRIKE = "strike", "Failure report contradicted"
+    REINSTATED = "reinstated", "Standing restored"
+    BOND_SEIZED = "bond_seized", "Bond seized"
+    POLICY = "policy", "Admission policy changed"
+
+
+class MembershipDecision(models.Model):
+    """One change of a membership (or of the pool's policy, `member` then empty): what, who
+    decided it (a user and their wallet; nobody for the pool's conditions and the scheduler),
+    why, when."""
+
+    chain_id = models.PositiveBigIntegerField()
+    workerpool = models.CharField(max_length=42)
+    member = models.ForeignKey(
+        PoolMember, null=True, blank=True, on_delete=models.CASCADE, related_name="decisions"
+    )
+    action = models.CharField(max_length=12, choices=MembershipAction.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by_wallet = models.CharField(max_length=42, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["chain_id", "workerpool", "-at"], name="decision_by_pool")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} ({self.workerpool})"
+
+    @property
+    def decider(self) -> str:
+        """Who decided, in words."""
+        if self.decided_by_wallet:
+            return self.decided_by_wallet
+        if self.decided_by_id:
+            return str(self.decided_by)
+        return "the pool's scheduler"

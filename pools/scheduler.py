@@ -29,7 +29,17 @@ from django.utils import timezone
 from marketplace.catalogue.models import Asset, Market
 from marketplace.chain.errors import ChainRevert
 from marketplace.deals.models import Deal, Task, Worker
-from pools.models import LIVE_REPLICATES, Replicate, ReplicateStatus, RunStatus, TaskRun
+from pools import membership
+from pools.failures import KINDS as FAILURE_KINDS
+from pools.failures import classify
+from pools.models import (
+    LIVE_REPLICATES,
+    PoolMember,
+    Replicate,
+    ReplicateStatus,
+    RunStatus,
+    TaskRun,
+)
 from pools.progress import progress_changed
 
 if TYPE_CHECKING:
@@ -113,6 +123,8 @@ def runs_create(*, chain_id: int) -> int:
                 workerpool=deal.workerpool,
                 trust=deal.trust,
                 replicates_wanted=wanted,
+                requester=deal.requester,
+                beneficiary=deal.beneficiary,
             )
             for idx in range(deal.bot_first, deal.bot_first + deal.volume)
         ]
@@ -180,8 +192,40 @@ class NoWork(Exception):
     """Nothing for this worker now; the message says why (for the agent's log)."""
 
 
-def lease_seconds() -> int:
+class NotMember(Exception):
+    """The worker may not work for the pool(s) it asked: not a member in good standing. The
+    message says why and how to apply."""
+
+
+def lease_seconds(*, new_member: bool = False) -> int:
+    """How long a replicate is held without a heartbeat; shorter for a member new to the pool
+    (fewer than POOL_NEW_MEMBER_TASKS of its tasks completed), whose silence costs the buyer
+    less time."""
+    if new_member:
+        return getattr(settings, "WORKER_NEW_MEMBER_LEASE_SECONDS", 30)
     return getattr(settings, "WORKER_LEASE_SECONDS", 60)
+
+
+def is_new_member(*, chain_id: int, workerpool: str, worker: str) -> bool:
+    """Whether `worker` completed fewer than POOL_NEW_MEMBER_TASKS tasks of `workerpool`."""
+    proven = getattr(settings, "POOL_NEW_MEMBER_TASKS", 3)
+    done = Replicate.objects.filter(
+        worker=worker,
+        status=ReplicateStatus.REVEALED,
+        task__chain_id=chain_id,
+        task__workerpool=workerpool,
+        task__status=RunStatus.COMPLETED,
+    )[:proven].count()
+    return done < proven
+
+
+def lease_for(replicate: Replicate) -> datetime.timedelta:
+    new = is_new_member(
+        chain_id=replicate.task.chain_id,
+        workerpool=replicate.task.workerpool,
+        worker=replicate.worker,
+    )
+    return datetime.timedelta(seconds=lease_seconds(new_member=new))
 
 
 _live_replicates = (
@@ -205,6 +249,19 @@ def replicate_assign(*, chain_id: int, worker: str, pool: str | None) -> Replica
         if pool not in owners:
             raise NoWork(f"Pool {pool} is not scheduled by this site.")
         owners = {pool: owners[pool]}
+        verdict = membership.member_standing(chain_id=chain_id, workerpool=pool, worker=worker)
+        if not verdict.ok:
+            raise NotMember(verdict.reason)
+    else:
+        good = membership.pools_in_good_standing(chain_id=chain_id, worker=worker, pools=owners)
+        if not good:
+            raise NotMember(
+                "You are a member in good standing of no pool this site schedules: find a pool "
+                "at /pools/ and ask to join it (POST /api/v1/workers/pools/<address>/apply/)."
+            )
+        owners = {address: key for address, key in owners.items() if address in good}
+    # A buyer never works on its own deals: it would see their dataset.
+    buyer = membership.buyer_wallets([worker])
     now = timezone.now()
     # A run is active once its task's start was mined; the index may not have the task yet
     # (then its contribution deadline is 7 reference times away), or may show it closed.
@@ -218,6 +275,8 @@ def replicate_assign(*, chain_id: int, worker: str, pool: str | None) -> Replica
         .filter(chain_id=chain_id, workerpool__in=list(owners), status=RunStatus.ACTIVE)
         .exclude(taskid__in=closed_tasks)
         .exclude(replicates__worker=worker)
+        .exclude(requester__in=buyer)
+        .exclude(beneficiary__in=buyer)
         # A correlated count, not a join: PostgreSQL locks no rows of a GROUP BY.
         .annotate(live=Coalesce(Subquery(_live_replicates), 0))
         .order_by("created_at", "id")
@@ -228,11 +287,12 @@ def replicate_assign(*, chain_id: int, worker: str, pool: str | None) -> Replica
         signature = scheduler_authorization(
             worker=worker, taskid=run.taskid, scheduler_key=owners[run.workerpool]
         )
+        new = is_new_member(chain_id=chain_id, workerpool=run.workerpool, worker=worker)
         replicate = Replicate.objects.create(
             task=run,
             worker=worker,
             authorization="0x" + signature.hex(),
-            lease_until=now + datetime.timedelta(seconds=lease_seconds()),
+            lease_until=now + datetime.timedelta(seconds=lease_seconds(new_member=new)),
         )
         progress_changed(run.dealid)
         return replicate
@@ -250,7 +310,7 @@ def replicate_heartbeat(
     now = timezone.now()
     updates = {
         "heartbeat_at": now,
-        "lease_until": now + datetime.timedelta(seconds=lease_seconds()),
+        "lease_until": now + lease_for(replicate),
         "updated_at": now,
     }
     if replicate.status == ReplicateStatus.ASSIGNED:
@@ -307,12 +367,31 @@ def runs_widen(*, chain_id: int) -> int:
     return widened
 
 
+def _agreeing_failures(run: TaskRun) -> tuple[str, list[Replicate]]:
+    """The largest group of the run's app failures that count: reported by distinct members of
+    the pool in good standing, of the same class. ("", []) when none count."""
+    failures = list(
+        run.replicates.filter(status=ReplicateStatus.FAILED, app_fault=True).order_by("updated_at")
+    )
+    good = membership.members_in_good_standing(
+        chain_id=run.chain_id, workerpool=run.workerpool, workers=[f.worker for f in failures]
+    )
+    groups: dict[str, list[Replicate]] = {}
+    for failure in failures:
+        if failure.worker in good:
+            groups.setdefault(failure.failure_kind or classify(failure.failure), []).append(failure)
+    if not groups:
+        return "", []
+    return max(groups.items(), key=lambda group: (len(group[1]), group[1][-1].updated_at))
+
+
 def runs_abandon(*, chain_id: int) -> int:
-    """Stop handing out tasks whose app failed POOL_GIVE_UP_AFTER_FAILURES times, on as many
-    distinct workers, with nothing live (it runs out of fuel, time or memory, traps, or its
-    files do not match their checksums, wherever it runs; a worker's own trouble does not
-    count): the task is left for the refund the chain grants by claim at its final deadline,
-    with the last failure as its reason. How many were given up."""
+    """Stop handing out tasks whose app failed the same way (out of fuel, time or memory, a
+    trap, files not matching their checksums...) for POOL_GIVE_UP_AFTER_FAILURES distinct
+    members of the pool in good standing, with nothing live. Reports from others, and reports
+    that disagree, do not count: a few wallets cannot sabotage a task. The task is left for the
+    refund the chain grants by claim at its final deadline, with the agreed failure as its
+    reason. How many were given up."""
     app_failed = Q(replicates__status=ReplicateStatus.FAILED, replicates__app_fault=True)
     candidates = (
         TaskRun.objects.filter(chain_id=chain_id, status=RunStatus.ACTIVE)
@@ -328,17 +407,79 @@ def runs_abandon(*, chain_id: int) -> int:
             run = TaskRun.objects.select_for_update().filter(pk=pk, status=RunStatus.ACTIVE).first()
             if run is None or run.replicates.filter(status__in=LIVE_REPLICATES).exists():
                 continue
-            failures = run.replicates.filter(status=ReplicateStatus.FAILED, app_fault=True)
-            last = failures.order_by("-updated_at").first()
-            reason = last.failure.rstrip(".") if last is not None else "the app failed"
+            kind, agreeing = _agreeing_failures(run)
+            if len(agreeing) < _give_up_after():
+                continue
+            reason = agreeing[-1].failure.rstrip(".") or FAILURE_KINDS[kind]
             run.status = RunStatus.ABANDONED
-            run.failure = f"Given up after {failures.count()} failed runs; the last: {reason}."[
-                :300
-            ]
+            run.failure = (
+                f"Given up: the app failed the same way ({FAILURE_KINDS[kind]}) on "
+                f"{len(agreeing)} workers; the last said: {reason}."
+            )[:300]
             run.save(update_fields=["status", "failure", "updated_at"])
             abandoned += 1
             progress_changed(run.dealid)
     return abandoned
+
+
+def runs_judge(*, chain_id: int, hub: Hub | None = None) -> int:
+    """Weigh the failure reports of finished tasks: a member that reported an app failure for a
+    task that completed anyway (other workers ran it to a consensus) gets a strike, and its
+    whole bond is seized when the pool's policy says so (with the owner's key, when `hub` is
+    given). How many strikes were given."""
+    finished = TaskRun.objects.filter(
+        chain_id=chain_id,
+        status__in=(RunStatus.COMPLETED, RunStatus.FAILED),
+        failures_judged=False,
+    )
+    owners = operated_pools(chain_id=chain_id)
+    strikes = 0
+    for pk in list(finished.values_list("pk", flat=True)[:200]):
+        struck = []
+        with transaction.atomic():
+            # Marked judged with its strikes, in one transaction: never judged twice.
+            run = TaskRun.objects.select_for_update().get(pk=pk)
+            if run.failures_judged:
+                continue
+            if run.status == RunStatus.COMPLETED:
+                struck = _strike_contradicted(run)
+            run.failures_judged = True
+            run.save(update_fields=["failures_judged", "updated_at"])
+        strikes += len(struck)
+        if hub is not None and run.workerpool in owners:
+            for member, reason in struck:
+                _seize_bond(hub, owners[run.workerpool], member, reason)
+    return strikes
+
+
+def _strike_contradicted(run: TaskRun) -> list[tuple[PoolMember, str]]:
+    struck = []
+    for failure in run.replicates.filter(status=ReplicateStatus.FAILED, app_fault=True):
+        member = PoolMember.objects.filter(
+            chain_id=run.chain_id, workerpool=run.workerpool, worker=failure.worker
+        ).first()
+        if member is None:
+            continue
+        reason = (
+            f"Reported “{failure.failure}” on task {run.taskid[:10]}…, which other workers "
+            "completed."
+        )
+        struck.append((membership.member_strike(member=member, reason=reason), reason))
+    return struck
+
+
+def _seize_bond(hub: Hub, owner: LocalAccount, member: PoolMember, reason: str) -> None:
+    from marketplace.chain.client import TransactionSender
+
+    policy = membership.policy_for(chain_id=member.chain_id, workerpool=member.workerpool)
+    if not policy.seize_bond_on_contradiction:
+        return
+    amount = hub.bond(workerpool=member.workerpool, worker=member.worker).amount
+    if not amount:
+        return
+    call = hub.seize_bond_call(workerpool=member.workerpool, worker=member.worker, amount=amount)
+    call.send(TransactionSender(owner, w3=hub.w3))
+    membership.bond_seized(member=member, amount=amount, reason=reason)
 
 
 def replicates_expire(*, now: datetime.datetime | None = None) -> int:

@@ -2,7 +2,7 @@ from django.urls import path
 
 from marketplace.catalogue.models import Market
 from marketplace.catalogue.urls import market_urlpatterns
-from pools import files, views
+from pools import files, membership_views, views
 
 urlpatterns = [
     path("files/<str:kind>/<slug:slug>/", files.asset_file, name="asset_file"),
@@ -13,5 +13,6 @@ urlpatterns = [
         name="task_result_download",
     ),
     path("results/<str:taskid>/file/<path:path>", views.task_result_file, name="task_result_file"),
+    path("pools/<slug:slug>/members/", membership_views.pool_members, name="pool_members"),
     *market_urlpatterns(Market.POOL),
 ]

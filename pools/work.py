@@ -9,7 +9,6 @@ Every function takes the replicate of the calling worker; the API checks that it
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import hashlib
 import json
 from typing import IO, Any
@@ -20,11 +19,15 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from datamarket.services import KeyRefused, dataset_key_release
 from marketplace.catalogue.models import Asset, Listing
 from marketplace.deals.models import Category, Deal, Task
-from pools.models import Replicate, ReplicateStatus
+from pools import membership
+from pools.failures import KINDS as FAILURE_KINDS
+from pools.failures import classify
+from pools.models import AdmittedVia, PoolMember, Replicate, ReplicateStatus
 from pools.progress import progress_changed
-from pools.scheduler import lease_seconds
+from pools.scheduler import lease_for
 
 MAX_RESULT_BYTES = 256 * 1024 * 1024
 # A replicate not proven yet: its worker may still report it failed.
@@ -108,26 +111,56 @@ def replicate_description(replicate: Replicate) -> dict[str, Any]:
 
 
 def dataset_key(replicate: Replicate) -> bytes:
-    """The AES key of the task's dataset: only for a live replicate of a task that uses one."""
-    from datamarket.crypto import unwrap_key
-
+    """The AES key of the task's dataset, for the worker of `replicate` only when: the replicate
+    is live; the worker is a member in good standing of the task's pool, which the dataset's
+    order allows; it is not the deal's buyer; and it meets the dataset owner's conditions.
+    Every release is logged for the dataset's owner (datamarket.services)."""
+    run = replicate.task
     if replicate.status not in (ReplicateStatus.ASSIGNED, ReplicateStatus.RUNNING):
         raise WorkRefused(
             f"Replicate {replicate.pk} is {replicate.get_status_display().lower()}: the dataset "
             "key is released only while the replicate runs.",
             status=403,
         )
-    deal = Deal.objects.get(chain_id=replicate.task.chain_id, dealid=replicate.task.dealid)
+    verdict = membership.member_standing(
+        chain_id=run.chain_id, workerpool=run.workerpool, worker=replicate.worker
+    )
+    if not verdict.ok:
+        raise WorkRefused(f"No dataset key: {verdict.reason}", status=403)
+    deal = Deal.objects.get(chain_id=run.chain_id, dealid=run.dealid)
     if not deal.dataset:
         raise WorkRefused("This task uses no dataset.", status=404)
+    if replicate.worker in membership.buyer_wallets([deal.requester, deal.beneficiary]):
+        raise WorkRefused("The deal's buyer never receives its dataset's key.", status=403)
+    # The Hub matched the deal only if the dataset's order allows its pool (workerpoolrestrict).
+    if deal.workerpool != run.workerpool:
+        raise WorkRefused(
+            f"The dataset's order does not allow pool {run.workerpool}: no key.", status=403
+        )
     listing = Listing.objects.filter(chain_address=deal.dataset, kind="dataset").first()
     if listing is None:
         raise WorkRefused(
             f"The dataset {deal.dataset} has no listing on this site, so no key here.", status=404
         )
-    return unwrap_key(
-        bytes(listing.dataset.wrapped_key), server_key=settings.DATASET_KEY_ENCRYPTION_KEY
+    member = PoolMember.objects.get(
+        chain_id=run.chain_id, workerpool=run.workerpool, worker=replicate.worker
     )
+    score = membership.Facts.of(
+        chain_id=run.chain_id, workerpool=run.workerpool, worker=replicate.worker
+    ).score
+    try:
+        return dataset_key_release(
+            dataset=listing.dataset,
+            chain_id=run.chain_id,
+            worker=replicate.worker,
+            workerpool=run.workerpool,
+            dealid=run.dealid,
+            taskid=run.taskid,
+            admitted_by_hand=member.admitted_via == AdmittedVia.HAND,
+            worker_score=score,
+        )
+    except KeyRefused as refusal:
+        raise WorkRefused(f"No dataset key: {refusal}", status=403) from None
 
 
 def _hex32(value: Any, field: str) -> str:
@@ -172,19 +205,24 @@ def result_upload(*, replicate: Replicate, archive: IO[bytes], size: int, digest
     replicate.percent = 100.0
     replicate.status = ReplicateStatus.UPLOADED
     # The lease now waits for the contribution's report (replicates_expire).
-    replicate.lease_until = timezone.now() + datetime.timedelta(seconds=lease_seconds())
+    replicate.lease_until = timezone.now() + lease_for(replicate)
     replicate.save(update_fields=["digest", "percent", "status", "lease_until", "updated_at"])
     progress_changed(replicate.task.dealid)
     return replicate
 
 
 @transaction.atomic
-def replicate_fail(*, replicate: Replicate, reason: Any, app_fault: bool = False) -> Replicate:
+def replicate_fail(
+    *, replicate: Replicate, reason: Any, app_fault: bool = False, kind: str = ""
+) -> Replicate:
     """The worker could not run or prove the replicate (a checksum mismatch, the app ran out of
-    fuel, time or memory, its contribution was refused...): recorded with its reason, and
-    whether the app itself failed (what makes the scheduler give a task up); nothing counts
-    as contributed."""
+    fuel, time or memory, its contribution was refused...): recorded with its reason, whether
+    the app itself failed and how (`kind`, pools.failures; from the reason when not given):
+    what makes the scheduler give a task up when members agree. Nothing counts as
+    contributed."""
     text = str(reason or "").strip()[:300]
+    if kind and kind not in FAILURE_KINDS:
+        raise WorkRefused(f"kind is one of {', '.join(FAILURE_KINDS)}.")
     if not text:
         raise WorkRefused("Say why the replicate failed (reason).")
     replicate = Replicate.objects.select_for_update().get(pk=replicate.pk)
@@ -196,7 +234,8 @@ def replicate_fail(*, replicate: Replicate, reason: Any, app_fault: bool = False
     replicate.status = ReplicateStatus.FAILED
     replicate.failure = text
     replicate.app_fault = bool(app_fault)
-    replicate.save(update_fields=["status", "failure", "app_fault", "updated_at"])
+    replicate.failure_kind = (kind or classify(text)) if app_fault else ""
+    replicate.save(update_fields=["status", "failure", "app_fault", "failure_kind", "updated_at"])
     progress_changed(replicate.task.dealid)
     return replicate
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 from decimal import Decimal
 from functools import lru_cache
 from html import escape
@@ -14,16 +16,10 @@ from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
-_PALETTES = [
-    ("#4f46e5", "#06b6d4"),
-    ("#0ea5e9", "#22c55e"),
-    ("#f97316", "#ec4899"),
-    ("#8b5cf6", "#ec4899"),
-    ("#14b8a6", "#6366f1"),
-    ("#eab308", "#ef4444"),
-    ("#10b981", "#3b82f6"),
-    ("#f43f5e", "#f59e0b"),
-]
+# Generated icons: a gradient of one of the stylesheet's palettes (.icon-palette-N), in one of
+# its directions (.icon-angle-N); the Content-Security-Policy allows no inline style.
+ICON_PALETTES = 8
+ICON_ANGLES = 8
 
 
 @register.filter
@@ -54,13 +50,26 @@ def percent(value) -> str:
     return f"{round(100 * float(value))} %"
 
 
+@register.filter
+def bar_width(value, whole=100) -> str:
+    """The stylesheet's class (w-0 to w-100) for a bar filled to `value` of `whole`, in whole
+    percents: 42.4 → "w-42", 0.5 of 1 → "w-50". Nothing, or nonsense, is an empty bar."""
+    try:
+        fraction = float(value) / float(whole)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return "w-0"
+    if math.isnan(fraction):
+        return "w-0"
+    return f"w-{round(100 * max(0.0, min(1.0, fraction)))}"
+
+
 @register.simple_tag
 def stars(value, size: str = "") -> SafeString:
     """Five stars filled to the exact rating (a gold layer clipped over grey stars)."""
     rating = max(0.0, min(5.0, float(value or 0)))
     return mark_safe(  # noqa: S308 -- numbers, and `size` escaped
         f'<span class="stars {escape(size)}" role="img" aria-label="{rating:.1f} out of 5 stars"'
-        f' title="{rating:.1f} out of 5"><span class="stars-on" style="width:{rating * 20:.0f}%">'
+        f' title="{rating:.1f} out of 5"><span class="stars-on {bar_width(rating, 5)}">'
         "★★★★★</span>★★★★★</span>"
     )
 
@@ -68,13 +77,15 @@ def stars(value, size: str = "") -> SafeString:
 @lru_cache(maxsize=4096)
 def _generated_icon(name: str, size: int) -> str:
     digest = hashlib.sha256(name.encode()).digest()
-    start, end = _PALETTES[digest[0] % len(_PALETTES)]
+    palette, angle = digest[0] % ICON_PALETTES, digest[1] % ICON_ANGLES
     words = [w for w in name.replace("-", " ").split() if w[:1].isalnum()]
     initials = escape("".join(w[0] for w in words[:2]).upper() or "?")
+    # An SVG scales its initials with its size (a 100-unit box), without a style attribute.
     return (
-        f'<span class="icon icon-generated" style="width:{size:d}px;height:{size:d}px;'
-        f"background:linear-gradient({digest[1] % 360}deg,{start},{end});"
-        f'font-size:{round(size * 0.38)}px" aria-hidden="true">{initials}</span>'
+        f'<svg class="icon icon-generated icon-palette-{palette} icon-angle-{angle}"'
+        f' width="{size:d}" height="{size:d}" viewBox="0 0 100 100" aria-hidden="true">'
+        f'<text x="50" y="50" text-anchor="middle" dominant-baseline="central">{initials}</text>'
+        "</svg>"
     )
 
 
@@ -113,14 +124,17 @@ def _list_url(kind: str, script_prefix: str) -> str:
 
 
 @register.simple_tag
-def listing_card(listing) -> SafeString:
+def listing_card(listing, heading: int = 3) -> SafeString:
     """A listing's card in a grid: icon, name, provider, summary, pool attributes, rating,
-    starting price and tags.
+    starting price and tags. Its name is a heading of level `heading` (2 to 6): one below the
+    heading the grid sits under, so that no level is skipped.
 
     Rendered in Python with f-strings rather than by a template or `format_html`: list pages
     show 24 cards, and this keeps a card to a few dozen microseconds instead of about half a
     millisecond. Every value from the database goes through `escape`. Expects `owner` (and for
     pools `workerpool`) selected and `tags` prefetched, as the catalogue's selectors do."""
+    if heading not in range(2, 7):
+        raise ValueError(f"A card's heading level is 2 to 6, not {heading!r}.")
     featured = listing.status == "featured"
     kind = listing.kind
     attrs = ""
@@ -155,7 +169,8 @@ def listing_card(listing) -> SafeString:
         f'<article class="card{" is-featured" if featured else ""}">'
         f'<a class="card-link" href="{before}{escape(listing.slug)}{after}">'
         f'<div class="card-head">{listing_icon(listing, 52)}'
-        f'<div class="card-title"><h3>{escape(listing.name)}</h3><p class="by">by {owner}</p>'
+        f'<div class="card-title"><h{heading}>{escape(listing.name)}</h{heading}>'
+        f'<p class="by">by {owner}</p>'
         f"</div>{badge}</div>"
         f'<p class="summary">{escape(listing.summary)}</p>{attrs}'
         f'<div class="card-foot"><span>{stars(listing.rating_avg)} '
@@ -182,3 +197,11 @@ def comment_editable(comment, user) -> bool:
     from marketplace.catalogue.services import comment_can_edit
 
     return comment_can_edit(comment=comment, user=user)
+
+
+@register.filter
+def swagger_ui_settings(settings_json: str) -> str:
+    """drf-spectacular's Swagger UI settings (JSON) with deep links off: Swagger UI puts each
+    operation's deep link inside the button that opens it, a link nested in a button, which a
+    keyboard or a screen reader cannot reach on its own."""
+    return json.dumps({**json.loads(settings_json), "deepLinking": False})

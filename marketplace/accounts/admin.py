@@ -3,7 +3,11 @@ from __future__ import annotations
 from django.contrib import admin, messages
 
 from marketplace.accounts import services
+from marketplace.accounts.forms import AdminLoginForm
 from marketplace.accounts.models import ApiToken, SiweNonce, Wallet
+
+# Password guesses at /admin/login/ count toward the sign-in lockout.
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(Wallet)

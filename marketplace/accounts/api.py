@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser
@@ -26,6 +26,7 @@ from marketplace.accounts.models import ApiToken
 # The browser's sign-in endpoints and these share the site's identity, the body cap and the
 # nonce counter, so a client cannot double its rate by using both.
 from marketplace.accounts.views import MAX_BODY_BYTES, _siwe_site, _too_many_nonces
+from marketplace.api import error_responses
 
 
 class _InvalidInput(Exception):
@@ -50,6 +51,21 @@ class _StrictIntegerField(serializers.IntegerField):
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+@extend_schema_field({"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"})
+class _AddressField(_StrictCharField):
+    """An address, as the schema says it; siwe checks it and says what is wrong."""
+
+
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": MAX_BODY_BYTES})
+class _MessageField(_StrictCharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "pattern": "^(0x)?[0-9a-fA-F]{130}$"})
+class _SignatureField(_StrictCharField):
+    pass
 
 
 _TYPE_NAMES = {_StrictCharField: "a string", _StrictIntegerField: "an integer"}
@@ -82,24 +98,14 @@ def _validated(serializer_class: type[serializers.Serializer], request: Request)
         raise _InvalidInput(f"Missing field {', '.join(missing)}: send a JSON object with {shape}.")
     name, (error, *_) = next(iter(serializer.errors.items()))
     if error.code == "invalid":
-        raise _InvalidInput(f"The field {name} must be {_TYPE_NAMES[type(fields[name])]}.")
+        kind = next(n for t, n in _TYPE_NAMES.items() if isinstance(fields[name], t))
+        raise _InvalidInput(f"The field {name} must be {kind}.")
     raise _InvalidInput(f"The field {name} is invalid: {error}")
 
 
 def _error(error: _InvalidInput | siwe.SiweError) -> Response:
     http_status = error.http_status if isinstance(error, _InvalidInput) else 400
     return Response({"error": str(error)}, status=http_status)
-
-
-class AuthErrorOutputSerializer(serializers.Serializer):
-    error = serializers.CharField(help_text="What went wrong and what to do about it.")
-
-
-class AuthFailedOutputSerializer(serializers.Serializer):
-    """DRF's refusal, with its message under "error" too (marketplace.api.exception_handler)."""
-
-    detail = serializers.CharField(help_text="Why the credentials were refused and what to do.")
-    error = serializers.CharField(help_text="The same as detail.")
 
 
 class AccountUserOutputSerializer(serializers.Serializer):
@@ -112,12 +118,6 @@ class CurrentUserTokenOutputSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-_ERRORS = {
-    400: AuthErrorOutputSerializer,
-    415: AuthErrorOutputSerializer,
-}
-
-
 class SiweChallengeCreateApi(APIView):
     """The EIP-4361 message a wallet signs to get an API token."""
 
@@ -126,7 +126,7 @@ class SiweChallengeCreateApi(APIView):
     parser_classes = [JSONParser]
 
     class InputSerializer(serializers.Serializer):
-        address = _StrictCharField(help_text="0x followed by 40 hex digits, in any letter case.")
+        address = _AddressField(help_text="0x followed by 40 hex digits, in any letter case.")
         chainId = _StrictIntegerField(help_text="The chain the wallet is on; must be the site's.")
 
         class Meta:
@@ -142,7 +142,13 @@ class SiweChallengeCreateApi(APIView):
     @extend_schema(
         operation_id="auth_challenge_create",
         request=InputSerializer,
-        responses={200: OutputSerializer, 429: AuthErrorOutputSerializer, **_ERRORS},
+        responses={
+            200: OutputSerializer,
+            **error_responses(
+                _400="The address or the chain is not one the site signs in.",
+                _429="Too many sign-in attempts from this client: wait a minute.",
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         if _too_many_nonces(request):
@@ -167,8 +173,8 @@ class ApiTokenApi(APIView):
     parser_classes = [JSONParser]
 
     class IssueInputSerializer(serializers.Serializer):
-        message = _StrictCharField(help_text="The text of POST /api/v1/auth/challenge/.")
-        signature = _StrictCharField(help_text="personal_sign of the message, 0x + 130 hex.")
+        message = _MessageField(help_text="The text of POST /api/v1/auth/challenge/.")
+        signature = _SignatureField(help_text="personal_sign of the message, 0x + 130 hex.")
 
         class Meta:
             ref_name = "ApiTokenIssueInput"
@@ -202,7 +208,12 @@ class ApiTokenApi(APIView):
         description="Trade a signed challenge for a bearer token valid for API_TOKEN_SECONDS"
         " (an hour by default). The wallet's account is created at its first sign-in.",
         request=IssueInputSerializer,
-        responses={201: IssueOutputSerializer, **_ERRORS},
+        responses={
+            201: IssueOutputSerializer,
+            **error_responses(
+                _400="The message or its signature is refused: the error says what to do."
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         try:
@@ -229,7 +240,7 @@ class ApiTokenApi(APIView):
         operation_id="auth_token_revoke",
         description="Revoke the bearer token this request is sent with.",
         request=None,
-        responses={204: None, 401: AuthFailedOutputSerializer},
+        responses={204: None},
     )
     def delete(self, request: Request) -> Response:
         services.api_token_revoke(token=request.auth)
@@ -254,9 +265,7 @@ class CurrentUserDetailApi(APIView):
         class Meta:
             ref_name = "CurrentUserDetailOutput"
 
-    @extend_schema(
-        operation_id="auth_me", responses={200: OutputSerializer, 401: AuthFailedOutputSerializer}
-    )
+    @extend_schema(operation_id="auth_me", responses={200: OutputSerializer})
     def get(self, request: Request) -> Response:
         token = request.auth if isinstance(request.auth, ApiToken) else None
         user = request.user

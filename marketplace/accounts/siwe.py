@@ -39,7 +39,7 @@ _ADDRESS_RE = re.compile(r"0x[0-9a-fA-F]{40}")
 # reserved / unreserved / " "; no line breaks.
 _STATEMENT_RE = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;= ]*")
 _URI_RE = re.compile(rf"{_SCHEME}:[\x21-\x7e]*")
-_CHAIN_ID_RE = re.compile(r"[0-9]+")
+_CHAIN_ID_RE = re.compile(r"[0-9]{1,78}")  # a uint256, in few enough digits for int()
 _NONCE_RE = re.compile(r"[A-Za-z0-9]{8,}")
 _REQUEST_ID_RE = re.compile(rf"(?:[{_UNRESERVED_SUBDELIMS}:@]|%[0-9A-Fa-f]{{2}})*")
 # RFC 3339 date-time: the offset is required.
@@ -291,7 +291,7 @@ def parse(text: str) -> SiweMessage:
     version = lines.field("Version")
     chain_id = lines.field("Chain ID")
     if not _CHAIN_ID_RE.fullmatch(chain_id):
-        raise _malformed(f"chain ID {chain_id!r} is not a number")
+        raise _malformed(f"chain ID {chain_id[:80]!r} is not a number")
     nonce = lines.field("Nonce")
     issued_at = _parse_date_time(lines.field("Issued At"), "Issued At")
     expiration_time = lines.optional_date_time("Expiration Time")

@@ -9,15 +9,16 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import JsonResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from marketplace import ratelimit
 from marketplace.accounts import selectors, services
 from marketplace.accounts.siwe import SiweError
+from marketplace.clientip import client_ip
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -63,13 +64,9 @@ def _siwe_site(request: HttpRequest) -> dict[str, str]:
 
 def _too_many_nonces(request: HttpRequest) -> bool:
     """Each message stores a nonce: at most NONCES_PER_MINUTE per client address."""
-    key = f"siwe:nonces:{request.META.get('REMOTE_ADDR', '')}"
-    cache.add(key, 0, timeout=60)
-    try:
-        return cache.incr(key) > NONCES_PER_MINUTE
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=60)
-        return False
+    rate = ratelimit.Rate(count=NONCES_PER_MINUTE, seconds=60)
+    limit = ratelimit.Limit(scope="siwe:nonce:ip", ident=client_ip(request), rate=rate)
+    return ratelimit.take(limit) is not None
 
 
 def _error(error: Exception) -> JsonResponse:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketplace.api import ApiError, QueryParameter, checked_query, error_responses
 from marketplace.catalogue import selectors
-from marketplace.catalogue.forms import filter_form_for
+from marketplace.catalogue.forms import ListingFilterForm, filter_form_for
 from marketplace.catalogue.models import Market
+from marketplace.catalogue.pagination import ApiPagination
 from marketplace.indexer import selectors as index_selectors
 
 
@@ -72,32 +75,77 @@ class ListingDetailOutputSerializer(ListingOutputSerializer):
         return None if record is None else OnChainOutputSerializer(record).data
 
 
-# The list filters every market takes, and those worker pools add (catalogue.forms).
-LISTING_FILTER_PARAMETERS = [
-    OpenApiParameter("q", str),
-    OpenApiParameter("tag", str),
-    OpenApiParameter("price_min", float),
-    OpenApiParameter("price_max", float),
-    OpenApiParameter("rating_min", int),
-    OpenApiParameter("sort", enum=list(selectors.SORTS)),
-    OpenApiParameter("page", int),
-]
-POOL_FILTER_PARAMETERS = [
-    OpenApiParameter("cores_min", int, description="Worker pools only."),
-    OpenApiParameter("memory_min_gib", int, description="Worker pools only."),
-    OpenApiParameter("location", str, description="Worker pools only."),
-    OpenApiParameter("energy_class", str, description="Worker pools only."),
-    OpenApiParameter("visibility", str, description="Worker pools only."),
-]
+def _query_parameter(name: str, field: forms.Field, *, pools_only: bool) -> QueryParameter:
+    """A list filter of the list pages' forms as the API takes it: the form's own rule."""
+    description = "Worker pools only." if pools_only else ""
+    if isinstance(field, forms.TypedChoiceField) and field.coerce is int:
+        choices = tuple(int(value) for value, _ in field.choices if value != "")
+        return QueryParameter.whole_number(
+            name,
+            minimum=min(choices),
+            maximum=max(choices),
+            choices=choices,
+            description=description,
+        )
+    if isinstance(field, forms.ChoiceField):
+        values = [str(value) for value, _ in field.choices if value != ""]
+        return QueryParameter.choice(name, values, description=description)
+    if isinstance(field, forms.DecimalField):
+        whole = field.max_digits - field.decimal_places
+        return QueryParameter.text(
+            name,
+            pattern=rf"[0-9]{{1,{whole}}}(\.[0-9]{{1,{field.decimal_places}}})?",
+            hint=f"an amount of ECT such as 2.5, with at most {field.decimal_places} decimals",
+            max_length=field.max_digits + 1,
+            description=description or "ECT per task.",
+        )
+    if isinstance(field, forms.SlugField):
+        return QueryParameter.text(
+            name,
+            pattern=r"[-a-zA-Z0-9_]+",
+            hint="a tag's slug (letters, digits, - and _)",
+            max_length=field.max_length,
+            description=description,
+        )
+    if isinstance(field, forms.CharField):
+        return QueryParameter.text(
+            name,
+            pattern=r"[^\x00]*",
+            hint=f"text of at most {field.max_length} characters",
+            max_length=field.max_length,
+            description=description or "Words to search for.",
+        )
+    raise TypeError(f"No API rule for the list filter {name} ({type(field).__name__}).")
+
+
+def _filter_parameters(kind: str) -> list[QueryParameter]:
+    """The query parameters of market `kind`'s list: its list page's filters (page is the
+    paginator's)."""
+    common = ListingFilterForm.base_fields
+    fields = filter_form_for(kind, None).base_fields
+    return [
+        _query_parameter(name, field, pools_only=name not in common)
+        for name, field in fields.items()
+        if name != "page"
+    ]
+
+
+FILTER_PARAMETERS = {kind: _filter_parameters(kind) for kind in Market.values}
+# /api/listings/ documents and checks every market's filters, whichever kind is asked for.
+ALL_FILTER_PARAMETERS = list({p.name: p for ps in FILTER_PARAMETERS.values() for p in ps}.values())
+KIND = QueryParameter.choice("kind", Market.values, required=True, description="The market.")
 
 
 def listing_list_response(request: Request, *, kind: str, view: APIView) -> Response:
     """A page of the published listings of market `kind` filtered by the query string (the
-    list page's filters), or 400 with the form's errors."""
-    form = filter_form_for(kind, request.query_params)
+    list page's filters); ApiError for the first filter at fault."""
+    form = filter_form_for(kind, checked_query(request, FILTER_PARAMETERS[kind]))
     if not form.is_valid():
-        return Response(form.errors, status=400)
-    paginator = PageNumberPagination()
+        name, messages = next(iter(form.errors.items()))
+        if name == NON_FIELD_ERRORS:
+            raise ApiError(messages[0])
+        raise ApiError(f"{name}: {messages[0]}", field=name)
+    paginator = view.pagination_class()
     page = paginator.paginate_queryset(
         selectors.listing_list(kind=kind, filters=form.filters()), request, view=view
     )
@@ -109,34 +157,47 @@ def listing_detail_response(request: Request, *, kind: str, slug: str) -> Respon
     none or `request.user` may not see it."""
     listing = selectors.listing_detail(kind=kind, slug=slug)
     if listing is None or not selectors.listing_visible_to(listing=listing, user=request.user):
-        raise Http404("No such listing.")
+        raise Http404(
+            f"No {Market(kind).label.lower()} {slug!r} that you may see: check the slug, or "
+            "search the list for it."
+        )
     record = index_selectors.asset_record(
         listing=listing, freshness=index_selectors.index_freshness()
     )
     return Response(ListingDetailOutputSerializer(listing, context={"on_chain": record}).data)
 
 
+SLUG = OpenApiParameter(
+    "slug", {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"}, OpenApiParameter.PATH
+)
+NOT_FOUND = error_responses(_404="No such listing, or one you may not see.")
+
+
 class ListingListApi(APIView):
     """Published listings of one market, with the list page's filters."""
 
+    pagination_class = ApiPagination
+
     @extend_schema(
-        parameters=[
-            OpenApiParameter("kind", enum=Market.values, required=True),
-            *LISTING_FILTER_PARAMETERS,
-            *POOL_FILTER_PARAMETERS,
-        ],
+        parameters=[KIND.openapi(), *(p.openapi() for p in ALL_FILTER_PARAMETERS)],
         responses=ListingOutputSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        kind = request.query_params.get("kind", "")
-        if kind not in Market.values:
-            return Response({"kind": [f"Choose one of: {', '.join(Market.values)}."]}, status=400)
+        kind = checked_query(request, [KIND, *ALL_FILTER_PARAMETERS])["kind"]
         return listing_list_response(request, kind=kind, view=self)
 
 
 class ListingDetailApi(APIView):
-    @extend_schema(responses=ListingDetailOutputSerializer)
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("kind", {"type": "string", "enum": Market.values}, "path"),
+            SLUG,
+        ],
+        responses={200: ListingDetailOutputSerializer, **NOT_FOUND},
+    )
     def get(self, request: Request, kind: str, slug: str) -> Response:
         if kind not in Market.values:
-            raise Http404("No such listing.")
+            raise Http404(
+                f"There is no market {kind!r}: listings are under {', '.join(Market.values)}."
+            )
         return listing_detail_response(request, kind=kind, slug=slug)

@@ -6,26 +6,27 @@ from __future__ import annotations
 from typing import ClassVar
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketplace.catalogue.api import (
-    LISTING_FILTER_PARAMETERS,
-    POOL_FILTER_PARAMETERS,
+    FILTER_PARAMETERS,
+    NOT_FOUND,
+    SLUG,
     ListingDetailOutputSerializer,
     ListingOutputSerializer,
     listing_detail_response,
     listing_list_response,
 )
 from marketplace.catalogue.models import Market
+from marketplace.catalogue.pagination import ApiPagination
 
 
 class _MarketListApi(APIView):
     kind: ClassVar[str]
     # Read by the schema, which then documents the page envelope (count, next, previous).
-    pagination_class = PageNumberPagination
+    pagination_class = ApiPagination
 
     def get(self, request: Request) -> Response:
         return listing_list_response(request, kind=self.kind, view=self)
@@ -38,11 +39,11 @@ class _MarketDetailApi(APIView):
         return listing_detail_response(request, kind=self.kind, slug=slug)
 
 
-def _list_schema(noun: str, *, pools: bool = False):
+def _list_schema(noun: str, kind: str):
     return extend_schema(
         summary=f"Published {noun}",
         description=f"Published {noun}, filtered as on the site's list page, a page at a time.",
-        parameters=LISTING_FILTER_PARAMETERS + (POOL_FILTER_PARAMETERS if pools else []),
+        parameters=[parameter.openapi() for parameter in FILTER_PARAMETERS[kind]],
         responses=ListingOutputSerializer(many=True),
     )
 
@@ -52,21 +53,22 @@ def _detail_schema(noun: str, article: str = "A"):
         summary=f"One {noun}",
         description=f"{article} {noun} with its prices per category and what the chain says of it "
         "(null until it is registered and indexed). Unpublished ones: their owner and staff.",
-        responses=ListingDetailOutputSerializer,
+        parameters=[SLUG],
+        responses={200: ListingDetailOutputSerializer, **NOT_FOUND},
     )
 
 
-@extend_schema_view(get=_list_schema("apps"))
+@extend_schema_view(get=_list_schema("apps", Market.APP))
 class AppListApi(_MarketListApi):
     kind = Market.APP
 
 
-@extend_schema_view(get=_list_schema("datasets"))
+@extend_schema_view(get=_list_schema("datasets", Market.DATASET))
 class DatasetListApi(_MarketListApi):
     kind = Market.DATASET
 
 
-@extend_schema_view(get=_list_schema("worker pools", pools=True))
+@extend_schema_view(get=_list_schema("worker pools", Market.POOL))
 class WorkerpoolListApi(_MarketListApi):
     kind = Market.POOL
 

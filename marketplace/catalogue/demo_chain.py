@@ -68,7 +68,36 @@ def seed_demo_chain(*, listings: list[Listing]) -> str:
         published = _sell_orders(hub, w3, listings)
     except ChainError as error:
         return f"{done} The demo sell orders were not published: {error}"
-    return f"{done} Sell orders in the book: {published} new."
+    admitted = _admit_agents(listings)
+    return f"{done} Sell orders in the book: {published} new. {admitted}"
+
+
+def _admit_agents(listings: list[Listing]) -> str:
+    """The demo pools' owners admit `make run`'s two worker agents by hand (recorded as their
+    decision, once)."""
+    from marketplace.catalogue.models import Market
+    from marketplace.chain.keys import DEV_ADDRESSES, dev_account
+    from pools.membership import member_invite
+
+    agents = [dev_account(n).address for n in DEMO_AGENTS]
+    pools = [
+        listing
+        for listing in listings
+        if listing.kind == Market.POOL
+        and listing.chain_address
+        and listing.owner_wallet in DEV_ADDRESSES
+    ]
+    for pool in pools:
+        for agent in agents:
+            member_invite(
+                chain_id=settings.CHAIN_ID,
+                workerpool=pool.chain_address,
+                worker=agent,
+                actor=pool.owner,
+                actor_wallet=pool.owner_wallet,
+                reason="The local worker agent of `make run`.",
+            )
+    return f"Worker agents {', '.join(agents)} are members of the {len(pools)} demo pools."
 
 
 def _sell_orders(hub, w3, listings: list[Listing]) -> int:

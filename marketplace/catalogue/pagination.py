@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+
+from marketplace.api import QueryParameter
 
 COUNT_CAP = 1000
 
@@ -33,3 +37,27 @@ class CappedPaginator(Paginator):
         if self.is_capped:
             return max(1, self.cap // self.per_page)
         return super().num_pages
+
+
+# The API's lists: a page number is checked as the schema documents it (the maximum keeps
+# numbers short; pages past the last are a 404 anyway).
+PAGE = QueryParameter.whole_number(
+    "page", minimum=1, maximum=1_000_000, description="A page of results, from 1."
+)
+
+
+class ApiPagination(PageNumberPagination):
+    """DRF's page-number pages (count, next, previous, results), with `page` checked like any
+    other query parameter: a malformed one is a 400 naming it, a page past the last a 404."""
+
+    invalid_page_message = (
+        "Page {page_number} is past the last page of results: ask for an earlier page, or "
+        "leave page out for the first."
+    )
+
+    def get_page_number(self, request: Request, paginator: Paginator) -> int:
+        values = request.query_params.getlist(self.page_query_param)
+        return int(PAGE.check(values)) if values else 1
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        return [PAGE.openapi_dict()]

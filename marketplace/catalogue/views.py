@@ -19,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from marketplace import ratelimit
 from marketplace.catalogue import selectors, services
 from marketplace.catalogue.forms import (
     CommentForm,
@@ -31,6 +32,7 @@ from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import Comment, CurationStatus, Listing, Market, Rating
 from marketplace.catalogue.pagecache import cache_anonymous_page
 from marketplace.catalogue.pagination import COUNT_CAP, CappedPaginator
+from marketplace.clientip import client_ip
 from marketplace.indexer import selectors as index_selectors
 
 
@@ -179,6 +181,23 @@ def _safe_next(request: HttpRequest) -> str:
     return target if allowed else ""
 
 
+def _posting_limits(request: HttpRequest, setting: str) -> tuple[ratelimit.Limit, ...]:
+    """The rate in `setting` ("COMMENT_RATE"), for the signed-in user and for the client."""
+    rate = ratelimit.Rate.parse(getattr(settings, setting), setting=setting)
+    return (
+        ratelimit.Limit(scope=f"{setting}:user", ident=str(request.user.pk), rate=rate),
+        ratelimit.Limit(scope=f"{setting}:ip", ident=client_ip(request), rate=rate),
+    )
+
+
+def _too_fast(refused: ratelimit.Refused, what: str) -> str:
+    who = "You are" if refused.limit.scope.endswith(":user") else "Your network is"
+    return (
+        f"{who} posting {what} too fast (at most {refused.limit.rate}): wait "
+        f"{refused.wait_text}, then try again."
+    )
+
+
 def _fail(request: HttpRequest, error: services.CatalogueError) -> None:
     if isinstance(error, services.NotAllowed):
         raise PermissionDenied(str(error))
@@ -192,8 +211,11 @@ def listing_rate(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect_to_login(listing.get_absolute_url())
     form = RatingForm(request.POST)
     level, message = "error", ""
+    limits = _posting_limits(request, "RATING_RATE")
     if not form.is_valid():
         message = form.errors["stars"][0]
+    elif refused := ratelimit.take(*limits):
+        message = _too_fast(refused, "ratings")
     else:
         try:
             services.rating_set(
@@ -201,8 +223,10 @@ def listing_rate(request: HttpRequest, pk: int) -> HttpResponse:
             )
             level, message = "success", "Thanks, your rating is saved."
         except services.NotAllowed as error:
+            ratelimit.give_back(*limits)
             raise PermissionDenied(str(error)) from error
         except services.CatalogueError as error:
+            ratelimit.give_back(*limits)
             message = str(error)
     if request.htmx:
         listing.refresh_from_db()
@@ -241,12 +265,17 @@ def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
             if parent is None:
                 messages.error(request, "The comment you replied to no longer exists.")
                 return redirect(listing.get_absolute_url() + "#comments")
+        limits = _posting_limits(request, "COMMENT_RATE")
+        if refused := ratelimit.take(*limits):
+            messages.error(request, _too_fast(refused, "comments"))
+            return redirect(listing.get_absolute_url() + "#comments")
         try:
             services.comment_create(
                 listing=listing, author=request.user, body=form.cleaned_data["body"], parent=parent
             )
             messages.success(request, "Your comment is posted.")
         except services.CatalogueError as error:
+            ratelimit.give_back(*limits)
             _fail(request, error)
     return redirect(listing.get_absolute_url() + "#comments")
 

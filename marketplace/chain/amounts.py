@@ -14,6 +14,7 @@ ETH_DECIMALS = 18
 
 # Enough digits for any uint256 (78 digits) with its decimals: exact, never rounded.
 _PRECISION = 100
+UINT256_MAX = 2**256 - 1
 
 
 class InvalidAmount(ValueError):
@@ -22,19 +23,31 @@ class InvalidAmount(ValueError):
 
 def to_units(amount: Decimal | int | str, *, decimals: int, currency: str) -> int:
     """`amount` whole units as integer base units; InvalidAmount when it is negative, not a
-    number, or finer than the currency's smallest unit."""
+    number (in ASCII), finer than the currency's smallest unit, or more than a uint256."""
     try:
+        # Decimal() reads other scripts' digits too ("٣" is 3): amounts are written in ASCII.
+        if isinstance(amount, str) and not amount.isascii():
+            raise ValueError(amount)
         value = Decimal(amount)
     except (InvalidOperation, TypeError, ValueError):
         raise InvalidAmount(f"{amount!r} is not an amount of {currency}.") from None
     if not value.is_finite() or value < 0:
         raise InvalidAmount(f"An amount of {currency} must be zero or more, not {amount}.")
+    # Before scaling: 1e999999999 would overflow the context, 1e99999 make a huge integer.
+    if value and value.adjusted() + decimals > len(str(UINT256_MAX)):
+        raise InvalidAmount(
+            f"{amount} {currency} is more than the chain counts (2^256 - 1 base units)."
+        )
     with localcontext() as context:
         context.prec = _PRECISION  # the default 28 digits would round long amounts silently
         units = value.scaleb(decimals)
     if units != units.to_integral_value():
         raise InvalidAmount(
             f"{currency} has {decimals} decimals: {amount} is finer than its smallest unit."
+        )
+    if units > UINT256_MAX:
+        raise InvalidAmount(
+            f"{amount} {currency} is more than the chain counts (2^256 - 1 base units)."
         )
     return int(units)
 

@@ -20,15 +20,21 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, NotAuthenticated, PermissionDenied
+from rest_framework.exceptions import (
+    APIException,
+    NotAuthenticated,
+    PermissionDenied,
+    ValidationError,
+)
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView, exception_handler
+from rest_framework.views import APIView
 
 from marketplace.accounts.selectors import wallet_list
+from marketplace.api import error_responses, exception_handler
 from marketplace.chain import selectors
 from marketplace.chain.amounts import (
     ECT_DECIMALS,
@@ -99,7 +105,7 @@ def _first_message(detail: Any) -> str:
 
 
 def escrow_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, answering {"error": sentence}; chain failures become 503 (the node or our
+    """The API's handler ({"error": sentence}); chain failures become 503 (the node or our
     contracts are missing) or 400 (the chain refused: the revert's sentence)."""
     from web3.exceptions import Web3Exception
 
@@ -111,8 +117,9 @@ def escrow_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
         # A call to an address without our code (a dev chain restarted without its state).
         exc = _not_deployed()
     response = exception_handler(exc, context)
-    if response is not None:
-        response.data = {"error": _first_message(response.data)}
+    if response is not None and isinstance(exc, ValidationError):
+        # The fields' messages name what they are about: they stand alone.
+        response.data = {"error": _first_message(exc.detail)}
     return response
 
 
@@ -319,10 +326,6 @@ def _permit_signer(typed_data: dict[str, Any], signature: bytes) -> str | None:
 # ---------------------------------------------------------------------------- serializers
 
 
-class EscrowErrorSerializer(serializers.Serializer):
-    error = serializers.CharField(help_text="What went wrong and what to do, for people.")
-
-
 class TransactionSerializer(serializers.Serializer):
     """What `eth_sendTransaction` takes, as 0x hex strings; the wallet picks nonce and fees."""
 
@@ -361,19 +364,13 @@ def _amounts(units: int) -> dict[str, str]:
     return {"amount": ect_text(units), "amount_units": str(units)}
 
 
-def _error_responses() -> dict[int, OpenApiResponse]:
-    return {
-        400: OpenApiResponse(EscrowErrorSerializer, description="Refused: the error says why."),
-        401: OpenApiResponse(EscrowErrorSerializer, description="Not signed in."),
-        403: OpenApiResponse(
-            EscrowErrorSerializer,
-            description="Not one of your linked wallets, or a session without its CSRF token.",
-        ),
-        503: OpenApiResponse(
-            EscrowErrorSerializer,
-            description="The node does not answer, or the contracts are not deployed.",
-        ),
-    }
+_UNAVAILABLE = "The node does not answer, or the contracts are not deployed."
+# Moving escrow: the signed-in user's own wallet only (401 and CSRF's 403 are generated).
+_MOVE_ERRORS = error_responses(
+    _400="Refused: the error says why.",
+    _403="Not one of your linked wallets.",
+    _503=_UNAVAILABLE,
+)
 
 
 class _EscrowApi(APIView):
@@ -418,10 +415,16 @@ class EscrowDetailApi(_EscrowApi):
         summary="Wallet and escrow balances of an address",
         parameters=[
             OpenApiParameter(
-                "address", str, OpenApiParameter.PATH, description="Any Ethereum address."
+                "address",
+                {"type": "string", "pattern": f"^{_HEX_ADDRESS.pattern}$"},
+                OpenApiParameter.PATH,
+                description="Any Ethereum address (EIP-55 checksummed when in mixed case).",
             )
         ],
-        responses={200: OutputSerializer, **_error_responses()},
+        responses={
+            200: OutputSerializer,
+            **error_responses(_400="Not an address, or a wrong checksum.", _503=_UNAVAILABLE),
+        },
     )
     def get(self, request: Request, address: str) -> Response:
         address = checked_address(address)
@@ -473,7 +476,7 @@ class EscrowDepositPermitApi(_EscrowApi):
         tags=["escrow"],
         summary="Build the permit to sign for a deposit",
         request=InputSerializer,
-        responses={200: OutputSerializer, **_error_responses()},
+        responses={200: OutputSerializer, **_MOVE_ERRORS},
     )
     def post(self, request: Request) -> Response:
         _, address, units = _wallet_request(request, self.InputSerializer)
@@ -539,7 +542,7 @@ class EscrowDepositApi(_EscrowApi):
         tags=["escrow"],
         summary="Build the deposit transaction from a signed permit",
         request=InputSerializer,
-        responses={200: OutputSerializer, **_error_responses()},
+        responses={200: OutputSerializer, **_MOVE_ERRORS},
     )
     def post(self, request: Request) -> Response:
         from marketplace.chain.hub_errors import format_time
@@ -581,7 +584,7 @@ class EscrowWithdrawApi(_EscrowApi):
         tags=["escrow"],
         summary="Build the withdraw transaction",
         request=InputSerializer,
-        responses={200: OutputSerializer, **_error_responses()},
+        responses={200: OutputSerializer, **_MOVE_ERRORS},
     )
     def post(self, request: Request) -> Response:
         _, address, units = _wallet_request(request, self.InputSerializer)

@@ -366,6 +366,15 @@ class Contribution:
 
 
 @dataclasses.dataclass(frozen=True)
+class Bond:
+    """What a worker keeps locked for a pool (`viewBond`): `unbond_at` is when it may take it
+    back (unix seconds; 0 while no notice was given)."""
+
+    amount: int
+    unbond_at: int
+
+
+@dataclasses.dataclass(frozen=True)
 class OrdersMatched:
     """One OrdersMatched event: the deal and the digests of the orders it consumed `volume` of
     (dataset_hash is zero without a dataset)."""
@@ -553,6 +562,44 @@ class Hub:
     def withdraw(self, *, sender: TransactionSender, amount: int) -> TxReceipt:
         """Move `amount` from `sender`'s free stake back to its wallet."""
         return self.withdraw_call(amount=amount).send(sender)
+
+    # -------------------------------------------------------------- worker bonds
+
+    def bond_call(self, *, workerpool: str, amount: int) -> ContractCall:
+        """Hub bond(workerpool, amount): the sender locks `amount` of its free stake as its
+        bond to `workerpool` (adds to it; withdraws a notice given)."""
+        return self._hub_call("bond", to_checksum_address(workerpool), amount)
+
+    def request_unbond_call(self, *, workerpool: str) -> ContractCall:
+        """Hub requestUnbond(workerpool): the sender's notice; `unbond` after `bond_notice()`."""
+        return self._hub_call("requestUnbond", to_checksum_address(workerpool))
+
+    def unbond_call(self, *, workerpool: str) -> ContractCall:
+        """Hub unbond(workerpool): the sender's whole bond back to its stake, after notice."""
+        return self._hub_call("unbond", to_checksum_address(workerpool))
+
+    def release_bond_call(self, *, workerpool: str, worker: str) -> ContractCall:
+        """Hub releaseBond: the pool's owner gives `worker`'s whole bond back at once."""
+        return self._hub_call(
+            "releaseBond", to_checksum_address(workerpool), to_checksum_address(worker)
+        )
+
+    def seize_bond_call(self, *, workerpool: str, worker: str, amount: int) -> ContractCall:
+        """Hub seizeBond: the pool's owner seizes `amount` of `worker`'s bond into the kitty."""
+        return self._hub_call(
+            "seizeBond", to_checksum_address(workerpool), to_checksum_address(worker), amount
+        )
+
+    def bond(self, *, workerpool: str, worker: str) -> Bond:
+        """The bond `worker` keeps for `workerpool`."""
+        amount, unbond_at = self.contract.functions.viewBond(
+            to_checksum_address(workerpool), to_checksum_address(worker)
+        ).call()
+        return Bond(amount=amount, unbond_at=unbond_at)
+
+    def bond_notice(self) -> int:
+        """Seconds between requestUnbond and unbond."""
+        return self.contract.functions.bondNotice().call()
 
     # -------------------------------------------------------------- orders
 

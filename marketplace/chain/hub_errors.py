@@ -465,6 +465,42 @@ def _reopen_not_allowed(taskid: bytes, reveal_counter: int, reveal_deadline: int
     )
 
 
+@_message("NotWorkerpoolOwner", "workerpool", "caller", "owner")
+def _not_workerpool_owner(workerpool: str, caller: str, owner: str) -> str:
+    return (
+        f"Only the owner {short_address(owner)} of pool {short_address(workerpool)} may do this; "
+        f"you are {short_address(caller)}."
+    )
+
+
+@_message("ZeroBond")
+def _zero_bond() -> str:
+    return "A bond of 0 ECT changes nothing: give an amount above zero."
+
+
+@_message("BondTooSmall", "workerpool", "worker", "bond", "needed")
+def _bond_too_small(workerpool: str, worker: str, bond: int, needed: int) -> str:
+    if bond == 0:
+        return f"Worker {short_address(worker)} keeps no bond for pool {short_address(workerpool)}."
+    return (
+        f"Worker {short_address(worker)} keeps {format_ect(bond)} as its bond for pool "
+        f"{short_address(workerpool)}, less than the {format_ect(needed)} asked."
+    )
+
+
+@_message("BondNoticeRunning", "workerpool", "worker", "unbondAt")
+def _bond_notice_running(workerpool: str, worker: str, unbond_at: int) -> str:
+    if unbond_at == 0:
+        return (
+            f"Give notice first (requestUnbond): {short_address(worker)} may take its bond for "
+            f"pool {short_address(workerpool)} back once the notice has run."
+        )
+    return (
+        f"The bond of {short_address(worker)} for pool {short_address(workerpool)} can be taken "
+        f"back from {format_time(unbond_at)} on."
+    )
+
+
 @_message("SafeERC20FailedOperation", "token")
 def _safe_erc20_failed_operation(token: str) -> str:
     return f"The transfer of token {short_address(token)} failed: nothing was moved."

@@ -5,39 +5,50 @@ is loaded with the URLconf by every process, most of which never touch the chain
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from marketplace import ratelimit
 from marketplace.accounts.selectors import wallet_list
 from marketplace.chain.anvil import DEV_CHAIN_ID
 from marketplace.chain.errors import ChainError
+from marketplace.clientip import client_ip
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
     from django.http import HttpRequest, HttpResponse
 
-FAUCET_INTERVAL_SECONDS = 60
+
+def _faucet_limits(request: HttpRequest, address: str) -> tuple[ratelimit.Limit, ...]:
+    """The faucet's turns: per user (new users drip at once), per wallet and per client
+    address (new users and new wallets from one place share that one)."""
+    return tuple(
+        ratelimit.Limit(
+            scope=f"faucet:{per}",
+            ident=ident,
+            rate=ratelimit.Rate.parse(getattr(settings, setting), setting=setting),
+        )
+        for per, ident, setting in (
+            ("user", str(request.user.pk), "FAUCET_RATE_PER_USER"),
+            ("wallet", address.lower(), "FAUCET_RATE_PER_WALLET"),
+            ("ip", client_ip(request), "FAUCET_RATE_PER_IP"),
+        )
+    )
 
 
-def _faucet_turn(user: AbstractBaseUser) -> int:
-    """Take the user's faucet turn: 0 when taken, else the seconds until the next one."""
-    key = f"chain:faucet:{user.pk}"
-    next_turn = time.time() + FAUCET_INTERVAL_SECONDS
-    if cache.add(key, next_turn, timeout=FAUCET_INTERVAL_SECONDS):
-        return 0
-    return max(1, round((cache.get(key) or next_turn) - time.time()))
-
-
-def _give_back_faucet_turn(user: AbstractBaseUser) -> None:
-    cache.delete(f"chain:faucet:{user.pk}")
+def _come_back(refused: ratelimit.Refused) -> str:
+    rate, wait = refused.limit.rate, refused.wait_text
+    if refused.limit.scope == "faucet:user":
+        times = "" if rate.count == 1 else f" {rate.count} times"
+        return f"You used the faucet{times} less than {rate.period} ago: try again in {wait}."
+    if refused.limit.scope == "faucet:wallet":
+        return f"This wallet got its share of the faucet ({rate}): come back in {wait}."
+    return f"The faucet already sent its share to your network ({rate}): come back in {wait}."
 
 
 @login_required
@@ -46,7 +57,8 @@ def faucet(request: HttpRequest) -> HttpResponse:
     """POST address=<one of the user's wallets>: 1,000 ECT and 1 ETH from the faucet.
 
     htmx gets the message partial of the wallets page; a plain form post gets it as a message
-    on the wallets page. A user may drip once a minute; a failed drip does not count."""
+    on the wallets page. Drips are limited per user (once a minute), per wallet and per client
+    address (FAUCET_RATE_PER_*); a failed drip does not count."""
     if settings.CHAIN_ID != DEV_CHAIN_ID:
         raise Http404("The faucet exists only on the development chain.")
     from marketplace.chain import services
@@ -61,13 +73,13 @@ def faucet(request: HttpRequest) -> HttpResponse:
             f"{address} is not one of your linked wallets: the faucet sends only to a wallet "
             "linked on the Wallets page."
         )
-    elif wait := _faucet_turn(request.user):
-        message = f"You used the faucet less than a minute ago: try again in {wait} s."
+    elif refused := ratelimit.take(*_faucet_limits(request, wallet.address)):
+        message = _come_back(refused)
     else:
         try:
             drip = services.faucet_drip(address=wallet.address)
         except ChainError as error:
-            _give_back_faucet_turn(request.user)
+            ratelimit.give_back(*_faucet_limits(request, wallet.address))
             message = str(error)
         else:
             level, message = "success", str(drip)

@@ -11,14 +11,15 @@ from __future__ import annotations
 import re
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from eth_utils import to_checksum_address
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketplace.api import QueryParameter, checked_query, error_responses
+from marketplace.catalogue.pagination import ApiPagination
 from marketplace.chain.amounts import ECT_DECIMALS, from_units
 from marketplace.deals import selectors
 from marketplace.deals.models import ContributionStatus, TaskStatus
@@ -196,17 +197,19 @@ class DealDetailOutputSerializer(DealOutputSerializer):
 # ---------------------------------------------------------------------------- views
 
 
-class DealsErrorOutputSerializer(serializers.Serializer):
-    error = serializers.CharField(help_text="What is wrong, and what to do about it.")
-    field = serializers.CharField(required=False, help_text="The parameter at fault (400).")
-
-
 def _detail_responses(serializer: type[serializers.Serializer], noun: str) -> dict:
     return {
         200: serializer,
-        400: OpenApiResponse(DealsErrorOutputSerializer, description=f"The {noun}id is malformed."),
-        404: OpenApiResponse(DealsErrorOutputSerializer, description=f"No such {noun} indexed."),
+        **error_responses(
+            _400=f"The {noun}id is malformed.", _404=f"No such {noun} indexed (yet)."
+        ),
     }
+
+
+def _id_parameter(name: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name, {"type": "string", "pattern": "^0x[0-9a-fA-F]{64}$"}, OpenApiParameter.PATH
+    )
 
 
 class DealFilterSerializer(serializers.Serializer):
@@ -221,22 +224,24 @@ class DealFilterSerializer(serializers.Serializer):
     )
 
 
+# What DealFilterSerializer reads, as the schema documents it and the list checks it first.
+DEAL_FILTERS = [
+    QueryParameter.address(name, description=str(field.help_text or ""))
+    for name, field in DealFilterSerializer().fields.items()
+]
+
+
 class DealListApi(APIView):
-    pagination_class = PageNumberPagination
+    pagination_class = ApiPagination
 
     @extend_schema(
         summary="Deals",
         description="Deals of the chain, newest first, filtered by the parties named.",
-        parameters=[DealFilterSerializer],
-        responses={
-            200: DealOutputSerializer(many=True),
-            400: OpenApiResponse(
-                DealsErrorOutputSerializer, description="A filter is not an address."
-            ),
-        },
+        parameters=[parameter.openapi() for parameter in DEAL_FILTERS],
+        responses=DealOutputSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        filters = DealFilterSerializer(data=request.query_params)
+        filters = DealFilterSerializer(data=checked_query(request, DEAL_FILTERS))
         if not filters.is_valid():
             field, messages = next(iter(filters.errors.items()))
             return _refusal(str(messages[0]), field=field)
@@ -257,6 +262,7 @@ class DealDetailApi(APIView):
         summary="One deal",
         description="A deal with its initialized tasks and their contributions, and how far "
         "its tasks are. 404 until the indexer has seen the deal's block.",
+        parameters=[_id_parameter("dealid")],
         responses=_detail_responses(DealDetailOutputSerializer, "deal"),
     )
     def get(self, request: Request, dealid: str) -> Response:
@@ -277,6 +283,7 @@ class TaskDetailApi(APIView):
     @extend_schema(
         summary="One task",
         description="A task with its contributions. 404 until it is initialized and indexed.",
+        parameters=[_id_parameter("taskid")],
         responses=_detail_responses(TaskOutputSerializer, "task"),
     )
     def get(self, request: Request, taskid: str) -> Response:

@@ -225,6 +225,34 @@ class EscrowAccount(ChainRow):
         return f"escrow of {self.address}"
 
 
+class WorkerBond(ChainRow):
+    """What a worker keeps locked in escrow for one pool (the Hub's WorkerBond events): pools
+    may ask it of the workers they admit, and seize it when they cheat. `unbond_at` is when the
+    worker may take it back (None while it gave no notice)."""
+
+    workerpool = models.CharField(max_length=42)
+    worker = models.CharField(max_length=42)
+    amount = Units()
+    unbond_at = models.DateTimeField(null=True, blank=True)
+
+    key = models.CharField(max_length=85, help_text="workerpool:worker")
+
+    KEY = "key"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["chain_id", "key"], name="worker_bond_unique")
+        ]
+        indexes = [models.Index(fields=["chain_id", "worker"], name="worker_bond_by_worker")]
+
+    def __str__(self) -> str:
+        return f"bond of {self.worker} for {self.workerpool}"
+
+    @staticmethod
+    def key_of(workerpool: str, worker: str) -> str:
+        return f"{workerpool}:{worker}"
+
+
 class Worker(ChainRow):
     """A worker as the Hub scores it, and what its contributions became."""
 

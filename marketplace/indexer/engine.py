@@ -780,6 +780,7 @@ def forget_chain(chain_id: int) -> None:
         deals.Contribution,
         deals.EscrowAccount,
         deals.Worker,
+        deals.WorkerBond,
     ):
         model.objects.filter(chain_id=chain_id).delete()
 

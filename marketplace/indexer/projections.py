@@ -28,6 +28,7 @@ from marketplace.deals.models import (
     Task,
     TaskStatus,
     Worker,
+    WorkerBond,
     reputation,
 )
 from marketplace.indexer.changes import Changes
@@ -171,6 +172,29 @@ def _reward(e: DecodedEvent, c: Context) -> None:
 
 def _seize(e: DecodedEvent, c: Context) -> None:
     c.escrow(e.args["account"], e.block_number).locked -= e.args["amount"]
+
+
+def _worker_bond(e: DecodedEvent, c: Context) -> None:
+    """Every change of a bond says the whole bond: the row takes it as it is."""
+    args = e.args
+    key = WorkerBond.key_of(args["workerpool"], args["worker"])
+    unbond_at = _time(args["unbondAt"]) if args["unbondAt"] else None
+    bond = c.changes.get(WorkerBond, key)
+    if bond is None:
+        c.changes.create(
+            WorkerBond,
+            key,
+            workerpool=args["workerpool"],
+            worker=args["worker"],
+            amount=args["amount"],
+            unbond_at=unbond_at,
+            block_number=e.block_number,
+        )
+        return
+    bond = c.changes.edit(bond)
+    bond.amount = args["amount"]
+    bond.unbond_at = unbond_at
+    bond.block_number = e.block_number
 
 
 # ---------------------------------------------------------------------- categories and orders
@@ -504,6 +528,7 @@ HANDLERS: dict[tuple[str, str], Callable[[DecodedEvent, Context], None]] = {
     ("hub", "Unlock"): _unlock,
     ("hub", "Reward"): _reward,
     ("hub", "Seize"): _seize,
+    ("hub", "WorkerBond"): _worker_bond,
     ("hub", "CreateCategory"): _create_category,
     ("hub", "OrderPresigned"): _order_presigned,
     ("hub", "ClosedAppOrder"): _closed(OrderKind.APP, "appHash"),
@@ -542,6 +567,7 @@ def _prefetch(events: Iterable[DecodedEvent], changes: Changes) -> None:
     contributions: set[str] = set()
     orders: set[str] = set()
     assets: set[str] = set()
+    bonds: set[str] = set()
     for e in events:
         args = e.args
         if not args:
@@ -555,6 +581,8 @@ def _prefetch(events: Iterable[DecodedEvent], changes: Changes) -> None:
             deals.add(args["dealid"])
         if e.name in ("Deposit", "Withdraw", "Lock", "Unlock", "Reward", "Seize"):
             accounts.add(args["account"])
+        elif e.name == "WorkerBond":
+            bonds.add(WorkerBond.key_of(args["workerpool"], args["worker"]))
         elif e.name == "OrdersMatched":
             orders.update((args["appHash"], args["datasetHash"], args["workerpoolHash"]))
             orders.add(args["requestHash"])
@@ -575,6 +603,7 @@ def _prefetch(events: Iterable[DecodedEvent], changes: Changes) -> None:
             assets.update((deal.app, deal.dataset, deal.workerpool))
     changes.load(EscrowAccount, accounts)
     changes.load(Worker, workers)
+    changes.load(WorkerBond, bonds)
     changes.load(Contribution, contributions)
     changes.load(OrderFill, orders - {ZERO_HASH})
     assets.discard(ZERO_ADDRESS)

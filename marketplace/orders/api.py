@@ -7,6 +7,7 @@ is stored by a refused request.
 
 from __future__ import annotations
 
+import re
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -15,15 +16,28 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils.text import get_valid_filename
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketplace.api import (
+    ErrorOutputSerializer,
+    FailureOutputSerializer,
+    QueryParameter,
+    checked_query,
+    error_responses,
+)
+from marketplace.catalogue.pagination import ApiPagination
 from marketplace.chain.amounts import ECT_DECIMALS, InvalidAmount, from_units, to_units
 from marketplace.chain.errors import ChainError
 from marketplace.chain.orders import UINT256_MAX, typed_data
@@ -34,6 +48,11 @@ from marketplace.orders.parsing import OrderError, input_file_urls, order_with_d
 
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 TAG_NAMES = {"tee": 0, "tdx": 3}
+_TAG = r"(?:tee|tdx|[0-9]|[1-5][0-9]|6[0-2])"
+_DIGEST = re.compile(r"0x[0-9a-fA-F]{64}")
+INT64_MAX = 2**63 - 1
+_NOT_YOUR_WALLET = "The requester is not one of your linked wallets."
+_BOOK_CLOSED = "The book cannot reach the chain, or the contracts are not deployed."
 
 
 def error_response(error: OrderError) -> Response:
@@ -105,7 +124,9 @@ class _Uint(serializers.CharField):
         if isinstance(data, bool) or not isinstance(data, int | str):
             self.fail("invalid")
         text = str(data).strip()
-        if not text.isdigit() or int(text) > UINT256_MAX:
+        # ASCII digits, at most as many as 2**256 has: str.isdigit takes "²", which int()
+        # refuses, and int() takes other scripts' digits.
+        if not re.fullmatch(r"[0-9]{1,78}", text, re.ASCII) or int(text) > UINT256_MAX:
             raise serializers.ValidationError("Enter a whole number from 0 to 2**256-1.")
         return int(text)
 
@@ -153,7 +174,7 @@ class OrderFiltersSerializer(serializers.Serializer):
             part = part.strip().lower()
             if part in TAG_NAMES:
                 bits |= 1 << TAG_NAMES[part]
-            elif part.isdigit() and int(part) < 63:
+            elif re.fullmatch(r"[0-9]{1,2}", part, re.ASCII) and int(part) < 63:
                 bits |= 1 << int(part)
             else:
                 raise serializers.ValidationError(
@@ -162,19 +183,60 @@ class OrderFiltersSerializer(serializers.Serializer):
         return bits
 
 
+def _price_filter(name: str, description: str) -> QueryParameter:
+    return QueryParameter.text(
+        name,
+        pattern=r"[0-9]{1,69}(\.[0-9]{1,9})?",
+        hint=f"an amount of ECT such as 2.5, with at most {ECT_DECIMALS} decimals",
+        max_length=79,
+        description=description,
+    )
+
+
+# What OrderFiltersSerializer reads, as the schema documents it and the list checks it first.
+ORDER_FILTERS = [
+    QueryParameter.choice("kind", OrderKind.values),
+    QueryParameter.address("asset", description="The app, dataset or pool sold; a request's app."),
+    QueryParameter.address("owner", description="The signer."),
+    QueryParameter.whole_number("category", minimum=0, maximum=2**31 - 1),
+    QueryParameter.whole_number("min_trust", minimum=0, maximum=INT64_MAX),
+    QueryParameter.text(
+        "tag",
+        pattern=rf"{_TAG}(,{_TAG})*",
+        hint="tee, tdx or bit numbers 0 to 62, comma-separated",
+        max_length=200,
+        description="Orders whose tag has all of these bits.",
+    ),
+    QueryParameter.whole_number(
+        "min_volume", minimum=1, maximum=INT64_MAX, description="Tasks left, at least."
+    ),
+    _price_filter("price_min", "ECT per task, at least."),
+    _price_filter("price_max", "ECT per task, at most."),
+    QueryParameter.choice("status", OrderStatus.values, description="Open ones by default."),
+]
+DIGEST = OpenApiParameter(
+    "digest",
+    {"type": "string", "pattern": f"^{_DIGEST.pattern}$"},
+    OpenApiParameter.PATH,
+    description="The order's EIP-712 digest.",
+)
+
+
 # ---------------------------------------------------------------------- the book
 
 
 class OrderListApi(APIView):
     """The book: open orders by default, cheapest first, then oldest first."""
 
+    pagination_class = ApiPagination
+
     @extend_schema(
-        parameters=[OrderFiltersSerializer, OpenApiParameter("page", int)],
+        parameters=[parameter.openapi() for parameter in ORDER_FILTERS],
         responses=OrderOutputSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
         try:
-            filters = _valid(OrderFiltersSerializer, request.query_params)
+            filters = _valid(OrderFiltersSerializer, checked_query(request, ORDER_FILTERS))
         except OrderError as error:
             return error_response(error)
         orders = selectors.order_list(
@@ -192,9 +254,29 @@ class OrderListApi(APIView):
                 status=filters.get("status", OrderStatus.OPEN),
             ),
         )
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(orders, request, view=self)
         return paginator.get_paginated_response(_serialize(page))
+
+
+class PublishResultOutputSerializer(serializers.Serializer):
+    status = serializers.IntegerField(help_text="201, or the status that order alone would get.")
+    order = OrderOutputSerializer(required=False, help_text="The order published.")
+    error = serializers.CharField(required=False, help_text="Why this order is refused.")
+    field = serializers.CharField(required=False, allow_blank=True)
+
+
+class PublishBatchOutputSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField(help_text="How many orders are published.")
+    results = PublishResultOutputSerializer(many=True, help_text="One per order, in order.")
+
+
+class PublishRefusedOutputSerializer(ErrorOutputSerializer):
+    accepted = serializers.IntegerField(required=False, help_text="0: a batch, all refused.")
+    results = PublishResultOutputSerializer(many=True, required=False)
+
+    class Meta:
+        ref_name = "PublishRefused"
 
 
 class OrderPublishApi(APIView):
@@ -214,7 +296,25 @@ class OrderPublishApi(APIView):
 
     @extend_schema(
         request=OrderPublishInputSerializer,
-        responses={201: OrderOutputSerializer, 207: OrderOutputSerializer(many=True)},
+        responses={
+            201: PolymorphicProxySerializer(
+                component_name="OrderPublished",
+                serializers=[OrderOutputSerializer, PublishBatchOutputSerializer],
+                resource_type_field_name=None,
+                many=False,
+            ),
+            207: OpenApiResponse(
+                PublishBatchOutputSerializer, description="Some orders of the batch are refused."
+            ),
+            400: OpenApiResponse(
+                PublishRefusedOutputSerializer,
+                description="The order is refused, or every order of the batch is.",
+            ),
+            **error_responses(
+                _409="The order is in the book already, or its signer took it off the book.",
+                _503="The book cannot reach the chain, or the contracts are not deployed.",
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         body = request.data
@@ -265,19 +365,41 @@ class OrderPublishApi(APIView):
                     }
                 )
         accepted = sum(1 for outcome in outcomes if outcome.order is not None)
-        status = 201 if accepted == len(outcomes) else 207 if accepted else 400
+        if not accepted and outcomes:
+            return Response(
+                {
+                    "error": "No order of the batch is published: results says why for each.",
+                    "accepted": 0,
+                    "results": results,
+                },
+                status=400,
+            )
+        status = 201 if accepted == len(outcomes) else 207
         return Response({"accepted": accepted, "results": results}, status=status)
 
 
 def _order_or_404(digest: str) -> Order | Response:
+    if not _DIGEST.fullmatch(digest):
+        shown = digest if len(digest) <= 80 else digest[:80] + "…"
+        return Response(
+            {
+                "error": f"{shown!r} is not an order digest: expected 0x followed by 64 "
+                "hexadecimal digits.",
+                "field": "digest",
+            },
+            status=400,
+        )
     order = selectors.order_detail(chain_id=settings.CHAIN_ID, digest=digest)
     if order is None:
         return Response({"error": f"No order {digest} in the book."}, status=404)
     return order
 
 
+_ORDER_ERRORS = error_responses(_400="The digest is malformed.", _404="No such order in the book.")
+
+
 class OrderDetailApi(APIView):
-    @extend_schema(responses=OrderOutputSerializer)
+    @extend_schema(parameters=[DIGEST], responses={200: OrderOutputSerializer, **_ORDER_ERRORS})
     def get(self, request: Request, digest: str) -> Response:
         order = _order_or_404(digest)
         if isinstance(order, Response):
@@ -293,15 +415,20 @@ class OrderUnpublishApi(APIView):
 
     @extend_schema(
         request=None,
-        responses=inline_serializer(
-            "OrderUnpublished",
-            {
-                "order": OrderOutputSerializer(),
-                "still_valid_on_chain": serializers.BooleanField(),
-                "message": serializers.CharField(),
-                "close_url": serializers.CharField(),
-            },
-        ),
+        parameters=[DIGEST],
+        responses={
+            200: inline_serializer(
+                "OrderUnpublished",
+                {
+                    "order": OrderOutputSerializer(),
+                    "still_valid_on_chain": serializers.BooleanField(),
+                    "message": serializers.CharField(),
+                    "close_url": serializers.CharField(),
+                },
+            ),
+            **_ORDER_ERRORS,
+            **error_responses(_403="Only the order's signer takes it off the book."),
+        },
     )
     def post(self, request: Request, digest: str) -> Response:
         order = _order_or_404(digest)
@@ -336,9 +463,17 @@ class OrderCloseApi(APIView):
 
     @extend_schema(
         request=None,
-        responses=inline_serializer(
-            "OrderCloseTransaction", {"transaction": serializers.DictField()}
-        ),
+        parameters=[DIGEST],
+        responses={
+            200: inline_serializer(
+                "OrderCloseTransaction", {"transaction": serializers.DictField()}
+            ),
+            **error_responses(
+                _400="The digest is malformed, or the chain would refuse to close the order.",
+                _403="Only the order's signer closes it, from that wallet.",
+                _404="No such order in the book.",
+            ),
+        },
     )
     def post(self, request: Request, digest: str) -> Response:
         order = _order_or_404(digest)
@@ -370,10 +505,13 @@ class OrderTypedDataApi(APIView):
 
     @extend_schema(
         request=OrderTypedDataInputSerializer,
-        responses=inline_serializer(
-            "OrderTypedData",
-            {"typed_data": serializers.DictField(), "digest": serializers.CharField()},
-        ),
+        responses={
+            200: inline_serializer(
+                "OrderTypedData",
+                {"typed_data": serializers.DictField(), "digest": serializers.CharField()},
+            ),
+            **error_responses(_503=_BOOK_CLOSED),
+        },
     )
     def post(self, request: Request) -> Response:
         try:
@@ -422,9 +560,12 @@ class InputUploadApi(APIView):
                 "properties": {"file": {"type": "string", "format": "binary"}},
             }
         },
-        responses=inline_serializer(
-            "InputUploaded", {"url": serializers.CharField(), "size": serializers.IntegerField()}
-        ),
+        responses={
+            201: inline_serializer(
+                "InputUploaded",
+                {"url": serializers.CharField(), "size": serializers.IntegerField()},
+            )
+        },
     )
     def post(self, request: Request) -> Response:
         upload = request.FILES.get("file")
@@ -465,14 +606,9 @@ class QuoteInputSerializer(serializers.Serializer):
     beneficiary = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$", required=False, allow_blank=True)
 
 
-class FailureSerializer(serializers.Serializer):
-    check = serializers.CharField()
-    message = serializers.CharField()
-
-
 class QuoteOutputSerializer(serializers.Serializer):
     ready = serializers.BooleanField()
-    failures = FailureSerializer(many=True)
+    failures = FailureOutputSerializer(many=True)
     app_order = serializers.DictField(allow_null=True)
     dataset_order = serializers.DictField(allow_null=True)
     workerpool_order = serializers.DictField(allow_null=True)
@@ -492,7 +628,13 @@ class PurchaseQuoteApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=QuoteInputSerializer, responses=QuoteOutputSerializer)
+    @extend_schema(
+        request=QuoteInputSerializer,
+        responses={
+            200: QuoteOutputSerializer,
+            **error_responses(_403=_NOT_YOUR_WALLET, _503=_BOOK_CLOSED),
+        },
+    )
     def post(self, request: Request) -> Response:
         from eth_utils import to_checksum_address
 
@@ -563,15 +705,23 @@ class PurchaseMatchApi(APIView):
 
     @extend_schema(
         request=PurchaseMatchInputSerializer,
-        responses=inline_serializer(
-            "MatchTransaction",
-            {
-                "transaction": serializers.DictField(),
-                "dealid": serializers.CharField(),
-                "deal_url": serializers.CharField(),
-                "request_digest": serializers.CharField(),
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "MatchTransaction",
+                {
+                    "transaction": serializers.DictField(),
+                    "dealid": serializers.CharField(),
+                    "deal_url": serializers.CharField(),
+                    "request_digest": serializers.CharField(),
+                },
+            ),
+            **error_responses(
+                _400="The request or an order is refused; failures lists every rule the match "
+                "would break.",
+                _403=_NOT_YOUR_WALLET,
+                _503=_BOOK_CLOSED,
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         try:

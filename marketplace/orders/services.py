@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -115,11 +116,11 @@ def _chain_number(value: Any) -> int | None:
     """A typed data's chainId: a number, or a decimal or 0x hex string (wallets send both)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str):
-        try:
-            return int(value, 16) if value.lower().startswith("0x") else int(value)
-        except ValueError:
-            return None
+    # ASCII digits only (int() reads other scripts' digits), few enough for int().
+    if isinstance(value, str) and re.fullmatch(r"0[xX][0-9a-fA-F]{1,64}", value):
+        return int(value, 16)
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,78}", value):
+        return int(value)
     return None
 
 

@@ -357,3 +357,29 @@ def test_nonce_requests_are_rate_limited(client):
     assert codes[:30] == [200] * 30
     assert codes[30] == 429
     assert SiweNonce.objects.count() == 30
+
+
+@pytest.mark.django_db
+def test_nonce_limit_is_per_client_behind_a_trusted_proxy_and_spoofing_does_not_help(
+    client, settings
+):
+    settings.TRUSTED_PROXIES = ["10.0.0.5"]
+    address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+
+    def ask(remote_addr: str, forwarded_for: str) -> int:
+        return client.post(
+            "/accounts/siwe/message/",
+            {"address": address, "chainId": 31337},
+            content_type="application/json",
+            REMOTE_ADDR=remote_addr,
+            HTTP_X_FORWARDED_FOR=forwarded_for,
+        ).status_code
+
+    behind_proxy = [ask("10.0.0.5", "198.51.100.1") for _ in range(31)]
+    other_client = ask("10.0.0.5", "198.51.100.2")
+    direct_spoofed = [ask("203.0.113.7", f"198.51.100.{n}") for n in range(31)]
+
+    assert behind_proxy[30] == 429
+    assert other_client == 200
+    assert direct_spoofed[:30] == [200] * 30
+    assert direct_spoofed[30] == 429

@@ -81,13 +81,35 @@ def test_lists_take_the_list_pages_filters(client):
     assert _names(client, "api_v1_pool_list", cores_min="16") == ["Big pool"]
 
 
-def test_a_bad_filter_is_refused_with_the_forms_errors(client):
+def test_a_bad_filter_is_refused_naming_it(client):
     answer = client.get(reverse("api_v1_app_list"), {"price_min": "x", "sort": "cheapest"})
 
     assert answer.status_code == 400
     assert answer.json() == {
-        "price_min": ["Enter a number."],
-        "sort": ["Select a valid choice. cheapest is not one of the available choices."],
+        "error": "price_min must be an amount of ECT such as 2.5, with at most 9 decimals, "
+        "not 'x'.",
+        "field": "price_min",
+    }
+
+
+def test_filters_the_list_page_takes_empty_are_refused_by_the_api(client):
+    answer = client.get(reverse("api_v1_app_list"), {"sort": ""})
+
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "error": "sort is empty: leave it out, or give one of newest, price_asc, price_desc, "
+        "rating.",
+        "field": "sort",
+    }
+
+
+def test_the_forms_own_checks_are_refused_naming_the_filter(client):
+    answer = client.get(reverse("api_v1_app_list"), {"price_min": "3", "price_max": "2"})
+
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "error": "price_max: The maximum price is below the minimum price.",
+        "field": "price_max",
     }
 
 

@@ -12,6 +12,7 @@ from marketplace.chain.models import Deployment
 from marketplace.orders.models import Order
 from marketplace.orders.purchases import purchase_quote
 from marketplace.orders.selectors import Wanted
+from pools.models import MembershipDecision, PoolMember
 from tests.marketplace.indexer.helpers import index_to_head
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +56,15 @@ def test_on_the_dev_chain_the_demo_is_registered_and_sells_its_first_tasks(
     out = capsys.readouterr().out
     assert "registered on chain: 0 new" in out and "Sell orders in the book: 0 new" in out
     assert Order.objects.count() == published
+    # The demo pools admitted `make run`'s two agents by hand, once, as their owners' decision.
+    pools = Listing.objects.filter(kind="pool")
+    assert PoolMember.objects.filter(status="active", admitted_via="hand").count() == (
+        2 * pools.count()
+    )
+    decisions = MembershipDecision.objects.filter(action="invited")
+    assert decisions.count() == 2 * pools.count()
+    assert {d.decided_by_wallet for d in decisions} == {p.owner_wallet for p in pools}
+    assert {m.worker for m in PoolMember.objects.all()} == {DEV_ADDRESSES[6], DEV_ADDRESSES[7]}
 
     index_to_head(hub_deployment)
     assert Asset.objects.count() == Listing.objects.count() == 9  # no pending duplicates

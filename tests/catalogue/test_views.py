@@ -134,6 +134,86 @@ def test_comment_html_is_escaped(client):
     assert "<img src=x" not in page
 
 
+def test_a_burst_of_comments_is_cut_at_the_users_rate_and_refusals_write_nothing(client, settings):
+    settings.COMMENT_RATE = "5/min"
+    listing = AppFactory().listing
+    client.force_login(UserFactory())
+    url = reverse("comment_create", args=[listing.pk])
+
+    responses = [client.post(url, {"body": f"spam {n}"}, follow=True) for n in range(25)]
+
+    assert Comment.objects.count() == 5
+    assert "Your comment is posted." in responses[4].content.decode()
+    refusal = responses[5].content.decode()
+    assert (
+        "You are posting comments too fast (at most 5 a minute): wait 1 min, then try again."
+        in refusal
+    )
+    assert "spam 5" not in refusal
+
+
+def test_new_users_share_the_comment_rate_of_their_address_whatever_they_forward(client, settings):
+    settings.COMMENT_RATE = "3/min"
+    settings.TRUSTED_PROXIES = []
+    listing = AppFactory().listing
+    url = reverse("comment_create", args=[listing.pk])
+
+    def post_as_new_user(n: int, **extra):
+        client.force_login(UserFactory())
+        return client.post(url, {"body": f"hello {n}"}, follow=True, **extra)
+
+    for n in range(3):
+        post_as_new_user(n, HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+    refused = post_as_new_user(3, HTTP_X_FORWARDED_FOR="198.51.100.99")
+    elsewhere = post_as_new_user(4, REMOTE_ADDR="203.0.113.7")
+
+    assert "Your network is posting comments too fast (at most 3 a minute)" in (
+        refused.content.decode()
+    )
+    assert "Your comment is posted." in elsewhere.content.decode()
+    assert sorted(Comment.objects.values_list("body", flat=True)) == [
+        "hello 0",
+        "hello 1",
+        "hello 2",
+        "hello 4",
+    ]
+
+
+def test_a_comment_the_service_refuses_does_not_use_a_turn(client, settings):
+    settings.COMMENT_RATE = "1/min"
+    owner = UserFactory()
+    unpublished = ListingFactory(owner=owner, status=CurationStatus.PENDING)
+    published = AppFactory(listing__owner=owner).listing
+    client.force_login(owner)
+
+    refused = client.post(reverse("comment_create", args=[unpublished.pk]), {"body": "hi"})
+    posted = client.post(reverse("comment_create", args=[published.pk]), {"body": "hi"})
+
+    assert refused.status_code == posted.status_code == 302
+    assert list(Comment.objects.values_list("listing", flat=True)) == [published.pk]
+
+
+def test_ratings_are_limited_with_the_reason_in_the_htmx_block_and_the_page(client, settings):
+    settings.RATING_RATE = "2/min"
+    first, second, third = (AppFactory().listing for _ in range(3))
+    client.force_login(UserFactory())
+    for listing in (first, second):
+        client.post(reverse("listing_rate", args=[listing.pk]), {"stars": 4})
+
+    htmx = client.post(
+        reverse("listing_rate", args=[third.pk]), {"stars": 5}, headers={"HX-Request": "true"}
+    ).content.decode()
+    page = client.post(
+        reverse("listing_rate", args=[third.pk]), {"stars": 5}, follow=True
+    ).content.decode()
+
+    reason = "You are posting ratings too fast (at most 2 a minute): wait 1 min, then try again."
+    assert 'id="rating-block"' in htmx
+    assert reason in htmx
+    assert reason in page
+    assert set(Rating.objects.values_list("listing", flat=True)) == {first.pk, second.pk}
+
+
 def test_hidden_comment_shows_placeholder_to_public(client):
     comment = CommentFactory(listing=AppFactory().listing, body="rude words", is_hidden=True)
     page = client.get(comment.listing.get_absolute_url()).content.decode()

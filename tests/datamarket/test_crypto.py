@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import os
+import secrets
+import string
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +18,7 @@ from datamarket.crypto import (
     decrypt_stream,
     encrypt_stream,
     generate_dataset_key,
+    server_key_weakness,
     unwrap_key,
     wrap_key,
 )
@@ -361,3 +365,59 @@ def test_chunk_size_out_of_range_is_a_programming_error(chunk_size: int) -> None
         encrypt_stream(
             io.BytesIO(b"x"), io.BytesIO(), key=generate_dataset_key(), chunk_size=chunk_size
         )
+
+
+@pytest.mark.parametrize(
+    "make_key",
+    [
+        pytest.param(lambda: secrets.token_urlsafe(32), id="43 base64 characters"),
+        pytest.param(lambda: secrets.token_hex(32), id="64 hex digits"),
+        pytest.param(lambda: base64.b64encode(os.urandom(32)).decode(), id="padded base64"),
+        pytest.param(
+            lambda: "".join(secrets.choice(string.printable[:94]) for _ in range(40)),
+            id="40 printable characters",
+        ),
+    ],
+)
+def test_keys_of_256_random_bits_are_strong_enough(make_key) -> None:
+    for _ in range(200):
+        key = make_key()
+        assert server_key_weakness(key) == "", key
+
+
+@pytest.mark.parametrize(
+    ("key", "weakness"),
+    [
+        pytest.param(
+            "d2ead2d1c246621756619a64a2eecc93",
+            "its 32 characters hold at most 128 bits, less than 256 (it needs 64 characters "
+            "like these)",
+            id="128-bit hex",
+        ),
+        pytest.param(
+            "OlJxXclbU0QRnlejB5YlB9yHgjoEL4qs",
+            "its 32 characters hold at most 192 bits, less than 256 (it needs 43 characters "
+            "like these)",
+            id="32 base64 characters",
+        ),
+        pytest.param(
+            "zyxxyzzyxzyzxxzyyxzzxyxzyyzxxyzyzxzyxxzyzyxzzy",
+            "it uses only 3 distinct characters, too few for random text (at least 10)",
+            id="few characters",
+        ),
+        pytest.param("Tr0ub4dor&3" * 4, "it repeats a shorter pattern", id="repeated"),
+        pytest.param(
+            "my-very-long-dataset-key-change_me-in-production",
+            "it contains the placeholder word 'change_me'",
+            id="placeholder",
+        ),
+        pytest.param(
+            "django-insecure-OlJxXclbU0QRnlejB5YlB9yHgjoEL4qs",
+            "it contains the placeholder word 'insecure'",
+            id="django dev key",
+        ),
+        pytest.param("", "its 0 characters hold at most 0 bits", id="empty"),
+    ],
+)
+def test_weak_server_keys_are_told_why(key: str, weakness: str) -> None:
+    assert server_key_weakness(key).startswith(weakness)

@@ -4,23 +4,16 @@ worker agent (in a thread, using the same server's worker API) runs a bought tas
 finalization, the buyer watches the bar reach 100 %, then downloads the result, verified
 against the digest on chain.
 
-pytest-django's `live_server` speaks WSGI only (no websockets), and channels'
-ChannelsLiveServerTestCase runs Daphne in another process, which SQLite's in-memory test
-database and the in-memory channel layer do not reach. So this module serves marketplace.asgi
-with Daphne in a thread of the test process: the test's heartbeats and the server's consumers
-share the database and the channel layer, as the web process and the worker API do in
-production."""
+Pages come from Daphne in a thread of the test process (`asgi_server`, tests/e2e/conftest.py):
+the test's heartbeats and the server's consumers share the database and the channel layer."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import hashlib
-import threading
-import time
 from pathlib import Path
 
 import pytest
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.test import Client
 from playwright.sync_api import Page, expect
 
@@ -30,41 +23,12 @@ from pools.agent import Agent
 from tests.marketplace.chain.hub_helpers import Market
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools import test_agent
+from tests.pools.members import admit
 from tests.pools.test_progress import started_deal, user_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 bought = test_agent.bought  # the fixture: resvg and an encrypted drawing, a started deal
-
-
-@pytest.fixture(scope="module")
-def asgi_server():
-    """The URL of Daphne serving pages, static files and websockets from this process.
-
-    Twisted's reactor runs once per process: one server for the module."""
-    from daphne.server import Server
-    from twisted.internet import reactor
-
-    from marketplace.asgi import application
-
-    if reactor.running or getattr(reactor, "_startedBefore", False):
-        pytest.skip("Twisted's reactor already ran in this process: it cannot start again.")
-    server = Server(
-        application=ASGIStaticFilesHandler(application),
-        endpoints=["tcp:port=0:interface=127.0.0.1"],
-        signal_handlers=False,
-    )
-    thread = threading.Thread(target=server.run, name="daphne", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.listening_addresses:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("Daphne did not start listening.")
-        time.sleep(0.05)
-    host, port = server.listening_addresses[0]
-    yield f"http://{host}:{port}"
-    reactor.callFromThread(reactor.stop)
-    thread.join(timeout=10)
 
 
 def _signed_in_page(browser, server: str, user) -> Page:
@@ -85,6 +49,7 @@ def test_the_progress_bar_moves_when_the_worker_reports(
 ):
     # Given a running task of an operated pool, handed to a worker, and its requester's page
     market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    admit(market.workerpool, market.workers)
     dealid = started_deal(market, hub_deployment)
     replicate = scheduler.replicate_assign(
         chain_id=31337, worker=market.workers[0].address, pool=market.workerpool
@@ -102,9 +67,11 @@ def test_the_progress_bar_moves_when_the_worker_reports(
 
     # Then the bar moves, without reloading the page
     expect(bar).to_have_attribute("aria-valuenow", "42.0")
-    expect(bar.locator("span")).to_have_attribute("style", "width:42.0%")
+    expect(bar.locator("span")).to_have_class("w-42")
     expect(page.locator("#task-0 .task-percent")).to_have_text("42 %")
-    expect(page.locator("#task-0 .replicate-message")).to_have_text("page 3 of 7")
+    expect(page.locator("#task-0 .replicate-message")).to_have_text(
+        "The worker says: “page 3 of 7”"
+    )
     expect(page.locator(".deal-timeline li").last).to_contain_text("running, 42 %")
 
     scheduler.replicate_heartbeat(replicate=replicate, percent=80)
@@ -158,7 +125,7 @@ def test_the_buyer_watches_a_task_finish_and_downloads_its_verified_result(
 
     # Then the bar reaches 100 %, the deal is completed and its result is a link away
     expect(bar).to_have_attribute("aria-valuenow", "100.0")
-    expect(bar.locator("span")).to_have_attribute("style", "width:100.0%")
+    expect(bar.locator("span")).to_have_class("w-100")
     expect(row.locator(".task-percent")).to_have_text("100 %")
     expect(live).to_have_attribute("data-status", "completed")
     expect(page.locator(".deal-status .badge")).to_have_text("Completed")

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from django import forms
 from django.test.html import parse_html
 
-from frontend.templatetags.ui import listing_card
+from frontend.templatetags.ui import bar_width, listing_card, listing_icon, stars
 from marketplace.catalogue.forms import QuickSelect
 from marketplace.catalogue.selectors import ListingFilters, listing_list
 from tests.factories.catalogue import AppFactory, TagFactory, WorkerpoolFactory
@@ -50,3 +52,44 @@ def test_pool_card_shows_the_pools_attributes():
 def _card_listing(kind: str):
     """The listing as the list page loads it (owner selected, tags prefetched)."""
     return listing_list(kind=kind, filters=ListingFilters()).get()
+
+
+@pytest.mark.parametrize(
+    ("value", "whole", "expected"),
+    [
+        (42.4, 100, "w-42"),
+        (99.6, 100, "w-100"),
+        (0.5, 1, "w-50"),
+        (3.7, 5, "w-74"),
+        (140, 100, "w-100"),
+        (-3, 100, "w-0"),
+        (None, 100, "w-0"),
+        ("nan", 100, "w-0"),
+        (1, 0, "w-0"),
+    ],
+)
+def test_bar_width_names_the_stylesheets_class_for_a_fill(value, whole, expected):
+    assert bar_width(value, whole) == expected
+
+
+def test_stars_and_generated_icons_need_no_inline_style():
+    # The Content-Security-Policy (style-src 'self') would drop a style attribute.
+    rating = stars(3.7)
+    icon = listing_icon(SimpleNamespace(icon=None, name="Word count"), 52)
+
+    assert "style=" not in rating and "style=" not in icon
+    assert 'class="stars-on w-74"' in rating
+    assert icon.startswith('<svg class="icon icon-generated icon-palette-')
+    assert 'width="52" height="52" viewBox="0 0 100 100" aria-hidden="true"' in icon
+    assert 'dominant-baseline="central">WC</text></svg>' in icon
+
+
+@pytest.mark.django_db
+def test_a_card_heading_has_the_level_its_grid_asks_for():
+    AppFactory(listing__name="Word count")
+    listing = _card_listing("app")
+
+    assert "<h3>Word count</h3>" in listing_card(listing)
+    assert "<h2>Word count</h2>" in listing_card(listing, 2)
+    with pytest.raises(ValueError, match="heading level is 2 to 6"):
+        listing_card(listing, 1)

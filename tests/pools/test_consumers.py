@@ -25,6 +25,7 @@ from pools import progress, scheduler
 from pools.models import Replicate
 from tests.factories.accounts import UserFactory
 from tests.marketplace.chain.hub_helpers import Market
+from tests.pools.members import admit
 from tests.pools.test_progress import started_deal, user_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,6 +59,7 @@ class LiveDeal:
 def deal(chain, hub_deployment, dev_accounts) -> LiveDeal:
     """A deal of one task of an operated pool, started on chain, with a replicate assigned."""
     market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    admit(market.workerpool, market.workers)
     dealid = started_deal(market, hub_deployment)
     replicate = scheduler.replicate_assign(
         chain_id=31337, worker=market.workers[0].address, pool=market.workerpool
@@ -358,9 +360,56 @@ async def test_a_task_page_follows_its_own_task_only(deal):
     await beyond.disconnect()
 
 
-@pytest.mark.parametrize("task", ["-1", "one", "1e3", "٣", str(2**64)])
+@pytest.mark.parametrize("task", ["-1", "one", "1e3", "٣", "²", str(2**64)])
 async def test_a_bad_task_index_is_closed_with_4400(task):
     client = await connect(f"/ws/deals/{UNKNOWN_DEAL}/?task={task}")
 
     assert (await receive(client))["error"] == "task must be a task's index in the deal: 0, 1, 2…"
     assert await client.receive_output() == {"type": "websocket.close", "code": 4400}
+
+
+TOO_LONG_QUERY = "The query string is over 256 bytes: ask with format=json or html and task=N only."
+
+
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        pytest.param(
+            "task=" + "9" * 21, "task must be a task's index in the deal: 0, 1, 2…", id="21 digits"
+        ),
+        pytest.param("task=" + "9" * 5000, TOO_LONG_QUERY, id="5000 digits"),
+        pytest.param("format=json&" + "x=1&" * 100, TOO_LONG_QUERY, id="many fields"),
+    ],
+)
+async def test_an_oversized_query_is_closed_with_4400_before_it_is_parsed(query, error, caplog):
+    client = await connect(f"/ws/deals/{UNKNOWN_DEAL}/?{query}")
+
+    assert (await receive(client))["error"] == error
+    assert await client.receive_output() == {"type": "websocket.close", "code": 4400}
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
+
+
+UNKNOWN_MESSAGE = 'Unknown message: the only one is {"type": "ping"}.'
+TOO_LONG = 'Message over 1024 characters, not read: the only message is {"type": "ping"}.'
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        pytest.param("[" * 1000, UNKNOWN_MESSAGE, id="deep list"),
+        pytest.param('{"a":' * 150 + "1" + "}" * 150, UNKNOWN_MESSAGE, id="deep object"),
+        pytest.param("[" * 100_000, TOO_LONG, id="deeper than a frame holds"),
+        pytest.param('{"type": "ping", "pad": "' + "x" * 2000 + '"}', TOO_LONG, id="long"),
+    ],
+)
+async def test_deep_or_huge_messages_get_an_error_and_the_socket_stays_open(text, error, caplog):
+    client = await connect(f"/ws/deals/{UNKNOWN_DEAL}/")
+    await receive(client)
+
+    await client.send_to(text_data=text)
+
+    assert await receive(client) == {"type": "error", "error": error}
+    await client.send_json_to({"type": "ping"})
+    assert await receive(client) == {"type": "pong"}
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
+    await client.disconnect()

@@ -11,6 +11,7 @@ from pools import lifecycle, scheduler
 from pools.models import RunStatus, TaskRun
 from tests.marketplace.chain.hub_helpers import ECT, Market, new_digest
 from tests.marketplace.indexer.helpers import index_to_head
+from tests.pools.members import admit
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +21,7 @@ def started(chain, hub_deployment, dev_accounts):
     """A one-task deal (trust 1) of an operated pool, started by a round, assigned to a
     worker: (market, run, replicate)."""
     market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    admit(market.workerpool, market.workers)
     market.match(market.sign_orders(app_price=ECT, dataset_price=None, workerpool_price=ECT))
     index_to_head(hub_deployment)
     first = lifecycle.scheduler_round(chain_id=31337, hub=market.hub)
@@ -105,6 +107,7 @@ def test_the_command_runs_rounds(chain, hub_deployment, dev_accounts, capsys):
 
     _record(hub_deployment)
     market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    admit(market.workerpool, market.workers)
     market.match(market.sign_orders(app_price=ECT, dataset_price=None, workerpool_price=ECT))
     index_to_head(hub_deployment)
     call_command("run_scheduler", "--once")
@@ -119,6 +122,7 @@ def test_the_beat_task_runs_one_round_at_a_time(chain, hub_deployment, dev_accou
 
     _record(hub_deployment)
     market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    admit(market.workerpool, market.workers)
     market.match(market.sign_orders(app_price=ECT, dataset_price=None, workerpool_price=ECT))
     index_to_head(hub_deployment)
     cache.add("pools:scheduler-round:31337", 1, timeout=60)  # another round is running

@@ -53,6 +53,7 @@ from tests.factories.accounts import WalletFactory
 from tests.factories.catalogue import AppFactory, DatasetFactory
 from tests.marketplace.chain.hub_helpers import ECT, Market
 from tests.marketplace.indexer.helpers import index_to_head
+from tests.pools.members import admit
 from tests.pools.test_agent import DRAWING, _encrypted
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -309,6 +310,7 @@ def pipeline(chain, anvil, hub_deployment, dev_accounts, live_server, tmp_path, 
         client.rpc("evm_setNextBlockTimestamp", [int(time.time())], w3=chain)
         client.rpc("evm_mine", w3=chain)
     market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    admit(market.workerpool, market.workers)
     built = Pipeline(
         market=market,
         deployment=hub_deployment,
@@ -484,7 +486,8 @@ def test_an_app_that_exhausts_its_limits_is_given_up_and_the_buyer_refunded_by_c
     assert len(failures) == 2
     for status, app_fault, failure in failures:
         assert status == ReplicateStatus.FAILED and app_fault and reason in failure, failure
-    assert run.failure.startswith("Given up after 2 failed runs; the last: The app did not")
+    assert run.failure.startswith("Given up: the app failed the same way (")
+    assert "on 2 workers; the last said: The app did not finish" in run.failure
     assert reason in run.failure
     # The buyer sees why, and when the refund comes.
     buyer = WalletFactory(address=requester.address).user
@@ -500,5 +503,5 @@ def test_an_app_that_exhausts_its_limits_is_given_up_and_the_buyer_refunded_by_c
     assert market.hub.account(requester.address) == before
     deal = market.hub.deal(dealid)
     assert market.hub.account(pool_owner.address).stake == pool_before - deal.worker_stake
-    assert run.failure.startswith("Given up after 2 failed runs")
+    assert run.failure.startswith("Given up: the app failed the same way (")
     assert progress.deal_snapshot(dealid, viewer=buyer)["tasks"][0]["status"] == "failed"

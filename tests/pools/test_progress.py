@@ -23,6 +23,7 @@ from pools.models import Replicate, TaskRun
 from tests.factories.accounts import UserFactory, WalletFactory
 from tests.marketplace.chain.hub_helpers import ECT, Market, new_digest
 from tests.marketplace.indexer.helpers import index_to_head
+from tests.pools.members import admit
 
 DEALID = "0x" + "ab" * 32
 SECRET = "page 3 of 7 (secret.txt)"
@@ -30,7 +31,9 @@ SECRET = "page 3 of 7 (secret.txt)"
 
 @pytest.fixture
 def market(chain, hub_deployment, dev_accounts) -> Market:
-    return Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    admit(market.workerpool, market.workers)
+    return market
 
 
 def started_deal(market: Market, hub_deployment, *, volume: int = 1, beneficiary: str = "") -> str:

@@ -15,6 +15,7 @@ from pools import scheduler
 from pools.models import Replicate, ReplicateStatus, RunStatus, TaskRun
 from tests.marketplace.chain.hub_helpers import ECT, Market, new_digest
 from tests.marketplace.indexer.helpers import index_to_head
+from tests.pools.members import admit
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,9 @@ def test_trusted_workers_need_fewer_replicates():
 
 @pytest.fixture
 def market(chain, hub_deployment, dev_accounts) -> Market:
-    return Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    admit(market.workerpool, market.workers)
+    return market
 
 
 def _deal(market, hub_deployment, *, trust: int, volume: int = 2) -> str:
@@ -212,8 +215,10 @@ def test_a_task_is_given_up_after_its_app_failed_on_two_workers_not_after_worker
     run.refresh_from_db()
     assert run.status == RunStatus.ABANDONED
     assert run.failure == (
-        "Given up after 2 failed runs; the last: The app did not finish: out of fuel."
+        "Given up: the app failed the same way (out of fuel) on 2 workers; the last said: "
+        "The app did not finish: out of fuel."
     )
+    admit(market.workerpool, [market.accounts[9]])
     with pytest.raises(scheduler.NoWork):  # handed out no more
         scheduler.replicate_assign(
             chain_id=31337, worker=market.accounts[9].address, pool=market.workerpool

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from marketplace.accounts.models import ApiToken
+from marketplace.accounts.models import ApiToken, Wallet
 from marketplace.chain.hub import result_hash
 from marketplace.chain.models import Deployment
 from pools import scheduler
@@ -20,6 +20,7 @@ from pools.models import Replicate, ReplicateStatus
 from tests.factories.accounts import WalletFactory
 from tests.marketplace.chain.hub_helpers import ECT, Market
 from tests.marketplace.indexer.helpers import index_to_head
+from tests.pools.members import admit
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.django_db
 def worker_client(address: str) -> APIClient:
     """A client with a live wallet token of `address` (as /api/v1/auth/token/ issues)."""
     secret = "se_" + secrets.token_urlsafe(32)
-    wallet = WalletFactory(address=address)
+    wallet = Wallet.objects.filter(address=address).first() or WalletFactory(address=address)
     ApiToken.objects.create(
         user=wallet.user,
         wallet_address=address,
@@ -46,6 +47,7 @@ def market(chain, hub_deployment, dev_accounts) -> Market:
     fields = dataclasses.asdict(hub_deployment)
     Deployment.objects.create(chain_id=31337, first_block=fields.pop("block"), **fields)
     opened = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    admit(opened.workerpool, opened.workers)
     orders = opened.sign_orders(app_price=ECT, dataset_price=None, workerpool_price=ECT, trust=1)
     opened.match(orders)
     index_to_head(hub_deployment)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from decimal import Decimal
 from pathlib import Path
 
+import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -58,6 +60,13 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument("--once", action="store_true", help="Run one replicate at most.")
+        parser.add_argument(
+            "--bond",
+            type=Decimal,
+            metavar="ECT",
+            help="Before asking to join --pool, lock this much of the worker's free escrow as "
+            "its bond to the pool (pools admitting by conditions may ask for one).",
+        )
 
     def handle(
         self,
@@ -70,6 +79,7 @@ class Command(BaseCommand):
         poll_seconds: float,
         allowed_origins: list[str] | None,
         once: bool,
+        bond: Decimal | None = None,
         **options,
     ) -> None:
         from eth_account import Account
@@ -82,6 +92,8 @@ class Command(BaseCommand):
 
         if poll_seconds <= 0:
             raise CommandError("--poll-seconds must be positive.")
+        if bond is not None and (pool is None or bond <= 0):
+            raise CommandError("--bond takes a positive amount of ECT, and needs --pool.")
         try:
             origin_of(site)
         except ValueError as error:
@@ -136,7 +148,39 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Files also downloaded from {', '.join(allowed_origins)} (allowed origins)."
             )
+        if bond is not None:
+            self._bond(agent, bond)
+        self._say_membership(agent)
         if once:
             agent.run_once()
         else:
             agent.run(stop=stop)
+
+    def _bond(self, agent, amount: Decimal) -> None:
+        from marketplace.chain.amounts import ECT_DECIMALS, format_ect, to_units
+        from marketplace.chain.errors import ChainError
+
+        units = to_units(amount, decimals=ECT_DECIMALS, currency="ECT")
+        try:
+            held = agent.bond(units)
+        except ChainError as error:
+            raise CommandError(f"The bond was not locked: {error}") from None
+        self.stdout.write(f"Bond for pool {agent.pool}: {format_ect(held)} locked.")
+
+    def _say_membership(self, agent) -> None:
+        """Ask to join the agent's pool (or list its pools), and say where it stands: a worker
+        that is not a member in good standing gets no work."""
+        from pools.agent import ReplicateFailed
+
+        try:
+            found = [agent.join()] if agent.pool else agent.memberships()
+        except (ReplicateFailed, requests.RequestException) as error:
+            self.stdout.write(f"Could not ask the site about its pools yet: {error}")
+            return
+        for member in found:
+            standing = "in good standing" if member["good_standing"] else member["reason"]
+            self.stdout.write(f"Pool {member['pool']}: {member['status']}, {standing}")
+        if not found:
+            self.stdout.write(
+                "A member of no pool yet: ask to join one with --pool ADDRESS (see /pools/)."
+            )

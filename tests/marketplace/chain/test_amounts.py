@@ -22,6 +22,7 @@ from marketplace.chain.amounts import (
         (Decimal("0.000000001"), 9, 1),
         ("2.5", 18, 25 * 10**17),
         (0, 9, 0),
+        (f"{str(2**256 - 1)[:-9]}.{str(2**256 - 1)[-9:]}", 9, 2**256 - 1),
     ],
 )
 def test_to_units_is_exact(amount, decimals, units):
@@ -35,6 +36,11 @@ def test_to_units_is_exact(amount, decimals, units):
         (Decimal("0.0000000001"), "finer than its smallest unit"),
         ("lots", "is not an amount of ECT"),
         (Decimal("NaN"), "zero or more"),
+        ("٣", "is not an amount of ECT"),  # an Arabic-Indic 3, which Decimal() reads
+        ("\uff11", "is not an amount of ECT"),  # a full-width 1
+        ("1e999999999", "more than the chain counts"),  # beyond the context: no Overflow
+        ("1e99999", "more than the chain counts"),  # no integer of 100,000 digits
+        (str(2**256), "more than the chain counts"),
     ],
 )
 def test_to_units_refuses_what_is_not_an_amount(amount, error):

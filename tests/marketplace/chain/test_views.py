@@ -127,7 +127,8 @@ def test_the_minute_is_per_user(client, chain, deployed, wallet):
     assert "Sent" in _drip(client, other.address, **HTMX).content.decode()
 
 
-def test_a_failed_drip_shows_the_error_and_does_not_use_the_turn(client, chain, wallet):
+def test_a_failed_drip_shows_the_error_and_does_not_use_the_turn(client, chain, wallet, settings):
+    settings.FAUCET_RATE_PER_WALLET = settings.FAUCET_RATE_PER_IP = "1/hour"
     client.force_login(wallet.user)
 
     refused = _drip(client, wallet.address, **HTMX).content.decode()
@@ -137,6 +138,49 @@ def test_a_failed_drip_shows_the_error_and_does_not_use_the_turn(client, chain, 
     assert "The contracts are not deployed on chain 31337" in refused
     assert "msg-error" in refused
     assert "Sent 1,000 ECT" in sent
+
+
+def test_new_users_with_new_wallets_share_the_faucet_of_their_address(
+    client, chain, deployed, settings
+):
+    settings.FAUCET_RATE_PER_IP = "2/hour"
+    settings.TRUSTED_PROXIES = []
+
+    def drip_as_new_user(n: int, **extra) -> tuple[str, str]:
+        wallet = WalletFactory()
+        client.force_login(wallet.user)
+        return wallet.address, _drip(client, wallet.address, **HTMX, **extra).content.decode()
+
+    for n in range(2):
+        assert "Sent" in drip_as_new_user(n, HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")[1]
+    nonce = chain.eth.get_transaction_count(FAUCET)
+    refused_wallet, refused = drip_as_new_user(2, HTTP_X_FORWARDED_FOR="198.51.100.99")
+    assert chain.eth.get_transaction_count(FAUCET) == nonce
+    _, elsewhere = drip_as_new_user(3, REMOTE_ADDR="203.0.113.7")
+
+    assert (
+        "The faucet already sent its share to your network (2 an hour): come back in 1 h."
+        in refused
+    )
+    assert "msg-error" in refused
+    assert ect_balance(chain, deployed, refused_wallet) == 0
+    assert "Sent" in elsewhere
+
+
+def test_a_wallet_gets_its_share_and_then_waits(client, chain, deployed, wallet, settings):
+    settings.FAUCET_RATE_PER_USER = "10/min"
+    settings.FAUCET_RATE_PER_WALLET = "1/hour"
+    client.force_login(wallet.user)
+    _drip(client, wallet.address, **HTMX)
+    nonce = chain.eth.get_transaction_count(FAUCET)
+
+    refused = _drip(client, wallet.address, **HTMX).content.decode()
+    assert chain.eth.get_transaction_count(FAUCET) == nonce
+    other = _drip(client, WalletFactory(user=wallet.user).address, **HTMX).content.decode()
+
+    assert "This wallet got its share of the faucet (1 an hour): come back in 1 h." in refused
+    assert ect_balance(chain, deployed, wallet.address) == 1000 * ECT
+    assert "Sent" in other
 
 
 @pytest.mark.parametrize("chain_id", [1, 8453])

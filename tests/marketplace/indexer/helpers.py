@@ -13,11 +13,22 @@ from marketplace.deals.models import (
     OrderFill,
     Task,
     Worker,
+    WorkerBond,
 )
 from marketplace.indexer.engine import Indexer
 from marketplace.indexer.models import ChainEvent
 
-PROJECTIONS = (Asset, Category, OrderFill, Deal, Task, Contribution, EscrowAccount, Worker)
+PROJECTIONS = (
+    Asset,
+    Category,
+    OrderFill,
+    Deal,
+    Task,
+    Contribution,
+    EscrowAccount,
+    Worker,
+    WorkerBond,
+)
 
 
 def _rows(model, key: str, exclude: tuple[str, ...] = ("id",)) -> list[dict[str, Any]]:

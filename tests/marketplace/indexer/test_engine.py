@@ -21,6 +21,7 @@ from marketplace.deals.models import (
     Task,
     TaskStatus,
     Worker,
+    WorkerBond,
 )
 from marketplace.indexer import engine, projections
 from marketplace.indexer.engine import DeepReorg, Indexer, IndexerBusy, IndexerRefused, LeaseLost
@@ -103,6 +104,34 @@ def test_projections_say_what_the_hub_says(market, hub_deployment):
     listing = Listing.objects.get(chain_address=market.app)
     assert listing.status == "pending" and listing.owner_wallet == market.app_owner.address
     assert listing.reputation == projections.reputation(3, 0) > 0
+
+
+def test_worker_bonds_say_what_the_hub_says_and_a_reorg_takes_them_back(market, hub_deployment):
+    hub, worker, pool = market.hub, market.workers[0], market.workerpool
+    hub.bond_call(workerpool=pool, amount=10 * ECT).send(market.sender(worker))
+    hub.request_unbond_call(workerpool=pool).send(market.sender(worker))
+    index_to_head(hub_deployment, confirmations=6)
+    bond = WorkerBond.objects.get(workerpool=pool, worker=worker.address)
+    on_chain = hub.bond(workerpool=pool, worker=worker.address)
+    assert int(bond.amount) == on_chain.amount == 10 * ECT
+    assert bond.unbond_at == datetime.datetime.fromtimestamp(on_chain.unbond_at, tz=datetime.UTC)
+    before_seizure = index_contents()
+    fork_point = client.rpc("evm_snapshot", w3=market.w3)
+
+    hub.seize_bond_call(workerpool=pool, worker=worker.address, amount=4 * ECT).send(
+        market.sender(market.scheduler)
+    )
+    index_to_head(hub_deployment, confirmations=6)
+    assert int(WorkerBond.objects.get(worker=worker.address).amount) == 6 * ECT
+    assert int(EscrowAccount.objects.get(address=worker.address).locked) == 6 * ECT
+
+    client.rpc("evm_revert", [fork_point], w3=market.w3)
+    for _ in range(3):
+        client.rpc("evm_mine", w3=market.w3)
+    index_to_head(hub_deployment, confirmations=6)
+    after = index_contents()
+    assert after["WorkerBond"] == before_seizure["WorkerBond"]
+    assert int(WorkerBond.objects.get(worker=worker.address).amount) == 10 * ECT
 
 
 def test_indexing_twice_equals_indexing_once(market, hub_deployment):

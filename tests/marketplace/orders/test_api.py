@@ -59,6 +59,28 @@ def test_a_signed_order_is_published_and_listed(api, market):
     )
 
 
+@pytest.mark.parametrize(
+    "text", ["²", "①", "٣", "1" * 79, pytest.param("9" * 5000, id="5000 digits"), "-1", " "]
+)
+def test_a_uint_field_takes_ascii_digits_only(text):
+    from rest_framework import serializers
+
+    from marketplace.orders.api import _Uint
+
+    with pytest.raises(serializers.ValidationError):
+        _Uint().run_validation(text)
+    assert _Uint().run_validation(str(2**256 - 1)) == 2**256 - 1
+
+
+@pytest.mark.parametrize("tag", ["%C2%B2", "%E2%91%A0", "tee,%C2%B2", "TEE", "63", "tee%2C+3"])
+def test_a_tag_that_is_not_one_is_a_400_naming_it(client, tag):
+    response = client.get(f"/api/v1/orders/?tag={tag}")
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "tag"
+    assert "tee, tdx or bit numbers 0 to 62" in response.json()["error"]
+
+
 def _bad(market) -> dict[str, tuple[object, str]]:
     """Bad publish bodies, each with the words its refusal must contain."""
     good = signed(market, app_order(market), market.app_owner.key)

@@ -110,6 +110,20 @@ def test_an_order_signed_for_another_chain_or_hub_is_refused(market):
     assert not Order.objects.exists()
 
 
+def test_a_claimed_chain_id_is_read_in_ascii_digits_only(market):
+    order = app_order(market)
+    domain = market.domain.as_typed_data()
+    # int() reads 31337 in full-width or Arabic-Indic digits too; only these forms are ours.
+    for chain_id in ("31337", "0x7a69", 31337):
+        publish(market, order, market.app_owner.key, domain={**domain, "chainId": chain_id})
+        Order.objects.all().delete()
+    full_width = "".join(chr(0xFF10 + int(digit)) for digit in "31337")
+    for chain_id in (full_width, "٣١٣٣٧", "9" * 5000):
+        with pytest.raises(services.OrderRefused, match="signed for chain"):
+            publish(market, order, market.app_owner.key, domain={**domain, "chainId": chain_id})
+    assert not Order.objects.exists()
+
+
 def test_a_duplicate_is_refused(market):
     order = app_order(market)
     publish(market, order, market.app_owner.key)

@@ -88,6 +88,117 @@ contract HubAccounts is HubBase {
         return _kitty;
     }
 
+    // ------------------------------------------------------------------ worker bonds
+
+    /// @dev Between requestUnbond and unbond: longer than the longest task's final deadline (XL:
+    /// 10 × 36,000 s), so a pool can still seize the bond of a worker whose misconduct comes to
+    /// light when a task it failed or lied on ends.
+    uint256 internal constant BOND_NOTICE = 7 days;
+    /// @dev Asset code of a workerpool in errors (see IHubErrors).
+    uint8 private constant WORKERPOOL_ASSET = 2;
+
+    /// @notice Lock `amount` of the caller's free stake as its bond to `workerpool`: what a pool
+    /// may ask of the workers it admits, and may seize (into the kitty, so that the pool gains
+    /// nothing by it) when they cheat. Adds to the bond, and withdraws any notice given.
+    /// @param workerpool A registered workerpool.
+    /// @param amount In token units, at most the caller's free stake.
+    function bond(address workerpool, uint256 amount) external {
+        if (!_workerpoolRegistry.isRegistered(workerpool)) revert AssetNotRegistered(WORKERPOOL_ASSET, workerpool);
+        if (amount == 0) revert ZeroBond();
+        BondSlot memory current = _bonds[workerpool][msg.sender];
+        _lock(msg.sender, amount, _bondRef(workerpool));
+        uint128 total = _u128(current.amount + amount);
+        _bonds[workerpool][msg.sender] = BondSlot(total, 0);
+        emit WorkerBond(workerpool, msg.sender, total, 0);
+    }
+
+    /// @notice Give notice that the caller will take its bond for `workerpool` back: possible
+    /// BOND_NOTICE seconds from now (unbond). The pool may still seize it meanwhile.
+    /// @param workerpool The pool the caller is bonded to.
+    function requestUnbond(address workerpool) external {
+        BondSlot memory current = _bonds[workerpool][msg.sender];
+        if (current.amount == 0) revert BondTooSmall(workerpool, msg.sender, 0, 1);
+        uint64 unbondAt = uint64(block.timestamp + BOND_NOTICE);
+        _bonds[workerpool][msg.sender] = BondSlot(current.amount, unbondAt);
+        emit WorkerBond(workerpool, msg.sender, current.amount, unbondAt);
+    }
+
+    /// @notice Take the caller's whole bond for `workerpool` back to its free stake, once the
+    /// notice given by requestUnbond ran out.
+    /// @param workerpool The pool the caller is bonded to.
+    function unbond(address workerpool) external {
+        BondSlot memory current = _bonds[workerpool][msg.sender];
+        if (current.amount == 0) revert BondTooSmall(workerpool, msg.sender, 0, 1);
+        if (current.unbondAt == 0 || block.timestamp < current.unbondAt) {
+            revert BondNoticeRunning(workerpool, msg.sender, current.unbondAt);
+        }
+        delete _bonds[workerpool][msg.sender];
+        _unlockAndReward(msg.sender, current.amount, 0, _bondRef(workerpool));
+        emit WorkerBond(workerpool, msg.sender, 0, 0);
+    }
+
+    /// @notice The owner of `workerpool` gives `worker`'s whole bond back to its free stake at
+    /// once (a member it lets go in good standing).
+    /// @param workerpool The caller's pool.
+    /// @param worker A worker bonded to it.
+    function releaseBond(address workerpool, address worker) external {
+        _onlyWorkerpoolOwner(workerpool);
+        BondSlot memory current = _bonds[workerpool][worker];
+        if (current.amount == 0) revert BondTooSmall(workerpool, worker, 0, 1);
+        delete _bonds[workerpool][worker];
+        _unlockAndReward(worker, current.amount, 0, _bondRef(workerpool));
+        emit WorkerBond(workerpool, worker, 0, 0);
+    }
+
+    /// @notice The owner of `workerpool` seizes `amount` of `worker`'s bond into the kitty (the
+    /// pool does not profit from it).
+    /// @param workerpool The caller's pool.
+    /// @param worker A worker bonded to it.
+    /// @param amount In token units, at most the bond.
+    function seizeBond(address workerpool, address worker, uint256 amount) external {
+        _onlyWorkerpoolOwner(workerpool);
+        if (amount == 0) revert ZeroBond();
+        BondSlot memory current = _bonds[workerpool][worker];
+        if (current.amount < amount) revert BondTooSmall(workerpool, worker, current.amount, amount);
+        bytes32 ref = _bondRef(workerpool);
+        unchecked {
+            current.amount -= uint128(amount); // amount <= current.amount < 2^128
+        }
+        _bonds[workerpool][worker] = current;
+        _seize(worker, amount, ref);
+        uint256 kitty = _kitty + amount;
+        _kitty = kitty;
+        emit KittyCredit(amount, kitty, ref);
+        emit WorkerBond(workerpool, worker, current.amount, current.unbondAt);
+    }
+
+    /// @notice The bond `worker` keeps for `workerpool`.
+    /// @param workerpool A pool.
+    /// @param worker A worker.
+    /// @return amount In token units.
+    /// @return unbondAt When the worker may take it back (unix seconds; zero: no notice given).
+    function viewBond(address workerpool, address worker) external view returns (uint256 amount, uint256 unbondAt) {
+        BondSlot memory current = _bonds[workerpool][worker];
+        return (current.amount, current.unbondAt);
+    }
+
+    /// @notice Seconds between requestUnbond and unbond.
+    /// @return BOND_NOTICE.
+    function bondNotice() external pure returns (uint256) {
+        return BOND_NOTICE;
+    }
+
+    /// @dev The `ref` of a bond's escrow events: the pool's address as a word.
+    function _bondRef(address workerpool) private pure returns (bytes32) {
+        return bytes32(uint256(uint160(workerpool)));
+    }
+
+    function _onlyWorkerpoolOwner(address workerpool) private view {
+        address owner_ = _workerpoolRegistry.assetOwner(workerpool);
+        if (owner_ == address(0)) revert AssetNotRegistered(WORKERPOOL_ASSET, workerpool);
+        if (msg.sender != owner_) revert NotWorkerpoolOwner(workerpool, msg.sender, owner_);
+    }
+
     // ------------------------------------------------------------------ categories and ownership
 
     /// @notice Create a category. Only the Hub owner.

@@ -46,6 +46,12 @@ abstract contract HubStorage is IHubEvents, IHubErrors {
         bytes32 resultSeal;
     }
 
+    /// @dev What a worker keeps locked for one pool (HubAccounts: bond), in one slot.
+    struct BondSlot {
+        uint128 amount;
+        uint64 unbondAt; // when the worker may take it back; zero while no notice was given
+    }
+
     /// @dev Weight of the workers agreeing on one result hash, and how many they are.
     struct Group {
         uint192 weight;
@@ -69,4 +75,6 @@ abstract contract HubStorage is IHubEvents, IHubErrors {
     mapping(bytes32 taskid => mapping(bytes32 resultHash => Group)) internal _groups;
     /// @dev Who `transferOwnership` proposed; becomes `_owner` when it calls `acceptOwnership`.
     address internal _pendingOwner;
+    /// @dev Worker bonds, per pool (HubAccounts). Their ECT count in the worker's `locked`.
+    mapping(address workerpool => mapping(address worker => BondSlot)) internal _bonds;
 }

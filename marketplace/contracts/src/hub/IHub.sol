@@ -112,6 +112,9 @@ interface IHubEvents {
     /// @notice `finalize` of `taskid` changed the score of `worker` to `score` (a winner's + 1,
     /// a loser's × 2/3); not emitted when the score stays as it was.
     event WorkerScore(address indexed worker, bytes32 indexed taskid, uint256 score);
+    /// @notice The bond `worker` keeps locked for `workerpool` is now `amount`; `unbondAt` is when
+    /// the worker may take it back (zero: no notice given). Emitted on every change of either.
+    event WorkerBond(address indexed workerpool, address indexed worker, uint256 amount, uint256 unbondAt);
 }
 
 /// @title Errors raised at the Hub address.
@@ -198,6 +201,16 @@ interface IHubErrors {
     error RevealsPending(bytes32 taskid, uint256 revealCounter, uint256 winnerCounter, uint256 revealDeadline);
     /// @notice Reopen needs the reveal deadline passed with no reveal.
     error ReopenNotAllowed(bytes32 taskid, uint256 revealCounter, uint256 revealDeadline);
+
+    /// @notice Only the owner `owner` of `workerpool` may do this.
+    error NotWorkerpoolOwner(address workerpool, address caller, address owner);
+    /// @notice A bond of zero ECT changes nothing.
+    error ZeroBond();
+    /// @notice `worker` keeps `bond` for `workerpool`, less than `needed`.
+    error BondTooSmall(address workerpool, address worker, uint256 bond, uint256 needed);
+    /// @notice `worker` may take its bond for `workerpool` back from `unbondAt` on (zero: after
+    /// requestUnbond and its notice).
+    error BondNoticeRunning(address workerpool, address worker, uint256 unbondAt);
 }
 
 /// @title The SuperEdge Hub: every function, event and error callable or emitted at the Hub address.
@@ -317,6 +330,29 @@ interface IHub is IHubEvents, IHubErrors {
 
     /// @notice Reputation score of `worker`.
     function viewScore(address worker) external view returns (uint256);
+
+    /// @notice Lock `amount` of the caller's free stake as its bond to `workerpool` (adds to it,
+    /// and withdraws a notice given).
+    function bond(address workerpool, uint256 amount) external;
+
+    /// @notice Give notice: the caller may take its bond for `workerpool` back after BOND_NOTICE.
+    function requestUnbond(address workerpool) external;
+
+    /// @notice Take the caller's whole bond for `workerpool` back to its stake, once its notice ran.
+    function unbond(address workerpool) external;
+
+    /// @notice The owner of `workerpool`: give `worker`'s whole bond back to its stake at once.
+    function releaseBond(address workerpool, address worker) external;
+
+    /// @notice The owner of `workerpool`: seize `amount` of `worker`'s bond into the kitty.
+    function seizeBond(address workerpool, address worker, uint256 amount) external;
+
+    /// @notice The bond `worker` keeps for `workerpool`, and when it may take it back (zero: no
+    /// notice given).
+    function viewBond(address workerpool, address worker) external view returns (uint256 amount, uint256 unbondAt);
+
+    /// @notice Seconds between requestUnbond and unbond.
+    function bondNotice() external pure returns (uint256);
 
     /// @notice Create a category; only the Hub owner.
     function createCategory(string calldata name, string calldata description, uint256 workClockTimeRef)
