@@ -6,7 +6,8 @@ worker API) for work, runs it in the WebAssembly sandbox and proves its result o
 
 For each replicate:
 1. download the app (and the dataset), and check each sha256 against the registered checksum:
-   a mismatch fails the replicate with the reason, and nothing is contributed;
+   a mismatch fails the replicate with the reason, and nothing is contributed (every download,
+   input files too, only from the site, the origins allowed, or public addresses: pools.fetch);
 2. decrypt the dataset (its key is released for this replicate only) into the input folder,
    with the task's input files;
 3. run the app (pools.runtime: fuel, wall clock and memory limits from the task's category),
@@ -22,21 +23,22 @@ It talks to the site over HTTP and to the chain over JSON-RPC only: it runs on a
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 import shutil
 import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import requests
 from eth_account.messages import encode_defunct
 
+from pools.addresses import origin_of, parse_origin
 from pools.failures import classify
+from pools.fetch import Fetcher, FetchFailed, FetchRefused
 
 logger = logging.getLogger(__name__)
 
@@ -72,15 +74,29 @@ class ReplicateFailed(Exception):
 
 
 class SiteClient:
-    """The worker API, signed in with the agent's wallet (a new token when one expires)."""
+    """The worker API, signed in with the agent's wallet (a new token when one expires), and
+    the files the agent downloads: from this site, from `allowed_origins` (scheme://host[:port])
+    and otherwise only from public addresses (pools.fetch)."""
 
-    def __init__(self, base_url: str, account, *, chain_id: int, timeout: float = 60) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        account,
+        *,
+        chain_id: int,
+        timeout: float = 60,
+        allowed_origins: Iterable[str] = (),
+    ) -> None:
         self.base = base_url.rstrip("/")
         self.account = account
         self.chain_id = chain_id
         self.timeout = timeout
         self.session = requests.Session()
         self._token = ""
+        self.fetcher = Fetcher(
+            allowed_origins=[origin_of(self.base), *map(parse_origin, allowed_origins)],
+            max_bytes=MAX_DOWNLOAD_BYTES,
+        )
 
     def sign_in(self) -> None:
         challenge = self.session.post(
@@ -147,21 +163,22 @@ class SiteClient:
             return response.json()
 
     def download(self, location: str, dest: Path) -> str:
-        """Fetch `location` (a URL, or a path on the site) into `dest`; its sha256 hex."""
-        url = location if urllib.parse.urlsplit(location).scheme else self.base + location
-        digest = hashlib.sha256()
-        size = 0
-        with self.session.get(url, stream=True, timeout=self.timeout) as response:
-            if response.status_code != 200:
-                raise ReplicateFailed(f"Could not download {url}: HTTP {response.status_code}.")
-            with dest.open("wb") as file:
-                for chunk in response.iter_content(1 << 20):
-                    size += len(chunk)
-                    if size > MAX_DOWNLOAD_BYTES:
-                        raise ReplicateFailed(f"{url} is larger than {MAX_DOWNLOAD_BYTES:,} bytes.")
-                    digest.update(chunk)
-                    file.write(chunk)
-        return digest.hexdigest()
+        """Fetch `location` (a URL, or a path on the site) into `dest`; its sha256 hex. A URL
+        the rules refuse (pools.fetch) fails the replicate as the deal's fault: whoever gave
+        it, not this worker."""
+        try:
+            return self.fetcher.download(self._url_of(location), dest)
+        except FetchRefused as refused:
+            raise ReplicateFailed(str(refused), app_fault=True) from refused
+        except FetchFailed as failed:
+            raise ReplicateFailed(str(failed)) from failed
+
+    def _url_of(self, location: str) -> str:
+        """On this site when `location` is a path (a single / first); else `location` itself,
+        a URL the fetcher checks (a relative one is refused there, never joined to the site)."""
+        if location.startswith("/") and not location.startswith("//"):
+            return self.base + location
+        return location
 
 
 def _checked(kind: str, expected: str, actual: str) -> None:
@@ -171,6 +188,15 @@ def _checked(kind: str, expected: str, actual: str) -> None:
             f"{expected.lower().removeprefix('0x')} is registered on chain. Not run.",
             app_fault=True,
         )
+
+
+def _input_name(url: str) -> str:
+    """The name an input file gets in the input folder: the last part of its URL's path."""
+    try:
+        name = Path(urllib.parse.urlsplit(url).path).name
+    except ValueError:  # not a URL: the download refuses it
+        name = ""
+    return name if name not in ("", "..") else "input"
 
 
 def task_arguments(args: str, *, dataset_file: str | None) -> list[str]:
@@ -194,8 +220,9 @@ class Agent:
         work_dir: Path | None = None,
         cache_dir: Path | None = None,
         poll_seconds: float = DEFAULT_POLL_SECONDS,
+        allowed_origins: Iterable[str] = (),
     ) -> None:
-        self.client = SiteClient(site, account, chain_id=chain_id)
+        self.client = SiteClient(site, account, chain_id=chain_id, allowed_origins=allowed_origins)
         self.account = account
         self.pool = pool
         self.rpc_url = rpc_url
@@ -391,8 +418,7 @@ class Agent:
         if work.get("dataset"):
             dataset_file = self._fetch_dataset(work, folder)
         for url in work["params"].get("input_files") or []:
-            name = Path(urllib.parse.urlsplit(url).path).name or "input"
-            self.client.download(url, folder / "input" / name)
+            self.client.download(url, folder / "input" / _input_name(url))
         beat = _Heartbeat(self.client, pk)
         beat.start()
         try:

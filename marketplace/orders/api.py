@@ -41,7 +41,7 @@ from marketplace.chain.orders import UINT256_MAX, typed_data
 from marketplace.deals.models import OrderKind
 from marketplace.orders import purchases, selectors, services
 from marketplace.orders.models import InputFile, Order, OrderStatus
-from marketplace.orders.parsing import OrderError, order_with_defaults
+from marketplace.orders.parsing import OrderError, input_file_urls, order_with_defaults
 
 TAG_NAMES = {"tee": 0, "tdx": 3}
 _TAG = r"(?:tee|tdx|[0-9]|[1-5][0-9]|6[0-2])"
@@ -701,6 +701,7 @@ class PurchaseQuoteApi(APIView):
 
         try:
             data = _valid(QuoteInputSerializer, request.data)
+            input_file_urls(data["input_files"], site_url=request.build_absolute_uri("/"))
         except OrderError as error:
             return error_response(error)
         buyer = _buyer(request, data["requester"])
@@ -800,6 +801,7 @@ class PurchaseMatchApi(APIView):
                 app_order=data["app_order"],
                 dataset_order=data.get("dataset_order") or None,
                 workerpool_order=data["workerpool_order"],
+                site_url=request.build_absolute_uri("/"),
             )
         except OrderError as error:
             return error_response(error)

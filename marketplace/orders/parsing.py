@@ -23,6 +23,7 @@ from marketplace.chain.orders import (
     checksummed,
 )
 from marketplace.deals.models import OrderKind
+from pools.addresses import Origin, origin_of, url_refusal
 
 ORDER_CLASSES: dict[str, type[Order]] = {
     OrderKind.APP: AppOrder,
@@ -197,6 +198,34 @@ def parse_order(kind: str, message: Any) -> Order:
         if name in values and values[name] > limit:
             raise InvalidOrder(f"{name} is above {what}: at most {limit:,}.", field=name)
     return order_class(**values)
+
+
+def input_file_urls(urls: Any, *, site_url: str) -> list[str]:
+    """`urls` as a request's input files (its params' input_files), which every worker of the
+    pool downloads: each one on this site (`site_url`, where its input store is) or fit for a
+    worker as far as can be told without DNS (pools.addresses: http(s), not localhost, not an
+    address outside the public internet); InvalidOrder on input_files otherwise. The worker
+    agents check again, every address the host resolves to."""
+    if not isinstance(urls, list) or not all(isinstance(url, str) for url in urls):
+        raise InvalidOrder("input_files must be a list of URLs.", field="input_files")
+    site = origin_of(site_url)
+    for url in urls:
+        problem = url_refusal(url)
+        if problem and not _on_origin(url, site):
+            raise InvalidOrder(
+                f"Workers will not download the input file {url[:200]}: {problem}. Give a "
+                "public http(s) URL, or upload the file to this site (the buy form does it; "
+                "POST /api/v1/orders/inputs/).",
+                field="input_files",
+            )
+    return urls
+
+
+def _on_origin(url: str, origin: Origin) -> bool:
+    try:
+        return origin_of(url) == origin
+    except ValueError:
+        return False
 
 
 def parse_signature(value: Any) -> bytes:

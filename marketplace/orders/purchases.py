@@ -35,7 +35,12 @@ from marketplace.deals.models import Category, OrderKind
 from marketplace.orders import selectors
 from marketplace.orders.models import Order as BookOrder
 from marketplace.orders.models import OrderStatus
-from marketplace.orders.parsing import OrderError, parse_order, parse_signature
+from marketplace.orders.parsing import (
+    OrderError,
+    input_file_urls,
+    parse_order,
+    parse_signature,
+)
 from marketplace.orders.services import (
     BookUnavailable,
     ChainFacts,
@@ -413,13 +418,16 @@ def purchase_match_transaction(
     app_order: Any,
     dataset_order: Any,
     workerpool_order: Any,
+    site_url: str,
 ) -> MatchTransaction:
     """The unsigned matchOrders transaction that `sender` (the requester) sends to buy, after
-    checking the signed request and every matchOrders rule again against the chain now."""
+    checking the signed request (its input files too: parsing.input_file_urls, with this site
+    at `site_url`) and every matchOrders rule again against the chain now."""
     from marketplace.chain.hub import deal_id
 
     domain = book_domain()
     request_order = parse_order(OrderKind.REQUEST, request)
+    input_file_urls(json.loads(request_order.params).get("input_files", []), site_url=site_url)
     request_sign = parse_signature(signature)
     if not request_sign:
         raise OrderError(

@@ -1,12 +1,15 @@
 """The worker agent end to end on anvil, against the site served by the live server: the SVG
 renderer bought with an encrypted drawing, run in the sandbox, contributed, revealed and
-finalized; every owner paid; a checksum mismatch fails the replicate and contributes nothing."""
+finalized; every owner paid; a checksum mismatch fails the replicate and contributes nothing;
+a deal pointing the agent at a loopback listener reaches nothing. The agent's downloads on
+their own: from its site, the origins allowed, and nowhere else on loopback."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import io
+import json
 import tarfile
 from pathlib import Path
 
@@ -14,8 +17,10 @@ import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.test import Client
+from eth_account import Account
 
 from marketplace.catalogue.demo import _wasm
+from marketplace.catalogue.models import Asset
 from marketplace.catalogue.registration import registration_for
 from marketplace.chain.hub import TaskStatus
 from marketplace.chain.models import Deployment
@@ -26,13 +31,15 @@ from marketplace.chain.orders import (
     WorkerpoolOrder,
     sign_order,
 )
+from marketplace.deals.models import Deal
 from pools import lifecycle
-from pools.agent import Agent
+from pools.agent import Agent, ReplicateFailed, SiteClient
 from pools.models import Replicate, ReplicateStatus
 from tests.factories.accounts import WalletFactory
 from tests.factories.catalogue import AppFactory, DatasetFactory
 from tests.marketplace.chain.hub_helpers import ECT, Market
 from tests.marketplace.indexer.helpers import index_to_head
+from tests.pools.listener import Listener, serve
 from tests.pools.members import admit
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -191,3 +198,72 @@ def test_a_checksum_mismatch_fails_the_replicate_and_contributes_nothing(
     assert replicate.status == ReplicateStatus.FAILED
     assert replicate.failure.startswith("App checksum mismatch")
     assert market.hub.contribution(replicate.task.taskid, worker.address).status == 0
+
+
+@pytest.mark.parametrize("where", ["input file", "app", "dataset"])
+def test_a_loopback_url_in_a_deal_reaches_nothing_and_fails_the_replicate_as_the_deals_fault(
+    bought, live_server, anvil, tmp_path, where
+):
+    market, app, dataset = bought
+    with Listener(serve(b"a worker's own service")) as inside:
+        url = inside.url("/x")
+        if where == "input file":
+            params = {"args": "--width 64 {dataset} /output/out.png", "input_files": [url]}
+            Deal.objects.update(params=json.dumps(params))
+        else:
+            listing = app.listing if where == "app" else dataset.listing
+            Asset.objects.filter(address=listing.chain_address).update(multiaddr=url)
+        worker = market.workers[0]
+        assert _agent(market, live_server, anvil, worker, tmp_path).run_once() is True
+    assert (inside.connections, inside.requests) == (0, [])
+    replicate = Replicate.objects.get()
+    assert (replicate.status, replicate.app_fault) == (ReplicateStatus.FAILED, True)
+    assert replicate.failure.startswith(
+        f"Refused to download {url}: its host 127.0.0.1 is a loopback address"
+    )
+    assert market.hub.contribution(replicate.task.taskid, worker.address).status == 0
+
+
+def _client(site: str, *allowed: str) -> SiteClient:
+    return SiteClient(site, Account.create(), chain_id=31337, allowed_origins=allowed)
+
+
+def test_paths_go_to_the_site_and_allowed_origins_are_downloaded(tmp_path):
+    with Listener(serve(b"app")) as site, Listener(serve(b"input")) as allowed:
+        client = _client(site.origin + "/", allowed.origin)
+        digest = client.download("/files/app/resvg/", tmp_path / "app")
+        client.download(allowed.url("/in.txt"), tmp_path / "in.txt")
+    assert digest == hashlib.sha256(b"app").hexdigest()
+    assert [seen.path for seen in site.requests] == ["/files/app/resvg/"]
+    assert (tmp_path / "in.txt").read_bytes() == b"input"
+
+
+@pytest.mark.parametrize(
+    ("location", "rule"),
+    [
+        ("http://127.0.0.1:{port}/x", "its host 127.0.0.1 is a loopback address"),
+        ("http://localhost:{port}/x", "its host localhost names the worker's own machine"),
+        ("//127.0.0.1:{port}/x", "only http and https URLs are downloaded, not a URL without"),
+        ("files/x", "only http and https URLs are downloaded, not a URL without a scheme"),
+        ("http://10.1.2.3/x", "its host 10.1.2.3 is a private address"),
+        ("ipfs://QmInput", "only http and https URLs are downloaded, not ipfs"),
+    ],
+)
+def test_a_refused_location_fails_the_replicate_as_the_deals_fault(tmp_path, location, rule):
+    with Listener(serve(b"app")) as site, Listener(serve(b"secret")) as inside:
+        location = location.format(port=inside.port)
+        with pytest.raises(ReplicateFailed) as failed:
+            _client(site.origin).download(location, tmp_path / "f")
+    assert failed.value.app_fault is True
+    assert str(failed.value).startswith(f"Refused to download {location}: {rule}")
+    assert (site.connections, inside.connections) == (0, 0)
+
+
+def test_a_download_that_fails_on_the_way_is_the_workers_failure(tmp_path):
+    def missing(handler, _stopping) -> None:
+        handler.send_error(404)
+
+    with Listener(missing) as site, pytest.raises(ReplicateFailed) as failed:
+        _client(site.origin).download("/files/app/gone/", tmp_path / "f")
+    assert failed.value.app_fault is False
+    assert str(failed.value) == f"Could not download {site.url('/files/app/gone/')}: HTTP 404."

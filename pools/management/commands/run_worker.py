@@ -47,6 +47,18 @@ class Command(BaseCommand):
             default=DEFAULT_POLL_SECONDS,
             help="Seconds between asks for work while there is none (default: %(default)s).",
         )
+        parser.add_argument(
+            "--allow-origin",
+            action="append",
+            dest="allowed_origins",
+            metavar="ORIGIN",
+            help=(
+                "Also download app, dataset and input files from ORIGIN (http(s)://host[:port]) "
+                "though it is on loopback or a private network; repeatable. Default: the "
+                "comma-separated origins of WORKER_ALLOWED_ORIGINS, or none. The --site origin "
+                "is always allowed; every other download must be from a public address."
+            ),
+        )
         parser.add_argument("--once", action="store_true", help="Run one replicate at most.")
         parser.add_argument(
             "--bond",
@@ -65,6 +77,7 @@ class Command(BaseCommand):
         dev_account: int | None,
         work_dir: Path | None,
         poll_seconds: float,
+        allowed_origins: list[str] | None,
         once: bool,
         bond: Decimal | None = None,
         **options,
@@ -74,12 +87,30 @@ class Command(BaseCommand):
 
         from marketplace.chain.keys import KeyRefused
         from marketplace.chain.keys import dev_account as dev_key
+        from pools.addresses import origin_of, parse_origin
         from pools.agent import Agent
 
         if poll_seconds <= 0:
             raise CommandError("--poll-seconds must be positive.")
         if bond is not None and (pool is None or bond <= 0):
             raise CommandError("--bond takes a positive amount of ECT, and needs --pool.")
+        try:
+            origin_of(site)
+        except ValueError as error:
+            raise CommandError(
+                f"--site must be the site's URL, such as http://127.0.0.1:8000: {error}."
+            ) from None
+        if allowed_origins is None:
+            allowed_origins = [
+                text.strip()
+                for text in os.environ.get("WORKER_ALLOWED_ORIGINS", "").split(",")
+                if text.strip()
+            ]
+        for text in allowed_origins:
+            try:
+                parse_origin(text)
+            except ValueError as error:
+                raise CommandError(f"--allow-origin / WORKER_ALLOWED_ORIGINS: {error}") from None
         if pool is not None and not is_address(pool):
             raise CommandError(f"--pool must be the pool's address, not {pool!r}.")
         if dev_account is not None:
@@ -106,12 +137,17 @@ class Command(BaseCommand):
             chain_id=settings.CHAIN_ID,
             work_dir=work_dir,
             poll_seconds=poll_seconds,
+            allowed_origins=allowed_origins,
         )
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
         pools = f"pool {pool}" if pool else "the pools it schedules"
         self.stdout.write(f"Worker {account.address} working for {pools} at {site}.")
+        if allowed_origins:
+            self.stdout.write(
+                f"Files also downloaded from {', '.join(allowed_origins)} (allowed origins)."
+            )
         if bond is not None:
             self._bond(agent, bond)
         self._say_membership(agent)

@@ -3,7 +3,10 @@ the match transaction, sent by the buyer's wallet, makes the deal it announced."
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from eth_account import Account
 from rest_framework.test import APIClient
 
@@ -196,3 +199,87 @@ def test_every_failing_check_is_told_before_the_transaction(buyer, book):
     checks = [f["check"] for f in response.json()["failures"]]
     assert checks == ["TrustTooHigh", "PriceTooHigh"]
     assert "asks for trust 9 but the workerpool order offers at most 1" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("url", "rule"),
+    [
+        ("http://localhost:8000/inputs/t/in.txt", "its host localhost names the worker's own"),
+        ("http://127.0.0.1:9000/in.txt", "its host 127.0.0.1 is a loopback address"),
+        ("http://[::1]/in.txt", "its host ::1 is a loopback address"),
+        ("http://10.1.2.3/in.txt", "its host 10.1.2.3 is a private address"),
+        ("http://169.254.169.254/latest/meta-data/", "its host 169.254.169.254 is a link-local"),
+        ("http://[::ffff:127.0.0.1]/", "its host ::ffff:127.0.0.1 is the IPv4-mapped form of"),
+        ("ftp://files.example/in.txt", "only http and https URLs are downloaded, not ftp"),
+    ],
+)
+def test_an_input_file_workers_would_refuse_is_refused_at_the_quote(url: str, rule: str):
+    """Before any order is looked up, signed or deposited for: no chain needed to say no."""
+    wallet = WalletFactory()
+    client = APIClient()
+    client.force_authenticate(wallet.user)
+    response = client.post(
+        "/api/v1/orders/quote/",
+        {
+            "requester": wallet.address,
+            "app": "0x" + "11" * 20,
+            "category": 0,
+            "input_files": ["https://files.example/fine.txt", url],
+        },
+        "json",
+    )
+    assert response.status_code == 400
+    refused = response.json()
+    assert refused["field"] == "input_files"
+    assert refused["error"].startswith(f"Workers will not download the input file {url}: {rule}")
+    assert refused["error"].endswith(
+        ". Give a public http(s) URL, or upload the file to this site (the buy form does it; "
+        "POST /api/v1/orders/inputs/)."
+    )
+
+
+def test_the_sites_own_input_store_is_fine_on_loopback(buyer, book):
+    """The dev site on 127.0.0.1: its own input URLs are fine there, and only there."""
+    upload = SimpleUploadedFile("in.txt", b"input")
+    here = {"HTTP_HOST": "127.0.0.1:8000"}
+    url = buyer.post("/api/v1/orders/inputs/", {"file": upload}, **here).json()["url"]
+    assert url.startswith("http://127.0.0.1:8000/inputs/")
+    body = {
+        "requester": book.requester.address,
+        "app": book.app,
+        "category": 0,
+        "input_files": [url, "https://files.example/in.txt"],
+    }
+    answer = buyer.post("/api/v1/orders/quote/", body, "json", **here).json()
+    assert answer["ready"] is True
+    params = json.loads(answer["request_typed_data"]["message"]["params"])
+    assert params["input_files"] == [url, "https://files.example/in.txt"]
+    elsewhere = buyer.post("/api/v1/orders/quote/", body, "json", HTTP_HOST="localhost:8000")
+    assert elsewhere.status_code == 400
+    assert "its host 127.0.0.1 is a loopback address" in elsewhere.json()["error"]
+
+
+def test_a_signed_request_with_a_loopback_input_file_is_refused_before_any_gas(buyer, book):
+    answer = quote(buyer, book)
+    params = json.dumps({"args": "x", "input_files": ["http://127.0.0.1:6379/"]})
+    message = {**answer["request_typed_data"]["message"], "params": params}
+    from marketplace.chain.orders import RequestOrder, order_from_typed_message
+
+    request = order_from_typed_message(RequestOrder, message)
+    response = buyer.post(
+        "/api/v1/orders/match/",
+        {
+            "request": message,
+            "signature": "0x" + sign_order(request, book.domain, book.requester.key).hex(),
+            "app_order": answer["app_order"]["digest"],
+            "workerpool_order": answer["workerpool_order"]["digest"],
+        },
+        "json",
+    )
+    assert response.status_code == 400
+    assert response.json()["field"] == "input_files"
+    assert response.json()["error"].startswith(
+        "Workers will not download the input file http://127.0.0.1:6379/: its host 127.0.0.1 "
+        "is a loopback address"
+    )
+    assert "transaction" not in response.json()
