@@ -19,7 +19,7 @@ KINDS: dict[str, str] = {
     "start": "the app could not start",
     "checksum": "a file does not match its registered checksum",
     "dataset": "the dataset could not be decrypted",
-    "input": "an input file could not be fetched",
+    "input": "a file the deal names may not be fetched (its URL is refused)",
     "other": "another reason",
 }
 
@@ -38,7 +38,7 @@ _PREFIXES: tuple[tuple[str, str], ...] = (
     ("app checksum mismatch", "checksum"),
     ("dataset checksum mismatch", "checksum"),
     ("the dataset could not be decrypted", "dataset"),
-    ("input file", "input"),
+    ("refused to download", "input"),
 )
 
 
