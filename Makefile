@@ -117,6 +117,7 @@ run: install
 	if [ "$${CHAIN_ID:-31337}" = 31337 ]; then \
 		for n in $(WORKER_ACCOUNTS); do \
 			$(BIN)/python manage.py run_worker --dev-account $$n --site http://$(HOST):$(PORT) \
+				--allow-origin http://localhost:$(PORT) \
 				--work-dir var/worker-$$n >>var/worker-$$n.log 2>&1 & \
 			started+=($$!); \
 		done; \
