@@ -33,9 +33,11 @@ class WalletFactory(factory.django.DjangoModelFactory):
 
 def token_client(address: str, *, user=None) -> APIClient:
     """An API client sending a live wallet token of `address` (as /api/v1/auth/token/ issues
-    them), for `user`, whose wallet it is, or for a new user with that wallet."""
+    them), for `user`, whose wallet it is, or for the user whose wallet it is already, or for a
+    new user with that wallet."""
     if user is None:
-        user = WalletFactory(address=address).user
+        wallet = Wallet.objects.filter(address=address).first()
+        user = (wallet or WalletFactory(address=address)).user
     secret = "se_" + secrets.token_urlsafe(32)
     ApiToken.objects.create(
         user=user,

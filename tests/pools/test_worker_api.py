@@ -3,21 +3,17 @@ dataset key, uploads its result and reports its contribution; nobody acts for an
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import io
-import secrets
 
 import pytest
-from django.utils import timezone
 from rest_framework.test import APIClient
 
-from marketplace.accounts.models import ApiToken, Wallet
 from marketplace.chain.hub import result_hash
 from marketplace.chain.models import Deployment
 from pools import scheduler
 from pools.models import Replicate, ReplicateStatus
-from tests.factories.accounts import WalletFactory
+from tests.factories.accounts import WalletFactory, token_client
 from tests.marketplace.chain.hub_helpers import ECT, Market
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools import archives
@@ -28,17 +24,7 @@ pytestmark = pytest.mark.django_db
 
 def worker_client(address: str) -> APIClient:
     """A client with a live wallet token of `address` (as /api/v1/auth/token/ issues)."""
-    secret = "se_" + secrets.token_urlsafe(32)
-    wallet = Wallet.objects.filter(address=address).first() or WalletFactory(address=address)
-    ApiToken.objects.create(
-        user=wallet.user,
-        wallet_address=address,
-        key_hash=hashlib.sha256(secret.encode()).hexdigest(),
-        expires_at=timezone.now() + datetime.timedelta(hours=1),
-    )
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
+    return token_client(address)
 
 
 @pytest.fixture
