@@ -33,7 +33,7 @@ def test_beat_runs_the_clean_up_task():
     assert entry["schedule"] == settings.INPUT_CLEAN_SECONDS
     old_input()
 
-    clean_inputs.delay()
+    clean_inputs.apply()  # run here, as a worker runs it (with Redis, .delay() only queues)
 
     assert not InputFile.objects.exists()
 
