@@ -3,6 +3,7 @@ key, for which task of which pool, and when; and the owner's conditions on who m
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -13,18 +14,31 @@ from django.views.decorators.http import require_http_methods
 from datamarket import services
 from datamarket.forms import KeyPolicyForm
 from marketplace.catalogue import selectors as catalogue_selectors
-from marketplace.catalogue.models import Market
+from marketplace.catalogue.models import Asset, Listing, Market
 from marketplace.catalogue.services import CatalogueError
 
 RELEASES_PAGE = 50
+
+
+def _owns(user, listing: Listing) -> bool:
+    """The listing's provider, or a user signed in with the dataset's owner wallet (on chain,
+    as indexed; the listing's payout wallet before it is)."""
+    if listing.owner_id == user.pk:
+        return True
+    asset = Asset.objects.filter(chain_id=settings.CHAIN_ID, address=listing.chain_address).first()
+    owner = asset.owner if asset is not None else listing.owner_wallet
+    return bool(owner) and user.wallets.filter(address=owner).exists()
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def dataset_keys(request: HttpRequest, slug: str) -> HttpResponse:
     listing = catalogue_selectors.listing_detail(kind=Market.DATASET, slug=slug)
-    if listing is None or listing.owner_id != request.user.pk:
-        raise Http404("Only a dataset's owner sees who received its key.")
+    if listing is None or not _owns(request.user, listing):
+        raise Http404(
+            "Only a dataset's owner sees who received its key: sign in with the wallet that "
+            "owns it on chain."
+        )
     dataset = listing.dataset
     if request.method == "POST":
         form = KeyPolicyForm(request.POST)

@@ -16,6 +16,7 @@ from eth_utils import to_checksum_address
 from marketplace.accounts.selectors import wallet_list
 from marketplace.catalogue import selectors as catalogue_selectors
 from marketplace.catalogue.models import Listing, Market
+from marketplace.chain.amounts import ECT_DECIMALS, from_units
 from pools import membership
 from pools.forms import ApplyForm, DecisionForm, InviteForm, PolicyForm
 from pools.models import MemberStatus, PoolMember
@@ -85,7 +86,7 @@ def pool_members(request: HttpRequest, slug: str) -> HttpResponse:
             "policy_form": PolicyForm(
                 initial={
                     "admission": policy.admission,
-                    "bond_min": int(policy.bond_min) / 10**9,
+                    "bond_min": from_units(int(policy.bond_min), decimals=ECT_DECIMALS),
                     "score_min": policy.score_min,
                     "seize_bond_on_contradiction": policy.seize_bond_on_contradiction,
                 }

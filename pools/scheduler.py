@@ -252,6 +252,8 @@ def replicate_assign(*, chain_id: int, worker: str, pool: str | None) -> Replica
         verdict = membership.member_standing(chain_id=chain_id, workerpool=pool, worker=worker)
         if not verdict.ok:
             raise NotMember(verdict.reason)
+    elif not owners:
+        raise NoWork("This site schedules no pool yet (or its index has not reached them).")
     else:
         good = membership.pools_in_good_standing(chain_id=chain_id, worker=worker, pools=owners)
         if not good:

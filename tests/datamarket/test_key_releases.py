@@ -60,3 +60,23 @@ def test_the_owner_sets_its_conditions(client):
     assert "greater than or equal to 0" in refused.content.decode()
     dataset.refresh_from_db()
     assert dataset.key_min_score == 4
+
+
+def test_the_wallet_that_owns_the_dataset_on_chain_reads_them_too(client):
+    from marketplace.catalogue.models import Asset
+    from tests.factories.accounts import WalletFactory
+
+    owner_wallet = "0x" + "C" * 40
+    dataset = DatasetFactory(listing__chain_address="0x" + "d" * 40)
+    Asset.objects.create(
+        chain_id=31337,
+        address=dataset.listing.chain_address,
+        kind="dataset",
+        owner=owner_wallet,
+        name="d",
+        registered_block=1,
+        block_number=1,
+    )
+    holder = WalletFactory(address=owner_wallet).user
+    client.force_login(holder)
+    assert client.get(f"/datasets/{dataset.listing.slug}/keys/").status_code == 200
