@@ -75,7 +75,7 @@ run: install
 			exit 1; \
 		fi; \
 		echo "Starting the dev chain (anvil) on port $(CHAIN_PORT), state in $(CHAIN_STATE), log in $(CHAIN_LOG)"; \
-		logged=$$(wc -c < $(CHAIN_LOG) 2>/dev/null || echo 0); \
+		logged=$$(wc -c 2>/dev/null < $(CHAIN_LOG) || echo 0); \
 		$(BIN)/python -m marketplace.chain.anvil --port $(CHAIN_PORT) --state $(CHAIN_STATE) >>$(CHAIN_LOG) 2>&1 & \
 		anvil=$$!; started+=($$anvil); chain="anvil, chain id 31337, log in $(CHAIN_LOG)"; \
 	fi; \
