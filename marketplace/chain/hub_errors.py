@@ -37,6 +37,9 @@ HUB_ABI_CONTRACTS = (
     "Workerpool",
 )
 
+# The longest reference time of a category (HubAccounts.MAX_TIME_REF: a bond's 7-day notice
+# over the 10 reference times of a task's final deadline).
+MAX_TIME_REF = 7 * 24 * 3600 // 10
 # `uint8 order` / `asset` / `field` codes of the Hub's errors (HubTypes.sol, library Kind).
 APP, DATASET, WORKERPOOL, REQUEST = 0, 1, 2, 3
 ORDER_NAMES = {APP: "app", DATASET: "dataset", WORKERPOOL: "workerpool", REQUEST: "request"}
@@ -185,8 +188,8 @@ def _insufficient_stake(account: str, stake: int, needed: int) -> str:
 @_message("InvalidTimeRef", "workClockTimeRef")
 def _invalid_time_ref(work_clock_time_ref: int) -> str:
     return (
-        f"A category's reference time must be from 1 to {2**32 - 1:,} seconds, "
-        f"not {work_clock_time_ref:,}."
+        f"A category's reference time must be from 1 to {MAX_TIME_REF:,} seconds (ten of them, "
+        f"a task's final deadline, fit in a worker bond's notice), not {work_clock_time_ref:,}."
     )
 
 

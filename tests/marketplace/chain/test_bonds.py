@@ -70,6 +70,7 @@ def test_a_bond_needs_free_stake_a_registered_pool_and_an_amount(market):
 
     assert market.escrow() == before
     assert market.hub.bond(workerpool=market.workerpool, worker=worker.address).amount == 0
+    market.assert_escrow_conserved()
 
 
 def test_the_worker_takes_its_bond_back_only_after_its_notice(market):
@@ -107,6 +108,7 @@ def test_bonding_again_withdraws_the_notice(market):
     _bond(market, worker, ECT)
 
     assert hub.bond(workerpool=market.workerpool, worker=worker.address) == Bond(11 * ECT, 0)
+    market.assert_escrow_conserved()
 
 
 def test_the_pools_owner_seizes_a_bond_into_the_kitty(market):
@@ -154,6 +156,7 @@ def test_only_the_pools_owner_seizes_or_releases_a_bond(market):
     )
 
     assert market.escrow() == before
+    market.assert_escrow_conserved()
 
 
 def test_the_pools_owner_releases_a_bond_at_once(market):
@@ -168,3 +171,59 @@ def test_the_pools_owner_releases_a_bond_at_once(market):
     assert escrow_changes(before, market.escrow()) == {worker.address: (10 * ECT, -10 * ECT)}
     assert hub.bond(workerpool=market.workerpool, worker=worker.address) == Bond(0, 0)
     market.assert_escrow_conserved()
+
+
+def test_the_pool_seizes_a_bond_under_notice_and_nothing_once_it_is_taken_back(market):
+    hub, worker, owner = market.hub, market.workers[0], market.sender(market.scheduler)
+    _bond(market, worker, 10 * ECT)
+    hub.request_unbond_call(workerpool=market.workerpool).send(market.sender(worker))
+
+    hub.seize_bond_call(workerpool=market.workerpool, worker=worker.address, amount=3 * ECT).send(
+        owner
+    )  # the notice does not shield it
+    assert hub.bond(workerpool=market.workerpool, worker=worker.address).amount == 7 * ECT
+
+    market.advance(hub.bond_notice())
+    hub.unbond_call(workerpool=market.workerpool).send(market.sender(worker))
+    before = market.escrow()
+    for call in (
+        hub.seize_bond_call(workerpool=market.workerpool, worker=worker.address, amount=1),
+        hub.release_bond_call(workerpool=market.workerpool, worker=worker.address),
+    ):
+        _refused(lambda call=call: call.send(owner), "BondTooSmall")
+    assert market.escrow() == before
+    market.assert_escrow_conserved()
+
+
+def test_a_bond_and_a_tasks_stake_share_the_locked_balance_without_mixing(market):
+    from tests.marketplace.chain.hub_helpers import new_digest
+
+    hub, worker = market.hub, market.workers[0]
+    _bond(market, worker, 10 * ECT)
+    dealid = market.match(
+        market.sign_orders(app_price=ECT, dataset_price=None, workerpool_price=10 * ECT)
+    )
+    taskid = market.initialize(dealid)
+    market.contribute(worker, taskid, new_digest())  # locks 3 ECT of stake for the task
+    assert hub.account(worker.address).locked == 13 * ECT
+
+    # Seizing the whole bond leaves the task's stake locked, and the task pays as usual.
+    hub.seize_bond_call(workerpool=market.workerpool, worker=worker.address, amount=10 * ECT).send(
+        market.sender(market.scheduler)
+    )
+    assert hub.account(worker.address).locked == 3 * ECT
+    market.assert_escrow_conserved()
+
+
+def test_no_category_outlasts_a_bonds_notice(market):
+    from marketplace.chain.hub_errors import MAX_TIME_REF, hub_abis
+
+    assert market.hub.bond_notice() == MAX_TIME_REF * 10
+    data = market.hub.contract.encode_abi("createCategory", args=["XXL", "", MAX_TIME_REF + 1])
+    refused = _refused(
+        lambda: market.sender(market.funder).send(
+            to=market.hub.address, data=data, abis=hub_abis()
+        ),
+        "InvalidTimeRef",
+    )
+    assert "fit in a worker bond's notice" in refused.message

@@ -931,7 +931,7 @@ def test_hub_ownership_moves_only_when_the_proposed_owner_accepts(market):
         {"previousOwner": owner.address, "newOwner": successor.address}
     ]
     assert (view.owner().call(), view.pendingOwner().call()) == (successor.address, ZERO_ADDRESS)
-    _send(market, successor, "createCategory", "XXL", "Extra extra large", 100_000)
+    _send(market, successor, "createCategory", "XXL", "Extra extra large", 60_480)
     refused = _refused(
         lambda: _send(market, owner, "createCategory", "XXS", "Too late", 60), "NotOwner"
     )

@@ -82,7 +82,8 @@ contract HubAccounts is HubBase {
         return _accounts[account].locked;
     }
 
-    /// @notice ECT in the kitty: pool stakes seized by `claim`. Hub balance = Σ stake + Σ locked + kitty.
+    /// @notice ECT in the kitty: pool stakes seized by `claim` and worker bonds seized by their
+    /// pool. Hub balance = Σ stake + Σ locked + kitty.
     /// @return Kitty in token units.
     function viewKitty() external view returns (uint256) {
         return _kitty;
@@ -90,10 +91,13 @@ contract HubAccounts is HubBase {
 
     // ------------------------------------------------------------------ worker bonds
 
-    /// @dev Between requestUnbond and unbond: longer than the longest task's final deadline (XL:
-    /// 10 × 36,000 s), so a pool can still seize the bond of a worker whose misconduct comes to
-    /// light when a task it failed or lied on ends.
+    /// @dev Between requestUnbond and unbond: at least as long as any task's final deadline
+    /// (createCategory caps reference times at MAX_TIME_REF), so a pool can still seize the bond
+    /// of a worker whose misconduct comes to light when a task it failed or lied on ends.
     uint256 internal constant BOND_NOTICE = 7 days;
+    /// @dev The longest reference time of a category: 10 of them (a task's final deadline) fit in
+    /// BOND_NOTICE (60,480 s, about 16.8 hours; XL is 36,000 s).
+    uint256 internal constant MAX_TIME_REF = BOND_NOTICE / FINAL_DEADLINE_RATIO;
     /// @dev Asset code of a workerpool in errors (see IHubErrors).
     uint8 private constant WORKERPOOL_ASSET = 2;
 
@@ -204,14 +208,15 @@ contract HubAccounts is HubBase {
     /// @notice Create a category. Only the Hub owner.
     /// @param name Short name (e.g. "XS").
     /// @param description Free text.
-    /// @param workClockTimeRef Reference duration in seconds, in [1, 2^32 - 1].
+    /// @param workClockTimeRef Reference duration in seconds, in [1, MAX_TIME_REF]: every task's
+    /// final deadline then falls within a bond's notice (see BOND_NOTICE).
     /// @return catid The new category's id (ids count from 0).
     function createCategory(string calldata name, string calldata description, uint256 workClockTimeRef)
         external
         onlyOwner
         returns (uint256 catid)
     {
-        if (workClockTimeRef == 0 || workClockTimeRef > type(uint32).max) revert InvalidTimeRef(workClockTimeRef);
+        if (workClockTimeRef == 0 || workClockTimeRef > MAX_TIME_REF) revert InvalidTimeRef(workClockTimeRef);
         catid = _categories.length;
         _categories.push(Category(name, description, workClockTimeRef));
         emit CreateCategory(catid, name, description, workClockTimeRef);

@@ -42,7 +42,8 @@ interface IHubEvents {
     event Reward(address indexed account, uint256 amount, bytes32 ref);
     /// @notice `amount` taken from the locked balance of `account` (paid out or forfeited).
     event Seize(address indexed account, uint256 amount, bytes32 ref);
-    /// @notice A seized pool stake went to the kitty, which now holds `kitty`.
+    /// @notice A seized pool stake (`ref` the taskid) or worker bond (`ref` the pool's address)
+    /// went to the kitty, which now holds `kitty`.
     event KittyCredit(uint256 amount, uint256 kitty, bytes32 ref);
 
     /// @notice A category was created by the Hub owner.
@@ -140,7 +141,7 @@ interface IHubErrors {
     /// @notice `account` has `stake` free ECT in the Hub but `needed` are required.
     error InsufficientStake(address account, uint256 stake, uint256 needed);
 
-    /// @notice workClockTimeRef must be in [1, 2^32 - 1] seconds.
+    /// @notice workClockTimeRef must be in [1, 60480] seconds (10 of them fit in a bond's notice).
     error InvalidTimeRef(uint256 workClockTimeRef);
     /// @notice No category `category` exists (there are `count`).
     error UnknownCategory(uint256 category, uint256 count);
@@ -325,7 +326,7 @@ interface IHub is IHubEvents, IHubErrors {
     /// @notice Locked balance of `account`.
     function lockedOf(address account) external view returns (uint256);
 
-    /// @notice ECT held by the kitty (seized pool stakes).
+    /// @notice ECT held by the kitty (seized pool stakes and worker bonds).
     function viewKitty() external view returns (uint256);
 
     /// @notice Reputation score of `worker`.
