@@ -21,13 +21,12 @@ RELEASES_PAGE = 50
 
 
 def _owns(user, listing: Listing) -> bool:
-    """The listing's provider, or a user signed in with the dataset's owner wallet (on chain,
-    as indexed; the listing's payout wallet before it is)."""
-    if listing.owner_id == user.pk:
-        return True
+    """Whoever owns the dataset on chain (as indexed: a user signed in with that wallet); the
+    listing's provider before it is registered."""
     asset = Asset.objects.filter(chain_id=settings.CHAIN_ID, address=listing.chain_address).first()
-    owner = asset.owner if asset is not None else listing.owner_wallet
-    return bool(owner) and user.wallets.filter(address=owner).exists()
+    if asset is None:
+        return listing.owner_id == user.pk
+    return user.wallets.filter(address=asset.owner).exists()
 
 
 @login_required

@@ -49,10 +49,14 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         if HEADER in response:
             return response
-        # Django's debug pages for errors style and script inline: leave them readable.
+        directives = settings.CONTENT_SECURITY_POLICY
         if settings.DEBUG and response.status_code >= 400:
-            return response
-        response[HEADER] = policy_header(
-            settings.CONTENT_SECURITY_POLICY, websocket_origin=websocket_origin(request)
-        )
+            # Django's debug pages for errors style and script inline: readable in development
+            # (production never shows them), every other rule kept.
+            directives = {
+                **directives,
+                "script-src": [*directives.get("script-src", []), "'unsafe-inline'"],
+                "style-src": [*directives.get("style-src", []), "'unsafe-inline'"],
+            }
+        response[HEADER] = policy_header(directives, websocket_origin=websocket_origin(request))
         return response

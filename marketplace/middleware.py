@@ -18,7 +18,7 @@ API_PREFIX = "/api/"
 
 
 def is_api(request: HttpRequest) -> bool:
-    return request.path_info.startswith(API_PREFIX)
+    return request.path_info.startswith(API_PREFIX) or request.path_info == API_PREFIX[:-1]
 
 
 def _api_sentence(request: HttpRequest, response: HttpResponse) -> str:

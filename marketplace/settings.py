@@ -261,6 +261,8 @@ IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=2 * 1024 * 1024)
 # may still run names is deleted INPUT_RETENTION_DAYS after its upload.
 INPUT_MAX_BYTES = env.int("INPUT_MAX_BYTES", default=20 * 1024 * 1024)
 INPUT_QUOTA_BYTES = env.int("INPUT_QUOTA_BYTES", default=200 * 1024 * 1024)
+# What all the accounts of one network (client address) store in all: wallets cost nothing.
+INPUT_QUOTA_BYTES_PER_IP = env.int("INPUT_QUOTA_BYTES_PER_IP", default=1024 * 1024 * 1024)
 INPUT_QUOTA_FILES = env.int("INPUT_QUOTA_FILES", default=100)
 INPUT_RETENTION_DAYS = env.float("INPUT_RETENTION_DAYS", default=7)
 # Result archives a worker uploads: plain tars of at most this many files and folders, whose

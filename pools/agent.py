@@ -264,13 +264,18 @@ class Agent:
         """What the agent's pool asks of its workers, and where the agent stands in it."""
         return self.client.call("get", f"pools/{self.pool}/")
 
-    def bond(self, amount: int) -> int:
-        """Lock `amount` of the worker's free escrow as its bond to the agent's pool (the Hub's
-        bond); the whole bond it keeps for the pool now. ChainError when refused (too little
-        free stake: deposit first)."""
+    def bond(self, target: int) -> int:
+        """Keep a bond of at least `target` for the agent's pool (the Hub's bond): locks what
+        the bond lacks of it from the worker's free escrow, nothing when it holds as much
+        already (an agent restarted with the same target locks nothing more). The whole bond
+        it keeps for the pool now; ChainError when refused (too little free stake: deposit
+        first)."""
         hub = self.hub(self.terms()["hub"])
-        hub.bond_call(workerpool=self.pool, amount=amount).send(self.sender(hub))
-        return hub.bond(workerpool=self.pool, worker=self.account.address).amount
+        held = hub.bond(workerpool=self.pool, worker=self.account.address).amount
+        if held < target:
+            hub.bond_call(workerpool=self.pool, amount=target - held).send(self.sender(hub))
+            held = hub.bond(workerpool=self.pool, worker=self.account.address).amount
+        return held
 
     def memberships(self) -> list[dict[str, Any]]:
         """The pools the agent belongs to (or asked to), and its standing in each."""

@@ -360,6 +360,9 @@ class PoolTermsSerializer(serializers.Serializer):
     membership = MembershipSerializer(allow_null=True)
 
 
+CHAIN_AWAY = "The index does not know the pool yet and the chain cannot be reached to check it."
+
+
 class PoolTermsApi(WorkerApi):
     """What a pool asks of its workers (admission, bond, score) and where the token's wallet
     stands in it (null: it never asked to join)."""
@@ -372,6 +375,7 @@ class PoolTermsApi(WorkerApi):
                 _400="The address is malformed.",
                 _403=SESSION_REFUSED,
                 _404="No pool is registered at this address.",
+                _503=CHAIN_AWAY,
             ),
         },
     )
@@ -385,7 +389,10 @@ class PoolTermsApi(WorkerApi):
                 {"error": "The pool's address is 0x and 40 hex digits.", "field": "address"}, 400
             )
         pool = to_checksum_address(address)
-        owner = membership.pool_owner(chain_id=settings.CHAIN_ID, workerpool=pool)
+        try:
+            owner = membership.pool_owner(chain_id=settings.CHAIN_ID, workerpool=pool)
+        except membership.ChainAway as error:
+            return Response({"error": str(error)}, status=503)
         if owner is None:
             return Response({"error": f"No pool is registered at {pool} on this chain."}, 404)
         policy = membership.policy_for(chain_id=settings.CHAIN_ID, workerpool=pool)
@@ -424,6 +431,7 @@ class PoolApplyApi(WorkerApi):
                 _403=SESSION_REFUSED,
                 _404="No pool is registered at this address.",
                 _409="The pool's operator removed you: only it can admit you again.",
+                _503=CHAIN_AWAY,
             ),
         },
     )
@@ -446,6 +454,8 @@ class PoolApplyApi(WorkerApi):
             )
         except membership.UnknownPool as error:
             return Response({"error": str(error)}, status=404)
+        except membership.ChainAway as error:
+            return Response({"error": str(error)}, status=503)
         except membership.MembershipError as error:
             return Response({"error": str(error)}, status=409)
         return Response(_membership(member))

@@ -84,7 +84,13 @@ class DealProgressConsumer(AsyncWebsocketConsumer):
                 "or html and task=N only.",
             )
             return
-        query = parse_qs(query_string.decode("latin-1"))
+        query = parse_qs(query_string.decode("latin-1"), keep_blank_values=True)
+        repeated = sorted(name for name, values in query.items() if len(values) > 1)
+        if repeated:
+            await self._refuse(
+                CLOSE_BAD_REQUEST, f"Give {', '.join(repeated)} once: it is one value."
+            )
+            return
         self.format = query.get("format", ["json"])[-1]
         if self.format not in FORMATS:
             await self._refuse(CLOSE_BAD_REQUEST, "Unknown format: ask for format=json or html.")

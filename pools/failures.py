@@ -7,8 +7,8 @@ class (pools.scheduler.runs_abandon). No Django here: the worker agent uses it t
 
 from __future__ import annotations
 
-# The classes, with what they mean. "app" failures are the app's or its inputs' fault, wherever
-# it runs; the others are the worker's own trouble and never count towards giving a task up.
+# The classes of app failures (reported with app_fault: the app's or its inputs' fault, not the
+# worker's machine), with what they mean.
 KINDS: dict[str, str] = {
     "fuel": "out of fuel",
     "time": "out of time",
@@ -22,6 +22,14 @@ KINDS: dict[str, str] = {
     "input": "a file the deal names may not be fetched (its URL is refused)",
     "other": "another reason",
 }
+
+# The classes every worker of a task meets alike (fuel, memory and output limits are the same
+# for all; a trap or an exit code follows from the app and its inputs): another worker's success
+# contradicts such a report. Running out of wall-clock time depends on the machine, and a
+# refused download on the worker's own settings.
+CONTRADICTABLE = frozenset(
+    {"fuel", "memory", "output", "trap", "exit", "start", "checksum", "dataset"}
+)
 
 # Reason prefixes (lower case, as pools.runtime, pools.sandbox and pools.agent word them) and
 # their class; the first that matches wins.

@@ -123,8 +123,8 @@ class PolicyForm(forms.Form):
         help_text="The worker's on-chain score (one point per task completed with others).",
     )
     seize_bond_on_contradiction = forms.BooleanField(
-        label="Seize the bond of a member whose failure report another worker's success "
-        "contradicts",
+        label="Seize the whole bond of a member that loses its standing (its failure reports "
+        "contradicted by other workers' success)",
         required=False,
     )
 

@@ -40,6 +40,7 @@ class Round:
     reopened: int = 0
     claimed: int = 0
     strikes: int = 0
+    seized: int = 0
     problems: list[str] = dataclasses.field(default_factory=list)
 
     def __str__(self) -> str:
@@ -55,6 +56,7 @@ class Round:
                 ("reopened", self.reopened),
                 ("claimed", self.claimed),
                 ("failure reports contradicted", self.strikes),
+                ("bonds seized", self.seized),
             )
             if count
         )
@@ -152,10 +154,9 @@ def scheduler_round(*, chain_id: int, hub) -> Round:
     result.abandoned = scheduler.runs_abandon(chain_id=chain_id)
     _sync_finished(chain_id)
     _drive(chain_id, hub, result)
-    try:
-        result.strikes = scheduler.runs_judge(chain_id=chain_id, hub=hub)
-    except ChainError as error:
-        result.problems.append(f"seizing a bond: {error}")
+    result.strikes = scheduler.runs_judge(chain_id=chain_id)
+    result.seized, problems = scheduler.bonds_seize(chain_id=chain_id, hub=hub)
+    result.problems += problems
     for problem in result.problems:
         logger.warning("Scheduler: %s", problem)
     return result

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from marketplace.accounts.models import Wallet
 from marketplace.catalogue.models import Asset, Market
 from marketplace.chain.amounts import format_ect
 from marketplace.deals.models import Worker, WorkerBond
@@ -53,6 +54,10 @@ class NotAllowed(MembershipError):
 
 class UnknownPool(MembershipError):
     """No pool is registered at this address."""
+
+
+class ChainAway(MembershipError):
+    """The chain cannot be reached to check the pool: try again later."""
 
 
 def strikes_allowed() -> int:
@@ -147,9 +152,9 @@ def unmet_conditions(policy: PoolPolicy, facts: Facts) -> list[str]:
     return missing
 
 
-def standing(member: PoolMember | None, policy: PoolPolicy, facts: Facts | None) -> Standing:
-    """Whether `member` (None: not one) is in good standing under `policy`, given `facts`
-    (needed only for members the policy admitted)."""
+def standing(member: PoolMember | None, policy: PoolPolicy, facts: Facts) -> Standing:
+    """Whether `member` (None: not one) is in good standing under `policy`, given what the
+    chain says of it (`facts`)."""
     pool = policy.workerpool
     if member is None or member.status == MemberStatus.REFUSED:
         return Standing(False, f"You are not a member of pool {pool}. {how_to_apply(pool)}")
@@ -165,7 +170,14 @@ def standing(member: PoolMember | None, policy: PoolPolicy, facts: Facts | None)
             f"Your standing in pool {pool} is lost: {member.strikes} of your failure reports "
             "were contradicted by other workers' success. Ask its operator to restore it.",
         )
-    if member.admitted_via == AdmittedVia.POLICY and facts is not None:
+    if facts.bond_noticed:
+        # A bond on its way out protects nobody: a worker would report falsely, then unbond.
+        return Standing(
+            False,
+            f"You gave notice on your bond for pool {pool}: a member taking its bond back gets "
+            f"no more work. Bond again (the Hub's bond({pool}, amount)) to withdraw the notice.",
+        )
+    if member.admitted_via == AdmittedVia.POLICY:
         missing = unmet_conditions(policy, facts)
         if missing:
             return Standing(
@@ -177,53 +189,53 @@ def standing(member: PoolMember | None, policy: PoolPolicy, facts: Facts | None)
     return Standing(True)
 
 
-def member_standing(*, chain_id: int, workerpool: str, worker: str) -> Standing:
-    member = PoolMember.objects.filter(
-        chain_id=chain_id, workerpool=workerpool, worker=worker
-    ).first()
+def standings(
+    *, chain_id: int, workerpool: str, members: Iterable[PoolMember]
+) -> dict[str, Standing]:
+    """The standing of each of `members` of `workerpool`, by worker (three queries in all)."""
+    members = list(members)
     policy = policy_for(chain_id=chain_id, workerpool=workerpool)
-    facts = None
-    if member is not None and member.admitted_via == AdmittedVia.POLICY:
-        facts = Facts.of(chain_id=chain_id, workerpool=workerpool, worker=worker)
+    facts = facts_of(chain_id=chain_id, workerpool=workerpool, workers=[m.worker for m in members])
+    return {m.worker: standing(m, policy, facts[m.worker]) for m in members}
+
+
+def member_standing(*, chain_id: int, workerpool: str, worker: str, lock: bool = False) -> Standing:
+    """Whether `worker` is a member of `workerpool` in good standing. `lock` holds its
+    membership row until the caller's transaction ends, so that no decision about it (a
+    removal, a strike) commits meanwhile."""
+    members = PoolMember.objects.filter(chain_id=chain_id, workerpool=workerpool, worker=worker)
+    member = (members.select_for_update() if lock else members).first()
+    policy = policy_for(chain_id=chain_id, workerpool=workerpool)
+    facts = Facts.of(chain_id=chain_id, workerpool=workerpool, worker=worker)
     return standing(member, policy, facts)
 
 
-def pools_in_good_standing(*, chain_id: int, worker: str, pools: Iterable[str]) -> set[str]:
-    """Those of `pools` where `worker` is a member in good standing."""
-    members = {
-        member.workerpool: member
-        for member in PoolMember.objects.filter(
-            chain_id=chain_id, worker=worker, workerpool__in=list(pools), status=MemberStatus.ACTIVE
-        )
-    }
+def pools_in_good_standing(
+    *, chain_id: int, worker: str, pools: Iterable[str], lock: bool = False
+) -> set[str]:
+    """Those of `pools` where `worker` is a member in good standing (`lock`: as in
+    member_standing)."""
+    members = PoolMember.objects.filter(
+        chain_id=chain_id, worker=worker, workerpool__in=list(pools), status=MemberStatus.ACTIVE
+    )
     good = set()
-    for pool, member in members.items():
-        policy = policy_for(chain_id=chain_id, workerpool=pool)
-        facts = None
-        if member.admitted_via == AdmittedVia.POLICY:
-            facts = Facts.of(chain_id=chain_id, workerpool=pool, worker=worker)
-        if standing(member, policy, facts).ok:
-            good.add(pool)
+    for member in members.select_for_update() if lock else members:
+        verdict = standings(chain_id=chain_id, workerpool=member.workerpool, members=[member])
+        if verdict[worker].ok:
+            good.add(member.workerpool)
     return good
 
 
 def members_in_good_standing(*, chain_id: int, workerpool: str, workers: Iterable[str]) -> set[str]:
     """Those of `workers` that are members of `workerpool` in good standing."""
-    members = list(
-        PoolMember.objects.filter(
-            chain_id=chain_id,
-            workerpool=workerpool,
-            worker__in=set(workers),
-            status=MemberStatus.ACTIVE,
-        )
-    )
-    policy = policy_for(chain_id=chain_id, workerpool=workerpool)
-    facts = facts_of(
+    members = PoolMember.objects.filter(
         chain_id=chain_id,
         workerpool=workerpool,
-        workers=[m.worker for m in members if m.admitted_via == AdmittedVia.POLICY],
+        worker__in=set(workers),
+        status=MemberStatus.ACTIVE,
     )
-    return {m.worker for m in members if standing(m, policy, facts.get(m.worker)).ok}
+    found = standings(chain_id=chain_id, workerpool=workerpool, members=members)
+    return {worker for worker, verdict in found.items() if verdict.ok}
 
 
 def member_list(*, chain_id: int, workerpool: str):
@@ -271,7 +283,8 @@ def _member_for_update(*, chain_id: int, workerpool: str, worker: str) -> PoolMe
 
 def pool_owner(*, chain_id: int, workerpool: str) -> str | None:
     """The owner of the pool at `workerpool`: as indexed, else as the chain says (a pool
-    registered a moment ago); None when no pool is registered there (or the node is away)."""
+    registered a moment ago); None when no pool is registered there. ChainAway when the index
+    does not know it and the node does not answer."""
     asset = pool_asset(chain_id=chain_id, workerpool=workerpool)
     if asset is not None:
         return asset.owner
@@ -285,8 +298,11 @@ def pool_owner(*, chain_id: int, workerpool: str) -> str | None:
         if deployment is None:
             return None
         return Hub(address=deployment.hub).asset_owner(OrderKind.WORKERPOOL, workerpool)
-    except ChainError:
-        return None
+    except ChainError as error:
+        raise ChainAway(
+            f"The chain cannot be reached to check pool {workerpool} ({error}): try again in a "
+            "moment."
+        ) from None
 
 
 def _require_pool(*, chain_id: int, workerpool: str) -> str:
@@ -372,15 +388,14 @@ def member_request(*, chain_id: int, workerpool: str, worker: str, note: str = "
         facts = Facts.of(chain_id=chain_id, workerpool=workerpool, worker=worker)
         missing = unmet_conditions(policy, facts)
         if missing:
+            reason = ("The pool asks " + "; and ".join(missing) + ".")[:300]
             member.status = MemberStatus.REFUSED
             member.admitted_via = ""
             member.save()
-            _decide(
-                member,
-                MembershipAction.REFUSED,
-                **context,
-                reason="The pool asks " + "; and ".join(missing) + ".",
-            )
+            last = member.decisions.first()
+            if last is None or (last.action, last.reason) != (MembershipAction.REFUSED, reason):
+                # Asking again unchanged writes nothing more: refusals cannot flood the history.
+                _decide(member, MembershipAction.REFUSED, **context, reason=reason)
             return member
         member.status, member.admitted_via, member.strikes = (
             MemberStatus.ACTIVE,
@@ -515,7 +530,8 @@ def member_decide(
 @transaction.atomic
 def member_strike(*, member: PoolMember, reason: str) -> PoolMember:
     """A failure report of `member` was contradicted by another worker's success; at
-    POOL_MEMBER_STRIKES it loses its standing, and its running replicates go to others."""
+    POOL_MEMBER_STRIKES it loses its standing, its running replicates go to others, and its
+    bond is due to be seized when the pool's policy says so (the scheduler sends it)."""
     member = PoolMember.objects.select_for_update().get(pk=member.pk)
     member.strikes += 1
     member.save(update_fields=["strikes", "updated_at"])
@@ -527,6 +543,10 @@ def member_strike(*, member: PoolMember, reason: str) -> PoolMember:
         reason=reason,
     )
     if member.strikes >= strikes_allowed():
+        policy = policy_for(chain_id=member.chain_id, workerpool=member.workerpool)
+        if policy.seize_bond_on_contradiction:
+            member.seizure_due = f"Lost its standing: {reason}"[:300]
+            member.save(update_fields=["seizure_due", "updated_at"])
         replicates_withdraw(
             chain_id=member.chain_id,
             workerpool=member.workerpool,
@@ -555,21 +575,26 @@ def replicates_withdraw(*, chain_id: int, workerpool: str, worker: str, reason: 
     return count
 
 
-def bond_seized(*, member: PoolMember, amount: int, reason: str) -> None:
+def bond_seized(*, member: PoolMember, amount: int, tx_hash: str) -> None:
+    """The pool's seizure of `member`'s bond landed (`amount`: 0 when nothing was left)."""
+    reason = member.seizure_due
+    PoolMember.objects.filter(pk=member.pk).update(seizure_due="", updated_at=timezone.now())
     _decide(
         member,
         MembershipAction.BOND_SEIZED,
         chain_id=member.chain_id,
         workerpool=member.workerpool,
-        reason=f"{format_ect(amount)}: {reason}",
+        reason=(
+            f"{format_ect(amount)} (transaction {tx_hash}). {reason}"
+            if amount
+            else f"Nothing left to seize. {reason}"
+        ),
     )
 
 
 def buyer_wallets(addresses: Iterable[str]) -> set[str]:
     """`addresses` and every wallet linked to the same users: a buyer's other wallets are the
     buyer too."""
-    from marketplace.accounts.models import Wallet
-
     addresses = {a for a in addresses if a}
     users = Wallet.objects.filter(address__in=addresses).values("user")
     return addresses | set(

@@ -63,12 +63,12 @@ def pool_members(request: HttpRequest, slug: str) -> HttpResponse:
         "policy": policy,
         "operator": operator,
         "active_count": members.filter(status=MemberStatus.ACTIVE).count(),
-        "mine": [
-            (member, _standing(member))
-            for member in PoolMember.objects.filter(
+        "mine": _with_standing(
+            pool,
+            PoolMember.objects.filter(
                 chain_id=settings.CHAIN_ID, workerpool=pool, worker__in=wallets
-            )
-        ],
+            ),
+        ),
         "apply_form": ApplyForm(wallets=wallets) if wallets else None,
         "strikes_allowed": membership.strikes_allowed(),
     }
@@ -78,9 +78,7 @@ def pool_members(request: HttpRequest, slug: str) -> HttpResponse:
         ).get_page(request.GET.get("page"))
         context |= {
             "requests": members.filter(status=MemberStatus.REQUESTED),
-            "members": [
-                (member, _standing(member)) for member in members.filter(status=MemberStatus.ACTIVE)
-            ],
+            "members": _with_standing(pool, members.filter(status=MemberStatus.ACTIVE)),
             "former": members.filter(status__in=(MemberStatus.REMOVED, MemberStatus.REFUSED))[:50],
             "history": history,
             "policy_form": PolicyForm(
@@ -96,10 +94,10 @@ def pool_members(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "pools/members.html", context)
 
 
-def _standing(member: PoolMember) -> membership.Standing:
-    return membership.member_standing(
-        chain_id=member.chain_id, workerpool=member.workerpool, worker=member.worker
-    )
+def _with_standing(pool: str, members) -> list[tuple[PoolMember, membership.Standing]]:
+    members = list(members)
+    found = membership.standings(chain_id=settings.CHAIN_ID, workerpool=pool, members=members)
+    return [(member, found[member.worker]) for member in members]
 
 
 def _act(
@@ -118,11 +116,12 @@ def _act(
             "it on chain.",
         )
         return back
-    try:
-        said = _ACTIONS[action](request, pool, operator, wallets)
-    except KeyError:
+    act = _ACTIONS.get(action)
+    if act is None:
         messages.error(request, "Unknown action.")
         return back
+    try:
+        said = act(request, pool, operator, wallets)
     except membership.MembershipError as error:
         messages.error(request, str(error))
         return back

@@ -108,6 +108,8 @@ class TaskRun(models.Model):
     # The deal's buyer: never a worker of its task (they would see its dataset).
     requester = models.CharField(max_length=42, blank=True)
     beneficiary = models.CharField(max_length=42, blank=True)
+    # Its dataset (empty: none), whose owner may set conditions on who receives its key.
+    dataset = models.CharField(max_length=42, blank=True)
     # Whether the failure reports of its workers were weighed against how it ended.
     failures_judged = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -155,6 +157,9 @@ class Replicate(models.Model):
     )
     authorization = models.CharField(max_length=132, help_text="The scheduler's signature.")
     lease_until = models.DateTimeField()
+    lease_seconds = models.PositiveIntegerField(
+        default=60, help_text="What a heartbeat renews the lease by (shorter for new members)."
+    )
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     percent = models.FloatField(default=0)
     message = models.CharField(max_length=300, blank=True)
@@ -213,8 +218,8 @@ class PoolPolicy(models.Model):
     )
     seize_bond_on_contradiction = models.BooleanField(
         default=False,
-        help_text="Seize the whole bond of a member whose failure report another worker's "
-        "success contradicts.",
+        help_text="Seize the whole bond of a member that loses its standing (its failure "
+        "reports contradicted by other workers' success).",
     )
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -260,6 +265,12 @@ class PoolMember(models.Model):
     admitted_via = models.CharField(max_length=6, choices=AdmittedVia.choices, blank=True)
     note = models.CharField(max_length=300, blank=True, help_text="What the worker said.")
     strikes = models.PositiveIntegerField(default=0)
+    seizure_due = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Why the pool is to seize this member's bond (empty: nothing due); the "
+        "scheduler sends it, and tries again until the chain takes it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

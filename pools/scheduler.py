@@ -26,12 +26,14 @@ from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from datamarket.selectors import datasets_closed_to
 from marketplace.catalogue.models import Asset, Market
-from marketplace.chain.errors import ChainRevert
+from marketplace.chain.errors import ChainError, ChainRevert
 from marketplace.deals.models import Deal, Task, Worker
+from marketplace.indexer.selectors import index_freshness
 from pools import membership
+from pools.failures import CONTRADICTABLE, classify
 from pools.failures import KINDS as FAILURE_KINDS
-from pools.failures import classify
 from pools.models import (
     LIVE_REPLICATES,
     PoolMember,
@@ -125,6 +127,7 @@ def runs_create(*, chain_id: int) -> int:
                 replicates_wanted=wanted,
                 requester=deal.requester,
                 beneficiary=deal.beneficiary,
+                dataset=deal.dataset,
             )
             for idx in range(deal.bot_first, deal.bot_first + deal.volume)
         ]
@@ -220,12 +223,8 @@ def is_new_member(*, chain_id: int, workerpool: str, worker: str) -> bool:
 
 
 def lease_for(replicate: Replicate) -> datetime.timedelta:
-    new = is_new_member(
-        chain_id=replicate.task.chain_id,
-        workerpool=replicate.task.workerpool,
-        worker=replicate.worker,
-    )
-    return datetime.timedelta(seconds=lease_seconds(new_member=new))
+    """What a heartbeat renews `replicate`'s lease by (set when it was handed out)."""
+    return datetime.timedelta(seconds=replicate.lease_seconds)
 
 
 _live_replicates = (
@@ -249,21 +248,28 @@ def replicate_assign(*, chain_id: int, worker: str, pool: str | None) -> Replica
         if pool not in owners:
             raise NoWork(f"Pool {pool} is not scheduled by this site.")
         owners = {pool: owners[pool]}
-        verdict = membership.member_standing(chain_id=chain_id, workerpool=pool, worker=worker)
+        # Locked: a removal or a strike of this member waits for this transaction, or wins.
+        verdict = membership.member_standing(
+            chain_id=chain_id, workerpool=pool, worker=worker, lock=True
+        )
         if not verdict.ok:
             raise NotMember(verdict.reason)
     elif not owners:
         raise NoWork("This site schedules no pool yet (or its index has not reached them).")
     else:
-        good = membership.pools_in_good_standing(chain_id=chain_id, worker=worker, pools=owners)
+        good = membership.pools_in_good_standing(
+            chain_id=chain_id, worker=worker, pools=owners, lock=True
+        )
         if not good:
             raise NotMember(
                 "You are a member in good standing of no pool this site schedules: find a pool "
                 "at /pools/ and ask to join it (POST /api/v1/workers/pools/<address>/apply/)."
             )
         owners = {address: key for address, key in owners.items() if address in good}
-    # A buyer never works on its own deals: it would see their dataset.
+    # A buyer never works on its own deals: it would see their dataset. Nor does a worker run
+    # a task whose dataset's owner would refuse it the key.
     buyer = membership.buyer_wallets([worker])
+    closed = _datasets_closed(chain_id=chain_id, worker=worker, pools=owners)
     now = timezone.now()
     # A run is active once its task's start was mined; the index may not have the task yet
     # (then its contribution deadline is 7 reference times away), or may show it closed.
@@ -279,6 +285,7 @@ def replicate_assign(*, chain_id: int, worker: str, pool: str | None) -> Replica
         .exclude(replicates__worker=worker)
         .exclude(requester__in=buyer)
         .exclude(beneficiary__in=buyer)
+        .exclude(closed)
         # A correlated count, not a join: PostgreSQL locks no rows of a GROUP BY.
         .annotate(live=Coalesce(Subquery(_live_replicates), 0))
         .order_by("created_at", "id")
@@ -290,11 +297,13 @@ def replicate_assign(*, chain_id: int, worker: str, pool: str | None) -> Replica
             worker=worker, taskid=run.taskid, scheduler_key=owners[run.workerpool]
         )
         new = is_new_member(chain_id=chain_id, workerpool=run.workerpool, worker=worker)
+        seconds = lease_seconds(new_member=new)
         replicate = Replicate.objects.create(
             task=run,
             worker=worker,
             authorization="0x" + signature.hex(),
-            lease_until=now + datetime.timedelta(seconds=lease_seconds(new_member=new)),
+            lease_until=now + datetime.timedelta(seconds=seconds),
+            lease_seconds=seconds,
         )
         progress_changed(run.dealid)
         return replicate
@@ -303,6 +312,25 @@ def replicate_assign(*, chain_id: int, worker: str, pool: str | None) -> Replica
         if pool
         else "No task of the pools this site schedules needs a worker now."
     )
+
+
+def _datasets_closed(*, chain_id: int, worker: str, pools: Iterable[str]) -> Q:
+    """The runs whose dataset's owner would refuse `worker` its key, in each of `pools`."""
+    score = membership.Facts.of(chain_id=chain_id, workerpool="", worker=worker).score
+    by_hand = set(
+        PoolMember.objects.filter(
+            chain_id=chain_id, worker=worker, workerpool__in=list(pools), admitted_via="hand"
+        ).values_list("workerpool", flat=True)
+    )
+    refused = {
+        hand: datasets_closed_to(score=score, admitted_by_hand=hand)
+        for hand in {pool in by_hand for pool in pools}
+    }
+    closed = Q(pk__in=[])
+    for pool in pools:
+        if refused[pool in by_hand]:
+            closed |= Q(workerpool=pool, dataset__in=refused[pool in by_hand])
+    return closed
 
 
 def replicate_heartbeat(
@@ -424,39 +452,45 @@ def runs_abandon(*, chain_id: int) -> int:
     return abandoned
 
 
-def runs_judge(*, chain_id: int, hub: Hub | None = None) -> int:
-    """Weigh the failure reports of finished tasks: a member that reported an app failure for a
-    task that completed anyway (other workers ran it to a consensus) gets a strike, and its
-    whole bond is seized when the pool's policy says so (with the owner's key, when `hub` is
-    given). How many strikes were given."""
+def runs_judge(*, chain_id: int) -> int:
+    """Weigh the failure reports of finished tasks: a member that reported an app failure of a
+    class every worker meets alike (pools.failures.CONTRADICTABLE: not out of time, nor a
+    refused download) for a task that completed anyway, in a block the index holds as
+    confirmed (a reorganization cannot take it back), gets a strike (membership.member_strike:
+    at POOL_MEMBER_STRIKES it loses its standing, and its bond may be due to be seized). How
+    many strikes were given."""
+    confirmed = index_freshness().confirmed_block
+    if confirmed is None:
+        return 0
+    settled = Task.objects.filter(
+        chain_id=chain_id, status__in=("completed", "failed"), block_number__lte=confirmed
+    ).values("taskid")
     finished = TaskRun.objects.filter(
         chain_id=chain_id,
         status__in=(RunStatus.COMPLETED, RunStatus.FAILED),
         failures_judged=False,
+        taskid__in=settled,
     )
-    owners = operated_pools(chain_id=chain_id)
     strikes = 0
     for pk in list(finished.values_list("pk", flat=True)[:200]):
-        struck = []
         with transaction.atomic():
             # Marked judged with its strikes, in one transaction: never judged twice.
             run = TaskRun.objects.select_for_update().get(pk=pk)
             if run.failures_judged:
                 continue
             if run.status == RunStatus.COMPLETED:
-                struck = _strike_contradicted(run)
+                strikes += _strike_contradicted(run)
             run.failures_judged = True
             run.save(update_fields=["failures_judged", "updated_at"])
-        strikes += len(struck)
-        if hub is not None and run.workerpool in owners:
-            for member, reason in struck:
-                _seize_bond(hub, owners[run.workerpool], member, reason)
     return strikes
 
 
-def _strike_contradicted(run: TaskRun) -> list[tuple[PoolMember, str]]:
-    struck = []
-    for failure in run.replicates.filter(status=ReplicateStatus.FAILED, app_fault=True):
+def _strike_contradicted(run: TaskRun) -> int:
+    struck = 0
+    failures = run.replicates.filter(
+        status=ReplicateStatus.FAILED, app_fault=True, failure_kind__in=CONTRADICTABLE
+    )
+    for failure in failures:
         member = PoolMember.objects.filter(
             chain_id=run.chain_id, workerpool=run.workerpool, worker=failure.worker
         ).first()
@@ -466,22 +500,38 @@ def _strike_contradicted(run: TaskRun) -> list[tuple[PoolMember, str]]:
             f"Reported “{failure.failure}” on task {run.taskid[:10]}…, which other workers "
             "completed."
         )
-        struck.append((membership.member_strike(member=member, reason=reason), reason))
+        membership.member_strike(member=member, reason=reason)
+        struck += 1
     return struck
 
 
-def _seize_bond(hub: Hub, owner: LocalAccount, member: PoolMember, reason: str) -> None:
-    from marketplace.chain.client import TransactionSender
+def bonds_seize(*, chain_id: int, hub: Hub) -> tuple[int, list[str]]:
+    """Send the bond seizures due (members that lost their standing in a pool whose policy
+    seizes bonds), with each operated pool owner's key; one that fails is tried again next
+    round. How many landed, and the problems met."""
+    from marketplace.chain.client import TransactionSender  # loads web3: only with a chain
 
-    policy = membership.policy_for(chain_id=member.chain_id, workerpool=member.workerpool)
-    if not policy.seize_bond_on_contradiction:
-        return
-    amount = hub.bond(workerpool=member.workerpool, worker=member.worker).amount
-    if not amount:
-        return
-    call = hub.seize_bond_call(workerpool=member.workerpool, worker=member.worker, amount=amount)
-    call.send(TransactionSender(owner, w3=hub.w3))
-    membership.bond_seized(member=member, amount=amount, reason=reason)
+    owners = operated_pools(chain_id=chain_id)
+    due = PoolMember.objects.filter(
+        chain_id=chain_id, workerpool__in=list(owners), seizure_due__gt=""
+    )
+    seized, problems = 0, []
+    for member in due:
+        try:
+            amount = hub.bond(workerpool=member.workerpool, worker=member.worker).amount
+            tx_hash = ""
+            if amount:
+                call = hub.seize_bond_call(
+                    workerpool=member.workerpool, worker=member.worker, amount=amount
+                )
+                receipt = call.send(TransactionSender(owners[member.workerpool], w3=hub.w3))
+                tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
+        except ChainError as error:
+            problems.append(f"seizing the bond of {member.worker}: {error}")
+            continue
+        membership.bond_seized(member=member, amount=amount, tx_hash=tx_hash)
+        seized += 1
+    return seized, problems
 
 
 def replicates_expire(*, now: datetime.datetime | None = None) -> int:

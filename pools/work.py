@@ -9,6 +9,7 @@ Every function takes the replicate of the calling worker; the API checks that it
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import hashlib
 import json
 from typing import IO, Any
@@ -28,7 +29,7 @@ from pools.failures import classify
 from pools.models import AdmittedVia, PoolMember, Replicate, ReplicateStatus
 from pools.progress import progress_changed
 from pools.results import UnsafeArchive, check_result_archive
-from pools.scheduler import lease_for
+from pools.scheduler import lease_seconds
 
 MAX_RESULT_BYTES = 256 * 1024 * 1024
 # A replicate not proven yet: its worker may still report it failed.
@@ -133,11 +134,8 @@ def dataset_key(replicate: Replicate) -> bytes:
         raise WorkRefused("This task uses no dataset.", status=404)
     if replicate.worker in membership.buyer_wallets([deal.requester, deal.beneficiary]):
         raise WorkRefused("The deal's buyer never receives its dataset's key.", status=403)
-    # The Hub matched the deal only if the dataset's order allows its pool (workerpoolrestrict).
-    if deal.workerpool != run.workerpool:
-        raise WorkRefused(
-            f"The dataset's order does not allow pool {run.workerpool}: no key.", status=403
-        )
+    # The run is the deal's, in its pool: the Hub matched the deal only if the dataset's order
+    # allows that pool (workerpoolrestrict), so no more is checked of the order here.
     listing = Listing.objects.filter(chain_address=deal.dataset, kind="dataset").first()
     if listing is None:
         raise WorkRefused(
@@ -215,7 +213,8 @@ def result_upload(*, replicate: Replicate, archive: IO[bytes], size: int, digest
     replicate.percent = 100.0
     replicate.status = ReplicateStatus.UPLOADED
     # The lease now waits for the contribution's report (replicates_expire).
-    replicate.lease_until = timezone.now() + lease_for(replicate)
+    # A full lease whoever the worker: a contribution may wait for blocks on a busy chain.
+    replicate.lease_until = timezone.now() + datetime.timedelta(seconds=lease_seconds())
     replicate.save(update_fields=["digest", "percent", "status", "lease_until", "updated_at"])
     progress_changed(replicate.task.dealid)
     return replicate

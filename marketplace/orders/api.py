@@ -38,6 +38,7 @@ from marketplace.catalogue.pagination import ApiPagination
 from marketplace.chain.amounts import ECT_DECIMALS, InvalidAmount, from_units, to_units
 from marketplace.chain.errors import ChainError
 from marketplace.chain.orders import UINT256_MAX, typed_data
+from marketplace.clientip import client_ip
 from marketplace.deals.models import OrderKind
 from marketplace.orders import purchases, selectors, services
 from marketplace.orders.models import InputFile, Order, OrderStatus
@@ -325,6 +326,7 @@ class OrderPublishApi(APIView):
                 signature=body.get("signature", ""),
                 domain=body.get("domain"),
                 user=request.user,
+                site_url=request.build_absolute_uri("/"),
             )
         except OrderError as error:
             return error_response(error)
@@ -343,7 +345,9 @@ class OrderPublishApi(APIView):
             for item in items
         ]
         try:
-            outcomes = services.orders_publish(submissions=submissions, user=request.user)
+            outcomes = services.orders_publish(
+                submissions=submissions, user=request.user, site_url=request.build_absolute_uri("/")
+            )
         except OrderError as error:
             return error_response(error)
         stored = _serialize([o.order for o in outcomes if o.order is not None])
@@ -616,7 +620,9 @@ class InputUploadApi(APIView):
                 {"error": "Send the file in the form field 'file'.", "field": "file"}, 400
             )
         try:
-            stored = services.input_store(owner=request.user, file=upload, name=upload.name)
+            stored = services.input_store(
+                owner=request.user, file=upload, name=upload.name, client_ip=client_ip(request)
+            )
         except OrderError as error:
             return error_response(error)
         return Response(

@@ -115,6 +115,9 @@ class InputFile(models.Model):
     token = models.CharField(max_length=32, unique=True, help_text="Random; its URL's folder.")
     name = models.CharField(max_length=100, help_text="Its file name, made safe.")
     size = models.PositiveBigIntegerField(help_text="Bytes.")
+    client_ip = models.GenericIPAddressField(
+        null=True, blank=True, help_text="Where it was uploaded from: a network's quota."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -122,6 +125,7 @@ class InputFile(models.Model):
         indexes = [
             models.Index(fields=["owner", "created_at"], name="input_by_owner"),
             models.Index(fields=["created_at"], name="input_by_age"),
+            models.Index(fields=["client_ip"], name="input_by_network"),
         ]
 
     def __str__(self) -> str:

@@ -28,7 +28,8 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
@@ -53,6 +54,7 @@ from marketplace.orders.models import Order as BookOrder
 from marketplace.orders.parsing import (
     ASSET_FIELDS,
     OrderError,
+    input_file_urls,
     order_kind,
     order_price,
     parse_order,
@@ -391,6 +393,16 @@ def _row(
     )
 
 
+def _check_input_files(params: str, *, site_url: str) -> None:
+    """A request in the book names only input files its workers would fetch."""
+    try:
+        named = json.loads(params or "{}")
+    except ValueError:
+        return  # params workers cannot read name no input file
+    if isinstance(named, dict) and "input_files" in named:
+        input_file_urls(named["input_files"], site_url=site_url)
+
+
 @dataclasses.dataclass(frozen=True)
 class _Parsed:
     """A submission read once: its kind, order, digest and signature."""
@@ -402,11 +414,13 @@ class _Parsed:
     signature: bytes
 
 
-def _parse(submission: Submission, domain: Domain) -> _Parsed:
+def _parse(submission: Submission, domain: Domain, site_url: str | None) -> _Parsed:
     kind = order_kind(submission.kind)
     order = parse_order(kind, submission.order)
     signature = parse_signature(submission.signature)
     _check_domain(submission.domain, domain)
+    if kind == OrderKind.REQUEST and site_url is not None:
+        _check_input_files(order.params, site_url=site_url)
     digest = "0x" + order_digest(order, domain).hex()
     return _Parsed(submission, kind, order, digest, signature)
 
@@ -474,18 +488,23 @@ def _book_lock(chain_id: int) -> None:
 
 @transaction.atomic
 def orders_publish(
-    *, submissions: Sequence[Submission], user: AbstractBaseUser | None = None
+    *,
+    submissions: Sequence[Submission],
+    user: AbstractBaseUser | None = None,
+    site_url: str | None = None,
 ) -> list[Published]:
     """Check and store a batch of orders (at most MAX_BATCH); one outcome per submission, in
     order. Accepted orders are stored together; a refused one stores nothing of itself. An
-    order its signer took off the book comes back when its signer (or staff) publishes it."""
+    order its signer took off the book comes back when its signer (or staff) publishes it.
+    With `site_url` (this site, where its input store is), a request naming input files its
+    workers would refuse (parsing.input_file_urls) is refused."""
     if len(submissions) > MAX_BATCH:
         raise OrderError(f"Publish at most {MAX_BATCH} orders at a time, not {len(submissions)}.")
     domain = book_domain()
     readings: list[_Parsed | OrderError] = []
     for submission in submissions:
         try:
-            readings.append(_parse(submission, domain))
+            readings.append(_parse(submission, domain, site_url))
         except OrderError as error:
             readings.append(error)
     _book_lock(domain.chain_id)
@@ -603,11 +622,13 @@ def order_publish(
     signature: Any = "",
     domain: Any = None,
     user: AbstractBaseUser | None = None,
+    site_url: str | None = None,
 ) -> BookOrder:
     """Check and store one order; raises the OrderError that refused it."""
     (outcome,) = orders_publish(
         submissions=[Submission(kind=kind, order=order, signature=signature, domain=domain)],
         user=user,
+        site_url=site_url,
     )
     if outcome.error is not None:
         raise outcome.error
@@ -804,11 +825,15 @@ def _safe_name(name: str) -> str:
 
 
 @transaction.atomic
-def input_store(*, owner: AbstractBaseUser, file: File, name: str) -> InputFile:
+def input_store(
+    *, owner: AbstractBaseUser, file: File, name: str, client_ip: str | None = None
+) -> InputFile:
     """Store `file` as an input file of `owner`'s tasks, named `name` (made safe), within
-    INPUT_MAX_BYTES and `owner`'s quota (INPUT_QUOTA_FILES files, INPUT_QUOTA_BYTES in all).
+    INPUT_MAX_BYTES, `owner`'s quota (INPUT_QUOTA_FILES files, INPUT_QUOTA_BYTES in all) and
+    the quota of the network it comes from (`client_ip`: INPUT_QUOTA_BYTES_PER_IP, whatever
+    the accounts: new wallets cost nothing).
 
-    Raises InputRefused (InputOverQuota past the quota); nothing is stored then.
+    Raises InputRefused (InputOverQuota past a quota); nothing is stored then.
     """
     size = file.size
     if size > settings.INPUT_MAX_BYTES:
@@ -829,7 +854,24 @@ def input_store(*, owner: AbstractBaseUser, file: File, name: str) -> InputFile:
             f"you store {_files(used.files)} of {_size(used.bytes)}. {_how_to_free_space()}",
             field="file",
         )
-    stored = InputFile(owner=owner, token=uuid.uuid4().hex, name=_safe_name(name), size=size)
+    if client_ip:
+        from_there = InputFile.objects.filter(client_ip=client_ip).aggregate(
+            total=Coalesce(Sum("size"), 0)
+        )["total"]
+        if from_there + size > settings.INPUT_QUOTA_BYTES_PER_IP:
+            raise InputOverQuota(
+                f"{name} ({_size(size)}) does not fit in your network's input quota of "
+                f"{_size(settings.INPUT_QUOTA_BYTES_PER_IP)}: {_size(from_there)} are stored from "
+                f"it, whatever the account. {_how_to_free_space()}",
+                field="file",
+            )
+    stored = InputFile(
+        owner=owner,
+        token=uuid.uuid4().hex,
+        name=_safe_name(name),
+        size=size,
+        client_ip=client_ip or None,
+    )
     default_storage.save(stored.path, file)
     try:
         stored.save()

@@ -62,7 +62,7 @@ def test_the_owner_sets_its_conditions(client):
     assert dataset.key_min_score == 4
 
 
-def test_the_wallet_that_owns_the_dataset_on_chain_reads_them_too(client):
+def test_once_on_chain_the_wallet_that_owns_the_dataset_reads_them(client):
     from marketplace.catalogue.models import Asset
     from tests.factories.accounts import WalletFactory
 
@@ -80,3 +80,6 @@ def test_the_wallet_that_owns_the_dataset_on_chain_reads_them_too(client):
     holder = WalletFactory(address=owner_wallet).user
     client.force_login(holder)
     assert client.get(f"/datasets/{dataset.listing.slug}/keys/").status_code == 200
+    # Once the dataset is on chain, its listing's provider without that wallet has no say.
+    client.force_login(dataset.listing.owner)
+    assert client.get(f"/datasets/{dataset.listing.slug}/keys/").status_code == 404

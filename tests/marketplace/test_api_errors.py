@@ -104,6 +104,7 @@ ERRORS: dict[str, tuple[Callable[[], object], int, str | None]] = {
     ),
     "an unknown URL under /api/v1/": (lambda: APIClient().get("/api/v1/nope/"), 404, None),
     "an unknown URL under /api/": (lambda: APIClient().get("/api/nope/"), 404, None),
+    "/api itself, without its slash": (lambda: APIClient().get("/api"), 404, None),
     "a path id of the wrong type": (
         lambda: APIClient().get("/api/v1/workers/replicates/abc/"),
         404,

@@ -681,6 +681,7 @@ CASES: list[Case] = [
         _401=lambda w: w.anonymous.get(f"/api/v1/workers/pools/{w.market.workerpool}/"),
         _403=lambda w: w.session.get(f"/api/v1/workers/pools/{w.market.workerpool}/"),
         _404=lambda w: w.worker.get(f"/api/v1/workers/pools/{w.market.app}/"),
+        _503=lambda w: node_down(lambda: w.worker.get(f"/api/v1/workers/pools/{w.market.app}/")),
         _429=lambda w: throttled(
             lambda: w.worker.get(f"/api/v1/workers/pools/{w.market.workerpool}/"), w.worker
         ),
@@ -692,6 +693,9 @@ CASES: list[Case] = [
         _401=lambda w: w.anonymous.post(_apply(w), {}, "json"),
         _403=lambda w: w.browser.post(_apply(w), {}, "json"),
         _404=lambda w: w.worker.post(f"/api/v1/workers/pools/{w.market.app}/apply/", {}, "json"),
+        _503=lambda w: node_down(
+            lambda: w.worker.post(f"/api/v1/workers/pools/{w.market.app}/apply/", {}, "json")
+        ),
         _409=lambda w: (
             PoolMember.objects.update(status=MemberStatus.REMOVED),
             w.worker.post(_apply(w), {}, "json"),

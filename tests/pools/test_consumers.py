@@ -413,3 +413,26 @@ async def test_deep_or_huge_messages_get_an_error_and_the_socket_stays_open(text
     assert await receive(client) == {"type": "pong"}
     assert not [record for record in caplog.records if record.levelname == "ERROR"]
     await client.disconnect()
+
+
+@pytest.mark.parametrize("path", ["/ws/nope/", "/ws/", "/ws/deals/", "/ws/deals/x/y/", "/other"])
+async def test_a_socket_the_site_does_not_serve_is_closed_with_4404_not_an_error(path):
+    client = await connect(path)
+
+    assert (await receive(client))["error"].startswith("No websocket here")
+    assert await client.receive_output() == {"type": "websocket.close", "code": 4404}
+
+
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ("task=0&task=1", "Give task once: it is one value."),
+        ("format=json&format=html", "Give format once: it is one value."),
+        ("task=", "task must be a task's index in the deal: 0, 1, 2…"),
+    ],
+)
+async def test_a_repeated_or_empty_parameter_is_closed_with_4400(query, error):
+    client = await connect(f"/ws/deals/{UNKNOWN_DEAL}/?{query}")
+
+    assert (await receive(client))["error"] == error
+    assert await client.receive_output() == {"type": "websocket.close", "code": 4400}

@@ -13,7 +13,7 @@ from eth_account import Account as EthAccount
 
 from datamarket.models import KeyRelease
 from marketplace.accounts.models import Wallet
-from marketplace.deals.models import WorkerBond
+from marketplace.deals.models import Task, WorkerBond
 from pools import lifecycle, membership, scheduler
 from pools.models import (
     Admission,
@@ -187,7 +187,7 @@ def test_an_automatic_pool_admits_a_bonded_worker_and_drops_it_when_the_bond_is_
     assert WorkerBond.objects.get(worker=worker.address).unbond_at is not None
     lapsed = client.post("/api/v1/workers/work/", {"pool": pool}, "json")
     assert lapsed.status_code == 403
-    assert "no longer meet" in lapsed.json()["error"] and "notice" in lapsed.json()["error"]
+    assert "gave notice on your bond" in lapsed.json()["error"]
 
 
 def test_automatic_admission_needs_a_condition(bought):
@@ -308,11 +308,19 @@ def test_the_dataset_owners_conditions_hold(bought, hub_deployment, condition, w
     worker = market.workers[0]
     PoolMember.objects.filter(worker=worker.address).update(admitted_via=AdmittedVia.POLICY)
     client = worker_client(worker.address)
-    pk = client.post("/api/v1/workers/work/", {"pool": market.workerpool}, "json").json()["work"][
-        "replicate"
-    ]
+    # Such a task is not handed to it...
+    nothing = client.post("/api/v1/workers/work/", {"pool": market.workerpool}, "json")
+    assert nothing.status_code == 200 and nothing.json()["work"] is None
+    # ...and a replicate it holds anyway (handed out before the owner set its conditions) gets
+    # no key.
+    replicate = Replicate.objects.create(
+        task=_run(),
+        worker=worker.address,
+        authorization="0x",
+        lease_until=timezone.now() + datetime.timedelta(minutes=1),
+    )
 
-    refused = client.get(f"/api/v1/workers/replicates/{pk}/dataset-key/")
+    refused = client.get(f"/api/v1/workers/replicates/{replicate.pk}/dataset-key/")
 
     assert refused.status_code == 403 and words in refused.json()["error"]
     assert not KeyRelease.objects.exists()
@@ -382,15 +390,10 @@ def test_failure_reports_that_disagree_do_not_give_a_task_up(bought, settings):
     assert "the same way (out of fuel) on 2 workers" in run.failure
 
 
-def test_a_contradicted_failure_report_costs_standing_and_the_bond_where_the_pool_says_so(
-    bought, hub_deployment, settings
-):
-    settings.POOL_MEMBER_STRIKES = 1
-    market, _, _ = bought
-    hub, liar, pool = market.hub, market.workers[1], market.workerpool
+def _seizing_policy(market) -> None:
     membership.policy_set(
         chain_id=CHAIN_ID,
-        workerpool=pool,
+        workerpool=market.workerpool,
         actor=None,
         actor_wallet=market.scheduler.address,
         admission=Admission.BY_HAND,
@@ -398,25 +401,42 @@ def test_a_contradicted_failure_report_costs_standing_and_the_bond_where_the_poo
         score_min=0,
         seize_bond_on_contradiction=True,
     )
+
+
+def _completed_by_others(run: TaskRun) -> None:
+    """Another worker ran the task to a consensus: the chain completed it (in a confirmed
+    block, as indexed)."""
+    TaskRun.objects.filter(pk=run.pk).update(status=RunStatus.COMPLETED)
+    Task.objects.filter(taskid=run.taskid).update(status="completed")
+
+
+def test_a_contradicted_failure_report_costs_standing_and_the_bond_where_the_pool_says_so(
+    bought, hub_deployment, settings
+):
+    settings.POOL_MEMBER_STRIKES = 1
+    market, _, _ = bought
+    hub, liar, pool = market.hub, market.workers[1], market.workerpool
+    _seizing_policy(market)
     hub.bond_call(workerpool=pool, amount=5 * ECT).send(market.sender(liar))
     run = _run()
     _widen(run)
     _failing(market, liar, "The app did not finish: out of fuel.")
-    # Another worker ran it to a consensus: the task completed.
-    TaskRun.objects.filter(pk=run.pk).update(status=RunStatus.COMPLETED)
+    _completed_by_others(run)
     kitty = hub.kitty()
 
-    assert scheduler.runs_judge(chain_id=CHAIN_ID, hub=hub) == 1
-    assert scheduler.runs_judge(chain_id=CHAIN_ID, hub=hub) == 0  # judged once
+    # The round judges the report once, then seizes the bond with the pool owner's key.
+    result = lifecycle.scheduler_round(chain_id=CHAIN_ID, hub=hub)
+    assert (result.strikes, result.seized) == (1, 1), result.problems
+    again = lifecycle.scheduler_round(chain_id=CHAIN_ID, hub=hub)
+    assert (again.strikes, again.seized) == (0, 0)
 
     member = PoolMember.objects.get(worker=liar.address)
-    assert member.strikes == 1
+    assert (member.strikes, member.seizure_due) == (1, "")
     assert hub.bond(workerpool=pool, worker=liar.address).amount == 0
     assert hub.kitty() == kitty + 5 * ECT
-    actions = list(
-        MembershipDecision.objects.filter(member=member).values_list("action", flat=True)
-    )
-    assert sorted(actions) == [MembershipAction.BOND_SEIZED, MembershipAction.STRIKE]
+    decisions = {d.action: d.reason for d in MembershipDecision.objects.filter(member=member)}
+    assert set(decisions) == {MembershipAction.BOND_SEIZED, MembershipAction.STRIKE}
+    assert decisions[MembershipAction.BOND_SEIZED].startswith("5 ECT (transaction 0x")
     refused = worker_client(liar.address).post("/api/v1/workers/work/", {"pool": pool}, "json")
     assert refused.status_code == 403 and "standing" in refused.json()["error"]
     # Its failure reports no longer count towards giving a task up.
@@ -430,6 +450,89 @@ def test_a_contradicted_failure_report_costs_standing_and_the_bond_where_the_poo
     assert membership.member_standing(chain_id=CHAIN_ID, workerpool=pool, worker=liar.address).ok
 
 
+def test_a_seizure_the_chain_refuses_is_sent_again_next_round(bought, settings, monkeypatch):
+    settings.POOL_MEMBER_STRIKES = 1
+    market, _, _ = bought
+    hub, liar, pool = market.hub, market.workers[1], market.workerpool
+    _seizing_policy(market)
+    hub.bond_call(workerpool=pool, amount=5 * ECT).send(market.sender(liar))
+    run = _run()
+    _widen(run)
+    _failing(market, liar, "The app did not finish: trap: unreachable.")
+    _completed_by_others(run)
+    scheduler.runs_judge(chain_id=CHAIN_ID)
+    # The site's key for the pool is not its owner's any more: the chain refuses the seizure.
+    wrong = dict.fromkeys(scheduler.operated_pools(chain_id=CHAIN_ID), market.other_scheduler)
+    with monkeypatch.context() as patched:
+        patched.setattr(scheduler, "operated_pools", lambda *, chain_id: wrong)
+        seized, problems = scheduler.bonds_seize(chain_id=CHAIN_ID, hub=hub)
+    assert seized == 0 and "Only the owner" in problems[0]
+    assert PoolMember.objects.get(worker=liar.address).seizure_due
+    assert hub.bond(workerpool=pool, worker=liar.address).amount == 5 * ECT
+
+    assert scheduler.bonds_seize(chain_id=CHAIN_ID, hub=hub) == (1, [])
+    assert hub.bond(workerpool=pool, worker=liar.address).amount == 0
+    assert not PoolMember.objects.get(worker=liar.address).seizure_due
+
+
+def test_running_out_of_time_or_a_refused_download_costs_no_standing(bought):
+    market, _, _ = bought
+    run = _run()
+    _widen(run)
+    _failing(market, market.workers[0], "The app did not finish: out of time (300 s).")
+    _failing(market, market.workers[1], "Refused to download http://10.0.0.1/x: private.")
+    _completed_by_others(run)
+
+    assert scheduler.runs_judge(chain_id=CHAIN_ID) == 0
+    assert set(PoolMember.objects.values_list("strikes", flat=True)) == {0}
+
+
+def test_a_member_giving_notice_on_its_bond_gets_no_more_work(bought, hub_deployment):
+    market, _, _ = bought
+    worker, pool = market.workers[0], market.workerpool  # admitted by hand
+    market.hub.bond_call(workerpool=pool, amount=ECT).send(market.sender(worker))
+    market.hub.request_unbond_call(workerpool=pool).send(market.sender(worker))
+    index_to_head(hub_deployment)
+
+    refused = _work(worker.address, pool)
+
+    assert refused.status_code == 403 and "gave notice on your bond" in refused.json()["error"]
+
+
+def test_a_task_is_not_handed_to_a_member_its_datasets_owner_refuses(bought):
+    market, _, dataset = bought
+    dataset.key_hand_admitted_only = True
+    dataset.save()
+    PoolMember.objects.filter(worker=market.workers[0].address).update(
+        admitted_via=AdmittedVia.POLICY
+    )
+
+    nothing = _work(market.workers[0].address, market.workerpool)
+
+    assert nothing.status_code == 200 and nothing.json()["work"] is None
+    assert _work(market.workers[1].address, market.workerpool).status_code == 201  # by hand
+
+
+def test_asking_again_unchanged_writes_no_more_refusals(bought):
+    market, _, _ = bought
+    membership.policy_set(
+        chain_id=CHAIN_ID,
+        workerpool=market.workerpool,
+        actor=None,
+        actor_wallet="",
+        admission=Admission.AUTOMATIC,
+        bond_min=ECT,
+        score_min=0,
+        seize_bond_on_contradiction=False,
+    )
+    worker = EthAccount.create()
+    client = worker_client(worker.address)
+    for _ in range(3):
+        answer = client.post(f"/api/v1/workers/pools/{market.workerpool}/apply/", {}, "json")
+        assert answer.json()["status"] == "refused"
+    assert MembershipDecision.objects.filter(action=MembershipAction.REFUSED).count() == 1
+
+
 def test_a_new_member_holds_a_replicate_for_a_shorter_lease(bought, settings):
     settings.WORKER_LEASE_SECONDS = 60
     settings.WORKER_NEW_MEMBER_LEASE_SECONDS = 20
@@ -441,13 +544,11 @@ def test_a_new_member_holds_a_replicate_for_a_shorter_lease(bought, settings):
     assert replicate.lease_until <= before + datetime.timedelta(seconds=21)
     assert scheduler.lease_for(replicate) == datetime.timedelta(seconds=20)
     settings.POOL_NEW_MEMBER_TASKS = 0  # nothing to prove: a member like any other
-    assert scheduler.lease_for(replicate) == datetime.timedelta(seconds=60)
-
-
-def test_the_scheduler_round_weighs_failure_reports(bought, settings):
-    market, _, _ = bought
-    result = lifecycle.scheduler_round(chain_id=CHAIN_ID, hub=market.hub)
-    assert result.strikes == 0 and not result.problems
+    _widen(_run())
+    proven = scheduler.replicate_assign(
+        chain_id=CHAIN_ID, worker=market.workers[1].address, pool=market.workerpool
+    )
+    assert scheduler.lease_for(proven) == datetime.timedelta(seconds=60)
 
 
 def test_a_worker_reads_the_pools_terms_and_its_agent_locks_a_bond(
@@ -467,6 +568,7 @@ def test_a_worker_reads_the_pools_terms_and_its_agent_locks_a_bond(
 
     hub.approve_call(amount=7 * ECT).send(market.sender(market.funder))
     hub.deposit_for_call(amount=7 * ECT, target=worker.address).send(market.sender(market.funder))
+    stake = hub.account(worker.address).stake
     agent = Agent(
         site=live_server.url,
         account=worker,
@@ -475,7 +577,10 @@ def test_a_worker_reads_the_pools_terms_and_its_agent_locks_a_bond(
         chain_id=CHAIN_ID,
         work_dir=tmp_path,
     )
+    assert agent.bond(5 * ECT) == 5 * ECT
+    assert agent.bond(5 * ECT) == 5 * ECT  # restarted with the same target: nothing more locked
     assert agent.bond(7 * ECT) == 7 * ECT
     assert hub.bond(workerpool=pool, worker=worker.address).amount == 7 * ECT
+    assert hub.account(worker.address).stake == stake - 7 * ECT
     assert agent.join()["status"] == "requested"
     assert agent.terms()["membership"]["status"] == "requested"

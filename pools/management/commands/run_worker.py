@@ -64,8 +64,9 @@ class Command(BaseCommand):
             "--bond",
             type=Decimal,
             metavar="ECT",
-            help="Before asking to join --pool, lock this much of the worker's free escrow as "
-            "its bond to the pool (pools admitting by conditions may ask for one).",
+            help="Before asking to join --pool, make sure the worker keeps a bond of at least this "
+            "much for the pool, locking what it lacks from its free escrow (pools admitting by "
+            "conditions may ask for one).",
         )
 
     def handle(

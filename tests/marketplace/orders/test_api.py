@@ -175,6 +175,34 @@ def test_params_that_are_not_a_json_object_are_refused(api, market):
     assert not Order.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:18081/book", "http://10.0.0.1/x", "file:///etc/passwd"]
+)
+def test_a_request_naming_input_files_workers_would_refuse_is_not_published(api, market, url):
+    from marketplace.chain.orders import RequestOrder
+
+    request = RequestOrder(
+        app=market.app,
+        appmaxprice=1,
+        workerpoolmaxprice=1,
+        requester=market.requester.address,
+        category=0,
+        beneficiary=market.requester.address,
+        params=json.dumps({"args": "", "input_files": [url]}),
+    )
+    body = {
+        "kind": "request",
+        "order": typed_data(request, market.domain)["message"],
+        "signature": "0x" + sign_order(request, market.domain, market.requester.key).hex(),
+    }
+
+    refused = api.post(PUBLISH, body, "json")
+
+    assert refused.status_code == 400 and refused.json()["field"] == "input_files"
+    assert "Workers will not download the input file" in refused.json()["error"]
+    assert not Order.objects.exists()
+
+
 def test_a_replayed_or_consumed_order_is_refused(api, market, index):
     body = signed(market, app_order(market), market.app_owner.key)
     assert api.post(PUBLISH, body, "json").status_code == 201
@@ -419,6 +447,23 @@ def test_the_quota_counts_files_too_and_is_per_user(api, settings):
     other.force_authenticate(UserFactory())
     assert _upload(other, "c.txt", b"c").status_code == 201
     assert InputFile.objects.count() == 3
+
+
+def test_new_accounts_on_one_network_share_its_quota(settings):
+    settings.INPUT_QUOTA_BYTES_PER_IP = 1000
+    stored = []
+    for size in (600, 600):  # two fresh accounts, each far within its own quota
+        client = APIClient()
+        client.force_authenticate(UserFactory())
+        stored.append(_upload(client, "a.bin", bytes(size)))
+
+    assert stored[0].status_code == 201
+    assert stored[1].status_code == 413
+    assert "your network's input quota of 1,000 bytes" in stored[1].json()["error"]
+    assert InputFile.objects.count() == 1
+    elsewhere = APIClient(REMOTE_ADDR="192.0.2.9")
+    elsewhere.force_authenticate(UserFactory())
+    assert _upload(elsewhere, "a.bin", bytes(600)).status_code == 201
 
 
 def test_an_input_over_the_file_limit_is_refused(api, settings):
