@@ -23,7 +23,31 @@ def _daphne_hands_bodies_to_django() -> None:
     http_protocol.WebRequest = WebRequest
 
 
+# Nothing a client of ours sends over a websocket is longer (pools.consumers reads 1,024
+# characters at most): a longer message closes the socket (1009) before it is read whole.
+WEBSOCKET_MAX_MESSAGE_BYTES = 64 * 1024
+
+
+def _daphne_bounds_websocket_messages() -> None:
+    """Daphne lets autobahn take websocket messages of any size into memory before the
+    consumer sees them: cap messages and frames at WEBSOCKET_MAX_MESSAGE_BYTES."""
+    try:
+        from daphne import server
+    except ImportError:  # another ASGI server
+        return
+
+    class WebSocketFactory(server.WebSocketFactory):
+        def setProtocolOptions(self, **options) -> None:  # noqa: N802 (autobahn's name)
+            options.setdefault("maxMessagePayloadSize", WEBSOCKET_MAX_MESSAGE_BYTES)
+            options.setdefault("maxFramePayloadSize", WEBSOCKET_MAX_MESSAGE_BYTES)
+            super().setProtocolOptions(**options)
+
+    # Daphne's Server builds its websocket factory from this module-level name.
+    server.WebSocketFactory = WebSocketFactory
+
+
 _daphne_hands_bodies_to_django()
+_daphne_bounds_websocket_messages()
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
 django_asgi_app = get_asgi_application()

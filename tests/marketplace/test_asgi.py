@@ -94,3 +94,22 @@ def test_a_malformed_multipart_body_is_answered_by_the_site_in_json(
 
     assert (code, returned_type) == (status, "application/json"), body
     assert json.loads(body)["error"]
+
+
+def test_a_websocket_message_over_the_bound_closes_the_socket_before_it_is_read(site):
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    from marketplace.asgi import WEBSOCKET_MAX_MESSAGE_BYTES
+
+    url = site.replace("http://", "ws://") + "/ws/deals/0x" + "ab" * 32 + "/"
+    with connect(url, origin=site, max_size=None) as socket_:
+        json.loads(socket_.recv(timeout=10))  # the deal's first snapshot
+        socket_.send("x" * 1000)  # within the bound: an error message, the socket stays open
+        assert json.loads(socket_.recv(timeout=10))["type"] == "error"
+        socket_.send("x" * (WEBSOCKET_MAX_MESSAGE_BYTES + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            socket_.recv(timeout=10)
+    # Autobahn fails the connection (1009, message too big, or without a close frame at all):
+    # without the bound, the message would be read and answered like the one above.
+    assert closed.value.rcvd is None or closed.value.rcvd.code == 1009
