@@ -37,7 +37,7 @@ def _daphne_bounds_websocket_messages() -> None:
         return
 
     class WebSocketFactory(server.WebSocketFactory):
-        def setProtocolOptions(self, **options) -> None:  # noqa: N802 (autobahn's name)
+        def setProtocolOptions(self, **options) -> None:  # autobahn's name
             options.setdefault("maxMessagePayloadSize", WEBSOCKET_MAX_MESSAGE_BYTES)
             options.setdefault("maxFramePayloadSize", WEBSOCKET_MAX_MESSAGE_BYTES)
             super().setProtocolOptions(**options)
