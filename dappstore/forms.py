@@ -19,7 +19,9 @@ class AppForm(ListingForm):
         required=False,
         max_length=500,
         label="Default arguments",
-        help_text="Command-line arguments a task starts with, e.g. --width 512 in.svg out.png",
+        help_text="Command-line arguments a task starts with, e.g. --width 512 {dataset} "
+        "/output/out.png. Write {dataset} where the program reads its dataset (a worker puts "
+        "the dataset's path there): buyers must then choose a dataset. Results go in /output.",
     )
     field_order = ["name", "summary", "wasm", "description", "tags", "icon", "default_args"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from marketplace.catalogue.models import Listing
+from pools.agent import DATASET_PLACEHOLDER
 
 
 class App(models.Model):
@@ -21,3 +22,9 @@ class App(models.Model):
 
     def __str__(self) -> str:
         return self.listing.name
+
+    @property
+    def needs_dataset(self) -> bool:
+        """The program reads a dataset: its default arguments say where (`{dataset}`, which a
+        worker replaces with the dataset's path). Buying it without a dataset is refused."""
+        return DATASET_PLACEHOLDER in self.default_args

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from django.db import models
 
 from dappstore.models import App
@@ -38,6 +40,11 @@ class Dataset(models.Model):
 
     def __str__(self) -> str:
         return self.listing.name
+
+    @property
+    def task_file_name(self) -> str:
+        """The file name an app reads the dataset under in a task's input folder."""
+        return PurePosixPath(self.original_name or "dataset").name or "dataset"
 
 
 class KeyRelease(models.Model):

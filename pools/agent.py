@@ -190,7 +190,7 @@ def _checked(kind: str, expected: str, actual: str) -> None:
         )
 
 
-def _input_name(url: str) -> str:
+def input_file_name(url: str) -> str:
     """The name an input file gets in the input folder: the last part of its URL's path."""
     try:
         name = Path(urllib.parse.urlsplit(url).path).name
@@ -199,13 +199,24 @@ def _input_name(url: str) -> str:
     return name if name not in ("", "..") else "input"
 
 
+DATASET_PLACEHOLDER = "{dataset}"
+"""Stands in a task's arguments for the path of the deal's dataset in the input folder."""
+APP_ARGV0 = "app"
+"""The name an app sees as its argv[0] in a task (the sandbox's default)."""
+
+
 def task_arguments(args: str, *, dataset_file: str | None) -> list[str]:
     """The app's argv after its name: the deal's args split on spaces, `{dataset}` replaced by
     the dataset's path in the input folder."""
     words = args.split()
     if dataset_file:
-        words = [word.replace("{dataset}", f"/input/{dataset_file}") for word in words]
+        words = [word.replace(DATASET_PLACEHOLDER, f"/input/{dataset_file}") for word in words]
     return words
+
+
+def task_command_line(args: str, *, dataset_file: str | None) -> str:
+    """The command line a worker runs the app with, as the app's argv reads it."""
+    return " ".join([APP_ARGV0, *task_arguments(args, dataset_file=dataset_file)])
 
 
 class Agent:
@@ -423,7 +434,7 @@ class Agent:
         if work.get("dataset"):
             dataset_file = self._fetch_dataset(work, folder)
         for url in work["params"].get("input_files") or []:
-            self.client.download(url, folder / "input" / _input_name(url))
+            self.client.download(url, folder / "input" / input_file_name(url))
         beat = _Heartbeat(self.client, pk)
         beat.start()
         try:

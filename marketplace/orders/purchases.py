@@ -48,6 +48,7 @@ from marketplace.orders.services import (
     book_domain,
     chain_order,
 )
+from pools.agent import DATASET_PLACEHOLDER, input_file_name, task_command_line
 
 # Codes of the Hub's errors (HubTypes.sol, library Kind).
 APP, DATASET, WORKERPOOL, REQUEST = 0, 1, 2, 3
@@ -214,6 +215,84 @@ def match_failures(
     return failures
 
 
+# ---------------------------------------------------------------------- what the task reads
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskInput:
+    """What a task of this purchase would run: the command line a worker runs the app with,
+    the reasons it cannot work (refused before any money moves) and what looks wrong with it
+    (warnings: the buyer may know better)."""
+
+    command_line: str
+    failures: list[Failure]
+    warnings: list[Failure]
+
+
+def task_input(*, app: str, dataset: str, args: str, input_files: list[str]) -> TaskInput:
+    """Check what a task of `app` (with `dataset`, or "" for none) would read: an app that
+    needs a dataset (App.needs_dataset), or arguments naming `{dataset}`, without a dataset
+    are refused; arguments that name no input for an app that needs one, or a dataset the
+    arguments never name, are warned about. Apps and datasets not listed on this site are
+    judged by the arguments alone."""
+    listing = selectors.listed_app(address=app)
+    needs_dataset = listing is not None and listing.app.needs_dataset
+    default_args = listing.app.default_args if listing is not None else ""
+    dataset_listing = selectors.listed_dataset(address=dataset) if dataset else None
+    file_name = dataset_listing.dataset.task_file_name if dataset_listing else "dataset"
+    command_line = task_command_line(args, dataset_file=file_name if dataset else None)
+    words = args.split()
+    names_dataset = any(DATASET_PLACEHOLDER in word for word in words)
+    failures, warnings = [], []
+    if not dataset and names_dataset:
+        failures.append(
+            Failure(
+                "NeedsDataset",
+                f"Your arguments name {DATASET_PLACEHOLDER} but no dataset is chosen: the app "
+                f"would be given the text {DATASET_PLACEHOLDER} instead of a file, and fail. "
+                f"Choose a dataset, or take {DATASET_PLACEHOLDER} out of the arguments.",
+            )
+        )
+    elif not dataset and needs_dataset:
+        failures.append(
+            Failure(
+                "NeedsDataset",
+                f"This app reads a dataset (its default arguments, “{default_args}”, name "
+                f"{DATASET_PLACEHOLDER}) and none is chosen: choose one of the datasets that "
+                "allow it.",
+            )
+        )
+    elif dataset and not names_dataset:
+        path = f"/input/{file_name}"
+        if needs_dataset and not _names_input(words, input_files):
+            warnings.append(
+                Failure(
+                    "ReadsNoInput",
+                    f"Your arguments name no input ({DATASET_PLACEHOLDER} or a file in /input), "
+                    f"so this app will read nothing: the dataset is at {path}. Put "
+                    f"{DATASET_PLACEHOLDER} where the app reads its input, as its default "
+                    f"arguments do: “{default_args}”.",
+                )
+            )
+        else:
+            warnings.append(
+                Failure(
+                    "DatasetNotNamed",
+                    f"You pay for a dataset that your arguments never name: the app is not "
+                    f"told it is at {path}. Put {DATASET_PLACEHOLDER} where the app reads it, "
+                    "or choose no dataset.",
+                )
+            )
+    return TaskInput(command_line, failures, warnings)
+
+
+def _names_input(words: list[str], input_files: list[str]) -> bool:
+    """Some argument names a file of the input folder: by its path, or an input file's name
+    (the input folder is also the app's working folder)."""
+    names = {input_file_name(url) for url in input_files}
+    return any("/input" in word or any(name in word for name in names) for word in words)
+
+
 # ---------------------------------------------------------------------- quote
 
 
@@ -233,6 +312,8 @@ class Quote:
     stake: int
     wallet: int
     failures: list[Failure]
+    warnings: list[Failure] = dataclasses.field(default_factory=list)
+    command_line: str = ""
 
     @property
     def deposit_needed(self) -> int:
@@ -274,7 +355,15 @@ def _categories(chain_id: int) -> int:
 
 def purchase_quote(*, wanted: selectors.Wanted, params: str, beneficiary: str = "") -> Quote:
     """Find the cheapest orders for `wanted`, build the request order (max prices = the prices
-    found, so the buyer pays exactly those) and check everything matchOrders will."""
+    found, so the buyer pays exactly those) and check everything matchOrders will, and first
+    what the task would read (task_input). `params` is default_params' JSON."""
+    decoded = json.loads(params or "{}")
+    reads = task_input(
+        app=wanted.app,
+        dataset=wanted.dataset,
+        args=str(decoded.get("args", "")),
+        input_files=list(decoded.get("input_files", [])),
+    )
     domain = book_domain()
     chain_id = domain.chain_id
     app_order = selectors.best_app_order(chain_id=chain_id, wanted=wanted)
@@ -292,7 +381,7 @@ def purchase_quote(*, wanted: selectors.Wanted, params: str, beneficiary: str = 
         dataset_order=dataset_order,
     )
     workerpool_order = pools[0] if pools else None
-    failures = []
+    failures = list(reads.failures)
     if app_order is None:
         failures.append(_not_found(wanted, "app"))
     if wanted.dataset and dataset_order is None:
@@ -319,6 +408,8 @@ def purchase_quote(*, wanted: selectors.Wanted, params: str, beneficiary: str = 
             stake,
             wallet,
             failures,
+            reads.warnings,
+            reads.command_line,
         )
     app = chain_order(app_order)
     dataset = chain_order(dataset_order) if dataset_order else None
@@ -372,6 +463,8 @@ def purchase_quote(*, wanted: selectors.Wanted, params: str, beneficiary: str = 
         stake,
         wallet,
         failures,
+        reads.warnings,
+        reads.command_line,
     )
 
 
@@ -427,7 +520,16 @@ def purchase_match_transaction(
 
     domain = book_domain()
     request_order = parse_order(OrderKind.REQUEST, request)
-    input_file_urls(json.loads(request_order.params).get("input_files", []), site_url=site_url)
+    params = json.loads(request_order.params)
+    input_files = input_file_urls(params.get("input_files", []), site_url=site_url)
+    reads = task_input(
+        app=request_order.app,
+        dataset="" if _zero(request_order.dataset) else request_order.dataset,
+        args=str(params.get("args", "")),
+        input_files=input_files,
+    )
+    if reads.failures:
+        raise MatchRefused(reads.failures)
     request_sign = parse_signature(signature)
     if not request_sign:
         raise OrderError(

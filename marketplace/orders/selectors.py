@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from django.db.models import Count, F, Q, QuerySet, Sum
 
-from marketplace.catalogue.models import Asset, Listing
+from marketplace.catalogue.models import Asset, Listing, Market
 from marketplace.chain.orders import checksummed, tag_covers
 from marketplace.deals.models import Deal, OrderKind
 from marketplace.deals.selectors import deal_final_deadline
@@ -87,6 +87,28 @@ class Wanted:
     app_max: int | None = None
     dataset_max: int | None = None
     workerpool_max: int | None = None
+
+
+def listed_app(*, address: str) -> Listing | None:
+    """The app listing of this site registered at `address`, with its program."""
+    if not address:
+        return None
+    return (
+        Listing.objects.filter(kind=Market.APP, chain_address=checksummed(address))
+        .select_related("app")
+        .first()
+    )
+
+
+def listed_dataset(*, address: str) -> Listing | None:
+    """The dataset listing of this site registered at `address`, with its file."""
+    if not address:
+        return None
+    return (
+        Listing.objects.filter(kind=Market.DATASET, chain_address=checksummed(address))
+        .select_related("dataset")
+        .first()
+    )
 
 
 def _either(field: str, value: str) -> Q:

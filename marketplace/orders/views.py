@@ -31,6 +31,7 @@ from marketplace.downloads import download
 from marketplace.orders.forms import SellForm
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.parsing import OrderError
+from pools.agent import task_command_line
 
 
 def _listing(request: HttpRequest, kind: str, slug: str) -> Listing:
@@ -171,13 +172,18 @@ def input_file(request: HttpRequest, token: str, name: str) -> FileResponse:
 @login_required
 @require_GET
 def app_buy(request: HttpRequest, slug: str) -> HttpResponse:
-    """The buy page of an app: the wallet flow runs in wallet.js against the orders API."""
+    """The buy page of an app: the wallet flow runs in wallet.js against the orders API.
+    Nothing is preselected that cannot work: an app that needs a dataset is offered its
+    datasets only (the first one chosen), never "No dataset"."""
     listing = _listing(request, Market.APP, slug)
-    datasets = (
-        Listing.objects.filter(dataset__allowed_apps=listing.app, is_public=True)
+    app = listing.app
+    datasets = list(
+        Listing.objects.filter(dataset__allowed_apps=app, is_public=True)
         .exclude(chain_address="")
+        .select_related("dataset")
         .order_by("name")
     )
+    chosen = datasets[0].dataset if datasets and app.needs_dataset else None
     pools = (
         Listing.objects.filter(kind=Market.POOL, is_public=True)
         .exclude(chain_address="")
@@ -190,6 +196,10 @@ def app_buy(request: HttpRequest, slug: str) -> HttpResponse:
         "pools": pools,
         "categories": categories,
         "wallets": request.user.wallets.all(),
-        "default_args": listing.app.default_args,
+        "default_args": app.default_args,
+        "needs_dataset": app.needs_dataset,
+        "command_line": task_command_line(
+            app.default_args, dataset_file=chosen.task_file_name if chosen else None
+        ),
     }
     return render(request, "orders/buy.html", context)

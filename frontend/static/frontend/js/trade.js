@@ -245,6 +245,29 @@
 
   var quotes = new WeakMap();
 
+  function fillList(list, entries) {
+    list.textContent = "";
+    entries.forEach(function (entry) {
+      var item = document.createElement("li");
+      item.textContent = entry.message;
+      list.appendChild(item);
+    });
+  }
+
+  /* The command line the worker will run, as the agent builds it (pools.agent.task_arguments):
+   * the arguments split on spaces, {dataset} replaced by the dataset's path in /input. */
+  function showCommand(form) {
+    var box = document.querySelector("[data-trade-command]");
+    if (!box) return;
+    var select = field(form, "dataset");
+    var option = select.options[select.selectedIndex];
+    var file = option && option.value ? option.getAttribute("data-file") : "";
+    var words = field(form, "args").value.split(/\s+/).filter(Boolean).map(function (word) {
+      return file ? word.split("{dataset}").join("/input/" + file) : word;
+    });
+    box.textContent = ["app"].concat(words).join(" ");
+  }
+
   async function quote(form) {
     var w = wallet();
     var panel = document.querySelector("[data-trade-quote-panel]");
@@ -266,17 +289,13 @@
     setQuote(panel, "app", orderLine(answer.app_order));
     setQuote(panel, "dataset", field(form, "dataset").value ? orderLine(answer.dataset_order) : "none (no dataset)");
     setQuote(panel, "pool", orderLine(answer.workerpool_order));
+    setQuote(panel, "command_line", answer.command_line);
     setQuote(panel, "task_price", answer.ready ? answer.task_price + " ECT" : "—");
     setQuote(panel, "total", answer.ready ? answer.total + " ECT" : "—");
     setQuote(panel, "stake", answer.stake + " ECT free (wallet: " + answer.wallet + " ECT)");
     setQuote(panel, "deposit", answer.deposit_needed === "0" ? "nothing" : answer.deposit_needed + " ECT");
-    var list = panel.querySelector("[data-trade-failures]");
-    list.innerHTML = "";
-    answer.failures.forEach(function (failure) {
-      var item = document.createElement("li");
-      item.textContent = failure.message;
-      list.appendChild(item);
-    });
+    fillList(panel.querySelector("[data-trade-failures]"), answer.failures);
+    fillList(panel.querySelector("[data-trade-warnings]"), answer.warnings);
     panel.querySelectorAll("[data-step]").forEach(function (item) {
       item.dataset.state = "";
     });
@@ -376,6 +395,15 @@
         });
       });
     }
+  });
+
+  ["input", "change"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      var form = event.target.form;
+      if (form && form.matches("[data-trade-buy]") && /^(args|dataset)$/.test(event.target.name)) {
+        showCommand(form);
+      }
+    });
   });
 
   document.addEventListener("submit", function (event) {
