@@ -91,3 +91,16 @@ def test_on_the_dev_chain_the_demo_is_registered_and_sells_its_first_tasks(
     )
     quote = purchase_quote(wanted=wanted, params="{}")
     assert quote.failures == [] and quote.total > 0
+
+
+def test_every_demo_dataset_is_one_well_formed_svg_document():
+    from xml.etree import ElementTree
+
+    # The demo's own generated files, not untrusted input.
+    for spec in DATASETS:
+        root = ElementTree.fromstring(spec["content"]())  # noqa: S314 (raises on a 2nd document)
+        assert root.tag == "{http://www.w3.org/2000/svg}svg", spec["name"]
+        assert spec["filename"].endswith(".svg")
+    drawings = next(s for s in DATASETS if s["name"] == "Geometric SVG drawings")
+    sheet = ElementTree.fromstring(drawings["content"]())  # noqa: S314
+    assert len(sheet.findall("{http://www.w3.org/2000/svg}svg")) == 64  # as its summary says

@@ -122,8 +122,23 @@ def test_a_provider_and_a_pool_sell_and_a_buyer_buys_a_run(
     buyer_page.locator("#offers").get_by_role("link", name="Buy a run").click()
     form = buyer_page.locator("form[data-trade-buy]")
     form.get_by_label("Tasks").fill("2")
+    # Arguments naming {dataset} without a dataset: the command line shows it as the worker
+    # would run it, and the quote refuses it before any money moves.
+    form.get_by_label("Arguments").fill("--width 64 {dataset} /output/out.png")
+    command = form.locator("[data-trade-command]")
+    expect(command).to_have_text("app --width 64 {dataset} /output/out.png")
     form.get_by_role("button", name="Find offers").click()
     quote = buyer_page.locator("[data-trade-quote-panel]")
+    expect(quote.locator("[data-trade-failures]")).to_contain_text(
+        "Your arguments name {dataset} but no dataset is chosen"
+    )
+    expect(quote.get_by_role("button", name="Buy")).to_be_disabled()
+    form.get_by_label("Arguments").fill("--width 64 /input/in.svg /output/out.png")
+    expect(command).to_have_text("app --width 64 /input/in.svg /output/out.png")
+    form.get_by_role("button", name="Find offers").click()
+    expect(quote.locator('[data-q="command_line"]')).to_have_text(
+        "app --width 64 /input/in.svg /output/out.png"
+    )
     expect(quote.locator('[data-q="total"]')).to_have_text("6 ECT")
     expect(quote.locator('[data-q="deposit"]')).to_have_text("6 ECT")
     expect(quote.locator('[data-q="pool"]')).to_contain_text("Lyon pool")

@@ -14,6 +14,7 @@ from marketplace.chain.orders import AppOrder, DatasetOrder, WorkerpoolOrder, si
 from marketplace.deals.models import Deal
 from marketplace.orders.models import Order, OrderStatus
 from tests.factories.accounts import WalletFactory
+from tests.factories.catalogue import AppFactory, DatasetFactory
 from tests.marketplace.chain.hub_helpers import ECT
 
 pytestmark = pytest.mark.django_db
@@ -282,4 +283,88 @@ def test_a_signed_request_with_a_loopback_input_file_is_refused_before_any_gas(b
         "Workers will not download the input file http://127.0.0.1:6379/: its host 127.0.0.1 "
         "is a loopback address"
     )
+    assert "transaction" not in response.json()
+
+
+# What the task reads: refused before money moves, warned about, shown as a command line.
+
+
+@pytest.fixture
+def listed(book):
+    """The market's app and dataset listed on this site: the app reads a dataset (its default
+    arguments name {dataset}), the dataset's file is drawing.svg."""
+    app = AppFactory(
+        listing__chain_address=book.app, default_args="--width 64 {dataset} /output/out.png"
+    )
+    DatasetFactory(listing__chain_address=book.dataset, original_name="drawing.svg")
+    return app
+
+
+def test_an_app_that_needs_a_dataset_is_refused_without_one(buyer, book, listed):
+    answer = quote(buyer, book, args=listed.default_args)
+    assert answer["ready"] is False and answer["request_typed_data"] is None
+    (failure,) = answer["failures"]
+    assert failure["check"] == "NeedsDataset"
+    assert failure["message"].startswith("Your arguments name {dataset} but no dataset is chosen")
+    # Even with arguments that do not name it: the app reads a dataset.
+    answer = quote(buyer, book, args="--width 64 /output/out.png")
+    assert answer["ready"] is False
+    assert [f["check"] for f in answer["failures"]] == ["NeedsDataset"]
+    assert (
+        "This app reads a dataset (its default arguments, “--width 64 {dataset} "
+        in (answer["failures"][0]["message"])
+    )
+
+
+def test_arguments_naming_the_dataset_without_one_are_refused_for_any_app(buyer, book):
+    answer = quote(buyer, book, args="{dataset} /output/out.svg")  # the app is not listed here
+    assert answer["ready"] is False
+    assert [f["check"] for f in answer["failures"]] == ["NeedsDataset"]
+    assert answer["command_line"] == "app {dataset} /output/out.svg"
+
+
+def test_the_quote_gives_the_command_line_the_worker_runs(buyer, book, listed):
+    answer = quote(buyer, book, dataset=book.dataset, args=listed.default_args)
+    assert answer["ready"] is True and answer["warnings"] == []
+    assert answer["command_line"] == "app --width 64 /input/drawing.svg /output/out.png"
+
+
+def test_arguments_that_read_no_input_for_an_app_that_needs_one_are_warned_of(buyer, book, listed):
+    answer = quote(buyer, book, dataset=book.dataset, args="--width 64 /output/out.png")
+    assert answer["ready"] is True  # a warning: the buyer may know better
+    (warning,) = answer["warnings"]
+    assert warning["check"] == "ReadsNoInput"
+    assert (
+        "this app will read nothing: the dataset is at /input/drawing.svg" in (warning["message"])
+    )
+    # Naming a file of the input folder is reading input: then the unread dataset is the news.
+    answer = quote(buyer, book, dataset=book.dataset, args="/input/other.svg /output/out.png")
+    assert [w["check"] for w in answer["warnings"]] == ["DatasetNotNamed"]
+
+
+def test_a_dataset_the_arguments_never_name_is_warned_of(buyer, book):
+    answer = quote(buyer, book, dataset=book.dataset, args="--help")
+    assert answer["ready"] is True
+    assert [w["check"] for w in answer["warnings"]] == ["DatasetNotNamed"]
+    assert answer["command_line"] == "app --help"
+
+
+def test_a_signed_request_naming_the_dataset_without_one_is_refused_before_any_gas(buyer, book):
+    answer = quote(buyer, book)  # "--width 64 input.svg out.png": fine
+    message = {**answer["request_typed_data"]["message"], "params": '{"args":"{dataset}"}'}
+    from marketplace.chain.orders import RequestOrder, order_from_typed_message
+
+    request = order_from_typed_message(RequestOrder, message)
+    response = buyer.post(
+        "/api/v1/orders/match/",
+        {
+            "request": message,
+            "signature": "0x" + sign_order(request, book.domain, book.requester.key).hex(),
+            "app_order": answer["app_order"]["digest"],
+            "workerpool_order": answer["workerpool_order"]["digest"],
+        },
+        "json",
+    )
+    assert response.status_code == 400
+    assert [f["check"] for f in response.json()["failures"]] == ["NeedsDataset"]
     assert "transaction" not in response.json()

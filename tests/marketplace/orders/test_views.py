@@ -98,3 +98,38 @@ def test_the_buy_page_needs_a_signed_in_user(client, market):
     client.force_login(UserFactory())
     html = client.get(url).content.decode()
     assert "Find offers" in html and "Best offer" in html
+
+
+def _buy_page(client, default_args: str) -> str:
+    app, _ = _owned(AppFactory, listing__chain_address="0x" + "11" * 20, default_args=default_args)
+    for name, file_name, address in (
+        ("B drawings", "sheet.svg", "0x" + "22" * 20),
+        ("A poster", "poster.svg", "0x" + "33" * 20),
+    ):
+        dataset = DatasetFactory(
+            listing__name=name, listing__chain_address=address, original_name=file_name
+        )
+        dataset.allowed_apps.add(app.app)
+    client.force_login(UserFactory())
+    return client.get(reverse("app_buy", args=[app.slug])).content.decode()
+
+
+def test_the_buy_page_of_an_app_that_reads_a_dataset_preselects_its_first_dataset(client):
+    html = _buy_page(client, "--width 64 {dataset} /output/out.png")
+    assert "No dataset" not in html  # it cannot work: not even offered
+    assert (
+        f'<option value="0x{"33" * 20}" data-file="poster.svg" selected>A poster</option>' in html
+    )
+    assert f'<option value="0x{"22" * 20}" data-file="sheet.svg">B drawings</option>' in html
+    # The exact command line the worker runs, {dataset} resolved as the worker does.
+    assert (
+        '<code class="mono" data-trade-command>app --width 64 /input/poster.svg '
+        "/output/out.png</code>" in html
+    )
+
+
+def test_the_buy_page_of_an_app_that_reads_no_dataset_preselects_none(client):
+    html = _buy_page(client, "--help")
+    assert '<option value="" selected>No dataset</option>' in html
+    assert " selected>A poster" not in html
+    assert '<code class="mono" data-trade-command>app --help</code>' in html
