@@ -53,7 +53,7 @@ APPS = [
             "the dataset's file and results go in `/output`."
         ),
         "tags": ["graphics", "svg", "rendering"],
-        "prices": {"XS": "0.05", "S": "0.15", "M": "0.4"},
+        "price": "0.05",
         "args": "--width 1024 {dataset} /output/output.png",
     },
     {
@@ -66,7 +66,7 @@ APPS = [
             "output is small and renders the same everywhere.\n\nArguments: `usvg in.svg out.svg`"
         ),
         "tags": ["graphics", "svg", "optimization"],
-        "prices": {"XS": "0.02", "S": "0.06"},
+        "price": "0.02",
         "args": "{dataset} /output/output.svg",
     },
     {
@@ -79,7 +79,7 @@ APPS = [
             "KiCad or plain SVG. Handy for printed circuit board silkscreens and CNC work."
         ),
         "tags": ["cad", "svg", "pcb"],
-        "prices": {"S": "0.2", "M": "0.5", "L": "1.2"},
+        "price": "0.2",
         "args": "--format svg {dataset} /output/output.svg",
     },
     {
@@ -92,7 +92,7 @@ APPS = [
             "Feed it a `.dot` file, get a diagram."
         ),
         "tags": ["graphs", "visualization", "svg"],
-        "prices": {"XS": "0.03", "S": "0.1"},
+        "price": "0.03",
         "args": "",
     },
 ]
@@ -214,7 +214,7 @@ DATASETS = [
         "description": "Concentric polygons in harmonious colours. Good test input for "
         "rendering pipelines: every drawing is 512x512 and self-contained.",
         "tags": ["svg", "art", "test-data"],
-        "prices": {"XS": "0.01", "S": "0.02"},
+        "price": "0.01",
         "content": lambda: _svg_collection(1, 64),
         "filename": "geometric-drawings.svg",
         "preview": 1,
@@ -226,7 +226,7 @@ DATASETS = [
         "summary": "One large SVG poster for rendering benchmarks.",
         "description": "A single 512x512 drawing with twelve layers of polygons.",
         "tags": ["svg", "benchmark"],
-        "prices": {"XS": "0.005"},
+        "price": "0.005",
         "content": lambda: _svg_drawing(42),
         "filename": "poster.svg",
         "preview": 42,
@@ -238,7 +238,7 @@ DATASETS = [
         "summary": "The SuperEdge task flow as Graphviz DOT sources.",
         "description": "Who calls whom when a task runs: requester, Hub, scheduler, workers.",
         "tags": ["graphs", "dot"],
-        "prices": {"XS": "0.01"},
+        "price": "0.01",
         "content": _dot_graphs,
         "filename": "protocol.dot",
         "apps": ["Graphviz"],
@@ -288,13 +288,18 @@ def seed_demo(*, curator) -> dict[str, int]:
         wallet_of[name] = DEMO_WALLETS[i % len(DEMO_WALLETS)]
 
     def listing_fields(spec: dict) -> dict:
-        """The fields every demo listing has, whatever its market."""
+        """The fields every demo listing has, whatever its market: an app's or a dataset's
+        price per task, or a pool's prices per category."""
         return {
             "name": spec["name"],
             "summary": spec["summary"],
             "description": spec["description"],
             "tags": spec["tags"],
-            "prices": {k: Decimal(v) for k, v in spec["prices"].items()},
+            **(
+                {"prices": {k: Decimal(v) for k, v in spec["prices"].items()}}
+                if "prices" in spec
+                else {"price": Decimal(spec["price"])}
+            ),
             "owner_wallet": wallet_of[spec["owner"]],
         }
 
