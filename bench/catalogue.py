@@ -405,6 +405,8 @@ def seed(*, listings: int, rng_seed: int) -> dict[str, float]:
                             else "",
                             status=status,
                             is_public=status in ("approved", "featured"),
+                            # Apps and datasets: one price per task; pools: per category.
+                            price=None if kind == "pool" else min(listing_prices.values()),
                             price_from=min(listing_prices.values()),
                             rating_avg=Decimal(f"{average:.2f}"),
                             rating_count=ratings,
@@ -422,10 +424,11 @@ def seed(*, listings: int, rng_seed: int) -> dict[str, float]:
                         tag_through(listing_id=listing.pk, tag_id=tag.pk)
                         for tag in rng.sample(tags, rng.randint(1, 4))
                     )
-                    price_rows.extend(
-                        ListingPrice(listing_id=listing.pk, category=category, price=price)
-                        for category, price in listing_prices.items()
-                    )
+                    if listing.kind == "pool":
+                        price_rows.extend(
+                            ListingPrice(listing_id=listing.pk, category=category, price=price)
+                            for category, price in listing_prices.items()
+                        )
                     digest = hashlib.sha256(listing.slug.encode()).hexdigest()
                     if listing.kind == "app":
                         apps.append(

@@ -11,6 +11,7 @@ from pools.models import Admission, EnergyClass, Region, Runtime, Visibility
 
 
 class WorkerpoolForm(ListingForm):
+    per_category_prices = True  # a pool's offers have a category each
     cpu_cores = forms.IntegerField(min_value=1, max_value=512, label="CPU cores per worker")
     memory_mb = forms.IntegerField(
         min_value=64, max_value=4 * 1024 * 1024, label="Memory per worker (MiB)"

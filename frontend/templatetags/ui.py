@@ -124,10 +124,36 @@ def _list_url(kind: str, script_prefix: str) -> str:
 
 
 @register.simple_tag
-def listing_card(listing, heading: int = 3) -> SafeString:
+def run_phrase(listing, run) -> str:
+    """What a listing's cheapest run costs and with whom, from the book: "from 0.13 ECT per
+    task with Lyon Edge Alpha, XS"; "No open offer" without one. Plain text (not escaped)."""
+    if run is None:
+        return "No open offer"
+    app, dataset, pool = run.app.name, run.dataset.name if run.dataset else "", run.workerpool.name
+    if listing.kind == "app":
+        partners = f"{dataset} on {pool}" if dataset else pool
+    elif listing.kind == "dataset":
+        partners = f"{app} on {pool}"
+    else:
+        partners = f"{app} and {dataset}" if dataset else app
+    return f"from {ect_units(run.price)} per task with {partners}, {run.category}"
+
+
+def _run_html(listing, run) -> str:
+    if run is None:
+        return '<p class="run muted">No open offer</p>'
+    price = escape(ect_units(run.price))
+    rest = escape(run_phrase(listing, run).removeprefix(f"from {ect_units(run.price)}"))
+    return f'<p class="run">from <strong>{price}</strong>{rest}</p>'
+
+
+@register.simple_tag
+def listing_card(listing, heading: int = 3, runs=None) -> SafeString:
     """A listing's card in a grid: icon, name, provider, summary, pool attributes, rating,
-    starting price and tags. Its name is a heading of level `heading` (2 to 6): one below the
-    heading the grid sits under, so that no level is skipped.
+    the cheapest complete run it takes part in and tags. Its name is a heading of level
+    `heading` (2 to 6): one below the heading the grid sits under, so that no level is skipped.
+    `runs` maps listing ids to their cheapest run (marketplace.orders.selectors.cheapest_runs,
+    read for the whole grid at once); without it, the card shows no price.
 
     Rendered in Python with f-strings rather than by a template or `format_html`: list pages
     show 24 cards, and this keeps a card to a few dozen microseconds instead of about half a
@@ -148,11 +174,7 @@ def listing_card(listing, heading: int = 3) -> SafeString:
             f'<li title="Location">{escape(pool.get_location_display())}</li>'
             f'<li title="Energy class" class="energy energy-{energy}">{energy}</li></ul>'
         )
-    price = (
-        f"from <strong>{escape(ect(listing.price_from))}</strong>"
-        if listing.price_from is not None
-        else ""
-    )
+    price = "" if runs is None else _run_html(listing, runs.get(listing.pk))
     tags = ""
     listing_tags = listing.tags.all()
     if listing_tags:
@@ -172,10 +194,9 @@ def listing_card(listing, heading: int = 3) -> SafeString:
         f'<div class="card-title"><h{heading}>{escape(listing.name)}</h{heading}>'
         f'<p class="by">by {owner}</p>'
         f"</div>{badge}</div>"
-        f'<p class="summary">{escape(listing.summary)}</p>{attrs}'
+        f'<p class="summary">{escape(listing.summary)}</p>{attrs}{price}'
         f'<div class="card-foot"><span>{stars(listing.rating_avg)} '
-        f'<span class="muted">({listing.rating_count:d})</span></span>'
-        f'<span class="price">{price}</span></div></a>{tags}</article>'
+        f'<span class="muted">({listing.rating_count:d})</span></span></div></a>{tags}</article>'
     )
 
 

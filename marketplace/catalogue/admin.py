@@ -49,6 +49,7 @@ class ListingAdmin(ServiceOnlyAdmin):
     readonly_fields = (
         "status",
         "is_public",
+        "price",
         "price_from",
         "rating_avg",
         "rating_count",

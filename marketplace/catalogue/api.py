@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -16,10 +17,32 @@ from marketplace.catalogue import selectors
 from marketplace.catalogue.forms import ListingFilterForm, filter_form_for
 from marketplace.catalogue.models import Market
 from marketplace.catalogue.pagination import ApiPagination
+from marketplace.chain.amounts import ECT_DECIMALS, from_units
 from marketplace.indexer import selectors as index_selectors
+from marketplace.orders import selectors as order_selectors
+
+
+class RunOutputSerializer(serializers.Serializer):
+    """The cheapest complete run of one task a listing takes part in, from open offers anyone
+    may take now (marketplace.orders.selectors.cheapest_runs)."""
+
+    price = serializers.SerializerMethodField(help_text="ECT per task: app + dataset + pool.")
+    category = serializers.CharField(help_text="The pool offer's task category.")
+    app = serializers.CharField(source="app.slug", help_text="The app's slug.")
+    dataset = serializers.CharField(
+        source="dataset.slug", allow_null=True, help_text="The dataset's slug; null: none."
+    )
+    workerpool = serializers.CharField(source="workerpool.slug", help_text="The pool's slug.")
+
+    def get_price(self, run) -> str:
+        return str(from_units(run.price, decimals=ECT_DECIMALS))
 
 
 class ListingOutputSerializer(serializers.Serializer):
+    """A listing. `price` is what an app or a dataset asks per task, whatever the category
+    (null for pools, which price each category); `cheapest_run` is what the order book offers
+    now (null: no open offer that makes a run)."""
+
     kind = serializers.CharField()
     slug = serializers.CharField()
     name = serializers.CharField()
@@ -28,7 +51,19 @@ class ListingOutputSerializer(serializers.Serializer):
     owner_wallet = serializers.CharField()
     chain_address = serializers.CharField()
     status = serializers.CharField()
-    price_from = serializers.DecimalField(max_digits=30, decimal_places=9, allow_null=True)
+    price = serializers.DecimalField(
+        max_digits=30,
+        decimal_places=9,
+        allow_null=True,
+        help_text="Apps and datasets: ECT per task, whatever the category. Pools: null.",
+    )
+    price_from = serializers.DecimalField(
+        max_digits=30,
+        decimal_places=9,
+        allow_null=True,
+        help_text="The lowest price the listing asks (a pool's cheapest category).",
+    )
+    cheapest_run = serializers.SerializerMethodField()
     rating_avg = serializers.DecimalField(max_digits=3, decimal_places=2)
     rating_count = serializers.IntegerField()
     tags = serializers.SerializerMethodField()
@@ -37,10 +72,31 @@ class ListingOutputSerializer(serializers.Serializer):
     def get_tags(self, listing) -> list[str]:
         return [tag.slug for tag in listing.tags.all()]
 
+    @extend_schema_field(RunOutputSerializer(allow_null=True))
+    def get_cheapest_run(self, listing) -> dict | None:
+        run = self.context.get("runs", {}).get(listing.pk)
+        return None if run is None else RunOutputSerializer(run).data
+
 
 class PriceSerializer(serializers.Serializer):
     category = serializers.CharField()
     price = serializers.DecimalField(max_digits=30, decimal_places=9)
+
+
+class OfferPriceSerializer(serializers.Serializer):
+    """The cheapest open offer anyone may take: of an app or a dataset (category null), or of
+    one category of a pool."""
+
+    category = serializers.CharField(allow_null=True)
+    price = serializers.SerializerMethodField(help_text="ECT per task.")
+
+    def get_price(self, offer) -> str:
+        return str(from_units(offer.price, decimals=ECT_DECIMALS))
+
+    def to_representation(self, offer) -> dict:
+        data = super().to_representation(offer)
+        data["category"] = offer.category or None
+        return data
 
 
 class OnChainOutputSerializer(serializers.Serializer):
@@ -65,9 +121,19 @@ class OnChainOutputSerializer(serializers.Serializer):
 
 class ListingDetailOutputSerializer(ListingOutputSerializer):
     description = serializers.CharField()
-    prices = PriceSerializer(many=True)
+    prices = PriceSerializer(
+        many=True,
+        source="prices_in_order",
+        help_text="A pool's price per category, as it asks (apps and datasets: none, see price).",
+    )
+    offers = serializers.SerializerMethodField()
     rating_histogram = serializers.ListField(child=serializers.IntegerField())
     on_chain = serializers.SerializerMethodField()
+
+    @extend_schema_field(OfferPriceSerializer(many=True))
+    def get_offers(self, listing) -> list[dict]:
+        """What the order book offers now (empty: no open offer)."""
+        return OfferPriceSerializer(self.context.get("offers", []), many=True).data
 
     @extend_schema_field(OnChainOutputSerializer(allow_null=True))
     def get_on_chain(self, listing) -> dict | None:
@@ -149,7 +215,11 @@ def listing_list_response(request: Request, *, kind: str, view: APIView) -> Resp
     page = paginator.paginate_queryset(
         selectors.listing_list(kind=kind, filters=form.filters()), request, view=view
     )
-    return paginator.get_paginated_response(ListingOutputSerializer(page, many=True).data)
+    page = list(page)
+    runs = order_selectors.cheapest_runs(chain_id=settings.CHAIN_ID, listings=page)
+    return paginator.get_paginated_response(
+        ListingOutputSerializer(page, many=True, context={"runs": runs}).data
+    )
 
 
 def listing_detail_response(request: Request, *, kind: str, slug: str) -> Response:
@@ -164,7 +234,12 @@ def listing_detail_response(request: Request, *, kind: str, slug: str) -> Respon
     record = index_selectors.asset_record(
         listing=listing, freshness=index_selectors.index_freshness()
     )
-    return Response(ListingDetailOutputSerializer(listing, context={"on_chain": record}).data)
+    context = {
+        "on_chain": record,
+        "offers": order_selectors.book_prices(chain_id=settings.CHAIN_ID, listing=listing),
+        "runs": order_selectors.cheapest_runs(chain_id=settings.CHAIN_ID, listings=[listing]),
+    }
+    return Response(ListingDetailOutputSerializer(listing, context=context).data)
 
 
 SLUG = OpenApiParameter(

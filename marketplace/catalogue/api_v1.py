@@ -51,8 +51,10 @@ def _list_schema(noun: str, kind: str):
 def _detail_schema(noun: str, article: str = "A"):
     return extend_schema(
         summary=f"One {noun}",
-        description=f"{article} {noun} with its prices per category and what the chain says of it "
-        "(null until it is registered and indexed). Unpublished ones: their owner and staff.",
+        description=f"{article} {noun} with the price it asks (an app's or a dataset's per task, "
+        "a pool's per category), what the order book offers now and the cheapest complete run, "
+        "and what the chain says of it (null until it is registered and indexed). Unpublished "
+        "ones: their owner and staff.",
         parameters=[SLUG],
         responses={200: ListingDetailOutputSerializer, **NOT_FOUND},
     )

@@ -60,7 +60,7 @@ APPS = [
             "the dataset's file and results go in `/output`."
         ),
         "tags": ["graphics", "svg", "rendering"],
-        "prices": {"XS": "0.05", "S": "0.15", "M": "0.4"},
+        "price": "0.05",
         "args": "--width 1024 {dataset} /output/output.png",
     },
     {
@@ -73,7 +73,7 @@ APPS = [
             "output is small and renders the same everywhere.\n\nArguments: `usvg in.svg out.svg`"
         ),
         "tags": ["graphics", "svg", "optimization"],
-        "prices": {"XS": "0.02", "S": "0.06"},
+        "price": "0.02",
         "args": "{dataset} /output/output.svg",
     },
 ]
@@ -206,7 +206,7 @@ DATASETS = [
         "one valid SVG document of 1024x1024, each drawing a nested `<svg>` in a 128-pixel "
         "square. Good test input for rendering pipelines.",
         "tags": ["svg", "art", "test-data"],
-        "prices": {"XS": "0.01", "S": "0.02"},
+        "price": "0.01",
         "content": lambda: _contact_sheet(1, 64),
         "filename": "geometric-drawings.svg",
         "preview": 1,
@@ -218,7 +218,7 @@ DATASETS = [
         "summary": "One SVG poster drawing of 512x512 pixels, for rendering benchmarks.",
         "description": "A single 512x512 drawing with twelve layers of polygons.",
         "tags": ["svg", "benchmark"],
-        "prices": {"XS": "0.005"},
+        "price": "0.005",
         "content": lambda: _svg_drawing(42),
         "filename": "poster.svg",
         "preview": 42,
@@ -267,13 +267,18 @@ def seed_demo(*, curator) -> dict[str, int]:
         wallet_of[name] = DEMO_WALLETS[i % len(DEMO_WALLETS)]
 
     def listing_fields(spec: dict) -> dict:
-        """The fields every demo listing has, whatever its market."""
+        """The fields every demo listing has, whatever its market: an app's or a dataset's
+        price per task, or a pool's prices per category."""
         return {
             "name": spec["name"],
             "summary": spec["summary"],
             "description": spec["description"],
             "tags": spec["tags"],
-            "prices": {k: Decimal(v) for k, v in spec["prices"].items()},
+            **(
+                {"prices": {k: Decimal(v) for k, v in spec["prices"].items()}}
+                if "prices" in spec
+                else {"price": Decimal(spec["price"])}
+            ),
             "owner_wallet": wallet_of[spec["owner"]],
         }
 

@@ -136,12 +136,15 @@ def _sell_orders(hub, w3, listings: list[Listing]) -> int:
     for listing in listings:
         if not listing.chain_address or listing.owner_wallet not in DEV_ADDRESSES:
             continue
-        prices = {p.category: p.price for p in listing.prices.all()}
         salt = keccak(text=f"demo order {listing.slug}")
+        if listing.kind != Market.POOL and listing.price is None:
+            continue  # not priced: nothing to offer
         if listing.kind == Market.APP:
+            # One order per app (and per app a dataset allows), at the listing's price per
+            # task whatever the category; pools offer each category at that category's price.
             order = AppOrder(
                 app=listing.chain_address,
-                appprice=_units(min(prices.values())),
+                appprice=_units(listing.price),
                 volume=DEMO_ORDER_VOLUME,
                 salt=salt,
             )
@@ -151,7 +154,7 @@ def _sell_orders(hub, w3, listings: list[Listing]) -> int:
             for app in allowed.values_list("listing__chain_address", flat=True):
                 order = DatasetOrder(
                     dataset=listing.chain_address,
-                    datasetprice=_units(min(prices.values())),
+                    datasetprice=_units(listing.price),
                     volume=DEMO_ORDER_VOLUME,
                     apprestrict=app,
                     salt=keccak(salt + bytes.fromhex(app[2:])),
@@ -159,6 +162,7 @@ def _sell_orders(hub, w3, listings: list[Listing]) -> int:
                 add("dataset", order, listing.owner_wallet)
         else:
             pool_owners.add(listing.owner_wallet)
+            prices = {p.category: p.price for p in listing.prices.all()}
             for catid, category in enumerate(TaskCategory.values):
                 if category in prices:
                     order = WorkerpoolOrder(
@@ -192,6 +196,7 @@ def _units(price: Decimal) -> int:
 
 
 def _first_deal(hub, w3, by_name: dict[str, Listing]) -> None:
+    from marketplace.catalogue.models import Market
     from marketplace.chain import client
     from marketplace.chain.hub import scheduler_authorization, task_id
     from marketplace.chain.keys import DEV_ADDRESSES, dev_account
@@ -215,6 +220,9 @@ def _first_deal(hub, w3, by_name: dict[str, Listing]) -> None:
         return dev_account(DEV_ADDRESSES.index(listing.owner_wallet))
 
     def xs(listing: Listing) -> int:
+        """The listing's price of an XS task: an app's or dataset's one price, a pool's XS."""
+        if listing.kind != Market.POOL:
+            return _units(listing.price or Decimal(0))
         price = next((p.price for p in listing.prices.all() if p.category == "XS"), Decimal(0))
         return _units(price)
 

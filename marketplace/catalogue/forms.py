@@ -51,7 +51,13 @@ class QuickSelect(forms.Select):
 
 
 class ListingForm(forms.Form):
-    """Fields every listing has. Markets subclass it and implement `save` and `update`."""
+    """Fields every listing has. Markets subclass it and implement `save` and `update`.
+
+    Apps and datasets have one price per task (`price`), as their orders on the Hub have;
+    a market whose offers have a category (worker pools) sets `per_category_prices` and gets
+    one price field per category instead."""
+
+    per_category_prices = False
 
     name = forms.CharField(max_length=80)
     summary = forms.CharField(max_length=160, help_text="One line, shown on cards.")
@@ -75,8 +81,17 @@ class ListingForm(forms.Form):
         self.user = user
         self.listing = listing
         super().__init__(*args, **kwargs)
-        for category in TaskCategory:
-            self.fields[PRICE_FIELD.format(category.value)] = _price_field(category)
+        if self.per_category_prices:
+            for category in TaskCategory:
+                self.fields[PRICE_FIELD.format(category.value)] = _price_field(category)
+        else:
+            self.fields["price"] = forms.DecimalField(
+                label="Price per task",
+                min_value=Decimal(0),
+                max_digits=21,
+                decimal_places=9,
+                help_text="ECT per task, whatever its category.",
+            )
         wallets = [(w.address, w.address) for w in user.wallets.all()]
         self.fields["owner_wallet"].choices = [("", "— none yet —"), *wallets]
 
@@ -89,12 +104,18 @@ class ListingForm(forms.Form):
             "tags": ", ".join(t.name for t in listing.tags.all()),
             "owner_wallet": listing.owner_wallet,
         }
-        for price in listing.prices.all():
-            initial[PRICE_FIELD.format(price.category)] = price.price
+        if cls.per_category_prices:
+            for price in listing.prices.all():
+                initial[PRICE_FIELD.format(price.category)] = price.price
+        else:
+            initial["price"] = listing.price
         return initial
 
     @property
     def price_fields(self):
+        """The per-category price fields (none for one price per task)."""
+        if not self.per_category_prices:
+            return []
         return [self[PRICE_FIELD.format(c.value)] for c in TaskCategory]
 
     def clean_tags(self) -> list[str]:
@@ -116,7 +137,9 @@ class ListingForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if not any(cleaned.get(PRICE_FIELD.format(c.value)) is not None for c in TaskCategory):
+        if self.per_category_prices and not any(
+            cleaned.get(PRICE_FIELD.format(c.value)) is not None for c in TaskCategory
+        ):
             raise forms.ValidationError("Set a price for at least one task category.")
         return cleaned
 
@@ -127,7 +150,11 @@ class ListingForm(forms.Form):
             "summary": data["summary"],
             "description": data["description"],
             "tags": data["tags"],
-            "prices": {c.value: data.get(PRICE_FIELD.format(c.value)) for c in TaskCategory},
+            **(
+                {"prices": {c.value: data.get(PRICE_FIELD.format(c.value)) for c in TaskCategory}}
+                if self.per_category_prices
+                else {"price": data["price"]}
+            ),
             "owner_wallet": data.get("owner_wallet") or "",
             "icon": data.get("icon"),
         }

@@ -5,6 +5,10 @@ one-to-one row of market-specific fields in `dappstore`, `datamarket` or `pools`
 comments, prices and curation decisions point at `Listing`, so the three markets share one
 implementation of each.
 
+Prices are what the Hub's orders have: an app or a dataset has one price per task, whatever the
+category (`Listing.price`); a worker pool has a price per category it sells (`ListingPrice`).
+These are what the provider asks; what is on offer now is the order book's.
+
 Aggregates (`rating_avg`, `rating_count`, `rating_histogram`, `price_from`, `is_public`) are
 denormalized for fast list pages and are only written by services.
 """
@@ -82,6 +86,7 @@ class Listing(models.Model):
         max_length=42,
         blank=True,
         validators=[wallet_address_validator],
+        db_index=True,  # the order book names assets by address
         help_text="Address of the registered asset; empty until registered on chain.",
     )
 
@@ -90,6 +95,16 @@ class Listing(models.Model):
     )
     is_public = models.BooleanField(default=False, editable=False)
 
+    price = models.DecimalField(
+        max_digits=30,
+        decimal_places=9,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Apps and datasets: ECT per task, whatever the category (pools: none, "
+        "their prices are per category).",
+    )
+    # The lowest price asked: `price`, or a pool's cheapest category (for sorting and filters).
     price_from = models.DecimalField(
         max_digits=30, decimal_places=9, null=True, blank=True, editable=False
     )
@@ -139,6 +154,10 @@ class Listing(models.Model):
                 | (Q(is_public=False) & ~Q(status__in=PUBLIC_STATUSES)),
                 name="listing_is_public_matches_status",
             ),
+            models.CheckConstraint(
+                condition=Q(price__isnull=True) | (Q(price__gte=0) & ~Q(kind="pool")),
+                name="listing_price_per_task_not_for_pools",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -152,7 +171,7 @@ class Listing(models.Model):
 
     @property
     def prices_in_order(self) -> list[ListingPrice]:
-        """The price table from XS to XL (uses prefetched prices when present)."""
+        """A pool's price table from XS to XL (uses prefetched prices when present)."""
         order = {category: i for i, category in enumerate(TaskCategory.values)}
         return sorted(self.prices.all(), key=lambda price: order[price.category])
 
@@ -168,7 +187,8 @@ class Listing(models.Model):
 
 
 class ListingPrice(models.Model):
-    """Price of one task of a category, in ECT (9 decimals, like the token)."""
+    """A worker pool's price of one task of a category, in ECT (9 decimals, like the token).
+    Apps and datasets have none: their price (`Listing.price`) is the same for every category."""
 
     listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="prices")
     category = models.CharField(max_length=2, choices=TaskCategory.choices)

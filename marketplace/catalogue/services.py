@@ -24,6 +24,7 @@ from marketplace.catalogue.models import (
     Listing,
     ListingPrice,
     ListingReport,
+    Market,
     Rating,
     Tag,
 )
@@ -108,16 +109,37 @@ def _tags_from_names(names: Iterable[str]) -> list[Tag]:
     return tags
 
 
-def _set_prices(listing: Listing, prices: Mapping[str, Decimal | None]) -> None:
-    """Replace the listing's price table; categories with no price are not offered."""
-    offered = {cat: price for cat, price in prices.items() if price is not None}
-    ListingPrice.objects.filter(listing=listing).exclude(category__in=offered).delete()
-    for category, price in offered.items():
-        ListingPrice.objects.update_or_create(
-            listing=listing, category=category, defaults={"price": price}
-        )
-    listing.price_from = ListingPrice.objects.filter(listing=listing).aggregate(m=Min("price"))["m"]
-    Listing.objects.filter(pk=listing.pk).update(price_from=listing.price_from)
+def _set_prices(
+    listing: Listing, *, price: Decimal | None, prices: Mapping[str, Decimal | None]
+) -> None:
+    """Set what the listing asks: an app's or dataset's one `price` per task, or a pool's
+    `prices` per category (categories with no price are not offered). Refuses the other one,
+    as the Hub's orders have it: only pool orders have a category."""
+    offered = {cat: value for cat, value in prices.items() if value is not None}
+    if listing.kind == Market.POOL:
+        if price is not None:
+            raise CatalogueError(
+                "A worker pool has a price per task category, not one price: give its prices."
+            )
+        ListingPrice.objects.filter(listing=listing).exclude(category__in=offered).delete()
+        for category, value in offered.items():
+            ListingPrice.objects.update_or_create(
+                listing=listing, category=category, defaults={"price": value}
+            )
+        lowest = ListingPrice.objects.filter(listing=listing).aggregate(m=Min("price"))["m"]
+    else:
+        if offered:
+            raise CatalogueError(
+                f"{'An app' if listing.kind == Market.APP else 'A dataset'} has one price per "
+                "task, whatever the category (only worker pools price categories): give its "
+                "price."
+            )
+        if price is not None and price < 0:
+            raise CatalogueError("A price cannot be negative.")
+        ListingPrice.objects.filter(listing=listing).delete()
+        lowest = price
+    listing.price, listing.price_from = price, lowest
+    Listing.objects.filter(pk=listing.pk).update(price=price, price_from=lowest)
 
 
 @atomic_with_files()
@@ -129,12 +151,14 @@ def listing_create(
     summary: str,
     description: str = "",
     tags: Iterable[str] = (),
+    price: Decimal | None = None,
     prices: Mapping[str, Decimal | None] | None = None,
     owner_wallet: str = "",
     icon=None,
     status: CurationStatus = CurationStatus.PENDING,
 ) -> Listing:
-    """A new listing, waiting for curation unless `status` says otherwise (seed data)."""
+    """A new listing, waiting for curation unless `status` says otherwise (seed data). An app
+    or a dataset takes one `price` per task, a pool `prices` by category."""
     listing = Listing(
         kind=kind,
         name=name,
@@ -155,7 +179,7 @@ def listing_create(
     if listing.icon:
         track_saved_file(listing.icon.name)
     listing.tags.set(_tags_from_names(tags))
-    _set_prices(listing, prices or {})
+    _set_prices(listing, price=price, prices=prices or {})
     search.index_listings([listing.pk])
     catalogue_changed()
     return listing
@@ -170,7 +194,8 @@ def listing_update(
     summary: str,
     description: str,
     tags: Iterable[str],
-    prices: Mapping[str, Decimal | None],
+    price: Decimal | None = None,
+    prices: Mapping[str, Decimal | None] | None = None,
     owner_wallet: str = "",
     icon=None,
 ) -> Listing:
@@ -204,7 +229,7 @@ def listing_update(
         track_saved_file(listing.icon.name)
         delete_after_commit(replaced_icon)
     listing.tags.set(_tags_from_names(tags))
-    _set_prices(listing, prices)
+    _set_prices(listing, price=price, prices=prices or {})
     search.index_listings([listing.pk])
     catalogue_changed()
     return listing

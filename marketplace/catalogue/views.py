@@ -34,6 +34,7 @@ from marketplace.catalogue.pagecache import cache_anonymous_page
 from marketplace.catalogue.pagination import COUNT_CAP, CappedPaginator
 from marketplace.clientip import client_ip
 from marketplace.indexer import selectors as index_selectors
+from marketplace.orders import selectors as order_selectors
 
 
 def staff_required(view):
@@ -59,10 +60,21 @@ def _home_page(request: HttpRequest) -> str | None:
     return "home" if not request.GET else None
 
 
+def _runs(listings) -> dict:
+    """The cheapest run each card's listing takes part in, from the book (a few queries for
+    the whole grid)."""
+    return order_selectors.cheapest_runs(chain_id=settings.CHAIN_ID, listings=listings)
+
+
 @cache_anonymous_page(_home_page)
 def home(request: HttpRequest) -> HttpResponse:
     context = selectors.home_sections()
     context["markets"] = MARKETS
+    context["runs"] = _runs(
+        listing
+        for section in context["sections"]
+        for listing in (*section["featured"], *section["newest"])
+    )
     return render(request, "catalogue/home.html", context)
 
 
@@ -98,9 +110,11 @@ def listing_list(request: HttpRequest, *, kind: str) -> HttpResponse:
             selectors.listing_list(kind=kind, filters=filters, capped=True),
             settings.CATALOGUE_PAGE_SIZE,
         )
+        page = paginator.get_page(page_number)
+        page.object_list = list(page.object_list)  # read once, for the cards and their runs
         results = render_to_string(
             "catalogue/listing_list.html#results",
-            {**context, "page": paginator.get_page(page_number)},
+            {**context, "page": page, "runs": _runs(page.object_list)},
             request,
         )
         cache.set(results_key, results, RESULTS_CACHE_SECONDS)
@@ -146,6 +160,11 @@ def listing_detail(request: HttpRequest, *, kind: str, slug: str) -> HttpRespons
         if user.is_staff
         else [],
     }
+    # What is on offer now (the book), not what the listing asks.
+    context["book_prices"] = order_selectors.book_prices(
+        chain_id=settings.CHAIN_ID, listing=listing
+    )
+    context["run"] = _runs([listing])[listing.pk]
     context["freshness"] = index_selectors.index_freshness()
     context["onchain"] = index_selectors.asset_record(
         listing=listing, freshness=context["freshness"]
@@ -390,6 +409,8 @@ def provider_profile(request: HttpRequest, username: str) -> HttpResponse:
     if owner is None:
         raise Http404("No such provider.")
     listings = selectors.provider_listings(owner=owner, viewer=request.user)
+    page = Paginator(listings, 48).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
     return render(
         request,
         "catalogue/provider.html",
@@ -397,13 +418,16 @@ def provider_profile(request: HttpRequest, username: str) -> HttpResponse:
             "owner": owner,
             "wallet": "",
             "wallets": owner.wallets.all(),
-            "page": Paginator(listings, 48).get_page(request.GET.get("page")),
+            "page": page,
+            "runs": _runs(page.object_list),
         },
     )
 
 
 def wallet_profile(request: HttpRequest, address: str) -> HttpResponse:
     listings = selectors.provider_listings(wallet=address, viewer=request.user)
+    page = Paginator(listings, 48).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
     return render(
         request,
         "catalogue/provider.html",
@@ -411,7 +435,8 @@ def wallet_profile(request: HttpRequest, address: str) -> HttpResponse:
             "owner": None,
             "wallet": address,
             "wallets": [],
-            "page": Paginator(listings, 48).get_page(request.GET.get("page")),
+            "page": page,
+            "runs": _runs(page.object_list),
         },
     )
 

@@ -32,8 +32,8 @@ class SellForm(forms.Form):
     def __init__(self, *args: Any, listing: Listing, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.listing = listing
-        prices = {p.category: p.price for p in listing.prices.all()}
         if listing.kind == Market.POOL:
+            prices = {p.category: p.price for p in listing.prices.all()}
             for category in TaskCategory:
                 self.fields[f"price_{category.value}"] = forms.DecimalField(
                     label=f"{category.label} price (ECT)",
@@ -51,13 +51,12 @@ class SellForm(forms.Form):
                 "replicates of each task).",
             )
         else:
-            lowest = min(prices.values(), default=None)
             self.fields["price"] = forms.DecimalField(
                 label="Price per task (ECT)",
                 min_value=Decimal(0),
                 decimal_places=ECT_DECIMALS,
                 max_digits=30,
-                initial=lowest,
+                initial=listing.price,
             )
             self.fields["requester_restrict"] = forms.CharField(
                 label="Only for this buyer",

@@ -341,11 +341,24 @@ def _not_found(wanted: selectors.Wanted, what: str) -> Failure:
         .first()
         or wanted.category
     )
+    sells = ""
+    if wanted.workerpool:
+        # A category the pool does not sell at all is not one to try again: say which it sells.
+        sold = selectors.categories_on_offer(
+            chain_id=settings.CHAIN_ID, workerpools=[wanted.workerpool]
+        ).get(wanted.workerpool, [])
+        names = selectors.category_names(chain_id=settings.CHAIN_ID)
+        if wanted.category not in sold:
+            sells = (
+                f" That pool sells {', '.join(names.get(c, str(c)) for c in sold)} only."
+                if sold
+                else " That pool has no open offer at all."
+            )
     return Failure(
         "NoWorkerpoolOrder",
         f"No open offer from {pool} for category {category} with trust {wanted.trust} "
-        f"or more, for {wanted.volume} task(s), accepting this app and dataset: pick another "
-        "category, lower the trust or the volume, or choose “best offer”.",
+        f"or more, for {wanted.volume} task(s), accepting this app and dataset.{sells} Pick "
+        "another category, lower the trust or the volume, or choose “best offer”.",
     )
 
 

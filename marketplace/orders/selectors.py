@@ -1,5 +1,6 @@
 """Reads of the order book: the list with its filters, one order, and the best offers for a
-request (what a buyer's "best offer" finds); and the input files buyers stored for their tasks,
+request (what a buyer's "best offer" finds); what listings cost now (their open offers, and the
+cheapest complete run each takes part in); and the input files buyers stored for their tasks,
 with the ones a deal or a request still needs."""
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ import datetime
 import re
 from collections.abc import Iterable
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 
-from marketplace.catalogue.models import Asset, Listing, Market
-from marketplace.chain.orders import checksummed, tag_covers
-from marketplace.deals.models import Deal, OrderKind
+from datamarket.models import Dataset
+from marketplace.catalogue.models import Asset, Listing, Market, TaskCategory
+from marketplace.chain.orders import checksummed, tag_covers, tag_union
+from marketplace.deals.models import Category, Deal, OrderKind
 from marketplace.deals.selectors import deal_final_deadline
 from marketplace.orders.models import InputFile, Order, OrderStatus
 
@@ -204,6 +207,261 @@ def listings_by_address(*, chain_id: int, addresses: Iterable[str]) -> dict[str,
         chain_id=chain_id, address__in=set(addresses), listing__isnull=False
     ).select_related("listing")
     return {asset.address: asset.listing for asset in assets}
+
+
+# ---------------------------------------------------------------------- what listings cost
+
+# How many of the cheapest pool offers of each category, and of the cheapest app offers, a
+# pool's card looks at for its partners (restricted offers that do not fit are skipped).
+RUN_CANDIDATES = 10
+_ORDER_KIND = {Market.APP: OrderKind.APP, Market.DATASET: OrderKind.DATASET}
+
+
+def _address(listing: Listing) -> str:
+    return (checksummed(listing.chain_address.lower()) or "") if listing.chain_address else ""
+
+
+def _public_offers(chain_id: int, kind: str) -> QuerySet[Order]:
+    """Open offers of `kind` that anyone may take (no buyer restriction)."""
+    return Order.objects.filter(
+        chain_id=chain_id, kind=kind, status=OrderStatus.OPEN, requester_restrict=""
+    ).order_by("price", "created_at", "id")
+
+
+def category_names(*, chain_id: int) -> dict[int, str]:
+    """The Hub's category names by id (XS, S...), the catalogue's when not indexed yet."""
+    names = dict(enumerate(TaskCategory.values))
+    names.update(Category.objects.filter(chain_id=chain_id).values_list("catid", "name"))
+    return names
+
+
+@dataclasses.dataclass(frozen=True)
+class BookPrice:
+    """What a listing's cheapest open offer (for a pool: of one category) asks per task."""
+
+    price: int  # ECT base units
+    category: str = ""  # pools only
+
+    @property
+    def run_time(self) -> str:
+        """How long a task of its category may run ("up to 5 min"); empty when unknown."""
+        if self.category in TaskCategory.values:
+            return TaskCategory(self.category).label.split(" · ", 1)[1]
+        return ""
+
+
+def book_prices(*, chain_id: int, listing: Listing) -> list[BookPrice]:
+    """The prices on offer now for `listing`: an app's or dataset's cheapest open offer anyone
+    may take (one price per task, whatever the category), or a pool's cheapest per category,
+    in category order. Empty: no open offer."""
+    address = _address(listing)
+    if not address:
+        return []
+    if listing.kind == Market.POOL:
+        names = category_names(chain_id=chain_id)
+        cheapest: dict[int, int] = {}
+        offers = _public_offers(chain_id, OrderKind.WORKERPOOL).filter(asset=address)
+        for category, price in offers.values_list("category", "price"):
+            cheapest.setdefault(category, int(price))
+        return [
+            BookPrice(price=price, category=names.get(category, str(category)))
+            for category, price in sorted(cheapest.items())
+        ]
+    price = (
+        _public_offers(chain_id, _ORDER_KIND[listing.kind])
+        .filter(asset=address)
+        .values_list("price", flat=True)
+        .first()
+    )
+    return [] if price is None else [BookPrice(price=int(price))]
+
+
+def categories_on_offer(*, chain_id: int, workerpools: Iterable[str]) -> dict[str, list[int]]:
+    """The categories each of these pools has an open offer of that anyone may take, by pool
+    address: what a buyer may choose with that pool."""
+    offers = (
+        _public_offers(chain_id, OrderKind.WORKERPOOL)
+        .filter(asset__in=set(workerpools))
+        .order_by()
+        .values_list("asset", "category")
+        .distinct()
+    )
+    found: dict[str, list[int]] = {}
+    for asset, category in offers:
+        found.setdefault(asset, []).append(category)
+    return {asset: sorted(categories) for asset, categories in found.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """The cheapest complete run of one task that a listing takes part in, from open offers
+    anyone may take: its price per task (ECT base units: app + dataset + pool), its category,
+    and the public listings of its app, dataset (None: none) and pool."""
+
+    price: int
+    category: str
+    app: Listing
+    dataset: Listing | None
+    workerpool: Listing
+
+    def partners(self, listing: Listing) -> list[Listing]:
+        """The run's other parts, app first."""
+        parts = [self.app, self.dataset, self.workerpool]
+        return [part for part in parts if part is not None and part.pk != listing.pk]
+
+
+def needs_dataset(app: Listing) -> bool:
+    """Whether an app listing's program reads a dataset (its run without one fails)."""
+    return app.app.needs_dataset
+
+
+def _public_listings(kind: str, addresses: set[str]) -> dict[str, Listing]:
+    if not addresses:
+        return {}
+    listings = Listing.objects.filter(kind=kind, is_public=True, chain_address__in=addresses)
+    if kind == Market.APP:
+        listings = listings.select_related("app")
+    return {checksummed(listing.chain_address.lower()): listing for listing in listings}
+
+
+def _allowed_pairs(datasets: set[str]) -> set[tuple[str, str]]:
+    """(dataset, app) addresses: the apps each dataset lets read it (the site's rule, which
+    key releases follow)."""
+    if not datasets:
+        return set()
+    pairs = Dataset.allowed_apps.through.objects.filter(
+        dataset__listing__chain_address__in=datasets
+    ).values_list("dataset__listing__chain_address", "app__listing__chain_address")
+    return {(checksummed(d.lower()), checksummed(a.lower())) for d, a in pairs if d and a}
+
+
+def _unique(orders: Iterable[Order]) -> list[Order]:
+    return list({order.pk: order for order in orders}.values())
+
+
+def cheapest_runs(*, chain_id: int, listings: Iterable[Listing]) -> dict[int, Run | None]:
+    """The cheapest complete run (`Run`) each of `listings` takes part in, by listing id; None
+    when none can be bought now (no open offer of its own, or none that fits with it).
+
+    A run is an app offer, a dataset offer (unless the app runs without one: its default
+    arguments do not name `{dataset}`) and a pool offer of a category, all of public listings,
+    open, for any buyer, and accepting each other (restrictions, the dataset's allowed apps,
+    the pool's tag). A pool's card looks at the RUN_CANDIDATES cheapest app offers; an app's or
+    dataset's at the RUN_CANDIDATES cheapest fitting pool offers of each category. A bounded
+    number of queries, whatever the number of listings or orders."""
+    listings = list(listings)
+    runs: dict[int, Run | None] = {listing.pk: None for listing in listings}
+    mine: dict[str, set[str]] = {Market.APP: set(), Market.DATASET: set(), Market.POOL: set()}
+    for listing in listings:
+        if address := _address(listing):
+            mine[listing.kind].add(address)
+    if not any(mine.values()):
+        return runs
+
+    allowed = _allowed_pairs(mine[Market.DATASET])
+    app_offers = []
+    app_assets = mine[Market.APP] | {app for _, app in allowed}
+    if app_assets:
+        app_offers += _public_offers(chain_id, OrderKind.APP).filter(asset__in=app_assets)
+    if mine[Market.POOL]:
+        app_offers += _public_offers(chain_id, OrderKind.APP)[:RUN_CANDIDATES]
+    apps = _public_listings(Market.APP, {offer.asset for offer in app_offers})
+    app_offers = [offer for offer in _unique(app_offers) if offer.asset in apps]
+    needing = {address for address, app in apps.items() if needs_dataset(app)}
+
+    dataset_offers: list[Order] = []
+    if mine[Market.DATASET] or apps:
+        allowing = Listing.objects.filter(
+            kind=Market.DATASET, dataset__allowed_apps__listing__chain_address__in=set(apps)
+        ).values("chain_address")
+        dataset_offers = list(
+            _public_offers(chain_id, OrderKind.DATASET).filter(
+                Q(asset__in=mine[Market.DATASET]) | Q(asset__in=allowing)
+            )
+        )
+    datasets = _public_listings(Market.DATASET, {offer.asset for offer in dataset_offers})
+    dataset_offers = [offer for offer in dataset_offers if offer.asset in datasets]
+    allowed |= _allowed_pairs(set(datasets) - mine[Market.DATASET])
+
+    pool_offers: list[Order] = []
+    if app_offers:
+        public_pools = Listing.objects.filter(kind=Market.POOL, is_public=True).values(
+            "chain_address"
+        )
+        ranked = (
+            _public_offers(chain_id, OrderKind.WORKERPOOL)
+            .filter(
+                asset__in=public_pools,
+                app_restrict__in=["", *apps],
+                dataset_restrict__in=["", *datasets],
+            )
+            .annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=[F("category")],
+                    order_by=[F("price").asc(), F("created_at").asc(), F("id").asc()],
+                )
+            )
+            .filter(rank__lte=RUN_CANDIDATES)
+        )
+        pool_offers += ranked
+        named = mine[Market.POOL] | {
+            offer.workerpool_restrict
+            for offer in (*app_offers, *dataset_offers)
+            if offer.workerpool_restrict
+        }
+        if named:
+            pool_offers += _public_offers(chain_id, OrderKind.WORKERPOOL).filter(asset__in=named)
+    pools = _public_listings(Market.POOL, {offer.asset for offer in pool_offers})
+    pool_offers = [offer for offer in _unique(pool_offers) if offer.asset in pools]
+    if not pool_offers:
+        return runs
+    names = category_names(chain_id=chain_id)
+
+    # An app part: an app offer, with a dataset offer it may read or alone when it can.
+    parts: list[tuple[int, Order, Order | None]] = []
+    for app in app_offers:
+        if app.asset not in needing and not app.dataset_restrict:
+            parts.append((int(app.price), app, None))
+        for dataset in dataset_offers:
+            if (
+                (dataset.asset, app.asset) in allowed
+                and dataset.app_restrict in ("", app.asset)
+                and app.dataset_restrict in ("", dataset.asset)
+            ):
+                parts.append((int(app.price) + int(dataset.price), app, dataset))
+    best: dict[str, tuple[tuple[int, int], Run]] = {}
+    for part_price, app, dataset in parts:
+        required = tag_union(app.tag, dataset.tag if dataset else bytes(32))
+        for pool in pool_offers:
+            if not (
+                app.workerpool_restrict in ("", pool.asset)
+                and (dataset is None or dataset.workerpool_restrict in ("", pool.asset))
+                and pool.app_restrict in ("", app.asset)
+                and pool.dataset_restrict in ("", dataset.asset if dataset else "")
+                and tag_covers(offered=pool.tag, required=required)
+            ):
+                continue
+            key = (part_price + int(pool.price), pool.category)
+            involved = (app.asset, dataset.asset if dataset else None, pool.asset)
+            for address in involved:
+                if address is None or (address in best and best[address][0] <= key):
+                    continue
+                best[address] = (
+                    key,
+                    Run(
+                        price=key[0],
+                        category=names.get(pool.category, str(pool.category)),
+                        app=apps[app.asset],
+                        dataset=datasets[dataset.asset] if dataset else None,
+                        workerpool=pools[pool.asset],
+                    ),
+                )
+    for listing in listings:
+        found = best.get(_address(listing))
+        if found is not None:
+            runs[listing.pk] = found[1]
+    return runs
 
 
 # An input file's token in its URL (/inputs/<token>/<name>), wherever params name it; JSON may

@@ -33,6 +33,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
+from marketplace.catalogue.freshness import catalogue_changed
 from marketplace.catalogue.models import Asset
 from marketplace.chain.amounts import format_ect
 from marketplace.chain.errors import ChainError
@@ -548,6 +549,8 @@ def orders_publish(
     except IntegrityError:
         # Published by someone else in between: store them one by one, telling which.
         outcomes = [_store_alone(outcome) for outcome in outcomes]
+    if fresh or reopened:
+        catalogue_changed()  # cards show prices from the book
     return outcomes
 
 
@@ -667,6 +670,7 @@ def order_unpublish(*, order: BookOrder, user: AbstractBaseUser) -> BookOrder:
     order.status = OrderStatus.CANCELLED
     order.status_reason = UNPUBLISHED
     order.save(update_fields=["unpublished", "status", "status_reason", "updated_at"])
+    catalogue_changed()  # cards show prices from the book
     return order
 
 
@@ -756,6 +760,7 @@ def orders_refresh(
             found.update((order.pk, order) for order in matching.only(*columns))
         orders = list(found.values())
     changed: list[BookOrder] = []
+    offers_changed = False
     for start in range(0, len(orders), MAX_BATCH):
         chunk = orders[start : start + MAX_BATCH]
         facts = ChainFacts(chain_id=chain_id).load(
@@ -772,10 +777,13 @@ def orders_refresh(
                 order.consumed,
                 order.remaining,
             ):
+                offers_changed |= status != order.status and order.kind != OrderKind.REQUEST
                 order.status, order.status_reason = status, reason
                 order.consumed, order.remaining = consumed, remaining
                 changed.append(order)
     BookOrder.objects.bulk_update(changed, fields, batch_size=500)
+    if offers_changed:
+        catalogue_changed()  # an offer came or went: cards show prices from the book
     return len(changed)
 
 

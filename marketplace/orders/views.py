@@ -28,6 +28,7 @@ from marketplace.catalogue.registration import (
 from marketplace.chain.errors import ChainError
 from marketplace.deals.models import Category
 from marketplace.downloads import download
+from marketplace.orders import selectors
 from marketplace.orders.forms import SellForm
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.parsing import OrderError
@@ -184,12 +185,23 @@ def app_buy(request: HttpRequest, slug: str) -> HttpResponse:
         .order_by("name")
     )
     chosen = datasets[0].dataset if datasets and app.needs_dataset else None
-    pools = (
+    pools = list(
         Listing.objects.filter(kind=Market.POOL, is_public=True)
         .exclude(chain_address="")
         .order_by("name")
     )
-    categories = list(Category.objects.filter(chain_id=settings.CHAIN_ID).order_by("catid"))
+    # Only categories a pool sells are offered; with a pool chosen, only that pool's.
+    on_offer = selectors.categories_on_offer(
+        chain_id=settings.CHAIN_ID, workerpools=[pool.chain_address for pool in pools]
+    )
+    for pool in pools:
+        pool.categories_on_offer = " ".join(map(str, on_offer.get(pool.chain_address, [])))
+    sold = {category for categories in on_offer.values() for category in categories}
+    categories = [
+        category
+        for category in Category.objects.filter(chain_id=settings.CHAIN_ID).order_by("catid")
+        if category.catid in sold
+    ]
     context = {
         "listing": listing,
         "datasets": datasets,

@@ -47,7 +47,9 @@ def test_each_market_lists_its_published_listings(client):
                 "owner_wallet": "",
                 "chain_address": "",
                 "status": "approved",
+                "price": "1.000000000",
                 "price_from": "1.000000000",
+                "cheapest_run": None,
                 "rating_avg": "0.00",
                 "rating_count": 0,
                 "tags": ["wasm"],
@@ -133,17 +135,22 @@ def test_lists_come_a_page_at_a_time(client, monkeypatch, django_assert_max_num_
 
 
 def test_a_detail_has_prices_and_is_found_in_its_own_market_only(client):
-    app = AppFactory(
-        listing__name="Renderer", listing__prices={"XS": Decimal("0.25"), "M": Decimal("2")}
+    app = AppFactory(listing__name="Renderer", listing__price_from=Decimal("0.25")).listing
+    pool = WorkerpoolFactory(
+        listing__prices={"XS": Decimal("0.25"), "M": Decimal("2")}, listing__price_from=0
     ).listing
 
     detail = client.get(reverse("api_v1_app_detail", args=[app.slug]))
 
     assert detail.status_code == 200
-    assert detail.json()["prices"] == [
-        {"category": "M", "price": "2.000000000"},
-        {"category": "XS", "price": "0.250000000"},
-    ]
+    # One price per task for an app; nothing on offer (not on chain), so no run either.
+    assert (detail.json()["price"], detail.json()["prices"]) == ("0.250000000", [])
+    assert (detail.json()["offers"], detail.json()["cheapest_run"]) == ([], None)
+    pool_detail = client.get(reverse("api_v1_pool_detail", args=[pool.slug])).json()
+    assert (pool_detail["price"], pool_detail["prices"]) == (
+        None,
+        [{"category": "XS", "price": "0.250000000"}, {"category": "M", "price": "2.000000000"}],
+    )
     assert detail.json()["on_chain"] is None
     assert detail.json()["description"] == "Some **markdown**."
     assert detail.json() == client.get(reverse("api_listing_detail", args=["app", app.slug])).json()

@@ -110,7 +110,7 @@ def test_search_sees_edits():
         summary="s",
         description="",
         tags=[],
-        prices={"S": Decimal(1)},
+        price=Decimal(1),
     )
     services.listing_curate(listing=listing, actor=UserFactory(is_staff=True), action="approve")
 

@@ -30,25 +30,54 @@ def _new_listing(owner, **overrides) -> Listing:
         "name": "Edge Renderer",
         "summary": "Renders",
         "tags": ["Graphics", "svg", "graphics"],
-        "prices": {"XS": Decimal("0.5"), "S": Decimal("0.25"), "M": None},
+        "price": Decimal("0.25"),
     }
     fields.update(overrides)
     return services.listing_create(**fields)
 
 
-def test_listing_create_waits_for_curation_with_prices_and_tags():
+def test_listing_create_waits_for_curation_with_its_price_and_tags():
     listing = _new_listing(UserFactory())
 
     assert listing.status == CurationStatus.PENDING
     assert listing.is_public is False
     assert listing.slug == "edge-renderer"
     assert sorted(t.slug for t in listing.tags.all()) == ["graphics", "svg"]
+    listing.refresh_from_db()
+    assert (listing.price, listing.price_from) == (Decimal("0.25"), Decimal("0.25"))
+    assert not listing.prices.exists()  # one price per task, no category rows
+
+
+def test_a_pool_is_priced_per_category():
+    listing = _new_listing(
+        UserFactory(),
+        kind=Market.POOL,
+        price=None,
+        prices={"XS": Decimal("0.5"), "S": Decimal("0.25"), "M": None},
+    )
+
     assert dict(listing.prices.values_list("category", "price")) == {
         "XS": Decimal("0.5"),
         "S": Decimal("0.25"),
     }
     listing.refresh_from_db()
-    assert listing.price_from == Decimal("0.25")
+    assert (listing.price, listing.price_from) == (None, Decimal("0.25"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "message"),
+    [
+        (Market.APP, {"prices": {"XS": Decimal(1)}}, "An app has one price per task"),
+        (Market.DATASET, {"prices": {"S": Decimal(1)}}, "A dataset has one price per task"),
+        (Market.POOL, {"price": Decimal(1)}, "A worker pool has a price per task category"),
+    ],
+)
+def test_a_price_of_the_wrong_shape_is_refused_and_nothing_is_stored(kind, fields, message):
+    owner = UserFactory()
+    with pytest.raises(services.CatalogueError, match=message):
+        _new_listing(owner, kind=kind, **{"price": None, **fields})
+    assert not Listing.objects.filter(owner=owner).exists()
+    assert not ListingPrice.objects.exists()
 
 
 def test_listing_create_gives_unique_slugs_for_equal_names():
@@ -67,7 +96,7 @@ def test_listing_update_by_owner_sends_published_listing_back_to_review():
         summary="s",
         description="d",
         tags=["x"],
-        prices={"L": Decimal("3")},
+        price=Decimal("3"),
     )
 
     listing.refresh_from_db()
@@ -76,10 +105,7 @@ def test_listing_update_by_owner_sends_published_listing_back_to_review():
         CurationStatus.PENDING,
         False,
     )
-    assert listing.price_from == Decimal("3")
-    assert list(
-        ListingPrice.objects.filter(listing=listing).values_list("category", flat=True)
-    ) == ["L"]
+    assert (listing.price, listing.price_from) == (Decimal("3"), Decimal("3"))
     decision = CurationDecision.objects.get(listing=listing)
     assert (decision.from_status, decision.to_status, decision.actor) == (
         CurationStatus.APPROVED,
@@ -99,7 +125,7 @@ def test_listing_update_by_someone_else_is_refused_and_changes_nothing():
             summary="s",
             description="",
             tags=[],
-            prices={"S": Decimal(1)},
+            price=Decimal(1),
         )
 
     listing.refresh_from_db()

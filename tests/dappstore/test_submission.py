@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -26,7 +28,7 @@ def _post(client, wasm: bytes, name: str = "prog.wasm", **extra):
         "summary": "Renders SVG",
         "description": "Hi",
         "tags": "svg, png",
-        "price_XS": "0.5",
+        "price": "0.5",
         "wasm": SimpleUploadedFile(name, wasm),
         **extra,
     }
@@ -93,9 +95,23 @@ def test_oversize_wasm_is_refused(client, settings):
 
 def test_missing_price_is_refused(client):
     client.force_login(UserFactory())
-    response = _post(client, RESVG, price_XS="")
-    assert "Set a price for at least one task category." in response.content.decode()
+    response = _post(client, RESVG, price="")
+    page = response.content.decode()
+    assert "Price per task" in page and "This field is required." in page
     assert not Listing.objects.exists()
+
+
+def test_an_app_has_one_price_per_task_whatever_the_category(client):
+    client.force_login(UserFactory())
+    form = client.get(reverse("app_submit")).content.decode()
+    assert 'name="price"' in form
+    assert not re.search(r'name="price_[A-Z]+"', form)  # no per-category prices
+
+    _post(client, RESVG, price="0.07", price_XS="9")  # a category price is ignored
+
+    listing = Listing.objects.get()
+    assert (listing.price, listing.price_from) == (Decimal("0.07"), Decimal("0.07"))
+    assert not listing.prices.exists()
 
 
 def test_anonymous_submission_redirects_to_login(client):
@@ -119,7 +135,7 @@ def test_owner_edit_replaces_program_and_sends_back_to_review(client):
         {
             "name": "Renderer 2",
             "summary": "s",
-            "price_S": "1",
+            "price": "1",
             "wasm": SimpleUploadedFile("usvg.wasm", usvg),
         },
     )

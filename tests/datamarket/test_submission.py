@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -27,7 +28,7 @@ def test_dataset_is_encrypted_at_rest_and_restricted_to_chosen_apps(client):
         {
             "name": "Circles",
             "summary": "SVG circles",
-            "price_XS": "0.01",
+            "price": "0.01",
             "allowed_apps": [app.pk],
             "data_file": SimpleUploadedFile("c.svg", PLAIN),
         },
@@ -41,6 +42,8 @@ def test_dataset_is_encrypted_at_rest_and_restricted_to_chosen_apps(client):
     assert hashlib.sha256(ciphertext).hexdigest() == dataset.encrypted_sha256
     assert dataset.plain_size == len(PLAIN)
     assert list(dataset.allowed_apps.all()) == [app]
+    assert dataset.listing.price == Decimal("0.01")  # one price per task
+    assert not dataset.listing.prices.exists()
     assert PLAIN not in bytes(dataset.wrapped_key)
     out = io.BytesIO()
     assert dataset_decrypt_to(dataset=dataset, dst=out) == len(PLAIN)
@@ -55,7 +58,7 @@ def test_oversize_dataset_is_refused_and_nothing_written(client, settings):
         {
             "name": "Big",
             "summary": "s",
-            "price_XS": "1",
+            "price": "1",
             "data_file": SimpleUploadedFile("big.bin", b"x" * 101),
         },
     )
@@ -72,7 +75,7 @@ def test_pending_app_of_someone_else_cannot_be_allowed(client):
         {
             "name": "D",
             "summary": "s",
-            "price_XS": "1",
+            "price": "1",
             "allowed_apps": [hidden.pk],
             "data_file": SimpleUploadedFile("d.csv", b"a,b\n1,2\n"),
         },

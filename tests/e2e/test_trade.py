@@ -85,7 +85,7 @@ def test_a_provider_and_a_pool_sell_and_a_buyer_buys_a_run(
         listing__name="Word count",
         listing__owner=provider_user,
         listing__owner_wallet=provider.address,
-        listing__prices={"XS": Decimal("2")},
+        listing__price_from=Decimal("2"),
     ).listing
     pool = WorkerpoolFactory(
         listing__name="Lyon pool",
@@ -117,10 +117,19 @@ def test_a_provider_and_a_pool_sell_and_a_buyer_buys_a_run(
     assert Order.objects.get(kind="workerpool").asset == pool.chain_address
     index_to_head(hub_deployment)
 
-    # The buyer: 100 ECT in the wallet, nothing in escrow; buys 2 XS runs at 3 ECT each.
+    # The buyer: 100 ECT in the wallet, nothing in escrow; the app's card shows the cheapest
+    # run on offer, app and pool together; buys 2 XS runs at 3 ECT each.
+    buyer_page.goto(live_server.url + "/apps/")
+    expect(buyer_page.locator("article.card", has_text="Word count")).to_contain_text(
+        "from 3 ECT per task with Lyon pool, XS"
+    )
     buyer_page.goto(live_server.url + app.get_absolute_url())
     buyer_page.locator("#offers").get_by_role("link", name="Buy a run").click()
     form = buyer_page.locator("form[data-trade-buy]")
+    # Only the category the pool sells is offered.
+    expect(form.get_by_label("Category").locator("option")).to_have_count(1)
+    form.get_by_label("Worker pool").select_option(label="Lyon pool")
+    expect(form.get_by_label("Category").locator("option:not([hidden])")).to_have_count(1)
     form.get_by_label("Tasks").fill("2")
     # Arguments naming {dataset} without a dataset: the command line shows it as the worker
     # would run it, and the quote refuses it before any money moves.

@@ -49,10 +49,14 @@ class ListingFactory(factory.django.DjangoModelFactory):
     is_public = factory.LazyAttribute(lambda listing: listing.status in PUBLIC_STATUSES)
     rating_histogram = factory.LazyFunction(lambda: [0, 0, 0, 0, 0])
     price_from = Decimal("1")
+    # Apps and datasets ask one price per task; pools a price per category (`prices`).
+    price = factory.LazyAttribute(
+        lambda listing: None if listing.kind == Market.POOL else listing.price_from
+    )
 
     @factory.post_generation
     def prices(listing, create, extracted, **kwargs):
-        if not create:
+        if not create or listing.kind != Market.POOL:
             return
         for category, price in (extracted or {"S": listing.price_from}).items():
             ListingPrice.objects.create(listing=listing, category=category, price=price)

@@ -93,3 +93,19 @@ def test_a_card_heading_has_the_level_its_grid_asks_for():
     assert "<h2>Word count</h2>" in listing_card(listing, 2)
     with pytest.raises(ValueError, match="heading level is 2 to 6"):
         listing_card(listing, 1)
+
+
+@pytest.mark.django_db
+def test_a_cards_run_names_its_partners_escaped_and_a_card_without_one_says_so():
+    from marketplace.orders.selectors import Run
+
+    app = AppFactory(listing__name="Graphviz")
+    listing = _card_listing("app")
+    pool = SimpleNamespace(pk=-1, name="<i>Lyon</i>")
+    run = Run(price=130_000_000, category="XS", app=app.listing, dataset=None, workerpool=pool)
+
+    html = listing_card(listing, 3, {listing.pk: run})
+
+    assert "from <strong>0.13 ECT</strong> per task with &lt;i&gt;Lyon&lt;/i&gt;, XS" in html
+    assert "No open offer" in listing_card(listing, 3, {listing.pk: None})
+    assert "offer" not in listing_card(listing)  # no runs read: no price shown

@@ -405,6 +405,30 @@
       }
     });
   });
+  // The buy form offers only the categories the chosen pool sells (data-categories on each
+  // pool option); "best offer" keeps every category some pool sells.
+  function offerCategories(form) {
+    var pool = field(form, "workerpool");
+    var select = form.querySelector("[data-trade-category]");
+    if (!pool || !select) return;
+    var chosen = pool.options[pool.selectedIndex];
+    var sold = chosen && chosen.value ? chosen.getAttribute("data-categories").split(" ") : null;
+    var firstSold = null;
+    Array.prototype.forEach.call(select.options, function (option) {
+      var offered = !option.value || !sold || sold.indexOf(option.value) >= 0;
+      option.disabled = !offered || !option.value;
+      option.hidden = !offered;
+      if (offered && option.value && firstSold === null) firstSold = option;
+    });
+    var current = select.options[select.selectedIndex];
+    if ((!current || current.disabled) && firstSold) firstSold.selected = true;
+  }
+
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("[data-trade-buy]");
+    if (form && event.target.name === "workerpool") offerCategories(form);
+  });
+  Array.prototype.forEach.call(document.querySelectorAll("[data-trade-buy]"), offerCategories);
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
