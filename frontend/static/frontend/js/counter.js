@@ -4,7 +4,7 @@
  * Hook: data-counter on an <input> or <textarea> with a maxlength. Without this script the
  * browser's maxlength holds the limit; with it, the maxlength is lifted (a longer paste would be
  * cut without a word), a counter below the box says "12 / 80 characters", and past the limit it
- * says by how much and the box refuses to submit with the same words the server would use.
+ * says by how much, and the box refuses to be submitted with a message saying the same.
  * Characters are counted as the server counts them: code points, a line break as one.
  */
 (function () {
