@@ -213,12 +213,13 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 
-# django-allauth: email sign-up and login. Mail goes to the console in development.
-ACCOUNT_LOGIN_METHODS = {"email"}
+# django-allauth: email sign-up; sign-in with the email or the username (the demo's curator,
+# made by seed_demo, is `admin`). Mail goes to the console in development.
+ACCOUNT_LOGIN_METHODS = {"email", "username"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_UNIQUE_EMAIL = True
-# Failed sign-ins (admin and email login, marketplace.accounts.lockout): after this many within
+# Failed sign-ins (admin and site login, marketplace.accounts.lockout): after this many within
 # LOGIN_LOCKOUT_SECONDS, for one username or from one client address, signing in is locked for
 # LOGIN_LOCKOUT_SECONDS. allauth's own login_failed limit is off: this one replaces it.
 LOGIN_FAILURES_ALLOWED = env.int("LOGIN_FAILURES_ALLOWED", default=5)

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import forms
 
-from marketplace.catalogue.forms import ListingFilterForm, ListingForm, QuickSelect
+from marketplace.catalogue.forms import ListingFilterForm, ListingForm, PriceField, QuickSelect
 from marketplace.chain.amounts import ECT_DECIMALS, to_units
 from pools import services
 from pools.models import Admission, EnergyClass, Region, Runtime, Visibility
@@ -108,7 +108,7 @@ ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 
 class PolicyForm(forms.Form):
     admission = forms.ChoiceField(choices=Admission.choices, widget=forms.RadioSelect)
-    bond_min = forms.DecimalField(
+    bond_min = PriceField(
         label="Bond asked (ECT)",
         min_value=0,
         max_digits=30,

@@ -1,4 +1,4 @@
-"""allauth's adapter: its email login under the sign-in lockout shared with the admin
+"""allauth's adapter: its login (email or username) under the sign-in lockout shared with the admin
 (marketplace.accounts.lockout), and its own limits (sign-ups, password resets) keyed on the
 client address as every limit of the site finds it."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.contrib.auth import get_user_model
 
 from marketplace.accounts import lockout
 from marketplace.clientip import client_ip
@@ -32,4 +33,18 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
 def _login(credentials: dict[str, Any]) -> str:
-    return str(credentials.get("email") or credentials.get("username") or "")
+    """The account a sign-in names, as the lockout counts it: the username, whether the
+    username or the account's email was typed, so that taking turns between the two gives no
+    more guesses (the admin's login counts usernames too). An email no account has counts as
+    itself."""
+    typed = str(credentials.get("email") or credentials.get("username") or "").strip()
+    if "@" in typed:
+        username = (
+            get_user_model()
+            .objects.filter(email__iexact=typed)
+            .values_list("username", flat=True)
+            .first()
+        )
+        if username:
+            return username
+    return typed

@@ -12,15 +12,24 @@ from django.forms.utils import flatatt
 from django.template.defaultfilters import filesizeformat
 from django.utils.safestring import SafeString, mark_safe
 
+from marketplace.catalogue import texts
 from marketplace.catalogue.models import Listing, TaskCategory
 from marketplace.catalogue.selectors import SORTS, ListingFilters
+from marketplace.chain.amounts import plain_amount
 
 PRICE_FIELD = "price_{}"
 MAX_TAGS = 8
 
 
+class PriceField(forms.DecimalField):
+    """An amount of ECT, shown in its box as people write it (0.07, not 0.070000000)."""
+
+    def prepare_value(self, value):
+        return plain_amount(value) if isinstance(value, Decimal) else value
+
+
 def _price_field(category: TaskCategory) -> forms.DecimalField:
-    return forms.DecimalField(
+    return PriceField(
         label=category.label,
         required=False,
         min_value=Decimal(0),
@@ -28,6 +37,30 @@ def _price_field(category: TaskCategory) -> forms.DecimalField:
         decimal_places=9,
         help_text="ECT per task; leave empty if you do not offer this category.",
     )
+
+
+class CountedCharField(forms.CharField):
+    """Text with a limit that is counted, never cut: its box shows a live counter
+    (frontend/js/counter.js, which lifts the browser's `maxlength` so that a longer paste is kept
+    whole), and a longer text is refused with the limit and the length given."""
+
+    def __init__(self, *, limit: int, noun: str, **kwargs) -> None:
+        self.limit, self.noun = limit, noun
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        return texts.normalized(super().to_python(value))
+
+    def widget_attrs(self, widget) -> dict:
+        attrs = super().widget_attrs(widget)
+        if not widget.is_hidden:
+            attrs.update({"maxlength": str(self.limit), "data-counter": ""})
+        return attrs
+
+    def validate(self, value) -> None:
+        super().validate(value)
+        if problem := texts.too_long(self.noun, value, self.limit):
+            raise forms.ValidationError(problem, code="max_length")
 
 
 class QuickSelect(forms.Select):
@@ -50,6 +83,14 @@ class QuickSelect(forms.Select):
         )
 
 
+def _preferred_wallet(wallets):
+    """The wallet last used to sign in, else the one linked last."""
+    return max(
+        wallets,
+        key=lambda w: (w.last_sign_in_at is not None, w.last_sign_in_at or w.linked_at, w.pk),
+    )
+
+
 class ListingForm(forms.Form):
     """Fields every listing has. Markets subclass it and implement `save` and `update`.
 
@@ -59,12 +100,15 @@ class ListingForm(forms.Form):
 
     per_category_prices = False
 
-    name = forms.CharField(max_length=80)
-    summary = forms.CharField(max_length=160, help_text="One line, shown on cards.")
-    description = forms.CharField(
+    name = CountedCharField(limit=texts.NAME_MAX, noun="name", help_text="Plain text, no HTML.")
+    summary = CountedCharField(
+        limit=texts.SUMMARY_MAX, noun="summary", help_text="One line, shown on cards."
+    )
+    description = CountedCharField(
+        limit=texts.DESCRIPTION_MAX,
+        noun="description",
         widget=forms.Textarea(attrs={"rows": 8}),
         required=False,
-        max_length=20000,
         help_text="Markdown. HTML and scripts are removed when shown.",
     )
     tags = forms.CharField(
@@ -85,15 +129,21 @@ class ListingForm(forms.Form):
             for category in TaskCategory:
                 self.fields[PRICE_FIELD.format(category.value)] = _price_field(category)
         else:
-            self.fields["price"] = forms.DecimalField(
+            self.fields["price"] = PriceField(
                 label="Price per task",
                 min_value=Decimal(0),
                 max_digits=21,
                 decimal_places=9,
                 help_text="ECT per task, whatever its category.",
             )
-        wallets = [(w.address, w.address) for w in user.wallets.all()]
-        self.fields["owner_wallet"].choices = [("", "— none yet —"), *wallets]
+        wallets = list(user.wallets.all())
+        self.fields["owner_wallet"].choices = [
+            ("", "— none yet —"),
+            *((w.address, w.address) for w in wallets),
+        ]
+        if wallets and not self.initial.get("owner_wallet"):
+            # Sales are paid to a wallet the provider holds: the one they last signed in with.
+            self.initial["owner_wallet"] = _preferred_wallet(wallets).address
 
     @classmethod
     def initial_for(cls, listing: Listing) -> dict:
@@ -117,6 +167,12 @@ class ListingForm(forms.Form):
         if not self.per_category_prices:
             return []
         return [self[PRICE_FIELD.format(c.value)] for c in TaskCategory]
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if problem := texts.name_problem(name):
+            raise forms.ValidationError(problem)
+        return name
 
     def clean_tags(self) -> list[str]:
         names = [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]
@@ -236,8 +292,11 @@ class RatingForm(forms.Form):
 
 
 class CommentForm(forms.Form):
-    body = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), max_length=4000, label="Comment"
+    body = CountedCharField(
+        limit=texts.COMMENT_MAX,
+        noun="comment",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Comment",
     )
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
 

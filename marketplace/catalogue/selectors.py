@@ -3,8 +3,11 @@ number of queries with 10 listings or 100,000."""
 
 from __future__ import annotations
 
+import difflib
 import hashlib
-from collections.abc import Iterator, Sequence
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import overload
@@ -259,11 +262,28 @@ def my_listings(*, user) -> QuerySet[Listing]:
     )
 
 
+def owner_next_step(*, listing: Listing, on_sale: bool) -> str:
+    """What the owner of an approved listing does next so that it sells: "wallet" (choose a
+    payout wallet), "register" (register it on chain), "sell" (publish an offer on the book),
+    or "" (it is on sale, or not approved)."""
+    if not listing.is_public:
+        return ""
+    if not listing.owner_wallet:
+        return "wallet"
+    if not listing.chain_address:
+        return "register"
+    return "" if on_sale else "sell"
+
+
 def curation_queue(*, status: str = CurationStatus.PENDING) -> QuerySet[Listing]:
     open_reports = ListingReport.objects.filter(listing=OuterRef("pk"), resolved_at__isnull=True)
-    queryset = _card_queryset().annotate(
-        open_reports=Count("reports", filter=Q(reports__resolved_at__isnull=True)),
-        has_open_reports=Exists(open_reports),
+    queryset = (
+        _card_queryset()
+        .select_related("app", "dataset")
+        .annotate(
+            open_reports=Count("reports", filter=Q(reports__resolved_at__isnull=True)),
+            has_open_reports=Exists(open_reports),
+        )
     )
     if status == "reported":
         return queryset.filter(has_open_reports=True).order_by("-updated_at")
@@ -283,3 +303,85 @@ def reported_comments() -> QuerySet[Comment]:
 
 def user_by_username(username: str):
     return get_user_model().objects.filter(username=username).first()
+
+
+# ---------------------------------------------------------------------- curation checks
+
+# Names at least this alike (difflib's ratio of their comparison keys) are pointed out.
+CLOSE_NAME_RATIO = 0.85
+
+
+@dataclass(frozen=True)
+class Resemblance:
+    """Another listing that a listing under review resembles: the same program byte for byte
+    (`same_program`), or a name close to its own (`close_name`)."""
+
+    reason: str
+    pk: int
+    name: str
+    kind: str
+    slug: str
+    status: str
+    owner: str
+
+    @property
+    def url(self) -> str:
+        return Listing(pk=self.pk, kind=self.kind, slug=self.slug).get_absolute_url()
+
+    @property
+    def status_label(self) -> str:
+        return CurationStatus(self.status).label.lower()
+
+
+def name_key(name: str) -> str:
+    """What two names are compared by: letters and digits only, case-folded, so that
+    "ResVG", "res vg" and "res-vg" are one name."""
+    return "".join(c for c in unicodedata.normalize("NFKC", name).casefold() if c.isalnum())
+
+
+_OTHER_FIELDS = ("pk", "name", "kind", "slug", "status", "owner__username")
+
+
+def listing_resemblances(listings: Iterable[Listing]) -> dict[int, list[Resemblance]]:
+    """For each listing, the other listings (any status) with the same program or a close name
+    in the same market, so that curators notice a copy or an impersonation.
+
+    Two queries for programs and one per market for names. The name comparison reads every
+    name of the market once and compares each listing's against them all: its cost grows with
+    the market (a few milliseconds per listing and thousand names)."""
+    listings = list(listings)
+    found: dict[int, list[Resemblance]] = {listing.pk: [] for listing in listings}
+
+    programs = {
+        listing.pk: listing.app.wasm_sha256
+        for listing in listings
+        if listing.kind == Market.APP and getattr(listing, "app", None) is not None
+    }
+    if programs:
+        twins: dict[str, list[tuple]] = defaultdict(list)
+        for row in Listing.objects.filter(app__wasm_sha256__in=set(programs.values())).values_list(
+            "app__wasm_sha256", *_OTHER_FIELDS
+        ):
+            twins[row[0]].append(row[1:])
+        for pk, sha256 in programs.items():
+            found[pk] += [
+                Resemblance("same_program", *row) for row in twins[sha256] if row[0] != pk
+            ]
+
+    for kind in {listing.kind for listing in listings}:
+        by_key: dict[str, list[tuple]] = defaultdict(list)
+        for row in Listing.objects.filter(kind=kind).values_list(*_OTHER_FIELDS):
+            by_key[name_key(row[1])].append(row)
+        keys = list(by_key)
+        for listing in listings:
+            if listing.kind != kind:
+                continue
+            key = name_key(listing.name)
+            close = difflib.get_close_matches(key, keys, n=5, cutoff=CLOSE_NAME_RATIO)
+            found[listing.pk] += [
+                Resemblance("close_name", *row)
+                for match in close
+                for row in by_key[match]
+                if row[0] != listing.pk
+            ]
+    return found

@@ -12,7 +12,7 @@ from django.db.models import Count, F, Min
 from django.utils import timezone
 from django.utils.text import slugify
 
-from marketplace.catalogue import search
+from marketplace.catalogue import search, texts
 from marketplace.catalogue.freshness import catalogue_changed
 from marketplace.catalogue.markdown import render_markdown
 from marketplace.catalogue.models import (
@@ -97,6 +97,18 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
+def _check_texts(*, name: str, summary: str, description: str) -> None:
+    """A listing's texts as written, or CatalogueError saying what to change (never cut)."""
+    problem = (
+        texts.name_problem(name)
+        or texts.too_long("name", name, texts.NAME_MAX)
+        or texts.too_long("summary", summary, texts.SUMMARY_MAX)
+        or texts.too_long("description", description, texts.DESCRIPTION_MAX)
+    )
+    if problem:
+        raise CatalogueError(problem)
+
+
 def _tags_from_names(names: Iterable[str]) -> list[Tag]:
     tags = []
     for raw in names:
@@ -159,6 +171,7 @@ def listing_create(
 ) -> Listing:
     """A new listing, waiting for curation unless `status` says otherwise (seed data). An app
     or a dataset takes one `price` per task, a pool `prices` by category."""
+    _check_texts(name=name, summary=summary, description=description)
     listing = Listing(
         kind=kind,
         name=name,
@@ -201,6 +214,7 @@ def listing_update(
 ) -> Listing:
     """The owner edits a listing. A published or rejected listing goes back to review: the
     public keeps seeing nothing that staff has not checked."""
+    _check_texts(name=name, summary=summary, description=description)
     listing = Listing.objects.select_for_update().get(pk=listing.pk)
     if listing.owner_id != actor.pk:
         raise NotAllowed("Only the owner of this listing can edit it.")
@@ -319,11 +333,11 @@ def comment_create(
 ) -> Comment:
     if not author.is_authenticated:
         raise NotAllowed("Sign in to comment.")
-    body = body.strip()
+    body = texts.normalized(body).strip()
     if not body:
         raise CatalogueError("Write something before posting.")
-    if len(body) > 4000:
-        raise CatalogueError("Comments are limited to 4000 characters.")
+    if problem := texts.too_long("comment", body, texts.COMMENT_MAX):
+        raise CatalogueError(problem)
     if not listing.is_public:
         raise CatalogueError("Only published listings can be commented on.")
     if parent is not None:
@@ -352,9 +366,11 @@ def comment_edit(*, comment: Comment, actor, body: str) -> Comment:
     if not comment_can_edit(comment=comment, user=actor):
         minutes = settings.COMMENT_EDIT_WINDOW_SECONDS // 60
         raise CatalogueError(f"Comments can be edited for {minutes} minutes after posting.")
-    body = body.strip()
-    if not body or len(body) > 4000:
-        raise CatalogueError("A comment holds 1 to 4000 characters.")
+    body = texts.normalized(body).strip()
+    if not body:
+        raise CatalogueError("Write something, or keep the comment as it is.")
+    if problem := texts.too_long("comment", body, texts.COMMENT_MAX):
+        raise CatalogueError(problem)
     comment.body = body
     comment.edited_at = timezone.now()
     comment.save(update_fields=["body", "edited_at"])
@@ -365,7 +381,9 @@ def comment_edit(*, comment: Comment, actor, body: str) -> Comment:
 def comment_report(*, comment: Comment, reporter, reason: str) -> CommentReport:
     if not reporter.is_authenticated:
         raise NotAllowed("Sign in to report a comment.")
-    reason = reason.strip()[:200] or "No reason given"
+    reason = texts.normalized(reason).strip() or "No reason given"
+    if problem := texts.too_long("reason", reason, texts.COMMENT_REPORT_MAX):
+        raise CatalogueError(problem)
     try:
         with transaction.atomic():
             report = CommentReport.objects.create(comment=comment, reporter=reporter, reason=reason)
@@ -395,14 +413,14 @@ def comment_moderate(*, comment: Comment, actor, hide: bool, reason: str = "") -
 def listing_report(*, listing: Listing, reporter, reason: str) -> ListingReport:
     if not reporter.is_authenticated:
         raise NotAllowed("Sign in to report a listing.")
-    reason = reason.strip()
+    reason = texts.normalized(reason).strip()
     if not reason:
         raise CatalogueError("Say what is wrong with this listing so that curators can check.")
+    if problem := texts.too_long("report", reason, texts.LISTING_REPORT_MAX):
+        raise CatalogueError(problem)
     try:
         with transaction.atomic():
-            return ListingReport.objects.create(
-                listing=listing, reporter=reporter, reason=reason[:500]
-            )
+            return ListingReport.objects.create(listing=listing, reporter=reporter, reason=reason)
     except IntegrityError:
         raise CatalogueError(
             "You already reported this listing; curators will look at it."

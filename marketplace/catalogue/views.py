@@ -143,7 +143,8 @@ def listing_detail(request: HttpRequest, *, kind: str, slug: str) -> HttpRespons
         if user.is_authenticated
         else None
     )
-    is_owner_or_staff = user.is_authenticated and (user.is_staff or user.pk == listing.owner_id)
+    is_owner = user.is_authenticated and user.pk == listing.owner_id
+    is_owner_or_staff = is_owner or (user.is_authenticated and user.is_staff)
     context = {
         "market": MARKETS[kind],
         "listing": listing,
@@ -152,7 +153,8 @@ def listing_detail(request: HttpRequest, *, kind: str, slug: str) -> HttpRespons
         "my_rating": my_rating,
         "comment_form": CommentForm(),
         "decisions": selectors.listing_decisions(listing=listing) if is_owner_or_staff else [],
-        "is_owner": user.is_authenticated and user.pk == listing.owner_id,
+        "is_owner": is_owner,
+        "next_step": _next_steps([listing])[0] if is_owner else "",
         "curation_actions": [
             (a, services.CURATION_ACTION_LABELS[a])
             for a in services.curation_actions_for(listing.status)
@@ -353,6 +355,23 @@ def listing_report(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(listing.get_absolute_url())
 
 
+_RESEMBLANCE_NOTES = {
+    "same_program": "its program is byte for byte the program of",
+    "close_name": "its name is close to the name of",
+}
+
+
+def _tell_resemblances(request: HttpRequest, listing: Listing) -> None:
+    """What curators will point out about a listing just submitted, said to its provider now."""
+    for found in selectors.listing_resemblances([listing])[listing.pk]:
+        messages.warning(
+            request,
+            f"Curators will see that {_RESEMBLANCE_NOTES[found.reason]} “{found.name}” "
+            f"({found.status_label}, by {found.owner}). If that is intended, say why in the "
+            "description; otherwise change it.",
+        )
+
+
 @login_required
 def listing_submit(request: HttpRequest, *, kind: str) -> HttpResponse:
     market = MARKETS[kind]
@@ -370,6 +389,7 @@ def listing_submit(request: HttpRequest, *, kind: str) -> HttpResponse:
                     f"“{listing.name}” is submitted. Curators review new listings "
                     "before they are public; you can follow it here.",
                 )
+                _tell_resemblances(request, listing)
                 return redirect(listing.get_absolute_url())
     else:
         form = form_class(user=request.user)
@@ -394,6 +414,7 @@ def listing_edit(request: HttpRequest, *, kind: str, slug: str) -> HttpResponse:
                 _fail(request, error)
             else:
                 messages.success(request, "Saved. The listing waits for review again.")
+                _tell_resemblances(request, listing)
                 return redirect(listing.get_absolute_url())
     else:
         form = form_class(
@@ -441,13 +462,23 @@ def wallet_profile(request: HttpRequest, address: str) -> HttpResponse:
     )
 
 
+def _next_steps(listings: list[Listing]) -> list[str]:
+    """The owner's next step for each listing (see selectors.owner_next_step)."""
+    on_sale = order_selectors.assets_on_sale(
+        chain_id=settings.CHAIN_ID, addresses=[listing.chain_address for listing in listings]
+    )
+    return [
+        selectors.owner_next_step(listing=listing, on_sale=listing.chain_address in on_sale)
+        for listing in listings
+    ]
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "catalogue/dashboard.html",
-        {"listings": selectors.my_listings(user=request.user), "markets": MARKETS},
-    )
+    listings = list(selectors.my_listings(user=request.user))
+    for listing, step in zip(listings, _next_steps(listings), strict=True):
+        listing.next_step = step
+    return render(request, "catalogue/dashboard.html", {"listings": listings, "markets": MARKETS})
 
 
 @staff_required
@@ -455,15 +486,17 @@ def curation_queue(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", CurationStatus.PENDING)
     if status not in CurationStatus.values and status != "reported":
         status = CurationStatus.PENDING
+    page = Paginator(selectors.curation_queue(status=status), 30).get_page(request.GET.get("page"))
+    resemblances = selectors.listing_resemblances(page.object_list)
+    for listing in page.object_list:
+        listing.resemblances = resemblances[listing.pk]
     return render(
         request,
         "catalogue/curation_queue.html",
         {
             "status": status,
             "statuses": [*CurationStatus.choices, ("reported", "Reported")],
-            "page": Paginator(selectors.curation_queue(status=status), 30).get_page(
-                request.GET.get("page")
-            ),
+            "page": page,
             "reported_comments": selectors.reported_comments()[:50],
         },
     )

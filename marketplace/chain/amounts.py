@@ -67,6 +67,13 @@ def format_amount(amount: Decimal) -> str:
     return f"{text}.{fraction}" if fraction else text
 
 
+def plain_amount(amount: Decimal) -> str:
+    """An amount as people type it into a form: 0.070000000 → "0.07", 100.000000000 → "100"
+    (no exponent, no separators)."""
+    text = f"{Decimal(amount):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def format_ect(units: int) -> str:
     """ECT base units for people: 1_500_000_000 → "1.5 ECT", 10**15 → "1,000,000 ECT",
     1 → "0.000000001 ECT"."""

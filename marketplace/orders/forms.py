@@ -14,6 +14,7 @@ from typing import Any
 
 from django import forms
 
+from marketplace.catalogue.forms import PriceField
 from marketplace.catalogue.models import Listing, Market, TaskCategory, wallet_address_validator
 from marketplace.chain.amounts import ECT_DECIMALS, to_units
 from marketplace.orders.parsing import order_with_defaults
@@ -35,7 +36,7 @@ class SellForm(forms.Form):
         if listing.kind == Market.POOL:
             prices = {p.category: p.price for p in listing.prices.all()}
             for category in TaskCategory:
-                self.fields[f"price_{category.value}"] = forms.DecimalField(
+                self.fields[f"price_{category.value}"] = PriceField(
                     label=f"{category.label} price (ECT)",
                     required=False,
                     min_value=Decimal(0),
@@ -51,7 +52,7 @@ class SellForm(forms.Form):
                 "replicates of each task).",
             )
         else:
-            self.fields["price"] = forms.DecimalField(
+            self.fields["price"] = PriceField(
                 label="Price per task (ECT)",
                 min_value=Decimal(0),
                 decimal_places=ECT_DECIMALS,

@@ -114,6 +114,19 @@ def listed_dataset(*, address: str) -> Listing | None:
     )
 
 
+def assets_on_sale(*, chain_id: int, addresses: Iterable[str]) -> set[str]:
+    """Those of these asset addresses that have an open offer (not a request) on the book."""
+    wanted = [address for address in addresses if address]
+    if not wanted:
+        return set()
+    return set(
+        Order.objects.filter(chain_id=chain_id, asset__in=wanted, status=OrderStatus.OPEN)
+        .exclude(kind="request")
+        .values_list("asset", flat=True)
+        .distinct()
+    )
+
+
 def _either(field: str, value: str) -> Q:
     """The restriction `field` lets `value` through: unset, or exactly it."""
     return Q(**{field: ""}) | Q(**{field: value}) if value else Q(**{field: ""})

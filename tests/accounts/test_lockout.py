@@ -133,3 +133,28 @@ def test_email_login_still_signs_in_with_a_few_mistakes(client):
     assert response.status_code == 302
     assert int(client.session["_auth_user_id"]) == user.pk
     assert get_user_model().objects.count() == 1
+
+
+def test_the_site_login_takes_a_username_as_the_readme_says_the_curator_signs_in(client, staff):
+    staff.email = "root@example.com"
+    staff.save()
+
+    response = email_login(client, "root", PASSWORD)
+
+    assert response.status_code == 302
+    assert int(client.session["_auth_user_id"]) == staff.pk
+
+
+def test_taking_turns_between_username_and_email_gives_no_more_guesses(client, staff):
+    staff.email = "root@example.com"
+    staff.save()
+    for n in range(5):
+        login = "root" if n % 2 else "Root@Example.com"
+        email_login(client, login, "wrong", REMOTE_ADDR=f"198.51.100.{n}")
+
+    by_name = email_login(client, "root", PASSWORD, REMOTE_ADDR="198.51.100.9")
+    at_admin = admin_login(client, "root", PASSWORD, REMOTE_ADDR="198.51.100.9")
+
+    assert f"Signing in to this account {LOCKED}" in by_name.content.decode()
+    assert f"Signing in to this account {LOCKED}" in at_admin.content.decode()
+    assert not signed_in(client)

@@ -337,3 +337,26 @@ def test_an_uncapped_caller_gets_every_match_of_a_plain_search(monkeypatch):
 
     assert len(list(uncapped)) == 5
     assert len(list(capped)) in (3, 5)  # SQLite reads COUNT_CAP + 1; PostgreSQL filters
+
+
+@pytest.mark.parametrize(
+    ("name", "other", "close"),
+    [
+        ("resvg", "ResVG", True),
+        ("resvg", "res-vg ", True),
+        ("resvg", "resvg2", True),
+        ("Graphviz", "Grapviz", True),
+        ("resvg", "usvg", False),
+        ("Graphviz", "Graphviz DOT drawings", False),
+    ],
+)
+def test_close_names_in_the_same_market_are_pointed_out(name, other, close):
+    under_review = ListingFactory(name=name, status=CurationStatus.PENDING)
+    existing = ListingFactory(name=other, status=CurationStatus.REVOKED)
+    ListingFactory(name=name, kind=Market.DATASET)  # another market: not a rival
+
+    found = selectors.listing_resemblances([under_review])[under_review.pk]
+
+    assert [(r.reason, r.pk, r.status_label) for r in found] == (
+        [("close_name", existing.pk, "revoked")] if close else []
+    )

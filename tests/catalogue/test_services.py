@@ -307,3 +307,32 @@ def test_listing_report_needs_reason_and_is_once_per_user():
     with pytest.raises(services.CatalogueError, match="already reported"):
         services.listing_report(listing=listing, reporter=user, reason="malware")
     assert listing.reports.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"name": "<i>Renderer</i>"}, "A name is plain text, without HTML: remove “<i>”"),
+        ({"name": "n" * 81}, "A name is at most 80 characters; this one has 81"),
+        ({"summary": "s" * 161}, "A summary is at most 160 characters; this one has 161"),
+        ({"description": "d" * 20_001}, "A description is at most 20,000 characters"),
+    ],
+)
+def test_listing_texts_are_refused_whole_by_the_service_too(overrides, message):
+    owner = UserFactory()
+
+    with pytest.raises(services.CatalogueError, match=message):
+        _new_listing(owner, **overrides)
+    assert not Listing.objects.exists()
+
+    listing = _new_listing(owner)
+    with pytest.raises(services.CatalogueError, match=message):
+        services.listing_update(
+            listing=listing,
+            actor=owner,
+            tags=[],
+            prices={"S": Decimal(1)},
+            **{"name": "Kept", "summary": "Kept", "description": "", **overrides},
+        )
+    listing.refresh_from_db()
+    assert (listing.name, listing.slug) == ("Edge Renderer", "edge-renderer")

@@ -347,3 +347,176 @@ def test_equivalent_queries_share_one_cached_page_and_filters_do_not_leak(client
     compilers = client.get("/apps/?tag=compilers").content.decode()
     assert "Compiler" in compilers and "Renderer" not in compilers
     assert "Renderer" in client.get("/apps/?page=1&tag=graphics").content.decode()
+
+
+# ---------------------------------------------------------------------- texts with a limit
+
+
+def test_a_5000_character_comment_is_refused_with_its_length_not_cut(client):
+    listing = AppFactory().listing
+    client.force_login(UserFactory())
+
+    response = client.post(
+        reverse("comment_create", args=[listing.pk]), {"body": "x" * 5000}, follow=True
+    )
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "A comment is at most 4,000 characters; this one has 5,000: shorten it by 1,000."
+    ]
+    assert not Comment.objects.exists()
+
+
+def test_a_comment_edited_past_its_limit_is_refused_and_kept_as_it_was(client):
+    comment = CommentFactory(listing=AppFactory().listing, body="Fine")
+    client.force_login(comment.author)
+
+    response = client.post(
+        reverse("comment_edit", args=[comment.pk]), {"body": "y" * 4001}, follow=True
+    )
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "A comment is at most 4,000 characters; this one has 4,001: shorten it by 1."
+    ]
+    comment.refresh_from_db()
+    assert comment.body == "Fine"
+
+
+def test_the_comment_boxes_are_counted_at_the_comment_limit(client):
+    listing = AppFactory().listing
+    CommentFactory(listing=listing)
+    client.force_login(UserFactory())
+
+    page = client.get(listing.get_absolute_url()).content.decode()
+
+    assert page.count('maxlength="4000" data-counter') == 2  # a new comment, a reply
+    assert 'maxlength="500" data-counter' in page  # a report of the listing
+    assert 'maxlength="200" data-counter' in page  # a report of a comment
+    assert "frontend/js/counter.js" in page
+
+
+def test_an_over_long_report_is_refused_not_cut(client):
+    listing = AppFactory().listing
+    client.force_login(UserFactory())
+
+    response = client.post(
+        reverse("listing_report", args=[listing.pk]), {"reason": "z" * 600}, follow=True
+    )
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "A report is at most 500 characters; this one has 600: shorten it by 100."
+    ]
+    assert not listing.reports.exists()
+
+
+# ---------------------------------------------------------------------- curation checks
+
+
+def test_the_queue_shows_each_program_and_data_file_with_copies_and_close_names(client):
+    listed = AppFactory(
+        listing__name="resvg", listing__owner__username="alice", wasm_sha256="a" * 64
+    )
+    copy = AppFactory(
+        listing__name="Pixel pusher",
+        listing__status=CurationStatus.PENDING,
+        wasm_sha256="a" * 64,
+        wasm_size=2_500_000,
+    )
+    lookalike = AppFactory(
+        listing__name="Res VG", listing__status=CurationStatus.PENDING, wasm_sha256="b" * 64
+    )
+    own = AppFactory(
+        listing__name="Graphviz", listing__status=CurationStatus.PENDING, wasm_sha256="c" * 64
+    )
+    data = DatasetFactory(listing__status=CurationStatus.PENDING, plain_size=4096)
+    client.force_login(UserFactory(is_staff=True))
+
+    page = client.get(reverse("curation_queue")).content.decode()
+
+    rows = {
+        name: row
+        for row in page.split("<tr>")[2:]
+        for name in ("Pixel pusher", "Res VG", "Graphviz", data.listing.name)
+        if f">{name}</a>" in row.split("</td>")[0]
+    }
+    assert "Program: 2.4\xa0MB" in rows["Pixel pusher"]
+    assert "a" * 64 in rows["Pixel pusher"]
+    same = f'Same program as <a href="{listed.listing.get_absolute_url()}">resvg</a>'
+    assert f"{same} (approved, by alice)" in rows["Pixel pusher"]
+    assert "Name close to" not in rows["Pixel pusher"]
+    assert "Name close to <a" in rows["Res VG"]
+    assert ">resvg</a> (approved, by alice)" in rows["Res VG"]
+    assert "Same program" not in rows["Res VG"]
+    assert 'class="warn"' not in rows["Graphviz"]
+    assert "c" * 64 in rows["Graphviz"]
+    assert "Data: 4.0\xa0KB" in rows[data.listing.name]
+    assert data.encrypted_sha256 in rows[data.listing.name]
+    assert copy.listing.pk != lookalike.listing.pk != own.listing.pk
+
+
+# ---------------------------------------------------------------------- the owner's next step
+
+
+def _open_offer(asset: str) -> None:
+    from marketplace.orders.models import Order, OrderStatus
+
+    Order.objects.create(
+        chain_id=31337, hub="0x" + "1" * 40, digest="0x" + "4" * 64, kind="app", asset=asset,
+        signer="0x" + "3" * 40, price=1, volume=1, remaining=1, tag="0x" + "0" * 64,
+        status=OrderStatus.OPEN, message={},
+    )  # fmt: skip
+
+
+def test_after_approval_the_owner_is_told_to_register_then_sell(client):
+    listing = AppFactory(listing__owner_wallet="0x" + "5" * 40).listing
+    url = listing.get_absolute_url()
+    client.force_login(listing.owner)
+
+    detail = client.get(url).content.decode()
+    dashboard = client.get(reverse("dashboard")).content.decode()
+
+    step = (
+        f'<strong>Next:</strong>\n<a href="{url}#offers">register it on chain</a>, then '
+        f'<a href="{url}#offers">publish an offer to sell</a>.'
+    )
+    assert step in detail
+    assert step in dashboard
+
+
+def test_a_registered_listing_without_an_offer_asks_for_one_and_on_sale_asks_nothing(client):
+    asset = "0x" + "6" * 40
+    listing = AppFactory(
+        listing__owner_wallet="0x" + "5" * 40, listing__chain_address=asset
+    ).listing
+    client.force_login(listing.owner)
+    offer_step = (
+        f'<a href="{listing.get_absolute_url()}#offers">publish an offer to sell</a>, so that '
+        "buyers can buy it."
+    )
+
+    assert offer_step in client.get(listing.get_absolute_url()).content.decode()
+    assert offer_step in client.get(reverse("dashboard")).content.decode()
+
+    _open_offer(asset)
+
+    assert "Next:" not in client.get(listing.get_absolute_url()).content.decode()
+    assert "Next:" not in client.get(reverse("dashboard")).content.decode()
+
+
+def test_an_approved_listing_without_a_payout_wallet_asks_for_one_first(client):
+    listing = AppFactory(listing__owner_wallet="").listing
+    client.force_login(listing.owner)
+
+    page = client.get(reverse("dashboard")).content.decode()
+
+    assert f'<a href="{listing.get_edit_url()}">choose a payout wallet</a>' in page
+
+
+def test_no_next_step_before_approval_nor_for_other_visitors(client):
+    pending = AppFactory(listing__status=CurationStatus.PENDING).listing
+    approved = AppFactory(listing__owner_wallet="0x" + "5" * 40).listing
+    client.force_login(pending.owner)
+    assert "Next:" not in client.get(pending.get_absolute_url()).content.decode()
+    assert "Next:" not in client.get(reverse("dashboard")).content.decode()
+
+    client.force_login(UserFactory(is_staff=True))
+    assert "Next:" not in client.get(approved.get_absolute_url()).content.decode()

