@@ -117,7 +117,11 @@ def test_every_demo_quote_charges_the_sum_of_the_listings_prices_and_only_sold_c
     for name, price in cheapest.items():
         shown = f"{Decimal(price).scaleb(-ECT_DECIMALS).normalize():f}"
         assert f"from <strong>{shown} ECT</strong> per task with" in cards[name], name
-    assert "from <strong>0.13 ECT</strong> per task with Lyon Edge Alpha, XS" in cards["Graphviz"]
+    run = cards["usvg SVG normalizer"].split('class="run"', 1)[1].split("</p>", 1)[0]
+    assert run == (
+        ">from <strong>0.125 ECT</strong> per task with Single poster drawing"
+        " on Lyon Edge Alpha, XS"
+    ), run
 
 
 def _anonymous_pages(*urls: str):

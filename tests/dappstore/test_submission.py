@@ -172,7 +172,7 @@ def _submit(client, wasm: bytes, *, follow: bool = False, **fields):
         "name": "Renderer",
         "summary": "Renders SVG",
         "description": "Hi",
-        "price_XS": "0.5",
+        "price": "0.5",
         "wasm": SimpleUploadedFile("prog.wasm", wasm),
         **fields,
     }
@@ -269,12 +269,11 @@ def test_the_edit_form_writes_prices_plainly_and_keeps_the_chosen_wallet(client)
     user = UserFactory()
     chosen, _newer = WalletFactory(user=user), WalletFactory(user=user)
     client.force_login(user)
-    _submit(client, RESVG, name="resvg", price_XS="0.07", price_M="12", owner_wallet=chosen.address)
+    _submit(client, RESVG, name="resvg", price="0.070", owner_wallet=chosen.address)
     listing = Listing.objects.get()
 
     page = client.get(reverse("app_edit", args=[listing.slug])).content.decode()
 
-    assert re.search(r'name="price_XS" value="0.07"', page)
-    assert re.search(r'name="price_M" value="12"', page)
+    assert re.search(r'name="price" value="0.07"', page)
     assert "0.070000000" not in page
     assert f'<option value="{chosen.address}" selected>' in page

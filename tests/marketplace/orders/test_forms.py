@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_an_app_sell_form_starts_at_its_price_written_plainly():
-    listing = AppFactory(listing__prices={"S": Decimal("0.070000000")}).listing
+    listing = AppFactory(listing__price=Decimal("0.070000000")).listing
 
     html = str(SellForm(listing=listing)["price"])
 
