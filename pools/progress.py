@@ -36,14 +36,14 @@ from django.utils import timezone
 
 from marketplace.accounts.selectors import wallet_list
 from marketplace.deals import selectors
-from marketplace.deals.models import ContributionStatus, Deal, TaskStatus
+from marketplace.deals.models import ContributionStatus, Deal, Task, TaskStatus
 from marketplace.indexer.models import ChainEvent
 from pools.models import LIVE_REPLICATES, ReplicateStatus, RunStatus, TaskRun
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-    from marketplace.deals.models import Contribution, Task
+    from marketplace.deals.models import Contribution
     from pools.models import Replicate
 
 logger = logging.getLogger(__name__)
@@ -291,6 +291,48 @@ def snapshot_of(
     }
 
 
+def deal_summaries(deals: list[Deal], *, now: datetime.datetime | None = None) -> dict[str, Any]:
+    """Where each of `deals` (of one chain) stands, for lists of deals, by dealid: "status" and
+    "status_label" as their snapshots say, and "results" (the taskids of their completed tasks
+    with a result, by index). Two queries whatever their number."""
+    now = now or timezone.now()
+    if not deals:
+        return {}
+    chain_id, dealids = deals[0].chain_id, [deal.dealid for deal in deals]
+    tasks: dict[str, dict[int, Task]] = {dealid: {} for dealid in dealids}
+    for task in Task.objects.filter(chain_id=chain_id, dealid__in=dealids).only(
+        "dealid", "idx", "taskid", "status", "final_deadline", "result_digest"
+    ):
+        tasks[task.dealid][task.idx] = task
+    runs: dict[str, dict[int, str]] = {dealid: {} for dealid in dealids}
+    for dealid, idx, status in TaskRun.objects.filter(
+        chain_id=chain_id, dealid__in=dealids
+    ).values_list("dealid", "idx", "status"):
+        runs[dealid][idx] = status
+    summaries = {}
+    for deal in deals:
+        chain_tasks, run_statuses = tasks[deal.dealid], runs[deal.dealid]
+        counts = {"completed": 0, "failed": 0, "running": 0, "claimable": 0, "abandoned": 0}
+        results = []
+        for idx in sorted(chain_tasks.keys() | run_statuses.keys()):
+            task = chain_tasks.get(idx)
+            status = _task_status(task, run_statuses.get(idx, ""), now=now)
+            if status in counts:
+                counts[status] += 1
+            elif status in ("active", "revealing"):
+                counts["running"] += 1
+            if status == "completed" and task.result_digest:
+                results.append(task.taskid)
+        counts["waiting"] = max(0, deal.volume - sum(counts.values()))
+        status = _deal_status(counts, volume=deal.volume, started=bool(chain_tasks or run_statuses))
+        summaries[deal.dealid] = {
+            "status": status,
+            "status_label": DEAL_STATUS_LABELS[status],
+            "results": results,
+        }
+    return summaries
+
+
 def task_snapshot(snapshot: dict[str, Any], idx: int) -> dict[str, Any]:
     """The part of a deal's snapshot about its task `idx`: "task" (its row, None when the deal
     has no such task yet) and the timeline's events of that task and of the deal."""
@@ -355,9 +397,9 @@ def _causal(events: list[dict[str, Any]], *, after: datetime.datetime) -> list[d
     right. Across the two, where the clocks disagree (a dev chain moved in time, a node whose
     clock drifts) an event is placed no earlier than its cause: a worker's assignment after
     the task's initialization, a worker's contribution after its assignment (after its run,
-    when the chain's clock is behind), and the chain's later steps after that contribution. The time shown stays the event's own; with the clocks
-    in step, as in production, the placement is the event's own second and the timeline reads
-    in time order."""
+    when the chain's clock is behind), and the chain's later steps after that contribution.
+    The time shown stays the event's own; with the clocks in step, as in production, each
+    event is placed at its own second and the timeline reads in time order."""
 
     def second(event: dict[str, Any]) -> datetime.datetime:
         return max(after, event["_key"][0])
@@ -391,11 +433,10 @@ def _causal(events: list[dict[str, Any]], *, after: datetime.datetime) -> list[d
             continue
         latest = max(latest, second(event))
         worker = event["worker"]
-        if event["kind"] == "contributed" and worker in assigned:
-            if latest < assigned[worker]:
-                # The chain's clock is behind the site's: its own time says nothing of where
-                # the contribution falls in the worker's run, which it ends.
-                latest = worked[worker]
+        if event["kind"] == "contributed" and worker in assigned and latest < assigned[worker]:
+            # The chain's clock is behind the site's: its own time says nothing of where the
+            # contribution falls in the worker's run, which it ends.
+            latest = worked[worker]
         placed[id(event)] = latest
 
     for event in events:
@@ -467,6 +508,26 @@ def _task_percent(task: Task | None, run: TaskRun | None, replicates: list[dict]
     return round(min(UNFINISHED_CAP, sum(live) / wanted), 1)
 
 
+def _task_status(task: Task | None, run_status: str, *, now: datetime.datetime) -> str:
+    """Where a task stands: the chain's record (None before it is initialized) read with the
+    scheduler's run status ("" for a pool the site does not schedule)."""
+    finished = task is not None and task.status in (TaskStatus.COMPLETED, TaskStatus.FAILED)
+    if (
+        task is not None
+        and not finished
+        and task.final_deadline is not None
+        and task.final_deadline <= now
+    ):
+        return "claimable"
+    if run_status == RunStatus.ABANDONED and (task is None or task.status == TaskStatus.ACTIVE):
+        return "abandoned"
+    if task is not None:
+        return task.status
+    if run_status == RunStatus.FAILED:
+        return "failed"
+    return "pending"
+
+
 def _task(
     deal: Deal,
     task: Task | None,
@@ -481,27 +542,7 @@ def _task(
     replicate_rows = list(run.replicates.all()) if run is not None else []
     replicates = [_replicate(replicate, logs=logs) for replicate in replicate_rows]
     idx = task.idx if task is not None else run.idx
-    finished = task is not None and task.status in (TaskStatus.COMPLETED, TaskStatus.FAILED)
-    claimable = (
-        task is not None
-        and not finished
-        and task.final_deadline is not None
-        and task.final_deadline <= now
-    )
-    if claimable:
-        status = "claimable"
-    elif (
-        run is not None
-        and run.status == RunStatus.ABANDONED
-        and (task is None or task.status == TaskStatus.ACTIVE)
-    ):
-        status = "abandoned"
-    elif task is not None:
-        status = task.status
-    elif run is not None and run.status == RunStatus.FAILED:
-        status = "failed"
-    else:
-        status = "pending"
+    status = _task_status(task, run.status if run is not None else "", now=now)
     consensus_at = None
     if task is not None and task.consensus and task.reveal_deadline is not None:
         # The indexer sets the reveal deadline to the consensus's block time + 2 reference times.
@@ -573,6 +614,7 @@ def _task_events(
     def shown(percent: float) -> float:
         # As the task's rows show it: no more than the task until the chain finishes it.
         return percent if row["percent"] >= 100 else min(percent, UNFINISHED_CAP)
+
     if row["initialized_at"]:
         events.append(
             _event(row["initialized_at"], "initialized", f"{name} initialized on chain", task=idx)

@@ -20,10 +20,16 @@ OVERFLOW = """
   const root = document.documentElement;
   const width = root.clientWidth;
   const culprits = [];
+  const insideScroller = (element) => {
+    for (let box = element.parentElement; box && box !== document.body; box = box.parentElement) {
+      if (getComputedStyle(box).overflowX !== "visible") return true;
+    }
+    return false;
+  };
   for (const element of document.body.querySelectorAll("*")) {
     const box = element.getBoundingClientRect();
     if (box.width === 0 || box.right <= width + 0.5) continue;
-    if (element.closest("[data-scrolls]")) continue;  // inside a box that scrolls on its own
+    if (insideScroller(element)) continue;  // a box that scrolls on its own holds it
     const style = getComputedStyle(element);
     if (style.position === "fixed" || style.visibility === "hidden") continue;
     const deeper = Array.from(element.children).some(
@@ -95,4 +101,21 @@ def test_a_listing_on_a_phone_offers_the_purchase_before_ratings_and_comments(
     page.set_viewport_size({"width": 1280, "height": 900})
     side, main = page.locator("#offers").bounding_box(), page.locator("#ratings").bounding_box()
     assert side["x"] > main["x"] + main["width"]
+    page.context.close()
+
+
+def test_a_deal_on_a_phone_reads_right(asgi_server, browser, chain, hub_deployment, dev_accounts):
+    # Given the deal of the main pages: one task started, no worker's progress yet
+    site = main_site(chain, hub_deployment, dev_accounts)
+    page = open_page(browser, asgi_server, site.requester, width=PHONE)
+    page.goto(asgi_server + f"/deals/{site.dealid}/")
+
+    # Then its bar is empty (0 %), and the page says how far the index is once, at its foot
+    expect(page.locator(".deal-percent")).to_have_text("0.0 %")
+    filled = page.locator(".deal-bar span").evaluate_all(
+        "(parts) => parts.reduce((sum, part) => sum + part.getBoundingClientRect().width, 0)"
+    )
+    assert filled == 0
+    expect(page.locator(".footer .index-line")).to_contain_text("Indexed to block")
+    expect(page.get_by_text("Indexed to block")).to_have_count(1)
     page.context.close()
