@@ -43,6 +43,16 @@ class MainSite:
     # Pages of the pool's owner (signed in with its wallet) and of the dataset's owner.
     owners: list[tuple[AbstractBaseUser, list[str]]]
 
+    @property
+    def visitors(self) -> list[tuple[AbstractBaseUser | None, list[str]]]:
+        """Every main page with who visits it: (user or None for a visitor, paths)."""
+        return [
+            (None, self.anonymous),
+            (self.requester, self.signed_in),
+            (self.staff, self.staff_only),
+            *self.owners,
+        ]
+
 
 def main_site(chain, hub_deployment, dev_accounts) -> MainSite:
     fields = dataclasses.asdict(hub_deployment)

@@ -62,14 +62,8 @@ def test_no_main_page_scrolls_sideways_on_a_phone(
     asgi_server, browser, chain, hub_deployment, dev_accounts
 ):
     site = main_site(chain, hub_deployment, dev_accounts)
-    visitors = [
-        (None, site.anonymous),
-        (site.requester, site.signed_in),
-        (site.staff, site.staff_only),
-        *site.owners,
-    ]
     found = []
-    for user, paths in visitors:
+    for user, paths in site.visitors:
         page = open_page(browser, asgi_server, user, width=PHONE)
         found += [problem for path in paths if (problem := _overflow(page, asgi_server, path))]
         page.context.close()
