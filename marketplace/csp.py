@@ -50,9 +50,14 @@ class ContentSecurityPolicyMiddleware:
         if HEADER in response:
             return response
         directives = settings.CONTENT_SECURITY_POLICY
-        if settings.DEBUG and response.status_code >= 400:
+        if (
+            settings.DEBUG
+            and response.status_code >= 400
+            and not getattr(response, "site_error_page", False)
+        ):
             # Django's debug pages for errors style and script inline: readable in development
-            # (production never shows them), every other rule kept.
+            # (production never shows them), every other rule kept. The site's own error
+            # pages (frontend.errors) keep the whole policy.
             directives = {
                 **directives,
                 "script-src": [*directives.get("script-src", []), "'unsafe-inline'"],

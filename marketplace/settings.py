@@ -103,6 +103,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "marketplace.indexer.api.IndexHeadersMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # In development, the site's 404 page rather than Django's list of URL patterns.
+    "frontend.errors.DebugNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "marketplace.urls"

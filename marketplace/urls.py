@@ -9,7 +9,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 urlpatterns = [
     # Browsers ask for it on pages that name no icon (the admin's).
-    path("favicon.ico", RedirectView.as_view(url=lazy(static_url, str)("frontend/img/logo.svg"))),
+    path(
+        "favicon.ico", RedirectView.as_view(url=lazy(static_url, str)("frontend/img/favicon.svg"))
+    ),
     path("admin/", admin.site.urls),
     path("accounts/", include("marketplace.accounts.urls")),
     path("accounts/", include("allauth.urls")),
@@ -35,6 +37,9 @@ urlpatterns = [
     path("", include("pools.urls")),
     path("", include("marketplace.catalogue.urls")),
 ]
+
+# Our own page, with the path not found (frontend.errors); 500.html is Django's handler's.
+handler404 = "frontend.errors.not_found"
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

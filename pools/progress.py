@@ -36,14 +36,14 @@ from django.utils import timezone
 
 from marketplace.accounts.selectors import wallet_list
 from marketplace.deals import selectors
-from marketplace.deals.models import ContributionStatus, Deal, TaskStatus
+from marketplace.deals.models import ContributionStatus, Deal, Task, TaskStatus
 from marketplace.indexer.models import ChainEvent
 from pools.models import LIVE_REPLICATES, ReplicateStatus, RunStatus, TaskRun
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-    from marketplace.deals.models import Contribution, Task
+    from marketplace.deals.models import Contribution
     from pools.models import Replicate
 
 logger = logging.getLogger(__name__)
@@ -52,8 +52,10 @@ NOTIFICATION_TYPE = "deal.progress"
 DEFAULT_POLL_SECONDS = 2
 # A deal of many tasks would make a long timeline: its latest events are enough to follow it.
 TIMELINE_LIMIT = 100
-# A task the chain has not finished never shows 100 %: finalizing is still to come.
+# A task the chain has not finished never shows 100 %: finalizing is still to come. Nor does
+# a deal with a task left (shown to a tenth of a percent).
 UNFINISHED_CAP = 99.0
+DEAL_UNFINISHED_CAP = 99.9
 _SEND_TIMEOUT_SECONDS = 5
 
 # Replicates whose work is done (their result is uploaded, committed or revealed).
@@ -80,6 +82,8 @@ TASK_STATUS_LABELS = {
     "claimable": "Past its final deadline: claimable",
     "abandoned": "Given up: refunded at its final deadline",
 }
+# Where a task's percent goes on the deal's bar, by its status (any other: running).
+_BAR_PARTS = {"completed": "completed", "failed": "failed", "abandoned": "failed"}
 # Events of one instant, in the order they happen.
 _EVENT_ORDER = {
     kind: position
@@ -180,8 +184,10 @@ def snapshot_of(
     queries whatever the deal's size.
 
     {"dealid", "indexed", "logs" (whether messages are included), "status", "status_label",
-     "percent" (0-100, over the deal's volume), "volume", "counts" {completed, failed, running,
-     claimable, waiting}, "shares" (% of the volume: completed, failed, running),
+     "percent" (0-100, over the deal's volume; 100 only once every task is finished), "volume",
+     "counts" {completed, failed, running, claimable, abandoned, waiting}, "shares" (how
+     `percent` splits into the bar's parts: completed and failed tasks, and the progress of
+     the others; they add up to `percent`),
      "deal" {parties, assets, trust, category, start_time, final_deadline, tx_hash} or None,
      "tasks" [by idx: see `_task`], "timeline" [{"at", "kind", "label", "task", "worker"}],
      "timeline_omitted"}
@@ -233,7 +239,14 @@ def snapshot_of(
             counts["running"] += 1
     volume = deal.volume
     counts["waiting"] = max(0, volume - sum(counts.values()))
-    percent = sum(task["percent"] for task in tasks) / volume if volume else 0.0
+    # One source for the bar and the percentage: each task adds its own percent to the part of
+    # the bar of where it stands (a finished task all of its share, a running one what it did).
+    parts = {"completed": 0.0, "failed": 0.0, "running": 0.0}
+    for task in tasks:
+        parts[_BAR_PARTS.get(task["status"], "running")] += task["percent"]
+    percent = sum(parts.values()) / volume if volume else 0.0
+    if counts["completed"] + counts["failed"] + counts["abandoned"] < volume:
+        percent = min(percent, DEAL_UNFINISHED_CAP)
 
     events = [_event(deal.start_time, "matched", f"Deal matched: {volume} task{pluralize(volume)}")]
     for task in tasks:
@@ -256,13 +269,7 @@ def snapshot_of(
         "volume": volume,
         "counts": counts,
         "shares": {
-            # The running share of the bar counts claimable tasks too: they are not finished.
-            name: round(100 * number / volume, 2) if volume else 0.0
-            for name, number in (
-                ("completed", counts["completed"]),
-                ("failed", counts["failed"] + counts["abandoned"]),
-                ("running", counts["running"] + counts["claimable"]),
-            )
+            name: round(part / volume, 2) if volume else 0.0 for name, part in parts.items()
         },
         "deal": {
             "requester": deal.requester,
@@ -282,6 +289,48 @@ def snapshot_of(
         "timeline": timeline[omitted:],
         "timeline_omitted": omitted,
     }
+
+
+def deal_summaries(deals: list[Deal], *, now: datetime.datetime | None = None) -> dict[str, Any]:
+    """Where each of `deals` (of one chain) stands, for lists of deals, by dealid: "status" and
+    "status_label" as their snapshots say, and "results" (the taskids of their completed tasks
+    with a result, by index). Two queries whatever their number."""
+    now = now or timezone.now()
+    if not deals:
+        return {}
+    chain_id, dealids = deals[0].chain_id, [deal.dealid for deal in deals]
+    tasks: dict[str, dict[int, Task]] = {dealid: {} for dealid in dealids}
+    for task in Task.objects.filter(chain_id=chain_id, dealid__in=dealids).only(
+        "dealid", "idx", "taskid", "status", "final_deadline", "result_digest"
+    ):
+        tasks[task.dealid][task.idx] = task
+    runs: dict[str, dict[int, str]] = {dealid: {} for dealid in dealids}
+    for dealid, idx, status in TaskRun.objects.filter(
+        chain_id=chain_id, dealid__in=dealids
+    ).values_list("dealid", "idx", "status"):
+        runs[dealid][idx] = status
+    summaries = {}
+    for deal in deals:
+        chain_tasks, run_statuses = tasks[deal.dealid], runs[deal.dealid]
+        counts = {"completed": 0, "failed": 0, "running": 0, "claimable": 0, "abandoned": 0}
+        results = []
+        for idx in sorted(chain_tasks.keys() | run_statuses.keys()):
+            task = chain_tasks.get(idx)
+            status = _task_status(task, run_statuses.get(idx, ""), now=now)
+            if status in counts:
+                counts[status] += 1
+            elif status in ("active", "revealing"):
+                counts["running"] += 1
+            if status == "completed" and task.result_digest:
+                results.append(task.taskid)
+        counts["waiting"] = max(0, deal.volume - sum(counts.values()))
+        status = _deal_status(counts, volume=deal.volume, started=bool(chain_tasks or run_statuses))
+        summaries[deal.dealid] = {
+            "status": status,
+            "status_label": DEAL_STATUS_LABELS[status],
+            "results": results,
+        }
+    return summaries
 
 
 def task_snapshot(snapshot: dict[str, Any], idx: int) -> dict[str, Any]:
@@ -334,17 +383,64 @@ def _short(address: str) -> str:
     return f"{address[:6]}…{address[-4:]}" if len(address) > 12 else address
 
 
+# A task's events by the clock that dates them: the chain's blocks, or the site's.
+_CHAIN_KINDS = frozenset(
+    ("initialized", "contributed", "consensus", "revealed", "finalized", "failed", "claimable")
+)
+
+
 def _causal(events: list[dict[str, Any]], *, after: datetime.datetime) -> list[dict[str, Any]]:
-    """A task's events placed in the order its life runs. Their times come from two clocks,
-    the site's (assignments, heartbeats) and the chain's (blocks), which may disagree by a
-    second or two: a contribution never sorts before the assignment that allowed it. Each
-    event is placed at its own second or the latest of the events before it in that order,
-    whichever is later; the time shown stays its own."""
-    placed = after
-    for event in sorted(events, key=lambda e: (_EVENT_ORDER[e["kind"]], e["_key"])):
-        second, *rest = event["_key"]
-        placed = max(placed, second)
-        event["_key"] = (placed, *rest)
+    """A task's events placed in time order, and never before what caused them.
+
+    Their times come from two clocks, the chain's (blocks) and the site's (assignments,
+    heartbeats, failures). Events of one clock are placed at their own second: that order is
+    right. Across the two, where the clocks disagree (a dev chain moved in time, a node whose
+    clock drifts) an event is placed no earlier than its cause: a worker's assignment after
+    the task's initialization, a worker's contribution after its assignment (after its run,
+    when the chain's clock is behind), and the chain's later steps after that contribution.
+    The time shown stays the event's own; with the clocks in step, as in production, each
+    event is placed at its own second and the timeline reads in time order."""
+
+    def second(event: dict[str, Any]) -> datetime.datetime:
+        return max(after, event["_key"][0])
+
+    def own_order(event: dict[str, Any]) -> tuple:
+        return (event["_key"][0], _EVENT_ORDER[event["kind"]], event["_key"][3])
+
+    placed: dict[int, datetime.datetime] = {}
+    chain = sorted((e for e in events if e["kind"] in _CHAIN_KINDS), key=own_order)
+    site = sorted((e for e in events if e["kind"] not in _CHAIN_KINDS), key=own_order)
+    initialized = next((e for e in chain if e["kind"] == "initialized"), None)
+    start = second(initialized) if initialized is not None else after
+    if initialized is not None:
+        placed[id(initialized)] = start
+
+    # Per worker: when it was assigned, and its last step of the run before a contribution.
+    assigned: dict[str, datetime.datetime] = {}
+    worked: dict[str, datetime.datetime] = {}
+    latest = start
+    for event in site:
+        latest = max(latest, second(event))
+        placed[id(event)] = latest
+        if event["kind"] == "assigned":
+            assigned[event["worker"]] = latest
+        if event["kind"] in ("assigned", "running", "uploaded"):
+            worked[event["worker"]] = latest
+
+    latest = start
+    for event in chain:
+        if event is initialized:
+            continue
+        latest = max(latest, second(event))
+        worker = event["worker"]
+        if event["kind"] == "contributed" and worker in assigned and latest < assigned[worker]:
+            # The chain's clock is behind the site's: its own time says nothing of where the
+            # contribution falls in the worker's run, which it ends.
+            latest = worked[worker]
+        placed[id(event)] = latest
+
+    for event in events:
+        event["_key"] = (placed[id(event)], *event["_key"][1:])
     return events
 
 
@@ -412,6 +508,26 @@ def _task_percent(task: Task | None, run: TaskRun | None, replicates: list[dict]
     return round(min(UNFINISHED_CAP, sum(live) / wanted), 1)
 
 
+def _task_status(task: Task | None, run_status: str, *, now: datetime.datetime) -> str:
+    """Where a task stands: the chain's record (None before it is initialized) read with the
+    scheduler's run status ("" for a pool the site does not schedule)."""
+    finished = task is not None and task.status in (TaskStatus.COMPLETED, TaskStatus.FAILED)
+    if (
+        task is not None
+        and not finished
+        and task.final_deadline is not None
+        and task.final_deadline <= now
+    ):
+        return "claimable"
+    if run_status == RunStatus.ABANDONED and (task is None or task.status == TaskStatus.ACTIVE):
+        return "abandoned"
+    if task is not None:
+        return task.status
+    if run_status == RunStatus.FAILED:
+        return "failed"
+    return "pending"
+
+
 def _task(
     deal: Deal,
     task: Task | None,
@@ -426,39 +542,26 @@ def _task(
     replicate_rows = list(run.replicates.all()) if run is not None else []
     replicates = [_replicate(replicate, logs=logs) for replicate in replicate_rows]
     idx = task.idx if task is not None else run.idx
-    finished = task is not None and task.status in (TaskStatus.COMPLETED, TaskStatus.FAILED)
-    claimable = (
-        task is not None
-        and not finished
-        and task.final_deadline is not None
-        and task.final_deadline <= now
-    )
-    if claimable:
-        status = "claimable"
-    elif (
-        run is not None
-        and run.status == RunStatus.ABANDONED
-        and (task is None or task.status == TaskStatus.ACTIVE)
-    ):
-        status = "abandoned"
-    elif task is not None:
-        status = task.status
-    elif run is not None and run.status == RunStatus.FAILED:
-        status = "failed"
-    else:
-        status = "pending"
+    status = _task_status(task, run.status if run is not None else "", now=now)
     consensus_at = None
     if task is not None and task.consensus and task.reveal_deadline is not None:
         # The indexer sets the reveal deadline to the consensus's block time + 2 reference times.
         consensus_at = task.reveal_deadline - datetime.timedelta(seconds=2 * deal.time_ref)
     contributions = task.contribution_rows if task is not None else []
+    # Stopped for good, a given-up task has had its share of the deal, as a failed one has.
+    percent = 100.0 if status == "abandoned" else _task_percent(task, run, replicates)
+    if percent < 100:
+        # Until the chain finishes the task, none of its workers shows more than the task does
+        # (a worker whose run is done still waits for the consensus).
+        for replicate in replicates:
+            replicate["percent"] = min(replicate["percent"], UNFINISHED_CAP)
     row = {
         "idx": idx,
         "taskid": task.taskid if task is not None else run.taskid,
         "status": status,
         "status_label": TASK_STATUS_LABELS[status],
         "chain_status": task.status if task is not None else "",
-        "percent": _task_percent(task, run, replicates),
+        "percent": percent,
         "initialized_at": task.initialized_at if task is not None else None,
         "contribution_deadline": task.contribution_deadline if task is not None else None,
         "reveal_deadline": task.reveal_deadline if task is not None else None,
@@ -507,6 +610,11 @@ def _task_events(
     idx = row["idx"]
     name = f"Task #{idx}"
     events = []
+
+    def shown(percent: float) -> float:
+        # As the task's rows show it: no more than the task until the chain finishes it.
+        return percent if row["percent"] >= 100 else min(percent, UNFINISHED_CAP)
+
     if row["initialized_at"]:
         events.append(
             _event(row["initialized_at"], "initialized", f"{name} initialized on chain", task=idx)
@@ -527,7 +635,7 @@ def _task_events(
                 _event(
                     replicate.heartbeat_at,
                     "running",
-                    f"{name}: worker {short} running, {round(replicate.percent)} %",
+                    f"{name}: worker {short} running, {round(shown(replicate.percent))} %",
                     task=idx,
                     worker=worker,
                 )

@@ -5,6 +5,7 @@ is loaded with the URLconf by every process, most of which never touch the chain
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -90,8 +91,8 @@ def faucet(request: HttpRequest) -> HttpResponse:
             "accounts/wallets.html#faucet-result",
             {"faucet_message": message, "faucet_level": level},
         )
-        if level == "success":  # the wallets table reads the balances again
-            response["HX-Trigger"] = "escrow:changed"
+        if level == "success":  # the wallets table and the wallet's escrow panel read again
+            response["HX-Trigger"] = json.dumps({"escrow:changed": {"address": wallet.address}})
         return response
     getattr(messages, level)(request, message)
     return redirect("wallet_list")

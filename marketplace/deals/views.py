@@ -116,6 +116,7 @@ def deal_list(request: HttpRequest) -> HttpResponse:
         addresses=[address for deal in deals for address in (deal.app, deal.workerpool)]
     )
     freshness = index_freshness()
+    summaries = progress.deal_summaries(deals)
     return render(
         request,
         "deals/deal_list.html",
@@ -129,6 +130,7 @@ def deal_list(request: HttpRequest) -> HttpResponse:
                     "workerpool": assets.get(deal.workerpool),
                     "total_price": deal.task_price * deal.volume,
                     "unconfirmed": freshness.is_unconfirmed(deal.block_number),
+                    **summaries[deal.dealid],
                 }
                 for deal in deals
             ],

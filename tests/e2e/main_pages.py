@@ -23,6 +23,7 @@ from datamarket.models import KeyRelease
 from marketplace.catalogue import services
 from marketplace.catalogue.models import CurationStatus, Listing
 from marketplace.chain.models import Deployment
+from marketplace.deals.models import Task
 from pools import membership
 from tests.factories.accounts import UserFactory
 from tests.factories.catalogue import AppFactory
@@ -41,6 +42,16 @@ class MainSite:
     dealid: str
     # Pages of the pool's owner (signed in with its wallet) and of the dataset's owner.
     owners: list[tuple[AbstractBaseUser, list[str]]]
+
+    @property
+    def visitors(self) -> list[tuple[AbstractBaseUser | None, list[str]]]:
+        """Every main page with who visits it: (user or None for a visitor, paths)."""
+        return [
+            (None, self.anonymous),
+            (self.requester, self.signed_in),
+            (self.staff, self.staff_only),
+            *self.owners,
+        ]
 
 
 def main_site(chain, hub_deployment, dev_accounts) -> MainSite:
@@ -72,6 +83,7 @@ def main_site(chain, hub_deployment, dev_accounts) -> MainSite:
         admitted_via="hand",
     )
     waiting = AppFactory(listing__name="Waiting app", listing__status=CurationStatus.PENDING)
+    taskid = Task.objects.get(dealid=dealid).taskid
     app = listings["app"]
     details = [listing.get_absolute_url() for listing in listings.values()]
     return MainSite(
@@ -101,6 +113,7 @@ def main_site(chain, hub_deployment, dev_accounts) -> MainSite:
             "/deals/",
             f"/deals/{dealid}/",
             f"/deals/{dealid}/tasks/0/",
+            f"/results/{taskid}/",
             "/accounts/wallets/",
             "/dashboard/",
             f"/pools/{listings['pool'].slug}/members/",
@@ -120,9 +133,12 @@ def main_site(chain, hub_deployment, dev_accounts) -> MainSite:
     )
 
 
-def open_page(browser: Browser, server: str, user=None, **context_options) -> Page:
-    """A page of a new browser context, holding `user`'s session on `server` when given."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, **context_options)
+def open_page(
+    browser: Browser, server: str, user=None, *, width: int = 1280, **context_options
+) -> Page:
+    """A page of a new browser context `width` CSS pixels wide, holding `user`'s session on
+    `server` when given."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, **context_options)
     if user is not None:
         client = Client()
         client.force_login(user)

@@ -72,14 +72,8 @@ def test_the_main_pages_have_no_serious_accessibility_violation(
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: `make install` installs axe-core (npm install).")
     site = main_site(chain, hub_deployment, dev_accounts)
-    visitors = [
-        (None, site.anonymous),
-        (site.requester, site.signed_in),
-        (site.staff, site.staff_only),
-        *site.owners,
-    ]
     found = []
-    for user, paths in visitors:
+    for user, paths in site.visitors:
         page = open_page(browser, asgi_server, user)
         found += _audit(page, asgi_server, paths)
         page.context.close()

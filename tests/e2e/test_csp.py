@@ -64,14 +64,8 @@ def test_every_main_page_loads_under_the_policy_without_a_violation(
     asgi_server, browser, chain, hub_deployment, dev_accounts
 ):
     site = main_site(chain, hub_deployment, dev_accounts)
-    visitors = [
-        (None, site.anonymous),
-        (site.requester, site.signed_in),
-        (site.staff, site.staff_only),
-        *site.owners,
-    ]
     found = []
-    for user, paths in visitors:
+    for user, paths in site.visitors:
         page = open_page(browser, asgi_server, user)
         problems = Problems(page)
         for path in paths:

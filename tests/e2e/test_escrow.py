@@ -12,6 +12,7 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from marketplace.accounts.models import Wallet
+from marketplace.chain import keys
 from marketplace.chain.hub import Hub
 from marketplace.chain.models import Deployment
 from tests.e2e.wallets import inject_wallet
@@ -19,6 +20,8 @@ from tests.factories.accounts import WalletFactory
 from tests.marketplace.chain.ect_helpers import ECT, send_ect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+FAUCET = keys.DEV_ADDRESSES[keys.ROLE_DEV_INDEX["faucet"]]
 
 
 @pytest.fixture
@@ -268,3 +271,29 @@ def test_wallet_js_reports_a_transaction_mined_but_reverted(live_server, page, a
     assert outcome["error"].startswith("The transaction was mined but reverted: ")
     receipt = hub.w3.eth.get_transaction_receipt(wallet.sent[0])
     assert receipt["status"] == 0
+
+
+def test_the_faucet_says_what_it_sent_and_the_page_shows_one_balance(
+    live_server, page, anvil, hub, hub_deployment, dev_accounts, buyer
+):
+    send_ect(hub_deployment, dev_accounts[0], FAUCET, 10_000 * ECT)
+    inject_wallet(page, buyer, rpc_url=anvil.url)
+    _signed_in(page, live_server, buyer.address)
+    page.goto(live_server.url + "/accounts/wallets/")
+    panel, result = _panel(page, buyer.address), page.locator("#faucet-result")
+    row = page.locator("#wallet-table tr", has_text=buyer.address)
+    expect(panel.locator("[data-escrow-wallet]")).to_have_text("100 ECT")
+    expect(row).to_contain_text("100 ECT")
+
+    page.get_by_role("button", name=f"Get test ECT for {buyer.address}").click()
+
+    # The table and the escrow panel both read the wallet's new balance...
+    expect(row).to_contain_text("1,100 ECT")
+    expect(panel.locator("[data-escrow-wallet]")).to_have_text("1,100 ECT")
+    # ...and the message stays once the table is read again
+    expect(result).to_contain_text("Sent 1,000 ECT and 1 ETH to")
+    expect(result.locator(".msg-success")).to_be_visible()
+    # A second drip is answered in the same place: its refusal replaces the message
+    page.get_by_role("button", name=f"Get test ECT for {buyer.address}").click()
+    expect(result).to_contain_text("You used the faucet less than a minute ago")
+    expect(panel.locator("[data-escrow-wallet]")).to_have_text("1,100 ECT")

@@ -52,14 +52,18 @@ def test_error_pages_and_api_answers_have_the_policy_too(client, settings):
     assert _directives(refused)["connect-src"] == ["'self'"]
 
 
+@pytest.mark.urls("tests.frontend.error_urls")
 def test_djangos_debug_pages_for_errors_are_left_readable_under_a_policy_still(client, settings):
     # They style and script inline; production (DEBUG off) never shows them.
     settings.DEBUG = True
+    client.raise_request_exception = False
 
-    debug = _directives(client.get("/no-such-page/"))
+    debug = _directives(client.get("/fails/"))  # the traceback page
     assert "'unsafe-inline'" in debug["script-src"] and "'unsafe-inline'" in debug["style-src"]
     assert debug["frame-ancestors"] == ["'none'"] and debug["object-src"] == ["'none'"]
     assert "'unsafe-inline'" not in _directives(client.get("/"))["script-src"]
+    # The site's own 404 page, shown in development too, keeps the whole policy.
+    assert "'unsafe-inline'" not in _directives(client.get("/no-such-page/"))["script-src"]
 
 
 def test_a_view_with_a_stricter_policy_of_its_own_keeps_it(client):

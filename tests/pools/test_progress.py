@@ -14,13 +14,18 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.test import RequestFactory
+from django.utils import timezone
+from eth_account import Account
 
 from marketplace.accounts.models import Wallet
 from marketplace.chain.orders import sign_order
-from marketplace.deals.models import Task
+from marketplace.deals.models import Contribution, Task, TaskStatus
 from pools import progress, scheduler
 from pools.models import Replicate, TaskRun
 from tests.factories.accounts import UserFactory, WalletFactory
+from tests.factories.deals import DealFactory, TaskFactory
 from tests.marketplace.chain.hub_helpers import ECT, Market, new_digest
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.members import admit
@@ -344,3 +349,173 @@ async def test_the_indexer_notifies_the_deals_its_events_touch(market, hub_deplo
     assert await receive() is None  # once per indexed batch
     await index(hub_deployment)
     assert await receive() is None  # nothing new, nobody told
+
+
+# ---------------------------------------------------------------------- bar, percent, timeline
+# Deals and tasks as the indexer writes them (factories), with the scheduler's runs beside them.
+
+
+def _indexed_task(deal, idx: int, status: str, at: datetime.datetime) -> Task:
+    return TaskFactory(
+        deal=deal, idx=idx, status=status, initialized_at=at, result_digest="", finished_at=None
+    )
+
+
+def _run(task: Task, deal) -> TaskRun:
+    return TaskRun.objects.create(
+        chain_id=31337,
+        taskid=task.taskid,
+        dealid=deal.dealid,
+        idx=task.idx,
+        workerpool=deal.workerpool,
+        status="active",
+        trust=1,
+    )
+
+
+def _replicate(run: TaskRun, *, at: datetime.datetime, **fields) -> Replicate:
+    """A replicate assigned at `at`, with `fields` (heartbeat_at, updated_at, ...) as given."""
+    replicate = Replicate.objects.create(
+        task=run,
+        worker=fields.pop("worker", Account.create().address),
+        authorization="0x",
+        lease_until=at + datetime.timedelta(minutes=1),
+    )
+    Replicate.objects.filter(pk=replicate.pk).update(created_at=at, **fields)
+    replicate.refresh_from_db()
+    return replicate
+
+
+@pytest.mark.django_db
+def test_the_bar_shows_the_work_done_not_the_tasks_started():
+    # Given a deal of 4 tasks: one running at 0 %, one at 50 %, one completed, one not started
+    start = timezone.now() - datetime.timedelta(minutes=10)
+    deal = DealFactory(volume=4, start_time=start)
+    idle = _run(_indexed_task(deal, 0, TaskStatus.ACTIVE, start), deal)
+    _replicate(idle, at=start, status="running", heartbeat_at=start, percent=0)
+    halfway = _run(_indexed_task(deal, 1, TaskStatus.ACTIVE, start), deal)
+    _replicate(halfway, at=start, status="running", heartbeat_at=start, percent=50)
+    _indexed_task(deal, 2, TaskStatus.COMPLETED, start)
+
+    snapshot = progress.deal_snapshot(deal.dealid, viewer=None)
+
+    # Then the bar is green for the completed task and blue for what the others did: the
+    # running task at 0 % fills none of it, and its parts add up to the percentage shown
+    assert snapshot["counts"]["running"] == 2
+    assert snapshot["shares"] == {"completed": 25.0, "failed": 0.0, "running": 12.5}
+    assert snapshot["percent"] == 37.5
+    html = render_to_string(
+        "deals/deal_detail.html#live", {"live": snapshot}, request=RequestFactory().get("/")
+    )
+    assert '<span class="done w-25"></span>' in html
+    assert '<span class="running w-12"></span>' in html
+    assert '<span class="failed w-0"></span>' in html
+    # Each task's own bar says where it stands, for the stylesheet to colour a finished one
+    assert html.count('class="task-bar" data-status="completed"') == 1
+    assert html.count('class="task-bar" data-status="active"') == 2
+
+
+@pytest.mark.django_db
+def test_a_worker_done_with_its_run_shows_no_more_than_its_unfinished_task():
+    # Given a task whose only worker reported 100 % (its result not yet agreed on chain)
+    start = timezone.now() - datetime.timedelta(minutes=10)
+    deal = DealFactory(volume=1, start_time=start)
+    run = _run(_indexed_task(deal, 0, TaskStatus.ACTIVE, start), deal)
+    _replicate(run, at=start, status="running", heartbeat_at=start, percent=100)
+
+    snapshot = progress.deal_snapshot(deal.dealid, viewer=None)
+
+    # Then the worker, the task, the deal and the bar all say 99 %
+    (task,) = snapshot["tasks"]
+    assert (task["percent"], task["replicates"][0]["percent"]) == (99.0, 99.0)
+    assert snapshot["percent"] == 99.0 and snapshot["shares"]["running"] == 99.0
+    html = render_to_string(
+        "deals/task_detail.html#live", {"live": progress.task_snapshot(snapshot, 0)}
+    )
+    assert '<strong class="deal-percent">99 %</strong>' in html
+    assert "<td>99 %</td>" in html and "100 %" not in html
+
+
+@pytest.mark.django_db
+def test_a_deal_of_many_tasks_shows_100_percent_only_once_all_are_finished():
+    start = timezone.now() - datetime.timedelta(minutes=10)
+    deal = DealFactory(volume=1000, start_time=start)
+    for idx in range(999):
+        _indexed_task(deal, idx, TaskStatus.COMPLETED, start)
+    _indexed_task(deal, 999, TaskStatus.ACTIVE, start)
+
+    assert progress.deal_snapshot(deal.dealid, viewer=None)["percent"] == 99.9
+
+
+@pytest.mark.django_db
+def test_the_timeline_of_a_task_handed_to_a_second_worker_reads_in_time_order():
+    # Given a task whose first worker ran, failed and went, and a second that took it over
+    # (the case where ordering by the kind of step put one worker's steps in another's)
+    start = timezone.now() - datetime.timedelta(minutes=30)
+    minute = datetime.timedelta(minutes=1)
+    deal = DealFactory(volume=1, start_time=start)
+    run = _run(_indexed_task(deal, 0, TaskStatus.ACTIVE, start + minute), deal)
+    _replicate(
+        run,
+        at=start + 2 * minute,
+        status="failed",
+        heartbeat_at=start + 3 * minute,
+        percent=30,
+        updated_at=start + 4 * minute,
+    )
+    _replicate(run, at=start + 5 * minute, status="running", heartbeat_at=start + 6 * minute)
+
+    timeline = progress.deal_snapshot(deal.dealid, viewer=None)["timeline"]
+
+    assert [event["kind"] for event in timeline] == [
+        "matched",
+        "initialized",
+        "assigned",
+        "running",
+        "replicate_failed",
+        "assigned",
+        "running",
+    ]
+    times = [event["at"] for event in timeline]
+    assert times == sorted(times)
+
+
+@pytest.mark.django_db
+def test_a_heartbeat_after_the_contribution_comes_after_it_in_the_timeline():
+    # Given a worker that contributed on chain, then went on beating while the reveal waited
+    start = timezone.now() - datetime.timedelta(minutes=30)
+    minute = datetime.timedelta(minutes=1)
+    deal = DealFactory(volume=1, start_time=start)
+    task = _indexed_task(deal, 0, TaskStatus.ACTIVE, start + minute)
+    worker = Account.create().address
+    run = _run(task, deal)
+    _replicate(
+        run,
+        worker=worker,
+        at=start + 2 * minute,
+        status="contributed",
+        heartbeat_at=start + 5 * minute,
+        percent=100,
+    )
+    Contribution.objects.create(
+        chain_id=31337,
+        block_number=1,
+        taskid=task.taskid,
+        worker=worker,
+        result_hash="0x" + "12" * 32,
+        key=f"{task.taskid}:{worker}",
+        status="contributed",
+        contributed_at=start + 3 * minute,
+    )
+
+    timeline = progress.deal_snapshot(deal.dealid, viewer=None)["timeline"]
+
+    assert [event["kind"] for event in timeline] == [
+        "matched",
+        "initialized",
+        "assigned",
+        "contributed",
+        "running",
+    ]
+    times = [event["at"] for event in timeline]
+    assert times == sorted(times)

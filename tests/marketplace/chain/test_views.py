@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.urls import reverse
 from eth_account import Account
@@ -49,7 +51,8 @@ def test_faucet_sends_to_the_users_wallet_and_answers_htmx_with_a_partial(
     short = f"{wallet.address[:6]}…{wallet.address[-4:]}"
     assert f"Sent 1,000 ECT and 1 ETH to {short}." in html
     assert "msg-success" in html
-    assert response["HX-Trigger"] == "escrow:changed"  # the wallets table reads again
+    # The wallets table and the wallet's escrow panel read the balances again
+    assert json.loads(response["HX-Trigger"]) == {"escrow:changed": {"address": wallet.address}}
     assert ect_balance(chain, deployed, wallet.address) == 1000 * ECT
     assert chain.eth.get_balance(wallet.address) == 1 * ETH
 

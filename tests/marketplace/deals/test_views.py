@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from marketplace.catalogue import services
 from marketplace.catalogue.models import Listing
 from marketplace.chain.orders import sign_order
+from marketplace.deals.models import TaskStatus
 from tests.factories.accounts import UserFactory, WalletFactory
+from tests.factories.deals import DealFactory, TaskFactory
 from tests.marketplace.chain.hub_helpers import ECT, Market, Orders, new_digest
 from tests.marketplace.indexer.helpers import index_to_head
 
@@ -272,3 +276,53 @@ def test_a_task_has_a_page_of_its_own_linked_from_the_deal(client, market, hub_d
     assert missing.status_code == 404
     assert "its tasks are numbered 0 to 1" in missing.content.decode()
     assert client.get(reverse("task_detail", args=["0x12", 0])).status_code == 404
+
+
+def test_my_deals_say_where_each_stands_and_lead_to_their_results(client):
+    # Given a buyer's deals as indexed: one waiting for its pool, one running, one completed
+    # with its result, one of two completed tasks, and one whose only task failed
+    wallet = WalletFactory()
+    start = timezone.now() - datetime.timedelta(minutes=5)
+
+    def deal(volume: int = 1):
+        return DealFactory(requester=wallet.address, volume=volume, start_time=start)
+
+    matched = deal()
+    running = deal()
+    TaskFactory(deal=running, status=TaskStatus.ACTIVE, result_digest="")
+    done = deal()
+    result = TaskFactory(deal=done)
+    pair = deal(volume=2)
+    TaskFactory(deal=pair, idx=0)
+    TaskFactory(deal=pair, idx=1)
+    failed = deal()
+    TaskFactory(deal=failed, status=TaskStatus.FAILED, result_digest="")
+    client.force_login(wallet.user)
+
+    html = client.get(reverse("deal_list")).content.decode()
+
+    assert "<th>Status</th>" in html
+    rows = {
+        one.dealid: html[html.index(f'href="/deals/{one.dealid}/"') :].split("</tr>", 1)[0]
+        for one in (matched, running, done, pair, failed)
+    }
+    assert "Matched: waiting for the pool to start its tasks" in rows[matched.dealid]
+    assert 'class="badge wait">Running<' in rows[running.dealid]
+    assert 'class="badge ok">Completed<' in rows[done.dealid]
+    assert 'class="badge bad">Failed: the payer is refunded<' in rows[failed.dealid]
+    # Then each deal with results leads to them: the one result, or the deal's list of tasks
+    result_url = reverse("task_result", args=[result.taskid])
+    assert f'<a class="btn btn-small" href="{result_url}">View result</a>' in rows[done.dealid]
+    assert f'href="/deals/{pair.dealid}/#tasks">View 2 results</a>' in rows[pair.dealid]
+    for dealid in (matched.dealid, running.dealid, failed.dealid):
+        assert "View result" not in rows[dealid]
+
+
+def test_the_deal_page_leaves_the_index_line_to_the_pages_foot(client):
+    # Given an indexed deal: its page shows how far the index is in one place, the footer's
+    task = TaskFactory(status=TaskStatus.ACTIVE, result_digest="")
+
+    html = client.get(reverse("deal_detail", args=[task.dealid])).content.decode()
+
+    assert "Indexed to block" not in html and 'class="freshness' not in html
+    assert f'hx-get="{reverse("index_status")}"' in html

@@ -21,7 +21,8 @@
  *     data-escrow-deposit, data-escrow-withdraw   forms with an "amount" input (ECT)
  *     data-escrow-status       (role=status) each step; data-escrow-error (role=alert, hidden)
  *   After a deposit or a withdrawal the panel dispatches "escrow:changed" (bubbling; detail:
- *   {action, result}) for whatever else on the page shows balances.
+ *   {action, result}) for whatever else on the page shows balances; an "escrow:changed" from
+ *   elsewhere (detail: {address}, the faucet's answer) has that wallet's panels read theirs again.
  *
  * window.SuperEdgeWallet: request, signIn, connect, connectAs, ensureChain, signTypedData, sendTransaction,
  * postJson, getJson, balances, deposit, withdraw, chainConfig (see each function).
@@ -560,6 +561,17 @@
     if (!action) return;
     event.preventDefault();
     if (form.getAttribute("aria-busy") !== "true") onEscrowSubmit(form, action);
+  });
+
+  /* ECT moved by something other than a panel (the faucet, whose answer triggers
+     "escrow:changed" with detail.address): the panels of that wallet read their balances
+     again, so that the page shows one balance. A panel's own move has read them already. */
+  document.addEventListener("escrow:changed", function (event) {
+    if (event.target.closest && event.target.closest("[data-escrow]")) return;
+    var address = String((event.detail && event.detail.address) || "").toLowerCase();
+    document.querySelectorAll("[data-escrow]").forEach(function (panel) {
+      if (!address || panel.dataset.escrowAddress.toLowerCase() === address) refreshBalances(panel);
+    });
   });
 
   /* Panels on the page now (the script is deferred) and those htmx swaps in later. */

@@ -1,0 +1,84 @@
+"""The site's own error pages: a page not found says which path and offers a way back, in
+production (Django's handler404) as in development, where Django would list every URL pattern
+instead (`nearest_routes` then names the few closest to the path asked for). The server error
+page is templates/500.html, rendered by Django's own handler without a request (a failing
+database must not fail it too)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from marketplace.middleware import is_api
+
+# How many routes the development page suggests, and how alike they must be to the path.
+NEAREST_ROUTES = 5
+_ROUTE_CUTOFF = 0.5
+# A converter in a route, shown as its name: <slug:slug> → <slug>.
+_CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
+
+
+def _routes(patterns, prefix: str = "") -> list[str]:
+    routes = []
+    for entry in patterns:
+        route = prefix + _CONVERTER.sub(r"<\1>", str(entry.pattern))
+        if isinstance(entry, URLResolver):
+            routes += _routes(entry.url_patterns, route)
+        elif isinstance(entry, URLPattern) and not route.startswith("^"):  # regex: not a path
+            routes.append("/" + route)
+    return routes
+
+
+def nearest_routes(path: str, *, count: int = NEAREST_ROUTES) -> list[str]:
+    """The site's routes most like `path` (as /deals/<dealid>/), best first."""
+    routes = list(dict.fromkeys(_routes(get_resolver().url_patterns)))
+    return difflib.get_close_matches(path, routes, n=count, cutoff=_ROUTE_CUTOFF)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The 404 page (handler404, and the development middleware): the path not found, why when
+    a view said so, and in development the routes nearest to it."""
+    reason = ""
+    if isinstance(exception, Http404) and exception.args and isinstance(exception.args[0], str):
+        reason = exception.args[0]
+    context = {"request_path": request.path, "reason": reason}
+    if settings.DEBUG:
+        context["routes"] = [
+            {"route": route, "url": "" if "<" in route else route}
+            for route in nearest_routes(request.path)
+        ]
+    response = render(request, "404.html", context, status=404)
+    response.site_error_page = True  # our own page: the strict policy (marketplace.csp)
+    return response
+
+
+class DebugNotFoundMiddleware:
+    """In development (DEBUG on) a page not found is still the site's page, with the path and
+    the routes nearest to it, not Django's technical list of every URL pattern. Without DEBUG
+    it does nothing: Django's handler404 (`not_found`) answers then. /api/ answers JSON
+    (marketplace.middleware.ApiErrorMiddleware)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        # No resolver match: no route took the path (Django's technical 404 in development).
+        if (
+            settings.DEBUG
+            and response.status_code == 404
+            and getattr(request, "resolver_match", None) is None
+            and not is_api(request)
+        ):
+            return not_found(request)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if settings.DEBUG and isinstance(exception, Http404) and not is_api(request):
+            return not_found(request, exception)
+        return None
