@@ -54,6 +54,8 @@ DEFAULT_POLL_SECONDS = 2
 TIMELINE_LIMIT = 100
 # A task the chain has not finished never shows 100 %: finalizing is still to come.
 UNFINISHED_CAP = 99.0
+# The longest end of a stderr line the deal page shows (the task page shows the whole tail).
+STDERR_LINE_CHARS = 200
 _SEND_TIMEOUT_SECONDS = 5
 
 # Replicates whose work is done (their result is uploaded, committed or revealed).
@@ -69,7 +71,7 @@ DEAL_STATUS_LABELS = {
     "matched": "Matched: waiting for the pool to start its tasks",
     "running": "Running",
     "claimable": "Past its final deadline: anyone can claim the refund of unfinished tasks",
-    "abandoned": "Stopped: its failing tasks are refunded at their final deadline",
+    "abandoned": "Given up by the pool: its failing tasks are being refunded",
     "completed": "Completed",
     "failed": "Failed: the payer is refunded",
     "finished": "Finished, some tasks failed",
@@ -78,7 +80,11 @@ TASK_STATUS_LABELS = {
     "pending": "Starting on chain",
     **dict(TaskStatus.choices),
     "claimable": "Past its final deadline: claimable",
-    "abandoned": "Given up: refunded at its final deadline",
+    "abandoned": "Given up: being refunded",
+    # Failed on chain, so refunded: claimed at its final deadline, or given up by the pool
+    # (Hub giveUp) before it.
+    "refunded": "Failed: refunded",
+    "given_up": "Given up: refunded",
 }
 # Events of one instant, in the order they happen.
 _EVENT_ORDER = {
@@ -181,7 +187,9 @@ def snapshot_of(
 
     {"dealid", "indexed", "logs" (whether messages are included), "status", "status_label",
      "percent" (0-100, over the deal's volume), "volume", "counts" {completed, failed, running,
-     claimable, waiting}, "shares" (% of the volume: completed, failed, running),
+     claimable, abandoned, waiting; and given_up, the tasks the pool gave up among failed and
+     abandoned}, "refunded" (ECT base units back to the payer), "shares" (% of the volume:
+     completed, failed, running),
      "deal" {parties, assets, trust, category, start_time, final_deadline, tx_hash} or None,
      "tasks" [by idx: see `_task`], "timeline" [{"at", "kind", "label", "task", "worker"}],
      "timeline_omitted"}
@@ -197,7 +205,16 @@ def snapshot_of(
             "status_label": DEAL_STATUS_LABELS["waiting"],
             "percent": 0.0,
             "volume": 0,
-            "counts": {"completed": 0, "failed": 0, "running": 0, "claimable": 0, "waiting": 0},
+            "counts": {
+                "completed": 0,
+                "failed": 0,
+                "running": 0,
+                "claimable": 0,
+                "abandoned": 0,
+                "waiting": 0,
+                "given_up": 0,
+            },
+            "refunded": 0,
             "shares": {"completed": 0.0, "failed": 0.0, "running": 0.0},
             "deal": None,
             "tasks": [],
@@ -233,6 +250,8 @@ def snapshot_of(
             counts["running"] += 1
     volume = deal.volume
     counts["waiting"] = max(0, volume - sum(counts.values()))
+    # Apart from the statuses above: the tasks the pool gave up, refunded or being refunded.
+    counts["given_up"] = sum(1 for task in tasks if task["given_up"])
     percent = sum(task["percent"] for task in tasks) / volume if volume else 0.0
 
     events = [_event(deal.start_time, "matched", f"Deal matched: {volume} task{pluralize(volume)}")]
@@ -255,6 +274,8 @@ def snapshot_of(
         "percent": round(min(100.0, percent), 1),
         "volume": volume,
         "counts": counts,
+        # ECT base units given back to the payer's escrow: the price of every failed task.
+        "refunded": sum(task["refund"] or 0 for task in tasks),
         "shares": {
             # The running share of the bar counts claimable tasks too: they are not finished.
             name: round(100 * number / volume, 2) if volume else 0.0
@@ -392,6 +413,11 @@ def _replicate(replicate: Replicate, *, logs: bool) -> dict[str, Any]:
     if logs:
         row["message"] = replicate.message
         row["failure"] = replicate.failure
+        # What the app said when it failed: the buyer's data, so only for those who see logs.
+        row["exit_code"] = replicate.exit_code
+        row["stderr_tail"] = replicate.stderr_tail
+        # The short form (the deal page's): the last line the app wrote to stderr.
+        row["stderr_last_line"] = replicate.stderr_tail.rsplit("\n", 1)[-1][-STDERR_LINE_CHARS:]
     return row
 
 
@@ -452,12 +478,19 @@ def _task(
         # The indexer sets the reveal deadline to the consensus's block time + 2 reference times.
         consensus_at = task.reveal_deadline - datetime.timedelta(seconds=2 * deal.time_ref)
     contributions = task.contribution_rows if task is not None else []
+    failed = task is not None and task.status == TaskStatus.FAILED
+    given_up = (failed and task.given_up) or status == "abandoned"
+    label = TASK_STATUS_LABELS[("given_up" if given_up else "refunded") if failed else status]
     row = {
         "idx": idx,
         "taskid": task.taskid if task is not None else run.taskid,
         "status": status,
-        "status_label": TASK_STATUS_LABELS[status],
+        "status_label": label,
         "chain_status": task.status if task is not None else "",
+        # Given up by the pool: refunded at once (failed on chain) or being refunded.
+        "given_up": given_up,
+        # ECT base units the chain gave back to the payer for this task (None: not refunded).
+        "refund": deal.task_price if failed else None,
         "percent": _task_percent(task, run, replicates),
         "initialized_at": task.initialized_at if task is not None else None,
         "contribution_deadline": task.contribution_deadline if task is not None else None,
@@ -589,11 +622,12 @@ def _task_events(
         if task.status == TaskStatus.COMPLETED:
             events.append(_event(task.finished_at, "finalized", f"{name} finalized", task=idx))
         else:
+            how = "given up by the pool" if task.given_up else "claimed"
             events.append(
                 _event(
                     task.finished_at,
                     "failed",
-                    f"{name} failed: claimed, the payer refunded",
+                    f"{name} failed: {how}, the payer refunded",
                     task=idx,
                 )
             )
