@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deals', '0002_worker_bonds'),
+        ("deals", "0002_worker_bonds"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='task',
-            name='given_up',
-            field=models.BooleanField(default=False, help_text="Failed by its scheduler's giveUp before the final deadline (TaskGivenUp), not by a claim after it."),
+            model_name="task",
+            name="given_up",
+            field=models.BooleanField(
+                default=False,
+                help_text="Failed by its scheduler's giveUp before the final deadline (TaskGivenUp), not by a claim after it.",
+            ),
         ),
     ]
