@@ -13,6 +13,7 @@ import base64
 import re
 
 from django.conf import settings
+from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -258,6 +259,19 @@ class ResultUploadApi(WorkerApi):
         return Response(_state(replicate))
 
 
+class _RawTextField(serializers.CharField):
+    """Text as a program wrote it, NUL characters included (the service cleans it: DRF's
+    CharField would refuse the whole report for one NUL)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.validators = [
+            validator
+            for validator in self.validators
+            if not isinstance(validator, ProhibitNullCharactersValidator)
+        ]
+
+
 class ReplicateReportApi(WorkerApi):
     """Report what happened: {"event": "contributed" | "revealed" | "failed", "reason",
     "app_fault", "failure_kind", "exit_code", "stderr_tail"} (for a failure: app_fault true when
@@ -279,7 +293,7 @@ class ReplicateReportApi(WorkerApi):
             max_value=2**63 - 1,
             help_text="The app's exit status (null: it did not exit, a trap or limit stopped it).",
         )
-        stderr_tail = serializers.CharField(
+        stderr_tail = _RawTextField(
             required=False,
             allow_blank=True,
             trim_whitespace=False,
