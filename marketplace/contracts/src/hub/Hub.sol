@@ -10,10 +10,10 @@ import {ContributionStatus, Deal, TaskStatus} from "./HubTypes.sol";
 
 /// @title SuperEdge Hub: escrow, orders, deals and Proof-of-Contribution (PoCo v5 semantics).
 /// @notice This contract's own code runs the task lifecycle (the hot path: initialize, contribute,
-/// reveal, reopen, finalize, claim, giveUp). Every other selector falls through to the HubOrders module,
-/// whose own fallback falls through to HubAccounts; both run by delegatecall on this contract's
-/// storage, so all functions, events and errors of IHub live at this address. Clients use the
-/// "Hub" ABI of build.json (the union of the three).
+/// reveal, reopen, finalize, claim, giveUp). Every other selector falls through to the HubOrders
+/// module, whose own fallback falls through to HubAccounts; both run by delegatecall on this
+/// contract's storage, so all functions, events and errors of IHub live at this address. Clients
+/// use the "Hub" ABI of build.json (the union of the three).
 /// @dev Tokens move only in HubAccounts' deposit/withdraw; everything here is internal accounting.
 contract Hub is HubBase {
     /// @dev Where unknown selectors go (HubOrders).
