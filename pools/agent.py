@@ -37,7 +37,7 @@ import requests
 from eth_account.messages import encode_defunct
 
 from pools.addresses import origin_of, parse_origin
-from pools.failures import classify
+from pools.failures import classify, stderr_tail
 from pools.fetch import Fetcher, FetchFailed, FetchRefused
 
 logger = logging.getLogger(__name__)
@@ -66,11 +66,23 @@ class ReplicateFailed(Exception):
     """The replicate cannot be run or proven; the message is reported to the scheduler, with
     `app_fault` when the app itself (or its files) failed rather than this worker."""
 
-    def __init__(self, message: str, *, app_fault: bool = False, status: int = 0) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        app_fault: bool = False,
+        status: int = 0,
+        exit_code: int | None = None,
+        stderr_tail: str = "",
+    ) -> None:
         super().__init__(message)
         self.app_fault = app_fault
         # The site's HTTP status when it refused the call (403: not a member in good standing).
         self.status = status
+        # For a run of the app that failed: its exit status (None: it did not exit) and the
+        # last lines it wrote to stderr, for the buyer to read.
+        self.exit_code = exit_code
+        self.stderr_tail = stderr_tail
 
 
 class SiteClient:
@@ -370,6 +382,8 @@ class Agent:
                     "reason": str(failure)[:300],
                     "app_fault": failure.app_fault,
                     "failure_kind": classify(str(failure)) if failure.app_fault else "other",
+                    "exit_code": failure.exit_code,
+                    "stderr_tail": failure.stderr_tail,
                 },
             )
         finally:
@@ -454,6 +468,8 @@ class Agent:
             raise ReplicateFailed(
                 f"The app did not finish: {outcome.failure}.",
                 app_fault=not outcome.failure.startswith(sandbox.SANDBOX_FAILURE),
+                exit_code=outcome.exit_code,
+                stderr_tail=stderr_tail(outcome.stderr_path),
             )
         archive = results.build_result_archive(
             folder / "output", outcome.stdout_path, outcome.stderr_path, folder / "result.tar"

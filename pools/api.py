@@ -13,6 +13,7 @@ import base64
 import re
 
 from django.conf import settings
+from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -31,6 +32,7 @@ from marketplace.accounts.models import ApiToken
 from marketplace.api import error_responses
 from pools import membership, scheduler, work
 from pools.failures import KINDS as FAILURE_KINDS
+from pools.failures import STDERR_TAIL_CHARS, STDERR_TAIL_LINES
 from pools.models import PoolMember, Replicate
 
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
@@ -257,11 +259,25 @@ class ResultUploadApi(WorkerApi):
         return Response(_state(replicate))
 
 
+class _RawTextField(serializers.CharField):
+    """Text as a program wrote it, NUL characters included (the service cleans it: DRF's
+    CharField would refuse the whole report for one NUL)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.validators = [
+            validator
+            for validator in self.validators
+            if not isinstance(validator, ProhibitNullCharactersValidator)
+        ]
+
+
 class ReplicateReportApi(WorkerApi):
     """Report what happened: {"event": "contributed" | "revealed" | "failed", "reason",
-    "app_fault", "failure_kind"} (for a failure: app_fault true when the app itself failed, not
-    the worker's machine; failure_kind its class (pools.failures), which the reports of other
-    workers must agree on before a task is given up)."""
+    "app_fault", "failure_kind", "exit_code", "stderr_tail"} (for a failure: app_fault true when
+    the app itself failed, not the worker's machine; failure_kind its class (pools.failures),
+    which the reports of other workers must agree on before a task is given up; for a run of the
+    app that failed, its exit status and the last lines of its stderr, which the buyer reads)."""
 
     parser_classes = [JSONParser]
 
@@ -270,6 +286,20 @@ class ReplicateReportApi(WorkerApi):
         reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
         app_fault = serializers.BooleanField(required=False, default=False)
         failure_kind = serializers.ChoiceField(choices=list(FAILURE_KINDS), required=False)
+        exit_code = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            min_value=-(2**63),
+            max_value=2**63 - 1,
+            help_text="The app's exit status (null: it did not exit, a trap or limit stopped it).",
+        )
+        stderr_tail = _RawTextField(
+            required=False,
+            allow_blank=True,
+            trim_whitespace=False,
+            max_length=STDERR_TAIL_CHARS,
+            help_text=f"The last lines (at most {STDERR_TAIL_LINES}) the app wrote to stderr.",
+        )
 
     @extend_schema(
         request=ReportInputSerializer,
@@ -292,7 +322,9 @@ class ReplicateReportApi(WorkerApi):
             return Response(
                 {
                     "error": "event must be contributed, revealed or failed; app_fault true or "
-                    f"false; failure_kind one of {', '.join(FAILURE_KINDS)}."
+                    f"false; failure_kind one of {', '.join(FAILURE_KINDS)}; exit_code an "
+                    f"integer or null; stderr_tail text of at most {STDERR_TAIL_CHARS} "
+                    "characters (its last lines)."
                 },
                 400,
             )
@@ -304,6 +336,8 @@ class ReplicateReportApi(WorkerApi):
                     reason=data.validated_data.get("reason", ""),
                     app_fault=data.validated_data["app_fault"],
                     kind=data.validated_data.get("failure_kind", ""),
+                    exit_code=data.validated_data.get("exit_code"),
+                    stderr_tail=data.validated_data.get("stderr_tail", ""),
                 )
             else:
                 from marketplace.chain.hub import Hub

@@ -1,8 +1,9 @@
 """The scheduler's rounds: start new deals' tasks, expire silent workers, and drive tasks to
 their end on chain — finalize once the winners revealed (or the reveal deadline passed with at
-least one reveal), reopen when nobody revealed in time, claim the refund of tasks that cannot
-finish before their final deadline. Each round reads the index and the chain, and sends what
-is due with the pool owner's key; running it twice sends nothing twice.
+least one reveal), reopen when nobody revealed in time, give up at once (the Hub's giveUp,
+which refunds the payer) the tasks whose app fails alike on every worker, claim the refund of
+tasks that cannot finish before their final deadline. Each round reads the index and the
+chain, and sends what is due with the pool owner's key; running it twice sends nothing twice.
 
 `scheduler_round` is what `manage.py run_scheduler` and the Celery beat task run.
 """
@@ -23,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 _FINISHED = {"completed": RunStatus.COMPLETED, "failed": RunStatus.FAILED}
 # Runs whose task the chain has not finished: the scheduler still owes them a finalize or a
-# claim (given-up ones only the claim).
+# claim (given-up ones their giveUp, or past the final deadline the claim).
 _UNFINISHED = (RunStatus.ACTIVE, RunStatus.REVEALING, RunStatus.ABANDONED)
 
 
@@ -36,6 +37,7 @@ class Round:
     expired: int = 0
     widened: int = 0
     abandoned: int = 0
+    refunded: int = 0
     finalized: int = 0
     reopened: int = 0
     claimed: int = 0
@@ -52,6 +54,7 @@ class Round:
                 ("expired", self.expired),
                 ("widened", self.widened),
                 ("given up", self.abandoned),
+                ("refunded at once", self.refunded),
                 ("finalized", self.finalized),
                 ("reopened", self.reopened),
                 ("claimed", self.claimed),
@@ -153,6 +156,8 @@ def scheduler_round(*, chain_id: int, hub) -> Round:
     result.widened = scheduler.runs_widen(chain_id=chain_id)
     result.abandoned = scheduler.runs_abandon(chain_id=chain_id)
     _sync_finished(chain_id)
+    result.refunded, problems = scheduler.runs_give_up(chain_id=chain_id, hub=hub)
+    result.problems += problems
     _drive(chain_id, hub, result)
     result.strikes = scheduler.runs_judge(chain_id=chain_id)
     result.seized, problems = scheduler.bonds_seize(chain_id=chain_id, hub=hub)

@@ -87,9 +87,9 @@ class RunStatus(models.TextChoices):
     REVEALING = "revealing", "Revealing"
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
-    # Stopped handing the task out (its runs kept failing): the chain refunds the payer by
-    # claim once the task's final deadline passes.
-    ABANDONED = "abandoned", "Given up: refunded at the final deadline"
+    # Stopped handing the task out (its runs kept failing): the scheduler gives it up on chain
+    # (giveUp), which refunds the payer at once; past the final deadline, a claim does.
+    ABANDONED = "abandoned", "Given up: being refunded"
 
 
 class TaskRun(models.Model):
@@ -112,6 +112,12 @@ class TaskRun(models.Model):
     dataset = models.CharField(max_length=42, blank=True)
     # Whether the failure reports of its workers were weighed against how it ended.
     failures_judged = models.BooleanField(default=False)
+    give_up_tx = models.CharField(
+        max_length=66,
+        blank=True,
+        help_text="The Hub giveUp transaction that refunded the payer once the run was given up "
+        "(empty: not sent yet, or the chain moved on first). Set once: never sent twice.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -175,6 +181,17 @@ class Replicate(models.Model):
         choices=list(FAILURE_KINDS.items()),
         blank=True,
         help_text="The class of the failure, which other workers' reports must agree on.",
+    )
+    exit_code = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="The app's exit status in a failed run (null: it did not exit, a trap or a "
+        "limit stopped it, or it never ran).",
+    )
+    stderr_tail = models.TextField(
+        blank=True,
+        help_text="The last lines the app wrote to stderr in a failed run (bounded; the buyer's "
+        "to read, as the data is theirs).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -56,6 +56,8 @@ TIMELINE_LIMIT = 100
 # a deal with a task left (shown to a tenth of a percent).
 UNFINISHED_CAP = 99.0
 DEAL_UNFINISHED_CAP = 99.9
+# The longest end of a stderr line the deal page shows (the task page shows the whole tail).
+STDERR_LINE_CHARS = 200
 _SEND_TIMEOUT_SECONDS = 5
 
 # Replicates whose work is done (their result is uploaded, committed or revealed).
@@ -71,7 +73,7 @@ DEAL_STATUS_LABELS = {
     "matched": "Matched: waiting for the pool to start its tasks",
     "running": "Running",
     "claimable": "Past its final deadline: anyone can claim the refund of unfinished tasks",
-    "abandoned": "Stopped: its failing tasks are refunded at their final deadline",
+    "abandoned": "Given up by the pool: its failing tasks are being refunded",
     "completed": "Completed",
     "failed": "Failed: the payer is refunded",
     "finished": "Finished, some tasks failed",
@@ -80,7 +82,11 @@ TASK_STATUS_LABELS = {
     "pending": "Starting on chain",
     **dict(TaskStatus.choices),
     "claimable": "Past its final deadline: claimable",
-    "abandoned": "Given up: refunded at its final deadline",
+    "abandoned": "Given up: being refunded",
+    # Failed on chain, so refunded: claimed at its final deadline, or given up by the pool
+    # (Hub giveUp) before it.
+    "refunded": "Failed: refunded",
+    "given_up": "Given up: refunded",
 }
 # Where a task's percent goes on the deal's bar, by its status (any other: running).
 _BAR_PARTS = {"completed": "completed", "failed": "failed", "abandoned": "failed"}
@@ -185,7 +191,9 @@ def snapshot_of(
 
     {"dealid", "indexed", "logs" (whether messages are included), "status", "status_label",
      "percent" (0-100, over the deal's volume; 100 only once every task is finished), "volume",
-     "counts" {completed, failed, running, claimable, abandoned, waiting}, "shares" (how
+     "counts" {completed, failed, running, claimable, abandoned, waiting; and given_up, the
+     tasks the pool gave up among failed and abandoned}, "refunded" (ECT base units back to the
+     payer), "shares" (how
      `percent` splits into the bar's parts: completed and failed tasks, and the progress of
      the others; they add up to `percent`),
      "deal" {parties, assets, trust, category, start_time, final_deadline, tx_hash} or None,
@@ -203,7 +211,16 @@ def snapshot_of(
             "status_label": DEAL_STATUS_LABELS["waiting"],
             "percent": 0.0,
             "volume": 0,
-            "counts": {"completed": 0, "failed": 0, "running": 0, "claimable": 0, "waiting": 0},
+            "counts": {
+                "completed": 0,
+                "failed": 0,
+                "running": 0,
+                "claimable": 0,
+                "abandoned": 0,
+                "waiting": 0,
+                "given_up": 0,
+            },
+            "refunded": 0,
             "shares": {"completed": 0.0, "failed": 0.0, "running": 0.0},
             "deal": None,
             "tasks": [],
@@ -239,6 +256,8 @@ def snapshot_of(
             counts["running"] += 1
     volume = deal.volume
     counts["waiting"] = max(0, volume - sum(counts.values()))
+    # Apart from the statuses above: the tasks the pool gave up, refunded or being refunded.
+    counts["given_up"] = sum(1 for task in tasks if task["given_up"])
     # One source for the bar and the percentage: each task adds its own percent to the part of
     # the bar of where it stands (a finished task all of its share, a running one what it did).
     parts = {"completed": 0.0, "failed": 0.0, "running": 0.0}
@@ -268,6 +287,8 @@ def snapshot_of(
         "percent": round(min(100.0, percent), 1),
         "volume": volume,
         "counts": counts,
+        # ECT base units given back to the payer's escrow: the price of every failed task.
+        "refunded": sum(task["refund"] or 0 for task in tasks),
         "shares": {
             name: round(part / volume, 2) if volume else 0.0 for name, part in parts.items()
         },
@@ -488,6 +509,11 @@ def _replicate(replicate: Replicate, *, logs: bool) -> dict[str, Any]:
     if logs:
         row["message"] = replicate.message
         row["failure"] = replicate.failure
+        # What the app said when it failed: the buyer's data, so only for those who see logs.
+        row["exit_code"] = replicate.exit_code
+        row["stderr_tail"] = replicate.stderr_tail
+        # The short form (the deal page's): the last line the app wrote to stderr.
+        row["stderr_last_line"] = replicate.stderr_tail.rsplit("\n", 1)[-1][-STDERR_LINE_CHARS:]
     return row
 
 
@@ -555,12 +581,19 @@ def _task(
         # (a worker whose run is done still waits for the consensus).
         for replicate in replicates:
             replicate["percent"] = min(replicate["percent"], UNFINISHED_CAP)
+    failed = task is not None and task.status == TaskStatus.FAILED
+    given_up = (failed and task.given_up) or status == "abandoned"
+    label = TASK_STATUS_LABELS[("given_up" if given_up else "refunded") if failed else status]
     row = {
         "idx": idx,
         "taskid": task.taskid if task is not None else run.taskid,
         "status": status,
-        "status_label": TASK_STATUS_LABELS[status],
+        "status_label": label,
         "chain_status": task.status if task is not None else "",
+        # Given up by the pool: refunded at once (failed on chain) or being refunded.
+        "given_up": given_up,
+        # ECT base units the chain gave back to the payer for this task (None: not refunded).
+        "refund": deal.task_price if failed else None,
         "percent": percent,
         "initialized_at": task.initialized_at if task is not None else None,
         "contribution_deadline": task.contribution_deadline if task is not None else None,
@@ -697,11 +730,12 @@ def _task_events(
         if task.status == TaskStatus.COMPLETED:
             events.append(_event(task.finished_at, "finalized", f"{name} finalized", task=idx))
         else:
+            how = "given up by the pool" if task.given_up else "claimed"
             events.append(
                 _event(
                     task.finished_at,
                     "failed",
-                    f"{name} failed: claimed, the payer refunded",
+                    f"{name} failed: {how}, the payer refunded",
                     task=idx,
                 )
             )

@@ -419,9 +419,8 @@ def runs_abandon(*, chain_id: int) -> int:
     """Stop handing out tasks whose app failed the same way (out of fuel, time or memory, a
     trap, files not matching their checksums...) for POOL_GIVE_UP_AFTER_FAILURES distinct
     members of the pool in good standing, with nothing live. Reports from others, and reports
-    that disagree, do not count: a few wallets cannot sabotage a task. The task is left for the
-    refund the chain grants by claim at its final deadline, with the agreed failure as its
-    reason. How many were given up."""
+    that disagree, do not count: a few wallets cannot sabotage a task. The agreed failure is its
+    reason; `runs_give_up` then refunds the payer on chain at once. How many were given up."""
     app_failed = Q(replicates__status=ReplicateStatus.FAILED, replicates__app_fault=True)
     candidates = (
         TaskRun.objects.filter(chain_id=chain_id, status=RunStatus.ACTIVE)
@@ -450,6 +449,69 @@ def runs_abandon(*, chain_id: int) -> int:
             abandoned += 1
             progress_changed(run.dealid)
     return abandoned
+
+
+def runs_give_up(*, chain_id: int, hub: Hub) -> tuple[int, list[str]]:
+    """Refund at once the tasks given up (`runs_abandon`): the Hub's giveUp, with each operated
+    pool owner's key, for every given-up run whose task the index shows ACTIVE before its final
+    deadline and whose giveUp has not landed yet (its transaction is recorded: never sent twice).
+    One the chain does not take is tried again next round. One the chain refuses because the
+    task moved on first (a late contribution reached a consensus, or someone claimed it) is left
+    to the index, which moves its run along (pools.lifecycle); past the final deadline, the
+    round's claim refunds it instead. How many landed, and the problems met."""
+    from marketplace.chain.client import TransactionSender  # loads web3: only with a chain
+    from marketplace.chain.hub import TaskStatus
+
+    owners = operated_pools(chain_id=chain_id)
+    runs = TaskRun.objects.filter(
+        chain_id=chain_id,
+        status=RunStatus.ABANDONED,
+        give_up_tx="",
+        workerpool__in=list(owners),
+    )
+    active = dict(
+        Task.objects.filter(
+            chain_id=chain_id, taskid__in=runs.values("taskid"), status="active"
+        ).values_list("taskid", "final_deadline")
+    )
+    if not active:
+        return 0, []
+    try:
+        # Deadlines are the chain's: block time, never behind the wall clock for long.
+        now = max(timezone.now().timestamp(), hub.chain_time())
+    except ChainError as error:
+        return 0, [f"giving up tasks: {error}"]
+    landed, problems = 0, []
+    for pk in list(runs.filter(taskid__in=list(active)).values_list("pk", flat=True)):
+        with transaction.atomic():
+            # Locked while it is sent: another round waits, then finds it recorded.
+            run = (
+                TaskRun.objects.select_for_update()
+                .filter(pk=pk, status=RunStatus.ABANDONED, give_up_tx="")
+                .first()
+            )
+            final_deadline = active.get(run.taskid) if run is not None else None
+            if run is None or (final_deadline and now >= final_deadline.timestamp()):
+                continue
+            sender = TransactionSender(owners[run.workerpool], w3=hub.w3)
+            try:
+                receipt = hub.give_up(sender=sender, taskid=run.taskid)
+            except ChainRevert as refusal:
+                try:
+                    moved_on = hub.task(run.taskid).status != TaskStatus.ACTIVE
+                except ChainError:
+                    moved_on = False
+                if not moved_on:
+                    problems.append(f"giving up task {run.taskid[:10]}: {refusal}")
+                continue
+            except ChainError as error:
+                problems.append(f"giving up task {run.taskid[:10]}: {error}")
+                continue
+            run.give_up_tx = "0x" + bytes(receipt["transactionHash"]).hex()
+            run.save(update_fields=["give_up_tx", "updated_at"])
+            landed += 1
+            progress_changed(run.dealid)
+    return landed, problems
 
 
 def runs_judge(*, chain_id: int) -> int:

@@ -25,7 +25,7 @@ from marketplace.catalogue.models import Asset, Listing
 from marketplace.deals.models import Category, Deal, Task
 from pools import membership
 from pools.failures import KINDS as FAILURE_KINDS
-from pools.failures import classify
+from pools.failures import classify, clean_tail
 from pools.models import AdmittedVia, PoolMember, Replicate, ReplicateStatus
 from pools.progress import progress_changed
 from pools.results import UnsafeArchive, check_result_archive
@@ -222,13 +222,20 @@ def result_upload(*, replicate: Replicate, archive: IO[bytes], size: int, digest
 
 @transaction.atomic
 def replicate_fail(
-    *, replicate: Replicate, reason: Any, app_fault: bool = False, kind: str = ""
+    *,
+    replicate: Replicate,
+    reason: Any,
+    app_fault: bool = False,
+    kind: str = "",
+    exit_code: int | None = None,
+    stderr_tail: str = "",
 ) -> Replicate:
     """The worker could not run or prove the replicate (a checksum mismatch, the app ran out of
     fuel, time or memory, its contribution was refused...): recorded with its reason, whether
     the app itself failed and how (`kind`, pools.failures; from the reason when not given):
-    what makes the scheduler give a task up when members agree. Nothing counts as
-    contributed."""
+    what makes the scheduler give a task up when members agree. For a run of the app, its exit
+    status and the end of its stderr (bounded and cleaned: pools.failures.clean_tail), which
+    the deal's buyer reads. Nothing counts as contributed."""
     text = str(reason or "").strip()[:300]
     if kind and kind not in FAILURE_KINDS:
         raise WorkRefused(f"kind is one of {', '.join(FAILURE_KINDS)}.")
@@ -244,7 +251,19 @@ def replicate_fail(
     replicate.failure = text
     replicate.app_fault = bool(app_fault)
     replicate.failure_kind = (kind or classify(text)) if app_fault else ""
-    replicate.save(update_fields=["status", "failure", "app_fault", "failure_kind", "updated_at"])
+    replicate.exit_code = exit_code
+    replicate.stderr_tail = clean_tail(stderr_tail or "")
+    replicate.save(
+        update_fields=[
+            "status",
+            "failure",
+            "app_fault",
+            "failure_kind",
+            "exit_code",
+            "stderr_tail",
+            "updated_at",
+        ]
+    )
     progress_changed(replicate.task.dealid)
     return replicate
 

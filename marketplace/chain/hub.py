@@ -791,6 +791,17 @@ class Hub:
         ids = [to_bytes32(taskid, "taskid") for taskid in taskids]
         return self._hub_call("claimArray", ids).send(sender)
 
+    def give_up_call(self, *, taskid: bytes | str) -> ContractCall:
+        """Hub giveUp(taskid): the deal's scheduler (its pool's owner) gives up an ACTIVE task
+        before its final deadline, with claim's effect at once (payer refunded, pool stake to
+        the kitty, worker stakes unlocked). Refused once the task has a consensus
+        (GiveUpAfterConsensus) or past its final deadline (GiveUpPastFinalDeadline: claim)."""
+        return self._hub_call("giveUp", to_bytes32(taskid, "taskid"))
+
+    def give_up(self, *, sender: TransactionSender, taskid: bytes | str) -> TxReceipt:
+        """Scheduler: give up an ACTIVE task before its final deadline (see `give_up_call`)."""
+        return self.give_up_call(taskid=taskid).send(sender)
+
     # -------------------------------------------------------------- views
 
     def account(self, address: str) -> Account:

@@ -468,6 +468,24 @@ def _reopen_not_allowed(taskid: bytes, reveal_counter: int, reveal_deadline: int
     )
 
 
+@_message("GiveUpAfterConsensus", "taskid", "status")
+def _give_up_after_consensus(taskid: bytes, status: int) -> str:
+    if status == 3:
+        return f"Task {short_hash(taskid)} is completed already: there is nothing to give up."
+    return (
+        f"Task {short_hash(taskid)} reached a consensus, so it can no longer be given up: "
+        "finalize it once its winners revealed (or reopen it if none reveals in time)."
+    )
+
+
+@_message("GiveUpPastFinalDeadline", "taskid", "finalDeadline")
+def _give_up_past_final_deadline(taskid: bytes, final_deadline: int) -> str:
+    return (
+        f"Task {short_hash(taskid)} passed its final deadline at {format_time(final_deadline)}: "
+        "claim it instead (anyone may), which refunds the payer the same way."
+    )
+
+
 @_message("NotWorkerpoolOwner", "workerpool", "caller", "owner")
 def _not_workerpool_owner(workerpool: str, caller: str, owner: str) -> str:
     return (

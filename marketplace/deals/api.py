@@ -130,6 +130,10 @@ class TaskOutputSerializer(ChainRowOutputSerializer):
     contribution_count = serializers.IntegerField(source="contributions")
     reveals = serializers.IntegerField()
     finished_at = serializers.DateTimeField(allow_null=True)
+    given_up = serializers.BooleanField(
+        help_text="Failed because its pool gave it up before the final deadline (the payer "
+        "refunded at once), not by a claim after it."
+    )
     contributions = ContributionOutputSerializer(many=True, source="contribution_rows")
 
 

@@ -158,6 +158,11 @@ class Task(ChainRow):
     contributions = models.PositiveIntegerField(default=0)
     reveals = models.PositiveIntegerField(default=0)
     finished_at = models.DateTimeField(null=True)
+    given_up = models.BooleanField(
+        default=False,
+        help_text="Failed by its scheduler's giveUp before the final deadline (TaskGivenUp), "
+        "not by a claim after it.",
+    )
 
     KEY = "taskid"
 

@@ -446,6 +446,13 @@ def _task_claimed(e: DecodedEvent, c: Context) -> None:
     _finish(e, c, completed=False)
 
 
+def _task_given_up(e: DecodedEvent, c: Context) -> None:
+    """After the TaskClaimed of the same giveUp, which failed the task and counted it."""
+    task = c.task(e.args["taskid"], e.block_number)
+    if task is not None:
+        task.given_up = True
+
+
 def _outcome(accurate: bool) -> Callable[[DecodedEvent, Context], None]:
     def handler(e: DecodedEvent, c: Context) -> None:
         contribution = _contribution(c, e.args["taskid"], e.args["worker"], e.block_number)
@@ -545,6 +552,7 @@ HANDLERS: dict[tuple[str, str], Callable[[DecodedEvent, Context], None]] = {
     ("hub", "TaskReopen"): _task_reopen,
     ("hub", "TaskFinalize"): _task_finalize,
     ("hub", "TaskClaimed"): _task_claimed,
+    ("hub", "TaskGivenUp"): _task_given_up,
     ("hub", "AccurateContribution"): _outcome(accurate=True),
     ("hub", "FaultyContribution"): _outcome(accurate=False),
     ("hub", "WorkerScore"): _worker_score,

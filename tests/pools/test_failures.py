@@ -1,11 +1,12 @@
 """Failure classes: the reasons the sandbox, the agent and its fetcher give, as the classes that
-workers' reports must agree on before a task is given up."""
+workers' reports must agree on before a task is given up; the end of a failed run's stderr as
+the buyer reads it."""
 
 from __future__ import annotations
 
 import pytest
 
-from pools.failures import KINDS, classify
+from pools.failures import KINDS, STDERR_TAIL_CHARS, classify, clean_tail, stderr_tail
 
 
 @pytest.mark.parametrize(
@@ -29,3 +30,32 @@ from pools.failures import KINDS, classify
 def test_reasons_fall_into_their_class(reason, kind):
     assert classify(reason) == kind
     assert kind in KINDS
+
+
+def test_the_stderr_tail_is_the_last_20_lines_of_a_file_of_any_size(tmp_path):
+    path = tmp_path / "stderr.txt"
+    path.write_bytes(b"x" * 10_000_000 + b"".join(b"line %d\n" % n for n in range(100)) + b"\n\n")
+
+    assert stderr_tail(path) == "\n".join(f"line {n}" for n in range(80, 100))
+
+
+def test_the_stderr_tail_keeps_its_last_4_kib_of_long_lines(tmp_path):
+    path = tmp_path / "stderr.txt"
+    path.write_bytes(b"a" * 3000 + b"\n" + b"b" * 3000 + b"\n" + b"end \xff\xfe")
+
+    tail = stderr_tail(path)
+
+    assert len(tail) == STDERR_TAIL_CHARS
+    assert tail.endswith("b\nend \ufffd\ufffd")  # invalid UTF-8 shown as U+FFFD
+
+
+def test_the_stderr_tail_shows_control_characters_and_text_reordering_marks_as_question_marks():
+    assert (
+        clean_tail("\x1b[1mbold\x1b[0m\tok\r\nnul\x00 \u202eevil") == "?[1mbold?[0m\tok\nnul? ?evil"
+    )
+
+
+def test_no_stderr_file_is_no_tail(tmp_path):
+    assert stderr_tail(tmp_path / "missing.txt") == ""
+    (tmp_path / "empty.txt").write_bytes(b"")
+    assert stderr_tail(tmp_path / "empty.txt") == ""

@@ -1,14 +1,18 @@
 """The scheduler's rounds on anvil: a task finalized once its winner revealed, reopened when
-nobody revealed in time, claimed (the buyer refunded) when its final deadline passed."""
+nobody revealed in time, given up and refunded at once when its app fails alike on two
+workers, claimed (the buyer refunded) when its final deadline passed."""
 
 from __future__ import annotations
 
 import pytest
 
 from marketplace.chain import client
-from marketplace.chain.hub import TaskStatus
-from pools import lifecycle, scheduler
+from marketplace.chain.errors import ChainRevert
+from marketplace.chain.hub import Hub, TaskStatus
+from marketplace.deals.models import Task
+from pools import lifecycle, progress, scheduler
 from pools.models import RunStatus, TaskRun
+from pools.work import replicate_fail
 from tests.marketplace.chain.hub_helpers import ECT, Market, new_digest
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.members import admit
@@ -91,6 +95,133 @@ def test_a_task_past_its_final_deadline_is_claimed_and_the_buyer_refunded(starte
     lifecycle.scheduler_round(chain_id=31337, hub=market.hub)
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
+
+
+def _fail_on_two_workers(market, replicate) -> None:
+    """The started replicate, then a second worker's, fail the same way (the app's fault)."""
+    reason = "The app did not finish: exit code 1."
+    replicate_fail(replicate=replicate, reason=reason, app_fault=True, exit_code=1)
+    second = scheduler.replicate_assign(
+        chain_id=31337, worker=market.workers[1].address, pool=market.workerpool
+    )
+    replicate_fail(replicate=second, reason=reason, app_fault=True, exit_code=1)
+
+
+def test_a_task_given_up_is_refunded_at_once_its_pool_stake_to_the_kitty(started, hub_deployment):
+    market, run, replicate = started
+    hub, requester, pool_owner = market.hub, market.requester.address, market.scheduler.address
+    deal = hub.deal(hub.task(run.taskid).dealid)
+    before = {who: hub.account(who) for who in (requester, pool_owner)}
+    kitty = hub.kitty()
+    _fail_on_two_workers(market, replicate)
+
+    done = lifecycle.scheduler_round(chain_id=31337, hub=market.hub)
+
+    assert (done.abandoned, done.refunded, done.claimed, done.problems) == (1, 1, 0, [])
+    view = hub.task(run.taskid)
+    assert view.status == TaskStatus.FAILED
+    assert market.now() < view.final_deadline  # refunded without waiting for it
+    price = deal.app_price + deal.workerpool_price
+    assert hub.account(requester).stake == before[requester].stake + price
+    assert hub.account(requester).locked == before[requester].locked - price
+    assert hub.account(pool_owner).locked == before[pool_owner].locked - deal.worker_stake
+    assert hub.account(pool_owner).stake == before[pool_owner].stake
+    assert hub.kitty() == kitty + deal.worker_stake
+    run.refresh_from_db()
+    assert (run.status, run.give_up_tx[:2], len(run.give_up_tx)) == (RunStatus.ABANDONED, "0x", 66)
+    # Never twice: before the index shows it, the next round sends nothing.
+    again = lifecycle.scheduler_round(chain_id=31337, hub=market.hub)
+    assert (again.refunded, again.claimed, again.problems) == (0, 0, [])
+    index_to_head(hub_deployment)
+    lifecycle.scheduler_round(chain_id=31337, hub=market.hub)
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert Task.objects.get(taskid=run.taskid).given_up
+    # The buyer reads that it was given up and refunded, and how much.
+    snapshot = progress.deal_snapshot(run.dealid, viewer=None)
+    (row,) = snapshot["tasks"]
+    assert (row["status"], row["status_label"], row["given_up"]) == (
+        "failed",
+        "Given up: refunded",
+        True,
+    )
+    assert row["refund"] == price == snapshot["refunded"]
+    assert (snapshot["counts"]["failed"], snapshot["counts"]["given_up"]) == (1, 1)
+    assert (
+        snapshot["timeline"][-1]["label"]
+        == "Task #0 failed: given up by the pool, the payer refunded"
+    )
+
+
+def test_a_give_up_the_chain_did_not_take_is_sent_again_next_round(started, hub_deployment):
+    market, run, replicate = started
+    _fail_on_two_workers(market, replicate)
+    assert scheduler.runs_abandon(chain_id=31337) == 1
+    # A node that does not answer (nothing listens on the discard port).
+    unreachable = Hub(address=market.hub.address, w3=client.web3(url="http://127.0.0.1:9"))
+
+    landed, problems = scheduler.runs_give_up(chain_id=31337, hub=unreachable)
+
+    assert landed == 0 and len(problems) == 1 and problems[0].startswith("giving up tasks: ")
+    run.refresh_from_db()
+    assert run.give_up_tx == ""
+    assert market.hub.task(run.taskid).status == TaskStatus.ACTIVE
+    assert scheduler.runs_give_up(chain_id=31337, hub=market.hub) == (1, [])
+    assert market.hub.task(run.taskid).status == TaskStatus.FAILED
+    assert scheduler.runs_give_up(chain_id=31337, hub=market.hub) == (0, [])
+
+
+def test_a_consensus_that_came_first_refuses_the_give_up_and_the_task_goes_on(
+    started, hub_deployment, monkeypatch
+):
+    market, run, replicate = started
+    locked = market.hub.account(market.requester.address).locked
+    # A late contribution reaches consensus (trust 1) while the scheduler gives the task up;
+    # the index has not seen the contribution yet.
+    digest = _contribute(market, replicate)
+    TaskRun.objects.filter(pk=run.pk).update(status=RunStatus.ABANDONED)
+    refusals = []
+    give_up = market.hub.give_up
+
+    def recorded_give_up(**arguments):
+        try:
+            return give_up(**arguments)
+        except ChainRevert as refusal:
+            refusals.append(refusal.name)
+            raise
+
+    monkeypatch.setattr(market.hub, "give_up", recorded_give_up)
+
+    done = lifecycle.scheduler_round(chain_id=31337, hub=market.hub)
+
+    assert refusals == ["GiveUpAfterConsensus"]
+    assert (done.refunded, done.problems) == (0, [])  # refused by the chain, and that is fine
+    assert market.hub.task(run.taskid).status == TaskStatus.REVEALING
+    assert market.hub.account(market.requester.address).locked == locked
+    run.refresh_from_db()
+    assert run.give_up_tx == ""
+    index_to_head(hub_deployment)
+    lifecycle.scheduler_round(chain_id=31337, hub=market.hub)
+    run.refresh_from_db()
+    assert run.status == RunStatus.REVEALING
+    market.hub.reveal(sender=market.sender(market.workers[0]), taskid=run.taskid, digest=digest)
+    assert lifecycle.scheduler_round(chain_id=31337, hub=market.hub).finalized == 1
+    assert market.hub.task(run.taskid).status == TaskStatus.COMPLETED
+
+
+def test_a_task_given_up_past_its_final_deadline_is_claimed_instead(started, hub_deployment):
+    market, run, replicate = started
+    _fail_on_two_workers(market, replicate)
+    assert scheduler.runs_abandon(chain_id=31337) == 1
+    _later(market, 10 * 300 + 1)  # the final deadline: 10 x the reference time
+    index_to_head(hub_deployment)
+
+    done = lifecycle.scheduler_round(chain_id=31337, hub=market.hub)
+
+    assert (done.refunded, done.claimed, done.problems) == (0, 1, [])
+    assert market.hub.task(run.taskid).status == TaskStatus.FAILED
+    index_to_head(hub_deployment)
+    assert not Task.objects.get(taskid=run.taskid).given_up
 
 
 def _record(hub_deployment) -> None:

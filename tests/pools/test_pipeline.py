@@ -7,7 +7,9 @@ drives the indexer and the scheduler's rounds as their processes would:
 - a lying agent: the task takes more replicates until honest ones agree; the liar's stake is
   seized and the honest ones share it;
 - an app that runs out of time, fuel or memory: the task is given up with that reason, and the
-  buyer is refunded by the scheduler's claim after the final deadline.
+  buyer is refunded (by the scheduler's giveUp at once, or its claim past the final deadline);
+- an app that exits with an error: given up and refunded at once, long before the final
+  deadline, and the buyer reads its exit status and the end of its stderr.
 
 The waits below guard against hangs only; nothing here asserts how long a step takes.
 """
@@ -47,6 +49,7 @@ from marketplace.chain.orders import (
     WorkerpoolOrder,
     sign_order,
 )
+from marketplace.deals.models import Task
 from pools import lifecycle, progress
 from pools.models import Replicate, ReplicateStatus, RunStatus, TaskRun
 from tests.factories.accounts import WalletFactory
@@ -466,7 +469,7 @@ def test_a_lying_worker_is_outvoted_slashed_and_the_honest_ones_share_its_stake(
     ],
     ids=["time", "asleep", "fuel", "memory"],
 )
-def test_an_app_that_exhausts_its_limits_is_given_up_and_the_buyer_refunded_by_claim(
+def test_an_app_that_exhausts_its_limits_is_given_up_and_the_buyer_refunded(
     pipeline, settings, program, fuel_per_second, reason
 ):
     if fuel_per_second:  # the pool's operator sets it: every worker of a task gets the same
@@ -489,15 +492,12 @@ def test_an_app_that_exhausts_its_limits_is_given_up_and_the_buyer_refunded_by_c
     assert run.failure.startswith("Given up: the app failed the same way (")
     assert "on 2 workers; the last said: The app did not finish" in run.failure
     assert reason in run.failure
-    # The buyer sees why, and when the refund comes.
+    # The buyer sees why.
     buyer = WalletFactory(address=requester.address).user
     row = progress.deal_snapshot(dealid, viewer=buyer)["tasks"][0]
-    assert (row["status"], row["failure"]) == ("abandoned", run.failure)
-    assert market.hub.account(requester.address).locked == before.locked + 3 * ECT + 2 * ECT
+    assert row["failure"] == run.failure
 
-    # Past the final deadline, the scheduler claims: the chain refunds the buyer.
-    client.rpc("evm_increaseTime", [30], w3=market.w3)
-    client.rpc("evm_mine", w3=market.w3)
+    # The scheduler gave the task up on chain: the chain refunds the buyer.
     run = pipeline.wait_for("the refund", _finished(dealid, RunStatus.FAILED))
     assert market.hub.task(run.taskid).status == TaskStatus.FAILED
     assert market.hub.account(requester.address) == before
@@ -505,3 +505,42 @@ def test_an_app_that_exhausts_its_limits_is_given_up_and_the_buyer_refunded_by_c
     assert market.hub.account(pool_owner.address).stake == pool_before - deal.worker_stake
     assert run.failure.startswith("Given up: the app failed the same way (")
     assert progress.deal_snapshot(dealid, viewer=buyer)["tasks"][0]["status"] == "failed"
+
+
+def test_an_app_that_exits_with_an_error_is_refunded_at_once_and_the_buyer_reads_its_stderr(
+    pipeline,
+):
+    market = pipeline.market
+    requester = market.requester
+    before = market.hub.account(requester.address)
+    kitty = market.hub.kitty()
+    for worker in market.workers[:2]:  # waiting for work while the buyer buys
+        pipeline.start_agent(worker)
+    dealid = pipeline.buy(wat_program("complain.wat"), trust=1)  # XS: 50 min to the deadline
+
+    run = pipeline.wait_for("the refund", _finished(dealid, RunStatus.FAILED))
+
+    task = market.hub.task(run.taskid)
+    assert task.status == TaskStatus.FAILED
+    assert market.now() < task.final_deadline  # given up, not claimed: refunded at once
+    assert run.give_up_tx and Task.objects.get(taskid=run.taskid).given_up
+    assert market.hub.account(requester.address) == before
+    assert market.hub.kitty() == kitty + market.hub.deal(dealid).worker_stake
+    stderr = "reading /input/drawing.svg\nerror: not an SVG document <svg>&amp;"
+    assert list(run.replicates.values_list("status", "exit_code", "stderr_tail")) == [
+        (ReplicateStatus.FAILED, 3, stderr),
+        (ReplicateStatus.FAILED, 3, stderr),
+    ]
+    task_url = f"/deals/{dealid}/tasks/0/"
+    browser = Client()
+    with pipeline.database:
+        browser.force_login(WalletFactory(address=requester.address).user)
+        page = browser.get(task_url).content.decode()
+        browser.force_login(WalletFactory().user)
+        strangers = browser.get(task_url).content.decode()
+    for shown in (page, strangers):
+        assert '<span class="badge bad">Given up: refunded</span>' in shown
+        assert '<span class="refunded">5 ECT</span>' in shown
+    assert "<summary>Exit status 3; the last lines of its stderr</summary>" in page
+    assert "error: not an SVG document &lt;svg&gt;&amp;amp;</pre>" in page
+    assert "not an SVG document" not in strangers and "Exit status" not in strangers

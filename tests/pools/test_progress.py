@@ -106,7 +106,9 @@ def test_a_deal_is_followed_from_its_match_to_its_finalization(market, hub_deplo
         "claimable": 0,
         "abandoned": 0,
         "waiting": 0,
+        "given_up": 0,
     }
+    assert running["refunded"] == 0
     assert running["deal"]["requester"] == market.requester.address
     first, second = running["tasks"]
     assert (first["idx"], first["status"], first["status_label"], first["percent"]) == (

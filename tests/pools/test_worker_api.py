@@ -165,6 +165,47 @@ def test_a_task_without_dataset_has_no_key_and_a_failed_replicate_says_why(marke
     assert again.status_code == 201
 
 
+def test_a_failed_run_reports_its_exit_status_and_the_end_of_its_stderr(market):
+    client = worker_client(market.workers[0].address)
+    pk = client.post("/api/v1/workers/work/", {"pool": market.workerpool}, "json").json()["work"][
+        "replicate"
+    ]
+    lines = [f"line {number}" for number in range(30)]
+    lines[-1] = "\x1b[31merror:\x00 not an SVG document\r"
+    report = {
+        "event": "failed",
+        "reason": "The app did not finish: exit code 3.",
+        "app_fault": True,
+        "exit_code": 3,
+        "stderr_tail": "\n".join(lines) + "\n",
+    }
+
+    answer = client.post(f"/api/v1/workers/replicates/{pk}/report/", report, "json")
+
+    assert answer.status_code == 200, answer.json()
+    failed = Replicate.objects.get(pk=pk)
+    assert (failed.status, failed.exit_code, failed.failure_kind) == ("failed", 3, "exit")
+    # Its last 20 lines, terminal escapes and NUL shown as "?".
+    assert failed.stderr_tail.split("\n") == [
+        *(f"line {number}" for number in range(10, 29)),
+        "?[31merror:? not an SVG document",
+    ]
+
+
+def test_a_stderr_tail_longer_than_4_kib_is_refused_with_the_bound(market):
+    client = worker_client(market.workers[0].address)
+    pk = client.post("/api/v1/workers/work/", {"pool": market.workerpool}, "json").json()["work"][
+        "replicate"
+    ]
+    report = {"event": "failed", "reason": "exit code 1", "stderr_tail": "x" * 4097}
+
+    answer = client.post(f"/api/v1/workers/replicates/{pk}/report/", report, "json")
+
+    assert answer.status_code == 400
+    assert "stderr_tail text of at most 4096 characters" in answer.json()["error"]
+    assert Replicate.objects.get(pk=pk).status == ReplicateStatus.ASSIGNED
+
+
 def test_no_work_is_said_plainly(market):
     client = worker_client(market.workers[0].address)
     client.post("/api/v1/workers/work/", {"pool": market.workerpool}, "json")

@@ -2,11 +2,11 @@
 ECT.balanceOf(Hub) == Σ stake + Σ locked (over every account that touched the Hub) + kitty.
 
 A hypothesis state machine deposits (deposit, depositFor, depositWithPermit), withdraws (too
-much, sometimes), matches orders, initializes tasks, contributes, reveals, finalizes, claims
-and lets time pass. It keeps its own model of every escrow account, wallet, score and task,
-predicts each call's outcome (success, or the exact custom error), and after every step checks
-the chain against the model and the invariant. Every example starts from the same anvil
-snapshot and reverts to it.
+much, sometimes), matches orders, initializes tasks, contributes, reveals, finalizes, claims,
+gives tasks up (the pool's owner, or a stranger refused) and lets time pass. It keeps its own
+model of every escrow account, wallet, score and task, predicts each call's outcome (success,
+or the exact custom error), and after every step checks the chain against the model and the
+invariant. Every example starts from the same anvil snapshot and reverts to it.
 """
 
 from __future__ import annotations
@@ -599,13 +599,51 @@ class EscrowMachine(RuleBasedStateMachine):
         call = self.market.encode(self.market.hub, "claim", [taskid])
         self._call(self.market.stranger, call, error=error)
         if error is None:
-            task.status = FAILED
-            self._credit(deal.payer, stake=deal.price, locked=-deal.price)
-            if deal.worker_stake:
-                self._credit(self.market.pool_owner.address, locked=-deal.worker_stake)
-                self.kitty += deal.worker_stake
-                for worker in task.contributions:
-                    self._credit(worker, stake=deal.worker_stake, locked=-deal.worker_stake)
+            self._failed(task)
+
+    def _failed(self, task: TaskModel) -> None:
+        """claim's and giveUp's effect: the payer refunded, the pool stake to the kitty, the
+        contributors' stakes unlocked."""
+        deal = task.deal
+        task.status = FAILED
+        self._credit(deal.payer, stake=deal.price, locked=-deal.price)
+        if deal.worker_stake:
+            self._credit(self.market.pool_owner.address, locked=-deal.worker_stake)
+            self.kitty += deal.worker_stake
+            for worker in task.contributions:
+                self._credit(worker, stake=deal.worker_stake, locked=-deal.worker_stake)
+
+    @precondition(lambda self: self.tasks)
+    @rule(data=st.data(), by_the_pool=st.integers(0, 3).map(lambda n: n != 0))
+    def give_up(self, data, by_the_pool) -> None:
+        tasks = list(self.tasks.values())
+        task = self._pick(data, [task for task in tasks if task.status == ACTIVE], tasks)
+        taskid, deal = task.taskid, task.deal
+        now = self._now()
+        if task.status == ACTIVE and self._near(now, deal.final_deadline):
+            return
+        pool_owner = self.market.pool_owner
+        caller = pool_owner if by_the_pool else self.market.stranger
+        if not by_the_pool:
+            error = (
+                "NotScheduler",
+                {"taskid": taskid, "caller": caller.address, "scheduler": pool_owner.address},
+            )
+        elif task.status in (REVEALING, COMPLETED):
+            error = ("GiveUpAfterConsensus", {"taskid": taskid, "status": task.status})
+        elif task.status != ACTIVE:
+            error = ("WrongTaskStatus", {"taskid": taskid, "status": task.status})
+        elif now >= deal.final_deadline:
+            error = (
+                "GiveUpPastFinalDeadline",
+                {"taskid": taskid, "finalDeadline": deal.final_deadline},
+            )
+        else:
+            error = None
+
+        self._call(caller, self.market.encode(self.market.hub, "giveUp", [taskid]), error=error)
+        if error is None:
+            self._failed(task)
 
     @precondition(lambda self: self.deals)
     @rule(data=st.data())

@@ -415,6 +415,119 @@ def test_batch_calls_are_all_or_nothing(market):
     assert hub.task(second).status == TaskStatus.ACTIVE
 
 
+# ------------------------------------------------------------------------------ early give-up
+
+
+def test_the_pool_gives_a_task_up_early_refunding_the_payer_at_once_as_a_claim_would(market):
+    hub, worker = market.hub, market.workers[0]
+    taskid = _task_without_consensus(market)
+    final_deadline = hub.task(taskid).final_deadline
+    assert market.now() < final_deadline
+    before, kitty = market.escrow(), hub.kitty()
+
+    receipt = hub.give_up(sender=market.sender(market.scheduler), taskid=taskid)
+
+    assert escrow_changes(before, market.escrow()) == {
+        market.requester.address: (11 * ECT, -11 * ECT),  # refunded to the free stake
+        market.scheduler.address: (0, -3 * ECT),  # pool stake seized
+        worker.address: (3 * ECT, -3 * ECT),  # worker stake unlocked
+    }
+    assert hub.kitty() == kitty + 3 * ECT
+    assert _events(hub.contract, "KittyCredit", receipt) == [
+        {"amount": 3 * ECT, "kitty": kitty + 3 * ECT, "ref": taskid}
+    ]
+    assert _events(hub.contract, "TaskClaimed", receipt) == [{"taskid": taskid}]
+    assert _events(hub.contract, "TaskGivenUp", receipt) == [{"taskid": taskid}]
+    assert hub.task(taskid).status == TaskStatus.FAILED
+    assert hub.score(worker.address) == 0
+    # Never twice, nor claimed after: the task is refunded already.
+    refused = _refused(
+        lambda: hub.give_up(sender=market.sender(market.scheduler), taskid=taskid),
+        "WrongTaskStatus",
+    )
+    assert refused.arguments == {"taskid": taskid, "status": TaskStatus.FAILED}
+    market.advance(final_deadline - market.now())
+    _refused(
+        lambda: hub.claim(sender=market.sender(market.funder), taskid=taskid), "WrongTaskStatus"
+    )
+    market.assert_escrow_conserved()
+
+
+@pytest.mark.parametrize("who", ["requester", "funder", "other_scheduler", "worker"])
+def test_only_the_pool_owner_may_give_a_task_up(market, who):
+    hub = market.hub
+    caller = market.workers[0] if who == "worker" else getattr(market, who)
+    taskid = _task_without_consensus(market)
+    before, kitty = market.escrow(), hub.kitty()
+
+    refused = _refused(
+        lambda: hub.give_up(sender=market.sender(caller), taskid=taskid), "NotScheduler"
+    )
+
+    assert refused.arguments == {
+        "taskid": taskid,
+        "caller": caller.address,
+        "scheduler": market.scheduler.address,
+    }
+    assert (market.escrow(), hub.kitty()) == (before, kitty)
+    assert hub.task(taskid).status == TaskStatus.ACTIVE
+
+
+def test_a_task_with_a_consensus_cannot_be_given_up(market):
+    hub, worker, digest = market.hub, market.workers[0], new_digest()
+    orders = market.sign_orders(app_price=ECT, dataset_price=None, workerpool_price=10 * ECT)
+    taskid = market.initialize(market.match(orders))
+    market.contribute(worker, taskid, digest)  # trust 1: a consensus at once
+    assert hub.task(taskid).status == TaskStatus.REVEALING
+    before, kitty = market.escrow(), hub.kitty()
+    scheduler = market.sender(market.scheduler)
+
+    refused = _refused(lambda: hub.give_up(sender=scheduler, taskid=taskid), "GiveUpAfterConsensus")
+
+    assert refused.arguments == {"taskid": taskid, "status": TaskStatus.REVEALING}
+    assert "can no longer be given up" in str(refused)
+    assert (market.escrow(), hub.kitty()) == (before, kitty)
+    assert hub.task(taskid).status == TaskStatus.REVEALING
+
+    market.reveal(worker, taskid, digest)
+    market.finalize(taskid)
+    refused = _refused(lambda: hub.give_up(sender=scheduler, taskid=taskid), "GiveUpAfterConsensus")
+    assert refused.arguments == {"taskid": taskid, "status": TaskStatus.COMPLETED}
+    market.assert_escrow_conserved()
+
+
+def test_a_task_past_its_final_deadline_is_claimed_not_given_up(market):
+    hub = market.hub
+    taskid = _task_without_consensus(market)
+    final_deadline = hub.task(taskid).final_deadline
+    market.advance(final_deadline - market.now())
+    before, kitty = market.escrow(), hub.kitty()
+
+    refused = _refused(
+        lambda: hub.give_up(sender=market.sender(market.scheduler), taskid=taskid),
+        "GiveUpPastFinalDeadline",
+    )
+
+    assert refused.arguments == {"taskid": taskid, "finalDeadline": final_deadline}
+    assert "claim it instead" in str(refused)
+    assert (market.escrow(), hub.kitty()) == (before, kitty)
+    hub.claim(sender=market.sender(market.scheduler), taskid=taskid)
+    assert hub.task(taskid).status == TaskStatus.FAILED
+    market.assert_escrow_conserved()
+
+
+def test_a_task_never_started_cannot_be_given_up(market):
+    orders = market.sign_orders(app_price=ECT, dataset_price=None, workerpool_price=10 * ECT)
+    taskid = task_id(market.match(orders), 0)
+
+    refused = _refused(
+        lambda: market.hub.give_up(sender=market.sender(market.scheduler), taskid=taskid),
+        "WrongTaskStatus",
+    )
+
+    assert refused.arguments == {"taskid": taskid, "status": TaskStatus.UNSET}
+
+
 # ------------------------------------------------------------------------------ contributor cap
 
 CAP_PRICE = 32 * ECT  # the workerpool price of the cap tests

@@ -221,6 +221,24 @@ MESSAGE_TABLE = [
         "initialize it first.",
     ),
     (
+        "GiveUpAfterConsensus",
+        {"taskid": TASK, "status": 2},
+        f"Task 0x{TASK.hex()[:8]}…{TASK.hex()[-4:]} reached a consensus, so it can no longer be "
+        "given up: finalize it once its winners revealed (or reopen it if none reveals in time).",
+    ),
+    (
+        "GiveUpAfterConsensus",
+        {"taskid": TASK, "status": 3},
+        f"Task 0x{TASK.hex()[:8]}…{TASK.hex()[-4:]} is completed already: there is nothing to "
+        "give up.",
+    ),
+    (
+        "GiveUpPastFinalDeadline",
+        {"taskid": TASK, "finalDeadline": NOON},
+        f"Task 0x{TASK.hex()[:8]}…{TASK.hex()[-4:]} passed its final deadline at 2026-01-01 "
+        "12:00:00 UTC: claim it instead (anyone may), which refunds the payer the same way.",
+    ),
+    (
         "TooManyContributors",
         {"taskid": TASK, "max": 32},
         f"Task 0x{TASK.hex()[:8]}…{TASK.hex()[-4:]} has its 32 contributions already, the most "

@@ -149,6 +149,7 @@ def test_a_deal_reads_as_the_chain_made_it(client, market, hub_deployment):
                 "contribution_count": 1,
                 "reveals": 1,
                 "finished_at": finalized.time,
+                "given_up": False,
                 "contributions": [
                     {
                         "block_number": contributed.number + 1,  # the reveal's block
@@ -179,6 +180,7 @@ def test_a_deal_reads_as_the_chain_made_it(client, market, hub_deployment):
                 "contribution_count": 0,
                 "reveals": 0,
                 "finished_at": None,
+                "given_up": False,
                 "contributions": [],
             },
         ],

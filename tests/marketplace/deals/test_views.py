@@ -326,3 +326,60 @@ def test_the_deal_page_leaves_the_index_line_to_the_pages_foot(client):
 
     assert "Indexed to block" not in html and 'class="freshness' not in html
     assert f'hx-get="{reverse("index_status")}"' in html
+
+
+def test_a_task_given_up_says_refunded_and_its_stderr_is_for_the_buyer_only(
+    client, market, hub_deployment
+):
+    from pools import lifecycle, scheduler
+    from pools.work import replicate_fail
+    from tests.pools.members import admit
+    from tests.pools.test_progress import started_deal
+
+    # Given a task of an operated pool whose app failed alike on two workers, saying why
+    admit(market.workerpool, market.workers)
+    dealid = started_deal(market, hub_deployment)
+    stderr = "reading /input/drawing.svg\n<b>error</b>: not an SVG document"
+    for worker in market.workers[:2]:
+        replicate = scheduler.replicate_assign(
+            chain_id=31337, worker=worker.address, pool=market.workerpool
+        )
+        replicate_fail(
+            replicate=replicate,
+            reason="The app did not finish: exit code 3.",
+            app_fault=True,
+            exit_code=3,
+            stderr_tail=stderr,
+        )
+    # When the scheduler gives it up (the chain refunds the buyer at once) and the index sees it
+    assert lifecycle.scheduler_round(chain_id=31337, hub=market.hub).refunded == 1
+    index_to_head(hub_deployment)
+    lifecycle.scheduler_round(chain_id=31337, hub=market.hub)
+    deal_url = reverse("deal_detail", args=[dealid])
+    task_url = reverse("task_detail", args=[dealid, 0])
+
+    # Then everyone reads that it was given up and refunded, and how much
+    client.force_login(UserFactory())
+    for page in (client.get(deal_url).content.decode(), client.get(task_url).content.decode()):
+        assert '<span class="badge bad">Given up: refunded</span>' in page
+        assert '<span class="refunded">2 ECT</span>' in page
+        assert "not an SVG document" not in page and "Exit status" not in page
+    stranger_deal = client.get(deal_url).content.decode()
+    assert (
+        '<li><strong>1</strong> failed <span class="muted">(1 given up by the pool)</span>, '
+        '<span class="refunded">2 ECT refunded</span></li>'
+    ) in stranger_deal
+    # And the buyer reads the app's exit status and the end of its stderr, escaped
+    client.force_login(WalletFactory(address=market.requester.address).user)
+    deal_page = client.get(deal_url).content.decode()
+    assert "Exit status 3. The app's last words: " in deal_page
+    assert (
+        '<code class="wrap-any">&lt;b&gt;error&lt;/b&gt;: not an SVG document</code>' in deal_page
+    )
+    task_page = client.get(task_url).content.decode()
+    assert "<summary>Exit status 3; the last lines of its stderr</summary>" in task_page
+    assert (
+        '<pre class="mono wrap-any">reading /input/drawing.svg\n'
+        "&lt;b&gt;error&lt;/b&gt;: not an SVG document</pre>"
+    ) in task_page
+    assert "<b>error</b>" not in task_page

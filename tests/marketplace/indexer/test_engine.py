@@ -134,6 +134,40 @@ def test_worker_bonds_say_what_the_hub_says_and_a_reorg_takes_them_back(market, 
     assert int(WorkerBond.objects.get(worker=worker.address).amount) == 10 * ECT
 
 
+def test_a_task_given_up_is_failed_and_refunded_in_the_index_and_a_reorg_takes_it_back(
+    market, hub_deployment
+):
+    dealid = _paid_deal(market, volume=1)
+    taskid = market.initialize(dealid)
+    key = "0x" + taskid.hex()
+    index_to_head(hub_deployment, confirmations=6)
+    before = index_contents()
+    fork_point = client.rpc("evm_snapshot", w3=market.w3)
+
+    market.hub.give_up(sender=market.sender(market.scheduler), taskid=taskid)
+    index_to_head(hub_deployment, confirmations=6)
+
+    task = Task.objects.get(taskid=key)
+    assert (task.status, task.given_up) == (TaskStatus.FAILED, True)
+    assert task.finished_at is not None
+    deal = Deal.objects.get(dealid="0x" + dealid.hex())
+    assert (deal.tasks_completed, deal.tasks_failed) == (0, 1)
+    requester = EscrowAccount.objects.get(address=market.requester.address)
+    on_chain = market.hub.account(market.requester.address)
+    assert (int(requester.stake), int(requester.locked)) == (on_chain.stake, on_chain.locked)
+    assert on_chain.locked == 0  # the whole price is back in the free stake
+
+    client.rpc("evm_revert", [fork_point], w3=market.w3)
+    for _ in range(3):
+        client.rpc("evm_mine", w3=market.w3)
+    index_to_head(hub_deployment, confirmations=6)
+    after = index_contents()
+    assert after["Task"] == before["Task"]
+    assert after["Deal"] == before["Deal"]
+    task = Task.objects.get(taskid=key)
+    assert (task.status, task.given_up) == (TaskStatus.ACTIVE, False)
+
+
 def test_indexing_twice_equals_indexing_once(market, hub_deployment):
     _complete(market, _paid_deal(market), 0)
     index_to_head(hub_deployment)

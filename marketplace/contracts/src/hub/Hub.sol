@@ -10,10 +10,10 @@ import {ContributionStatus, Deal, TaskStatus} from "./HubTypes.sol";
 
 /// @title SuperEdge Hub: escrow, orders, deals and Proof-of-Contribution (PoCo v5 semantics).
 /// @notice This contract's own code runs the task lifecycle (the hot path: initialize, contribute,
-/// reveal, reopen, finalize, claim). Every other selector falls through to the HubOrders module,
-/// whose own fallback falls through to HubAccounts; both run by delegatecall on this contract's
-/// storage, so all functions, events and errors of IHub live at this address. Clients use the
-/// "Hub" ABI of build.json (the union of the three).
+/// reveal, reopen, finalize, claim, giveUp). Every other selector falls through to the HubOrders
+/// module, whose own fallback falls through to HubAccounts; both run by delegatecall on this
+/// contract's storage, so all functions, events and errors of IHub live at this address. Clients
+/// use the "Hub" ABI of build.json (the union of the three).
 /// @dev Tokens move only in HubAccounts' deposit/withdraw; everything here is internal accounting.
 contract Hub is HubBase {
     /// @dev Where unknown selectors go (HubOrders).
@@ -256,6 +256,30 @@ contract Hub is HubBase {
         _claim(taskid);
     }
 
+    /// @notice Scheduler only: give up an ACTIVE task before its final deadline, when the pool
+    /// cannot serve it (its app fails the same way on every worker, say). The same effect as
+    /// `claim`, at once: the task FAILS, the payer's price is unlocked back to its stake, the
+    /// pool stake goes to the kitty, and every contributor's stake is unlocked. Refused once the
+    /// task has a consensus (GiveUpAfterConsensus: finalize it, or reopen it) and at or after
+    /// the final deadline (GiveUpPastFinalDeadline: anyone may `claim` it then). Emits
+    /// TaskClaimed, then TaskGivenUp.
+    /// @param taskid The task.
+    function giveUp(bytes32 taskid) external {
+        Task storage task = _tasks[taskid];
+        TaskStatus status = task.status;
+        if (status == TaskStatus.UNSET) revert WrongTaskStatus(taskid, uint8(status));
+        Deal storage deal = _deals[task.dealid];
+        _onlyScheduler(taskid, deal);
+        if (status == TaskStatus.REVEALING || status == TaskStatus.COMPLETED) {
+            revert GiveUpAfterConsensus(taskid, uint8(status));
+        }
+        if (status != TaskStatus.ACTIVE) revert WrongTaskStatus(taskid, uint8(status));
+        uint256 finalDeadline = _finalDeadline(deal);
+        if (block.timestamp >= finalDeadline) revert GiveUpPastFinalDeadline(taskid, finalDeadline);
+        _fail(taskid, task, deal);
+        emit TaskGivenUp(taskid);
+    }
+
     /// @notice `claim` every task of `taskids`, in order, in one transaction; a refusal of any
     /// reverts them all.
     /// @param taskids The tasks (initialized: see initializeArray).
@@ -297,6 +321,12 @@ contract Hub is HubBase {
         Deal storage deal = _deals[task.dealid];
         uint256 finalDeadline = _finalDeadline(deal);
         if (block.timestamp < finalDeadline) revert DeadlineNotReached(taskid, finalDeadline);
+        _fail(taskid, task, deal);
+    }
+
+    /// @dev What `claim` and `giveUp` do once their checks passed: the task FAILS, the payer is
+    /// refunded, the pool stake goes to the kitty, the contributors' stakes are unlocked.
+    function _fail(bytes32 taskid, Task storage task, Deal storage deal) private {
         task.status = TaskStatus.FAILED;
 
         _unlockAndReward(deal.payer, uint256(deal.appPrice) + deal.datasetPrice + deal.workerpoolPrice, 0, taskid);

@@ -104,8 +104,11 @@ interface IHubEvents {
     event TaskReopen(bytes32 indexed taskid);
     /// @notice Task COMPLETED; `results` locates the result (not stored on chain).
     event TaskFinalize(bytes32 indexed taskid, bytes results);
-    /// @notice Task FAILED after its final deadline: payer refunded, pool stake to the kitty.
+    /// @notice Task FAILED: payer refunded, pool stake to the kitty; by `claim` after its final
+    /// deadline, or by the scheduler's `giveUp` before it (then TaskGivenUp follows).
     event TaskClaimed(bytes32 indexed taskid);
+    /// @notice Beside TaskClaimed: the scheduler gave the task up before its final deadline.
+    event TaskGivenUp(bytes32 indexed taskid);
     /// @notice A winner of a replicated task: score + 1.
     event AccurateContribution(address indexed worker, bytes32 indexed taskid);
     /// @notice A loser (or a winner that did not reveal): stake seized, score × 2/3.
@@ -202,6 +205,11 @@ interface IHubErrors {
     error RevealsPending(bytes32 taskid, uint256 revealCounter, uint256 winnerCounter, uint256 revealDeadline);
     /// @notice Reopen needs the reveal deadline passed with no reveal.
     error ReopenNotAllowed(bytes32 taskid, uint256 revealCounter, uint256 revealDeadline);
+    /// @notice giveUp: the task has a consensus (status 2 REVEALING or 3 COMPLETED); it is
+    /// finalized, or reopened when nobody reveals in time, instead.
+    error GiveUpAfterConsensus(bytes32 taskid, uint8 status);
+    /// @notice giveUp: the task's final deadline passed at `finalDeadline`; `claim` refunds it.
+    error GiveUpPastFinalDeadline(bytes32 taskid, uint256 finalDeadline);
 
     /// @notice Only the owner `owner` of `workerpool` may do this.
     error NotWorkerpoolOwner(address workerpool, address caller, address owner);
@@ -246,6 +254,9 @@ interface IHub is IHubEvents, IHubErrors {
 
     /// @notice `claim` every task of `taskids`, all or none (PoCo shape).
     function claimArray(bytes32[] calldata taskids) external returns (bool);
+
+    /// @notice Scheduler: give up an ACTIVE task before its final deadline, as `claim` would.
+    function giveUp(bytes32 taskid) external;
 
     // ---------------------------------------------------------------- orders (HubOrders)
 
