@@ -418,7 +418,8 @@ def _causal(events: list[dict[str, Any]], *, after: datetime.datetime) -> list[d
     right. Across the two, where the clocks disagree (a dev chain moved in time, a node whose
     clock drifts) an event is placed no earlier than its cause: a worker's assignment after
     the task's initialization, a worker's contribution after its assignment (after its run,
-    when the chain's clock is behind), and the chain's later steps after that contribution.
+    when the chain's clock is behind), the chain's later steps after that contribution, and
+    a task's failure on chain after the scheduler stopped it (its give-up refunds at once).
     The time shown stays the event's own; with the clocks in step, as in production, each
     event is placed at its own second and the timeline reads in time order."""
 
@@ -448,11 +449,14 @@ def _causal(events: list[dict[str, Any]], *, after: datetime.datetime) -> list[d
         if event["kind"] in ("assigned", "running", "uploaded"):
             worked[event["worker"]] = latest
 
+    stopped = max((placed[id(e)] for e in site if e["kind"] == "stopped"), default=None)
     latest = start
     for event in chain:
         if event is initialized:
             continue
         latest = max(latest, second(event))
+        if event["kind"] == "failed" and stopped is not None:
+            latest = max(latest, stopped)
         worker = event["worker"]
         if event["kind"] == "contributed" and worker in assigned and latest < assigned[worker]:
             # The chain's clock is behind the site's: its own time says nothing of where the

@@ -508,7 +508,8 @@ def runs_give_up(*, chain_id: int, hub: Hub) -> tuple[int, list[str]]:
                 problems.append(f"giving up task {run.taskid[:10]}: {error}")
                 continue
             run.give_up_tx = "0x" + bytes(receipt["transactionHash"]).hex()
-            run.save(update_fields=["give_up_tx", "updated_at"])
+            # Its time stays when it was given up: the timeline places the stop there.
+            run.save(update_fields=["give_up_tx"])
             landed += 1
             progress_changed(run.dealid)
     return landed, problems
