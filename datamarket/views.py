@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -16,6 +16,7 @@ from datamarket.forms import KeyPolicyForm
 from marketplace.catalogue import selectors as catalogue_selectors
 from marketplace.catalogue.models import Asset, Listing, Market
 from marketplace.catalogue.services import CatalogueError
+from marketplace.notfound import NotFound
 
 RELEASES_PAGE = 50
 
@@ -34,7 +35,7 @@ def _owns(user, listing: Listing) -> bool:
 def dataset_keys(request: HttpRequest, slug: str) -> HttpResponse:
     listing = catalogue_selectors.listing_detail(kind=Market.DATASET, slug=slug)
     if listing is None or not _owns(request.user, listing):
-        raise Http404(
+        raise NotFound(
             "Only a dataset's owner sees who received its key: sign in with the wallet that "
             "owns it on chain."
         )

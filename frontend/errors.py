@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from marketplace.middleware import is_api
+from marketplace.notfound import NotFound
 
 # How many routes the development page suggests, and how alike they must be to the path.
 NEAREST_ROUTES = 5
@@ -42,9 +43,11 @@ def nearest_routes(path: str, *, count: int = NEAREST_ROUTES) -> list[str]:
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """The 404 page (handler404, and the development middleware): the path not found, why when
-    a view said so, and in development the routes nearest to it."""
+    a view said so for visitors (NotFound), and in development the routes nearest to it."""
     reason = ""
-    if isinstance(exception, Http404) and exception.args and isinstance(exception.args[0], str):
+    # A view's words for visitors (NotFound); in development, any 404's, to help find the cause.
+    said = isinstance(exception, NotFound) or (settings.DEBUG and isinstance(exception, Http404))
+    if said and exception.args and isinstance(exception.args[0], str):
         reason = exception.args[0]
     context = {"request_path": request.path, "reason": reason}
     if settings.DEBUG:

@@ -5,12 +5,13 @@ Agents check each file's sha256 against the checksum registered on chain."""
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, HttpRequest
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from marketplace.catalogue.models import Listing, Market
 from marketplace.downloads import download
+from marketplace.notfound import NotFound
 
 
 def file_location(listing: Listing) -> str:
@@ -22,7 +23,7 @@ def file_location(listing: Listing) -> str:
 def asset_file(request: HttpRequest, kind: str, slug: str) -> FileResponse:
     listing = Listing.objects.filter(kind=kind, slug=slug).exclude(chain_address="").first()
     if listing is None or kind not in (Market.APP, Market.DATASET):
-        raise Http404("No registered app or dataset here.")
+        raise NotFound("No registered app or dataset here.")
     stored = listing.app.wasm if kind == Market.APP else listing.dataset.encrypted_file
     name = f"{slug}.wasm" if kind == Market.APP else f"{slug}.enc"
     return download(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from eth_utils import to_checksum_address
@@ -17,6 +17,7 @@ from marketplace.accounts.selectors import wallet_list
 from marketplace.catalogue import selectors as catalogue_selectors
 from marketplace.catalogue.models import Listing, Market
 from marketplace.chain.amounts import ECT_DECIMALS, from_units
+from marketplace.notfound import NotFound
 from pools import membership
 from pools.forms import ApplyForm, DecisionForm, InviteForm, PolicyForm
 from pools.models import MemberStatus, PoolMember
@@ -29,7 +30,7 @@ def _pool_listing(request: HttpRequest, slug: str) -> Listing:
     if listing is None or not catalogue_selectors.listing_visible_to(
         listing=listing, user=request.user
     ):
-        raise Http404("No such pool, or it is not published.")
+        raise NotFound("No such pool, or it is not published.")
     return listing
 
 

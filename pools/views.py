@@ -12,12 +12,13 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from marketplace.deals.models import Deal, Task
 from marketplace.downloads import download
+from marketplace.notfound import NotFound
 from pools.models import Replicate, ReplicateStatus
 from pools.results import ArchiveMember, UnsafeArchive, check_result_archive
 
@@ -48,10 +49,10 @@ class Member:
 def _task_and_deal(taskid: str) -> tuple[Task, Deal]:
     taskid = taskid.lower()
     if not _TASKID.fullmatch(taskid):
-        raise Http404("A task id is 0x and 64 hex digits.")
+        raise NotFound("A task id is 0x and 64 hex digits.")
     task = Task.objects.filter(chain_id=settings.CHAIN_ID, taskid=taskid).first()
     if task is None:
-        raise Http404("No such task in the index.")
+        raise NotFound("No such task in the index.")
     deal = Deal.objects.get(chain_id=settings.CHAIN_ID, dealid=task.dealid)
     return task, deal
 
@@ -160,7 +161,7 @@ def task_result_download(request: HttpRequest, taskid: str) -> FileResponse:
     _allowed(request, deal)
     name = _archive(task)
     if name is None:
-        raise Http404("No result archive for this task.")
+        raise NotFound("No result archive for this task.")
     return download(
         request,
         default_storage.open(name, "rb"),
@@ -178,15 +179,15 @@ def task_result_file(request: HttpRequest, taskid: str, path: str) -> HttpRespon
     name = _archive(task)
     suffix = PurePosixPath(path).suffix.lower()
     if name is None or suffix not in IMAGE_TYPES:
-        raise Http404("No such image in the result.")
+        raise NotFound("No such image in the result.")
     with default_storage.open(name, "rb") as file:
         try:
             members = _archive_members(file)
         except UnsafeArchive:
-            raise Http404("No such image in the result.") from None
+            raise NotFound("No such image in the result.") from None
         entry = next((m for m in members if m.name == path and not m.is_folder), None)
         if entry is None or entry.size > IMAGE_PREVIEW_BYTES:
-            raise Http404("No such image in the result.")
+            raise NotFound("No such image in the result.")
         file.seek(entry.offset)
         data = file.read(entry.size)
     response = HttpResponse(data, content_type=IMAGE_TYPES[suffix])

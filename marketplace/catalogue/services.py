@@ -97,8 +97,10 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
-def _check_texts(*, name: str, summary: str, description: str) -> None:
-    """A listing's texts as written, or CatalogueError saying what to change (never cut)."""
+def _check_texts(*, name: str, summary: str, description: str) -> tuple[str, str, str]:
+    """A listing's texts as written (line breaks as \\n, as they were counted), or
+    CatalogueError saying what to change (never cut)."""
+    name, summary, description = map(texts.normalized, (name, summary, description))
     problem = (
         texts.name_problem(name)
         or texts.too_long("name", name, texts.NAME_MAX)
@@ -107,6 +109,7 @@ def _check_texts(*, name: str, summary: str, description: str) -> None:
     )
     if problem:
         raise CatalogueError(problem)
+    return name, summary, description
 
 
 def _tags_from_names(names: Iterable[str]) -> list[Tag]:
@@ -171,7 +174,7 @@ def listing_create(
 ) -> Listing:
     """A new listing, waiting for curation unless `status` says otherwise (seed data). An app
     or a dataset takes one `price` per task, a pool `prices` by category."""
-    _check_texts(name=name, summary=summary, description=description)
+    name, summary, description = _check_texts(name=name, summary=summary, description=description)
     listing = Listing(
         kind=kind,
         name=name,
@@ -214,7 +217,7 @@ def listing_update(
 ) -> Listing:
     """The owner edits a listing. A published or rejected listing goes back to review: the
     public keeps seeing nothing that staff has not checked."""
-    _check_texts(name=name, summary=summary, description=description)
+    name, summary, description = _check_texts(name=name, summary=summary, description=description)
     listing = Listing.objects.select_for_update().get(pk=listing.pk)
     if listing.owner_id != actor.pk:
         raise NotAllowed("Only the owner of this listing can edit it.")

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -34,6 +34,7 @@ from marketplace.catalogue.pagecache import cache_anonymous_page
 from marketplace.catalogue.pagination import COUNT_CAP, CappedPaginator
 from marketplace.clientip import client_ip
 from marketplace.indexer import selectors as index_selectors
+from marketplace.notfound import NotFound
 from marketplace.orders import selectors as order_selectors
 
 
@@ -128,7 +129,7 @@ def listing_list(request: HttpRequest, *, kind: str) -> HttpResponse:
 def _visible_listing(request: HttpRequest, kind: str, slug: str) -> Listing:
     listing = selectors.listing_detail(kind=kind, slug=slug)
     if listing is None or not selectors.listing_visible_to(listing=listing, user=request.user):
-        raise Http404("No such listing, or it is not published.")
+        raise NotFound("No such listing, or it is not published.")
     return listing
 
 
@@ -136,7 +137,7 @@ def listing_detail(request: HttpRequest, *, kind: str, slug: str) -> HttpRespons
     listing = _visible_listing(request, kind, slug)
     detail = getattr(listing, selectors.DETAIL_RELATION[Market(kind)], None)
     if detail is None:
-        raise Http404("This listing is incomplete (no program, file or pool attached).")
+        raise NotFound("This listing is incomplete (no program, file or pool attached).")
     user = request.user
     my_rating = (
         Rating.objects.filter(listing=listing, user=user).values_list("stars", flat=True).first()
@@ -183,14 +184,14 @@ def listing_detail(request: HttpRequest, *, kind: str, slug: str) -> HttpRespons
 def _listing_by_pk(request: HttpRequest, pk: int) -> Listing:
     listing = get_object_or_404(Listing, pk=pk)
     if not selectors.listing_visible_to(listing=listing, user=request.user):
-        raise Http404("No such listing.")
+        raise NotFound("No such listing.")
     return listing
 
 
 def _visible_comment(request: HttpRequest, pk: int) -> Comment:
     comment = get_object_or_404(Comment.objects.select_related("listing"), pk=pk)
     if not selectors.listing_visible_to(listing=comment.listing, user=request.user):
-        raise Http404("No such comment.")
+        raise NotFound("No such comment.")
     return comment
 
 
@@ -401,7 +402,7 @@ def listing_edit(request: HttpRequest, *, kind: str, slug: str) -> HttpResponse:
     market = MARKETS[kind]
     listing = selectors.listing_detail(kind=kind, slug=slug)
     if listing is None:
-        raise Http404("No such listing.")
+        raise NotFound("No such listing.")
     if listing.owner_id != request.user.pk:
         raise PermissionDenied("Only the owner of this listing can edit it.")
     form_class = market.form_class
@@ -428,7 +429,7 @@ def listing_edit(request: HttpRequest, *, kind: str, slug: str) -> HttpResponse:
 def provider_profile(request: HttpRequest, username: str) -> HttpResponse:
     owner = selectors.user_by_username(username)
     if owner is None:
-        raise Http404("No such provider.")
+        raise NotFound("No such provider.")
     listings = selectors.provider_listings(owner=owner, viewer=request.user)
     page = Paginator(listings, 48).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -20,6 +19,7 @@ from marketplace.accounts.selectors import wallet_list
 from marketplace.chain.anvil import DEV_CHAIN_ID
 from marketplace.chain.errors import ChainError
 from marketplace.clientip import client_ip
+from marketplace.notfound import NotFound
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -61,7 +61,7 @@ def faucet(request: HttpRequest) -> HttpResponse:
     on the wallets page. Drips are limited per user (once a minute), per wallet and per client
     address (FAUCET_RATE_PER_*); a failed drip does not count."""
     if settings.CHAIN_ID != DEV_CHAIN_ID:
-        raise Http404("The faucet exists only on the development chain.")
+        raise NotFound("The faucet exists only on the development chain.")
     from marketplace.chain import services
 
     address = request.POST.get("address", "").strip()

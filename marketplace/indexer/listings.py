@@ -55,6 +55,18 @@ def _matching_listing(asset: Asset) -> int | None:
     return candidates.order_by("pk").values_list("pk", flat=True).first()
 
 
+def _listing_name(asset: Asset) -> str:
+    """The name a pending listing takes from the chain, where anyone writes what they like: the
+    asset's name when it is one the catalogue accepts (plain text, not too long), else one made
+    of its kind and address (the asset keeps the name as registered, for curators to read)."""
+    from marketplace.catalogue import texts
+
+    name = asset.name.strip()
+    if name and not texts.name_problem(name) and not texts.too_long("name", name, texts.NAME_MAX):
+        return name
+    return f"{asset.get_kind_display()} {asset.address[:10]}"
+
+
 def _pending_listing(asset: Asset) -> Listing:
     from marketplace.catalogue import services
 
@@ -62,7 +74,7 @@ def _pending_listing(asset: Asset) -> Listing:
     listing = services.listing_create(
         kind=asset.kind,
         owner=owner,
-        name=(asset.name or f"{asset.get_kind_display()} {asset.address[:10]}")[:80],
+        name=_listing_name(asset),
         summary=PENDING_SUMMARY,
         owner_wallet=asset.owner,
         status=CurationStatus.PENDING,

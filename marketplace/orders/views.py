@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.text import get_valid_filename
 from django.views.decorators.http import require_GET, require_POST
@@ -28,6 +28,7 @@ from marketplace.catalogue.registration import (
 from marketplace.chain.errors import ChainError
 from marketplace.deals.models import Category
 from marketplace.downloads import download
+from marketplace.notfound import NotFound
 from marketplace.orders import selectors
 from marketplace.orders.forms import SellForm
 from marketplace.orders.models import Order, OrderStatus
@@ -40,7 +41,7 @@ def _listing(request: HttpRequest, kind: str, slug: str) -> Listing:
     if listing is None or not catalogue_selectors.listing_visible_to(
         listing=listing, user=request.user
     ):
-        raise Http404("No such listing, or it is not published.")
+        raise NotFound("No such listing, or it is not published.")
     return listing
 
 
@@ -162,7 +163,7 @@ def input_file(request: HttpRequest, token: str, name: str) -> FileResponse:
     .html or .svg would otherwise run as the site's own page)."""
     path = f"inputs/{token}/{name}"
     if not token.isalnum() or name != get_valid_filename(name) or not default_storage.exists(path):
-        raise Http404("No such input file.")
+        raise NotFound("No such input file.")
     response = download(
         request, default_storage.open(path), filename=name, content_type="application/octet-stream"
     )

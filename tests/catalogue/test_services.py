@@ -336,3 +336,13 @@ def test_listing_texts_are_refused_whole_by_the_service_too(overrides, message):
         )
     listing.refresh_from_db()
     assert (listing.name, listing.slug) == ("Edge Renderer", "edge-renderer")
+
+
+def test_texts_are_stored_with_line_breaks_as_they_were_counted():
+    # Given a summary at its limit once each CRLF counts as one character, as a browser counts
+    summary = "abc\r\n" * 40  # 160 characters counted, 200 as sent
+    listing = _new_listing(UserFactory(), summary=summary, description="one\r\ntwo")
+
+    listing.refresh_from_db()
+    assert listing.summary == "abc\n" * 40 and len(listing.summary) == 160
+    assert listing.description == "one\ntwo"

@@ -1,5 +1,6 @@
 """The site's URLs and one view that fails, for the server error page's tests."""
 
+from django.http import Http404
 from django.urls import path
 
 from marketplace.urls import handler404
@@ -10,6 +11,10 @@ def _fails(request):
     raise RuntimeError("A bug on purpose, for the test.")
 
 
-urlpatterns = [path("fails/", _fails), *site_urlpatterns]
+def _finds_nothing(request):
+    raise Http404("Internal detail: row 42 of table secret_things")
+
+
+urlpatterns = [path("fails/", _fails), path("finds-nothing/", _finds_nothing), *site_urlpatterns]
 
 __all__ = ["handler404", "urlpatterns"]

@@ -39,6 +39,17 @@ def test_a_view_that_finds_nothing_says_why_in_production(client, settings):
     assert "/results/0x12/</span>: A task id is 0x and 64 hex digits." in html
 
 
+@pytest.mark.urls("tests.frontend.error_urls")
+def test_only_words_written_for_visitors_reach_the_production_404(client, settings):
+    # Given a view whose 404 carries a message not written for visitors (a library's, data's)
+    settings.DEBUG = False
+    html = client.get("/finds-nothing/").content.decode()
+    assert "/finds-nothing/" in html and "secret_things" not in html
+    # In development it helps to see it
+    settings.DEBUG = True
+    assert "secret_things" in client.get("/finds-nothing/").content.decode()
+
+
 def test_a_missing_page_in_development_names_the_nearest_routes(client, settings):
     settings.DEBUG = True
     response = client.get("/deal/0x12/tasks/")

@@ -483,6 +483,36 @@ def test_names_anyone_writes_are_stored_whatever_their_bytes(market, hub_deploym
     assert not ChainEvent.objects.exclude(problem="").exists()
 
 
+@pytest.mark.parametrize(
+    "name", ["<b>Bold</b> app", "Fish &amp; chips", "x" * 200], ids=["tag", "entity", "long"]
+)
+def test_a_name_the_catalogue_refuses_does_not_stop_the_index(market, hub_deployment, name):
+    """Anyone registers assets under any name: one the catalogue would refuse from a form (HTML,
+    too long) still gets a pending listing, named by its kind and address, and the index goes
+    on (a later deal is indexed)."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    selector = keccak(text="createApp(address,string,string,bytes,bytes32,bytes)")[:4]
+    arguments = encode(
+        ["address", "string", "string", "bytes", "bytes32", "bytes"],
+        [market.app_owner.address, name, "WASM", b"/x.wasm", b"\x02" * 32, b""],
+    )
+    registry = market.hub.app_registry.address
+    client.TransactionSender(market.funder, w3=market.w3).send(
+        to=registry, data=selector + arguments
+    )
+
+    index_to_head(hub_deployment)
+    asset = Asset.objects.get(name__startswith=name[:20])
+    listing = Listing.objects.get(chain_address=asset.address)
+    assert listing.name == f"App {asset.address[:10]}"
+    assert not ChainEvent.objects.exclude(problem="").exists()
+    _paid_deal(market)
+    index_to_head(hub_deployment)
+    assert Deal.objects.exists()
+
+
 def test_off_the_dev_chain_a_node_behind_the_index_is_waited_for(market, hub_deployment):
     """A node whose head is below the indexed blocks (load-balanced, restarted) proves no
     fork: the indexer waits for it, changing nothing."""
