@@ -463,6 +463,7 @@ def runs_give_up(*, chain_id: int, hub: Hub) -> tuple[int, list[str]]:
     from marketplace.chain.hub import TaskStatus
 
     owners = operated_pools(chain_id=chain_id)
+    _give_up_again_if_dropped(chain_id=chain_id, hub=hub, workerpools=list(owners))
     runs = TaskRun.objects.filter(
         chain_id=chain_id,
         status=RunStatus.ABANDONED,
@@ -513,6 +514,28 @@ def runs_give_up(*, chain_id: int, hub: Hub) -> tuple[int, list[str]]:
             landed += 1
             progress_changed(run.dealid)
     return landed, problems
+
+
+def _give_up_again_if_dropped(*, chain_id: int, hub: Hub, workerpools: list[str]) -> None:
+    """A giveUp whose transaction was recorded while the chain still shows its task ACTIVE was
+    dropped (a reorganization took its block away and it was not mined again): forget it, so
+    that this round sends it again. Asks the chain only while the index has not seen the task
+    fail, which is a block or two after a giveUp lands."""
+    from marketplace.chain.hub import TaskStatus
+
+    recorded = TaskRun.objects.filter(
+        chain_id=chain_id,
+        status=RunStatus.ABANDONED,
+        workerpool__in=workerpools,
+        taskid__in=Task.objects.filter(chain_id=chain_id, status="active").values("taskid"),
+    ).exclude(give_up_tx="")
+    for run in recorded:
+        try:
+            dropped = hub.task(run.taskid).status == TaskStatus.ACTIVE
+        except ChainError:
+            return
+        if dropped:
+            TaskRun.objects.filter(pk=run.pk, give_up_tx=run.give_up_tx).update(give_up_tx="")
 
 
 def runs_judge(*, chain_id: int) -> int:

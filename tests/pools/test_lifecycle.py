@@ -171,6 +171,27 @@ def test_a_give_up_the_chain_did_not_take_is_sent_again_next_round(started, hub_
     assert scheduler.runs_give_up(chain_id=31337, hub=market.hub) == (0, [])
 
 
+def test_a_give_up_a_reorganization_dropped_is_sent_again(started, hub_deployment):
+    market, run, replicate = started
+    _fail_on_two_workers(market, replicate)
+    assert scheduler.runs_abandon(chain_id=31337) == 1
+    before = client.rpc("evm_snapshot", w3=market.w3)
+    assert scheduler.runs_give_up(chain_id=31337, hub=market.hub) == (1, [])
+    run.refresh_from_db()
+    first = run.give_up_tx
+    # A reorganization takes the giveUp's block away, and its transaction with it
+    client.rpc("evm_revert", [before], w3=market.w3)
+    assert market.hub.task(run.taskid).status == TaskStatus.ACTIVE
+
+    # The next round sees the chain still has the task ACTIVE and gives it up again
+    assert scheduler.runs_give_up(chain_id=31337, hub=market.hub) == (1, [])
+
+    assert market.hub.task(run.taskid).status == TaskStatus.FAILED
+    run.refresh_from_db()
+    assert run.give_up_tx == first  # the same transaction, mined again (same nonce, same data)
+    assert scheduler.runs_give_up(chain_id=31337, hub=market.hub) == (0, [])
+
+
 def test_a_consensus_that_came_first_refuses_the_give_up_and_the_task_goes_on(
     started, hub_deployment, monkeypatch
 ):
