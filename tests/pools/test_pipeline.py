@@ -331,7 +331,9 @@ def _database_lock(live_server):
 
 
 @pytest.fixture
-def pipeline(chain, anvil, hub_deployment, dev_accounts, live_server, tmp_path, settings):
+def pipeline(
+    chain, anvil, hub_deployment, dev_accounts, live_server, tmp_path, settings, opened_market
+):
     fields = dataclasses.asdict(hub_deployment)
     Deployment.objects.create(chain_id=CHAIN_ID, first_block=fields.pop("block"), **fields)
     # Deadlines follow block time: bring the chain's clock up to the wall clock's.
@@ -339,7 +341,7 @@ def pipeline(chain, anvil, hub_deployment, dev_accounts, live_server, tmp_path, 
     if latest < int(time.time()):
         client.rpc("evm_setNextBlockTimestamp", [int(time.time())], w3=chain)
         client.rpc("evm_mine", w3=chain)
-    market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    market = opened_market.copy()
     admit(market.workerpool, market.workers)
     built = Pipeline(
         market=market,
