@@ -14,6 +14,8 @@ CHAIN_LOG := var/anvil.log
 INDEXER_LOG := var/indexer.log
 SCHEDULER_LOG := var/scheduler.log
 CLEAN_INPUTS_LOG := var/clean-inputs.log
+# The site's access log (a line per request, the agents' polls included) stays out of the terminal.
+ACCESS_LOG := var/access.log
 # The two local worker agents of `make run` (dev chain): anvil's dev accounts 6 and 7.
 WORKER_ACCOUNTS := 6 7
 # Exit status 0 when the JSON-RPC node at the URL given as argument answers eth_chainId.
@@ -62,12 +64,15 @@ seed: migrate
 # Everything in one terminal: the dev chain (unless WEB3_RPC_URL already answers), our contracts
 # (deployed once, then reused), the database, the demo catalogue, the chain indexer, the site
 # (and Celery with REDIS_URL, whose beat runs the indexer). Ctrl-C, or a kill of make, stops every process it started; anvil writes its state
-# to $(CHAIN_STATE) on the way out, so the next `make run` finds the same chain again.
+# to $(CHAIN_STATE) on the way out, so the next `make run` finds the same chain again. A kill
+# (TERM, HUP) is a normal way to stop: the recipe then ends quietly (make itself still dies of
+# the signal, so its caller sees it) rather than make reporting "Error 143". The seeding's
+# transactions are logged only when something goes wrong (its summary line says what it did).
 run: install
 	@set -euo pipefail; mkdir -p var; \
 	started=(); \
 	stop() { trap - INT TERM HUP; [ $${#started[@]} -eq 0 ] || kill "$${started[@]}" 2>/dev/null || true; wait; }; \
-	trap stop EXIT; trap 'exit 130' INT; trap 'exit 143' TERM HUP; \
+	trap stop EXIT; trap 'exit 130' INT; trap 'exit 0' TERM HUP; \
 	rpc="$${WEB3_RPC_URL:-http://127.0.0.1:$(CHAIN_PORT)}"; chain="already running, left running"; \
 	if ! $(RPC_ANSWERS) "$$rpc"; then \
 		if [ "$$rpc" != "http://127.0.0.1:$(CHAIN_PORT)" ] && [ "$$rpc" != "http://localhost:$(CHAIN_PORT)" ]; then \
@@ -92,7 +97,7 @@ run: install
 	done; \
 	deployed=$$($(BIN)/python manage.py deploy_contracts); echo "$$deployed"; \
 	hub=$$(echo "$$deployed" | awk '$$1 == "hub" { print $$2 }'); \
-	$(BIN)/python manage.py seed_demo; \
+	LOG_LEVEL=WARNING $(BIN)/python manage.py seed_demo; \
 	echo ""; \
 	echo "  SuperEdge is starting at  http://$(HOST):$(PORT)/"; \
 	echo "  (database: $${DATABASE_URL:-SQLite in var/}; messaging: $${REDIS_URL:-in-process})"; \
@@ -122,7 +127,7 @@ run: install
 			started+=($$!); \
 		done; \
 	fi; \
-	$(BIN)/python -m marketplace.serve --host $(HOST) --port $(PORT) & \
+	$(BIN)/python -m marketplace.serve --host $(HOST) --port $(PORT) --access-log $(ACCESS_LOG) & \
 	started+=($$!); \
 	wait $$!
 

@@ -1,11 +1,12 @@
 """Serve the site with one Daphne process per core, all accepting on one listening socket.
 
-    python -m marketplace.serve [--host 127.0.0.1] [--port 8000] [--processes N]
+    python -m marketplace.serve [--host 127.0.0.1] [--port 8000] [--processes N] [--access-log F]
 
 Daphne runs one process; Python runs one thread of it at a time. This binds the socket once and
 hands it to N Daphne processes (`daphne --fd`), so a machine's cores all serve. The processes
 share nothing in memory, so more than one needs Redis (`REDIS_URL`) for the cache and the channel
-layer: without it the default is one process, and asking for more is refused.
+layer: without it the default is one process, and asking for more is refused. The access log
+(a line per request) goes to standard output, or appended to the file `--access-log` names.
 
 It stops every process when it is stopped (SIGINT, SIGTERM) and when any one of them exits.
 """
@@ -61,8 +62,8 @@ def _die_with_parent() -> None:
         pass
 
 
-def _daphne_command(sock: socket.socket) -> list[str]:
-    return [str(DAPHNE), "--fd", str(sock.fileno()), APPLICATION]
+def _daphne_command(sock: socket.socket, access_log: str = "-") -> list[str]:
+    return [str(DAPHNE), "--fd", str(sock.fileno()), "--access-log", access_log, APPLICATION]
 
 
 def _exit_code(returncode: int) -> int:
@@ -70,7 +71,7 @@ def _exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode or 1
 
 
-def serve(host: str, port: int, processes: int) -> int:
+def serve(host: str, port: int, processes: int, access_log: str = "-") -> int:
     stopping = False
 
     def stop(signum, frame) -> None:
@@ -87,10 +88,11 @@ def serve(host: str, port: int, processes: int) -> int:
         if sock.family == socket.AF_INET6:
             # Daphne adopts only IPv4 sockets (`--fd`): one process binds the address itself.
             sock.close()
-            command = [str(DAPHNE), "-b", host.strip("[]"), "-p", str(port), APPLICATION]
+            command = [str(DAPHNE), "-b", host.strip("[]"), "-p", str(port)]
+            command += ["--access-log", access_log, APPLICATION]
             fds: tuple[int, ...] = ()
         else:
-            command, fds = _daphne_command(sock), (sock.fileno(),)
+            command, fds = _daphne_command(sock, access_log), (sock.fileno(),)
         for _ in range(processes):
             children.append(
                 subprocess.Popen(  # noqa: S603 - fixed arguments
@@ -100,7 +102,8 @@ def serve(host: str, port: int, processes: int) -> int:
         sock.close()  # the children hold it
         shared = "sharing Redis" if processes > 1 else "in-process cache and channel layer"
         plural = "es" if processes > 1 else ""
-        print(f"Serving with {processes} Daphne process{plural} ({shared}).", flush=True)
+        logged = "" if access_log == "-" else f"; access log in {access_log}"
+        print(f"Serving with {processes} Daphne process{plural} ({shared}{logged}).", flush=True)
         while not stopping:
             exited = [child for child in children if child.poll() is not None]
             if exited:
@@ -137,6 +140,12 @@ def main(argv: list[str] | None = None) -> int:
         default=default_processes(shared_state=shared_state),
         help="Daphne processes (default: one per core with REDIS_URL, else one)",
     )
+    parser.add_argument(
+        "--access-log",
+        default="-",
+        metavar="FILE",
+        help="append the access log (a line per request) to FILE (default: standard output)",
+    )
     args = parser.parse_args(argv)
     if args.processes < 1:
         parser.error("--processes must be at least 1")
@@ -147,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             "more than one process needs REDIS_URL: without it each process would keep its "
             "own cache and channel layer, and pages and live updates would disagree"
         )
-    return serve(args.host, args.port, args.processes)
+    return serve(args.host, args.port, args.processes, args.access_log)
 
 
 if __name__ == "__main__":

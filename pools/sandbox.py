@@ -45,6 +45,16 @@ def _forkserver() -> Any:
         return _context
 
 
+def warm_up() -> None:
+    """Start the process server now rather than at the first run: it is an interpreter that
+    imports the runtime (wasmtime), seconds on a busy machine, which would otherwise come out of
+    the first task's deadlines."""
+    from multiprocessing import forkserver
+
+    _forkserver()
+    forkserver.ensure_running()
+
+
 def _child(
     connection: Connection, wasm_path: str, cache_dir: str | None, options: dict[str, Any]
 ) -> None:

@@ -10,6 +10,12 @@
 - `dev_accounts`: anvil's ten funded development accounts (eth_account LocalAccounts).
 - `hub_deployment`: ECT, the registries and the Hub deployed once per test process
   (`marketplace.chain.deploy.HubDeployment`: addresses and first block).
+- `opened_market`: `Market.open` (tests.marketplace.chain.hub_helpers) once per test module,
+  inside a snapshot of its own reverted at the module's end. Module-scoped fixtures are set up
+  before a test's `chain` snapshot, so each test starts from the opened market and leaves it as
+  it found it: a module's `market` fixture is `chain` plus `opened_market.copy()`, and no
+  longer sends the market's eleven transactions before every test. (From the first test that
+  asks for it to the module's end, the module's other tests see the market too.)
 """
 
 from __future__ import annotations
@@ -64,3 +70,13 @@ def hub_deployment(anvil, w3, dev_accounts):
     from marketplace.chain.deploy import deploy_hub
 
     return deploy_hub(w3, dev_accounts[0])
+
+
+@pytest.fixture(scope="module")
+def opened_market(anvil, w3, hub_deployment, dev_accounts):
+    from marketplace.chain import client
+    from tests.marketplace.chain.hub_helpers import Market
+
+    snapshot = client.rpc("evm_snapshot", w3=w3)
+    yield Market.open(w3=w3, deployment=hub_deployment, accounts=dev_accounts)
+    client.rpc("evm_revert", [snapshot], w3=w3)

@@ -1,6 +1,7 @@
 """The demo catalogue on the development chain: every demo listing registered as its owner's
-asset, and a first deal (the SVG renderer on the poster drawing, in the Lyon pool) with two
-tasks run to completion, so that listing pages show on-chain records from the start.
+asset, and a first deal (the SVG renderer on the poster drawing, in the Lyon pool) of three
+tasks, two of them run to completion here, so that listing pages show on-chain records from the
+start; the third is left in the deal for the pool's scheduler and worker agents to run.
 
 Development chain only: the owners are anvil's public dev accounts, whose keys sign the orders.
 """
@@ -63,7 +64,10 @@ def seed_demo_chain(*, listings: list[Listing]) -> str:
             _first_deal(hub, w3, {listing.name: listing for listing in listings})
         except ChainError as error:
             return f"{done} The first deal failed: {error}"
-        done += f" A first deal of {DEAL_VOLUME} tasks ran {TASKS_RUN} of them."
+        done += (
+            f" A first deal of {DEAL_VOLUME} tasks: {TASKS_RUN} completed here, the rest left"
+            " for the pool's worker agents to run (`make run` starts two)."
+        )
     try:
         published = _sell_orders(hub, w3, listings)
     except ChainError as error:

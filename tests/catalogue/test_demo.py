@@ -51,6 +51,7 @@ def test_on_the_dev_chain_the_demo_is_registered_and_sells_its_first_tasks(
     out = capsys.readouterr().out
     listed = len(APPS) + len(DATASETS) + len(POOLS)
     assert f"registered on chain: {listed} new" in out
+    assert "A first deal of 3 tasks: 2 completed here, the rest left for the pool's worker" in out
     published = Order.objects.count()
     assert f"Sell orders in the book: {published} new" in out
     call_command("seed_demo")  # again: nothing new, nothing sent twice

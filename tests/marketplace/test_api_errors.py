@@ -240,10 +240,10 @@ def test_a_server_error_is_json_without_its_traceback(monkeypatch, settings):
 
 
 @pytest.fixture
-def market(chain, hub_deployment, dev_accounts) -> Market:
+def market(chain, hub_deployment, opened_market) -> Market:
     fields = dataclasses.asdict(hub_deployment)
     Deployment.objects.create(chain_id=31337, first_block=fields.pop("block"), **fields)
-    return Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    return opened_market.copy()
 
 
 def test_a_conflict_is_json_with_a_sentence_and_the_field(market):

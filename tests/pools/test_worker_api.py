@@ -28,12 +28,12 @@ def worker_client(address: str) -> APIClient:
 
 
 @pytest.fixture
-def market(chain, hub_deployment, dev_accounts) -> Market:
+def market(chain, hub_deployment, opened_market) -> Market:
     import dataclasses
 
     fields = dataclasses.asdict(hub_deployment)
     Deployment.objects.create(chain_id=31337, first_block=fields.pop("block"), **fields)
-    opened = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    opened = opened_market.copy()
     admit(opened.workerpool, opened.workers)
     orders = opened.sign_orders(app_price=ECT, dataset_price=None, workerpool_price=ECT, trust=1)
     opened.match(orders)

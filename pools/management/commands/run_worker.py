@@ -88,6 +88,7 @@ class Command(BaseCommand):
 
         from marketplace.chain.keys import KeyRefused
         from marketplace.chain.keys import dev_account as dev_key
+        from pools import sandbox
         from pools.addresses import origin_of, parse_origin
         from pools.agent import Agent
 
@@ -152,6 +153,8 @@ class Command(BaseCommand):
         if bond is not None:
             self._bond(agent, bond)
         self._say_membership(agent)
+        sandbox.warm_up()
+        self.stdout.write(f"Sandbox ready; asking for work (every {poll_seconds:g} s when idle).")
         if once:
             agent.run_once()
         else:

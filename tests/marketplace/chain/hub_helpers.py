@@ -4,6 +4,12 @@
     def market(chain, hub_deployment, dev_accounts) -> Market:
         return Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
 
+or, opened once per module (tests/chain_fixtures.py)::
+
+    @pytest.fixture
+    def market(chain, opened_market) -> Market:
+        return opened_market.copy()
+
 `Market.open` registers an app, a dataset and a workerpool, and deposits ECT (from dev account 0,
 which holds the whole supply) to the escrow stake of the requester, the scheduler and the
 workers. Roles, by dev account: 0 funder (owns the Hub), 1 app owner, 2 dataset owner,
@@ -199,6 +205,11 @@ class Market:
         for address, amount in deposits.items():
             hub.deposit_for_call(amount=amount, target=address).send(funder)
         return market
+
+    def copy(self) -> Market:
+        """The same market for one test: what a test changes on the object (`accounts`, its
+        senders) stays with that test."""
+        return dataclasses.replace(self, accounts=list(self.accounts), _senders={})
 
     def sender(self, account: LocalAccount) -> TransactionSender:
         """The (cached) TransactionSender of `account`."""

@@ -13,8 +13,8 @@ from tests.marketplace.chain.hub_helpers import ECT, WORKER_DEPOSIT, Market, esc
 
 
 @pytest.fixture
-def market(chain, hub_deployment, dev_accounts) -> Market:
-    return Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+def market(chain, opened_market) -> Market:
+    return opened_market.copy()
 
 
 def _refused(call, name: str) -> ChainRevert:

@@ -47,8 +47,8 @@ BLOCK_GAS_LIMIT = 30_000_000
 
 
 @pytest.fixture
-def market(chain, hub_deployment, dev_accounts) -> Market:
-    return Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+def market(chain, opened_market) -> Market:
+    return opened_market.copy()
 
 
 def _refused(call, name: str) -> ChainRevert:

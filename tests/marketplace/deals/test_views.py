@@ -27,8 +27,8 @@ WAITING = "Deal sent, waiting for block…"
 
 
 @pytest.fixture
-def market(chain, hub_deployment, dev_accounts) -> Market:
-    return Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+def market(chain, opened_market) -> Market:
+    return opened_market.copy()
 
 
 def _request(market: Market, orders: Orders, **fields) -> Orders:

@@ -39,8 +39,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def market(chain, hub_deployment, dev_accounts) -> Market:
-    return Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+def market(chain, opened_market) -> Market:
+    return opened_market.copy()
 
 
 def _paid_deal(market: Market, *, volume: int = 2) -> bytes:

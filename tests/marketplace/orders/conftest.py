@@ -17,11 +17,11 @@ def record_deployment(deployment) -> None:
 
 
 @pytest.fixture
-def market(chain, hub_deployment, dev_accounts) -> Market:
+def market(chain, hub_deployment, opened_market) -> Market:
     """Dev accounts: 1 owns the app, 2 the dataset, 3 the pool (100 ECT staked), 4 is the
     requester (1,000 ECT staked); all of it indexed."""
     record_deployment(hub_deployment)
-    opened = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    opened = opened_market.copy()
     index_to_head(hub_deployment)
     return opened
 
