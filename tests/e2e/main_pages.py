@@ -82,7 +82,12 @@ def main_site(chain, hub_deployment, dev_accounts) -> MainSite:
         taskid=dealid,
         admitted_via="hand",
     )
-    waiting = AppFactory(listing__name="Waiting app", listing__status=CurationStatus.PENDING)
+    waiting = AppFactory(
+        listing__name="Waiting app",
+        listing__status=CurationStatus.PENDING,
+        # One long word (a hash, a URL): it wraps rather than widening the page.
+        listing__description="Built from " + "0123456789abcdef" * 8 + " with **care**.",
+    )
     taskid = Task.objects.get(dealid=dealid).taskid
     app = listings["app"]
     details = [listing.get_absolute_url() for listing in listings.values()]

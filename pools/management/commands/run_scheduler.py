@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 
 from django.conf import settings
@@ -10,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from marketplace.chain.errors import ChainError
 from marketplace.orders.parsing import OrderError
+from marketplace.stopping import stop_on_signals
 
 
 class Command(BaseCommand):
@@ -31,8 +31,7 @@ class Command(BaseCommand):
         from pools.lifecycle import scheduler_round
 
         stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
+        stop_on_signals(stop)
         try:
             hub = Hub(address=book_domain().verifying_contract)
         except (ChainError, OrderError) as error:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import threading
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +11,7 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from marketplace.stopping import stop_on_signals
 from pools.agent import DEFAULT_POLL_SECONDS
 
 
@@ -142,8 +142,7 @@ class Command(BaseCommand):
             allowed_origins=allowed_origins,
         )
         stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
+        stop_on_signals(stop)
         pools = f"pool {pool}" if pool else "the pools it schedules"
         self.stdout.write(f"Worker {account.address} working for {pools} at {site}.")
         if allowed_origins:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 
 from django.conf import settings
@@ -11,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from marketplace.chain.errors import ChainError
 from marketplace.indexer import engine
 from marketplace.indexer.engine import Indexer, IndexerBusy, Step
+from marketplace.stopping import stop_on_signals
 
 
 class Command(BaseCommand):
@@ -36,8 +36,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, once: bool, reindex: bool, wait: bool, **options) -> None:
         stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
+        stop_on_signals(stop)
         indexer = Indexer(poll_seconds=settings.INDEXER_POLL_SECONDS)
         verbosity = options.get("verbosity", 1)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 
 from django.conf import settings
@@ -10,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
 from marketplace.orders.services import inputs_clean
+from marketplace.stopping import stop_on_signals
 
 
 class Command(BaseCommand):
@@ -33,8 +33,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"Deleted {deleted} unused input files.")
             return
         stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
+        stop_on_signals(stop)
         while not stop.is_set():
             try:
                 deleted = inputs_clean()
