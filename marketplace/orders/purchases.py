@@ -343,9 +343,12 @@ def _not_found(wanted: selectors.Wanted, what: str) -> Failure:
     )
     sells = ""
     if wanted.workerpool:
-        # A category the pool does not sell at all is not one to try again: say which it sells.
+        # A category the pool does not sell at all is not one to try again: say which it sells
+        # to this buyer (offers reserved for it included).
         sold = selectors.categories_on_offer(
-            chain_id=settings.CHAIN_ID, workerpools=[wanted.workerpool]
+            chain_id=settings.CHAIN_ID,
+            workerpools=[wanted.workerpool],
+            requesters=[wanted.requester],
         ).get(wanted.workerpool, [])
         names = selectors.category_names(chain_id=settings.CHAIN_ID)
         if wanted.category not in sold:

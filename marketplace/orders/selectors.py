@@ -10,7 +10,7 @@ import datetime
 import re
 from collections.abc import Iterable
 
-from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models import Count, F, Min, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 
 from datamarket.models import Dataset
@@ -224,10 +224,26 @@ def listings_by_address(*, chain_id: int, addresses: Iterable[str]) -> dict[str,
 
 # ---------------------------------------------------------------------- what listings cost
 
+# The trust a purchase asks unless its buyer says otherwise (the buy form's default): a card
+# advertises only runs whose pool offer gives at least that much, so that the buy form, as it
+# opens, can buy the run the card shows.
+DEFAULT_TRUST = 1
+
 # How many of the cheapest pool offers of each category, and of the cheapest app offers, a
 # pool's card looks at for its partners (restricted offers that do not fit are skipped).
 RUN_CANDIDATES = 10
+# How many offers of one asset (for a pool: of one category) a run looks at: the cheapest of
+# each set of restrictions and tag, cheapest first. However many orders a provider publishes,
+# a run reads and pairs this many of them at most.
+OFFERS_PER_ASSET = 5
 _ORDER_KIND = {Market.APP: OrderKind.APP, Market.DATASET: OrderKind.DATASET}
+_CHEAPEST_FIRST = ("price", "created_at", "id")
+# What an offer's fit with the other parts of a run depends on, by kind (besides its asset).
+_FIT = {
+    OrderKind.APP: ("dataset_restrict", "workerpool_restrict", "tag"),
+    OrderKind.DATASET: ("app_restrict", "workerpool_restrict", "tag"),
+    OrderKind.WORKERPOOL: ("category", "app_restrict", "dataset_restrict", "tag"),
+}
 
 
 def _address(listing: Listing) -> str:
@@ -238,7 +254,42 @@ def _public_offers(chain_id: int, kind: str) -> QuerySet[Order]:
     """Open offers of `kind` that anyone may take (no buyer restriction)."""
     return Order.objects.filter(
         chain_id=chain_id, kind=kind, status=OrderStatus.OPEN, requester_restrict=""
-    ).order_by("price", "created_at", "id")
+    ).order_by(*_CHEAPEST_FIRST)
+
+
+def _runnable_offers(chain_id: int, kind: str) -> QuerySet[Order]:
+    """Open offers of `kind` that anyone may take in a default purchase (for a pool: giving
+    at least DEFAULT_TRUST)."""
+    offers = _public_offers(chain_id, kind)
+    if kind == OrderKind.WORKERPOOL:
+        offers = offers.filter(trust__gte=DEFAULT_TRUST)
+    return offers
+
+
+def _ranked(partition_by: Iterable[str]) -> Window:
+    return Window(
+        RowNumber(),
+        partition_by=[F(field) for field in partition_by] or None,
+        order_by=[F(field).asc() for field in _CHEAPEST_FIRST],
+    )
+
+
+def _cheapest_fits(
+    offers: QuerySet[Order], *, kind: str, per: Iterable[str], limit: int
+) -> QuerySet[Order]:
+    """Of `offers` (all of `kind`), ranked in SQL: the cheapest of each asset and set of
+    restrictions and tag (a dearer one with the same fit never makes a cheaper run), and of
+    those the `limit` cheapest for each value of the `per` fields (none: overall)."""
+    cheapest_of_each = (
+        offers.annotate(rank=_ranked(("asset", *_FIT[kind]))).filter(rank=1).values("pk")
+    )
+    return (
+        Order.objects.filter(pk__in=cheapest_of_each)
+        .annotate(rank=_ranked(per))
+        .filter(rank__lte=limit)
+        .order_by(*_CHEAPEST_FIRST)
+        .defer("message")
+    )
 
 
 def category_names(*, chain_id: int) -> dict[int, str]:
@@ -272,13 +323,17 @@ def book_prices(*, chain_id: int, listing: Listing) -> list[BookPrice]:
         return []
     if listing.kind == Market.POOL:
         names = category_names(chain_id=chain_id)
-        cheapest: dict[int, int] = {}
-        offers = _public_offers(chain_id, OrderKind.WORKERPOOL).filter(asset=address)
-        for category, price in offers.values_list("category", "price"):
-            cheapest.setdefault(category, int(price))
+        cheapest = (
+            _public_offers(chain_id, OrderKind.WORKERPOOL)
+            .filter(asset=address)
+            .order_by("category")
+            .values("category")
+            .annotate(cheapest=Min("price"))
+            .values_list("category", "cheapest")
+        )
         return [
-            BookPrice(price=price, category=names.get(category, str(category)))
-            for category, price in sorted(cheapest.items())
+            BookPrice(price=int(price), category=names.get(category, str(category)))
+            for category, price in cheapest
         ]
     price = (
         _public_offers(chain_id, _ORDER_KIND[listing.kind])
@@ -289,12 +344,20 @@ def book_prices(*, chain_id: int, listing: Listing) -> list[BookPrice]:
     return [] if price is None else [BookPrice(price=int(price))]
 
 
-def categories_on_offer(*, chain_id: int, workerpools: Iterable[str]) -> dict[str, list[int]]:
-    """The categories each of these pools has an open offer of that anyone may take, by pool
-    address: what a buyer may choose with that pool."""
+def categories_on_offer(
+    *, chain_id: int, workerpools: Iterable[str], requesters: Iterable[str] = ()
+) -> dict[str, list[int]]:
+    """The categories each of these pools has an open offer of that anyone, or one of
+    `requesters` (checksummed addresses), may take, by pool address: what a buyer paying from
+    one of them may choose with that pool."""
     offers = (
-        _public_offers(chain_id, OrderKind.WORKERPOOL)
-        .filter(asset__in=set(workerpools))
+        Order.objects.filter(
+            chain_id=chain_id,
+            kind=OrderKind.WORKERPOOL,
+            status=OrderStatus.OPEN,
+            asset__in=set(workerpools),
+            requester_restrict__in={"", *requesters},
+        )
         .order_by()
         .values_list("asset", "category")
         .distinct()
@@ -308,8 +371,9 @@ def categories_on_offer(*, chain_id: int, workerpools: Iterable[str]) -> dict[st
 @dataclasses.dataclass(frozen=True)
 class Run:
     """The cheapest complete run of one task that a listing takes part in, from open offers
-    anyone may take: its price per task (ECT base units: app + dataset + pool), its category,
-    and the public listings of its app, dataset (None: none) and pool."""
+    anyone may take in a default purchase (trust DEFAULT_TRUST): its price per task (ECT base
+    units: app + dataset + pool), its category, and the public listings of its app, dataset
+    (None: none) and pool."""
 
     price: int
     category: str
@@ -357,11 +421,13 @@ def cheapest_runs(*, chain_id: int, listings: Iterable[Listing]) -> dict[int, Ru
     when none can be bought now (no open offer of its own, or none that fits with it).
 
     A run is an app offer, a dataset offer (unless the app runs without one: its default
-    arguments do not name `{dataset}`) and a pool offer of a category, all of public listings,
-    open, for any buyer, and accepting each other (restrictions, the dataset's allowed apps,
-    the pool's tag). A pool's card looks at the RUN_CANDIDATES cheapest app offers; an app's or
-    dataset's at the RUN_CANDIDATES cheapest fitting pool offers of each category. A bounded
-    number of queries, whatever the number of listings or orders."""
+    arguments do not name `{dataset}`) and a pool offer of a category giving DEFAULT_TRUST, all
+    of public listings, open, for any buyer, and accepting each other (restrictions, the
+    dataset's allowed apps, the pool's tag). Of each asset's offers (a pool's: of each
+    category) only the OFFERS_PER_ASSET cheapest that fit differently are looked at; a pool's
+    card looks at the RUN_CANDIDATES cheapest app offers, an app's or dataset's at the
+    RUN_CANDIDATES cheapest pool offers of each category that may fit. A bounded number of
+    queries, and of rows read and paired, whatever the number of orders."""
     listings = list(listings)
     runs: dict[int, Run | None] = {listing.pk: None for listing in listings}
     mine: dict[str, set[str]] = {Market.APP: set(), Market.DATASET: set(), Market.POOL: set()}
@@ -372,12 +438,25 @@ def cheapest_runs(*, chain_id: int, listings: Iterable[Listing]) -> dict[int, Ru
         return runs
 
     allowed = _allowed_pairs(mine[Market.DATASET])
-    app_offers = []
+    app_offers: list[Order] = []
     app_assets = mine[Market.APP] | {app for _, app in allowed}
     if app_assets:
-        app_offers += _public_offers(chain_id, OrderKind.APP).filter(asset__in=app_assets)
+        app_offers += _cheapest_fits(
+            _runnable_offers(chain_id, OrderKind.APP).filter(asset__in=app_assets),
+            kind=OrderKind.APP,
+            per=("asset",),
+            limit=OFFERS_PER_ASSET,
+        )
     if mine[Market.POOL]:
-        app_offers += _public_offers(chain_id, OrderKind.APP)[:RUN_CANDIDATES]
+        public_apps = Listing.objects.filter(kind=Market.APP, is_public=True).values(
+            "chain_address"
+        )
+        app_offers += _cheapest_fits(
+            _runnable_offers(chain_id, OrderKind.APP).filter(asset__in=public_apps),
+            kind=OrderKind.APP,
+            per=(),
+            limit=RUN_CANDIDATES,
+        )
     apps = _public_listings(Market.APP, {offer.asset for offer in app_offers})
     app_offers = [offer for offer in _unique(app_offers) if offer.asset in apps]
     needing = {address for address, app in apps.items() if needs_dataset(app)}
@@ -388,8 +467,13 @@ def cheapest_runs(*, chain_id: int, listings: Iterable[Listing]) -> dict[int, Ru
             kind=Market.DATASET, dataset__allowed_apps__listing__chain_address__in=set(apps)
         ).values("chain_address")
         dataset_offers = list(
-            _public_offers(chain_id, OrderKind.DATASET).filter(
-                Q(asset__in=mine[Market.DATASET]) | Q(asset__in=allowing)
+            _cheapest_fits(
+                _runnable_offers(chain_id, OrderKind.DATASET).filter(
+                    Q(asset__in=mine[Market.DATASET]) | Q(asset__in=allowing)
+                ),
+                kind=OrderKind.DATASET,
+                per=("asset",),
+                limit=OFFERS_PER_ASSET,
             )
         )
     datasets = _public_listings(Market.DATASET, {offer.asset for offer in dataset_offers})
@@ -398,33 +482,30 @@ def cheapest_runs(*, chain_id: int, listings: Iterable[Listing]) -> dict[int, Ru
 
     pool_offers: list[Order] = []
     if app_offers:
+        fitting = _runnable_offers(chain_id, OrderKind.WORKERPOOL).filter(
+            app_restrict__in=["", *apps], dataset_restrict__in=["", *datasets]
+        )
         public_pools = Listing.objects.filter(kind=Market.POOL, is_public=True).values(
             "chain_address"
         )
-        ranked = (
-            _public_offers(chain_id, OrderKind.WORKERPOOL)
-            .filter(
-                asset__in=public_pools,
-                app_restrict__in=["", *apps],
-                dataset_restrict__in=["", *datasets],
-            )
-            .annotate(
-                rank=Window(
-                    RowNumber(),
-                    partition_by=[F("category")],
-                    order_by=[F("price").asc(), F("created_at").asc(), F("id").asc()],
-                )
-            )
-            .filter(rank__lte=RUN_CANDIDATES)
+        pool_offers += _cheapest_fits(
+            fitting.filter(asset__in=public_pools),
+            kind=OrderKind.WORKERPOOL,
+            per=("category",),
+            limit=RUN_CANDIDATES,
         )
-        pool_offers += ranked
         named = mine[Market.POOL] | {
             offer.workerpool_restrict
             for offer in (*app_offers, *dataset_offers)
             if offer.workerpool_restrict
         }
         if named:
-            pool_offers += _public_offers(chain_id, OrderKind.WORKERPOOL).filter(asset__in=named)
+            pool_offers += _cheapest_fits(
+                fitting.filter(asset__in=named),
+                kind=OrderKind.WORKERPOOL,
+                per=("asset", "category"),
+                limit=OFFERS_PER_ASSET,
+            )
     pools = _public_listings(Market.POOL, {offer.asset for offer in pool_offers})
     pool_offers = [offer for offer in _unique(pool_offers) if offer.asset in pools]
     if not pool_offers:

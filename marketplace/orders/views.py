@@ -191,9 +191,13 @@ def app_buy(request: HttpRequest, slug: str) -> HttpResponse:
         .exclude(chain_address="")
         .order_by("name")
     )
-    # Only categories a pool sells are offered; with a pool chosen, only that pool's.
+    wallets = list(request.user.wallets.all())
+    # Only categories a pool sells (to anyone, or to one of the buyer's wallets) are offered;
+    # with a pool chosen, only that pool's.
     on_offer = selectors.categories_on_offer(
-        chain_id=settings.CHAIN_ID, workerpools=[pool.chain_address for pool in pools]
+        chain_id=settings.CHAIN_ID,
+        workerpools=[pool.chain_address for pool in pools],
+        requesters=[wallet.address for wallet in wallets],
     )
     for pool in pools:
         pool.categories_on_offer = " ".join(map(str, on_offer.get(pool.chain_address, [])))
@@ -208,7 +212,8 @@ def app_buy(request: HttpRequest, slug: str) -> HttpResponse:
         "datasets": datasets,
         "pools": pools,
         "categories": categories,
-        "wallets": request.user.wallets.all(),
+        "wallets": wallets,
+        "default_trust": selectors.DEFAULT_TRUST,
         "default_args": app.default_args,
         "needs_dataset": app.needs_dataset,
         "command_line": task_command_line(

@@ -99,6 +99,28 @@ def test_the_quote_says_why_nothing_fits(buyer, book):
     assert {f["check"] for f in too_many["failures"]} == {"NoAppOrder", "NoWorkerpoolOrder"}
 
 
+def test_a_pool_that_does_not_sell_the_category_says_what_it_sells_to_this_buyer(buyer, book):
+    # Given an offer of S reserved for the buyer and one of M reserved for someone else
+    for category, restrict in ((1, book.requester.address), (2, Account.create().address)):
+        offer = WorkerpoolOrder(
+            workerpool=book.workerpool,
+            workerpoolprice=ECT,
+            volume=50,
+            category=category,
+            trust=1,
+            requesterrestrict=restrict,
+        )
+        publish(book, offer, book.scheduler.key)
+
+    # When the buyer asks that pool for M
+    answer = quote(buyer, book, workerpool=book.workerpool, category=2)
+
+    # Then it is told the pool sells it XS (to anyone) and S (to it), not M
+    assert [f["check"] for f in answer["failures"]] == ["NoWorkerpoolOrder"]
+    assert "That pool sells XS, S only." in answer["failures"][0]["message"]
+    assert quote(buyer, book, workerpool=book.workerpool, category=1)["ready"] is True
+
+
 def test_the_quote_tells_how_much_to_deposit(buyer, book):
     answer = quote(buyer, book, volume=40, trust=5)  # 40 tasks at 1 + 4 ECT = 200 ECT: covered
     assert answer["deposit_needed"] == "0"

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 
 from marketplace.catalogue.models import CurationStatus
@@ -17,7 +18,7 @@ from marketplace.chain.amounts import ECT_DECIMALS, to_units
 from marketplace.orders import selectors
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.services import order_unpublish
-from tests.factories.accounts import UserFactory
+from tests.factories.accounts import UserFactory, WalletFactory
 from tests.factories.catalogue import AppFactory, DatasetFactory, WorkerpoolFactory
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +66,8 @@ def offer(listing, price: str, *, category: int | None = None, **fields) -> Orde
         kind=kind, asset=listing.chain_address, signer="0x" + "3" * 40,
         price=to_units(Decimal(price), decimals=ECT_DECIMALS, currency="ECT"), volume=100,
         remaining=100, tag="0x" + "0" * 64, category=category,
-        trust=5 if category is not None else None, status=fields.pop("status", OrderStatus.OPEN),
+        trust=fields.pop("trust", 5 if category is not None else None),
+        status=fields.pop("status", OrderStatus.OPEN),
         message={}, **fields,
     )  # fmt: skip
 
@@ -232,3 +234,152 @@ def test_the_buy_page_offers_only_the_categories_pools_sell(client):
     assert [f'<option value="{n}">' in page for n in range(5)] == [True, True, True, False, False]
     assert 'data-categories="0 1">Lyon</option>' in page
     assert 'data-categories="1 2">Nordic</option>' in page
+
+
+def test_a_run_takes_only_pool_offers_the_buy_forms_default_trust_can_buy(client):
+    from marketplace.deals.models import Category
+
+    Category.objects.create(
+        chain_id=settings.CHAIN_ID, catid=XS, name="XS", time_ref=60, block_number=1
+    )
+    graphviz = app("Graphviz", "0.03")
+    lyon = pool("Lyon", {XS: "0.1"})
+    offer(lyon.listing, "0.01", category=XS, trust=0)  # cheaper, but refuses the default trust
+
+    (run,) = runs(graphviz)
+
+    assert run.price == units("0.13")
+    # The buy form opens at that trust, and the quote's pool offer for it is the card's.
+    client.force_login(UserFactory())
+    page = client.get(f"/apps/{graphviz.listing.slug}/buy/").content.decode()
+    assert f'name="trust" min="0" max="1000" value="{selectors.DEFAULT_TRUST}"' in page
+    wanted = selectors.Wanted(
+        app=graphviz.listing.chain_address,
+        category=XS,
+        requester="0x" + "4" * 40,
+        trust=selectors.DEFAULT_TRUST,
+    )
+    (found,) = selectors.best_workerpool_orders(
+        chain_id=settings.CHAIN_ID, wanted=wanted, required_tag=bytes(32)
+    )
+    assert (found.asset, int(found.price)) == (run.workerpool.chain_address, units("0.1"))
+
+
+def test_the_buy_page_offers_the_categories_a_pool_reserves_for_the_buyers_wallets(client):
+    from marketplace.deals.models import Category
+
+    for catid, name in enumerate(("XS", "S", "M")):
+        Category.objects.create(
+            chain_id=settings.CHAIN_ID, catid=catid, name=name, time_ref=60, block_number=1
+        )
+    graphviz = app("Graphviz", "0.03")
+    lyon = pool("Lyon", {XS: "0.1"})
+    buyer = WalletFactory()
+    offer(lyon.listing, "0.2", category=S, requester_restrict=buyer.address)
+    offer(lyon.listing, "0.3", category=M, requester_restrict="0x" + "B" * 40)
+    client.force_login(buyer.user)
+
+    page = client.get(f"/apps/{graphviz.listing.slug}/buy/").content.decode()
+
+    assert 'data-categories="0 1">Lyon</option>' in page
+    assert [f'<option value="{n}">' in page for n in range(3)] == [True, True, False]
+
+
+def _flood(listing, count: int, price: str, **fields) -> None:
+    """`count` open offers of the listing's asset at `price`, published at once, each with
+    `fields` (a callable gives the value for the offer's number)."""
+    kind = {"app": "app", "dataset": "dataset", "pool": "workerpool"}[listing.kind]
+    common = {
+        "chain_id": settings.CHAIN_ID,
+        "hub": "0x" + "1" * 40,
+        "kind": kind,
+        "asset": listing.chain_address,
+        "signer": "0x" + "3" * 40,
+        "price": units(price),
+        "volume": 100,
+        "remaining": 100,
+        "tag": "0x" + "0" * 64,
+        "trust": 5 if kind == "workerpool" else None,
+        "status": OrderStatus.OPEN,
+        "message": {},
+    }
+    Order.objects.bulk_create(
+        Order(
+            **{
+                **common,
+                **{name: value(n) if callable(value) else value for name, value in fields.items()},
+            },
+            digest=f"0x{next(_digests):064x}",
+        )
+        for n in range(count)
+    )
+
+
+def _flood_all(parts, count: int) -> None:
+    """Dearer offers of every part: identical ones, and ones that fit differently (restricted
+    to pools that are not listed, or asking a tag bit no pool offers)."""
+    elsewhere = lambda n: f"0x{0xE0000 + n:040x}"  # noqa: E731
+    tagged = lambda n: "0x" + f"{1 << (n % 200):064x}"  # noqa: E731
+    for row in parts:
+        listing = row.listing
+        if listing.kind == "pool":
+            for category in (XS, S):
+                _flood(listing, count, "0.9", category=category)
+                _flood(listing, count, "0.8", category=category, app_restrict=elsewhere)
+        else:
+            _flood(listing, count, "0.9")
+            _flood(listing, count, "0.8", workerpool_restrict=elsewhere)
+            _flood(listing, count, "0.7", tag=tagged)
+
+
+def _read(rows):
+    """The runs of `rows`, and how many orders reading them loaded from the database."""
+    loaded = []
+
+    def count(sender, instance, **kwargs):
+        loaded.append(instance.pk)
+
+    post_init.connect(count, sender=Order)
+    try:
+        return runs(*rows), len(loaded)
+    finally:
+        post_init.disconnect(count, sender=Order)
+
+
+def test_many_offers_leave_the_rows_read_bounded_and_the_run_still_the_cheapest():
+    graphviz = app("Graphviz", "0.03")
+    resvg = app("resvg", "0.05", args="{dataset} /output/out.png")
+    poster = dataset("Poster", "0.02", [resvg])
+    lyon = pool("Lyon", {XS: "0.2", S: "0.3"})
+    nordic = pool("Nordic", {S: "0.4"})
+    parts = (graphviz, resvg, poster, lyon, nordic)
+    _flood_all(parts, 30)
+    # The cheapest offers come in the middle of the flood, neither first nor last.
+    offer(graphviz.listing, "0.01")
+    offer(resvg.listing, "0.02")
+    offer(poster.listing, "0.01")
+    offer(lyon.listing, "0.1", category=XS)
+    offer(nordic.listing, "0.15", category=S)
+    _flood_all(parts, 30)
+    few, read_few = _read(parts)
+
+    _flood_all(parts, 300)
+    many, read_many = _read(parts)
+
+    assert Order.objects.count() > 5_000
+    # At most: each app's, dataset's and pool category's few cheapest fits, the pools' cards'
+    # app candidates, and the candidate pool offers of each category.
+    per_asset, candidates = selectors.OFFERS_PER_ASSET, selectors.RUN_CANDIDATES
+    bound = (2 + 1 + 2 * 2) * per_asset + candidates + 2 * candidates
+    assert read_many == read_few <= bound  # not one more row for ten times the orders
+    assert many == few
+    graphviz_run, resvg_run, poster_run, lyon_run, nordic_run = many
+    assert (graphviz_run.price, graphviz_run.workerpool) == (units("0.11"), lyon.listing)
+    assert (resvg_run.price, resvg_run.dataset) == (units("0.13"), poster.listing)
+    assert poster_run == resvg_run
+    assert lyon_run == graphviz_run
+    assert (nordic_run.price, nordic_run.app, nordic_run.category) == (
+        units("0.16"),
+        graphviz.listing,
+        "S",
+    )
