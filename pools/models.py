@@ -118,6 +118,9 @@ class TaskRun(models.Model):
         help_text="The Hub giveUp transaction that refunded the payer once the run was given up "
         "(empty: not sent yet, or the chain moved on first). Set once: never sent twice.",
     )
+    stopped_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the scheduler gave it up or could not start it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -630,7 +630,12 @@ def _task(
     if run is not None and run.failure and run.status in (RunStatus.ABANDONED, RunStatus.FAILED):
         because = f": {run.failure}" if logs else " by its scheduler"
         row["_events"].append(
-            _event(run.updated_at, "stopped", f"Task #{idx} stopped{because}", task=idx)
+            _event(
+                run.stopped_at or run.updated_at,
+                "stopped",
+                f"Task #{idx} stopped{because}",
+                task=idx,
+            )
         )
     return row
 

@@ -183,7 +183,9 @@ def _initialize_each(hub: Hub, sender, runs: list[TaskRun]) -> int:
                 pass  # someone else started it: it runs all the same
             else:
                 TaskRun.objects.filter(pk=run.pk).update(
-                    status=RunStatus.FAILED, failure=f"Could not start the task: {refusal}"[:300]
+                    status=RunStatus.FAILED,
+                    failure=f"Could not start the task: {refusal}"[:300],
+                    stopped_at=timezone.now(),
                 )
                 continue
         TaskRun.objects.filter(pk=run.pk).update(status=RunStatus.ACTIVE)
@@ -445,7 +447,8 @@ def runs_abandon(*, chain_id: int) -> int:
                 f"Given up: the app failed the same way ({FAILURE_KINDS[kind]}) on "
                 f"{len(agreeing)} workers; the last said: {reason}."
             )[:300]
-            run.save(update_fields=["status", "failure", "updated_at"])
+            run.stopped_at = timezone.now()
+            run.save(update_fields=["status", "failure", "stopped_at", "updated_at"])
             abandoned += 1
             progress_changed(run.dealid)
     return abandoned
@@ -509,8 +512,7 @@ def runs_give_up(*, chain_id: int, hub: Hub) -> tuple[int, list[str]]:
                 problems.append(f"giving up task {run.taskid[:10]}: {error}")
                 continue
             run.give_up_tx = "0x" + bytes(receipt["transactionHash"]).hex()
-            # Its time stays when it was given up: the timeline places the stop there.
-            run.save(update_fields=["give_up_tx"])
+            run.save(update_fields=["give_up_tx", "updated_at"])
             landed += 1
             progress_changed(run.dealid)
     return landed, problems

@@ -147,6 +147,15 @@ def test_a_task_given_up_is_refunded_at_once_its_pool_stake_to_the_kitty(started
     )
     assert row["refund"] == price == snapshot["refunded"]
     assert (snapshot["counts"]["failed"], snapshot["counts"]["given_up"]) == (1, 1)
+    # The stop is dated when the scheduler gave the task up, even once a later round has
+    # touched the run again; the refund it caused comes after it.
+    scheduler.runs_judge(chain_id=31337)
+    run.refresh_from_db()
+    assert run.updated_at > run.stopped_at
+    snapshot = progress.deal_snapshot(run.dealid, viewer=None)
+    kinds = [event["kind"] for event in snapshot["timeline"]]
+    assert kinds.index("stopped") < kinds.index("failed")
+    assert snapshot["timeline"][kinds.index("stopped")]["at"] == run.stopped_at
     assert (
         snapshot["timeline"][-1]["label"]
         == "Task #0 failed: given up by the pool, the payer refunded"
