@@ -232,8 +232,9 @@ class TaskInput:
 def task_input(*, app: str, dataset: str, args: str, input_files: list[str]) -> TaskInput:
     """Check what a task of `app` (with `dataset`, or "" for none) would read: an app that
     needs a dataset (App.needs_dataset), or arguments naming `{dataset}`, without a dataset
-    are refused; arguments that name no input for an app that needs one, or a dataset the
-    arguments never name, are warned about. Apps and datasets not listed on this site are
+    are refused; arguments that name no input for an app that needs one, a dataset the
+    arguments never name, or no file in /output for an app whose default arguments write
+    there, are warned about. Apps and datasets not listed on this site are
     judged by the arguments alone."""
     listing = selectors.listed_app(address=app)
     needs_dataset = listing is not None and listing.app.needs_dataset
@@ -279,10 +280,19 @@ def task_input(*, app: str, dataset: str, args: str, input_files: list[str]) -> 
                 Failure(
                     "DatasetNotNamed",
                     f"You pay for a dataset that your arguments never name: the app is not "
-                    f"told it is at {path}. Put {DATASET_PLACEHOLDER} where the app reads it, "
-                    "or choose no dataset.",
+                    f"told it is at {path}. Put {DATASET_PLACEHOLDER} where the app reads it"
+                    + ("." if needs_dataset else ", or choose no dataset."),
                 )
             )
+    if "/output" in default_args and not any("/output" in word for word in words):
+        warnings.append(
+            Failure(
+                "WritesNoOutput",
+                "Your arguments name nothing in /output, the only folder whose files come back "
+                "in the result: it would hold the app's messages (stdout and stderr) alone. "
+                f"Its default arguments write there: “{default_args}”.",
+            )
+        )
     return TaskInput(command_line, failures, warnings)
 
 

@@ -176,7 +176,7 @@ def input_file(request: HttpRequest, token: str, name: str) -> FileResponse:
 def app_buy(request: HttpRequest, slug: str) -> HttpResponse:
     """The buy page of an app: the wallet flow runs in wallet.js against the orders API.
     Nothing is preselected that cannot work: an app that needs a dataset is offered its
-    datasets only (the first one chosen), never "No dataset"."""
+    datasets only (the one of its cheapest run chosen, as its card shows), never "No dataset"."""
     listing = _listing(request, Market.APP, slug)
     app = listing.app
     datasets = list(
@@ -185,7 +185,12 @@ def app_buy(request: HttpRequest, slug: str) -> HttpResponse:
         .select_related("dataset")
         .order_by("name")
     )
-    chosen = datasets[0].dataset if datasets and app.needs_dataset else None
+    chosen = None
+    if datasets and app.needs_dataset:
+        # The dataset of the cheapest run the app's card shows, else the first by name.
+        run = selectors.cheapest_runs(chain_id=settings.CHAIN_ID, listings=[listing])[listing.pk]
+        cheapest = run.dataset.pk if run is not None and run.dataset is not None else None
+        chosen = next((d for d in datasets if d.pk == cheapest), datasets[0])
     pools = list(
         Listing.objects.filter(kind=Market.POOL, is_public=True)
         .exclude(chain_address="")
@@ -210,6 +215,7 @@ def app_buy(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "listing": listing,
         "datasets": datasets,
+        "chosen_dataset": chosen,
         "pools": pools,
         "categories": categories,
         "wallets": wallets,
@@ -217,7 +223,7 @@ def app_buy(request: HttpRequest, slug: str) -> HttpResponse:
         "default_args": app.default_args,
         "needs_dataset": app.needs_dataset,
         "command_line": task_command_line(
-            app.default_args, dataset_file=chosen.task_file_name if chosen else None
+            app.default_args, dataset_file=chosen.dataset.task_file_name if chosen else None
         ),
     }
     return render(request, "orders/buy.html", context)

@@ -148,3 +148,20 @@ def test_demo_listing_pages_show_the_books_prices(demo):
             shown = f"{price.price.normalize():f}"
             assert f"<td><strong>{price.category}</strong></td>" in page
             assert f'<td class="num">{shown} ECT</td>' in page, (listing, price.category)
+
+
+def test_a_demo_buy_page_starts_at_the_run_its_card_shows(demo):
+    from django.test import Client
+
+    from tests.factories.accounts import UserFactory
+
+    client = Client()
+    client.force_login(UserFactory())
+    pages = "".join(_anonymous_pages("/apps/"))
+    for app in Listing.objects.filter(kind=Market.APP):
+        card = pages.split(f'href="{app.get_absolute_url()}"', 1)[1].split("</article>", 1)[0]
+        run = card.split('class="run"', 1)[1].split("</p>", 1)[0]
+        page = client.get(f"{app.get_absolute_url()}buy/").content.decode()
+        selected = page.split('name="dataset"', 1)[1].split(" selected>", 1)[1].split("<", 1)[0]
+        # The card's run names its dataset: the buy form starts with it
+        assert f"with {selected} on " in run, (app.name, selected, run)

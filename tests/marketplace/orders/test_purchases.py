@@ -362,6 +362,18 @@ def test_arguments_that_read_no_input_for_an_app_that_needs_one_are_warned_of(bu
     # Naming a file of the input folder is reading input: then the unread dataset is the news.
     answer = quote(buyer, book, dataset=book.dataset, args="/input/other.svg /output/out.png")
     assert [w["check"] for w in answer["warnings"]] == ["DatasetNotNamed"]
+    # The app needs its dataset: the warning does not suggest going without one.
+    message = answer["warnings"][0]["message"]
+    assert message.endswith("Put {dataset} where the app reads it.") and "no dataset" not in message
+
+
+def test_arguments_that_write_nothing_to_output_are_warned_of(buyer, book, listed):
+    answer = quote(buyer, book, dataset=book.dataset, args="--width 64 {dataset} /tmp/out.png")
+    assert answer["ready"] is True
+    (warning,) = answer["warnings"]
+    assert warning["check"] == "WritesNoOutput"
+    assert "the only folder whose files come back in the result" in warning["message"]
+    assert f"“{listed.default_args}”" in warning["message"]
 
 
 def test_a_dataset_the_arguments_never_name_is_warned_of(buyer, book):
