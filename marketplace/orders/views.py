@@ -90,10 +90,31 @@ def listing_offers(request: HttpRequest, kind: str, slug: str) -> HttpResponse:
         ).exclude(status=OrderStatus.OPEN)[:20]
     names = {c.catid: c.name for c in Category.objects.filter(chain_id=settings.CHAIN_ID)}
     orders = list(orders)
+    # An offer kept for one app names it (its listing, when public here).
+    restricted_to = {
+        app.chain_address: app
+        for app in Listing.objects.filter(
+            kind=Market.APP,
+            is_public=True,
+            chain_address__in={order.app_restrict for order in orders if order.app_restrict},
+        )
+    }
     for order in orders:
         order.category_name = names.get(order.category, order.category)
+        order.app_listing = restricted_to.get(order.app_restrict)
+    # A dataset is bought with an app it allows: the buy page of each, starting with it.
+    buy_with = []
+    if listing.kind == Market.DATASET and listing.chain_address:
+        buy_with = list(
+            Listing.objects.filter(
+                kind=Market.APP, is_public=True, app__in=listing.dataset.allowed_apps.all()
+            )
+            .exclude(chain_address="")
+            .order_by("name")
+        )
     context = {
         "listing": listing,
+        "buy_with": buy_with,
         "orders": orders,
         "mine": mine,
         "is_owner": owner,
@@ -191,6 +212,9 @@ def app_buy(request: HttpRequest, slug: str) -> HttpResponse:
         run = selectors.cheapest_runs(chain_id=settings.CHAIN_ID, listings=[listing])[listing.pk]
         cheapest = run.dataset.pk if run is not None and run.dataset is not None else None
         chosen = next((d for d in datasets if d.pk == cheapest), datasets[0])
+    # A dataset's page sends its buyers here with it (?dataset=its address): it is chosen.
+    asked = request.GET.get("dataset", "")
+    chosen = next((d for d in datasets if asked and d.chain_address == asked), chosen)
     pools = list(
         Listing.objects.filter(kind=Market.POOL, is_public=True)
         .exclude(chain_address="")

@@ -100,7 +100,7 @@ def test_the_buy_page_needs_a_signed_in_user(client, market):
     assert "Find offers" in html and "Best offer" in html
 
 
-def _buy_page(client, default_args: str) -> str:
+def _buy_page(client, default_args: str, query: str = "") -> str:
     app, _ = _owned(AppFactory, listing__chain_address="0x" + "11" * 20, default_args=default_args)
     for name, file_name, address in (
         ("B drawings", "sheet.svg", "0x" + "22" * 20),
@@ -111,7 +111,7 @@ def _buy_page(client, default_args: str) -> str:
         )
         dataset.allowed_apps.add(app.app)
     client.force_login(UserFactory())
-    return client.get(reverse("app_buy", args=[app.slug])).content.decode()
+    return client.get(reverse("app_buy", args=[app.slug]) + query).content.decode()
 
 
 def test_the_buy_page_of_an_app_that_reads_a_dataset_preselects_its_first_dataset(client):
@@ -126,6 +126,27 @@ def test_the_buy_page_of_an_app_that_reads_a_dataset_preselects_its_first_datase
         '<code class="mono" data-trade-command>app --width 64 /input/poster.svg '
         "/output/out.png</code>" in html
     )
+
+
+def test_a_buy_page_reached_from_a_dataset_starts_with_it(client):
+    html = _buy_page(client, "{dataset} /output/out.svg", query=f"?dataset=0x{'22' * 20}")
+    assert f'<option value="0x{"22" * 20}" data-file="sheet.svg" selected>B drawings' in html
+    assert " selected>A poster" not in html
+    assert "app /input/sheet.svg /output/out.svg</code>" in html
+
+
+def test_a_datasets_offers_lead_to_the_buy_pages_of_its_apps_with_it(client):
+    app, _ = _owned(AppFactory, listing__chain_address="0x" + "11" * 20)
+    AppFactory(listing__name="Not allowed", listing__chain_address="0x" + "44" * 20)
+    dataset = DatasetFactory(listing__chain_address="0x" + "22" * 20)
+    dataset.allowed_apps.add(app.app)
+    listing = dataset.listing
+
+    html = client.get(reverse("listing_offers", args=[listing.kind, listing.slug])).content.decode()
+
+    buy = reverse("app_buy", args=[app.slug])
+    assert f'href="{buy}?dataset=0x{"22" * 20}">Buy a run of {app.name}</a>' in html
+    assert "Not allowed" not in html
 
 
 def test_the_buy_page_of_an_app_that_reads_no_dataset_preselects_none(client):
