@@ -75,6 +75,21 @@ def test_detail_page_renders_description_inert_and_prices(client):
     assert "Price per task" in page
 
 
+def test_the_description_help_says_what_becomes_of_html_as_the_page_shows_it(client):
+    """HTML in a description is shown as the text typed, not removed: the help says so."""
+    user = UserFactory()
+    client.force_login(user)
+    form = client.get(reverse("app_submit")).content.decode()
+    assert (
+        "Markdown: headings, lists, links, tables, code. HTML tags are not run: they show as "
+        "the text you typed."
+    ) in form
+    assert "removed" not in form
+    app = AppFactory(listing__owner=user, listing__description="<b>bold?</b> **bold**")
+    page = client.get(app.listing.get_absolute_url()).content.decode()
+    assert "<p>&lt;b&gt;bold?&lt;/b&gt; <strong>bold</strong></p>" in page
+
+
 def test_detail_of_pending_listing_only_for_owner_and_staff(client):
     app = AppFactory(listing__status=CurationStatus.PENDING)
     url = app.listing.get_absolute_url()
