@@ -242,17 +242,27 @@ def checked_query(request: Request, parameters: list[QueryParameter]) -> dict[st
 # ---------------------------------------------------------------------------- refusals
 
 
-def _first_error(detail: Any, field: str = "") -> tuple[str, str]:
-    """The first message of a ValidationError's detail and the field it is about."""
+def first_error(detail: Any, path: str = "") -> tuple[str, str, str]:
+    """The first message of a ValidationError's detail, where it is (`a.b`, `files[0]` for
+    an item of a list) and the field it is about (the same without the items' positions:
+    `files`)."""
     if isinstance(detail, dict):
         if not detail:
-            return "The request was refused.", field
+            return "The request was refused.", path, _without_positions(path)
         name, inner = next(iter(detail.items()))
+        if isinstance(name, int):  # a ListField's errors, by item position
+            return first_error(inner, f"{path}[{name}]")
         name = "" if name == "non_field_errors" else str(name)
-        return _first_error(inner, f"{field}.{name}" if field and name else name or field)
+        return first_error(inner, f"{path}.{name}" if path and name else name or path)
     if isinstance(detail, list):
-        return _first_error(detail[0], field) if detail else ("The request was refused.", field)
-    return str(detail), field
+        if not detail:
+            return "The request was refused.", path, _without_positions(path)
+        return first_error(detail[0], path)
+    return str(detail), path, _without_positions(path)
+
+
+def _without_positions(path: str) -> str:
+    return re.sub(r"\[[0-9]+\]", "", path)
 
 
 def _is_default(exc: exceptions.APIException) -> bool:
@@ -272,9 +282,9 @@ def _sentence(exc: exceptions.APIException, context: dict[str, Any]) -> tuple[st
     if isinstance(exc, ApiError):
         return detail, exc.field
     if isinstance(exc, exceptions.ValidationError):
-        message, field = _first_error(exc.detail)
-        if field and field.split(".")[-1] not in message:
-            message = f"{field}: {message}"
+        message, path, field = first_error(exc.detail)
+        if path and path.split(".")[-1] not in message:
+            message = f"{path}: {message}"
         return message, field
     if isinstance(exc, exceptions.MethodNotAllowed):
         allowed = [m for m in (view.allowed_methods if view else []) if m != "OPTIONS"]
@@ -303,7 +313,7 @@ def _sentence(exc: exceptions.APIException, context: dict[str, Any]) -> tuple[st
     if isinstance(exc, exceptions.PermissionDenied) and detail.startswith("CSRF Failed"):
         return f"{detail.rstrip('.')}: {CSRF_HINT}.", ""
     if not _is_default(exc):
-        return detail or _first_error(exc.detail)[0], ""
+        return detail or first_error(exc.detail)[0], ""
     if isinstance(exc, exceptions.NotAuthenticated):
         return f"Authentication credentials were not provided: {CREDENTIALS_HINT}.", ""
     if isinstance(exc, exceptions.AuthenticationFailed):

@@ -221,6 +221,13 @@ def comment_editable(comment, user) -> bool:
 
 
 @register.filter
+def refused_under(problem, comment) -> str:
+    """Which of `comment`'s forms ("reply", "edit", "comment_report") the listing page was
+    refused in, to show that form open with its text and reason; "" for none."""
+    return problem.form if getattr(problem, "target", None) == comment.pk else ""
+
+
+@register.filter
 def swagger_ui_settings(settings_json: str) -> str:
     """drf-spectacular's Swagger UI settings (JSON) with deep links off: Swagger UI puts each
     operation's deep link inside the button that opens it, a link nested in a button, which a

@@ -109,7 +109,8 @@ class ListingForm(forms.Form):
         noun="description",
         widget=forms.Textarea(attrs={"rows": 8}),
         required=False,
-        help_text="Markdown. HTML and scripts are removed when shown.",
+        help_text="Markdown: headings, lists, links, tables, code. HTML tags are not run: "
+        "they show as the text you typed.",
     )
     tags = forms.CharField(
         required=False, max_length=300, help_text="Comma-separated, for example: graphics, svg"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from functools import wraps
 
 from django.conf import settings
@@ -134,7 +135,34 @@ def _visible_listing(request: HttpRequest, kind: str, slug: str) -> Listing:
 
 
 def listing_detail(request: HttpRequest, *, kind: str, slug: str) -> HttpResponse:
-    listing = _visible_listing(request, kind, slug)
+    return _detail_page(request, _visible_listing(request, kind, slug))
+
+
+@dataclass(frozen=True)
+class FormProblem:
+    """A text the listing page refused, shown again in its own form with the reason beside it.
+
+    `form` names the form ("comment", "reply", "edit", "comment_report", "listing_report");
+    `target` is the comment it belongs to, for the forms each comment carries."""
+
+    form: str
+    error: str
+    text: str
+    target: int | None = None
+
+
+def _refused(
+    request: HttpRequest, listing: Listing, problem: FormProblem, *, status: int = 400
+) -> HttpResponse:
+    """The listing page again, the refused text kept in its form, its reason next to it."""
+    listing = selectors.listing_detail(kind=listing.kind, slug=listing.slug)
+    return _detail_page(request, listing, problem=problem, status=status)
+
+
+def _detail_page(
+    request: HttpRequest, listing: Listing, *, problem: FormProblem | None = None, status: int = 200
+) -> HttpResponse:
+    kind = listing.kind
     detail = getattr(listing, selectors.DETAIL_RELATION[Market(kind)], None)
     if detail is None:
         raise NotFound("This listing is incomplete (no program, file or pool attached).")
@@ -152,7 +180,7 @@ def listing_detail(request: HttpRequest, *, kind: str, slug: str) -> HttpRespons
         "detail": detail,
         "comments": selectors.listing_comments(listing=listing),
         "my_rating": my_rating,
-        "comment_form": CommentForm(),
+        "problem": problem,
         "decisions": selectors.listing_decisions(listing=listing) if is_owner_or_staff else [],
         "is_owner": is_owner,
         "next_step": _next_steps([listing])[0] if is_owner else "",
@@ -178,7 +206,7 @@ def listing_detail(request: HttpRequest, *, kind: str, slug: str) -> HttpRespons
         context["datasets_for_app"] = Listing.objects.filter(
             dataset__allowed_apps=listing.app, is_public=True
         ).order_by("name")[:12]
-    return render(request, "catalogue/listing_detail.html", context)
+    return render(request, "catalogue/listing_detail.html", context, status=status)
 
 
 def _listing_by_pk(request: HttpRequest, pk: int) -> Listing:
@@ -272,33 +300,63 @@ def listing_rate(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(listing.get_absolute_url() + "#ratings")
 
 
+def _reply_form_shown(*, listing: Listing, parent: Comment | None, user) -> bool:
+    """Whether the listing page carries a reply form under `parent` (see _comment.html)."""
+    return (
+        parent is not None
+        and parent.listing_id == listing.pk
+        and parent.parent_id is None
+        and listing.is_public
+        and (not parent.is_hidden or user.is_staff)
+    )
+
+
 @require_POST
 def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
     listing = _listing_by_pk(request, pk)
     if not request.user.is_authenticated:
         return redirect_to_login(listing.get_absolute_url())
     form = CommentForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
-    else:
-        parent = None
-        if form.cleaned_data.get("parent"):
-            parent = Comment.objects.filter(pk=form.cleaned_data["parent"]).first()
-            if parent is None:
-                messages.error(request, "The comment you replied to no longer exists.")
-                return redirect(listing.get_absolute_url() + "#comments")
-        limits = _posting_limits(request, "COMMENT_RATE")
-        if refused := ratelimit.take(*limits):
-            messages.error(request, _too_fast(refused, "comments"))
-            return redirect(listing.get_absolute_url() + "#comments")
-        try:
-            services.comment_create(
-                listing=listing, author=request.user, body=form.cleaned_data["body"], parent=parent
+    text = form.data.get("body", "")
+    valid = form.is_valid()  # a valid parent is known even when the text is refused
+    parent = None
+    if form.cleaned_data.get("parent"):
+        parent = Comment.objects.filter(pk=form.cleaned_data["parent"]).first()
+        if parent is None:
+            return _refused(
+                request,
+                listing,
+                FormProblem(
+                    form="comment",
+                    text=text,
+                    error="The comment you replied to no longer exists: post your text as a "
+                    "new comment instead.",
+                ),
             )
-            messages.success(request, "Your comment is posted.")
-        except services.CatalogueError as error:
-            ratelimit.give_back(*limits)
-            _fail(request, error)
+    # A refusal is shown in the form the text came from, or in the new-comment form when the
+    # page carries no reply form for that comment.
+    if _reply_form_shown(listing=listing, parent=parent, user=request.user):
+        problem = FormProblem(form="reply", target=parent.pk, text=text, error="")
+    else:
+        problem = FormProblem(form="comment", text=text, error="")
+    if not valid:
+        error = "; ".join(e for errs in form.errors.values() for e in errs)
+        return _refused(request, listing, replace(problem, error=error))
+    limits = _posting_limits(request, "COMMENT_RATE")
+    if refused := ratelimit.take(*limits):
+        error = _too_fast(refused, "comments")
+        return _refused(request, listing, replace(problem, error=error), status=429)
+    try:
+        services.comment_create(
+            listing=listing, author=request.user, body=form.cleaned_data["body"], parent=parent
+        )
+    except services.NotAllowed as error:
+        ratelimit.give_back(*limits)
+        raise PermissionDenied(str(error)) from error
+    except services.CatalogueError as error:
+        ratelimit.give_back(*limits)
+        return _refused(request, listing, replace(problem, error=str(error)))
+    messages.success(request, "Your comment is posted.")
     return redirect(listing.get_absolute_url() + "#comments")
 
 
@@ -309,23 +367,45 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     body = request.POST.get("body", "")
     try:
         services.comment_edit(comment=comment, actor=request.user, body=body)
-        messages.success(request, "Comment updated.")
+    except services.NotAllowed as error:
+        raise PermissionDenied(str(error)) from error
     except services.CatalogueError as error:
-        _fail(request, error)
+        if services.comment_can_edit(comment=comment, user=request.user):
+            problem = FormProblem(form="edit", target=comment.pk, text=body, error=str(error))
+            return _refused(request, comment.listing, problem)
+        messages.error(request, str(error))  # the edit form is gone: nowhere else to say it
+    else:
+        messages.success(request, "Comment updated.")
     return redirect(comment.listing.get_absolute_url() + f"#comment-{comment.pk}")
+
+
+def _report_form_shown(*, comment: Comment, user) -> bool:
+    """Whether the listing page carries a report form under `comment` (see _comment.html)."""
+    return (
+        comment.author_id != user.pk
+        and (not comment.is_hidden or user.is_staff)
+        and not services.comment_can_edit(comment=comment, user=user)
+    )
 
 
 @login_required
 @require_POST
 def comment_report(request: HttpRequest, pk: int) -> HttpResponse:
     comment = _visible_comment(request, pk)
+    reason = request.POST.get("reason", "")
     try:
-        services.comment_report(
-            comment=comment, reporter=request.user, reason=request.POST.get("reason", "")
-        )
-        messages.success(request, "Thanks: a moderator will look at this comment.")
+        services.comment_report(comment=comment, reporter=request.user, reason=reason)
+    except services.NotAllowed as error:
+        raise PermissionDenied(str(error)) from error
     except services.CatalogueError as error:
-        _fail(request, error)
+        if _report_form_shown(comment=comment, user=request.user):
+            problem = FormProblem(
+                form="comment_report", target=comment.pk, text=reason, error=str(error)
+            )
+            return _refused(request, comment.listing, problem)
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Thanks: a moderator will look at this comment.")
     return redirect(comment.listing.get_absolute_url() + f"#comment-{comment.pk}")
 
 
@@ -345,14 +425,18 @@ def comment_moderate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def listing_report(request: HttpRequest, pk: int) -> HttpResponse:
     listing = _listing_by_pk(request, pk)
-    form = ReportForm(request.POST)
+    reason = ReportForm(request.POST).data.get("reason", "")
     try:
-        services.listing_report(
-            listing=listing, reporter=request.user, reason=form.data.get("reason", "")
-        )
-        messages.success(request, "Thanks: curators will review this listing.")
+        services.listing_report(listing=listing, reporter=request.user, reason=reason)
+    except services.NotAllowed as error:
+        raise PermissionDenied(str(error)) from error
     except services.CatalogueError as error:
-        _fail(request, error)
+        if listing.owner_id == request.user.pk:  # the page has no report form for its owner
+            messages.error(request, str(error))
+            return redirect(listing.get_absolute_url())
+        problem = FormProblem(form="listing_report", text=reason, error=str(error))
+        return _refused(request, listing, problem)
+    messages.success(request, "Thanks: curators will review this listing.")
     return redirect(listing.get_absolute_url())
 
 

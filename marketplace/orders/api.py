@@ -33,6 +33,7 @@ from marketplace.api import (
     QueryParameter,
     checked_query,
     error_responses,
+    first_error,
 )
 from marketplace.catalogue.pagination import ApiPagination
 from marketplace.chain.amounts import ECT_DECIMALS, InvalidAmount, from_units, to_units
@@ -42,7 +43,12 @@ from marketplace.clientip import client_ip
 from marketplace.deals.models import OrderKind
 from marketplace.orders import purchases, selectors, services
 from marketplace.orders.models import InputFile, Order, OrderStatus
-from marketplace.orders.parsing import OrderError, input_file_urls, order_with_defaults
+from marketplace.orders.parsing import (
+    TRUST_MAX,
+    OrderError,
+    input_file_urls,
+    order_with_defaults,
+)
 
 TAG_NAMES = {"tee": 0, "tdx": 3}
 _TAG = r"(?:tee|tdx|[0-9]|[1-5][0-9]|6[0-2])"
@@ -139,11 +145,8 @@ class _Ect(serializers.CharField):
 
 
 def _first_error(errors: dict) -> OrderError:
-    field, problems = next(iter(errors.items()))
-    problem = problems[0] if isinstance(problems, list) else problems
-    if isinstance(problem, dict):  # nested
-        return _first_error(problem)
-    return OrderError(f"{field}: {problem}", field=field)
+    problem, path, field = first_error(errors)
+    return OrderError(f"{path}: {problem}" if path else problem, field=field)
 
 
 def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
@@ -663,14 +666,33 @@ class QuoteInputSerializer(serializers.Serializer):
     workerpool = serializers.RegexField(
         r"^0x[0-9a-fA-F]{40}$", required=False, allow_blank=True, help_text="Empty: best offer."
     )
-    category = serializers.IntegerField(min_value=0)
-    trust = serializers.IntegerField(min_value=0, default=0)
+    category = serializers.IntegerField(
+        min_value=0, help_text="The Hub's category id: 0 (XS), 1 (S) and so on."
+    )
+    trust = serializers.IntegerField(
+        min_value=0,
+        max_value=TRUST_MAX,
+        default=0,
+        error_messages={
+            "max_value": f"At most {TRUST_MAX:,}: the highest trust a pool sells on this site."
+        },
+    )
     volume = serializers.IntegerField(min_value=1, max_value=10_000, default=1)
     args = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    # Plain text, not URLField: input_file_urls says which rule a worker's download breaks.
     input_files = serializers.ListField(
-        child=serializers.URLField(), required=False, default=list, max_length=20
+        child=serializers.CharField(max_length=2000), required=False, default=list, max_length=20
     )
     beneficiary = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$", required=False, allow_blank=True)
+
+    def validate_category(self, value: int) -> int:
+        names = selectors.category_names(chain_id=settings.CHAIN_ID)
+        if value not in names:
+            known = ", ".join(f"{catid} ({name})" for catid, name in sorted(names.items()))
+            raise serializers.ValidationError(
+                f"The Hub has no such category: choose one of {known}."
+            )
+        return value
 
 
 class QuoteOutputSerializer(serializers.Serializer):

@@ -17,7 +17,7 @@ from django import forms
 from marketplace.catalogue.forms import PriceField
 from marketplace.catalogue.models import Listing, Market, TaskCategory, wallet_address_validator
 from marketplace.chain.amounts import ECT_DECIMALS, to_units
-from marketplace.orders.parsing import order_with_defaults
+from marketplace.orders.parsing import TRUST_MAX, order_with_defaults
 
 MAX_VOLUME = 1_000_000
 
@@ -46,7 +46,7 @@ class SellForm(forms.Form):
                 )
             self.fields["trust"] = forms.IntegerField(
                 min_value=0,
-                max_value=1000,
+                max_value=TRUST_MAX,
                 initial=5,
                 help_text="The most trust buyers may ask of this pool (more trust, more "
                 "replicates of each task).",

@@ -62,6 +62,9 @@ LIMITS = {
     "datasetmaxprice": (UINT96_MAX, "the highest price the Hub takes (2**96 - 1 units)"),
     "workerpoolmaxprice": (UINT96_MAX, "the highest price the Hub takes (2**96 - 1 units)"),
 }
+# The most trust a pool offers and a buyer asks through the site (the sell form, the buy
+# form, the quote); the Hub itself takes up to LIMITS["trust"].
+TRUST_MAX = 1000
 _HEX = re.compile(r"0x[0-9a-fA-F]*")
 
 
@@ -209,11 +212,12 @@ def input_file_urls(urls: Any, *, site_url: str) -> list[str]:
     if not isinstance(urls, list) or not all(isinstance(url, str) for url in urls):
         raise InvalidOrder("input_files must be a list of URLs.", field="input_files")
     site = origin_of(site_url)
-    for url in urls:
+    for position, url in enumerate(urls):
         problem = url_refusal(url)
         if problem and not _on_origin(url, site):
             raise InvalidOrder(
-                f"Workers will not download the input file {url[:200]}: {problem}. Give a "
+                f"input_files[{position}]: Workers will not download the input file "
+                f"{url[:200]}: {problem}. Give a "
                 "public http(s) URL, or upload the file to this site (the buy form does it; "
                 "POST /api/v1/orders/inputs/).",
                 field="input_files",

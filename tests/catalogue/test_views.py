@@ -75,6 +75,21 @@ def test_detail_page_renders_description_inert_and_prices(client):
     assert "Price per task" in page
 
 
+def test_the_description_help_says_what_becomes_of_html_as_the_page_shows_it(client):
+    """HTML in a description is shown as the text typed, not removed: the help says so."""
+    user = UserFactory()
+    client.force_login(user)
+    form = client.get(reverse("app_submit")).content.decode()
+    assert (
+        "Markdown: headings, lists, links, tables, code. HTML tags are not run: they show as "
+        "the text you typed."
+    ) in form
+    assert "removed" not in form
+    app = AppFactory(listing__owner=user, listing__description="<b>bold?</b> **bold**")
+    page = client.get(app.listing.get_absolute_url()).content.decode()
+    assert "<p>&lt;b&gt;bold?&lt;/b&gt; <strong>bold</strong></p>" in page
+
+
 def test_detail_of_pending_listing_only_for_owner_and_staff(client):
     app = AppFactory(listing__status=CurationStatus.PENDING)
     url = app.listing.get_absolute_url()
@@ -149,7 +164,9 @@ def test_a_burst_of_comments_is_cut_at_the_users_rate_and_refusals_write_nothing
         "You are posting comments too fast (at most 5 a minute): wait 1 min, then try again."
         in refusal
     )
-    assert "spam 5" not in refusal
+    assert "spam 5</textarea>" in refusal  # kept in the form to post again later
+    assert responses[5].status_code == 429
+    assert '<div class="comment-body">spam 5' not in refusal
 
 
 def test_new_users_share_the_comment_rate_of_their_address_whatever_they_forward(client, settings):
@@ -182,14 +199,16 @@ def test_new_users_share_the_comment_rate_of_their_address_whatever_they_forward
 def test_a_comment_the_service_refuses_does_not_use_a_turn(client, settings):
     settings.COMMENT_RATE = "1/min"
     owner = UserFactory()
-    unpublished = ListingFactory(owner=owner, status=CurationStatus.PENDING)
+    unpublished = AppFactory(listing__owner=owner, listing__status=CurationStatus.PENDING).listing
     published = AppFactory(listing__owner=owner).listing
     client.force_login(owner)
 
     refused = client.post(reverse("comment_create", args=[unpublished.pk]), {"body": "hi"})
     posted = client.post(reverse("comment_create", args=[published.pk]), {"body": "hi"})
 
-    assert refused.status_code == posted.status_code == 302
+    assert refused.status_code == 400
+    assert "Only published listings can be commented on." in refused.content.decode()
+    assert posted.status_code == 302
     assert list(Comment.objects.values_list("listing", flat=True)) == [published.pk]
 
 
@@ -352,33 +371,112 @@ def test_equivalent_queries_share_one_cached_page_and_filters_do_not_leak(client
 # ---------------------------------------------------------------------- texts with a limit
 
 
-def test_a_5000_character_comment_is_refused_with_its_length_not_cut(client):
+def test_a_5000_character_comment_is_refused_next_to_its_form_with_the_text_kept(client):
+    listing = AppFactory().listing
+    client.force_login(UserFactory())
+
+    response = client.post(reverse("comment_create", args=[listing.pk]), {"body": "x" * 5000})
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    error = "A comment is at most 4,000 characters; this one has 5,000: shorten it by 1,000."
+    # The reason sits in the comment form, right above the box that still holds the text.
+    assert (
+        f'<p class="msg msg-error" id="comment-error" role="alert">{error}</p>\n'
+        '          <textarea id="id_body" name="body"'
+    ) in page
+    assert 'aria-describedby="comment-error" autofocus>' + "x" * 5000 + "</textarea>" in page
+    assert not list(response.context["messages"])  # not a second time out of view at the top
+    assert not Comment.objects.exists()
+
+
+def test_an_over_long_reply_is_refused_in_its_open_reply_form_with_the_text_kept(client):
+    parent = CommentFactory(listing=AppFactory().listing)
+    other = CommentFactory(listing=parent.listing)
+    client.force_login(UserFactory())
+
+    response = client.post(
+        reverse("comment_create", args=[parent.listing.pk]),
+        {"body": "r" * 4001, "parent": parent.pk},
+    )
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert (
+        f'<p class="msg msg-error" id="reply-error-{parent.pk}" role="alert">A comment is at '
+        "most 4,000 characters; this one has 4,001: shorten it by 1.</p>"
+    ) in page
+    assert f'aria-describedby="reply-error-{parent.pk}" autofocus>' + "r" * 4001 in page
+    assert page.count("<details open><summary>Reply</summary>") == 1
+    assert f"reply-error-{other.pk}" not in page and 'id="comment-error"' not in page
+    assert Comment.objects.count() == 2
+
+
+def test_a_reply_to_a_vanished_comment_is_kept_in_the_new_comment_form(client):
     listing = AppFactory().listing
     client.force_login(UserFactory())
 
     response = client.post(
-        reverse("comment_create", args=[listing.pk]), {"body": "x" * 5000}, follow=True
+        reverse("comment_create", args=[listing.pk]), {"body": "my answer", "parent": 999999}
     )
 
-    assert [str(m) for m in response.context["messages"]] == [
-        "A comment is at most 4,000 characters; this one has 5,000: shorten it by 1,000."
-    ]
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "The comment you replied to no longer exists: post your text as a new comment" in page
+    assert 'aria-describedby="comment-error" autofocus>my answer</textarea>' in page
     assert not Comment.objects.exists()
 
 
-def test_a_comment_edited_past_its_limit_is_refused_and_kept_as_it_was(client):
+def test_a_comment_edited_past_its_limit_is_refused_in_its_form_and_kept_as_it_was(client):
     comment = CommentFactory(listing=AppFactory().listing, body="Fine")
     client.force_login(comment.author)
 
-    response = client.post(
-        reverse("comment_edit", args=[comment.pk]), {"body": "y" * 4001}, follow=True
-    )
+    response = client.post(reverse("comment_edit", args=[comment.pk]), {"body": "y" * 4001})
 
-    assert [str(m) for m in response.context["messages"]] == [
-        "A comment is at most 4,000 characters; this one has 4,001: shorten it by 1."
-    ]
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert (
+        f'<p class="msg msg-error" id="edit-error-{comment.pk}" role="alert">A comment is at '
+        "most 4,000 characters; this one has 4,001: shorten it by 1.</p>"
+    ) in page
+    assert f'aria-describedby="edit-error-{comment.pk}" autofocus>' + "y" * 4001 in page
+    assert "<details open><summary>Edit</summary>" in page
     comment.refresh_from_db()
     assert comment.body == "Fine"
+
+
+def test_an_edit_past_the_window_is_said_at_the_comment_since_its_form_is_gone(client, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    comment = CommentFactory(listing=AppFactory().listing, body="Fine")
+    Comment.objects.filter(pk=comment.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    client.force_login(comment.author)
+
+    response = client.post(reverse("comment_edit", args=[comment.pk]), {"body": "Better"})
+
+    assert response.status_code == 302
+    assert response.url.endswith(f"#comment-{comment.pk}")
+    comment.refresh_from_db()
+    assert comment.body == "Fine"
+
+
+def test_an_over_long_comment_report_is_refused_in_its_form_with_the_reason_kept(client):
+    comment = CommentFactory(listing=AppFactory().listing)
+    client.force_login(UserFactory())
+
+    response = client.post(reverse("comment_report", args=[comment.pk]), {"reason": "s" * 201})
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert (
+        f'<p class="msg msg-error" id="report-error-{comment.pk}" role="alert">A reason is at '
+        "most 200 characters; this one has 201: shorten it by 1.</p>"
+    ) in page
+    assert 'value="' + "s" * 201 + '" aria-invalid="true"' in page
+    assert "<details open><summary>Report</summary>" in page
+    assert not comment.reports.exists()
 
 
 def test_the_comment_boxes_are_counted_at_the_comment_limit(client):
@@ -394,17 +492,20 @@ def test_the_comment_boxes_are_counted_at_the_comment_limit(client):
     assert "frontend/js/counter.js" in page
 
 
-def test_an_over_long_report_is_refused_not_cut(client):
+def test_an_over_long_report_is_refused_in_its_open_form_not_cut(client):
     listing = AppFactory().listing
     client.force_login(UserFactory())
 
-    response = client.post(
-        reverse("listing_report", args=[listing.pk]), {"reason": "z" * 600}, follow=True
-    )
+    response = client.post(reverse("listing_report", args=[listing.pk]), {"reason": "z" * 600})
 
-    assert [str(m) for m in response.context["messages"]] == [
-        "A report is at most 500 characters; this one has 600: shorten it by 100."
-    ]
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert (
+        '<p class="msg msg-error" id="listing-report-error" role="alert">A report is at most '
+        "500 characters; this one has 600: shorten it by 100.</p>"
+    ) in page
+    assert 'aria-describedby="listing-report-error" autofocus>' + "z" * 600 in page
+    assert '<details class="panel report" open>' in page
     assert not listing.reports.exists()
 
 

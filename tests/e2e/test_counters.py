@@ -63,3 +63,28 @@ def test_the_submission_form_counts_its_name_summary_and_description(live_server
     expect(page.locator("#id_description + .counter")).to_have_text("15 / 20,000 characters")
     described = page.locator("#id_name").get_attribute("aria-describedby") or ""
     assert page.locator("#id_name + .counter").get_attribute("id") in described.split()
+
+
+def test_a_comment_the_server_refuses_comes_back_in_view_in_its_form_with_the_text(
+    live_server, page, settings
+):
+    settings.COMMENT_RATE = "1/min"
+    listing = AppFactory(listing__name="resvg", listing__description="Long.\n\n" * 80).listing
+    _sign_in(page, live_server.url, UserFactory())
+    page.goto(live_server.url + listing.get_absolute_url())
+    page.fill("#id_body", "First")
+    page.get_by_role("button", name="Post comment").click()
+    expect(page.locator(".msg-success")).to_have_text("Your comment is posted.")
+
+    second = "A second thought, written at length.\n" * 40
+    page.fill("#id_body", second)
+    page.get_by_role("button", name="Post comment").click()
+
+    error = page.locator("#comment-error")
+    expect(error).to_have_text(
+        re.compile(r"You are posting comments too fast \(at most 1 a minute\): wait .+, then try")
+    )
+    expect(error).to_be_in_viewport()
+    expect(page.locator("#id_body")).to_be_focused()
+    assert page.locator("#id_body").input_value() == second
+    assert list(Comment.objects.values_list("body", flat=True)) == ["First"]

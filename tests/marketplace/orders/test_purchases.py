@@ -4,17 +4,20 @@ the match transaction, sent by the buyer's wallet, makes the deal it announced."
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from eth_account import Account
 from rest_framework.test import APIClient
 
 from marketplace.chain.orders import AppOrder, DatasetOrder, WorkerpoolOrder, sign_order, typed_data
-from marketplace.deals.models import Deal
+from marketplace.deals.models import Category, Deal
 from marketplace.orders.models import Order, OrderStatus
+from marketplace.orders.parsing import TRUST_MAX
 from tests.factories.accounts import WalletFactory
-from tests.factories.catalogue import AppFactory, DatasetFactory
+from tests.factories.catalogue import AppFactory, DatasetFactory, WorkerpoolFactory
 from tests.marketplace.chain.hub_helpers import ECT
 
 pytestmark = pytest.mark.django_db
@@ -201,6 +204,32 @@ def test_a_request_signed_by_another_wallet_is_refused_before_any_gas(buyer, boo
     assert f"not by its requester {book.requester.address}" in response.json()["error"]
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("trust", str(2**300), "trust is above the largest uint256 (2**256 - 1)."),
+        ("trust", str(2**64), "trust is above the highest trust the Hub takes"),
+        ("category", str(2**256 - 1), "category is above the highest category number"),
+    ],
+)
+def test_the_match_refuses_a_huge_trust_or_category_naming_it(buyer, book, field, value, error):
+    answer = quote(buyer, book)
+    message = {**answer["request_typed_data"]["message"], field: value}
+    response = buyer.post(
+        "/api/v1/orders/match/",
+        {
+            "request": message,
+            "signature": "0x" + "11" * 65,
+            "app_order": answer["app_order"]["digest"],
+            "workerpool_order": answer["workerpool_order"]["digest"],
+        },
+        "json",
+    )
+    assert response.status_code == 400
+    assert response.json()["field"] == field
+    assert response.json()["error"].startswith(error)
+
+
 def test_every_failing_check_is_told_before_the_transaction(buyer, book):
     answer = quote(buyer, book)
     message = {**answer["request_typed_data"]["message"], "trust": "9", "appmaxprice": "1"}
@@ -254,11 +283,93 @@ def test_an_input_file_workers_would_refuse_is_refused_at_the_quote(url: str, ru
     assert response.status_code == 400
     refused = response.json()
     assert refused["field"] == "input_files"
-    assert refused["error"].startswith(f"Workers will not download the input file {url}: {rule}")
+    assert refused["error"].startswith(
+        f"input_files[1]: Workers will not download the input file {url}: {rule}"
+    )
     assert refused["error"].endswith(
         ". Give a public http(s) URL, or upload the file to this site (the buy form does it; "
         "POST /api/v1/orders/inputs/)."
     )
+
+
+def _quote_refusal(**fields) -> dict:
+    """The quote's answer to `fields`, from a signed-in buyer paying from their own wallet."""
+    wallet = WalletFactory()
+    client = APIClient()
+    client.force_authenticate(wallet.user)
+    body = {"requester": wallet.address, "app": "0x" + "11" * 20, "category": 0, **fields}
+    response = client.post("/api/v1/orders/quote/", body, "json")
+    assert response.status_code == 400, response.json()
+    return response.json()
+
+
+def test_a_file_url_as_input_file_is_refused_naming_its_place_in_the_list():
+    assert _quote_refusal(input_files=["file:///etc/passwd"]) == {
+        "error": "input_files[0]: Workers will not download the input file file:///etc/passwd: "
+        "only http and https URLs are downloaded, not file. Give a public http(s) URL, or "
+        "upload the file to this site (the buy form does it; POST /api/v1/orders/inputs/).",
+        "field": "input_files",
+    }
+
+
+def test_an_input_file_too_long_to_be_a_url_is_refused_naming_its_place_in_the_list():
+    fine = "https://files.example/in.txt"
+    assert _quote_refusal(input_files=[fine, fine, "https://files.example/" + "a" * 2000]) == {
+        "error": "input_files[2]: Ensure this field has no more than 2000 characters.",
+        "field": "input_files",
+    }
+
+
+@pytest.mark.parametrize("category", [5, 2**31, 2**256, 2**300])
+def test_the_quote_refuses_a_category_the_hub_does_not_have(category: int):
+    assert _quote_refusal(category=category) == {
+        "error": "category: The Hub has no such category: choose one of 0 (XS), 1 (S), 2 (M), "
+        "3 (L), 4 (XL).",
+        "field": "category",
+    }
+
+
+def test_the_quote_knows_the_categories_the_index_has_seen():
+    Category.objects.create(
+        chain_id=settings.CHAIN_ID, block_number=1, catid=5, name="XXL", time_ref=36_000
+    )
+    refused = _quote_refusal(category=6)
+    assert refused["field"] == "category"
+    assert refused["error"].endswith("3 (L), 4 (XL), 5 (XXL).")
+
+
+@pytest.mark.parametrize("trust", [TRUST_MAX + 1, 2**64, 2**300])
+def test_the_quote_refuses_a_trust_above_what_pools_sell_here(trust: int):
+    assert _quote_refusal(trust=trust) == {
+        "error": "trust: At most 1,000: the highest trust a pool sells on this site.",
+        "field": "trust",
+    }
+
+
+def test_the_quote_takes_the_highest_trust_and_category_and_goes_on_to_the_wallet():
+    """At the bounds the input is fine: what refuses next is the wallet (not the buyer's)."""
+    client = APIClient()
+    client.force_authenticate(WalletFactory().user)
+    body = {
+        "requester": WalletFactory().address,  # someone else's
+        "app": "0x" + "11" * 20,
+        "category": 4,
+        "trust": TRUST_MAX,
+    }
+    response = client.post("/api/v1/orders/quote/", body, "json")
+    assert response.status_code == 403
+    assert response.json()["field"] == "requester"
+
+
+def test_the_sell_form_and_the_buy_form_cap_trust_where_the_quote_does():
+    from marketplace.orders.forms import SellForm
+
+    pool = WorkerpoolFactory().listing
+    assert SellForm(listing=pool).fields["trust"].max_value == TRUST_MAX
+    buy_page = (
+        Path(settings.BASE_DIR) / "marketplace/orders/templates/orders/buy.html"
+    ).read_text()
+    assert f'name="trust" min="0" max="{TRUST_MAX}"' in buy_page
 
 
 def test_the_sites_own_input_store_is_fine_on_loopback(buyer, book):
@@ -302,7 +413,8 @@ def test_a_signed_request_with_a_loopback_input_file_is_refused_before_any_gas(b
     assert response.status_code == 400
     assert response.json()["field"] == "input_files"
     assert response.json()["error"].startswith(
-        "Workers will not download the input file http://127.0.0.1:6379/: its host 127.0.0.1 "
+        "input_files[0]: Workers will not download the input file http://127.0.0.1:6379/: its "
+        "host 127.0.0.1 "
         "is a loopback address"
     )
     assert "transaction" not in response.json()
