@@ -674,7 +674,7 @@ class QuoteInputSerializer(serializers.Serializer):
         max_value=TRUST_MAX,
         default=0,
         error_messages={
-            "max_value": f"At most {TRUST_MAX:,}: the highest trust a pool sells on this site."
+            "max_value": f"At most {TRUST_MAX:,}: the highest trust a buyer may ask here."
         },
     )
     volume = serializers.IntegerField(min_value=1, max_value=10_000, default=1)

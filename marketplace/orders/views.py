@@ -32,7 +32,7 @@ from marketplace.notfound import NotFound
 from marketplace.orders import selectors
 from marketplace.orders.forms import SellForm
 from marketplace.orders.models import Order, OrderStatus
-from marketplace.orders.parsing import OrderError
+from marketplace.orders.parsing import TRUST_MAX, OrderError
 from pools.agent import task_command_line
 
 
@@ -244,6 +244,7 @@ def app_buy(request: HttpRequest, slug: str) -> HttpResponse:
         "categories": categories,
         "wallets": wallets,
         "default_trust": selectors.DEFAULT_TRUST,
+        "trust_max": TRUST_MAX,
         "default_args": app.default_args,
         "needs_dataset": app.needs_dataset,
         "command_line": task_command_line(

@@ -341,7 +341,7 @@ def test_the_quote_knows_the_categories_the_index_has_seen():
 @pytest.mark.parametrize("trust", [TRUST_MAX + 1, 2**64, 2**300])
 def test_the_quote_refuses_a_trust_above_what_pools_sell_here(trust: int):
     assert _quote_refusal(trust=trust) == {
-        "error": "trust: At most 1,000: the highest trust a pool sells on this site.",
+        "error": "trust: At most 1,000: the highest trust a buyer may ask here.",
         "field": "trust",
     }
 
