@@ -4,7 +4,6 @@ the match transaction, sent by the buyer's wallet, makes the deal it announced."
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -361,15 +360,11 @@ def test_the_quote_takes_the_highest_trust_and_category_and_goes_on_to_the_walle
     assert response.json()["field"] == "requester"
 
 
-def test_the_sell_form_and_the_buy_form_cap_trust_where_the_quote_does():
+def test_the_sell_form_caps_trust_where_the_quote_does():
     from marketplace.orders.forms import SellForm
 
     pool = WorkerpoolFactory().listing
     assert SellForm(listing=pool).fields["trust"].max_value == TRUST_MAX
-    buy_page = (
-        Path(settings.BASE_DIR) / "marketplace/orders/templates/orders/buy.html"
-    ).read_text()
-    assert f'name="trust" min="0" max="{TRUST_MAX}"' in buy_page
 
 
 def test_the_sites_own_input_store_is_fine_on_loopback(buyer, book):

@@ -8,6 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from marketplace.catalogue.models import CurationStatus
+from marketplace.orders.parsing import TRUST_MAX
+from marketplace.orders.selectors import DEFAULT_TRUST
 from tests.factories.accounts import UserFactory, WalletFactory
 from tests.factories.catalogue import AppFactory, DatasetFactory, WorkerpoolFactory
 
@@ -152,5 +154,7 @@ def test_a_datasets_offers_lead_to_the_buy_pages_of_its_apps_with_it(client):
 def test_the_buy_page_of_an_app_that_reads_no_dataset_preselects_none(client):
     html = _buy_page(client, "--help")
     assert '<option value="" selected>No dataset</option>' in html
+    # Trust starts where the cards' runs are priced, and stops where the quote does.
+    assert f'name="trust" min="0" max="{TRUST_MAX}" value="{DEFAULT_TRUST}"' in html
     assert " selected>A poster" not in html
     assert '<code class="mono" data-trade-command>app --help</code>' in html
