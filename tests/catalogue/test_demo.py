@@ -8,11 +8,11 @@ from django.core.management import call_command
 from marketplace.catalogue.demo import APPS, DATASETS, POOLS
 from marketplace.catalogue.models import Asset, Listing
 from marketplace.chain.keys import DEV_ADDRESSES
-from marketplace.chain.models import Deployment
 from marketplace.orders.models import Order
 from marketplace.orders.purchases import purchase_quote
 from marketplace.orders.selectors import Wanted
 from pools.models import MembershipDecision, PoolMember
+from tests.catalogue.deployments import record_deployment
 from tests.marketplace.indexer.helpers import index_to_head
 
 pytestmark = pytest.mark.django_db
@@ -28,25 +28,7 @@ def test_without_a_deployment_the_demo_stays_off_chain(capsys):
 def test_on_the_dev_chain_the_demo_is_registered_and_sells_its_first_tasks(
     chain, hub_deployment, capsys
 ):
-    Deployment.objects.create(
-        chain_id=31337,
-        first_block=hub_deployment.block,
-        **{
-            name: getattr(hub_deployment, name)
-            for name in (
-                "token",
-                "hub",
-                "hub_orders",
-                "hub_accounts",
-                "app_registry",
-                "dataset_registry",
-                "workerpool_registry",
-                "app_implementation",
-                "dataset_implementation",
-                "workerpool_implementation",
-            )
-        },
-    )
+    record_deployment(hub_deployment)
     call_command("seed_demo")
     out = capsys.readouterr().out
     listed = len(APPS) + len(DATASETS) + len(POOLS)

@@ -30,9 +30,9 @@ from marketplace.catalogue.demo_chain import DEMO_AGENTS, DEMO_REQUESTER
 from marketplace.catalogue.models import Listing
 from marketplace.chain import client
 from marketplace.chain.hub import Hub, task_id
-from marketplace.chain.models import Deployment
 from pools import lifecycle
 from pools.models import Replicate, RunStatus, TaskRun
+from tests.catalogue.deployments import record_deployment
 from tests.factories.accounts import WalletFactory
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.test_pipeline import _database_lock
@@ -96,8 +96,7 @@ def _quote(buyer: APIClient, requester: str, app: Listing, dataset: Listing | No
 @pytest.fixture
 def demo(chain, anvil, hub_deployment, live_server):
     """The demo catalogue on the dev chain, as `make run` seeds it, indexed."""
-    fields = dataclasses.asdict(hub_deployment)
-    Deployment.objects.create(chain_id=CHAIN_ID, first_block=fields.pop("block"), **fields)
+    record_deployment(hub_deployment, chain_id=CHAIN_ID)
     # Deadlines follow block time: bring the chain's clock up to the wall clock's.
     latest = chain.eth.get_block("latest")["timestamp"]
     if latest < int(time.time()):

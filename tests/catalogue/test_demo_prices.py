@@ -11,25 +11,12 @@ from django.core.management import call_command
 from marketplace.catalogue.models import Listing, Market, TaskCategory
 from marketplace.chain.amounts import ECT_DECIMALS, to_units
 from marketplace.chain.keys import DEV_ADDRESSES
-from marketplace.chain.models import Deployment
 from marketplace.orders.purchases import purchase_quote
 from marketplace.orders.selectors import Wanted, needs_dataset
+from tests.catalogue.deployments import record_deployment
 from tests.marketplace.indexer.helpers import index_to_head
 
 pytestmark = pytest.mark.django_db
-
-DEPLOYED = (
-    "token",
-    "hub",
-    "hub_orders",
-    "hub_accounts",
-    "app_registry",
-    "dataset_registry",
-    "workerpool_registry",
-    "app_implementation",
-    "dataset_implementation",
-    "workerpool_implementation",
-)
 
 
 def units(price: Decimal) -> int:
@@ -38,11 +25,7 @@ def units(price: Decimal) -> int:
 
 @pytest.fixture
 def demo(chain, hub_deployment):
-    Deployment.objects.create(
-        chain_id=31337,
-        first_block=hub_deployment.block,
-        **{name: getattr(hub_deployment, name) for name in DEPLOYED},
-    )
+    record_deployment(hub_deployment)
     call_command("seed_demo")
     index_to_head(hub_deployment)
 
