@@ -376,8 +376,12 @@ def test_a_task_given_up_says_refunded_and_its_stderr_is_for_the_buyer_only(
     assert (
         '<code class="wrap-any">&lt;b&gt;error&lt;/b&gt;: not an SVG document</code>' in deal_page
     )
+    assert "(<a href=" in deal_page and '#workers">all of its stderr</a>)' in deal_page
     task_page = client.get(task_url).content.decode()
     assert "<summary>Exit status 3; the last lines of its stderr</summary>" in task_page
+    # No result will come: the page says why, not "not yet"
+    assert "none: the pool gave the task up, and its price went back to the payer" in task_page
+    assert "not yet" not in task_page
     assert (
         '<pre class="mono wrap-any">reading /input/drawing.svg\n'
         "&lt;b&gt;error&lt;/b&gt;: not an SVG document</pre>"
