@@ -468,9 +468,19 @@ def test_a_lying_worker_is_outvoted_slashed_and_the_honest_ones_share_its_stake(
     run = pipeline.wait_for("the task to complete", _finished(dealid, RunStatus.COMPLETED))
 
     # The liar (weight 2) holds consensus off: 2 honest workers (2 x 2) are not enough at
-    # trust 3 against it (4 x 3 <= (1 + 4 + 2) x 2); a third one is (8 x 3 > 11 x 2).
-    assert run.replicates_wanted == 4
+    # trust 3 against it (4 x 3 <= (1 + 4 + 2) x 2); a third one is (8 x 3 > 11 x 2). So the
+    # scheduler widened the task until all four had contributed, once each. (How far
+    # `replicates_wanted` went depends on timing: a replicate that expires on a loaded machine
+    # frees its place, and its late report still counts.)
     task = market.hub.task(run.taskid)
+    replicates = list(run.replicates.order_by("created_at"))
+    described = [(r.worker, r.status, r.failure) for r in replicates]
+    assert sorted(r.worker for r in replicates) == sorted(w.address for w in market.workers), (
+        described
+    )
+    assert sorted(task.contributors) == sorted(w.address for w in market.workers), described
+    assert task.winner_counter == 3
+    assert run.replicates_wanted >= 3
     digests = {r.worker: r.digest for r in run.replicates.all()}
     assert len({digests[w.address] for w in honest}) == 1
     assert digests[liar.address] != "0x" + task.result_digest.hex()
