@@ -23,8 +23,8 @@ def _daphne_hands_bodies_to_django() -> None:
     http_protocol.WebRequest = WebRequest
 
 
-# Nothing a client of ours sends over a websocket is longer (pools.consumers reads 1,024
-# characters at most): a longer message closes the socket (1009) before it is read whole.
+# Nothing a client of ours sends over a websocket is longer (marketplace.deals.consumers reads
+# 1,024 characters at most): a longer message closes the socket (1009) before it is read whole.
 WEBSOCKET_MAX_MESSAGE_BYTES = 64 * 1024
 
 

@@ -1,13 +1,12 @@
-"""Websocket routes: the live progress of deals (pools.consumers; any text as the deal id, which
-the consumer checks, so that a malformed one gets a close code that says so); any other path is
-answered by NoSuchSocket (a close with code 4404), never a server error."""
+"""Websocket routes: those of the deal pages (marketplace.deals.routing: a deal's live progress);
+any other path is answered by NoSuchSocket (a close with code 4404), never a server error."""
 
 import json
 
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.urls import path, re_path
+from django.urls import re_path
 
-from pools.consumers import DealProgressConsumer
+from marketplace.deals import routing as deals_routing
 
 CLOSE_NOT_FOUND = 4404
 
@@ -29,6 +28,6 @@ class NoSuchSocket(AsyncWebsocketConsumer):
 
 
 websocket_urlpatterns: list = [
-    path("ws/deals/<str:dealid>/", DealProgressConsumer.as_asgi(), name="deal_progress"),
+    *deals_routing.websocket_urlpatterns,
     re_path(r"", NoSuchSocket.as_asgi()),
 ]

@@ -28,6 +28,7 @@ from marketplace.accounts.models import Wallet
 from marketplace.catalogue.models import Asset, Market
 from marketplace.chain.amounts import format_ect
 from marketplace.deals.models import Worker, WorkerBond
+from marketplace.deals.notify import progress_changed
 from pools.models import (
     Admission,
     AdmittedVia,
@@ -39,7 +40,6 @@ from pools.models import (
     Replicate,
     ReplicateStatus,
 )
-from pools.progress import progress_changed
 
 DEFAULT_STRIKES = 2
 

@@ -30,6 +30,7 @@ from datamarket.selectors import datasets_closed_to
 from marketplace.catalogue.models import Asset, Market
 from marketplace.chain.errors import ChainError, ChainRevert
 from marketplace.deals.models import Deal, Task, Worker
+from marketplace.deals.notify import progress_changed
 from marketplace.indexer.selectors import index_freshness
 from pools import membership
 from pools.failures import CONTRADICTABLE, classify
@@ -42,7 +43,6 @@ from pools.models import (
     RunStatus,
     TaskRun,
 )
-from pools.progress import progress_changed
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount

@@ -23,11 +23,11 @@ from django.utils import timezone
 from datamarket.services import KeyRefused, dataset_key_release
 from marketplace.catalogue.models import Asset, Listing
 from marketplace.deals.models import Category, Deal, Task
+from marketplace.deals.notify import progress_changed
 from pools import membership
 from pools.failures import KINDS as FAILURE_KINDS
 from pools.failures import classify, clean_tail
 from pools.models import AdmittedVia, PoolMember, Replicate, ReplicateStatus
-from pools.progress import progress_changed
 from pools.results import UnsafeArchive, check_result_archive
 from pools.scheduler import lease_seconds
 

@@ -9,9 +9,8 @@ from django.shortcuts import render
 
 from marketplace.accounts.selectors import wallet_list
 from marketplace.catalogue.selectors import listing_visible_to
-from marketplace.deals import selectors
+from marketplace.deals import progress, selectors
 from marketplace.indexer.selectors import index_freshness
-from pools import progress
 
 # How often the page of a deal sent but not indexed yet asks again (the dev chain mines a
 # block per transaction and the indexer follows within a second).

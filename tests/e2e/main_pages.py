@@ -28,8 +28,8 @@ from pools import membership
 from tests.factories.accounts import UserFactory
 from tests.factories.catalogue import AppFactory
 from tests.marketplace.chain.hub_helpers import Market
+from tests.marketplace.deals.test_progress import started_deal, user_of
 from tests.pools.members import admit
-from tests.pools.test_progress import started_deal, user_of
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,8 +9,9 @@ import pytest
 from marketplace.chain import client
 from marketplace.chain.errors import ChainRevert
 from marketplace.chain.hub import Hub, TaskStatus
+from marketplace.deals import progress
 from marketplace.deals.models import Task
-from pools import lifecycle, progress, scheduler
+from pools import lifecycle, scheduler
 from pools.models import RunStatus, TaskRun
 from pools.work import replicate_fail
 from tests.marketplace.chain.hub_helpers import ECT, new_digest

@@ -49,8 +49,9 @@ from marketplace.chain.orders import (
     WorkerpoolOrder,
     sign_order,
 )
+from marketplace.deals import progress
 from marketplace.deals.models import Task
-from pools import lifecycle, progress
+from pools import lifecycle
 from pools.models import Replicate, ReplicateStatus, RunStatus, TaskRun
 from tests.factories.accounts import WalletFactory
 from tests.factories.catalogue import AppFactory, DatasetFactory

@@ -333,8 +333,8 @@ def test_a_task_given_up_says_refunded_and_its_stderr_is_for_the_buyer_only(
 ):
     from pools import lifecycle, scheduler
     from pools.work import replicate_fail
+    from tests.marketplace.deals.test_progress import started_deal
     from tests.pools.members import admit
-    from tests.pools.test_progress import started_deal
 
     # Given a task of an operated pool whose app failed alike on two workers, saying why
     admit(market.workerpool, market.workers)

@@ -1,10 +1,11 @@
-"""The live progress of a deal over a websocket: ws/deals/<dealid>/ (marketplace.routing).
+"""The live progress of a deal over a websocket: ws/deals/<dealid>/ (marketplace.deals.routing).
 
 Protocol (server to client, JSON unless `?format=html`):
 
 - {"type": "snapshot", "seq": n, "snapshot": {...}}: the deal as this viewer may see it
-  (pools.progress.snapshot_of), times in ISO 8601. The first message after connecting is always
-  the current snapshot (seq 1); after that one is sent whenever it changed, seq increasing by 1.
+  (marketplace.deals.progress.snapshot_of), times in ISO 8601. The first message after
+  connecting is always the current snapshot (seq 1); after that one is sent whenever it changed,
+  seq increasing by 1.
 - {"type": "pong"}: the answer to {"type": "ping"}, the only message a client may send.
 - {"type": "error", "error": "..."}: what was wrong with a client's message (the socket stays
   open; a message over MAX_MESSAGE_CHARS is not read), or, before closing with code 4400 (bad
@@ -12,15 +13,16 @@ Protocol (server to client, JSON unless `?format=html`):
 
 With `?format=html` the snapshots are HTML fragments instead, `<div id="deal-live"
 hx-swap-oob="true" data-seq="n">…</div>`, for the deal page's htmx ws extension to swap in.
-With `?task=N` they are about the deal's task N only (pools.progress.task_snapshot), as the
-task's page shows it.
+With `?task=N` they are about the deal's task N only (marketplace.deals.progress.task_snapshot),
+as the task's page shows it.
 
-Who sees worker messages and failures: pools.progress.can_see_logs. Browsers authenticate with
-their session; scripts may send their API token (`Authorization: Bearer se_...`). Like every
-websocket of the site (marketplace.asgi), the handshake needs an Origin of an allowed host.
+Who sees worker messages and failures: marketplace.deals.progress.can_see_logs. Browsers
+authenticate with their session; scripts may send their API token (`Authorization: Bearer
+se_...`). Like every websocket of the site (marketplace.asgi), the handshake needs an Origin of
+an allowed host.
 
-Updates follow notifications (pools.progress.progress_changed) at once, and a re-read every
-PROGRESS_POLL_SECONDS catches changes whose notification could not reach this process.
+Updates follow notifications (marketplace.deals.notify.progress_changed) at once, and a re-read
+every PROGRESS_POLL_SECONDS catches changes whose notification could not reach this process.
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.template.loader import render_to_string
 
 from marketplace.accounts import services as accounts
+from marketplace.deals import notify, progress
 from marketplace.deals.selectors import bytes32_key
-from pools import progress
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +117,7 @@ class DealProgressConsumer(AsyncWebsocketConsumer):
         self.dealid = dealid
         # Joined before the first snapshot is read, so that no change falls between them: a
         # notification arriving meanwhile waits for connect() and finds nothing new.
-        await self.channel_layer.group_add(progress.group_name(dealid), self.channel_name)
+        await self.channel_layer.group_add(notify.group_name(dealid), self.channel_name)
         self._changed = asyncio.Event()
         await self._refresh()
         self._follower = asyncio.create_task(self._follow())
@@ -127,7 +129,7 @@ class DealProgressConsumer(AsyncWebsocketConsumer):
                 await self._follower
         if self.dealid:
             await self.channel_layer.group_discard(
-                progress.group_name(self.dealid), self.channel_name
+                notify.group_name(self.dealid), self.channel_name
             )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -152,7 +154,7 @@ class DealProgressConsumer(AsyncWebsocketConsumer):
             )
 
     async def deal_progress(self, event: dict[str, Any]) -> None:
-        """A notification (pools.progress.NOTIFICATION_TYPE): something of the deal changed."""
+        """A notification (marketplace.deals.notify.NOTIFICATION_TYPE): the deal changed."""
         if self._changed is not None:
             self._changed.set()
 

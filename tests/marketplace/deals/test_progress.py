@@ -1,19 +1,14 @@
-"""Snapshots of a deal's progress on anvil (the chain's record merged with the scheduler's), who
-may read what workers say, and notifications that leave only after commit."""
+"""Snapshots of a deal's progress on anvil (the chain's record merged with the scheduler's), and
+who may read what workers say."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime
 import json
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.contrib.auth.models import AnonymousUser
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.utils import timezone
@@ -21,8 +16,9 @@ from eth_account import Account
 
 from marketplace.accounts.models import Wallet
 from marketplace.chain.orders import sign_order
+from marketplace.deals import progress
 from marketplace.deals.models import Contribution, Task, TaskStatus
-from pools import progress, scheduler
+from pools import scheduler
 from pools.models import Replicate, TaskRun
 from tests.factories.accounts import UserFactory, WalletFactory
 from tests.factories.deals import DealFactory, TaskFactory
@@ -255,102 +251,6 @@ def test_logs_are_for_the_requester_the_beneficiary_the_pool_owner_and_staff(
     assert not progress.can_see_logs(DEALID, viewers["requester"])  # a deal not indexed
     assert progress.can_see_logs(DEALID, viewers["staff"])
     assert not progress.can_see_logs("0x1234", viewers["staff"])
-
-
-@pytest.fixture
-async def listener():
-    """A channel of the layer in the group of deal DEALID; yields a receive-with-timeout."""
-    layer = get_channel_layer()
-    channel = await layer.new_channel()
-    await layer.group_add(progress.group_name(DEALID), channel)
-
-    async def receive(timeout: float = 0.3) -> dict | None:
-        try:
-            return await asyncio.wait_for(layer.receive(channel), timeout)
-        except TimeoutError:
-            return None
-
-    yield receive
-    await layer.group_discard(progress.group_name(DEALID), channel)
-
-
-class Rollback(Exception):
-    pass
-
-
-@database_sync_to_async
-def _change(listener, *, commit: bool) -> dict | None:
-    """Notify inside a transaction, committed or rolled back; what the group got meanwhile."""
-    try:
-        with transaction.atomic():
-            progress.progress_changed(DEALID)
-            meanwhile = async_to_sync(listener)()
-            if not commit:
-                raise Rollback
-    except Rollback:
-        pass
-    return meanwhile
-
-
-@pytest.mark.django_db(transaction=True)
-async def test_the_notification_leaves_after_commit_and_never_on_rollback(listener):
-    assert await _change(listener, commit=False) is None
-    assert await listener() is None
-
-    assert await _change(listener, commit=True) is None
-    assert await listener() == {"type": "deal.progress", "dealid": DEALID}
-    assert await listener() is None  # once
-
-
-@pytest.mark.django_db(transaction=True)
-async def test_a_failing_channel_layer_is_logged_not_raised(monkeypatch, caplog):
-    layer = get_channel_layer()
-
-    async def down(group, message):
-        raise ConnectionError("Redis is down")
-
-    monkeypatch.setattr(layer, "group_send", down)
-    await database_sync_to_async(progress.progress_changed)(DEALID)
-
-    assert "not broadcast" in caplog.text and "Redis is down" in caplog.text
-
-
-def _contribute(market: Market, taskid: str) -> None:
-    from marketplace.chain.hub import scheduler_authorization
-
-    worker = market.workers[0]
-    market.hub.commit(
-        sender=market.sender(worker),
-        taskid=taskid,
-        digest=new_digest(),
-        authorization=scheduler_authorization(
-            worker=worker.address, taskid=taskid, scheduler_key=market.scheduler
-        ),
-    )
-
-
-@pytest.mark.django_db(transaction=True)
-async def test_the_indexer_notifies_the_deals_its_events_touch(market, hub_deployment):
-    dealid = await database_sync_to_async(started_deal)(market, hub_deployment)
-    taskid = (await TaskRun.objects.aget()).taskid
-    layer = get_channel_layer()
-    channel = await layer.new_channel()
-    await layer.group_add(progress.group_name(dealid), channel)
-
-    async def receive():
-        try:
-            return await asyncio.wait_for(layer.receive(channel), 1)
-        except TimeoutError:
-            return None
-
-    index = database_sync_to_async(index_to_head)
-    await database_sync_to_async(_contribute)(market, taskid)
-    assert await receive() is None  # on chain, not indexed yet
-    await index(hub_deployment)  # TaskContribute and TaskConsensus name the task only
-    assert await receive() == {"type": "deal.progress", "dealid": dealid}
-    assert await receive() is None  # once per indexed batch
-    await index(hub_deployment)
-    assert await receive() is None  # nothing new, nobody told
 
 
 # ---------------------------------------------------------------------- bar, percent, timeline

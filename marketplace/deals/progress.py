@@ -1,5 +1,5 @@
-"""Live progress of deals: where a deal stands now, as one viewer may see it (`deal_snapshot`),
-and the nudge services give the websocket consumers after they change it (`progress_changed`).
+"""Live progress of deals: where a deal stands now, as one viewer may see it (`deal_snapshot`).
+Services nudge the websocket consumers after they change a deal (marketplace.deals.notify).
 
 A snapshot merges two records of the same work: the chain's (marketplace.deals: Deal, Task,
 Contribution, as indexed) and the site's (pools.models: the TaskRun and Replicates of the pools it
@@ -11,26 +11,19 @@ What workers say (replicate messages, failure texts) is the requester's, the ben
 pool owner's and staff's to read (`can_see_logs`); everyone else gets statuses and percents, as
 the chain shows them to anyone.
 
-Notifications are tiny ({"type": "deal.progress", "dealid"}) and carry no state: each consumer
-re-reads the snapshot for its own viewer. The in-memory channel layer reaches only consumers of
-the process that sends; consumers therefore also re-read every PROGRESS_POLL_SECONDS, which
-covers changes made by other processes (the indexer, the scheduler) when there is no Redis.
+Each consumer re-reads the snapshot for its own viewer when notified, and also every
+PROGRESS_POLL_SECONDS (`poll_seconds`), which covers changes whose notification could not reach
+its process.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import datetime
 import json
-import logging
 from typing import TYPE_CHECKING, Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
@@ -46,9 +39,6 @@ if TYPE_CHECKING:
     from marketplace.deals.models import Contribution
     from pools.models import Replicate
 
-logger = logging.getLogger(__name__)
-
-NOTIFICATION_TYPE = "deal.progress"
 DEFAULT_POLL_SECONDS = 2
 # A deal of many tasks would make a long timeline: its latest events are enough to follow it.
 TIMELINE_LIMIT = 100
@@ -58,7 +48,6 @@ UNFINISHED_CAP = 99.0
 DEAL_UNFINISHED_CAP = 99.9
 # The longest end of a stderr line the deal page shows (the task page shows the whole tail).
 STDERR_LINE_CHARS = 200
-_SEND_TIMEOUT_SECONDS = 5
 
 # Replicates whose work is done (their result is uploaded, committed or revealed).
 _DONE_REPLICATES = (
@@ -118,13 +107,8 @@ def poll_seconds() -> float:
     return float(getattr(settings, "PROGRESS_POLL_SECONDS", DEFAULT_POLL_SECONDS))
 
 
-def group_name(dealid: str) -> str:
-    """The channel-layer group of a deal's consumers (`dealid` as bytes32_key gives it)."""
-    return f"deal.{dealid}"
-
-
 def socket_path(dealid: str) -> str:
-    """Where a deal's websocket is (marketplace.routing)."""
+    """Where a deal's websocket is (marketplace.deals.routing)."""
     return f"/ws/deals/{dealid}/"
 
 
@@ -763,45 +747,3 @@ def _task_events(
 def snapshot_json(snapshot: dict[str, Any]) -> Any:
     """`snapshot` as JSON values (times as ISO 8601 text)."""
     return json.loads(json.dumps(snapshot, cls=DjangoJSONEncoder))
-
-
-# ---------------------------------------------------------------------- notifications
-
-
-def progress_changed(dealid: str) -> None:
-    """Tell the consumers of deal `dealid` to look again, once the current transaction commits
-    (at once outside one; never on rollback). Call it from services that changed a deal's or a
-    task's state. Never raises for the channel layer's sake: live pages also re-read by
-    themselves."""
-    key = dealid.lower()
-    transaction.on_commit(lambda: _notify(key))
-
-
-def _notify(dealid: str) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    message = {"type": NOTIFICATION_TYPE, "dealid": dealid}
-    try:
-        _group_send(layer, group_name(dealid), message)
-    except Exception:
-        logger.warning(
-            "Progress of deal %s not broadcast (channel layer failing); pages will catch up"
-            " on their next poll.",
-            dealid,
-            exc_info=True,
-        )
-
-
-def _group_send(layer, group: str, message: dict[str, Any]) -> None:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        async_to_sync(layer.group_send)(group, message)
-        return
-    # Synchronous code running inside an event loop's thread (AsyncToSync refuses to run
-    # there): the send gets a thread of its own.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(async_to_sync(layer.group_send), group, message).result(
-            timeout=_SEND_TIMEOUT_SECONDS
-        )

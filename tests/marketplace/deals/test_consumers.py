@@ -21,12 +21,13 @@ from django.utils import timezone
 
 from marketplace.accounts.models import ApiToken
 from marketplace.asgi import application
-from pools import progress, scheduler
+from marketplace.deals import notify
+from pools import scheduler
 from pools.models import Replicate
 from tests.factories.accounts import UserFactory
 from tests.marketplace.chain.hub_helpers import Market
+from tests.marketplace.deals.test_progress import started_deal, user_of
 from tests.pools.members import admit
-from tests.pools.test_progress import started_deal, user_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -124,7 +125,7 @@ async def test_the_current_state_comes_first_then_each_change_once_in_order(deal
     assert third["snapshot"]["percent"] == 60.0
 
     # A notification without a change sends nothing.
-    await database_sync_to_async(progress.progress_changed)(deal.dealid)
+    await database_sync_to_async(notify.progress_changed)(deal.dealid)
     assert await client.receive_nothing(timeout=QUIET)
     await client.disconnect()
 
@@ -138,7 +139,7 @@ async def test_a_burst_of_notifications_makes_one_update(deal):
         with transaction.atomic():
             scheduler.replicate_heartbeat(replicate=deal.replicate, percent=10)
             for _ in range(20):
-                progress.progress_changed(deal.dealid)
+                notify.progress_changed(deal.dealid)
 
     await burst()
     update = await receive(client)
