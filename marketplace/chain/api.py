@@ -9,8 +9,8 @@ signed in (403 for a session: DRF answers 401 only when an authenticator sends W
 403 for a wallet that is not the user's, 503 when the node or our contracts are not there.
 
 The views parse and check the input, then call one service (marketplace.chain.escrow, where the
-escrow's rules are). web3 (a third of a second to import) is never imported here: the URLconf
-loads this module in every process.
+escrow's rules are). web3 (most of a second to import) is imported inside the functions that
+need it: the URLconf loads this module in every process.
 """
 
 from __future__ import annotations
@@ -88,14 +88,17 @@ def _first_message(detail: Any) -> str:
 def escrow_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """The API's handler ({"error": sentence}); chain failures become 503 (the node or our
     contracts are missing) or 400 (the chain refused: the revert's sentence)."""
+    from web3.exceptions import Web3Exception
+
     if isinstance(exc, ChainUnavailable):
         exc = _node_down()
-    elif isinstance(exc, ContractMissing):
-        # No deployment, or a call to an address without our code (a dev chain restarted
-        # without its state).
+    elif isinstance(exc, ContractMissing):  # no deployment, or a Hub without its code
         exc = _not_deployed()
     elif isinstance(exc, ChainError):  # a rule, a revert at gas estimation, the node refused
         exc = EscrowRefused(str(exc))
+    elif isinstance(exc, Web3Exception):
+        # A call to an address without our code (a dev chain restarted without its state).
+        exc = _not_deployed()
     response = exception_handler(exc, context)
     if response is not None and isinstance(exc, ValidationError):
         # The fields' messages name what they are about: they stand alone.
