@@ -30,7 +30,7 @@ from datamarket.selectors import datasets_closed_to
 from marketplace.catalogue.models import Asset, Market
 from marketplace.chain.errors import ChainError, ChainRevert
 from marketplace.chain.ids import TaskStatus, task_id
-from marketplace.chain.signatures import scheduler_authorization
+from marketplace.chain.signing import scheduler_authorization
 from marketplace.deals.models import Deal, Task, Worker
 from marketplace.indexer.selectors import index_freshness
 from pools import membership

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from eth_utils import is_checksum_address, to_checksum_address
 
-from marketplace.chain.signatures import message_signer
+from marketplace.chain.signing import message_signer
 
 # Clocks of the browser's machine and the server differ a little.
 CLOCK_SKEW = timedelta(seconds=60)

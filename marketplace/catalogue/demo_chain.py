@@ -211,7 +211,7 @@ def _first_deal(hub, w3, by_name: dict[str, Listing]) -> None:
         hub_domain,
         sign_order,
     )
-    from marketplace.chain.signatures import scheduler_authorization
+    from marketplace.chain.signing import scheduler_authorization
 
     app, dataset, pool = (
         by_name.get(name)

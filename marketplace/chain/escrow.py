@@ -22,7 +22,7 @@ from marketplace.chain.anvil import DEV_CHAIN_ID
 from marketplace.chain.errors import ChainError, short_address
 from marketplace.chain.hub_errors import format_time
 from marketplace.chain.selectors import current_hub
-from marketplace.chain.signatures import permit_signer
+from marketplace.chain.signing import permit_signer
 
 if TYPE_CHECKING:
     from marketplace.chain.hub import ContractCall, Hub

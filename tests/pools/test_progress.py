@@ -316,7 +316,7 @@ async def test_a_failing_channel_layer_is_logged_not_raised(monkeypatch, caplog)
 
 
 def _contribute(market: Market, taskid: str) -> None:
-    from marketplace.chain.signatures import scheduler_authorization
+    from marketplace.chain.signing import scheduler_authorization
 
     worker = market.workers[0]
     market.hub.commit(

@@ -52,7 +52,7 @@ from marketplace.chain.orders import (
     order_digest,
     sign_order,
 )
-from marketplace.chain.signatures import scheduler_authorization
+from marketplace.chain.signing import scheduler_authorization
 
 ECT = 10**9  # base units per ECT (9 decimals)
 CATEGORY_XS = 0
