@@ -52,9 +52,8 @@ from marketplace.chain.hub import (  # noqa: E402
     DatasetRegistration,
     Hub,
     WorkerpoolRegistration,
-    scheduler_authorization,
-    task_id,
 )
+from marketplace.chain.ids import task_id  # noqa: E402
 from marketplace.chain.keys import dev_account  # noqa: E402
 from marketplace.chain.orders import (  # noqa: E402
     ZERO_ADDRESS,
@@ -65,6 +64,7 @@ from marketplace.chain.orders import (  # noqa: E402
     hub_domain,
     sign_order,
 )
+from marketplace.chain.signing import scheduler_authorization  # noqa: E402
 
 # Published iExec PoCo v5 gas per call; the per-task figures are sums of these.
 POCO = {"initialize": 237_399, "contribute": 417_035, "reveal": 92_905, "finalize": 277_899}

@@ -193,7 +193,7 @@ class Market:
 
     def buy(self, *, pool: str) -> bytes:
         """matchOrders for one task of the renderer on the drawing in `pool`; its taskid."""
-        from marketplace.chain.hub import task_id
+        from marketplace.chain.ids import task_id
         from marketplace.chain.orders import RequestOrder, sign_order
 
         request = RequestOrder(

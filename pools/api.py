@@ -30,6 +30,7 @@ from rest_framework.views import APIView
 
 from marketplace.accounts.models import ApiToken
 from marketplace.api import error_responses
+from marketplace.chain.selectors import current_hub
 from pools import membership, scheduler, work
 from pools.failures import KINDS as FAILURE_KINDS
 from pools.failures import STDERR_TAIL_CHARS, STDERR_TAIL_LINES
@@ -340,16 +341,12 @@ class ReplicateReportApi(WorkerApi):
                     stderr_tail=data.validated_data.get("stderr_tail", ""),
                 )
             else:
-                from marketplace.chain.hub import Hub
-                from marketplace.orders.services import book_domain
-
-                hub = Hub(address=book_domain().verifying_contract)
                 report = (
                     work.replicate_contributed
                     if event == "contributed"
                     else work.replicate_revealed
                 )
-                replicate = report(replicate=replicate, hub=hub)
+                replicate = report(replicate=replicate, hub=current_hub())
         except work.WorkRefused as error:
             return _refused(error)
         return Response(_state(replicate))
@@ -416,8 +413,6 @@ class PoolTermsApi(WorkerApi):
     def get(self, request: Request, address: str) -> Response:
         from eth_utils import to_checksum_address
 
-        from marketplace.orders.services import book_domain
-
         if not ADDRESS.fullmatch(address):
             return Response(
                 {"error": "The pool's address is 0x and 40 hex digits.", "field": "address"}, 400
@@ -437,7 +432,7 @@ class PoolTermsApi(WorkerApi):
             {
                 "pool": pool,
                 "owner": owner,
-                "hub": book_domain().verifying_contract,
+                "hub": current_hub().address,
                 "admission": policy.admission,
                 "bond_min": str(int(policy.bond_min)),
                 "score_min": policy.score_min,

@@ -16,6 +16,7 @@ import logging
 from django.utils import timezone
 
 from marketplace.chain.errors import ChainError
+from marketplace.chain.ids import TaskStatus
 from marketplace.deals.models import Task
 from pools import scheduler
 from pools.models import Replicate, ReplicateStatus, RunStatus, TaskRun
@@ -95,7 +96,6 @@ def _sync_finished(chain_id: int) -> None:
 
 def _drive(chain_id: int, hub, result: Round) -> None:
     from marketplace.chain.client import TransactionSender
-    from marketplace.chain.hub import TaskStatus
 
     pools = scheduler.operated_pools(chain_id=chain_id)
     # Deadlines are the chain's: block time, never behind the wall clock for long.

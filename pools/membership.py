@@ -27,6 +27,9 @@ from django.utils import timezone
 from marketplace.accounts.models import Wallet
 from marketplace.catalogue.models import Asset, Market
 from marketplace.chain.amounts import format_ect
+from marketplace.chain.errors import ChainError, ContractsNotDeployed
+from marketplace.chain.ids import OrderKind
+from marketplace.chain.selectors import current_hub
 from marketplace.deals.models import Worker, WorkerBond
 from marketplace.deals.notify import progress_changed
 from pools.models import (
@@ -288,16 +291,10 @@ def pool_owner(*, chain_id: int, workerpool: str) -> str | None:
     asset = pool_asset(chain_id=chain_id, workerpool=workerpool)
     if asset is not None:
         return asset.owner
-    # The chain's modules load web3 (most of a second): only when the index lacks the pool.
-    from marketplace.chain.errors import ChainError
-    from marketplace.chain.hub import Hub, OrderKind
-    from marketplace.chain.selectors import current_deployment
-
     try:
-        deployment = current_deployment()
-        if deployment is None:
-            return None
-        return Hub(address=deployment.hub).asset_owner(OrderKind.WORKERPOOL, workerpool)
+        return current_hub().asset_owner(OrderKind.WORKERPOOL, workerpool)
+    except ContractsNotDeployed:
+        return None
     except ChainError as error:
         raise ChainAway(
             f"The chain cannot be reached to check pool {workerpool} ({error}): try again in a "

@@ -29,6 +29,8 @@ from django.utils import timezone
 from datamarket.selectors import datasets_closed_to
 from marketplace.catalogue.models import Asset, Market
 from marketplace.chain.errors import ChainError, ChainRevert
+from marketplace.chain.ids import TaskStatus, task_id
+from marketplace.chain.signing import scheduler_authorization
 from marketplace.deals.models import Deal, Task, Worker
 from marketplace.deals.notify import progress_changed
 from marketplace.indexer.selectors import index_freshness
@@ -45,9 +47,8 @@ from pools.models import (
 )
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
-
     from marketplace.chain.hub import Hub
+    from marketplace.chain.keys import ServerKey
 
 NEW_WORKER_WEIGHT = 2
 # Most contributions a task takes on chain (Hub.sol's MAX_CONTRIBUTORS).
@@ -71,7 +72,7 @@ def replicates_for(trust: int, scores: Sequence[int] = ()) -> int:
     return max(count, 1)
 
 
-def operated_pools(*, chain_id: int) -> dict[str, LocalAccount]:
+def operated_pools(*, chain_id: int) -> dict[str, ServerKey]:
     """The pools this site schedules, by address, with their owner's key."""
     from marketplace.chain.keys import pool_owner_accounts
 
@@ -103,8 +104,6 @@ def _pool_workers(chain_id: int, pool: str) -> list[str]:
 def runs_create(*, chain_id: int) -> int:
     """A TaskRun for every task of every indexed deal of an operated pool that has none;
     how many were made."""
-    from marketplace.chain.hub import task_id
-
     pools = operated_pools(chain_id=chain_id)
     if not pools:
         return 0
@@ -172,8 +171,6 @@ def runs_initialize(*, chain_id: int, hub: Hub) -> int:
 
 
 def _initialize_each(hub: Hub, sender, runs: list[TaskRun]) -> int:
-    from marketplace.chain.hub import TaskStatus
-
     activated = 0
     for run in runs:
         try:
@@ -243,8 +240,6 @@ def replicate_assign(*, chain_id: int, worker: str, pool: str | None) -> Replica
     """Give `worker` a replicate of the oldest active task of `pool` (of any pool this site
     schedules when None) that still needs one and that it has not run, with the scheduler's
     authorization; NoWork otherwise."""
-    from marketplace.chain.hub import scheduler_authorization
-
     owners = operated_pools(chain_id=chain_id)
     if pool is not None:
         if pool not in owners:
@@ -463,7 +458,6 @@ def runs_give_up(*, chain_id: int, hub: Hub) -> tuple[int, list[str]]:
     to the index, which moves its run along (pools.lifecycle); past the final deadline, the
     round's claim refunds it instead. How many landed, and the problems met."""
     from marketplace.chain.client import TransactionSender  # loads web3: only with a chain
-    from marketplace.chain.hub import TaskStatus
 
     owners = operated_pools(chain_id=chain_id)
     _give_up_again_if_dropped(chain_id=chain_id, hub=hub, workerpools=list(owners))
@@ -523,8 +517,6 @@ def _give_up_again_if_dropped(*, chain_id: int, hub: Hub, workerpools: list[str]
     dropped (a reorganization took its block away and it was not mined again): forget it, so
     that this round sends it again. Asks the chain only while the index has not seen the task
     fail, which is a block or two after a giveUp lands."""
-    from marketplace.chain.hub import TaskStatus
-
     recorded = TaskRun.objects.filter(
         chain_id=chain_id,
         status=RunStatus.ABANDONED,

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from marketplace.chain.errors import ChainError
-from marketplace.orders.parsing import OrderError
+from marketplace.chain.selectors import current_hub
 
 logger = logging.getLogger(__name__)
 
@@ -20,17 +20,14 @@ LOCK_SECONDS = 60
 @shared_task(ignore_result=True)
 def schedule_pools() -> None:
     """One scheduler round; a no-op while another round runs."""
-    from marketplace.chain.hub import Hub
-    from marketplace.orders.services import book_domain
     from pools.lifecycle import scheduler_round
 
     key = f"pools:scheduler-round:{settings.CHAIN_ID}"
     if not cache.add(key, 1, timeout=LOCK_SECONDS):
         return
     try:
-        hub = Hub(address=book_domain().verifying_contract)
-        scheduler_round(chain_id=settings.CHAIN_ID, hub=hub)
-    except (ChainError, OrderError) as error:
+        scheduler_round(chain_id=settings.CHAIN_ID, hub=current_hub())
+    except ChainError as error:
         logger.warning("The scheduler round did not run: %s", error)
     finally:
         cache.delete(key)

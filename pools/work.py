@@ -22,6 +22,8 @@ from django.utils import timezone
 
 from datamarket.services import KeyRefused, dataset_key_release
 from marketplace.catalogue.models import Asset, Listing
+from marketplace.chain.ids import ContributionStatus, result_hash
+from marketplace.chain.selectors import current_hub
 from marketplace.deals.models import Category, Deal, Task
 from marketplace.deals.notify import progress_changed
 from pools import membership
@@ -81,7 +83,6 @@ def replicate_description(replicate: Replicate) -> dict[str, Any]:
         params = json.loads(deal.params or "{}")
     except ValueError:
         params = {}
-    from marketplace.orders.services import book_domain
     from pools.runtime import limits_for_category
 
     time_ref = category.time_ref if category else deal.time_ref
@@ -89,7 +90,7 @@ def replicate_description(replicate: Replicate) -> dict[str, Any]:
     return {
         "replicate": replicate.pk,
         "chain_id": run.chain_id,
-        "hub": book_domain().verifying_contract,
+        "hub": current_hub().address,
         "taskid": run.taskid,
         "dealid": run.dealid,
         "idx": run.idx,
@@ -272,8 +273,6 @@ def replicate_contributed(*, replicate: Replicate, hub) -> Replicate:
     """The worker says it contributed: believed only when the Hub has its contribution, and
     it commits to the result the worker uploaded (a late report of a replicate that expired
     after its upload counts too). A contribution to another result fails the replicate."""
-    from marketplace.chain.hub import ContributionStatus, result_hash
-
     late = replicate.status == ReplicateStatus.EXPIRED and replicate.digest
     if replicate.status != ReplicateStatus.UPLOADED and not late:
         raise WorkRefused("Upload the result before contributing it.", status=409)
@@ -306,8 +305,6 @@ def replicate_contributed(*, replicate: Replicate, hub) -> Replicate:
 
 def replicate_revealed(*, replicate: Replicate, hub) -> Replicate:
     """The worker says it revealed: believed only when the Hub has the reveal."""
-    from marketplace.chain.hub import ContributionStatus
-
     if replicate.status != ReplicateStatus.CONTRIBUTED:
         raise WorkRefused("Only a contributed replicate is revealed.", status=409)
     if hub.contribution(replicate.task.taskid, replicate.worker).status != (
@@ -326,8 +323,6 @@ def replicate_revealed(*, replicate: Replicate, hub) -> Replicate:
 
 def instruction(replicate: Replicate) -> Instruction:
     """What the worker should do next, from the replicate and the task as indexed."""
-    from marketplace.chain.hub import result_hash
-
     if replicate.status == ReplicateStatus.EXPIRED:
         return Instruction("stop", replicate.failure)
     if replicate.status == ReplicateStatus.FAILED:

@@ -16,10 +16,9 @@ import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from eth_account import Account
-from eth_account.messages import encode_defunct
-from eth_keys.exceptions import BadSignature
 from eth_utils import is_checksum_address, to_checksum_address
+
+from marketplace.chain.signing import message_signer
 
 # Clocks of the browser's machine and the server differ a little.
 CLOCK_SKEW = timedelta(seconds=60)
@@ -344,8 +343,8 @@ def recover_signer(text: str, signature: str) -> str:
             " Sign the message again."
         )
     try:
-        return Account.recover_message(encode_defunct(text=text), signature=signature)
-    except (BadSignature, ValueError):
+        return message_signer(text, signature)
+    except ValueError:
         raise MalformedSignature(
             "The signature is not a valid Ethereum signature: sign the message again with your"
             " wallet."

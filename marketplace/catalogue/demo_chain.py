@@ -32,17 +32,16 @@ def seed_demo_chain(*, listings: list[Listing]) -> str:
     if settings.CHAIN_ID != DEV_CHAIN_ID:
         return "Demo assets are registered on the development chain only."
     from marketplace.chain import client
-    from marketplace.chain.errors import ChainError
-    from marketplace.chain.hub import Hub
+    from marketplace.chain.errors import ChainError, ContractsNotDeployed
     from marketplace.chain.keys import DEV_ADDRESSES, dev_account
-    from marketplace.chain.selectors import current_deployment
+    from marketplace.chain.selectors import current_hub
 
-    deployment = current_deployment()
-    if deployment is None:
+    try:
+        hub = current_hub()
+    except ContractsNotDeployed:
         return "Demo assets not registered: the contracts are not deployed."
     try:
-        w3 = client.web3()
-        hub = Hub(w3=w3, address=deployment.hub)
+        w3 = hub.w3
         funder = client.TransactionSender(dev_account(0), w3=w3)
         registered = {}
         for listing in listings:
@@ -50,7 +49,7 @@ def seed_demo_chain(*, listings: list[Listing]) -> str:
                 continue
             asset = registration_for(listing)
             address = hub.predict_address(asset)
-            if not hub.registry(asset.KIND).functions.isRegistered(address).call():
+            if not hub.is_registered(asset.KIND, address):
                 hub.register(sender=funder, asset=asset)
                 registered[listing.name] = address
             if listing.chain_address != address:
@@ -202,7 +201,7 @@ def _units(price: Decimal) -> int:
 def _first_deal(hub, w3, by_name: dict[str, Listing]) -> None:
     from marketplace.catalogue.models import Market
     from marketplace.chain import client
-    from marketplace.chain.hub import scheduler_authorization, task_id
+    from marketplace.chain.ids import task_id
     from marketplace.chain.keys import DEV_ADDRESSES, dev_account
     from marketplace.chain.orders import (
         AppOrder,
@@ -212,6 +211,7 @@ def _first_deal(hub, w3, by_name: dict[str, Listing]) -> None:
         hub_domain,
         sign_order,
     )
+    from marketplace.chain.signing import scheduler_authorization
 
     app, dataset, pool = (
         by_name.get(name)

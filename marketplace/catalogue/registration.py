@@ -79,7 +79,7 @@ def listing_mark_registered(*, listing: Listing, hub: Hub) -> str:
         return listing.chain_address
     asset = registration_for(listing)
     address = hub.predict_address(asset)
-    if not hub.registry(asset.KIND).functions.isRegistered(address).call():
+    if not hub.is_registered(asset.KIND, address):
         raise RegistrationRefused(
             "The registration is not on chain yet: wait for the transaction to be mined, then "
             "try again."

@@ -8,16 +8,16 @@ asked to sign or to pay any gas: 400 for the input or a rule of the escrow, 401 
 signed in (403 for a session: DRF answers 401 only when an authenticator sends WWW-Authenticate),
 403 for a wallet that is not the user's, 503 when the node or our contracts are not there.
 
-web3 (most of a second to import) is imported inside the functions that talk to the node: the
-URLconf loads this module in every process.
+The views parse and check the input, then call one service (marketplace.chain.escrow, where the
+escrow's rules are). web3 (most of a second to import) is imported inside the functions that
+need it: the URLconf loads this module in every process.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -35,32 +35,13 @@ from rest_framework.views import APIView
 
 from marketplace.accounts.selectors import wallet_list
 from marketplace.api import error_responses, exception_handler
-from marketplace.chain import selectors
-from marketplace.chain.amounts import (
-    ECT_DECIMALS,
-    ETH_DECIMALS,
-    InvalidAmount,
-    format_amount,
-    format_ect,
-    from_units,
-    to_units,
-)
-from marketplace.chain.anvil import DEV_CHAIN_ID
-from marketplace.chain.errors import ChainError, ChainUnavailable, short_address
-
-if TYPE_CHECKING:
-    from web3 import Web3
-
-    from marketplace.chain.hub import ContractCall, Hub
+from marketplace.chain import escrow, selectors
+from marketplace.chain.amounts import ECT_DECIMALS, InvalidAmount, from_units, to_units
+from marketplace.chain.errors import ChainError, ChainUnavailable, ContractMissing
 
 MAX_UINT256 = 2**256 - 1
 _MAX_ECT = from_units(MAX_UINT256, decimals=ECT_DECIMALS)
 _AMOUNT_MAX_LENGTH = 100
-# How long a permit the server builds stays valid: time to read the wallet's prompt and sign.
-PERMIT_SECONDS = 3600
-# secp256k1's group order: signatures with s above half of it are malleable copies that
-# OpenZeppelin's ECDSA refuses (ECDSAInvalidSignatureS).
-_SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}")
 
@@ -111,7 +92,9 @@ def escrow_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
 
     if isinstance(exc, ChainUnavailable):
         exc = _node_down()
-    elif isinstance(exc, ChainError):  # a revert at gas estimation, or the node refused
+    elif isinstance(exc, ContractMissing):  # no deployment, or a Hub without its code
+        exc = _not_deployed()
+    elif isinstance(exc, ChainError):  # a rule, a revert at gas estimation, the node refused
         exc = EscrowRefused(str(exc))
     elif isinstance(exc, Web3Exception):
         # A call to an address without our code (a dev chain restarted without its state).
@@ -249,78 +232,6 @@ def _owned_wallet(request: Request, address: str) -> str:
             "then try again."
         )
     return address
-
-
-# ---------------------------------------------------------------------------- the chain
-
-
-def _escrow_hub() -> Hub:
-    """The Hub of the current deployment; EscrowUnavailable when there is none."""
-    try:
-        deployment = selectors.current_deployment()
-    except ChainUnavailable:
-        raise _node_down() from None
-    except (ChainError, ValueError):  # HUB_ADDRESS names no Hub of ours
-        raise _not_deployed() from None
-    if deployment is None:
-        raise _not_deployed()
-    from marketplace.chain.hub import Hub
-
-    return Hub(address=deployment.hub)
-
-
-def _ect_hint() -> str:
-    if settings.CHAIN_ID == DEV_CHAIN_ID:
-        return "get ECT from the faucet on the Wallets page"
-    return "buy ECT first"
-
-
-def _eth_hint() -> str:
-    if settings.CHAIN_ID == DEV_CHAIN_ID:
-        return "get ETH from the faucet on the Wallets page"
-    return "send some ETH to this wallet first"
-
-
-def _chain_now(w3: Web3) -> int:
-    """The later of the latest block's time and the clock: what a deadline must be after."""
-    return max(w3.eth.get_block("latest")["timestamp"], int(time.time()))
-
-
-def _payable_transaction(call: ContractCall, *, hub: Hub, sender: str) -> dict[str, str]:
-    """`call`'s unsigned transaction from `sender` (its gas estimated: ChainRevert when it would
-    revert), refused in words when the wallet cannot pay that gas (the wallet would refuse it
-    less clearly, or the user would sign for nothing)."""
-    w3 = hub.w3
-    transaction = call.unsigned_transaction(sender=sender, w3=w3)
-    fee = int(transaction["gas"], 16) * w3.eth.gas_price
-    held = w3.eth.get_balance(sender)
-    if held < fee:
-        raise EscrowRefused(
-            f"Your wallet holds {format_amount(from_units(held, decimals=ETH_DECIMALS))} ETH, "
-            f"not enough for the gas of this transaction (about "
-            f"{format_amount(from_units(fee, decimals=ETH_DECIMALS))} ETH): {_eth_hint()}, "
-            "then try again."
-        )
-    return transaction
-
-
-def _permit_signer(typed_data: dict[str, Any], signature: bytes) -> str | None:
-    """Who signed `typed_data`, None when `signature` is no valid signature (OpenZeppelin's
-    rules: v 27 or 28, s in the lower half)."""
-    from eth_account import Account
-    from eth_account.messages import encode_typed_data
-    from eth_keys.exceptions import BadSignature
-    from eth_keys.exceptions import ValidationError as KeyValidationError
-
-    low_s = int.from_bytes(signature[32:64], "big") <= _SECP256K1_N // 2
-    if not low_s or signature[64] not in (0, 1, 27, 28):
-        return None
-    try:
-        return Account.recover_message(
-            encode_typed_data(full_message=typed_data), signature=signature
-        )
-    except (BadSignature, KeyValidationError, ValueError):
-        return None
 
 
 # ---------------------------------------------------------------------------- serializers
@@ -480,24 +391,10 @@ class EscrowDepositPermitApi(_EscrowApi):
     )
     def post(self, request: Request) -> Response:
         _, address, units = _wallet_request(request, self.InputSerializer)
-        hub = _escrow_hub()
-        held = hub.token_balance(address)
-        if units > held:
-            if held == 0:
-                raise EscrowRefused(f"Your wallet holds no ECT: {_ect_hint()}, then deposit.")
-            raise EscrowRefused(
-                f"Your wallet holds {format_ect(held)}: deposit at most that, or {_ect_hint()}."
-            )
-        if hub.w3.eth.get_balance(address) == 0:
-            raise EscrowRefused(
-                f"Your wallet holds no ETH to pay the gas of the deposit: {_eth_hint()}, "
-                "then deposit."
-            )
-        deadline = _chain_now(hub.w3) + PERMIT_SECONDS
-        typed_data = hub.permit_typed_data(owner=address, amount=units, deadline=deadline)
+        permit = escrow.escrow_deposit_permit(owner=address, amount=units)
         return Response(
             self.OutputSerializer(
-                {"typed_data": typed_data, "deadline": deadline, **_amounts(units)}
+                {"typed_data": permit.typed_data, "deadline": permit.deadline, **_amounts(units)}
             ).data
         )
 
@@ -545,26 +442,13 @@ class EscrowDepositApi(_EscrowApi):
         responses={200: OutputSerializer, **_MOVE_ERRORS},
     )
     def post(self, request: Request) -> Response:
-        from marketplace.chain.hub_errors import format_time
-
         data, address, units = _wallet_request(request, self.InputSerializer)
-        deadline, signature = data["deadline"], bytes.fromhex(data["signature"][2:])
-        hub = _escrow_hub()
-        if deadline <= _chain_now(hub.w3):
-            raise EscrowRefused(f"The permit expired at {format_time(deadline)}: sign a new one.")
-        typed_data = hub.permit_typed_data(owner=address, amount=units, deadline=deadline)
-        if _permit_signer(typed_data, signature) != address:
-            # depositWithPermit tolerates a permit used already (front-run) while the allowance
-            # it gave still covers the amount; anything else would fail for want of allowance.
-            allowance = hub.token.functions.allowance(address, hub.address).call()
-            if allowance < units:
-                raise EscrowRefused(
-                    f"This signature is not {short_address(address)}'s permit for "
-                    f"{format_ect(units)} with this deadline (another account signed it, or "
-                    "another amount, or the permit was used already): sign the permit again."
-                )
-        call = hub.deposit_with_permit_call(amount=units, deadline=deadline, signature=signature)
-        transaction = _payable_transaction(call, hub=hub, sender=address)
+        transaction = escrow.escrow_deposit_transaction(
+            owner=address,
+            amount=units,
+            deadline=data["deadline"],
+            signature=bytes.fromhex(data["signature"][2:]),
+        )
         return Response(self.OutputSerializer({"transaction": transaction, **_amounts(units)}).data)
 
 
@@ -588,19 +472,5 @@ class EscrowWithdrawApi(_EscrowApi):
     )
     def post(self, request: Request) -> Response:
         _, address, units = _wallet_request(request, self.InputSerializer)
-        hub = _escrow_hub()
-        account = hub.account(address)
-        if units > account.stake:
-            locked = (
-                f" ({format_ect(account.locked)} more is locked in deals until their tasks end)"
-                if account.locked
-                else ""
-            )
-            if account.stake == 0:
-                raise EscrowRefused(f"Your escrow holds nothing free to withdraw{locked}.")
-            raise EscrowRefused(
-                f"Your escrow holds {format_ect(account.stake)} free{locked}: withdraw at most "
-                f"{format_ect(account.stake)}."
-            )
-        transaction = _payable_transaction(hub.withdraw_call(amount=units), hub=hub, sender=address)
+        transaction = escrow.escrow_withdraw_transaction(owner=address, amount=units)
         return Response(self.OutputSerializer({"transaction": transaction, **_amounts(units)}).data)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import sys
+
 from django.apps import AppConfig
 
 
@@ -13,3 +15,11 @@ class ChainConfig(AppConfig):
     label = "chain"
     verbose_name = "Chain"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # py_ecc (imported by eth_account, which signatures need) raises the recursion limit to
+        # 100000 at import, so a deeply nested input overflows the C stack and kills the process
+        # instead of raising RecursionError. Load it now, then put Python's default back.
+        import eth_account  # noqa: F401
+
+        sys.setrecursionlimit(1000)

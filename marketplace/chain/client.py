@@ -2,7 +2,8 @@
 to send, and `TransactionSender` for the keys the server holds.
 
 Failures come out as `ChainError`s: `ChainUnavailable` when the node does not answer,
-`ChainRevert` (decoded with the ABIs given) when a contract refuses.
+`ChainRevert` (decoded with the ABIs given) when a contract refuses, `ContractMissing` when a
+view is asked of an address without a contract that answers it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from django.core.cache import cache
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3 import HTTPProvider, Web3
-from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.contract.contract import ContractFunction
+from web3.exceptions import (
+    BadFunctionCallOutput,
+    ContractLogicError,
+    TransactionNotFound,
+    Web3RPCError,
+)
 from web3.providers.rpc.utils import REQUEST_RETRY_ALLOWLIST, ExceptionRetryConfiguration
 from web3.types import TxReceipt
 
@@ -31,6 +38,7 @@ from marketplace.chain.errors import (
     ChainError,
     ChainRevert,
     ChainUnavailable,
+    ContractMissing,
     decode_revert,
     short_address,
 )
@@ -219,6 +227,28 @@ def call(
         raise ChainError(
             f"The node refused a call to {short_address(to)} at block {block}: "
             f"{_rpc_message(error)}"
+        ) from error
+
+
+def view(function: ContractFunction, *, abis: Abis = ()) -> Any:
+    """The answer of a contract's view function (bound to its arguments), at the latest block.
+
+    Raises ChainRevert (decoded with `abis`) when the contract refuses, ContractMissing when no
+    contract at its address answers it (nothing there, or not ours), ChainError when the node
+    refuses the call, ChainUnavailable when it does not answer."""
+    try:
+        return function.call()
+    except ContractLogicError as error:
+        raise decode_revert(_revert_data(error), abis) from error
+    except BadFunctionCallOutput as error:
+        raise ContractMissing(
+            f"No contract at {short_address(function.address)} answers {function.fn_name}(): "
+            "the contracts this site knows are not on this chain (was it restarted without its "
+            "state?)."
+        ) from error
+    except Web3RPCError as error:
+        raise ChainError(
+            f"The node refused a call to {short_address(function.address)}: {_rpc_message(error)}"
         ) from error
 
 

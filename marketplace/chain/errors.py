@@ -2,7 +2,9 @@
 
 Failures of the node or of a contract leave `marketplace.chain` as a `ChainError`:
 `ChainUnavailable` when the node does not answer, `ChainRevert` when a contract refused a call
-or a transaction, plain `ChainError` when the node refused a transaction (funds, nonce). A revert
+or a transaction, `ContractMissing` when no contract of ours is where one was called
+(`ContractsNotDeployed`: the site has no deployment at all), plain `ChainError` when the node
+refused a transaction (funds, nonce): callers never see web3's own exceptions. A revert
 carries the error's name and its named arguments, decoded from the revert data with the ABIs
 that declare the error, and a message for people: the one registered for that error name with
 `register_message`, else a readable rendering of the name and arguments.
@@ -41,6 +43,15 @@ class ChainError(Exception):
 
 class ChainUnavailable(ChainError):
     """The JSON-RPC node did not answer (down, unreachable or too slow)."""
+
+
+class ContractMissing(ChainError):
+    """No contract that answers the call is at the address called: nothing is there, or
+    something else than ours (a dev chain restarted without its state has lost our contracts)."""
+
+
+class ContractsNotDeployed(ContractMissing):
+    """This site has no deployment of our contracts on the chain it is configured for."""
 
 
 class ChainRevert(ChainError):

@@ -1,5 +1,6 @@
-"""The Python face of the Hub: its contracts, the calls that change it, its views, and the pure
-derivations of ids and commitments that the Hub computes on chain.
+"""The Python face of the Hub: its contracts, the calls that change it and its views. The ids
+and commitments it computes on chain, and its codes, are in `marketplace.chain.ids`; the site's
+own Hub is `marketplace.chain.selectors.current_hub()`.
 
     hub = Hub(w3=w3, address=hub_address)
     hub.approve_and_deposit(sender=requester, amount=10**9)
@@ -13,7 +14,8 @@ refuses raises `ChainRevert` whose `.name` and `.arguments` are the custom error
 decoded with `hub_errors.hub_abis()` (every contract of ours, so an ECT error bubbling up from
 a deposit decodes too) and whose message is for people. Writes a browser wallet sends have a
 `*_call` builder returning a `ContractCall`, whose `unsigned_transaction` is what
-`eth_sendTransaction` takes.
+`eth_sendTransaction` takes. A view the chain cannot answer raises a `ChainError` as well
+(`client.view`): no web3 exception comes out of a Hub.
 
 Amounts are ECT base units (9 decimals). bytes32 values (dealid, taskid, digests) are `bytes`;
 0x hex strings are accepted wherever they are taken.
@@ -24,22 +26,27 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Sequence
-from enum import IntEnum
 from functools import cached_property
 from typing import Any, ClassVar
 
 from eth_abi import decode
-from eth_account import Account as EthAccount
-from eth_account.messages import encode_defunct
-from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
+from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
 from marketplace.chain import artifacts, client
 from marketplace.chain.client import TransactionSender
 from marketplace.chain.hub_errors import hub_abis
+from marketplace.chain.ids import (
+    ContributionStatus,
+    OrderKind,
+    TaskStatus,
+    result_hash,
+    result_seal,
+    to_bytes32,
+)
 from marketplace.chain.orders import (
     ZERO_ADDRESS,
     ZERO_BYTES32,
@@ -51,7 +58,6 @@ from marketplace.chain.orders import (
     WorkerpoolOrder,
     operation_tuple,
     order_tuple,
-    to_bytes32,
 )
 
 AbiList = Sequence[dict[str, Any]]
@@ -83,79 +89,6 @@ DEFAULT_PERMIT_SECONDS = 3600
 # Most contributions a task takes (Hub.sol's MAX_CONTRIBUTORS): the next one is refused with
 # TooManyContributors, so a scheduler hands out at most this many replicates of a task.
 MAX_CONTRIBUTORS = 32
-
-
-class OrderKind(IntEnum):
-    """The `uint8 order` / `asset` / `field` codes of the Hub's errors (IHub.sol)."""
-
-    APP = 0
-    DATASET = 1
-    WORKERPOOL = 2
-    REQUEST = 3
-
-
-class TaskStatus(IntEnum):
-    """UNSET → ACTIVE → REVEALING → COMPLETED | FAILED."""
-
-    UNSET = 0
-    ACTIVE = 1
-    REVEALING = 2
-    COMPLETED = 3
-    FAILED = 4
-
-
-class ContributionStatus(IntEnum):
-    """REJECTED marks a consensus group dropped by `reopen`."""
-
-    UNSET = 0
-    CONTRIBUTED = 1
-    PROVED = 2
-    REJECTED = 3
-
-
-# ---------------------------------------------------------------------------- pure helpers
-
-
-def _address_bytes(address: str) -> bytes:
-    return bytes.fromhex(to_checksum_address(address)[2:])
-
-
-def deal_id(request_digest: bytes | str, consumed_before: int) -> bytes:
-    """keccak256(requestDigest ‖ uint256 consumed_before): the dealid of a match, where
-    `consumed_before` is the request's consumed volume before it (`viewConsumed`), also the
-    deal's first task index."""
-    return keccak(
-        to_bytes32(request_digest, "request_digest") + consumed_before.to_bytes(32, "big")
-    )
-
-
-def task_id(dealid: bytes | str, idx: int) -> bytes:
-    """keccak256(dealid ‖ uint256 idx): the taskid of task `idx` of deal `dealid`."""
-    return keccak(to_bytes32(dealid, "dealid") + idx.to_bytes(32, "big"))
-
-
-def result_hash(taskid: bytes | str, digest: bytes | str) -> bytes:
-    """keccak256(taskid ‖ digest): the commitment every worker of a consensus shares."""
-    return keccak(to_bytes32(taskid, "taskid") + to_bytes32(digest, "digest"))
-
-
-def result_seal(worker: str, taskid: bytes | str, digest: bytes | str) -> bytes:
-    """keccak256(worker ‖ taskid ‖ digest): the commitment proper to one worker."""
-    return keccak(
-        _address_bytes(worker) + to_bytes32(taskid, "taskid") + to_bytes32(digest, "digest")
-    )
-
-
-def scheduler_authorization(
-    *, worker: str, taskid: bytes | str, scheduler_key: LocalAccount | str | bytes
-) -> bytes:
-    """The scheduler's 65-byte EIP-191 signature of keccak256(worker ‖ taskid), which lets
-    `worker` contribute to `taskid`. `scheduler_key` is the key of the deal's workerpool owner."""
-    key = scheduler_key.key if isinstance(scheduler_key, LocalAccount) else scheduler_key
-    message = encode_defunct(
-        primitive=keccak(_address_bytes(worker) + to_bytes32(taskid, "taskid"))
-    )
-    return bytes(EthAccount.sign_message(message, private_key=key).signature)
 
 
 # ---------------------------------------------------------------------------- contracts
@@ -269,6 +202,11 @@ class ContractCall:
         return client.build_unsigned_transaction(
             sender=sender, to=self.to, data=self.data, abis=self.abis, w3=w3
         )
+
+
+def _view(function: ContractFunction) -> Any:
+    """The view's answer; its failures are ChainErrors (`client.view`), reverts decoded."""
+    return client.view(function, abis=hub_abis())
 
 
 def _call(contract: Contract, function: str, *args: Any) -> ContractCall:
@@ -404,21 +342,21 @@ class Hub:
 
     @cached_property
     def token(self) -> Contract:
-        return token_contract(self.w3, self.contract.functions.token().call())
+        return token_contract(self.w3, _view(self.contract.functions.token()))
 
     @cached_property
     def app_registry(self) -> Contract:
-        address = self.contract.functions.appregistry().call()
+        address = _view(self.contract.functions.appregistry())
         return registry_contract(self.w3, address, OrderKind.APP)
 
     @cached_property
     def dataset_registry(self) -> Contract:
-        address = self.contract.functions.datasetregistry().call()
+        address = _view(self.contract.functions.datasetregistry())
         return registry_contract(self.w3, address, OrderKind.DATASET)
 
     @cached_property
     def workerpool_registry(self) -> Contract:
-        address = self.contract.functions.workerpoolregistry().call()
+        address = _view(self.contract.functions.workerpoolregistry())
         return registry_contract(self.w3, address, OrderKind.WORKERPOOL)
 
     def _hub_call(self, function: str, *args: Any) -> ContractCall:
@@ -448,16 +386,20 @@ class Hub:
     def predict_address(self, asset: AssetRegistration) -> str:
         """The address registering `asset` gives (CREATE2 from its arguments and owner)."""
         _, predict = _REGISTRY_FUNCTIONS[asset.KIND]
-        return self.registry(asset.KIND).functions[predict](*asset.arguments()).call()
+        return _view(self.registry(asset.KIND).functions[predict](*asset.arguments()))
 
     def asset_owner(self, kind: OrderKind, address: str) -> str | None:
         """The owner of the app, dataset or workerpool at `address` (None: not registered)."""
-        owner = self.registry(kind).functions.assetOwner(to_checksum_address(address)).call()
+        owner = _view(self.registry(kind).functions.assetOwner(to_checksum_address(address)))
         return None if int(owner, 16) == 0 else to_checksum_address(owner)
+
+    def is_registered(self, kind: OrderKind, address: str) -> bool:
+        """Whether the app, dataset or workerpool at `address` is in its registry."""
+        return _view(self.registry(kind).functions.isRegistered(to_checksum_address(address)))
 
     def worker_stake_ratio(self, workerpool: str) -> int:
         """The percent of its price a workerpool order's deals lock from the pool owner."""
-        ratio, _ = workerpool_contract(self.w3, workerpool).functions.policy().call()
+        ratio, _ = _view(workerpool_contract(self.w3, workerpool).functions.policy())
         return ratio
 
     def change_policy_call(
@@ -507,11 +449,11 @@ class Hub:
         """The EIP-2612 Permit(owner, spender=Hub, value=amount, nonce, deadline) for
         `eth_signTypedData_v4` (uint256 as decimal strings). Its signature goes to
         `deposit_with_permit_call`."""
-        _, name, version, chain_id, verifying_contract, _, _ = (
-            self.token.functions.eip712Domain().call()
+        _, name, version, chain_id, verifying_contract, _, _ = _view(
+            self.token.functions.eip712Domain()
         )
         owner = to_checksum_address(owner)
-        nonce = self.token.functions.nonces(owner).call()
+        nonce = _view(self.token.functions.nonces(owner))
         return {
             "types": {"EIP712Domain": _DOMAIN_TYPE, "Permit": _PERMIT_TYPE},
             "primaryType": "Permit",
@@ -592,14 +534,16 @@ class Hub:
 
     def bond(self, *, workerpool: str, worker: str) -> Bond:
         """The bond `worker` keeps for `workerpool`."""
-        amount, unbond_at = self.contract.functions.viewBond(
-            to_checksum_address(workerpool), to_checksum_address(worker)
-        ).call()
+        amount, unbond_at = _view(
+            self.contract.functions.viewBond(
+                to_checksum_address(workerpool), to_checksum_address(worker)
+            )
+        )
         return Bond(amount=amount, unbond_at=unbond_at)
 
     def bond_notice(self) -> int:
         """Seconds between requestUnbond and unbond."""
-        return self.contract.functions.bondNotice().call()
+        return _view(self.contract.functions.bondNotice())
 
     # -------------------------------------------------------------- orders
 
@@ -678,7 +622,7 @@ class Hub:
 
     def presigned(self, digest: bytes | str) -> str | None:
         """Who presigned the order with EIP-712 digest `digest` on chain (None: nobody)."""
-        signer = self.contract.functions.viewPresigned(to_bytes32(digest, "digest")).call()
+        signer = _view(self.contract.functions.viewPresigned(to_bytes32(digest, "digest")))
         return None if int(signer, 16) == 0 else to_checksum_address(signer)
 
     def chain_time(self) -> int:
@@ -693,13 +637,15 @@ class Hub:
     def verify_signature(self, *, signer: str, digest: bytes | str, signature: bytes) -> bool:
         """Whether the Hub takes `signature` as `signer`'s over `digest`: ECDSA (65 or 64
         bytes) or, for a contract signer, its ERC-1271 answer."""
-        return self.contract.functions.verifySignature(
-            to_checksum_address(signer), to_bytes32(digest, "digest"), signature
-        ).call()
+        return _view(
+            self.contract.functions.verifySignature(
+                to_checksum_address(signer), to_bytes32(digest, "digest"), signature
+            )
+        )
 
     def consumed(self, digest: bytes | str) -> int:
         """Consumed volume of the order with EIP-712 digest `digest` (its volume once closed)."""
-        return self.contract.functions.viewConsumed(to_bytes32(digest, "digest")).call()
+        return _view(self.contract.functions.viewConsumed(to_bytes32(digest, "digest")))
 
     # -------------------------------------------------------------- tasks
 
@@ -806,12 +752,12 @@ class Hub:
 
     def account(self, address: str) -> Account:
         """Escrow account of `address`."""
-        stake, locked = self.contract.functions.viewAccount(to_checksum_address(address)).call()
+        stake, locked = _view(self.contract.functions.viewAccount(to_checksum_address(address)))
         return Account(stake=stake, locked=locked)
 
     def deal(self, dealid: bytes | str) -> Deal:
         """Stored part of deal `dealid` (all zeros when unknown)."""
-        return Deal(*self.contract.functions.viewDeal(to_bytes32(dealid, "dealid")).call())
+        return Deal(*_view(self.contract.functions.viewDeal(to_bytes32(dealid, "dealid"))))
 
     def task(self, taskid: bytes | str) -> Task:
         """Task `taskid` (UNSET with zeros when never initialized)."""
@@ -827,9 +773,9 @@ class Hub:
             winner_counter,
             total_weight,
             contributors,
-        ) = self.contract.functions.viewTask(to_bytes32(taskid, "taskid")).call()
+        ) = _view(self.contract.functions.viewTask(to_bytes32(taskid, "taskid")))
         return Task(
-            status=TaskStatus(status),
+            status=TaskStatus.from_code(status),
             dealid=bytes(dealid),
             contribution_deadline=contribution_deadline,
             reveal_deadline=reveal_deadline,
@@ -844,19 +790,25 @@ class Hub:
 
     def contribution(self, taskid: bytes | str, worker: str) -> Contribution:
         """Contribution of `worker` to `taskid` (UNSET with zeros when none)."""
-        status, hash_, seal, weight = self.contract.functions.viewContribution(
-            to_bytes32(taskid, "taskid"), to_checksum_address(worker)
-        ).call()
-        return Contribution(ContributionStatus(status), bytes(hash_), bytes(seal), weight)
+        status, hash_, seal, weight = _view(
+            self.contract.functions.viewContribution(
+                to_bytes32(taskid, "taskid"), to_checksum_address(worker)
+            )
+        )
+        return Contribution(ContributionStatus.from_code(status), bytes(hash_), bytes(seal), weight)
 
     def score(self, worker: str) -> int:
         """Reputation score of `worker` (kept across pools)."""
-        return self.contract.functions.viewScore(to_checksum_address(worker)).call()
+        return _view(self.contract.functions.viewScore(to_checksum_address(worker)))
 
     def kitty(self) -> int:
         """ECT seized from pools whose tasks failed."""
-        return self.contract.functions.viewKitty().call()
+        return _view(self.contract.functions.viewKitty())
+
+    def token_allowance(self, owner: str) -> int:
+        """ECT the Hub may still take from `owner`'s wallet (its approvals and permits)."""
+        return _view(self.token.functions.allowance(to_checksum_address(owner), self.address))
 
     def token_balance(self, address: str) -> int:
         """ECT in the wallet of `address` (the Hub's own balance is the escrow total)."""
-        return self.token.functions.balanceOf(to_checksum_address(address)).call()
+        return _view(self.token.functions.balanceOf(to_checksum_address(address)))

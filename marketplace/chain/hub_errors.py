@@ -23,6 +23,7 @@ from typing import Any
 from marketplace.chain import artifacts
 from marketplace.chain.amounts import format_ect
 from marketplace.chain.errors import describe_error, register_message, short_address
+from marketplace.chain.ids import ContributionStatus, OrderKind, TaskStatus
 
 # Contracts whose errors can reach a client: the Hub (its modules included), ECT (its transfer
 # errors bubble up through deposits), the registries and the assets.
@@ -41,14 +42,16 @@ HUB_ABI_CONTRACTS = (
 # over the 10 reference times of a task's final deadline).
 MAX_TIME_REF = 7 * 24 * 3600 // 10
 # `uint8 order` / `asset` / `field` codes of the Hub's errors (HubTypes.sol, library Kind).
-APP, DATASET, WORKERPOOL, REQUEST = 0, 1, 2, 3
-ORDER_NAMES = {APP: "app", DATASET: "dataset", WORKERPOOL: "workerpool", REQUEST: "request"}
+APP, DATASET, WORKERPOOL, REQUEST = (kind.code for kind in OrderKind)
+ORDER_NAMES = {kind.code: kind.value for kind in OrderKind}
 # The same codes as the restricted field of RestrictionFailed: REQUEST is the requester.
 FIELD_NAMES = {**ORDER_NAMES, REQUEST: "requester"}
 # Tag bits with a name (PROTOCOL.md); the others are shown as "bit N".
 TAG_BIT_NAMES = {0: "TEE", 3: "TDX"}
-TASK_STATUSES = {0: "UNSET", 1: "ACTIVE", 2: "REVEALING", 3: "COMPLETED", 4: "FAILED"}
-CONTRIBUTION_STATUSES = {0: "UNSET", 1: "CONTRIBUTED", 2: "PROVED", 3: "REJECTED"}
+TASK_STATUSES = {status.code: status.name for status in TaskStatus}
+CONTRIBUTION_STATUSES = {
+    status.code: status.name for status in ContributionStatus if status.code is not None
+}
 
 MessageBuilder = Callable[..., str]
 

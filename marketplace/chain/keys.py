@@ -21,6 +21,9 @@ from eth_account.signers.local import LocalAccount
 from marketplace.chain.anvil import DEV_CHAIN_ID
 from marketplace.chain.errors import ChainError
 
+# A key the server holds and signs with (deployer, faucet, a pool's owner, a dev account).
+ServerKey = LocalAccount
+
 # m/44'/60'/0'/0/{index} of the "test test ... junk" mnemonic: PUBLIC keys, dev chain only.
 DEV_PRIVATE_KEYS: tuple[str, ...] = (
     "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",

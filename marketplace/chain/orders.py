@@ -26,6 +26,8 @@ from eth_abi import encode
 from eth_account import Account
 from eth_utils import is_address, keccak, to_checksum_address
 
+from marketplace.chain.ids import to_bytes32
+
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 ZERO_BYTES32 = bytes(32)
 UINT256_MAX = 2**256 - 1
@@ -133,18 +135,6 @@ def _uint256(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= UINT256_MAX:
         raise ValueError(f"{field} must be an integer from 0 to 2**256-1, not {value!r}.")
     return value
-
-
-def to_bytes32(value: Any, field: str) -> bytes:
-    """`value` (32 bytes, or their 0x hex) as bytes; ValueError naming `field` otherwise."""
-    if isinstance(value, str):
-        try:
-            value = bytes.fromhex(value.removeprefix("0x"))
-        except ValueError:
-            raise ValueError(f"{field} must be 32 bytes or their 0x hex, not {value!r}.") from None
-    if not isinstance(value, bytes | bytearray) or len(value) != 32:
-        raise ValueError(f"{field} must be 32 bytes or their 0x hex, not {value!r}.")
-    return bytes(value)
 
 
 _NORMALIZERS = {"address": _address, "uint256": _uint256, "bytes32": to_bytes32}

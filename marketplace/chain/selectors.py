@@ -1,12 +1,14 @@
-"""Reads: which deployment of our contracts the site uses, and what linked wallets hold.
+"""Reads: which deployment of our contracts the site uses, its Hub (`current_hub`: the one way
+code finds it), and what linked wallets hold.
 
-web3 (most of a second to import) is imported inside the functions, once they know they will
-talk to the node: views and template tags import this module in every process.
+web3 (a third of a second to import, measured) is imported inside the functions, once they know
+they will talk to the node: views and template tags import this module in every process.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from collections.abc import Iterable
 from decimal import Decimal
@@ -16,11 +18,19 @@ from django.conf import settings
 from django.core.cache import cache
 
 from marketplace.chain.amounts import ECT_DECIMALS, from_units
-from marketplace.chain.errors import ChainError, ChainUnavailable
+from marketplace.chain.errors import (
+    ChainError,
+    ChainUnavailable,
+    ContractMissing,
+    ContractsNotDeployed,
+)
 from marketplace.chain.models import Deployment
 
 if TYPE_CHECKING:
+    from web3 import Web3
+
     from marketplace.chain.deploy import HubDeployment
+    from marketplace.chain.hub import Hub
 
 # What the chain says about a Hub never changes: its addresses are immutable in its code.
 # Cached for a while only because a dev chain restarted without its state may lose them.
@@ -56,6 +66,49 @@ def _configured_deployment(hub: str) -> HubDeployment:
     return deployment
 
 
+def current_hub() -> Hub:
+    """The Hub of the deployment this site uses (`current_deployment`), through the configured
+    node: the one way code finds the Hub.
+
+    One Hub object per node and deployment, reused (it reads its token and registries once):
+    the deployment is looked up on every call (one query), so a newly recorded or configured
+    deployment gets its own Hub at once. `current_hub_clear()` forgets them all.
+
+    Raises ContractsNotDeployed when the site has no deployment on settings.CHAIN_ID,
+    ContractMissing when HUB_ADDRESS names no Hub of ours, ChainUnavailable when the node does
+    not answer."""
+    try:
+        deployment = current_deployment()
+    except ChainUnavailable:
+        raise
+    except (ChainError, ValueError) as error:  # HUB_ADDRESS names no Hub of ours
+        raise ContractMissing(
+            f"HUB_ADDRESS is {settings.HUB_ADDRESS!r}, which is not a Hub of ours on chain "
+            f"{settings.CHAIN_ID} ({error}): set it to our Hub's address, or unset it."
+        ) from error
+    if deployment is None:
+        raise ContractsNotDeployed(
+            f"SuperEdge's contracts are not deployed on chain {settings.CHAIN_ID} yet: an "
+            "operator deploys them with `manage.py deploy_contracts` (`make run` does)."
+        )
+    # Imported here: the client loads web3, which a process pays for only once it uses a Hub.
+    from marketplace.chain import client
+
+    return _hub(client.web3(), deployment)
+
+
+def current_hub_clear() -> None:
+    """Forget the Hubs `current_hub` made: the next call makes a new one (cheap)."""
+    _hub.cache_clear()
+
+
+@functools.lru_cache(maxsize=8)
+def _hub(w3: Web3, deployment: HubDeployment) -> Hub:
+    from marketplace.chain.hub import Hub  # loads web3: see current_hub
+
+    return Hub(address=deployment.hub, w3=w3)
+
+
 @dataclasses.dataclass(frozen=True)
 class WalletHoldings:
     """What an address holds, in ECT: in its wallet, and in Hub escrow (free stake, locked)."""
@@ -89,28 +142,22 @@ def wallets_on_chain(*, addresses: Iterable[str]) -> WalletsOnChain:
     it, come back as `problem` so that a page can still render."""
     addresses = list(addresses)
     try:
-        deployment = current_deployment()
+        hub = current_hub()
     except ChainUnavailable:
         return WalletsOnChain(problem=CHAIN_UNREACHABLE)
-    except (ChainError, ValueError):  # HUB_ADDRESS names no Hub of ours
-        return WalletsOnChain(problem=NOT_DEPLOYED)
-    if deployment is None:
+    except ChainError:  # no deployment, or HUB_ADDRESS names no Hub of ours
         return WalletsOnChain(problem=NOT_DEPLOYED)
     if not addresses:
         return WalletsOnChain()
 
-    from web3.exceptions import Web3Exception
-
-    from marketplace.chain import artifacts, client
+    from web3.exceptions import Web3Exception  # loads web3: see the module's docstring
 
     try:
-        w3 = client.web3()
-        token = w3.eth.contract(address=deployment.token, abi=artifacts.abi("ECT"))
-        hub = w3.eth.contract(address=deployment.hub, abi=artifacts.abi("Hub"))
-        with w3.batch_requests() as batch:
+        token = hub.token
+        with hub.w3.batch_requests() as batch:
             for address in addresses:
                 batch.add(token.functions.balanceOf(address))
-                batch.add(hub.functions.viewAccount(address))
+                batch.add(hub.contract.functions.viewAccount(address))
             answers = batch.execute()
     except ChainUnavailable:
         return WalletsOnChain(problem=CHAIN_UNREACHABLE)

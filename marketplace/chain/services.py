@@ -24,7 +24,7 @@ from marketplace.chain.amounts import (
 )
 from marketplace.chain.anvil import DEV_CHAIN_ID
 from marketplace.chain.deploy import HubDeployment, deploy_hub, has_code, read_deployment
-from marketplace.chain.errors import ChainError, short_address
+from marketplace.chain.errors import ChainError, ContractsNotDeployed, short_address
 from marketplace.chain.models import Deployment
 
 if TYPE_CHECKING:
@@ -39,10 +39,6 @@ DEV_FAUCET_ECT = Decimal("100000000")
 _FAUCET_GAS_RESERVE_WEI = 10**16
 _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _DEPLOY_HINT = "run `make run` or `.venv/bin/python manage.py deploy_contracts`"
-
-
-class ContractsNotDeployed(ChainError):
-    """This site has no deployment of our contracts on the chain it is configured for."""
 
 
 class FaucetError(ChainError):

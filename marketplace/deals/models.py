@@ -13,6 +13,9 @@ import math
 
 from django.db import models
 
+# The kinds and statuses are the Hub's, defined once (marketplace.chain.ids): the fields store
+# their words.
+from marketplace.chain.ids import ContributionStatus, OrderKind, TaskStatus
 from marketplace.indexer.fields import Units
 
 
@@ -45,13 +48,6 @@ class Category(ChainRow):
 
     def __str__(self) -> str:
         return self.name
-
-
-class OrderKind(models.TextChoices):
-    APP = "app", "App order"
-    DATASET = "dataset", "Dataset order"
-    WORKERPOOL = "workerpool", "Workerpool order"
-    REQUEST = "request", "Request order"
 
 
 class OrderFill(ChainRow):
@@ -133,13 +129,6 @@ class Deal(ChainRow):
         return int(self.app_price) + int(self.dataset_price) + int(self.workerpool_price)
 
 
-class TaskStatus(models.TextChoices):
-    ACTIVE = "active", "Running"
-    REVEALING = "revealing", "Revealing"
-    COMPLETED = "completed", "Completed"
-    FAILED = "failed", "Failed"
-
-
 class Task(ChainRow):
     """A task the scheduler initialized (task `idx` of its deal)."""
 
@@ -173,14 +162,6 @@ class Task(ChainRow):
 
     def __str__(self) -> str:
         return f"task {self.taskid[:10]}"
-
-
-class ContributionStatus(models.TextChoices):
-    CONTRIBUTED = "contributed", "Contributed"
-    REVEALED = "revealed", "Revealed"
-    REJECTED = "rejected", "Rejected (not revealed in time)"
-    ACCURATE = "accurate", "Accurate"
-    FAULTY = "faulty", "Faulty"
 
 
 class Contribution(ChainRow):

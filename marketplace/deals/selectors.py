@@ -19,6 +19,8 @@ from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from marketplace.catalogue.models import Asset
+from marketplace.chain.errors import ChainError, ChainUnavailable, ContractsNotDeployed
+from marketplace.chain.selectors import current_hub
 from marketplace.deals.models import Category, Contribution, Deal, Task, TaskStatus
 
 FINAL_DEADLINE_REFS = 10
@@ -233,20 +235,13 @@ class DealOnChain:
 
 def deal_on_chain(*, dealid: str) -> DealOnChain:
     """Ask the Hub for deal `dealid` (one call to the node). Never raises for the chain's sake."""
-    from web3.exceptions import Web3Exception
-
-    from marketplace.chain.errors import ChainError, ChainUnavailable
-    from marketplace.chain.hub import Hub
-    from marketplace.chain.selectors import current_deployment
-
     try:
-        deployment = current_deployment()
-        if deployment is None:
-            return DealOnChain(exists=False, problem="our contracts are not deployed")
-        deal = Hub(address=deployment.hub).deal(dealid)
+        deal = current_hub().deal(dealid)
+    except ContractsNotDeployed:
+        return DealOnChain(exists=False, problem="our contracts are not deployed")
     except ChainUnavailable:
         return DealOnChain(exists=False, problem="the chain node does not answer")
-    except (ChainError, Web3Exception, ValueError):
+    except (ChainError, ValueError):
         return DealOnChain(exists=False, problem="our contracts are not on the chain node")
     if deal.volume == 0:  # the Hub answers zeros for a deal it does not know
         return DealOnChain(exists=False)

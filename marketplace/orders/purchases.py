@@ -18,6 +18,7 @@ from django.conf import settings
 
 from marketplace.chain.amounts import format_ect
 from marketplace.chain.errors import MESSAGES, ChainError, describe_error
+from marketplace.chain.ids import deal_id
 from marketplace.chain.orders import (
     ZERO_ADDRESS,
     AppOrder,
@@ -542,8 +543,6 @@ def purchase_match_transaction(
     """The unsigned matchOrders transaction that `sender` (the requester) sends to buy, after
     checking the signed request (its input files too: parsing.input_file_urls, with this site
     at `site_url`) and every matchOrders rule again against the chain now."""
-    from marketplace.chain.hub import deal_id
-
     domain = book_domain()
     request_order = parse_order(OrderKind.REQUEST, request)
     params = json.loads(request_order.params)

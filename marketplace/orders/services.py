@@ -47,6 +47,7 @@ from marketplace.chain.orders import (
     order_digest,
     recover_signer,
 )
+from marketplace.chain.selectors import current_hub
 from marketplace.deals.models import EscrowAccount, OrderFill, OrderKind
 from marketplace.indexer.models import IndexerState
 from marketplace.orders import selectors
@@ -202,9 +203,7 @@ class ChainFacts:
     def hub(self) -> Hub:
         assert self.domain is not None, "ChainFacts without a domain reads the index alone"
         if self._hub is None:
-            from marketplace.chain.hub import Hub
-
-            self._hub = Hub(address=self.domain.verifying_contract)
+            self._hub = current_hub()
         return self._hub
 
     def _ask(self, question):
@@ -221,14 +220,7 @@ class ChainFacts:
             return asset.owner
         if address in self._chain_owners:
             return self._chain_owners[address]
-        from marketplace.chain.hub import OrderKind as ChainKind
-
-        chain_kind = {
-            OrderKind.APP: ChainKind.APP,
-            OrderKind.DATASET: ChainKind.DATASET,
-            OrderKind.WORKERPOOL: ChainKind.WORKERPOOL,
-        }[kind]
-        owner = self._ask(lambda: self.hub.asset_owner(chain_kind, address))
+        owner = self._ask(lambda: self.hub.asset_owner(OrderKind(kind), address))
         self._chain_owners[address] = owner
         return owner
 
@@ -684,11 +676,16 @@ def chain_order(order: BookOrder) -> Order:
 
 def order_close_transaction(*, order: BookOrder, sender: str) -> dict[str, str]:
     """The unsigned `manage<X>Order(CLOSE)` transaction for the order's owner's wallet;
-    ChainRevert (with its reason) when the chain would refuse it."""
-    from marketplace.chain.hub import Hub
+    ChainRevert (with its reason) when the chain would refuse it, ChainError when the order is
+    for another Hub than this marketplace's."""
     from marketplace.chain.orders import OrderOperation
 
-    hub = Hub(address=order.hub)
+    hub = current_hub()
+    if order.hub.lower() != hub.address.lower():
+        raise ChainError(
+            f"This order was signed for the Hub {order.hub}, not this marketplace's Hub "
+            f"{hub.address}: there is nothing to close here."
+        )
     call = hub.manage_order_call(order=chain_order(order), operation=OrderOperation.CLOSE)
     return call.unsigned_transaction(sender=sender, w3=hub.w3)
 

@@ -29,7 +29,8 @@ from marketplace.catalogue.demo import APPS
 from marketplace.catalogue.demo_chain import DEMO_AGENTS, DEMO_REQUESTER
 from marketplace.catalogue.models import Listing
 from marketplace.chain import client
-from marketplace.chain.hub import Hub, task_id
+from marketplace.chain.hub import Hub
+from marketplace.chain.ids import task_id
 from pools import lifecycle
 from pools.models import Replicate, RunStatus, TaskRun
 from tests.catalogue.deployments import record_deployment

@@ -197,7 +197,7 @@ def test_a_checksum_mismatch_fails_the_replicate_and_contributes_nothing(
     replicate = Replicate.objects.get()
     assert replicate.status == ReplicateStatus.FAILED
     assert replicate.failure.startswith("App checksum mismatch")
-    assert market.hub.contribution(replicate.task.taskid, worker.address).status == 0
+    assert market.hub.contribution(replicate.task.taskid, worker.address).status.code == 0
 
 
 @pytest.mark.parametrize("where", ["input file", "app", "dataset"])
@@ -221,7 +221,7 @@ def test_a_loopback_url_in_a_deal_reaches_nothing_and_fails_the_replicate_as_the
     assert replicate.failure.startswith(
         f"Refused to download {url}: its host 127.0.0.1 is a loopback address"
     )
-    assert market.hub.contribution(replicate.task.taskid, worker.address).status == 0
+    assert market.hub.contribution(replicate.task.taskid, worker.address).status.code == 0
 
 
 def _client(site: str, *allowed: str) -> SiteClient:

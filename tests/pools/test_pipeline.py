@@ -39,8 +39,8 @@ from django.test import Client
 from marketplace.catalogue.demo import _wasm
 from marketplace.catalogue.registration import registration_for
 from marketplace.chain import client
-from marketplace.chain.hub import TaskStatus, task_id
 from marketplace.chain.hub_errors import hub_abis
+from marketplace.chain.ids import TaskStatus, task_id
 from marketplace.chain.models import Deployment
 from marketplace.chain.orders import (
     AppOrder,

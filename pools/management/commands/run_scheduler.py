@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from marketplace.chain.errors import ChainError
-from marketplace.orders.parsing import OrderError
+from marketplace.chain.selectors import current_hub
 from marketplace.stopping import stop_on_signals
 
 
@@ -26,15 +26,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, once: bool, every: float, **options) -> None:
-        from marketplace.chain.hub import Hub
-        from marketplace.orders.services import book_domain
         from pools.lifecycle import scheduler_round
 
         stop = threading.Event()
         stop_on_signals(stop)
         try:
-            hub = Hub(address=book_domain().verifying_contract)
-        except (ChainError, OrderError) as error:
+            hub = current_hub()
+        except ChainError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"Scheduling the operated pools of chain {settings.CHAIN_ID}.")
         while not stop.is_set():

@@ -39,9 +39,8 @@ from marketplace.chain.hub import (
     DatasetRegistration,
     Hub,
     WorkerpoolRegistration,
-    scheduler_authorization,
-    task_id,
 )
+from marketplace.chain.ids import task_id
 from marketplace.chain.orders import (
     ZERO_ADDRESS,
     AppOrder,
@@ -53,6 +52,7 @@ from marketplace.chain.orders import (
     order_digest,
     sign_order,
 )
+from marketplace.chain.signing import scheduler_authorization
 
 ECT = 10**9  # base units per ECT (9 decimals)
 CATEGORY_XS = 0

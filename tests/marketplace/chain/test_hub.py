@@ -24,16 +24,15 @@ from marketplace.chain.hub import (
     OrderKind,
     TaskStatus,
     WorkerpoolRegistration,
-    deal_id,
     registered_asset,
     result_hash,
     result_seal,
-    scheduler_authorization,
-    task_id,
     workerpool_contract,
 )
 from marketplace.chain.hub_errors import hub_abis
+from marketplace.chain.ids import deal_id, task_id
 from marketplace.chain.orders import ZERO_ADDRESS, new_salt, order_digest, sign_order
+from marketplace.chain.signing import scheduler_authorization
 from tests.marketplace.chain.hub_helpers import (
     ECT,
     XS_SECONDS,
@@ -393,7 +392,7 @@ def test_batch_calls_are_all_or_nothing(market):
         lambda: hub.initialize_array(sender=scheduler, tasks=[(dealid, 0), (dealid, 1)]),
         "WrongTaskStatus",
     )
-    assert refused.arguments == {"taskid": second, "status": TaskStatus.ACTIVE}
+    assert refused.arguments == {"taskid": second, "status": TaskStatus.ACTIVE.code}
     assert hub.task(first).status == TaskStatus.UNSET
     refused = _refused(
         lambda: _send(market, market.scheduler, "initializeArray", [dealid, dealid], [0]),
@@ -410,7 +409,7 @@ def test_batch_calls_are_all_or_nothing(market):
         lambda: hub.claim_array(sender=scheduler, taskids=[second, first]), "WrongTaskStatus"
     )
 
-    assert refused.arguments == {"taskid": first, "status": TaskStatus.FAILED}
+    assert refused.arguments == {"taskid": first, "status": TaskStatus.FAILED.code}
     assert (market.escrow(), hub.kitty()) == (before, kitty)
     assert hub.task(second).status == TaskStatus.ACTIVE
 
@@ -445,7 +444,7 @@ def test_the_pool_gives_a_task_up_early_refunding_the_payer_at_once_as_a_claim_w
         lambda: hub.give_up(sender=market.sender(market.scheduler), taskid=taskid),
         "WrongTaskStatus",
     )
-    assert refused.arguments == {"taskid": taskid, "status": TaskStatus.FAILED}
+    assert refused.arguments == {"taskid": taskid, "status": TaskStatus.FAILED.code}
     market.advance(final_deadline - market.now())
     _refused(
         lambda: hub.claim(sender=market.sender(market.funder), taskid=taskid), "WrongTaskStatus"
@@ -484,7 +483,7 @@ def test_a_task_with_a_consensus_cannot_be_given_up(market):
 
     refused = _refused(lambda: hub.give_up(sender=scheduler, taskid=taskid), "GiveUpAfterConsensus")
 
-    assert refused.arguments == {"taskid": taskid, "status": TaskStatus.REVEALING}
+    assert refused.arguments == {"taskid": taskid, "status": TaskStatus.REVEALING.code}
     assert "can no longer be given up" in str(refused)
     assert (market.escrow(), hub.kitty()) == (before, kitty)
     assert hub.task(taskid).status == TaskStatus.REVEALING
@@ -492,7 +491,7 @@ def test_a_task_with_a_consensus_cannot_be_given_up(market):
     market.reveal(worker, taskid, digest)
     market.finalize(taskid)
     refused = _refused(lambda: hub.give_up(sender=scheduler, taskid=taskid), "GiveUpAfterConsensus")
-    assert refused.arguments == {"taskid": taskid, "status": TaskStatus.COMPLETED}
+    assert refused.arguments == {"taskid": taskid, "status": TaskStatus.COMPLETED.code}
     market.assert_escrow_conserved()
 
 
@@ -525,7 +524,7 @@ def test_a_task_never_started_cannot_be_given_up(market):
         "WrongTaskStatus",
     )
 
-    assert refused.arguments == {"taskid": taskid, "status": TaskStatus.UNSET}
+    assert refused.arguments == {"taskid": taskid, "status": TaskStatus.UNSET.code}
 
 
 # ------------------------------------------------------------------------------ contributor cap
@@ -755,7 +754,7 @@ def test_deals_consume_volume_and_ids_follow_the_python_derivations(market):
         workerpool_sign=sign_order(third_pool_order, market.domain, market.scheduler.key),
     )
     refused = _refused(lambda: market.match(third), "OrderExhausted")
-    assert refused.arguments == {"order": OrderKind.REQUEST, "digest": request_digest}
+    assert refused.arguments == {"order": OrderKind.REQUEST.code, "digest": request_digest}
 
     receipt = hub.initialize(sender=market.sender(market.scheduler), dealid=second_deal, idx=3)
     (initialized,) = hub.contract.events.TaskInitialize().process_receipt(receipt, errors=DISCARD)

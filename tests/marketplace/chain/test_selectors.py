@@ -12,6 +12,7 @@ from eth_account import Account
 from marketplace.chain import artifacts, client, keys, selectors, services
 from marketplace.chain.client import TransactionSender
 from marketplace.chain.deploy import DeploymentError
+from marketplace.chain.errors import ChainUnavailable, ContractMissing, ContractsNotDeployed
 from marketplace.chain.models import Deployment
 from tests.marketplace.chain.ect_helpers import ECT, closed_port_url, send_ect
 
@@ -76,6 +77,76 @@ def test_hub_address_read_from_the_chain_is_cached(chain, hub_deployment, settin
     cache.clear()
     with pytest.raises(DeploymentError, match="No contract at"):
         selectors.current_deployment()
+
+
+# current_hub
+
+
+def test_current_hub_is_the_recorded_deployments_hub_and_is_reused(chain, hub_deployment):
+    _record(hub_deployment)
+
+    hub = selectors.current_hub()
+
+    assert (hub.address, hub.token.address) == (hub_deployment.hub, hub_deployment.token)
+    assert selectors.current_hub() is hub
+
+
+def test_a_newly_recorded_deployment_gets_its_own_hub_at_once(hub_deployment, settings):
+    settings.WEB3_RPC_URL = closed_port_url()  # finding the Hub asks the node nothing
+    _record(hub_deployment)
+    first = selectors.current_hub()
+    later = _other_deployment(hub_deployment)
+    _record(later)
+
+    assert selectors.current_hub().address == later.hub
+    assert first.address == hub_deployment.hub
+
+
+def test_another_node_gets_its_own_hub(hub_deployment, settings):
+    _record(hub_deployment)
+    first = selectors.current_hub()
+    settings.WEB3_RPC_URL = closed_port_url()
+
+    assert selectors.current_hub() is not first
+    assert selectors.current_hub().w3 is client.web3()
+
+
+def test_clearing_the_hubs_makes_a_new_one(hub_deployment):
+    _record(hub_deployment)
+    first = selectors.current_hub()
+
+    selectors.current_hub_clear()
+
+    assert selectors.current_hub() is not first
+    assert selectors.current_hub().address == first.address
+
+
+def test_without_a_deployment_there_is_no_hub():
+    with pytest.raises(ContractsNotDeployed, match="not deployed on chain 31337"):
+        selectors.current_hub()
+
+
+def test_a_hub_address_setting_that_names_no_hub_of_ours_is_refused(chain, settings):
+    settings.HUB_ADDRESS = Account.create().address
+
+    with pytest.raises(ContractMissing, match="HUB_ADDRESS") as refused:
+        selectors.current_hub()
+    assert type(refused.value) is ContractMissing  # the site may well have a deployment
+
+
+def test_a_hub_address_setting_on_a_node_that_is_down_is_unreachable(hub_deployment, settings):
+    settings.HUB_ADDRESS = hub_deployment.hub
+    settings.WEB3_RPC_URL = closed_port_url()
+
+    with pytest.raises(ChainUnavailable):
+        selectors.current_hub()
+
+
+def test_reads_of_a_hub_whose_contracts_are_gone_are_chain_errors(chain, hub_deployment):
+    _record(_other_deployment(hub_deployment))
+
+    with pytest.raises(ContractMissing, match=r"answers viewAccount\(\)"):
+        selectors.current_hub().account(Account.create().address)
 
 
 # wallets_on_chain

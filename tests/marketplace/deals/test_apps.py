@@ -8,7 +8,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from marketplace.chain.hub import scheduler_authorization
+from marketplace.chain.signing import scheduler_authorization
 from marketplace.deals import notify
 from pools.models import TaskRun
 from tests.marketplace.chain.hub_helpers import Market, new_digest
