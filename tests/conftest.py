@@ -5,8 +5,16 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 pytest_plugins = ["tests.chain_fixtures"]
+
+# Properties are checked, never timed: on a loaded machine an example may take seconds.
+hypothesis_settings.register_profile(
+    "superedge", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("superedge")
 
 
 def pytest_configure(config) -> None:
