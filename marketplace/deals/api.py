@@ -8,8 +8,6 @@ A refusal is {"error": sentence} and, for a 400, "field": the parameter at fault
 
 from __future__ import annotations
 
-import re
-
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from eth_utils import to_checksum_address
@@ -18,14 +16,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from marketplace.api import QueryParameter, checked_query, error_responses
+from marketplace.addresses import is_address
+from marketplace.api import ADDRESS_SCHEMA, QueryParameter, checked_query, error_responses
 from marketplace.catalogue.pagination import ApiPagination
 from marketplace.chain.amounts import ECT_DECIMALS, from_units
 from marketplace.deals import selectors
 from marketplace.deals.models import ContributionStatus, TaskStatus
 from marketplace.indexer.selectors import index_freshness
-
-_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
 def _refusal(message: str, *, field: str) -> Response:
@@ -77,13 +74,13 @@ class OptionalCharField(serializers.CharField):
         return value or None
 
 
-@extend_schema_field({"type": "string", "pattern": f"^{_ADDRESS.pattern}$"})
+@extend_schema_field(ADDRESS_SCHEMA)
 class AddressField(serializers.CharField):
     """An address in any letter case, taken checksummed (as the index keeps them)."""
 
     def to_internal_value(self, data) -> str:
         value = super().to_internal_value(data)
-        if not _ADDRESS.fullmatch(value):
+        if not is_address(value):
             raise serializers.ValidationError(
                 f"{self.field_name} must be an address, 0x followed by 40 hexadecimal digits, "
                 f"not {value[:80]!r}."
