@@ -33,6 +33,7 @@ from marketplace.chain.errors import ChainError, ChainUnavailable
 from marketplace.errors import AppError, Unavailable, error_body
 
 DOCS_URL = "/api/docs/"
+API_PREFIX = "/api/"
 CREDENTIALS_HINT = (
     "send Authorization: Bearer <token> (sign the message of POST /api/v1/auth/challenge/, "
     "then trade it at POST /api/v1/auth/token/), or sign in on the site"
@@ -44,6 +45,11 @@ CSRF_HINT = (
 # The same, said to a person on a page, where the endpoint takes the browser's session only.
 PAGE_CSRF_HINT = "reload the page (its security token is out of date), then try again"
 PAGE_SIGN_IN_HINT = "sign in on the site (your session may have ended), then try again"
+
+
+def is_api(request: Any) -> bool:
+    """Whether `request` is for the JSON API (under /api/), where every answer is JSON."""
+    return request.path_info.startswith(API_PREFIX) or request.path_info == API_PREFIX[:-1]
 
 
 # ---------------------------------------------------------------------------- the shape

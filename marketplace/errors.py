@@ -112,7 +112,7 @@ TITLES = {
     "forbidden": "Not allowed",
     "not_found": "Not found",
     "conflict": "Not now",
-    "too_large": "Too large",
+    "too_large": "Upload too large",
     "throttled": "Too many requests",
     "unavailable": "Unavailable",
     "gone": "Gone",

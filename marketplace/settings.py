@@ -103,6 +103,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "marketplace.indexer.api.IndexHeadersMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # A refusal (marketplace.errors.AppError) a page's view raises, shown as a page.
+    "marketplace.middleware.AppErrorPageMiddleware",
     # In development, the site's 404 page rather than Django's list of URL patterns.
     "frontend.errors.DebugNotFoundMiddleware",
 ]

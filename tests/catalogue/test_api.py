@@ -42,8 +42,9 @@ def test_the_retired_list_without_a_market_names_all_three(client, query):
     retired = client.get("/api/listings/", query)
 
     assert retired.status_code == 410
-    assert "ask /api/v1/apps/, /api/v1/datasets/ or /api/v1/pools/ instead" in (
-        retired.json()["error"]
+    assert (
+        "ask /api/v1/apps/, /api/v1/datasets/ or /api/v1/pools/ instead"
+        in (retired.json()["error"])
     )
 
 
