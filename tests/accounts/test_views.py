@@ -234,6 +234,9 @@ def test_siwe_endpoints_require_the_csrf_token():
     )
 
     assert response.status_code == 403
+    assert response.json()["error"].endswith(
+        ": reload the page (its security token is out of date), then try again."
+    )
     assert not SiweNonce.objects.exists()
 
 
