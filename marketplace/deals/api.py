@@ -22,19 +22,12 @@ from marketplace.catalogue.pagination import ApiPagination
 from marketplace.chain.amounts import ECT_DECIMALS, from_units
 from marketplace.deals import selectors
 from marketplace.deals.models import ContributionStatus, TaskStatus
+from marketplace.errors import AppError, NotFound
 from marketplace.indexer.selectors import index_freshness
 
 
-def _refusal(message: str, *, field: str) -> Response:
-    return Response({"error": message, "field": field}, status=400)
-
-
-def _not_found(message: str) -> Response:
-    return Response({"error": message}, status=404)
-
-
-def _malformed_id(value: str, *, field: str, noun: str) -> Response:
-    return _refusal(
+def _malformed_id(value: str, *, field: str, noun: str) -> AppError:
+    return AppError(
         f"{value[:80]!r} is not a {noun} id: expected 0x followed by 64 hexadecimal digits.",
         field=field,
     )
@@ -245,7 +238,7 @@ class DealListApi(APIView):
         filters = DealFilterSerializer(data=checked_query(request, DEAL_FILTERS))
         if not filters.is_valid():
             field, messages = next(iter(filters.errors.items()))
-            return _refusal(str(messages[0]), field=field)
+            raise AppError(str(messages[0]), field=field)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.deal_list(filters=selectors.DealFilters(**filters.validated_data)),
@@ -269,10 +262,10 @@ class DealDetailApi(APIView):
     def get(self, request: Request, dealid: str) -> Response:
         key = selectors.bytes32_key(dealid)
         if key is None:
-            return _malformed_id(dealid, field="dealid", noun="deal")
+            raise _malformed_id(dealid, field="dealid", noun="deal")
         deal = selectors.deal_detail(dealid=key)
         if deal is None:
-            return _not_found(
+            raise NotFound(
                 f"No deal {key} in the index: a deal just sent appears once its "
                 "block is indexed (see /api/chain/status/)."
             )
@@ -290,10 +283,10 @@ class TaskDetailApi(APIView):
     def get(self, request: Request, taskid: str) -> Response:
         key = selectors.bytes32_key(taskid)
         if key is None:
-            return _malformed_id(taskid, field="taskid", noun="task")
+            raise _malformed_id(taskid, field="taskid", noun="task")
         task = selectors.task_detail(taskid=key)
         if task is None:
-            return _not_found(
+            raise NotFound(
                 f"No task {key} in the index: a task appears once the pool's "
                 "scheduler initialized it and its block is indexed."
             )
