@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from eth_utils import to_checksum_address
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from marketplace.addresses import is_address
-from marketplace.api import ADDRESS_SCHEMA, QueryParameter, checked_query, error_responses
+from marketplace.api import AddressField, QueryParameter, checked_query, error_responses
 from marketplace.catalogue.pagination import ApiPagination
 from marketplace.chain.amounts import ECT_DECIMALS, from_units
 from marketplace.deals import selectors
@@ -65,20 +63,6 @@ class OptionalCharField(serializers.CharField):
 
     def to_representation(self, value) -> str | None:
         return value or None
-
-
-@extend_schema_field(ADDRESS_SCHEMA)
-class AddressField(serializers.CharField):
-    """An address in any letter case, taken checksummed (as the index keeps them)."""
-
-    def to_internal_value(self, data) -> str:
-        value = super().to_internal_value(data)
-        if not is_address(value):
-            raise serializers.ValidationError(
-                f"{self.field_name} must be an address, 0x followed by 40 hexadecimal digits, "
-                f"not {value[:80]!r}."
-            )
-        return to_checksum_address(value)
 
 
 class ChainRowOutputSerializer(serializers.Serializer):
@@ -207,12 +191,15 @@ def _id_parameter(name: str) -> OpenApiParameter:
 
 
 class DealFilterSerializer(serializers.Serializer):
-    requester = AddressField(required=False)
-    beneficiary = AddressField(required=False)
-    app = AddressField(required=False)
-    dataset = AddressField(required=False)
-    workerpool = AddressField(required=False)
+    """Addresses in any letter case, taken checksummed (as the index keeps them)."""
+
+    requester = AddressField(checksummed=True, required=False)
+    beneficiary = AddressField(checksummed=True, required=False)
+    app = AddressField(checksummed=True, required=False)
+    dataset = AddressField(checksummed=True, required=False)
+    workerpool = AddressField(checksummed=True, required=False)
     address = AddressField(
+        checksummed=True,
         required=False,
         help_text="Any party: requester, beneficiary, payer, an asset or an asset's owner.",
     )
