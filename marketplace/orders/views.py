@@ -185,9 +185,9 @@ class ListingRegisterApi(_ProviderToolApi):
     )
     def post(self, request: Request, kind: str, slug: str) -> Response:
         listing = _owned(request, kind, slug, refusal=_NOT_REGISTERING)
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        sender = _linked(request, data.validated_data["sender"])
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        sender = _linked(request, serializer.validated_data["sender"])
         built = listing_register_transaction(listing=listing, sender=sender, hub=_hub())
         return Response(self.OutputSerializer(built).data)
 
