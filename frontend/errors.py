@@ -1,8 +1,9 @@
 """The site's own error pages: a page not found says which path and offers a way back, in
 production (Django's handler404) as in development, where Django would list every URL pattern
-instead (`nearest_routes` then names the few closest to the path asked for). The server error
-page is templates/500.html, rendered by Django's own handler without a request (a failing
-database must not fail it too)."""
+instead (`nearest_routes` then names the few closest to the path asked for). A refusal (an
+AppError) is a page of its title and sentence, or for htmx its box alone (`app_error_page`).
+The server error page is templates/500.html, rendered by Django's own handler without a request
+(a failing database must not fail it too)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, URLResolver, get_resolver
+from django_htmx.middleware import HtmxDetails
 
-from marketplace.middleware import is_api
+from marketplace.api import is_api
+from marketplace.errors import AppError, title_of
 from marketplace.notfound import NotFound
 
 # How many routes the development page suggests, and how alike they must be to the path.
@@ -33,6 +36,23 @@ def _routes(patterns, prefix: str = "") -> list[str]:
         elif isinstance(entry, URLPattern) and not route.startswith("^"):  # regex: not a path
             routes.append("/" + route)
     return routes
+
+
+def app_error_page(request: HttpRequest, error: AppError) -> HttpResponse:
+    """`error` as a page (frontend/error.html: a title for its kind, its sentence, a way back),
+    with its status; for htmx, the box alone, marked X-App-Error: htmx swaps a refusal so
+    marked where its request's answer would have gone (frontend/js/errors.js), and leaves any
+    other error answer out."""
+    # HtmxMiddleware's request.htmx is not there yet for middleware before it (uploads).
+    htmx = getattr(request, "htmx", None) or HtmxDetails(request)
+    template = "frontend/error.html"
+    if htmx and not htmx.boosted:
+        template += "#error"
+    context = {"title": title_of(error), "message": str(error)}
+    response = render(request, template, context, status=error.status)
+    if htmx:
+        response["X-App-Error"] = error.code
+    return response
 
 
 def nearest_routes(path: str, *, count: int = NEAREST_ROUTES) -> list[str]:

@@ -1,8 +1,12 @@
 """What every JSON API answer shares.
 
 - One shape for every refusal: `{"error": sentence, "field": the input at fault}` (field only
-  when one input is), whatever refused it: a view, DRF (malformed body, missing credentials,
-  CSRF, unknown method, throttling) or Django (marketplace.middleware.ApiErrorMiddleware).
+  when one input is), whatever refused it: a view or a service (an AppError, marketplace.errors,
+  which every domain error is), the chain layer (ChainError), DRF (malformed body, missing
+  credentials, CSRF, unknown method, throttling) or Django
+  (marketplace.middleware.ApiErrorMiddleware). One exception handler answers them all.
+- Addresses checked and documented one way: `AddressField` in serializers, `ADDRESS_SCHEMA`
+  for parameters and fields that check them their own way (marketplace.addresses' pattern).
 - Query parameters declared once (`QueryParameter`): the schema documents them from the same
   declaration the server checks them with, so both take the same values.
 - The schema's `Error` component, and error_responses() to document refusals with it
@@ -16,13 +20,20 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from marketplace.addresses import ADDRESS_HINT, ADDRESS_LENGTH, ADDRESS_PATTERN, normalize
+from marketplace.chain.errors import ChainError, ChainUnavailable
+from marketplace.errors import AppError, Unavailable, error_body
 
 DOCS_URL = "/api/docs/"
+API_PREFIX = "/api/"
 CREDENTIALS_HINT = (
     "send Authorization: Bearer <token> (sign the message of POST /api/v1/auth/challenge/, "
     "then trade it at POST /api/v1/auth/token/), or sign in on the site"
@@ -31,6 +42,14 @@ CSRF_HINT = (
     "a signed-in browser sends the csrftoken cookie's value in the X-CSRFToken header with "
     "every change; scripts authenticate with a bearer token instead"
 )
+# The same, said to a person on a page, where the endpoint takes the browser's session only.
+PAGE_CSRF_HINT = "reload the page (its security token is out of date), then try again"
+PAGE_SIGN_IN_HINT = "sign in on the site (your session may have ended), then try again"
+
+
+def is_api(request: Any) -> bool:
+    """Whether `request` is for the JSON API (under /api/), where every answer is JSON."""
+    return request.path_info.startswith(API_PREFIX) or request.path_info == API_PREFIX[:-1]
 
 
 # ---------------------------------------------------------------------------- the shape
@@ -61,26 +80,37 @@ class ErrorOutputSerializer(serializers.Serializer):
         ref_name = "Error"
 
 
-def error_body(message: str, *, field: str = "") -> dict[str, str]:
-    return {"error": message, "field": field} if field else {"error": message}
-
-
-class ApiError(exceptions.APIException):
-    """A 400 with its sentence and the input at fault."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-
-    def __init__(self, message: str, *, field: str = "") -> None:
-        super().__init__(message)
-        self.field = field
-
-
 def error_responses(**descriptions: str) -> dict[int, OpenApiResponse]:
     """Documented refusals for @extend_schema(responses=...): error_responses(_404="...")."""
     return {
         int(code.lstrip("_")): OpenApiResponse(ErrorOutputSerializer, description=description)
         for code, description in descriptions.items()
     }
+
+
+# ---------------------------------------------------------------------------- addresses
+
+# An address as the schema gives it, for parameters and fields that check it their own way.
+ADDRESS_SCHEMA = {"type": "string", "pattern": f"^{ADDRESS_PATTERN}$"}
+
+
+class AddressField(serializers.CharField):
+    """A serializer's address field: 0x and 40 hexadecimal digits, as sent, or EIP-55
+    checksummed with `checksummed=True`. The schema documents its pattern (drf-spectacular
+    reads it from the validator)."""
+
+    default_error_messages = {"invalid": f"Enter an address: {ADDRESS_HINT}."}
+
+    def __init__(self, *, checksummed: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.checksummed = checksummed
+        self.validators.append(
+            RegexValidator(f"^{ADDRESS_PATTERN}$", self.error_messages["invalid"])
+        )
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        value = super().run_validation(data)
+        return normalize(value) if self.checksummed and value else value
 
 
 # ---------------------------------------------------------------------------- parameters
@@ -144,9 +174,9 @@ class QueryParameter:
     def address(cls, name: str, *, description: str = "") -> QueryParameter:
         return cls.text(
             name,
-            pattern=r"0x[0-9a-fA-F]{40}",
-            hint="an address, 0x followed by 40 hexadecimal digits",
-            max_length=42,
+            pattern=ADDRESS_PATTERN,
+            hint=f"an address, {ADDRESS_HINT}",
+            max_length=ADDRESS_LENGTH,
             description=description,
         )
 
@@ -185,15 +215,15 @@ class QueryParameter:
         }
 
     def check(self, values: list[str]) -> str:
-        """The parameter's value, canonical ("007" is "7"); ApiError saying what to give."""
+        """The parameter's value, canonical ("007" is "7"); AppError saying what to give."""
         if len(values) > 1:
-            raise ApiError(
+            raise AppError(
                 f"{self.name} is given {len(values)} times: give it once, as {self.hint}.",
                 field=self.name,
             )
         value = values[0]
         if value == "":
-            raise ApiError(
+            raise AppError(
                 f"{self.name} is empty: leave it out, or give {self.hint}.", field=self.name
             )
         if self.integer:
@@ -220,12 +250,12 @@ class QueryParameter:
 
     def _refuse(self, value: str) -> None:
         shown = value if len(value) <= 40 else value[:40] + "…"
-        raise ApiError(f"{self.name} must be {self.hint}, not {shown!r}.", field=self.name)
+        raise AppError(f"{self.name} must be {self.hint}, not {shown!r}.", field=self.name)
 
 
 def checked_query(request: Request, parameters: list[QueryParameter]) -> dict[str, str]:
     """The values of `parameters` in the request's query string, checked (QueryParameter.check);
-    other parameters are ignored. ApiError for the first one at fault."""
+    other parameters are ignored. AppError for the first one at fault."""
     query = request.query_params
     values = {}
     for parameter in parameters:
@@ -233,7 +263,7 @@ def checked_query(request: Request, parameters: list[QueryParameter]) -> dict[st
         if given:
             values[parameter.name] = parameter.check(given)
         elif parameter.required:
-            raise ApiError(
+            raise AppError(
                 f"{parameter.name} is required: give {parameter.hint}.", field=parameter.name
             )
     return values
@@ -269,6 +299,14 @@ def _is_default(exc: exceptions.APIException) -> bool:
     return str(exc.detail) == str(exc.default_detail)
 
 
+def _for_scripts(view: Any, request: Any) -> bool:
+    """Whether `view` takes scripts' credentials (an authenticator that answers 401 with a
+    challenge: the bearer token), or only the session of a browser showing the site's pages."""
+    if view is None:
+        return True
+    return any(a.authenticate_header(request) for a in view.get_authenticators())
+
+
 def _media_types(view: Any) -> str:
     types = [parser.media_type for parser in view.get_parsers()] if view else []
     return " or ".join(types) or "application/json"
@@ -279,8 +317,6 @@ def _sentence(exc: exceptions.APIException, context: dict[str, Any]) -> tuple[st
     the first half."""
     view, request = context.get("view"), context.get("request")
     detail = str(exc.detail) if not isinstance(exc.detail, dict | list) else ""
-    if isinstance(exc, ApiError):
-        return detail, exc.field
     if isinstance(exc, exceptions.ValidationError):
         message, path, field = first_error(exc.detail)
         if path and path.split(".")[-1] not in message:
@@ -311,11 +347,13 @@ def _sentence(exc: exceptions.APIException, context: dict[str, Any]) -> tuple[st
             "",
         )
     if isinstance(exc, exceptions.PermissionDenied) and detail.startswith("CSRF Failed"):
-        return f"{detail.rstrip('.')}: {CSRF_HINT}.", ""
+        hint = CSRF_HINT if _for_scripts(view, request) else PAGE_CSRF_HINT
+        return f"{detail.rstrip('.')}: {hint}.", ""
     if not _is_default(exc):
         return detail or first_error(exc.detail)[0], ""
     if isinstance(exc, exceptions.NotAuthenticated):
-        return f"Authentication credentials were not provided: {CREDENTIALS_HINT}.", ""
+        hint = CREDENTIALS_HINT if _for_scripts(view, request) else PAGE_SIGN_IN_HINT
+        return f"Authentication credentials were not provided: {hint}.", ""
     if isinstance(exc, exceptions.AuthenticationFailed):
         return f"Incorrect authentication credentials: {CREDENTIALS_HINT}.", ""
     if isinstance(exc, exceptions.PermissionDenied):
@@ -329,9 +367,32 @@ def _sentence(exc: exceptions.APIException, context: dict[str, Any]) -> tuple[st
     return detail, ""
 
 
+def app_error(exc: Exception, view: Any = None) -> AppError | None:
+    """`exc` as the AppError it stands for, if any: an AppError itself (every domain error is
+    one), or a failure of the chain layer: ChainUnavailable is a 503, any other ChainError a 400
+    with the revert's (or the node's) sentence. A view that words the chain's failures its own
+    way has a `chain_failure(exc) -> AppError | None` method (the escrow API does)."""
+    if isinstance(exc, AppError):
+        return exc
+    explain = getattr(view, "chain_failure", None)
+    if explain is not None and (error := explain(exc)) is not None:
+        return error
+    if isinstance(exc, ChainUnavailable):
+        return Unavailable(str(exc))
+    if isinstance(exc, ChainError):
+        return AppError(str(exc))
+    return None
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's answer (its status and headers: WWW-Authenticate, Retry-After, Allow) with the
-    API's body: {"error": sentence, "field": the input at fault}."""
+    """The API's one exception handler (settings REST_FRAMEWORK["EXCEPTION_HANDLER"]): an
+    AppError as its status and body; else DRF's answer (its status and headers:
+    WWW-Authenticate, Retry-After, Allow) with the API's body: {"error": sentence, "field": the
+    input at fault}. Anything else rises (a 500, which ApiErrorMiddleware words)."""
+    error = app_error(exc, context.get("view"))
+    if error is not None:
+        set_rollback()
+        return Response(error.body(), status=error.status)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -47,9 +47,17 @@ class ApiAutoSchema(AutoSchema):
         errors = []
         if query or body:
             errors.append((400, _MALFORMED))
-        if {} not in operation.get("security", [{}]):
+        authenticators = self.view.get_authenticators()
+        signed_in = {} not in operation.get("security", [{}])
+        # DRF answers 401 when an authenticator sends a challenge (WWW-Authenticate: the
+        # bearer token's), else 403: a browser's session alone has none.
+        request = getattr(self.view, "request", None)
+        challenges = any(a.authenticate_header(request) for a in authenticators)
+        if signed_in and challenges:
             errors.append((401, "No credentials, or credentials that are not valid (any more)."))
-        sessions = any(isinstance(a, SessionAuthentication) for a in self.view.get_authenticators())
+        sessions = any(isinstance(a, SessionAuthentication) for a in authenticators)
+        if signed_in and not challenges:
+            errors.append((403, "Not signed in: the browser's session is needed."))
         if sessions and self.method in _UNSAFE:
             errors.append((403, "A signed-in browser session sent no valid CSRF token."))
         if any(p["name"] == "page" for p in query):

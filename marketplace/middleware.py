@@ -1,5 +1,5 @@
-"""Site-wide middleware: JSON errors under /api/, and oversize uploads refused from their
-Content-Length, before any of it is read or stored."""
+"""Site-wide middleware: JSON errors under /api/, an AppError a page raises shown as a page, and
+oversize uploads refused from their Content-Length, before any of it is read or stored."""
 
 from __future__ import annotations
 
@@ -7,18 +7,14 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 
-from marketplace.api import CSRF_HINT, DOCS_URL, error_body
+from frontend.errors import app_error_page
+from marketplace.api import CSRF_HINT, DOCS_URL, is_api
+from marketplace.errors import AppError, TooLarge, error_body
 
 # Room for the other fields of a submission form besides its file.
 FORM_OVERHEAD_BYTES = 1024 * 1024
-API_PREFIX = "/api/"
-
-
-def is_api(request: HttpRequest) -> bool:
-    return request.path_info.startswith(API_PREFIX) or request.path_info == API_PREFIX[:-1]
 
 
 def _api_sentence(request: HttpRequest, response: HttpResponse) -> str:
@@ -67,6 +63,23 @@ class ApiErrorMiddleware:
         return response
 
 
+class AppErrorPageMiddleware:
+    """An AppError a page's view raises is answered as a page (frontend.errors.app_error_page):
+    its status, its title, its sentence. The API (DRF's views, under /api/ or not) answers its
+    own as JSON before this sees them."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if isinstance(exception, AppError) and not is_api(request):
+            return app_error_page(request, exception)
+        return None
+
+
 class UploadSizeLimitMiddleware:
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -83,14 +96,9 @@ class UploadSizeLimitMiddleware:
                 f"{filesizeformat(limit - FORM_OVERHEAD_BYTES)}."
             )
             if is_api(request):
-                return JsonResponse(error_body(f"{message} Send a smaller file."), status=413)
-            return render(
-                request,
-                "frontend/error.html",
-                {
-                    "title": "Upload too large",
-                    "message": f"{message} Go back and choose a smaller file.",
-                },
-                status=413,
+                refusal = TooLarge(f"{message} Send a smaller file.")
+                return JsonResponse(refusal.body(), status=refusal.status)
+            return app_error_page(
+                request, TooLarge(f"{message} Go back and choose a smaller file.")
             )
         return self.get_response(request)

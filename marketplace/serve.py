@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from marketplace import devstate
+
 DAPHNE = Path(sys.executable).with_name("daphne")
 APPLICATION = "marketplace.asgi:application"
 
@@ -156,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
             "more than one process needs REDIS_URL: without it each process would keep its "
             "own cache and channel layer, and pages and live updates would disagree"
         )
+    # Before the processes start: they all read the secrets a development checkout keeps.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
+    devstate.prepare()
     return serve(args.host, args.port, args.processes, args.access_log)
 
 

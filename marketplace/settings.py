@@ -1,9 +1,13 @@
-"""Settings for SuperEdge, read from the environment (django-environ).
+"""Settings for SuperEdge, read from the environment (django-environ), each variable once.
 
 With nothing set, the site runs in development mode on SQLite with in-process cache, channel
 layer and Celery. `DATABASE_URL` switches to PostgreSQL, `REDIS_URL` to Redis for the cache,
 the channel layer and Celery. `DJANGO_DEBUG=false` turns on the production hardening that
-`manage.py check --deploy` asks for.
+`manage.py check --deploy` asks for. A `.env` file at the root is read only when
+`DJANGO_READ_DOT_ENV_FILE=true` asks for it (its values do not override the environment's).
+
+Reading these settings writes no file and no folder: the run commands make var/ and keep the
+development secrets there (marketplace.devstate).
 """
 
 from __future__ import annotations
@@ -13,40 +17,38 @@ from pathlib import Path
 
 import environ
 
+from marketplace import devstate
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-if (BASE_DIR / ".env").exists():
+if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
     environ.Env.read_env(BASE_DIR / ".env")
 
 # Runtime state of a development checkout: SQLite file, uploads, dev secrets. Never committed.
 VAR_DIR = Path(env.str("SUPEREDGE_VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
-
-def _dev_secret(name: str, nbytes: int) -> str:
-    """A random secret kept in var/ so that a development checkout stays stable across restarts.
-
-    Production must set the variable: this is only reached with DEBUG on.
-    """
-    path = VAR_DIR / f"{name.lower()}.secret"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(nbytes))
-        path.chmod(0o600)
-    return path.read_text().strip()
+# The secrets kept in var/ (marketplace.devstate), by setting: their variable.
+VAR_SECRETS: dict[str, str] = {}
 
 
-if DEBUG:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _dev_secret("DJANGO_SECRET_KEY", 50)
-    DATASET_KEY_ENCRYPTION_KEY = env.str("DATASET_KEY_ENCRYPTION_KEY", default="") or (
-        _dev_secret("DATASET_KEY_ENCRYPTION_KEY", 32)
-    )
-else:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY")
-    # Wraps every dataset's own AES key; rotate by re-wrapping (datamarket.crypto).
-    DATASET_KEY_ENCRYPTION_KEY = env.str("DATASET_KEY_ENCRYPTION_KEY")
+def _secret(variable: str, *, setting: str, nbytes: int) -> str:
+    """The secret `variable` sets; required in production. With DEBUG on and none set, the one
+    the checkout keeps in var/, else a random one (kept by the run commands)."""
+    value = env.str(variable, default="" if DEBUG else environ.Env.NOTSET)
+    if value or not DEBUG:
+        return value
+    VAR_SECRETS[setting] = variable
+    return devstate.read_secret(VAR_DIR, variable) or secrets.token_urlsafe(nbytes)
+
+
+SECRET_KEY = _secret("DJANGO_SECRET_KEY", setting="SECRET_KEY", nbytes=50)
+# Wraps every dataset's own AES key; rotate by re-wrapping (datamarket.crypto).
+DATASET_KEY_ENCRYPTION_KEY = _secret(
+    "DATASET_KEY_ENCRYPTION_KEY", setting="DATASET_KEY_ENCRYPTION_KEY", nbytes=32
+)
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -103,6 +105,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "marketplace.indexer.api.IndexHeadersMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # A refusal (marketplace.errors.AppError) a page's view raises, shown as a page.
+    "marketplace.middleware.AppErrorPageMiddleware",
     # In development, the site's 404 page rather than Django's list of URL patterns.
     "frontend.errors.DebugNotFoundMiddleware",
 ]
@@ -240,7 +244,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {
@@ -273,9 +276,8 @@ INPUT_RETENTION_DAYS = env.float("INPUT_RETENTION_DAYS", default=7)
 RESULT_MAX_MEMBERS = env.int("RESULT_MAX_MEMBERS", default=10_000)
 RESULT_MAX_UNPACKED_BYTES = env.int("RESULT_MAX_UNPACKED_BYTES", default=256 * 1024 * 1024)
 
-# Sign-In with Ethereum (EIP-4361).
+# Sign-In with Ethereum (EIP-4361); it accepts the site's chain (SIWE_CHAIN_ID, below).
 SIWE_DOMAIN = env.str("SIWE_DOMAIN", default="")  # empty: the request's host
-SIWE_CHAIN_ID = env.int("CHAIN_ID", default=31337)
 SIWE_NONCE_TTL_SECONDS = env.int("SIWE_NONCE_TTL_SECONDS", default=300)
 # Fuel per second of a category's reference time in the sandbox (pools.runtime.FUEL_PER_SECOND
 # by default); and how many failed runs of a task make its scheduler give it up.
@@ -378,6 +380,7 @@ if not DEBUG:
 WEB3_RPC_URL = env.str("WEB3_RPC_URL", default="http://127.0.0.1:8545")
 WEB3_PUBLIC_RPC_URL = env.str("WEB3_PUBLIC_RPC_URL", default="")  # for wallets; empty: WEB3_RPC_URL
 CHAIN_ID = env.int("CHAIN_ID", default=31337)
+SIWE_CHAIN_ID = CHAIN_ID
 HUB_ADDRESS = env.str("HUB_ADDRESS", default="")  # empty: not deployed yet
 # Blocks a transaction must be buried under before it counts: the indexer treats blocks above
 # head - N as unconfirmed (shown as such, taken back if the chain reorganizes). 0 on the dev

@@ -10,7 +10,6 @@ Calls are rate limited per worker ("workers" throttle scope).
 from __future__ import annotations
 
 import base64
-import re
 
 from django.conf import settings
 from django.core.validators import ProhibitNullCharactersValidator
@@ -29,14 +28,13 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from marketplace.accounts.models import ApiToken
-from marketplace.api import error_responses
+from marketplace.addresses import is_address
+from marketplace.api import ADDRESS_SCHEMA, AddressField, error_responses
 from marketplace.chain.selectors import current_hub
 from pools import membership, scheduler, work
 from pools.failures import KINDS as FAILURE_KINDS
 from pools.failures import STDERR_TAIL_CHARS, STDERR_TAIL_LINES
 from pools.models import PoolMember, Replicate
-
-ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
 class IsWorkerToken(BasePermission):
@@ -92,7 +90,7 @@ SESSION_REFUSED = "A browser session: workers call with a wallet token."
 NO_REPLICATE = "You have no such replicate."
 POOL = OpenApiParameter(
     "address",
-    {"type": "string", "pattern": f"^{ADDRESS.pattern}$"},
+    ADDRESS_SCHEMA,
     OpenApiParameter.PATH,
     description="The pool's address.",
 )
@@ -123,7 +121,7 @@ class WorkRequestApi(WorkerApi):
     description, or {"work": null} and why."""
 
     class WorkRequestInputSerializer(serializers.Serializer):
-        pool = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$", required=False)
+        pool = AddressField(required=False)
 
     @extend_schema(
         request=WorkRequestInputSerializer,
@@ -413,7 +411,7 @@ class PoolTermsApi(WorkerApi):
     def get(self, request: Request, address: str) -> Response:
         from eth_utils import to_checksum_address
 
-        if not ADDRESS.fullmatch(address):
+        if not is_address(address):
             return Response(
                 {"error": "The pool's address is 0x and 40 hex digits.", "field": "address"}, 400
             )
@@ -467,7 +465,7 @@ class PoolApplyApi(WorkerApi):
     def post(self, request: Request, address: str) -> Response:
         from eth_utils import to_checksum_address
 
-        if not ADDRESS.fullmatch(address):
+        if not is_address(address):
             return Response(
                 {"error": "The pool's address is 0x and 40 hex digits.", "field": "address"}, 400
             )

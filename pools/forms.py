@@ -6,6 +6,7 @@ from django import forms
 
 from marketplace.catalogue.forms import ListingFilterForm, ListingForm, PriceField, QuickSelect
 from marketplace.chain.amounts import ECT_DECIMALS, to_units
+from marketplace.fields import AddressFormField
 from pools import services
 from pools.models import Admission, EnergyClass, Region, Runtime, Visibility
 
@@ -103,8 +104,6 @@ class WorkerpoolFilterForm(ListingFilterForm):
 
 # ---------------------------------------------------------------------- membership
 
-ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
-
 
 class PolicyForm(forms.Form):
     admission = forms.ChoiceField(choices=Admission.choices, widget=forms.RadioSelect)
@@ -140,8 +139,7 @@ class PolicyForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    worker = forms.RegexField(
-        regex=ADDRESS_PATTERN,
+    worker = AddressFormField(
         label="Worker's wallet",
         error_messages={"invalid": "A wallet address is 0x and 40 hex digits."},
     )

@@ -17,6 +17,7 @@ from marketplace.accounts.selectors import wallet_list
 from marketplace.catalogue import selectors as catalogue_selectors
 from marketplace.catalogue.models import Listing, Market
 from marketplace.chain.amounts import ECT_DECIMALS, from_units
+from marketplace.errors import AppError, form_error
 from marketplace.notfound import NotFound
 from pools import membership
 from pools.forms import ApplyForm, DecisionForm, InviteForm, PolicyForm
@@ -123,20 +124,21 @@ def _act(
         return back
     try:
         said = act(request, pool, operator, wallets)
-    except membership.MembershipError as error:
+    except (membership.MembershipError, AppError) as error:
         messages.error(request, str(error))
         return back
     messages.success(request, said)
     return back
 
 
-# Each action returns what to tell the user, or raises MembershipError saying what went wrong.
+# Each action returns what to tell the user, or raises MembershipError (or, for a form filled
+# in wrong, AppError) saying what went wrong.
 
 
 def _policy(request, pool: str, operator: str, wallets) -> str:
     form = PolicyForm(request.POST)
     if not form.is_valid():
-        raise membership.MembershipError(_first_error(form))
+        raise form_error(form)
     membership.policy_set(
         chain_id=settings.CHAIN_ID,
         workerpool=pool,
@@ -153,7 +155,7 @@ def _policy(request, pool: str, operator: str, wallets) -> str:
 def _invite(request, pool: str, operator: str, wallets) -> str:
     form = InviteForm(request.POST)
     if not form.is_valid():
-        raise membership.MembershipError(_first_error(form))
+        raise form_error(form)
     worker = to_checksum_address(form.cleaned_data["worker"])
     membership.member_invite(
         chain_id=settings.CHAIN_ID,
@@ -169,7 +171,7 @@ def _invite(request, pool: str, operator: str, wallets) -> str:
 def _decide(request, pool: str, operator: str, wallets) -> str:
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        raise membership.MembershipError(_first_error(form))
+        raise form_error(form)
     member = PoolMember.objects.filter(
         pk=form.cleaned_data["member"], chain_id=settings.CHAIN_ID, workerpool=pool
     ).first()
@@ -188,7 +190,7 @@ def _decide(request, pool: str, operator: str, wallets) -> str:
 def _apply(request, pool: str, operator, wallets: list[str]) -> str:
     form = ApplyForm(request.POST, wallets=wallets)
     if not form.is_valid():
-        raise membership.MembershipError(_first_error(form))
+        raise form_error(form)
     member = membership.member_request(
         chain_id=settings.CHAIN_ID,
         workerpool=pool,
@@ -204,9 +206,3 @@ def _apply(request, pool: str, operator, wallets: list[str]) -> str:
 
 
 _ACTIONS = {"policy": _policy, "invite": _invite, "decide": _decide, "apply": _apply}
-
-
-def _first_error(form) -> str:
-    field, errors = next(iter(form.errors.items()))
-    label = form.fields[field].label if field in form.fields else ""
-    return f"{label or field}: {errors[0]}" if field != "__all__" else errors[0]

@@ -41,6 +41,14 @@ def pytest_configure(config) -> None:
             )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _static_root_in_tmp(tmp_path_factory):
+    """Collected static files (none: pages serve the apps' own, WHITENOISE_USE_FINDERS) in a
+    folder of the run's own, which exists: importing the settings makes no folder, and the
+    suite leaves the developer's var/ alone."""
+    settings.STATIC_ROOT = tmp_path_factory.mktemp("static")
+
+
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     """Uploads of each test go to its own folder, never to the developer's var/."""

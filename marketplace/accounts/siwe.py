@@ -18,7 +18,9 @@ from urllib.parse import urlsplit
 
 from eth_utils import is_checksum_address, to_checksum_address
 
+from marketplace.addresses import is_address
 from marketplace.chain.signing import message_signer
+from marketplace.errors import AppError
 
 # Clocks of the browser's machine and the server differ a little.
 CLOCK_SKEW = timedelta(seconds=60)
@@ -34,7 +36,6 @@ _DOMAIN_RE = re.compile(
 )
 _HEADER_RE = re.compile(rf"(?:(?P<scheme>{_SCHEME})://)?(?P<domain>.+)")
 _SCHEME_RE = re.compile(_SCHEME)
-_ADDRESS_RE = re.compile(r"0x[0-9a-fA-F]{40}")
 # reserved / unreserved / " "; no line breaks.
 _STATEMENT_RE = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;= ]*")
 _URI_RE = re.compile(rf"{_SCHEME}:[\x21-\x7e]*")
@@ -48,8 +49,8 @@ _DATE_TIME_RE = re.compile(
 _SIGNATURE_RE = re.compile(r"(?:0x)?[0-9a-fA-F]{130}")
 
 
-class SiweError(Exception):
-    """A sign-in message or signature was refused; str(error) is shown to the user."""
+class SiweError(AppError):
+    """A sign-in message or signature was refused (400); str(error) is shown to the user."""
 
 
 class MalformedMessage(SiweError):
@@ -108,7 +109,7 @@ def _malformed(detail: str) -> MalformedMessage:
 
 def checksum_address(address: str) -> str:
     """The EIP-55 form of a 0x-prefixed 40-hex-digit address in any letter case."""
-    if not isinstance(address, str) or not _ADDRESS_RE.fullmatch(address):
+    if not is_address(address):
         raise InvalidAddress(
             f"{address!r} is not an Ethereum address:"
             " expected 0x followed by 40 hexadecimal digits."
@@ -162,7 +163,7 @@ class SiweMessage:
             raise _malformed(f"scheme {self.scheme!r} is not a URI scheme")
         if not _DOMAIN_RE.fullmatch(self.domain):
             raise _malformed(f"domain {self.domain!r} is not a host with an optional port")
-        if not _ADDRESS_RE.fullmatch(self.address):
+        if not is_address(self.address):
             raise InvalidAddress(
                 f"The sign-in message names {self.address!r}, which is not an Ethereum address:"
                 " ask for a new message and sign it unchanged."

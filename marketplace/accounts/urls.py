@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.urls import path
 
-from marketplace.accounts import views
+from marketplace.accounts import api, views
 
 urlpatterns = [
-    path("siwe/message/", views.siwe_message, name="siwe_message"),
-    path("siwe/verify/", views.siwe_verify, name="siwe_verify"),
+    path("siwe/message/", api.SiweMessageCreateApi.as_view(), name="siwe_message"),
+    path("siwe/verify/", api.SiweSignInApi.as_view(), name="siwe_verify"),
     path("wallets/", views.wallet_list, name="wallet_list"),
     path("wallets/<str:address>/unlink/", views.wallet_unlink, name="wallet_unlink"),
 ]

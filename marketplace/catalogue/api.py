@@ -1,23 +1,25 @@
-"""Read-only JSON API of the catalogue, for wallets, agents and other clients."""
+"""Read-only JSON API of the catalogue, for wallets, agents and other clients: what its
+endpoints under /api/v1/ (marketplace.catalogue.api_v1) answer, and the retired /api/listings/,
+which says where to ask instead."""
 
 from __future__ import annotations
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from marketplace.api import ApiError, QueryParameter, checked_query, error_responses
+from marketplace.api import QueryParameter, checked_query, error_responses
 from marketplace.catalogue import selectors
 from marketplace.catalogue.forms import ListingFilterForm, filter_form_for
 from marketplace.catalogue.models import Market
-from marketplace.catalogue.pagination import ApiPagination
 from marketplace.chain.amounts import ECT_DECIMALS, from_units
+from marketplace.errors import AppError, form_error
 from marketplace.indexer import selectors as index_selectors
 from marketplace.orders import selectors as order_selectors
 
@@ -197,20 +199,14 @@ def _filter_parameters(kind: str) -> list[QueryParameter]:
 
 
 FILTER_PARAMETERS = {kind: _filter_parameters(kind) for kind in Market.values}
-# /api/listings/ documents and checks every market's filters, whichever kind is asked for.
-ALL_FILTER_PARAMETERS = list({p.name: p for ps in FILTER_PARAMETERS.values() for p in ps}.values())
-KIND = QueryParameter.choice("kind", Market.values, required=True, description="The market.")
 
 
 def listing_list_response(request: Request, *, kind: str, view: APIView) -> Response:
     """A page of the published listings of market `kind` filtered by the query string (the
-    list page's filters); ApiError for the first filter at fault."""
+    list page's filters); AppError for the first filter at fault."""
     form = filter_form_for(kind, checked_query(request, FILTER_PARAMETERS[kind]))
     if not form.is_valid():
-        name, messages = next(iter(form.errors.items()))
-        if name == NON_FIELD_ERRORS:
-            raise ApiError(messages[0])
-        raise ApiError(f"{name}: {messages[0]}", field=name)
+        raise form_error(form, by_label=False)
     paginator = view.pagination_class()
     page = paginator.paginate_queryset(
         selectors.listing_list(kind=kind, filters=form.filters()), request, view=view
@@ -248,31 +244,26 @@ SLUG = OpenApiParameter(
 NOT_FOUND = error_responses(_404="No such listing, or one you may not see.")
 
 
-class ListingListApi(APIView):
-    """Published listings of one market, with the list page's filters."""
+class RetiredListingApi(APIView):
+    """/api/listings/ (and /api/listings/<kind>/<slug>/) is retired: the versioned API lists
+    each market's listings (/api/v1/apps/, /api/v1/datasets/, /api/v1/pools/) with the same
+    filters and answers. A 410 that gives the URL to ask instead, when the request says which
+    market it is about."""
 
-    pagination_class = ApiPagination
-
-    @extend_schema(
-        parameters=[KIND.openapi(), *(p.openapi() for p in ALL_FILTER_PARAMETERS)],
-        responses=ListingOutputSerializer(many=True),
-    )
-    def get(self, request: Request) -> Response:
-        kind = checked_query(request, [KIND, *ALL_FILTER_PARAMETERS])["kind"]
-        return listing_list_response(request, kind=kind, view=self)
-
-
-class ListingDetailApi(APIView):
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("kind", {"type": "string", "enum": Market.values}, "path"),
-            SLUG,
-        ],
-        responses={200: ListingDetailOutputSerializer, **NOT_FOUND},
-    )
-    def get(self, request: Request, kind: str, slug: str) -> Response:
-        if kind not in Market.values:
-            raise Http404(
-                f"There is no market {kind!r}: listings are under {', '.join(Market.values)}."
-            )
-        return listing_detail_response(request, kind=kind, slug=slug)
+    @extend_schema(exclude=True)
+    def get(self, request: Request, kind: str = "", slug: str = "") -> Response:
+        instead = "/api/v1/apps/, /api/v1/datasets/ or /api/v1/pools/"
+        if slug and kind in Market.values:
+            instead = reverse(f"api_v1_{kind}_detail", args=[slug])
+        elif not slug and (kind := request.query_params.get("kind")) in Market.values:
+            query = request.query_params.copy()
+            del query["kind"]
+            instead = reverse(f"api_v1_{kind}_list")
+            if query:
+                instead += f"?{query.urlencode()}"
+        raise AppError(
+            f"{request.path} is retired: ask {instead} instead (the same filters and answers, "
+            "an endpoint per market).",
+            status=410,
+            code="gone",
+        )

@@ -1,5 +1,5 @@
 """The catalogue in the versioned API: one list and one detail endpoint per market
-(apps/, datasets/, pools/). They answer what /api/listings/ answers, from the same code."""
+(apps/, datasets/, pools/), from marketplace.catalogue.api's code. They replace /api/listings/."""
 
 from __future__ import annotations
 

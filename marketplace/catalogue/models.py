@@ -17,14 +17,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-wallet_address_validator = RegexValidator(
-    r"^0x[0-9a-fA-F]{40}$", "Enter a wallet address: 0x followed by 40 hexadecimal digits."
-)
+from marketplace.fields import wallet_address_validator
 
 
 class Market(models.TextChoices):

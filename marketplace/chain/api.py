@@ -16,17 +16,16 @@ need it: the URLconf loads this module in every process.
 from __future__ import annotations
 
 import re
+import sys
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.exceptions import (
-    APIException,
     NotAuthenticated,
     PermissionDenied,
-    ValidationError,
 )
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
@@ -34,31 +33,28 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketplace.accounts.selectors import wallet_list
-from marketplace.api import error_responses, exception_handler
+from marketplace.addresses import checksum_matches, is_address, normalize
+from marketplace.api import ADDRESS_SCHEMA, error_responses
 from marketplace.chain import escrow, selectors
 from marketplace.chain.amounts import ECT_DECIMALS, InvalidAmount, from_units, to_units
 from marketplace.chain.errors import ChainError, ChainUnavailable, ContractMissing
+from marketplace.errors import AppError, Unavailable
 
 MAX_UINT256 = 2**256 - 1
 _MAX_ECT = from_units(MAX_UINT256, decimals=ECT_DECIMALS)
 _AMOUNT_MAX_LENGTH = 100
-_HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}")
 
 
 # ---------------------------------------------------------------------------- refusals
 
 
-class EscrowRefused(APIException):
-    """The request breaks a rule of the escrow (400); the detail says which and what to do."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
+class EscrowRefused(AppError):
+    """The request breaks a rule of the escrow (400); the message says which and what to do."""
 
 
-class EscrowUnavailable(APIException):
+class EscrowUnavailable(Unavailable):
     """The node does not answer, or our contracts are not on it (503)."""
-
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
 
 
 def _node_down() -> EscrowUnavailable:
@@ -75,57 +71,23 @@ def _not_deployed() -> EscrowUnavailable:
     )
 
 
-def _first_message(detail: Any) -> str:
-    """One sentence out of a DRF error detail (a string, a list, or errors by field: the
-    fields' messages name what they are about)."""
-    if isinstance(detail, dict):
-        return _first_message(detail.get("detail", next(iter(detail.values()), "")))
-    if isinstance(detail, list):
-        return _first_message(detail[0]) if detail else "The request was refused."
-    return str(detail)
-
-
-def escrow_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """The API's handler ({"error": sentence}); chain failures become 503 (the node or our
-    contracts are missing) or 400 (the chain refused: the revert's sentence)."""
-    from web3.exceptions import Web3Exception
-
-    if isinstance(exc, ChainUnavailable):
-        exc = _node_down()
-    elif isinstance(exc, ContractMissing):  # no deployment, or a Hub without its code
-        exc = _not_deployed()
-    elif isinstance(exc, ChainError):  # a rule, a revert at gas estimation, the node refused
-        exc = EscrowRefused(str(exc))
-    elif isinstance(exc, Web3Exception):
-        # A call to an address without our code (a dev chain restarted without its state).
-        exc = _not_deployed()
-    response = exception_handler(exc, context)
-    if response is not None and isinstance(exc, ValidationError):
-        # The fields' messages name what they are about: they stand alone.
-        response.data = {"error": _first_message(exc.detail)}
-    return response
-
-
 # ---------------------------------------------------------------------------- input
 
 
 def checked_address(text: str) -> str:
     """`text` checksummed; EscrowRefused naming the problem when it is no Ethereum address."""
-    from eth_utils import is_checksum_address, to_checksum_address
-
     text = text.strip()
-    if not _HEX_ADDRESS.fullmatch(text):
+    if not is_address(text):
         raise EscrowRefused(
             f"{text[:60]!r} is not an Ethereum address: expected 0x followed by 40 hexadecimal "
             "digits."
         )
-    digits = text[2:]
-    if digits not in (digits.lower(), digits.upper()) and not is_checksum_address(text):
+    if not checksum_matches(text):
         raise EscrowRefused(
             f"{text} has a wrong checksum (the mix of upper- and lower-case letters, EIP-55): "
             "copy it again from your wallet."
         )
-    return to_checksum_address(text)
+    return normalize(text)
 
 
 def parse_ect(text: str) -> int:
@@ -180,7 +142,11 @@ class _AddressField(serializers.CharField):
         )
 
     def to_internal_value(self, data: Any) -> str:
-        return checked_address(super().to_internal_value(data))
+        try:
+            return checked_address(super().to_internal_value(data))
+        except EscrowRefused as refusal:
+            refusal.field = self.field_name
+            raise
 
 
 class _AmountField(serializers.CharField):
@@ -200,8 +166,14 @@ class _AmountField(serializers.CharField):
         text = super().to_internal_value(data)
         # Not CharField's max_length: its validator would run on the integer this returns.
         if len(text) > _AMOUNT_MAX_LENGTH:
-            raise EscrowRefused(f"An amount has at most {_AMOUNT_MAX_LENGTH} characters.")
-        return parse_ect(text)
+            raise EscrowRefused(
+                f"An amount has at most {_AMOUNT_MAX_LENGTH} characters.", field=self.field_name
+            )
+        try:
+            return parse_ect(text)
+        except EscrowRefused as refusal:
+            refusal.field = self.field_name
+            raise
 
 
 def _wallet_request(
@@ -287,8 +259,22 @@ _MOVE_ERRORS = error_responses(
 class _EscrowApi(APIView):
     permission_classes = [_SignedIn]
 
-    def get_exception_handler(self):
-        return escrow_exception_handler
+    def chain_failure(self, error: Exception) -> AppError | None:
+        """The chain's failures in escrow's words (marketplace.api.app_error): the node down or
+        our contracts missing are a 503, a broken rule, a revert or the node's refusal a 400."""
+        if isinstance(error, ChainUnavailable):
+            return _node_down()
+        if isinstance(error, ContractMissing):  # no deployment, or a Hub without its code
+            return _not_deployed()
+        if isinstance(error, ChainError):  # a rule, a revert at gas estimation, the node refused
+            return EscrowRefused(str(error))
+        # A call to an address without our code (a dev chain restarted without its state).
+        # Not imported for this (most of a second, the module's docstring): an error can be
+        # one of web3's only once web3 is loaded.
+        web3_errors = sys.modules.get("web3.exceptions")
+        if web3_errors is not None and isinstance(error, web3_errors.Web3Exception):
+            return _not_deployed()
+        return None
 
     def permission_denied(self, request: Request, message: str | None = None, code=None) -> None:
         # DRF's own drops the message when nobody is authenticated.
@@ -327,7 +313,7 @@ class EscrowDetailApi(_EscrowApi):
         parameters=[
             OpenApiParameter(
                 "address",
-                {"type": "string", "pattern": f"^{_HEX_ADDRESS.pattern}$"},
+                ADDRESS_SCHEMA,
                 OpenApiParameter.PATH,
                 description="Any Ethereum address (EIP-55 checksummed when in mixed case).",
             )

@@ -4,7 +4,6 @@ and the development chain's faucet."""
 from __future__ import annotations
 
 import dataclasses
-import re
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -13,6 +12,7 @@ from django.utils import timezone
 from eth_utils import is_address, is_checksum_address, to_checksum_address
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError, Web3RPCError
 
+from marketplace import addresses
 from marketplace.chain import artifacts, client, keys, selectors
 from marketplace.chain.amounts import (
     ECT_DECIMALS,
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 DEV_FAUCET_ECT = Decimal("100000000")
 # What a drip leaves the faucet for its own two transactions' gas, at least.
 _FAUCET_GAS_RESERVE_WEI = 10**16
-_HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _DEPLOY_HINT = "run `make run` or `.venv/bin/python manage.py deploy_contracts`"
 
 
@@ -204,7 +203,7 @@ def contracts_deploy(
 
 def _recipient(address: str) -> str:
     """`address` checksummed, or InvalidAddress saying what is wrong with it."""
-    if not isinstance(address, str) or not _HEX_ADDRESS.fullmatch(address.strip()):
+    if not isinstance(address, str) or not addresses.is_address(address.strip()):
         raise InvalidAddress(
             f"{address!r} is not an Ethereum address: expected 0x followed by 40 hexadecimal "
             "digits."

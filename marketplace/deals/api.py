@@ -8,36 +8,24 @@ A refusal is {"error": sentence} and, for a 400, "field": the parameter at fault
 
 from __future__ import annotations
 
-import re
-
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from eth_utils import to_checksum_address
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from marketplace.api import QueryParameter, checked_query, error_responses
+from marketplace.api import AddressField, QueryParameter, checked_query, error_responses
 from marketplace.catalogue.pagination import ApiPagination
 from marketplace.chain.amounts import ECT_DECIMALS, from_units
 from marketplace.deals import selectors
 from marketplace.deals.models import ContributionStatus, TaskStatus
+from marketplace.errors import AppError, NotFound
 from marketplace.indexer.selectors import index_freshness
 
-_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
-
-def _refusal(message: str, *, field: str) -> Response:
-    return Response({"error": message, "field": field}, status=400)
-
-
-def _not_found(message: str) -> Response:
-    return Response({"error": message}, status=404)
-
-
-def _malformed_id(value: str, *, field: str, noun: str) -> Response:
-    return _refusal(
+def _malformed_id(value: str, *, field: str, noun: str) -> AppError:
+    return AppError(
         f"{value[:80]!r} is not a {noun} id: expected 0x followed by 64 hexadecimal digits.",
         field=field,
     )
@@ -75,20 +63,6 @@ class OptionalCharField(serializers.CharField):
 
     def to_representation(self, value) -> str | None:
         return value or None
-
-
-@extend_schema_field({"type": "string", "pattern": f"^{_ADDRESS.pattern}$"})
-class AddressField(serializers.CharField):
-    """An address in any letter case, taken checksummed (as the index keeps them)."""
-
-    def to_internal_value(self, data) -> str:
-        value = super().to_internal_value(data)
-        if not _ADDRESS.fullmatch(value):
-            raise serializers.ValidationError(
-                f"{self.field_name} must be an address, 0x followed by 40 hexadecimal digits, "
-                f"not {value[:80]!r}."
-            )
-        return to_checksum_address(value)
 
 
 class ChainRowOutputSerializer(serializers.Serializer):
@@ -217,12 +191,15 @@ def _id_parameter(name: str) -> OpenApiParameter:
 
 
 class DealFilterSerializer(serializers.Serializer):
-    requester = AddressField(required=False)
-    beneficiary = AddressField(required=False)
-    app = AddressField(required=False)
-    dataset = AddressField(required=False)
-    workerpool = AddressField(required=False)
+    """Addresses in any letter case, taken checksummed (as the index keeps them)."""
+
+    requester = AddressField(checksummed=True, required=False)
+    beneficiary = AddressField(checksummed=True, required=False)
+    app = AddressField(checksummed=True, required=False)
+    dataset = AddressField(checksummed=True, required=False)
+    workerpool = AddressField(checksummed=True, required=False)
     address = AddressField(
+        checksummed=True,
         required=False,
         help_text="Any party: requester, beneficiary, payer, an asset or an asset's owner.",
     )
@@ -248,7 +225,7 @@ class DealListApi(APIView):
         filters = DealFilterSerializer(data=checked_query(request, DEAL_FILTERS))
         if not filters.is_valid():
             field, messages = next(iter(filters.errors.items()))
-            return _refusal(str(messages[0]), field=field)
+            raise AppError(str(messages[0]), field=field)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.deal_list(filters=selectors.DealFilters(**filters.validated_data)),
@@ -272,10 +249,10 @@ class DealDetailApi(APIView):
     def get(self, request: Request, dealid: str) -> Response:
         key = selectors.bytes32_key(dealid)
         if key is None:
-            return _malformed_id(dealid, field="dealid", noun="deal")
+            raise _malformed_id(dealid, field="dealid", noun="deal")
         deal = selectors.deal_detail(dealid=key)
         if deal is None:
-            return _not_found(
+            raise NotFound(
                 f"No deal {key} in the index: a deal just sent appears once its "
                 "block is indexed (see /api/chain/status/)."
             )
@@ -293,10 +270,10 @@ class TaskDetailApi(APIView):
     def get(self, request: Request, taskid: str) -> Response:
         key = selectors.bytes32_key(taskid)
         if key is None:
-            return _malformed_id(taskid, field="taskid", noun="task")
+            raise _malformed_id(taskid, field="taskid", noun="task")
         task = selectors.task_detail(taskid=key)
         if task is None:
-            return _not_found(
+            raise NotFound(
                 f"No task {key} in the index: a task appears once the pool's "
                 "scheduler initialized it and its block is indexed."
             )

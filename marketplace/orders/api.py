@@ -1,8 +1,9 @@
 """The order book's JSON API (/api/v1/orders/): list, publish, detail, unpublish, close on
 chain; and buying: upload inputs, quote, build the matchOrders transaction.
 
-Every refusal is a 4xx with {"error": sentence, "field": name of the field at fault}; nothing
-is stored by a refused request.
+Every refusal is a 4xx with {"error": sentence, "field": name of the field at fault}: services
+raise OrderError (an AppError), the API's exception handler answers it. Nothing is stored by a
+refused request.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketplace.api import (
+    AddressField,
     ErrorOutputSerializer,
     FailureOutputSerializer,
     QueryParameter,
@@ -37,18 +39,13 @@ from marketplace.api import (
 )
 from marketplace.catalogue.pagination import ApiPagination
 from marketplace.chain.amounts import ECT_DECIMALS, InvalidAmount, from_units, to_units
-from marketplace.chain.errors import ChainError
 from marketplace.chain.orders import UINT256_MAX, typed_data
 from marketplace.clientip import client_ip
 from marketplace.deals.models import OrderKind
+from marketplace.errors import AppError, Forbidden, NotFound
 from marketplace.orders import purchases, selectors, services
 from marketplace.orders.models import InputFile, Order, OrderStatus
-from marketplace.orders.parsing import (
-    TRUST_MAX,
-    OrderError,
-    input_file_urls,
-    order_with_defaults,
-)
+from marketplace.orders.parsing import TRUST_MAX, input_file_urls, order_with_defaults
 
 TAG_NAMES = {"tee": 0, "tdx": 3}
 _TAG = r"(?:tee|tdx|[0-9]|[1-5][0-9]|6[0-2])"
@@ -56,16 +53,6 @@ _DIGEST = re.compile(r"0x[0-9a-fA-F]{64}")
 INT64_MAX = 2**63 - 1
 _NOT_YOUR_WALLET = "The requester is not one of your linked wallets."
 _BOOK_CLOSED = "The book cannot reach the chain, or the contracts are not deployed."
-
-
-def error_response(error: OrderError) -> Response:
-    body: dict[str, Any] = {"error": str(error)}
-    if error.field:
-        body["field"] = error.field
-    failures = getattr(error, "failures", None)
-    if failures:
-        body["failures"] = [{"check": f.check, "message": f.message} for f in failures]
-    return Response(body, status=error.status)
 
 
 def _ect(units: int | Decimal) -> str:
@@ -144,22 +131,20 @@ class _Ect(serializers.CharField):
             raise serializers.ValidationError(str(error)) from None
 
 
-def _first_error(errors: dict) -> OrderError:
-    problem, path, field = first_error(errors)
-    return OrderError(f"{path}: {problem}" if path else problem, field=field)
-
-
 def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    """`data` checked by `serializer_class`; else an AppError naming the input at fault first
+    ("category: ...", "input_files[1]: ...")."""
     serializer = serializer_class(data=data)
     if not serializer.is_valid():
-        raise _first_error(serializer.errors)
+        problem, path, field = first_error(serializer.errors)
+        raise AppError(f"{path}: {problem}" if path else problem, field=field)
     return serializer.validated_data
 
 
 class OrderFiltersSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=OrderKind.choices, required=False)
-    asset = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$", required=False)
-    owner = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$", required=False)
+    asset = AddressField(required=False)
+    owner = AddressField(required=False)
     category = serializers.IntegerField(min_value=0, required=False)
     min_trust = serializers.IntegerField(min_value=0, required=False)
     tag = serializers.CharField(required=False)
@@ -235,10 +220,7 @@ class OrderListApi(APIView):
         responses=OrderOutputSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        try:
-            filters = _valid(OrderFiltersSerializer, checked_query(request, ORDER_FILTERS))
-        except OrderError as error:
-            return error_response(error)
+        filters = _valid(OrderFiltersSerializer, checked_query(request, ORDER_FILTERS))
         orders = selectors.order_list(
             chain_id=settings.CHAIN_ID,
             filters=selectors.OrderFilters(
@@ -321,23 +303,20 @@ class OrderPublishApi(APIView):
         if isinstance(body, dict) and "orders" in body:
             return self._batch(request, body["orders"])
         if not isinstance(body, dict):
-            return error_response(OrderError("Send a JSON object: {kind, order, signature}."))
-        try:
-            order = services.order_publish(
-                kind=body.get("kind"),
-                order=body.get("order"),
-                signature=body.get("signature", ""),
-                domain=body.get("domain"),
-                user=request.user,
-                site_url=request.build_absolute_uri("/"),
-            )
-        except OrderError as error:
-            return error_response(error)
+            raise AppError("Send a JSON object: {kind, order, signature}.")
+        order = services.order_publish(
+            kind=body.get("kind"),
+            order=body.get("order"),
+            signature=body.get("signature", ""),
+            domain=body.get("domain"),
+            user=request.user,
+            site_url=request.build_absolute_uri("/"),
+        )
         return Response(_serialize([order], many=False), status=201)
 
     def _batch(self, request: Request, items: Any) -> Response:
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-            return error_response(OrderError("orders must be a list of {kind, order, signature}."))
+            raise AppError("orders must be a list of {kind, order, signature}.")
         submissions = [
             services.Submission(
                 kind=item.get("kind"),
@@ -347,12 +326,9 @@ class OrderPublishApi(APIView):
             )
             for item in items
         ]
-        try:
-            outcomes = services.orders_publish(
-                submissions=submissions, user=request.user, site_url=request.build_absolute_uri("/")
-            )
-        except OrderError as error:
-            return error_response(error)
+        outcomes = services.orders_publish(
+            submissions=submissions, user=request.user, site_url=request.build_absolute_uri("/")
+        )
         stored = _serialize([o.order for o in outcomes if o.order is not None])
         results, index = [], 0
         for outcome in outcomes:
@@ -381,20 +357,16 @@ class OrderPublishApi(APIView):
         return Response({"accepted": accepted, "results": results}, status=status)
 
 
-def _order_or_404(digest: str) -> Order | Response:
+def _order_or_404(digest: str) -> Order:
     if not _DIGEST.fullmatch(digest):
         shown = digest if len(digest) <= 80 else digest[:80] + "…"
-        return Response(
-            {
-                "error": f"{shown!r} is not an order digest: expected 0x followed by 64 "
-                "hexadecimal digits.",
-                "field": "digest",
-            },
-            status=400,
+        raise AppError(
+            f"{shown!r} is not an order digest: expected 0x followed by 64 hexadecimal digits.",
+            field="digest",
         )
     order = selectors.order_detail(chain_id=settings.CHAIN_ID, digest=digest)
     if order is None:
-        return Response({"error": f"No order {digest} in the book."}, status=404)
+        raise NotFound(f"No order {digest} in the book.")
     return order
 
 
@@ -405,8 +377,6 @@ class OrderDetailApi(APIView):
     @extend_schema(parameters=[DIGEST], responses={200: OrderOutputSerializer, **_ORDER_ERRORS})
     def get(self, request: Request, digest: str) -> Response:
         order = _order_or_404(digest)
-        if isinstance(order, Response):
-            return order
         return Response(_serialize([order], many=False))
 
 
@@ -435,12 +405,7 @@ class OrderUnpublishApi(APIView):
     )
     def post(self, request: Request, digest: str) -> Response:
         order = _order_or_404(digest)
-        if isinstance(order, Response):
-            return order
-        try:
-            order = services.order_unpublish(order=order, user=request.user)
-        except OrderError as error:
-            return error_response(error)
+        order = services.order_unpublish(order=order, user=request.user)
         matchable = order.remaining > 0 and order.consumed < order.volume
         return Response(
             {
@@ -480,20 +445,13 @@ class OrderCloseApi(APIView):
     )
     def post(self, request: Request, digest: str) -> Response:
         order = _order_or_404(digest)
-        if isinstance(order, Response):
-            return order
         if not services.may_manage(order=order, user=request.user):
-            return Response(
-                {
-                    "error": f"Only the order's signer ({order.signer}), signed in with that "
-                    "wallet, closes it on chain: the transaction comes from that wallet."
-                },
-                status=403,
+            raise Forbidden(
+                f"Only the order's signer ({order.signer}), signed in with that wallet, closes "
+                "it on chain: the transaction comes from that wallet."
             )
-        try:
-            transaction = services.order_close_transaction(order=order, sender=order.signer)
-        except ChainError as error:
-            return Response({"error": str(error)}, status=400)
+        # The chain's refusal (a ChainError) is a 400 in its words: the API's exception handler.
+        transaction = services.order_close_transaction(order=order, sender=order.signer)
         return Response({"transaction": transaction})
 
 
@@ -517,12 +475,9 @@ class OrderTypedDataApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        try:
-            data = _valid(self.OrderTypedDataInputSerializer, request.data)
-            domain = services.book_domain()
-            order = order_with_defaults(data["kind"], data["order"])
-        except OrderError as error:
-            return error_response(error)
+        data = _valid(self.OrderTypedDataInputSerializer, request.data)
+        domain = services.book_domain()
+        order = order_with_defaults(data["kind"], data["order"])
         from marketplace.chain.orders import order_digest
 
         return Response(
@@ -536,16 +491,13 @@ class OrderTypedDataApi(APIView):
 # ---------------------------------------------------------------------- buying
 
 
-def _buyer(request: Request, address: str) -> str | Response:
+def _buyer(request: Request, address: str) -> str:
     wallet = request.user.wallets.filter(address__iexact=address).first()
     if wallet is None:
-        return Response(
-            {
-                "error": f"{address} is not one of your linked wallets: link it on the Wallets "
-                "page (sign in with it), then buy with it.",
-                "field": "requester",
-            },
-            status=403,
+        raise Forbidden(
+            f"{address} is not one of your linked wallets: link it on the Wallets page (sign in "
+            "with it), then buy with it.",
+            field="requester",
         )
     return wallet.address
 
@@ -619,15 +571,10 @@ class InputUploadApi(APIView):
     def post(self, request: Request) -> Response:
         upload = request.FILES.get("file")
         if upload is None:
-            return Response(
-                {"error": "Send the file in the form field 'file'.", "field": "file"}, 400
-            )
-        try:
-            stored = services.input_store(
-                owner=request.user, file=upload, name=upload.name, client_ip=client_ip(request)
-            )
-        except OrderError as error:
-            return error_response(error)
+            raise AppError("Send the file in the form field 'file'.", field="file")
+        stored = services.input_store(
+            owner=request.user, file=upload, name=upload.name, client_ip=client_ip(request)
+        )
         return Response(
             InputOutputSerializer(stored, context={"request": request}).data, status=201
         )
@@ -652,19 +599,16 @@ class InputDeleteApi(APIView):
         },
     )
     def delete(self, request: Request, token: str) -> Response:
-        try:
-            services.input_delete(owner=request.user, token=token)
-        except OrderError as error:
-            return error_response(error)
+        services.input_delete(owner=request.user, token=token)
         return Response(status=204)
 
 
 class QuoteInputSerializer(serializers.Serializer):
-    requester = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$")
-    app = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$")
-    dataset = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$", required=False, allow_blank=True)
-    workerpool = serializers.RegexField(
-        r"^0x[0-9a-fA-F]{40}$", required=False, allow_blank=True, help_text="Empty: best offer."
+    requester = AddressField()
+    app = AddressField(checksummed=True)
+    dataset = AddressField(checksummed=True, required=False, allow_blank=True)
+    workerpool = AddressField(
+        checksummed=True, required=False, allow_blank=True, help_text="Empty: best offer."
     )
     category = serializers.IntegerField(
         min_value=0, help_text="The Hub's category id: 0 (XS), 1 (S) and so on."
@@ -683,7 +627,7 @@ class QuoteInputSerializer(serializers.Serializer):
     input_files = serializers.ListField(
         child=serializers.CharField(max_length=2000), required=False, default=list, max_length=20
     )
-    beneficiary = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$", required=False, allow_blank=True)
+    beneficiary = AddressField(checksummed=True, required=False, allow_blank=True)
 
     def validate_category(self, value: int) -> int:
         names = selectors.category_names(chain_id=settings.CHAIN_ID)
@@ -734,36 +678,22 @@ class PurchaseQuoteApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        from eth_utils import to_checksum_address
-
-        try:
-            data = _valid(QuoteInputSerializer, request.data)
-            input_file_urls(data["input_files"], site_url=request.build_absolute_uri("/"))
-        except OrderError as error:
-            return error_response(error)
+        data = _valid(QuoteInputSerializer, request.data)
+        input_file_urls(data["input_files"], site_url=request.build_absolute_uri("/"))
         buyer = _buyer(request, data["requester"])
-        if isinstance(buyer, Response):
-            return buyer
-        checksummed = {
-            name: to_checksum_address(data[name]) if data.get(name) else ""
-            for name in ("app", "dataset", "workerpool", "beneficiary")
-        }
         wanted = selectors.Wanted(
-            app=checksummed["app"],
-            dataset=checksummed["dataset"],
-            workerpool=checksummed["workerpool"],
+            app=data["app"],
+            dataset=data.get("dataset", ""),
+            workerpool=data.get("workerpool", ""),
             category=data["category"],
             trust=data["trust"],
             volume=data["volume"],
             requester=buyer,
         )
         params = purchases.default_params(args=data["args"], input_files=data["input_files"])
-        try:
-            quote = purchases.purchase_quote(
-                wanted=wanted, params=params, beneficiary=checksummed["beneficiary"]
-            )
-        except OrderError as error:
-            return error_response(error)
+        quote = purchases.purchase_quote(
+            wanted=wanted, params=params, beneficiary=data.get("beneficiary", "")
+        )
         found = [quote.app_order, quote.dataset_order, quote.workerpool_order]
         serialized = iter(_serialize([o for o in found if o is not None]))
         app_order, dataset_order, workerpool_order = (
@@ -824,26 +754,18 @@ class PurchaseMatchApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        try:
-            data = _valid(self.PurchaseMatchInputSerializer, request.data)
-        except OrderError as error:
-            return error_response(error)
+        data = _valid(self.PurchaseMatchInputSerializer, request.data)
         requester = data["request"].get("requester") if isinstance(data["request"], dict) else ""
         buyer = _buyer(request, str(requester))
-        if isinstance(buyer, Response):
-            return buyer
-        try:
-            match = purchases.purchase_match_transaction(
-                sender=buyer,
-                request=data["request"],
-                signature=data["signature"],
-                app_order=data["app_order"],
-                dataset_order=data.get("dataset_order") or None,
-                workerpool_order=data["workerpool_order"],
-                site_url=request.build_absolute_uri("/"),
-            )
-        except OrderError as error:
-            return error_response(error)
+        match = purchases.purchase_match_transaction(
+            sender=buyer,
+            request=data["request"],
+            signature=data["signature"],
+            app_order=data["app_order"],
+            dataset_order=data.get("dataset_order") or None,
+            workerpool_order=data["workerpool_order"],
+            site_url=request.build_absolute_uri("/"),
+        )
         return Response(
             {
                 "transaction": match.transaction,

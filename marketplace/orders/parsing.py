@@ -23,6 +23,7 @@ from marketplace.chain.orders import (
     checksummed,
 )
 from marketplace.deals.models import OrderKind
+from marketplace.errors import AppError
 from pools.addresses import Origin, origin_of, url_refusal
 
 ORDER_CLASSES: dict[str, type[Order]] = {
@@ -68,14 +69,10 @@ TRUST_MAX = 1000
 _HEX = re.compile(r"0x[0-9a-fA-F]*")
 
 
-class OrderError(Exception):
+class OrderError(AppError):
     """An order refused; `status` is the HTTP status that fits, `field` the field at fault."""
 
     status = 400
-
-    def __init__(self, message: str, *, field: str = "") -> None:
-        super().__init__(message)
-        self.field = field
 
 
 class InvalidOrder(OrderError):

@@ -11,12 +11,16 @@ urlpatterns = [
     path("inputs/<str:token>/<str:name>", views.input_file, name="input_file"),
     path("offers/<str:kind>/<slug:slug>/", views.listing_offers, name="listing_offers"),
     path(
-        "offers/<str:kind>/<slug:slug>/register/", views.listing_register, name="listing_register"
+        "offers/<str:kind>/<slug:slug>/register/",
+        views.ListingRegisterApi.as_view(),
+        name="listing_register",
     ),
     path(
         "offers/<str:kind>/<slug:slug>/registered/",
-        views.listing_registered,
+        views.ListingRegisteredApi.as_view(),
         name="listing_registered",
     ),
-    path("offers/<str:kind>/<slug:slug>/sell/", views.listing_sell, name="listing_sell"),
+    path(
+        "offers/<str:kind>/<slug:slug>/sell/", views.ListingSellApi.as_view(), name="listing_sell"
+    ),
 ]

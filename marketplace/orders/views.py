@@ -1,38 +1,43 @@
 """Trading pages: a listing's offers (and its owner's register and sell tools), and the buy
 page of an app. The wallet does the signing and sending (frontend/static/frontend/js/wallet.js);
-these views build what it signs and sends, and say in words what is wrong.
+the JSON endpoints its tools call (register, registered, sell: the page's session, with its
+CSRF token) build what it signs and sends, and say in words what is wrong (an AppError or a
+ChainError, answered by the API's exception handler: {"error": sentence, "field": ...}).
 
 web3 is imported inside the functions that talk to the node: this module loads with the
 URLconf in every process."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.text import get_valid_filename
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from marketplace.api import AddressField, error_responses
 from marketplace.catalogue import selectors as catalogue_selectors
 from marketplace.catalogue.models import Listing, Market
-from marketplace.catalogue.registration import (
-    RegistrationRefused,
-    listing_mark_registered,
-    listing_register_transaction,
-)
-from marketplace.chain.errors import ChainError
+from marketplace.catalogue.registration import listing_mark_registered, listing_register_transaction
+from marketplace.chain.selectors import current_hub
 from marketplace.deals.models import Category
 from marketplace.downloads import download
+from marketplace.errors import Forbidden, form_error
 from marketplace.notfound import NotFound
 from marketplace.orders import selectors
 from marketplace.orders.forms import SellForm
 from marketplace.orders.models import Order, OrderStatus
-from marketplace.orders.parsing import TRUST_MAX, OrderError
+from marketplace.orders.parsing import TRUST_MAX
 from pools.agent import task_command_line
 
 
@@ -49,28 +54,20 @@ def _owns(request: HttpRequest, listing: Listing) -> bool:
     return request.user.is_authenticated and request.user.pk == listing.owner_id
 
 
-def _hub():
-    from marketplace.chain.hub import Hub
-    from marketplace.orders.services import book_domain
-
-    return Hub(address=book_domain().verifying_contract)
-
-
-def _error(message: str, status: int = 400) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
+def _owned(request: HttpRequest, kind: str, slug: str, *, refusal: str) -> Listing:
+    """The listing, when the signed-in user provides it; Forbidden saying `refusal` if not."""
+    listing = _listing(request, kind, slug)
+    if not _owns(request, listing):
+        raise Forbidden(refusal)
+    return listing
 
 
-def _json(request: HttpRequest) -> dict[str, Any]:
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, RecursionError):
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _linked(request: HttpRequest, address: Any) -> str | None:
-    wallet = request.user.wallets.filter(address__iexact=str(address)).first()
-    return wallet.address if wallet else None
+def _linked(request: HttpRequest, address: str) -> str:
+    """`address` as the user's linked wallet keeps it; Forbidden when it is none of theirs."""
+    wallet = request.user.wallets.filter(address__iexact=address).first()
+    if wallet is None:
+        raise Forbidden("Send it from one of your linked wallets: connect that wallet first.")
+    return wallet.address
 
 
 @require_GET
@@ -124,58 +121,153 @@ def listing_offers(request: HttpRequest, kind: str, slug: str) -> HttpResponse:
     return render(request, "orders/offers.html", context)
 
 
-@login_required
-@require_POST
-def listing_register(request: HttpRequest, kind: str, slug: str) -> JsonResponse:
+# ---------------------------------------------------------------------- the provider's tools
+
+_NOT_REGISTERING = "Only the listing's provider registers it on chain."
+_LISTING = [
+    OpenApiParameter("kind", {"type": "string", "enum": Market.values}, OpenApiParameter.PATH),
+    OpenApiParameter(
+        "slug", {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"}, OpenApiParameter.PATH
+    ),
+]
+_NO_LISTING = "No such listing, or it is not published."
+
+
+class _ProviderToolApi(APIView):
+    """A tool of a listing's page for its provider, called by trade.js with the page's session
+    and CSRF token."""
+
+    authentication_classes = [SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+
+
+class ListingRegisterApi(_ProviderToolApi):
     """{"sender"} → the registry transaction for the owner's wallet, and the asset's address."""
-    listing = _listing(request, kind, slug)
-    if not _owns(request, listing):
-        return _error("Only the listing's provider registers it on chain.", 403)
-    sender = _linked(request, _json(request).get("sender"))
-    if sender is None:
-        return _error("Send it from one of your linked wallets: connect that wallet first.", 403)
-    try:
-        return JsonResponse(
-            listing_register_transaction(listing=listing, sender=sender, hub=_hub())
+
+    parser_classes = [JSONParser]
+
+    class InputSerializer(serializers.Serializer):
+        sender = AddressField(help_text="The wallet that sends it: one linked to your account.")
+
+        class Meta:
+            ref_name = "ListingRegisterInput"
+
+    class OutputSerializer(serializers.Serializer):
+        transaction = serializers.DictField(
+            help_text="For eth_sendTransaction: from, to, data, value, chainId and gas, as hex."
         )
-    except (ChainError, OrderError) as error:
-        return _error(str(error))
+        address = serializers.CharField(help_text="The asset's address once it is mined.")
+
+        class Meta:
+            ref_name = "ListingRegisterTransaction"
+
+    @extend_schema(
+        tags=["offers"],
+        operation_id="listing_register",
+        parameters=_LISTING,
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            **error_responses(
+                _400="The listing cannot be registered (not approved, already registered), or "
+                "the registry would refuse it.",
+                _403=f"{_NOT_REGISTERING} Or the sender is not one of your linked wallets.",
+                _404=_NO_LISTING,
+                _503="The chain's node does not answer.",
+            ),
+        },
+    )
+    def post(self, request: Request, kind: str, slug: str) -> Response:
+        listing = _owned(request, kind, slug, refusal=_NOT_REGISTERING)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        sender = _linked(request, serializer.validated_data["sender"])
+        built = listing_register_transaction(listing=listing, sender=sender, hub=current_hub())
+        return Response(self.OutputSerializer(built).data)
 
 
-@login_required
-@require_POST
-def listing_registered(request: HttpRequest, kind: str, slug: str) -> JsonResponse:
+class ListingRegisteredApi(_ProviderToolApi):
     """Link the listing to its asset once the registration is mined."""
-    listing = _listing(request, kind, slug)
-    if not _owns(request, listing):
-        return _error("Only the listing's provider registers it on chain.", 403)
-    try:
-        address = listing_mark_registered(listing=listing, hub=_hub())
-    except (RegistrationRefused, ChainError, OrderError) as error:
-        return _error(str(error))
-    return JsonResponse({"address": address})
+
+    class OutputSerializer(serializers.Serializer):
+        address = serializers.CharField(help_text="The asset's address.")
+
+        class Meta:
+            ref_name = "ListingRegistered"
+
+    @extend_schema(
+        tags=["offers"],
+        operation_id="listing_registered",
+        parameters=_LISTING,
+        request=None,
+        responses={
+            200: OutputSerializer,
+            **error_responses(
+                _400="The registration is not on chain yet, or the listing cannot be registered.",
+                _403=_NOT_REGISTERING,
+                _404=_NO_LISTING,
+                _503="The chain's node does not answer.",
+            ),
+        },
+    )
+    def post(self, request: Request, kind: str, slug: str) -> Response:
+        listing = _owned(request, kind, slug, refusal=_NOT_REGISTERING)
+        address = listing_mark_registered(listing=listing, hub=current_hub())
+        return Response(self.OutputSerializer({"address": address}).data)
 
 
-@login_required
-@require_POST
-def listing_sell(request: HttpRequest, kind: str, slug: str) -> JsonResponse:
+# The sell form's fields depend on the market (SellForm): documented as a form of strings.
+_SELL_FORM = {
+    "type": "object",
+    "properties": {"volume": {"type": "integer", "minimum": 1}},
+    "additionalProperties": {"type": "string"},
+    "required": ["volume"],
+    "description": "The listing's sell form: volume, and an app's or a dataset's price per task "
+    "(and restrictions), or a pool's price per category (price_XS, ...) and trust.",
+}
+
+
+class ListingSellApi(_ProviderToolApi):
     """The sell form → the typed data of each order to sign (the wallet signs them, then they
     are published through /api/v1/orders/publish/)."""
-    listing = _listing(request, kind, slug)
-    if not _owns(request, listing):
-        return _error("Only the listing's provider sells it.", 403)
-    form = SellForm(request.POST, listing=listing)
-    if not form.is_valid():
-        field, problems = next(iter(form.errors.items()))
-        label = form.fields[field].label if field in form.fields else ""
-        return JsonResponse(
-            {"error": f"{label}: {problems[0]}" if label else problems[0], "field": field},
-            status=400,
+
+    parser_classes = [FormParser, MultiPartParser]
+
+    class OutputSerializer(serializers.Serializer):
+        kind = serializers.CharField(
+            help_text='The kind to publish them as: "app", "dataset" or "workerpool".'
         )
-    try:
-        return JsonResponse({"kind": form.order_kind, "orders": form.typed_data()})
-    except OrderError as error:
-        return _error(str(error), error.status)
+        orders = serializers.ListField(
+            child=serializers.DictField(),
+            help_text="EIP-712 typed data of each order, for eth_signTypedData_v4.",
+        )
+
+        class Meta:
+            ref_name = "ListingSellOrders"
+
+    @extend_schema(
+        tags=["offers"],
+        operation_id="listing_sell",
+        parameters=_LISTING,
+        request={
+            "application/x-www-form-urlencoded": _SELL_FORM,
+            "multipart/form-data": _SELL_FORM,
+        },
+        responses={
+            200: OutputSerializer,
+            **error_responses(
+                _403="Only the listing's provider sells it.",
+                _404=_NO_LISTING,
+            ),
+        },
+    )
+    def post(self, request: Request, kind: str, slug: str) -> Response:
+        listing = _owned(request, kind, slug, refusal="Only the listing's provider sells it.")
+        form = SellForm(request.data, listing=listing)
+        if not form.is_valid():
+            raise form_error(form)
+        orders = form.typed_data()
+        return Response(self.OutputSerializer({"kind": form.order_kind, "orders": orders}).data)
 
 
 @require_GET

@@ -304,10 +304,10 @@ def test_provider_and_wallet_profiles(client):
 
 def test_api_lists_and_validates(client):
     AppFactory(listing__name="Api app")
-    ok = client.get("/api/listings/?kind=app&q=api").json()
+    ok = client.get("/api/v1/apps/?q=api").json()
     assert [row["name"] for row in ok["results"]] == ["Api app"]
-    assert client.get("/api/listings/?kind=nope").status_code == 400
-    assert client.get("/api/listings/?kind=app&price_min=x").status_code == 400
+    assert client.get("/api/v1/nopes/").status_code == 404
+    assert client.get("/api/v1/apps/?price_min=x").status_code == 400
 
 
 def test_market_kinds_all_have_pages(client):

@@ -104,6 +104,37 @@ def test_a_server_error_in_production_is_the_sites_500_page(client, settings):
     assert _strict(response)
 
 
+REFUSAL = "The listing is being curated: try again once it is approved."
+
+
+@pytest.mark.urls("tests.frontend.error_urls")
+def test_a_refusal_a_page_raises_is_the_sites_page_with_its_status_and_sentence(client):
+    response = client.get("/refuses/")
+
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert LAYOUT in html and '<a href="/">Back to the marketplace</a>' in html
+    assert f"<h1>Not now</h1><p>{REFUSAL}</p>" in html
+    assert "X-App-Error" not in response
+    assert _strict(response)
+
+
+@pytest.mark.urls("tests.frontend.error_urls")
+def test_a_refusal_to_htmx_is_its_box_alone_marked_to_be_swapped(client):
+    response = client.get("/refuses/", HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 409
+    assert response["X-App-Error"] == "conflict"
+    html = response.content.decode()
+    assert html.startswith('<div class="empty" role="alert"><h1>Not now</h1>')
+    assert REFUSAL in html and LAYOUT not in html
+
+
+def test_every_page_loads_the_script_that_shows_htmx_refusals(client):
+    page = client.get("/").content.decode()
+    assert '<script src="/static/frontend/js/errors.js" defer></script>' in page
+
+
 def test_the_favicon_is_an_svg_named_by_every_page_and_at_favicon_ico(client):
     page = client.get("/").content.decode()
     assert '<link rel="icon" href="/static/frontend/img/favicon.svg" type="image/svg+xml">' in page

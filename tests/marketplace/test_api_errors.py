@@ -77,14 +77,19 @@ ERRORS: dict[str, tuple[Callable[[], object], int, str | None]] = {
     "an empty page": (lambda: APIClient().get("/api/v1/deals/?page="), 400, "page"),
     "page 0": (lambda: APIClient().get("/api/v1/orders/?page=0"), 400, "page"),
     "a repeated parameter": (
-        lambda: APIClient().get("/api/listings/?kind=app&kind=pool"),
+        lambda: APIClient().get("/api/v1/apps/?sort=newest&sort=rating"),
         400,
-        "kind",
+        "sort",
     ),
     "a rating the list does not offer": (
-        lambda: APIClient().get("/api/listings/?kind=app&rating_min=0"),
+        lambda: APIClient().get("/api/v1/apps/?rating_min=0"),
         400,
         "rating_min",
+    ),
+    "the retired catalogue API": (
+        lambda: APIClient().get("/api/listings/?kind=app"),
+        410,
+        None,
     ),
     "no credentials": (lambda: APIClient().get("/api/v1/auth/me/"), 401, None),
     "a forged token": (

@@ -38,6 +38,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from datamarket.crypto import generate_dataset_key, wrap_key
 from marketplace.accounts.models import Wallet
+from marketplace.catalogue.models import Listing
 from marketplace.chain.models import Deployment
 from marketplace.chain.orders import AppOrder, DatasetOrder, WorkerpoolOrder, sign_order, typed_data
 from marketplace.deals.models import Deal
@@ -409,6 +410,39 @@ def _listing_cases(plural: str, slug: Callable[[World], str], bad: dict) -> list
     ]
 
 
+def _buyers_listing(w: World, factory=WorkerpoolFactory, **fields) -> Listing:
+    """A new approved listing of the buyer (the session's user), owned by its wallet."""
+    wallet = w.market.requester.address
+    owned = factory(listing__owner=_user_of(wallet), listing__owner_wallet=wallet, **fields)
+    return owned.listing
+
+
+def _offers(listing: Listing | None, tool: str) -> str:
+    """The URL of a provider's tool (register/, registered/, sell/) of `listing` (None: none)."""
+    if listing is None:
+        return f"/offers/pool/no-such-listing/{tool}/"
+    return f"/offers/{listing.kind}/{listing.slug}/{tool}/"
+
+
+def _others_listing(w: World) -> Listing:
+    return Listing.objects.get(slug=w.pool_slug)
+
+
+def _register(w: World, client: APIClient | None = None, **body) -> object:
+    listing = _buyers_listing(w)
+    sender = {"sender": w.market.requester.address, **body}
+    return (client or w.session).post(_offers(listing, "register"), sender, "json")
+
+
+def _sell(w: World, body: dict, fmt: str | None = None) -> object:
+    listing = _buyers_listing(w, AppFactory, listing__chain_address=w.market.app)
+    return w.session.post(_offers(listing, "sell"), body, fmt)
+
+
+SIWE_MESSAGE = "/accounts/siwe/message/"
+SIWE_VERIFY = "/accounts/siwe/verify/"
+
+
 def _replicate(w: World, path: str = "") -> str:
     return f"/api/v1/workers/replicates/{w.replicate()}/{path}"
 
@@ -447,20 +481,37 @@ ESCROW = "/api/v1/escrow/"
 CASES: list[Case] = [
     *cases("GET /api/chain/status/", _200=lambda w: w.anonymous.get("/api/chain/status/")),
     # ------------------------------------------------------------------ the catalogue
-    *cases(
-        "GET /api/listings/",
-        _200=lambda w: w.anonymous.get("/api/listings/", {"kind": "pool", "cores_min": "4"}),
-        _400=lambda w: w.anonymous.get("/api/listings/", {"kind": "app", "tag": "²"}),
-        _404=lambda w: w.anonymous.get("/api/listings/", {"kind": "app", "page": "2"}),
-    ),
-    *cases(
-        "GET /api/listings/{kind}/{slug}/",
-        _200=lambda w: w.anonymous.get(f"/api/listings/app/{w.app_slug}/"),
-        _404=lambda w: w.anonymous.get("/api/listings/app/no-such-listing/"),
-    ),
     *_listing_cases("apps", lambda w: w.app_slug, {"rating_min": "0"}),
     *_listing_cases("datasets", lambda w: w.dataset_slug, {"price_max": ""}),
     *_listing_cases("pools", lambda w: w.pool_slug, {"cores_min": "0"}),
+    # ------------------------------------------------------------------ sign-in, browsers
+    *cases(
+        f"POST {SIWE_MESSAGE}",
+        _200=lambda w: w.anonymous.post(
+            SIWE_MESSAGE, {"address": Account.create().address, "chainId": 31337}, "json"
+        ),
+        _400=lambda w: w.anonymous.post(
+            SIWE_MESSAGE, {"address": w.market.app, "chainId": 1}, "json"
+        ),
+        _403=lambda w: w.browser.post(
+            SIWE_MESSAGE, {"address": w.market.app, "chainId": 31337}, "json"
+        ),
+        _415=lambda w: text(w.anonymous, SIWE_MESSAGE),
+        _429=lambda w: [
+            w.anonymous.post(SIWE_MESSAGE, {"address": w.market.app, "chainId": 31337}, "json")
+            for _ in range(31)
+        ][-1],
+    ),
+    *cases(
+        f"POST {SIWE_VERIFY}",
+        # A client of its own: signing in keeps the session.
+        _200=lambda w: APIClient().post(SIWE_VERIFY, w.token_body(), "json"),
+        _400=lambda w: APIClient().post(
+            SIWE_VERIFY, {**w.token_body(), "signature": "0x" + "11" * 65}, "json"
+        ),
+        _403=lambda w: w.browser.post(SIWE_VERIFY, w.token_body(), "json"),
+        _415=lambda w: text(APIClient(), SIWE_VERIFY),
+    ),
     # ------------------------------------------------------------------ sign-in tokens
     *cases(
         "POST /api/v1/auth/challenge/",
@@ -658,6 +709,36 @@ CASES: list[Case] = [
         _503=lambda w: (
             lambda body: not_deployed(lambda: w.session.post("/api/v1/orders/match/", body, "json"))
         )(w.match_body()),
+    ),
+    # ------------------------------------------------------------------ a provider's tools
+    *cases(
+        "POST /offers/{kind}/{slug}/register/",
+        _200=_register,
+        _400=lambda w: _register(w, sender="me"),
+        _403=lambda w: w.session.post(
+            _offers(_others_listing(w), "register"), {"sender": w.market.requester.address}, "json"
+        ),
+        _404=lambda w: w.session.post(_offers(None, "register"), {}, "json"),
+        _415=lambda w: text(w.session, _offers(_buyers_listing(w), "register")),
+        _503=lambda w: node_down(lambda: _register(w)),
+    ),
+    *cases(
+        "POST /offers/{kind}/{slug}/registered/",
+        _200=lambda w: w.session.post(
+            _offers(_buyers_listing(w, listing__chain_address=w.market.workerpool), "registered")
+        ),
+        _400=lambda w: w.session.post(_offers(_buyers_listing(w), "registered")),
+        _403=lambda w: w.anonymous.post(_offers(_buyers_listing(w), "registered")),
+        _404=lambda w: w.session.post(_offers(None, "registered")),
+        _503=lambda w: node_down(lambda: w.session.post(_offers(_buyers_listing(w), "registered"))),
+    ),
+    *cases(
+        "POST /offers/{kind}/{slug}/sell/",
+        _200=lambda w: _sell(w, {"volume": "5", "price": "1"}),
+        _400=lambda w: _sell(w, {"volume": "0", "price": "1"}),
+        _403=lambda w: w.session.post(_offers(_others_listing(w), "sell"), {"volume": "5"}),
+        _404=lambda w: w.session.post(_offers(None, "sell"), {"volume": "5"}),
+        _415=lambda w: _sell(w, {"volume": "5", "price": "1"}, "json"),
     ),
     # ------------------------------------------------------------------ workers
     *cases(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import secrets
 import subprocess
@@ -104,3 +105,96 @@ def test_production_refuses_to_start_without_its_secrets(tmp_path, missing):
     result = _manage("check", **env)
     assert result.returncode != 0
     assert missing in result.stderr
+
+
+def _python(code: str, **env: str) -> subprocess.CompletedProcess:
+    """`code` run by a fresh interpreter at the root, in the environment changed by `env`."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    environment.update({"DJANGO_SETTINGS_MODULE": "marketplace.settings", **env})
+    return subprocess.run(  # noqa: S603 - our own interpreter with fixed code
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+
+READ_SECRET_KEY = "from django.conf import settings; print(settings.SECRET_KEY)"
+
+
+def test_reading_the_settings_writes_no_file_nor_folder(tmp_path):
+    var = tmp_path / "var"
+
+    secret = _python(READ_SECRET_KEY, SUPEREDGE_VAR_DIR=str(var), DJANGO_DEBUG="true").stdout
+
+    assert len(secret.strip()) > 40  # made up for this process
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_run_command_keeps_the_made_up_secrets_for_every_later_process(tmp_path):
+    var = tmp_path / "var"
+
+    _manage("check", SUPEREDGE_VAR_DIR=str(var), DJANGO_DEBUG="true")
+
+    kept = var / "django_secret_key.secret"
+    assert sorted(p.name for p in var.iterdir()) == [
+        "dataset_key_encryption_key.secret",
+        "django_secret_key.secret",
+        "static",
+    ]
+    assert kept.stat().st_mode & 0o777 == 0o600
+    later = _python(READ_SECRET_KEY, SUPEREDGE_VAR_DIR=str(var), DJANGO_DEBUG="true").stdout
+    assert later.strip() == kept.read_text()
+
+
+def test_production_writes_nothing_to_var(tmp_path):
+    var = tmp_path / "var"
+
+    result = _manage(
+        "check",
+        SUPEREDGE_VAR_DIR=str(var),
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DATASET_KEY_ENCRYPTION_KEY=secrets.token_urlsafe(32),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert not var.exists()
+
+
+# Which .env file the settings read (never the checkout's own: it is only recorded).
+READS_DOT_ENV = """
+import environ
+read = []
+environ.Env.read_env = staticmethod(lambda path=None, **kw: read.append(str(path)))
+import marketplace.settings
+print(read)
+"""
+
+
+def test_the_dot_env_file_is_read_only_when_asked():
+    unasked = _python(READS_DOT_ENV).stdout
+    asked = _python(READS_DOT_ENV, DJANGO_READ_DOT_ENV_FILE="true").stdout
+
+    assert unasked.strip() == "[]"
+    assert asked.strip() == repr([str(ROOT / ".env")])
+
+
+def test_each_variable_is_read_once():
+    tree = ast.parse((ROOT / "marketplace" / "settings.py").read_text())
+    read = [
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "env"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    ]
+
+    assert len(read) > 50
+    assert sorted(name for name in set(read) if read.count(name) > 1) == []

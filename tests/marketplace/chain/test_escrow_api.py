@@ -306,7 +306,25 @@ def test_an_amount_that_is_not_a_positive_ect_amount_is_refused(
     response = _post(signed_in, endpoint, body)
 
     assert response.status_code == 400
-    assert response.json() == {"error": error}
+    assert response.json() == {"error": error, "field": "amount"}
+    assert _state(chain, hub, buyer.address) == before
+
+
+@pytest.mark.parametrize("endpoint", WRITES)
+def test_a_wallet_that_is_not_an_address_is_refused_naming_the_field(
+    chain, signed_in, buyer, hub, endpoint
+):
+    before = _state(chain, hub, buyer.address)
+    body = {"address": "0x1234", "amount": "1", "deadline": 2**40, "signature": "0x" + "11" * 65}
+
+    response = _post(signed_in, endpoint, body)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "'0x1234' is not an Ethereum address: expected 0x followed by 40 hexadecimal "
+        "digits.",
+        "field": "address",
+    }
     assert _state(chain, hub, buyer.address) == before
 
 

@@ -122,12 +122,12 @@ def test_the_api_says_how_fresh_the_index_is(client, market, hub_deployment):
     assert status["indexed_block"] == state.checkpoint
     assert status["seconds_ago"] >= 0 and status["warning"] == ""
 
-    answer = client.get(reverse("api_listing_list"), {"kind": "app"})
+    answer = client.get(reverse("api_v1_app_list"))
     assert answer["X-Indexed-Block"] == str(state.checkpoint)
     assert int(answer["X-Indexed-Age"]) >= 0
 
     app = _published(market.app)
-    detail = client.get(reverse("api_listing_detail", args=["app", app.slug])).json()
+    detail = client.get(reverse("api_v1_app_detail", args=[app.slug])).json()
     assert detail["on_chain"]["tasks_completed"] == 1
     assert detail["on_chain"]["revenue_units"] == str(2 * ECT)
     assert detail["on_chain"]["unconfirmed"] is False

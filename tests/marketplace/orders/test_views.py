@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 
 from marketplace.catalogue.models import CurationStatus
@@ -67,6 +68,7 @@ def test_the_sell_form_gives_one_order_per_priced_category_of_a_pool(client, mar
     ]
     refused = client.post(url, {"volume": 10, "trust": 3}).json()
     assert "at least one category" in refused["error"]
+    assert "field" not in refused  # the form's own rule: no one field is at fault
 
 
 def test_a_dataset_sells_only_to_its_allowed_apps_on_chain(client, market):
@@ -79,6 +81,75 @@ def test_a_dataset_sells_only_to_its_allowed_apps_on_chain(client, market):
     listing.dataset.allowed_apps.add(app)
     orders = client.post(url, {"volume": 5, "price": "1"}).json()["orders"]
     assert [o["message"]["apprestrict"] for o in orders] == [market.app]
+
+
+def test_the_providers_tools_answer_whoever_may_not_use_them_in_json(client):
+    listing, wallet = _owned(AppFactory)
+    url = reverse("listing_register", args=[listing.kind, listing.slug])
+    anonymous = client.post(url, {"sender": wallet.address}, content_type="application/json")
+    client.force_login(wallet.user)
+    missing = client.post(
+        reverse("listing_register", args=["app", "no-such-app"]),
+        {},
+        content_type="application/json",
+    )
+    stranger = client.post(
+        url, {"sender": WalletFactory().address}, content_type="application/json"
+    )
+    malformed = client.post(url, {"sender": "me"}, content_type="application/json")
+
+    assert (anonymous.status_code, anonymous.json()) == (
+        403,
+        {
+            "error": "Authentication credentials were not provided: sign in on the site (your "
+            "session may have ended), then try again."
+        },
+    )
+    assert (missing.status_code, missing.json()) == (
+        404,
+        {"error": "No such listing, or it is not published."},
+    )
+    assert (stranger.status_code, stranger.json()) == (
+        403,
+        {"error": "Send it from one of your linked wallets: connect that wallet first."},
+    )
+    assert (malformed.status_code, malformed.json()) == (
+        400,
+        {
+            "error": "sender: Enter an address: 0x followed by 40 hexadecimal digits.",
+            "field": "sender",
+        },
+    )
+
+
+def test_the_sell_form_names_the_field_at_fault(client):
+    listing, wallet = _owned(AppFactory)
+    client.force_login(wallet.user)
+
+    refused = client.post(
+        reverse("listing_sell", args=[listing.kind, listing.slug]), {"price": "1"}
+    )
+
+    assert (refused.status_code, refused.json()) == (
+        400,
+        {"error": "volume: This field is required.", "field": "volume"},
+    )
+
+
+def test_the_providers_tools_need_the_pages_csrf_token():
+    client = Client(enforce_csrf_checks=True)
+    listing, wallet = _owned(AppFactory)
+    client.force_login(wallet.user)
+
+    refused = client.post(
+        reverse("listing_sell", args=[listing.kind, listing.slug]), {"volume": 5, "price": "1"}
+    )
+
+    assert refused.status_code == 403
+    assert refused.json()["error"].startswith("CSRF Failed: ")
+    assert refused.json()["error"].endswith(
+        ": reload the page (its security token is out of date), then try again."
+    )
 
 
 def test_input_files_are_downloads_never_pages(client):
