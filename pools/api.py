@@ -31,9 +31,9 @@ from rest_framework.views import APIView
 from marketplace.accounts.models import ApiToken
 from marketplace.api import error_responses
 from pools import membership, scheduler, work
-from pools.failures import KINDS as FAILURE_KINDS
-from pools.failures import STDERR_TAIL_CHARS, STDERR_TAIL_LINES
 from pools.models import PoolMember, Replicate
+from worker.failures import KINDS as FAILURE_KINDS
+from worker.failures import STDERR_TAIL_CHARS, STDERR_TAIL_LINES
 
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
@@ -275,7 +275,7 @@ class _RawTextField(serializers.CharField):
 class ReplicateReportApi(WorkerApi):
     """Report what happened: {"event": "contributed" | "revealed" | "failed", "reason",
     "app_fault", "failure_kind", "exit_code", "stderr_tail"} (for a failure: app_fault true when
-    the app itself failed, not the worker's machine; failure_kind its class (pools.failures),
+    the app itself failed, not the worker's machine; failure_kind its class (worker.failures),
     which the reports of other workers must agree on before a task is given up; for a run of the
     app that failed, its exit status and the last lines of its stderr, which the buyer reads)."""
 
