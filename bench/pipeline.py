@@ -373,6 +373,7 @@ def app_arguments(drawing_name: str) -> list[str]:
 def app_seconds(market: Market, work_dir: Path) -> float:
     """The median run time of the renderer on the drawing in the sandbox (run_wasi), with the
     arguments and limits the agents run it with."""
+    from pools.run_limits import limits_for_category
     from worker import runtime
 
     compiled = runtime.compile_app(market.wasm, cache_dir=work_dir / "compiled")
@@ -386,7 +387,7 @@ def app_seconds(market: Market, work_dir: Path) -> float:
             args=app_arguments(market.drawing_name),
             input_dir=folder / "input",
             output_dir=folder / "output",
-            limits=runtime.limits_for_category(TIME_REF_XS),
+            limits=limits_for_category(TIME_REF_XS),
             log_dir=folder,
         )
         if not outcome.ok:

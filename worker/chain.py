@@ -263,8 +263,11 @@ def decode_revert(data: bytes) -> ChainRevert:
         entry = _errors_by_selector().get(selector)
         if entry is not None:
             values = decode([_abi_type(item) for item in entry["inputs"]], payload)
+            # The Hub's errors take plain values only (no tuples, no arrays).
             arguments = {
-                item.get("name") or f"arg{index}": value
+                item.get("name") or f"arg{index}": (
+                    to_checksum_address(value) if item["type"] == "address" else value
+                )
                 for index, (item, value) in enumerate(zip(entry["inputs"], values, strict=True))
             }
             shown = ", ".join(f"{key}={_short(value)}" for key, value in arguments.items())

@@ -8,13 +8,32 @@ of the Hub's ABI is the compiled one.
 from __future__ import annotations
 
 import json
+import os
+import socket
 
+import pytest
+from eth_account import Account
 from eth_utils import keccak
 
 from marketplace.chain import artifacts
+from marketplace.chain import hub as site_hub
 from marketplace.chain.hub_errors import HUB_ABI_CONTRACTS
+from tests.marketplace.chain.hub_helpers import ECT, WORKER_DEPOSIT, Market, new_digest
 from worker import chain
-from worker.chain import HUB_ABI_PATH, HUB_FUNCTIONS
+from worker.chain import (
+    HUB_ABI_PATH,
+    HUB_FUNCTIONS,
+    ChainRevert,
+    ChainUnavailable,
+    ContributionStatus,
+    Hub,
+    Node,
+    Task,
+    TaskStatus,
+    TransactionSender,
+    result_hash,
+    result_seal,
+)
 
 
 def expected_hub_abi() -> dict[str, list[dict]]:
@@ -48,6 +67,136 @@ def test_the_workers_abi_is_the_compiled_hubs() -> None:
         "`.venv/bin/python -m tests.worker.test_chain`."
     )
     assert sorted(entry["name"] for entry in chain.hub_abi()["functions"]) == sorted(HUB_FUNCTIONS)
+    # worker.chain.decode_revert reads plain values only.
+    assert {item["type"] for entry in chain.hub_abi()["errors"] for item in entry["inputs"]} <= {
+        "address",
+        "bool",
+        "string",
+        "bytes",
+        "bytes4",
+        "bytes32",
+        "uint8",
+        "uint256",
+    }
+
+
+def test_the_workers_statuses_and_commitments_are_the_hubs() -> None:
+    for ours, sites in [
+        (TaskStatus, site_hub.TaskStatus),
+        (ContributionStatus, site_hub.ContributionStatus),
+    ]:
+        assert {status.name: status.value for status in ours} == {
+            status.name: status.value for status in sites
+        }
+    taskid, digest, worker = os.urandom(32), os.urandom(32), Account.create().address
+    assert result_hash(taskid, digest) == site_hub.result_hash(taskid, digest)
+    assert result_seal(worker, taskid, digest) == site_hub.result_seal(worker, taskid, digest)
+    assert result_hash("0x" + taskid.hex(), digest) == result_hash(taskid, digest)
+    with pytest.raises(ValueError, match="taskid must be 32 bytes or their 0x hex"):
+        result_hash(taskid[:31], digest)
+
+
+@pytest.fixture
+def market(chain, opened_market) -> Market:
+    return opened_market.copy()
+
+
+def _worker_side(market: Market, anvil, account) -> tuple[Hub, TransactionSender]:
+    node = Node(anvil.url)
+    return Hub(address=market.hub.address, node=node), TransactionSender(
+        account, node=node, confirmations=0
+    )
+
+
+def test_a_worker_contributes_and_reveals_and_reads_the_task_as_the_site_does(market, anvil):
+    dealid = market.match(
+        market.sign_orders(app_price=ECT, dataset_price=None, workerpool_price=ECT, trust=1)
+    )
+    taskid = market.initialize(dealid)
+    worker, digest = market.workers[0], new_digest()
+    hub, sender = _worker_side(market, anvil, worker)
+    assert hub.task(taskid) == Task(status=TaskStatus.ACTIVE, consensus_value=bytes(32))
+
+    authorization = site_hub.scheduler_authorization(
+        worker=worker.address, taskid=taskid, scheduler_key=market.scheduler
+    )
+    hub.commit(
+        sender=sender, taskid="0x" + taskid.hex(), digest=digest, authorization=authorization
+    )
+
+    on_chain = market.hub.task(taskid)
+    assert (on_chain.status, on_chain.consensus_value) == (
+        TaskStatus.REVEALING,  # trust 1: one contribution is a consensus
+        result_hash(taskid, digest),
+    )
+    assert hub.task(taskid) == Task(
+        status=on_chain.status, consensus_value=on_chain.consensus_value
+    )
+    contribution = market.hub.contribution(taskid, worker.address)
+    assert (contribution.result_hash, contribution.result_seal) == (
+        result_hash(taskid, digest),
+        result_seal(worker.address, taskid, digest),
+    )
+    assert hub.contribution_status(taskid, worker.address) == ContributionStatus.CONTRIBUTED
+
+    hub.reveal(sender=sender, taskid=taskid, digest=digest)
+
+    assert market.hub.contribution(taskid, worker.address).status == ContributionStatus.PROVED
+    assert hub.contribution_status(taskid, worker.address) == ContributionStatus.PROVED
+    assert market.hub.task(taskid).result_digest == digest
+
+
+def test_a_worker_locks_a_bond_and_reads_it_as_the_site_does(market, anvil):
+    worker = market.workers[0]
+    hub, sender = _worker_side(market, anvil, worker)
+
+    hub.lock_bond(sender=sender, workerpool=market.workerpool, amount=5 * ECT)
+
+    assert hub.bond(workerpool=market.workerpool, worker=worker.address) == 5 * ECT
+    assert market.hub.bond(workerpool=market.workerpool, worker=worker.address).amount == 5 * ECT
+    assert market.hub.account(worker.address).stake == WORKER_DEPOSIT - 5 * ECT
+
+
+def test_the_hubs_refusals_are_decoded_and_nothing_is_sent(market, anvil):
+    worker = market.workers[0]
+    hub, sender = _worker_side(market, anvil, worker)
+    sent_before = market.hub.w3.eth.get_transaction_count(worker.address)
+
+    with pytest.raises(ChainRevert) as zero:
+        hub.lock_bond(sender=sender, workerpool=market.workerpool, amount=0)
+    with pytest.raises(ChainRevert) as too_much:
+        hub.lock_bond(sender=sender, workerpool=market.workerpool, amount=WORKER_DEPOSIT + 1)
+    with pytest.raises(ChainRevert) as unknown_task:
+        hub.commit(sender=sender, taskid=new_digest(), digest=new_digest(), authorization=b"")
+
+    assert (zero.value.name, zero.value.arguments) == ("ZeroBond", {})
+    assert str(zero.value) == "The contract refused: ZeroBond()."
+    assert too_much.value.name == "InsufficientStake"
+    assert too_much.value.arguments == {
+        "account": worker.address,
+        "stake": WORKER_DEPOSIT,
+        "needed": WORKER_DEPOSIT + 1,
+    }
+    assert str(too_much.value) == (
+        f"The contract refused: InsufficientStake(account={worker.address[:6]}…"
+        f"{worker.address[-4:]}, stake={WORKER_DEPOSIT}, needed={WORKER_DEPOSIT + 1})."
+    )
+    assert unknown_task.value.name == "WrongTaskStatus"
+    assert market.hub.w3.eth.get_transaction_count(worker.address) == sent_before
+
+
+def test_a_node_that_does_not_answer_is_said_so_without_its_url_path() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed once the block ends: nothing listens there
+
+    with pytest.raises(ChainUnavailable) as unavailable:
+        Node(f"http://127.0.0.1:{port}/secret-api-key", timeout=2).request("eth_chainId")
+
+    assert str(unavailable.value).startswith(
+        f"The blockchain node at http://127.0.0.1:{port}/… is unavailable (cannot connect)."
+    )
+    assert "secret-api-key" not in str(unavailable.value)
 
 
 if __name__ == "__main__":
