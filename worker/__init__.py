@@ -9,5 +9,6 @@ with `manage.py run_worker`.
 The site imports the pure parts it shares with the agent, never the other way round:
 command_line (a task's argv), failures (why a run failed), results (the result archive),
 limits (what a run may consume), addresses (where a worker may download from), inspection (is
-an upload a WASI command), datasets (the encrypted dataset file), stopping (signals).
+an upload a WASI command), datasets (the encrypted dataset file), protocol (the Hub's statuses
+and a result's commitments), stopping (signals).
 """

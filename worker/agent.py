@@ -41,19 +41,17 @@ from worker.addresses import origin_of, parse_origin
 from worker.chain import (
     RPC_TIMEOUT,
     ChainError,
-    ContributionStatus,
     Hub,
     Node,
-    TaskStatus,
     TransactionSender,
     default_confirmations,
-    result_hash,
 )
 from worker.command_line import input_file_name, task_arguments
 from worker.datasets import DatasetCryptoError, decrypt_stream
 from worker.failures import classify, stderr_tail
 from worker.fetch import Fetcher, FetchFailed, FetchRefused
 from worker.limits import FUEL_PER_SECOND, RunLimits, limits_for_category
+from worker.protocol import ContributionStatus, TaskStatus, result_hash
 
 logger = logging.getLogger(__name__)
 

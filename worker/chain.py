@@ -28,7 +28,6 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from enum import IntEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,6 +37,14 @@ from eth_abi import decode, encode
 from eth_abi.exceptions import DecodingError
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, keccak, to_checksum_address
+
+from worker.protocol import (
+    ContributionStatus,
+    TaskStatus,
+    result_hash,
+    result_seal,
+    to_bytes32,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,25 +78,6 @@ _PANIC_SELECTOR = keccak(text="Panic(uint256)")[:4]
 _PLAIN_HOST = re.compile(r"[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]")
 
 
-class TaskStatus(IntEnum):
-    """A task's status on the Hub (IHub.sol): UNSET → ACTIVE → REVEALING → COMPLETED | FAILED."""
-
-    UNSET = 0
-    ACTIVE = 1
-    REVEALING = 2
-    COMPLETED = 3
-    FAILED = 4
-
-
-class ContributionStatus(IntEnum):
-    """A contribution's status on the Hub (IHub.sol); REJECTED: dropped by `reopen`."""
-
-    UNSET = 0
-    CONTRIBUTED = 1
-    PROVED = 2
-    REJECTED = 3
-
-
 def default_confirmations(chain_id: int) -> int:
     """Blocks a worker's transaction must be buried under: none on the development chain,
     which never reorganizes, 12 elsewhere (the site's CHAIN_CONFIRMATIONS default)."""
@@ -119,40 +107,16 @@ class ChainRevert(ChainError):
         return self.message
 
 
-class _RpcError(Exception):
-    """The node answered a JSON-RPC error."""
+class _RpcError(ChainError):
+    """The node answered a JSON-RPC error: `message` in its own words, `data` as it gave it."""
 
-    def __init__(self, message: str, data: Any) -> None:
-        super().__init__(message)
+    def __init__(self, method: str, message: str, data: Any) -> None:
+        super().__init__(f"The node refused {method}: {message}")
         self.message = message
         self.data = data
 
 
 # ---------------------------------------------------------------------------- pure helpers
-
-
-def to_bytes32(value: bytes | str, name: str) -> bytes:
-    """`value` (32 bytes, or their 0x hex) as bytes; ValueError naming `name` otherwise."""
-    raw: Any = value
-    if isinstance(value, str):
-        try:
-            raw = bytes.fromhex(value.removeprefix("0x"))
-        except ValueError:
-            raw = None
-    if not isinstance(raw, bytes | bytearray) or len(raw) != 32:
-        raise ValueError(f"{name} must be 32 bytes or their 0x hex, not {value!r}.")
-    return bytes(raw)
-
-
-def result_hash(taskid: bytes | str, digest: bytes | str) -> bytes:
-    """keccak256(taskid ‖ digest): the commitment every worker of a consensus shares."""
-    return keccak(to_bytes32(taskid, "taskid") + to_bytes32(digest, "digest"))
-
-
-def result_seal(worker: str, taskid: bytes | str, digest: bytes | str) -> bytes:
-    """keccak256(worker ‖ taskid ‖ digest): the commitment proper to one worker."""
-    address = bytes.fromhex(to_checksum_address(worker)[2:])
-    return keccak(address + to_bytes32(taskid, "taskid") + to_bytes32(digest, "digest"))
 
 
 def shown_url(url: str) -> str:
@@ -346,7 +310,8 @@ class Node:
             raise ChainError(f"{shown_url(self.url)} answered {method} with something else.")
         if "error" in answer:
             problem = answer["error"] if isinstance(answer["error"], dict) else {}
-            raise _RpcError(str(problem.get("message") or answer["error"]), problem.get("data"))
+            message = str(problem.get("message") or answer["error"])
+            raise _RpcError(method, message, problem.get("data"))
         return answer.get("result")
 
     def _unavailable(self, error: Exception) -> ChainUnavailable:

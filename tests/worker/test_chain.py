@@ -8,11 +8,9 @@ of the Hub's ABI is the compiled one.
 from __future__ import annotations
 
 import json
-import os
 import socket
 
 import pytest
-from eth_account import Account
 from eth_utils import keccak
 
 from marketplace.chain import artifacts
@@ -78,22 +76,6 @@ def test_the_workers_abi_is_the_compiled_hubs() -> None:
         "uint8",
         "uint256",
     }
-
-
-def test_the_workers_statuses_and_commitments_are_the_hubs() -> None:
-    for ours, sites in [
-        (TaskStatus, site_hub.TaskStatus),
-        (ContributionStatus, site_hub.ContributionStatus),
-    ]:
-        assert {status.name: status.value for status in ours} == {
-            status.name: status.value for status in sites
-        }
-    taskid, digest, worker = os.urandom(32), os.urandom(32), Account.create().address
-    assert result_hash(taskid, digest) == site_hub.result_hash(taskid, digest)
-    assert result_seal(worker, taskid, digest) == site_hub.result_seal(worker, taskid, digest)
-    assert result_hash("0x" + taskid.hex(), digest) == result_hash(taskid, digest)
-    with pytest.raises(ValueError, match="taskid must be 32 bytes or their 0x hex"):
-        result_hash(taskid[:31], digest)
 
 
 @pytest.fixture
