@@ -28,7 +28,7 @@ first task of the app would do (the compile time is printed, not counted).
   a place came free, so that deals do not arrive in step with the polling loops. Per task:
   the time from the matchOrders receipt to the finalize seen on chain (the bench reads the
   task every 50 ms), minus the app's own run time, which is the median of 5 runs of the same
-  wasm on the same input with the same limits (`pools.runtime.run_wasi`) in the bench
+  wasm on the same input with the same limits (`worker.runtime.run_wasi`) in the bench
   process. p50 and p95; those of each step (started on chain, assigned to an agent,
   contributed, revealed, finalized) show where the rest goes.
 - progress: a deal on the second pool, whose replicate the bench takes as worker (dev account
@@ -365,7 +365,7 @@ def open_market(rpc_url: str, *, tasks: int) -> Market:
 
 
 def app_arguments(drawing_name: str) -> list[str]:
-    from pools.agent import task_arguments
+    from worker.command_line import task_arguments
 
     return task_arguments(ARGS, dataset_file=drawing_name)
 
@@ -373,7 +373,8 @@ def app_arguments(drawing_name: str) -> list[str]:
 def app_seconds(market: Market, work_dir: Path) -> float:
     """The median run time of the renderer on the drawing in the sandbox (run_wasi), with the
     arguments and limits the agents run it with."""
-    from pools import runtime
+    from pools.run_limits import limits_for_category
+    from worker import runtime
 
     compiled = runtime.compile_app(market.wasm, cache_dir=work_dir / "compiled")
     seconds = []
@@ -386,7 +387,7 @@ def app_seconds(market: Market, work_dir: Path) -> float:
             args=app_arguments(market.drawing_name),
             input_dir=folder / "input",
             output_dir=folder / "output",
-            limits=runtime.limits_for_category(TIME_REF_XS),
+            limits=limits_for_category(TIME_REF_XS),
             log_dir=folder,
         )
         if not outcome.ok:
@@ -398,7 +399,7 @@ def app_seconds(market: Market, work_dir: Path) -> float:
 
 def fill_compile_caches(market: Market, work_dirs: list[Path]) -> float:
     """Compile the app into each agent's cache (what its first task would do); seconds each."""
-    from pools import runtime
+    from worker import runtime
 
     started = time.perf_counter()
     for work_dir in work_dirs:
@@ -548,7 +549,7 @@ def progress_latencies(
     """Milliseconds from each heartbeat's POST to its percent at the websocket client, and
     of each POST's answer."""
     from marketplace.chain.keys import dev_account
-    from pools.agent import PROGRESS_MIN_INTERVAL, SiteClient
+    from worker.agent import PROGRESS_MIN_INTERVAL, SiteClient
 
     worker = dev_account(PROGRESS_WORKER)
     site = SiteClient(base, worker, chain_id=31337, timeout=30)
@@ -778,7 +779,7 @@ def main() -> None:
             from django.conf import settings
             from django.db import connection
 
-            from pools.agent import DEFAULT_POLL_SECONDS
+            from worker.agent import DEFAULT_POLL_SECONDS
 
             print("Setting up: contracts, the renderer and a drawing, pools, orders…", flush=True)
             market = open_market(node.url, tasks=args.tasks)

@@ -6,7 +6,7 @@ from django.template.defaultfilters import filesizeformat
 
 from dappstore import services
 from marketplace.catalogue.forms import ListingForm
-from pools.runtime import InvalidWasm, inspect_wasm
+from worker.inspection import InvalidWasm, inspect_wasm
 
 
 class AppForm(ListingForm):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from marketplace.catalogue.models import Listing
-from pools.agent import DATASET_PLACEHOLDER
+from worker.command_line import DATASET_PLACEHOLDER
 
 
 class App(models.Model):

@@ -9,7 +9,7 @@ from dappstore.models import App
 from marketplace.catalogue import services as catalogue
 from marketplace.catalogue.models import Listing, Market
 from marketplace.catalogue.storage import atomic_with_files, delete_after_commit, track_saved_file
-from pools.runtime import InvalidWasm, inspect_wasm
+from worker.inspection import InvalidWasm, inspect_wasm
 
 
 def _checked_wasm(wasm_file: UploadedFile):

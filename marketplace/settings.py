@@ -279,7 +279,7 @@ RESULT_MAX_UNPACKED_BYTES = env.int("RESULT_MAX_UNPACKED_BYTES", default=256 * 1
 # Sign-In with Ethereum (EIP-4361); it accepts the site's chain (SIWE_CHAIN_ID, below).
 SIWE_DOMAIN = env.str("SIWE_DOMAIN", default="")  # empty: the request's host
 SIWE_NONCE_TTL_SECONDS = env.int("SIWE_NONCE_TTL_SECONDS", default=300)
-# Fuel per second of a category's reference time in the sandbox (pools.runtime.FUEL_PER_SECOND
+# Fuel per second of a category's reference time in the sandbox (worker.limits.FUEL_PER_SECOND
 # by default); and how many failed runs of a task make its scheduler give it up.
 SANDBOX_FUEL_PER_SECOND = env.int("SANDBOX_FUEL_PER_SECOND", default=10_000_000_000)
 POOL_GIVE_UP_AFTER_FAILURES = env.int("POOL_GIVE_UP_AFTER_FAILURES", default=2)

@@ -32,9 +32,9 @@ from marketplace.addresses import is_address
 from marketplace.api import ADDRESS_SCHEMA, AddressField, error_responses
 from marketplace.chain.selectors import current_hub
 from pools import membership, scheduler, work
-from pools.failures import KINDS as FAILURE_KINDS
-from pools.failures import STDERR_TAIL_CHARS, STDERR_TAIL_LINES
 from pools.models import PoolMember, Replicate
+from worker.failures import KINDS as FAILURE_KINDS
+from worker.failures import STDERR_TAIL_CHARS, STDERR_TAIL_LINES
 
 
 class IsWorkerToken(BasePermission):
@@ -274,7 +274,7 @@ class _RawTextField(serializers.CharField):
 class ReplicateReportApi(WorkerApi):
     """Report what happened: {"event": "contributed" | "revealed" | "failed", "reason",
     "app_fault", "failure_kind", "exit_code", "stderr_tail"} (for a failure: app_fault true when
-    the app itself failed, not the worker's machine; failure_kind its class (pools.failures),
+    the app itself failed, not the worker's machine; failure_kind its class (worker.failures),
     which the reports of other workers must agree on before a task is given up; for a run of the
     app that failed, its exit status and the last lines of its stderr, which the buyer reads)."""
 

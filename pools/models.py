@@ -8,7 +8,7 @@ from django.db import models
 
 from marketplace.catalogue.models import Listing
 from marketplace.indexer.fields import Units
-from pools.failures import KINDS as FAILURE_KINDS
+from worker.failures import KINDS as FAILURE_KINDS
 
 
 class Runtime(models.TextChoices):

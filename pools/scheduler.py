@@ -35,8 +35,6 @@ from marketplace.deals.models import Deal, Task, Worker
 from marketplace.deals.notify import progress_changed
 from marketplace.indexer.selectors import index_freshness
 from pools import membership
-from pools.failures import CONTRADICTABLE, classify
-from pools.failures import KINDS as FAILURE_KINDS
 from pools.models import (
     LIVE_REPLICATES,
     PoolMember,
@@ -45,6 +43,8 @@ from pools.models import (
     RunStatus,
     TaskRun,
 )
+from worker.failures import CONTRADICTABLE, classify
+from worker.failures import KINDS as FAILURE_KINDS
 
 if TYPE_CHECKING:
     from marketplace.chain.hub import Hub
@@ -534,7 +534,7 @@ def _give_up_again_if_dropped(*, chain_id: int, hub: Hub, workerpools: list[str]
 
 def runs_judge(*, chain_id: int) -> int:
     """Weigh the failure reports of finished tasks: a member that reported an app failure of a
-    class every worker meets alike (pools.failures.CONTRADICTABLE: not out of time, nor a
+    class every worker meets alike (worker.failures.CONTRADICTABLE: not out of time, nor a
     refused download) for a task that completed anyway, in a block the index holds as
     confirmed (a reorganization cannot take it back), gets a strike (membership.member_strike:
     at POOL_MEMBER_STRIKES it loses its standing, and its bond may be due to be seized). How

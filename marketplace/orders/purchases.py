@@ -49,7 +49,7 @@ from marketplace.orders.services import (
     book_domain,
     chain_order,
 )
-from pools.agent import DATASET_PLACEHOLDER, input_file_name, task_command_line
+from worker.command_line import DATASET_PLACEHOLDER, input_file_name, task_command_line
 
 # Codes of the Hub's errors (HubTypes.sol, library Kind).
 APP, DATASET, WORKERPOOL, REQUEST = 0, 1, 2, 3

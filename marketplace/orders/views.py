@@ -38,7 +38,7 @@ from marketplace.orders import selectors
 from marketplace.orders.forms import SellForm
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.parsing import TRUST_MAX
-from pools.agent import task_command_line
+from worker.command_line import task_command_line
 
 
 def _listing(request: HttpRequest, kind: str, slug: str) -> Listing:

@@ -19,12 +19,12 @@ from playwright.sync_api import Page, expect
 
 from marketplace.deals.models import Task
 from pools import lifecycle, scheduler
-from pools.agent import Agent
 from tests.marketplace.chain.hub_helpers import Market
 from tests.marketplace.deals.test_progress import started_deal, user_of
 from tests.marketplace.indexer.helpers import index_to_head
-from tests.pools import test_agent
 from tests.pools.members import admit
+from tests.worker import test_agent
+from worker.agent import Agent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

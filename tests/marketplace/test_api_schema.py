@@ -51,8 +51,8 @@ from tests.factories.catalogue import AppFactory, DatasetFactory, WorkerpoolFact
 from tests.marketplace.chain.ect_helpers import closed_port_url, send_ect
 from tests.marketplace.chain.hub_helpers import ECT, Market
 from tests.marketplace.indexer.helpers import index_to_head
-from tests.pools.archives import agent_archive
 from tests.pools.members import admit
+from tests.worker.archives import agent_archive
 
 METHODS = ("get", "put", "post", "patch", "delete")
 

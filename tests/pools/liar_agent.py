@@ -19,7 +19,7 @@ def main(argv: list[str]) -> None:
     django.setup()
     from django.core.management import call_command
 
-    from pools import results
+    from worker import results
 
     honest = results.build_result_archive
 

@@ -31,8 +31,8 @@ from pools.work import replicate_fail
 from tests.factories.accounts import UserFactory, WalletFactory
 from tests.marketplace.chain.hub_helpers import ECT
 from tests.marketplace.indexer.helpers import index_to_head
-from tests.pools import test_agent
 from tests.pools.test_worker_api import worker_client
+from tests.worker import test_agent
 
 pytestmark = pytest.mark.django_db
 bought = test_agent.bought  # resvg on an encrypted drawing, one task started in market's pool
@@ -554,7 +554,7 @@ def test_a_new_member_holds_a_replicate_for_a_shorter_lease(bought, settings):
 def test_a_worker_reads_the_pools_terms_and_its_agent_locks_a_bond(
     bought, live_server, anvil, hub_deployment, tmp_path
 ):
-    from pools.agent import Agent
+    from worker.agent import Agent
 
     market, _, _ = bought
     hub, worker, pool = market.hub, market.accounts[9], market.workerpool

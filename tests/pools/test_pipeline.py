@@ -58,12 +58,12 @@ from tests.factories.catalogue import AppFactory, DatasetFactory
 from tests.marketplace.chain.hub_helpers import ECT, Market
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.members import admit
-from tests.pools.test_agent import DRAWING, _encrypted
+from tests.worker.test_agent import DRAWING, _encrypted
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 CHAIN_ID = 31337
-WAT = Path(__file__).parent / "wat"
+WAT = Path(__file__).parents[1] / "worker" / "wat"
 WAIT_SECONDS = 90  # a hang guard, far above what any step takes
 
 

@@ -8,8 +8,8 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from pools.agent import ReplicateFailed
-from tests.pools.listener import Listener, serve
+from tests.worker.listener import Listener, serve
+from worker.agent import ReplicateFailed
 
 # A site without a worker API: the agent starts, prints what it downloads from, and stops at its
 # first call (POST: 501), before any work.

@@ -15,8 +15,8 @@ from pools import scheduler
 from pools.models import Replicate, ReplicateStatus, RunStatus, TaskRun
 from tests.marketplace.chain.hub_helpers import ECT, Market, new_digest
 from tests.marketplace.indexer.helpers import index_to_head
-from tests.pools import archives
 from tests.pools.members import admit
+from tests.worker import archives
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from pools.models import Replicate, ReplicateStatus, TaskRun
 from pools.views import IMAGE_PREVIEW_BYTES, SHOWN_FILES, TEXT_PREVIEW_BYTES
 from tests.factories.accounts import WalletFactory
 from tests.factories.deals import DealFactory, TaskFactory
-from tests.pools import archives
+from tests.worker import archives
 
 pytestmark = pytest.mark.django_db
 

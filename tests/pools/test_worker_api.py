@@ -16,8 +16,8 @@ from pools.models import Replicate, ReplicateStatus
 from tests.factories.accounts import WalletFactory, token_client
 from tests.marketplace.chain.hub_helpers import ECT, Market
 from tests.marketplace.indexer.helpers import index_to_head
-from tests.pools import archives
 from tests.pools.members import admit
+from tests.worker import archives
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from marketplace.chain.errors import ChainError
 from marketplace.chain.selectors import current_hub
-from marketplace.stopping import stop_on_signals
+from worker.stopping import stop_on_signals
 
 
 class Command(BaseCommand):

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from marketplace.chain.errors import ChainError
 from marketplace.indexer import engine
 from marketplace.indexer.engine import Indexer, IndexerBusy, Step
-from marketplace.stopping import stop_on_signals
+from worker.stopping import stop_on_signals
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
 from marketplace.orders.services import inputs_clean
-from marketplace.stopping import stop_on_signals
+from worker.stopping import stop_on_signals
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """Runs of an app in a process of their own, which the worker agent can always stop.
 
-`pools.runtime.run_wasi` enforces fuel, memory and the wall clock while the app executes
+`worker.runtime.run_wasi` enforces fuel, memory and the wall clock while the app executes
 WebAssembly; while the app waits inside a WASI call (`poll_oneoff` sleeping for an hour, say),
 nothing in the process can interrupt it. So the agent runs each app in a child process, forked
 from a small server process that has the runtime imported already (a few milliseconds a run):
@@ -17,11 +17,15 @@ import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from multiprocessing import forkserver
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from pools.runtime import InvalidWasm, Progress, RunLimits, RunResult
+from worker import runtime
+from worker.inspection import InvalidWasm
+from worker.limits import RunLimits
+from worker.runtime import Progress, RunResult
 
 SANDBOX_FAILURE = "the sandbox process"
 """How a failure of the sandbox itself (not of the app) begins."""
@@ -40,7 +44,7 @@ def _forkserver() -> Any:
     with _context_lock:
         if _context is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["pools.runtime"])
+            context.set_forkserver_preload(["worker.runtime"])
             _context = context
         return _context
 
@@ -49,8 +53,6 @@ def warm_up() -> None:
     """Start the process server now rather than at the first run: it is an interpreter that
     imports the runtime (wasmtime), seconds on a busy machine, which would otherwise come out of
     the first task's deadlines."""
-    from multiprocessing import forkserver
-
     _forkserver()
     forkserver.ensure_running()
 
@@ -60,8 +62,6 @@ def _child(
 ) -> None:
     """In the child process: compile (through the cache), tell the parent the app starts,
     run it, and send its result (or what went wrong)."""
-    from pools import runtime
-
     try:
         compiled = runtime.compile_app(
             Path(wasm_path).read_bytes(), cache_dir=Path(cache_dir) if cache_dir else None
@@ -98,7 +98,7 @@ def run_isolated(
     app_name: str = "app",
     log_dir: Path | None = None,
 ) -> RunResult:
-    """`pools.runtime.run_wasi` of the app in `wasm_path`, in a child process (see the module
+    """`worker.runtime.run_wasi` of the app in `wasm_path`, in a child process (see the module
     docstring); the same arguments and the same result. An app that is not valid WebAssembly
     is a failed run with its reason; so is a child that dies, fails or takes more than
     COMPILE_SECONDS to compile (reasons beginning with SANDBOX_FAILURE)."""

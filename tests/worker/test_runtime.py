@@ -1,6 +1,6 @@
-"""The sandboxed runner: compile_app, its cache, run_wasi and its limits.
+"""The sandboxed runner: compile_app, its cache, run_wasi and how each limit stops an app.
 
-Fault cases run tiny WAT programs (tests/pools/wat/) under small limits; the happy path runs
+Fault cases run tiny WAT programs (tests/worker/wat/) under small limits; the happy path runs
 resvg, a real WASI program shipped in a PyPI wheel.
 """
 
@@ -17,18 +17,14 @@ from pathlib import Path
 import pytest
 import wasmtime
 
-from pools.results import build_result_archive, verify_result_archive
-from pools.runtime import (
-    DEFAULT_MEMORY_BYTES,
-    DEFAULT_OUTPUT_BYTES,
-    FUEL_PER_SECOND,
+from worker.inspection import InvalidWasm
+from worker.limits import RunLimits
+from worker.results import build_result_archive, verify_result_archive
+from worker.runtime import (
     CompiledApp,
-    InvalidWasm,
     Progress,
-    RunLimits,
     RunResult,
     compile_app,
-    limits_for_category,
     run_wasi,
 )
 
@@ -139,35 +135,6 @@ def assert_stopped(result: RunResult, failure: str) -> None:
     assert (result.ok, result.exit_code, result.failure) == (False, None, failure)
 
 
-# Limits ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("time_ref_seconds", [300, 36000])
-def test_category_limits_derive_fuel_from_the_reference_time(time_ref_seconds: int) -> None:
-    assert limits_for_category(time_ref_seconds) == RunLimits(
-        fuel=time_ref_seconds * FUEL_PER_SECOND,
-        wall_clock_seconds=float(time_ref_seconds),
-        memory_bytes=DEFAULT_MEMORY_BYTES,
-        output_bytes=DEFAULT_OUTPUT_BYTES,
-    )
-    assert DEFAULT_MEMORY_BYTES == 512 * MIB
-    assert DEFAULT_OUTPUT_BYTES == 256 * MIB
-
-
-def test_category_limits_need_a_positive_reference_time() -> None:
-    with pytest.raises(ValueError, match="time_ref_seconds must be positive"):
-        limits_for_category(0)
-
-
-@pytest.mark.parametrize(
-    "changes",
-    [{"fuel": 0}, {"fuel": 1 << 64}, {"wall_clock_seconds": 0}, {"memory_bytes": -1}],
-)
-def test_run_limits_must_be_positive(changes: dict[str, int]) -> None:
-    with pytest.raises(ValueError, match="must be positive"):
-        limits(**changes)
-
-
 # Compiling and the compiled-module cache --------------------------------------------------------
 
 
@@ -246,7 +213,7 @@ def test_corrupt_cache_file_is_ignored_and_rebuilt(
     [cached] = cache_files(tmp_path)
     corrupt(cached)
 
-    with caplog.at_level(logging.WARNING, logger="pools.runtime"):
+    with caplog.at_level(logging.WARNING, logger="worker.runtime"):
         rebuilt = compile_app(program, cache_dir=tmp_path)
 
     assert not rebuilt.from_cache
@@ -274,7 +241,7 @@ def test_unwritable_cache_is_logged_not_raised(
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("")
 
-    with caplog.at_level(logging.WARNING, logger="pools.runtime"):
+    with caplog.at_level(logging.WARNING, logger="worker.runtime"):
         app = compile_app(wat_program("spin.wat"), cache_dir=not_a_folder)
 
     assert not app.from_cache

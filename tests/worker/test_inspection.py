@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pools.runtime import WASI_IMPORT_MODULES, InvalidWasm, WasmInfo, inspect_wasm
+from worker.inspection import WASI_IMPORT_MODULES, InvalidWasm, WasmInfo, inspect_wasm
 
 MB = 1024 * 1024
 LIMIT = 20 * MB

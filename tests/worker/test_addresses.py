@@ -7,7 +7,7 @@ import ipaddress
 
 import pytest
 
-from pools.addresses import Origin, address_refusal, parse_origin, url_refusal
+from worker.addresses import Origin, address_refusal, parse_origin, url_refusal
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from pools.results import build_result_archive
+from worker.results import build_result_archive
 
 BOMB_UNPACKED_BYTES = 200 * 1024 * 1024
 

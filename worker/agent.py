@@ -7,17 +7,18 @@ worker API) for work, runs it in the WebAssembly sandbox and proves its result o
 For each replicate:
 1. download the app (and the dataset), and check each sha256 against the registered checksum:
    a mismatch fails the replicate with the reason, and nothing is contributed (every download,
-   input files too, only from the site, the origins allowed, or public addresses: pools.fetch);
-2. decrypt the dataset (its key is released for this replicate only) into the input folder,
-   with the task's input files;
-3. run the app (pools.runtime: fuel, wall clock and memory limits from the task's category),
-   heartbeating its progress;
-4. archive /output with stdout and stderr deterministically (pools.results), upload it, and
+   input files too, only from the site, the origins allowed, or public addresses: worker.fetch);
+2. decrypt the dataset (its key is released for this replicate only; worker.datasets) into the
+   input folder, with the task's input files;
+3. run the app in a process of its own (worker.sandbox: fuel, wall clock and memory limits from
+   the task's category), heartbeating its progress;
+4. archive /output with stdout and stderr deterministically (worker.results), upload it, and
    commit to its sha256 on chain (contribute, with the scheduler's authorization);
 5. reveal as soon as the task reached consensus on its result: the chain says so first (with
    trust 1, in the contribution's own block), the site once its index has it.
 
-It talks to the site over HTTP and to the chain over JSON-RPC only: it runs on any machine.
+It talks to the site over HTTP and to the chain over JSON-RPC only (worker.chain), and imports
+no Django: it runs on any machine.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import shutil
 import tempfile
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -36,9 +36,22 @@ from typing import Any
 import requests
 from eth_account.messages import encode_defunct
 
-from pools.addresses import origin_of, parse_origin
-from pools.failures import classify, stderr_tail
-from pools.fetch import Fetcher, FetchFailed, FetchRefused
+from worker import results, sandbox
+from worker.addresses import origin_of, parse_origin
+from worker.chain import (
+    RPC_TIMEOUT,
+    ChainError,
+    Hub,
+    Node,
+    TransactionSender,
+    default_confirmations,
+)
+from worker.command_line import input_file_name, task_arguments
+from worker.datasets import DatasetCryptoError, decrypt_stream
+from worker.failures import classify, stderr_tail
+from worker.fetch import Fetcher, FetchFailed, FetchRefused
+from worker.limits import FUEL_PER_SECOND, RunLimits, limits_for_category
+from worker.protocol import ContributionStatus, TaskStatus, result_hash
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +101,7 @@ class ReplicateFailed(Exception):
 class SiteClient:
     """The worker API, signed in with the agent's wallet (a new token when one expires), and
     the files the agent downloads: from this site, from `allowed_origins` (scheme://host[:port])
-    and otherwise only from public addresses (pools.fetch)."""
+    and otherwise only from public addresses (worker.fetch)."""
 
     def __init__(
         self,
@@ -176,7 +189,7 @@ class SiteClient:
 
     def download(self, location: str, dest: Path) -> str:
         """Fetch `location` (a URL, or a path on the site) into `dest`; its sha256 hex. A URL
-        the rules refuse (pools.fetch) fails the replicate as the deal's fault: whoever gave
+        the rules refuse (worker.fetch) fails the replicate as the deal's fault: whoever gave
         it, not this worker."""
         try:
             return self.fetcher.download(self._url_of(location), dest)
@@ -202,35 +215,6 @@ def _checked(kind: str, expected: str, actual: str) -> None:
         )
 
 
-def input_file_name(url: str) -> str:
-    """The name an input file gets in the input folder: the last part of its URL's path."""
-    try:
-        name = Path(urllib.parse.urlsplit(url).path).name
-    except ValueError:  # not a URL: the download refuses it
-        name = ""
-    return name if name not in ("", "..") else "input"
-
-
-DATASET_PLACEHOLDER = "{dataset}"
-"""Stands in a task's arguments for the path of the deal's dataset in the input folder."""
-APP_ARGV0 = "app"
-"""The name an app sees as its argv[0] in a task (the sandbox's default)."""
-
-
-def task_arguments(args: str, *, dataset_file: str | None) -> list[str]:
-    """The app's argv after its name: the deal's args split on spaces, `{dataset}` replaced by
-    the dataset's path in the input folder."""
-    words = args.split()
-    if dataset_file:
-        words = [word.replace(DATASET_PLACEHOLDER, f"/input/{dataset_file}") for word in words]
-    return words
-
-
-def task_command_line(args: str, *, dataset_file: str | None) -> str:
-    """The command line a worker runs the app with, as the app's argv reads it."""
-    return " ".join([APP_ARGV0, *task_arguments(args, dataset_file=dataset_file)])
-
-
 class Agent:
     def __init__(
         self,
@@ -244,35 +228,43 @@ class Agent:
         cache_dir: Path | None = None,
         poll_seconds: float = DEFAULT_POLL_SECONDS,
         allowed_origins: Iterable[str] = (),
+        confirmations: int | None = None,
+        rpc_timeout: float = RPC_TIMEOUT,
+        fuel_per_second: int = FUEL_PER_SECOND,
     ) -> None:
+        """`confirmations`: blocks the agent's transactions wait for (default: none on the
+        development chain, 12 elsewhere); `rpc_timeout`: seconds to wait for one JSON-RPC
+        answer; `fuel_per_second`: the fuel rate of the limits the agent sets itself when a
+        scheduler sends none."""
         self.client = SiteClient(site, account, chain_id=chain_id, allowed_origins=allowed_origins)
         self.account = account
         self.pool = pool
         self.rpc_url = rpc_url
         self.chain_id = chain_id
+        self.node = Node(rpc_url, timeout=rpc_timeout)
+        self.sender = TransactionSender(
+            account,
+            node=self.node,
+            confirmations=(
+                default_confirmations(chain_id) if confirmations is None else confirmations
+            ),
+        )
+        self.fuel_per_second = fuel_per_second
         self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="superedge-agent-"))
         self.cache_dir = Path(cache_dir) if cache_dir else self.work_dir / "compiled"
         self.poll_seconds = poll_seconds
         self._reveal_pause = REVEAL_FIRST_POLL_SECONDS
         self._work_pause = poll_seconds
-        self._hubs: dict[str, Any] = {}
+        self._hubs: dict[str, Hub] = {}
         # Replicates contributed and not revealed yet: {pk: (work, digest)}.
         self.contributed: dict[int, tuple[dict[str, Any], bytes]] = {}
 
     # ------------------------------------------------------------------ chain
 
-    def hub(self, address: str):
+    def hub(self, address: str) -> Hub:
         if address not in self._hubs:
-            from marketplace.chain import client
-            from marketplace.chain.hub import Hub
-
-            self._hubs[address] = Hub(address=address, w3=client.web3(url=self.rpc_url))
+            self._hubs[address] = Hub(address=address, node=self.node)
         return self._hubs[address]
-
-    def sender(self, hub):
-        from marketplace.chain.client import TransactionSender
-
-        return TransactionSender(self.account, w3=hub.w3)
 
     # ------------------------------------------------------------------ membership
 
@@ -294,10 +286,10 @@ class Agent:
         it keeps for the pool now; ChainError when refused (too little free stake: deposit
         first)."""
         hub = self.hub(self.terms()["hub"])
-        held = hub.bond(workerpool=self.pool, worker=self.account.address).amount
+        held = hub.bond(workerpool=self.pool, worker=self.account.address)
         if held < target:
-            hub.bond_call(workerpool=self.pool, amount=target - held).send(self.sender(hub))
-            held = hub.bond(workerpool=self.pool, worker=self.account.address).amount
+            hub.lock_bond(sender=self.sender, workerpool=self.pool, amount=target - held)
+            held = hub.bond(workerpool=self.pool, worker=self.account.address)
         return held
 
     def memberships(self) -> list[dict[str, Any]]:
@@ -308,8 +300,6 @@ class Agent:
 
     def run(self, *, stop: threading.Event, on_idle: Callable[[str], None] | None = None) -> None:
         """Ask for work and do it until `stop` is set."""
-        from marketplace.chain.errors import ChainError
-
         said = ""
         while not stop.is_set():
             try:
@@ -405,15 +395,12 @@ class Agent:
 
     def _reveal(self, pk: int, work: dict[str, Any], digest: bytes) -> None:
         """Send reveal (unless an earlier attempt already did) and report it."""
-        from marketplace.chain.errors import ChainError
-        from marketplace.chain.hub import ContributionStatus
-
         hub = self.hub(work["hub"])
-        if hub.contribution(work["taskid"], self.account.address).status != (
+        if hub.contribution_status(work["taskid"], self.account.address) != (
             ContributionStatus.PROVED
         ):
             try:
-                hub.reveal(sender=self.sender(hub), taskid=work["taskid"], digest=digest)
+                hub.reveal(sender=self.sender, taskid=work["taskid"], digest=digest)
             except ChainError as error:
                 logger.warning("Reveal of replicate %s refused: %s", pk, error)
                 return  # past the reveal deadline, or the task moved on: nothing to report
@@ -422,9 +409,6 @@ class Agent:
     def _consensus_on(self, work: dict[str, Any], digest: bytes) -> bool:
         """Whether the chain shows the task revealing with its consensus on this result (False
         when the node does not answer: the site says it too, later)."""
-        from marketplace.chain.errors import ChainError
-        from marketplace.chain.hub import TaskStatus, result_hash
-
         try:
             view = self.hub(work["hub"]).task(work["taskid"])
         except ChainError:
@@ -436,8 +420,6 @@ class Agent:
     # ------------------------------------------------------------------ one replicate
 
     def _run(self, work: dict[str, Any], folder: Path) -> bytes:
-        from pools import results, sandbox
-
         pk = work["replicate"]
         app = work["app"]
         if not app or not app.get("multiaddr"):
@@ -458,7 +440,7 @@ class Agent:
                 args=task_arguments(str(work["params"].get("args", "")), dataset_file=dataset_file),
                 input_dir=folder / "input",
                 output_dir=folder / "output",
-                limits=_limits(work),
+                limits=self._limits(work),
                 on_progress=beat.progress,
                 log_dir=folder,
             )
@@ -483,9 +465,23 @@ class Agent:
             )
         return archive.digest
 
-    def _fetch_dataset(self, work: dict[str, Any], folder: Path) -> str:
-        from datamarket.crypto import DatasetCryptoError, decrypt_stream
+    def _limits(self, work: dict[str, Any]) -> RunLimits:
+        """The run's limits as the pool's scheduler sets them (the same for every worker of the
+        task), or from the category's reference time for a scheduler that sends none."""
+        given = work.get("limits")
+        if isinstance(given, dict):
+            try:
+                return RunLimits(
+                    fuel=int(given["fuel"]),
+                    wall_clock_seconds=float(given["wall_clock_seconds"]),
+                    memory_bytes=int(given["memory_bytes"]),
+                    output_bytes=int(given["output_bytes"]),
+                )
+            except (KeyError, TypeError, ValueError) as error:
+                raise ReplicateFailed(f"The scheduler sent unusable limits: {given!r}") from error
+        return limits_for_category(int(work["time_ref"]), fuel_per_second=self.fuel_per_second)
 
+    def _fetch_dataset(self, work: dict[str, Any], folder: Path) -> str:
         dataset = work["dataset"]
         encrypted = folder / "dataset.enc"
         _checked(
@@ -507,12 +503,10 @@ class Agent:
         return name
 
     def _contribute(self, work: dict[str, Any], digest: bytes) -> None:
-        from marketplace.chain.errors import ChainError
-
         hub = self.hub(work["hub"])
         try:
             hub.commit(
-                sender=self.sender(hub),
+                sender=self.sender,
                 taskid=work["taskid"],
                 digest=digest,
                 authorization=bytes.fromhex(work["authorization"][2:]),
@@ -524,25 +518,6 @@ class Agent:
         )
         self.contributed[work["replicate"]] = (work, digest)
         self._reveal_pause = REVEAL_FIRST_POLL_SECONDS
-
-
-def _limits(work: dict[str, Any]):
-    """The run's limits as the pool's scheduler sets them (the same for every worker of the
-    task), or from the category's reference time for a scheduler that sends none."""
-    from pools import runtime
-
-    given = work.get("limits")
-    if isinstance(given, dict):
-        try:
-            return runtime.RunLimits(
-                fuel=int(given["fuel"]),
-                wall_clock_seconds=float(given["wall_clock_seconds"]),
-                memory_bytes=int(given["memory_bytes"]),
-                output_bytes=int(given["output_bytes"]),
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise ReplicateFailed(f"The scheduler sent unusable limits: {given!r}") from error
-    return runtime.limits_for_category(int(work["time_ref"]))
 
 
 class _Heartbeat:

@@ -1,5 +1,5 @@
 """Where a worker may download from: the rules the worker agent applies to every file it
-fetches (pools.fetch), and that the site applies early to the input file URLs a buyer gives
+fetches (worker.fetch), and that the site applies early to the input file URLs a buyer gives
 (marketplace.orders), so that a deal cannot make the pool's workers reach into their own
 machine or network (server-side request forgery).
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pools.addresses import parse_origin
-from pools.fetch import Fetcher, FetchFailed, FetchRefused
-from tests.pools.listener import Listener, redirect, serve, tls_for, trickle
+from tests.worker.listener import Listener, redirect, serve, tls_for, trickle
+from worker.addresses import parse_origin
+from worker.fetch import Fetcher, FetchFailed, FetchRefused
 
 BODY = b"the input file\n" * 100
 

@@ -1,4 +1,4 @@
-"""Apps run in a child process the agent can always stop (pools.sandbox)."""
+"""Apps run in a child process the agent can always stop (worker.sandbox)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pools.runtime import RunLimits
-from pools.sandbox import run_isolated
-from tests.pools.test_run import printer, wat_program
+from tests.worker.test_runtime import printer, wat_program
+from worker.limits import RunLimits
+from worker.sandbox import run_isolated
 
 MIB = 1024 * 1024
 

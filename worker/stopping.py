@@ -1,4 +1,5 @@
-"""Stopping a long-running command on SIGINT or SIGTERM.
+"""Stopping a long-running process on SIGINT or SIGTERM: the worker agent, and the site's own
+commands (indexer, scheduler, cleaner), which import it from here.
 
 A signal handler runs in the main thread between two bytecodes, possibly while that thread holds
 the lock inside the very `threading.Event` the handler would set (entering or leaving

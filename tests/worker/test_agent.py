@@ -33,14 +33,14 @@ from marketplace.chain.orders import (
 )
 from marketplace.deals.models import Deal
 from pools import lifecycle
-from pools.agent import Agent, ReplicateFailed, SiteClient
 from pools.models import Replicate, ReplicateStatus
 from tests.factories.accounts import WalletFactory
 from tests.factories.catalogue import AppFactory, DatasetFactory
 from tests.marketplace.chain.hub_helpers import ECT
 from tests.marketplace.indexer.helpers import index_to_head
-from tests.pools.listener import Listener, serve
 from tests.pools.members import admit
+from tests.worker.listener import Listener, serve
+from worker.agent import Agent, ReplicateFailed, SiteClient
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pools.results import (
+from tests.worker import archives
+from worker.results import (
     ResultArchive,
     UnsafeArchive,
     UnsafeOutput,
@@ -19,7 +20,6 @@ from pools.results import (
     output_size,
     verify_result_archive,
 )
-from tests.pools import archives
 
 GOLDEN_DIGEST = "e7172d7ff6df1fb7023a0e2b923cb2906c49d05f46d6c0137eb2d8d2ba3bc33e"
 """sha256 of the archive of :func:`make_run`'s files, the same with Python 3.11, 3.12 and 3.13."""

@@ -6,7 +6,7 @@ cannot turn against the worker's own machine or network.
 
 `download` refuses (FetchRefused: the fault of whoever gave the URL, the same on every worker)
 a URL that is not http(s), whose host is a localhost name or resolves to any address that is not
-public (pools.addresses), that redirects more than MAX_REDIRECTS times, or whose file is larger
+public (worker.addresses), that redirects more than MAX_REDIRECTS times, or whose file is larger
 than `max_bytes`; origins given as allowed (the agent's own site, and what its operator allows)
 skip the address rule, by their exact scheme, host and port. It fails (FetchFailed: maybe this
 worker's network) on a connection error, an HTTP status other than 200, or past a timeout.
@@ -42,7 +42,7 @@ import urllib.parse
 from collections.abc import Iterable
 from pathlib import Path
 
-from pools.addresses import Origin, address_refusal, host_refusal, origin_of
+from worker.addresses import Origin, address_refusal, host_refusal, origin_of
 
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0

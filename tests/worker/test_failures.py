@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pools.failures import KINDS, STDERR_TAIL_CHARS, classify, clean_tail, stderr_tail
+from worker.failures import KINDS, STDERR_TAIL_CHARS, classify, clean_tail, stderr_tail
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ CONTRADICTABLE = frozenset(
     {"fuel", "memory", "output", "trap", "exit", "start", "checksum", "dataset"}
 )
 
-# Reason prefixes (lower case, as pools.runtime, pools.sandbox and pools.agent word them) and
+# Reason prefixes (lower case, as worker.runtime, worker.sandbox and worker.agent word them) and
 # their class; the first that matches wins.
 _PREFIXES: tuple[tuple[str, str], ...] = (
     ("out of fuel", "fuel"),
