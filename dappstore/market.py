@@ -28,6 +28,7 @@ class AppMarket(MarketAdapter):
     sell_restrictions = ("requester_restrict", "workerpool_restrict")
     program_lookup = "app__wasm_sha256"
     facts_template = "dappstore/_facts.html"
+    offers_actions_template = "dappstore/_offers_actions.html"  # buying a run is an app's
     curation_checks_template = "dappstore/_curation_checks.html"
 
     def detail_context(self, listing: Listing) -> dict[str, Any]:

@@ -26,6 +26,9 @@ class DatasetMarket(MarketAdapter):
     form_class = DatasetForm
     filter_form_class = ListingFilterForm
     sell_restrictions = ("requester_restrict",)
+    sell_note = (
+        "One order per allowed app registered on chain: only those apps can use the dataset."
+    )
     facts_template = "datamarket/_facts.html"
     owner_links_template = "datamarket/_owner_links.html"
     curation_checks_template = "datamarket/_curation_checks.html"

@@ -28,6 +28,10 @@ class WorkerpoolMarket(MarketAdapter):
     card_relations = ("workerpool",)  # pool cards show the pool's attributes
     seller_stakes = True  # its owner stakes a share of the price of every task it takes
     run_partner = "an app"
+    sell_note = (
+        "One order per category you price; your escrow must cover the pool's stake (pool "
+        "workers' stake ratio of the price, per task)."
+    )
     facts_template = "pools/_facts.html"
     side_panels_template = "pools/_side_panels.html"
     onchain_facts_template = "pools/_onchain_facts.html"

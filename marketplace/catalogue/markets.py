@@ -64,16 +64,19 @@ class MarketAdapter:
     seller_stakes: ClassVar[bool] = False
     # What a complete run lacks when none on offer fits with one of its listings.
     run_partner: ClassVar[str] = "a worker pool"
+    # What its owner's sell form adds about the orders it signs.
+    sell_note: ClassVar[str] = ""
     # The lookup of its listings' program checksum, for curators' "same program" check.
     program_lookup: ClassVar[str] = ""
     # Its parts of the shared pages (None: it adds nothing there), rendered with the page's
     # context: the listing page's details (`detail` is the market's row), its owner's extra
-    # links and its side panels, the on-chain record's extra facts; the list page's extra
-    # filters; a listing's checks in the curation queue.
+    # links and its side panels, the on-chain record's extra facts; the offers panel's
+    # actions; the list page's extra filters; a listing's checks in the curation queue.
     facts_template: ClassVar[str | None] = None
     owner_links_template: ClassVar[str | None] = None
     side_panels_template: ClassVar[str | None] = None
     onchain_facts_template: ClassVar[str | None] = None
+    offers_actions_template: ClassVar[str | None] = None
     filters_template: ClassVar[str | None] = None
     curation_checks_template: ClassVar[str | None] = None
 
