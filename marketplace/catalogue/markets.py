@@ -2,8 +2,9 @@
 worker pools, asked of the adapter instead of testing a listing's kind.
 
 Each market keeps its adapter in its own app (`dappstore/market.py`, `datamarket/market.py`,
-`pools/market.py`) and is registered by one line of MARKET_ADAPTERS. The catalogue reaches the
-market apps only through this registry; they import the catalogue, never the other way round.
+`pools/market.py`) and is registered by one line of MARKET_ADAPTERS, its dotted path, loaded once
+Django is set up. The catalogue reaches the market apps only through this registry and imports
+none of their modules; they import the catalogue.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
     from marketplace.chain.hub import AssetRegistration
     from marketplace.orders.selectors import Run
 
-# The markets, in the order the site shows them: adding one is its app and one line here.
+# The markets, in the order the site shows them. Adding one takes its app (installed, its URLs
+# included, its kind among catalogue.models.Market's choices) and one line here.
 MARKET_ADAPTERS = (
     "dappstore.market.AppMarket",
     "datamarket.market.DatasetMarket",
@@ -167,7 +169,7 @@ class MarketAdapter:
         sign (the others take their defaults): `volume` tasks each, at `price` per task, or, in
         a market priced per category, at `prices` by category, one order per category priced,
         giving `trust` (as a pool's orders do); kept for the `restrictions` (sell_restrictions)
-        given. Prices in ECT; the orders' in base units. None without a price."""
+        given. Prices in ECT; the orders' in base units. No order without a price."""
         kind = str(self.order_kind)
         price_field = f"{kind}price"
         common: dict[str, Any] = {"volume": volume, kind: listing.chain_address}
