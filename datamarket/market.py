@@ -87,5 +87,15 @@ class DatasetMarket(MarketAdapter):
             "allowed apps (Edit), and sell once one of them is registered."
         )
 
+    def buy_with(self, listing: Listing) -> list[Listing]:
+        # A dataset is bought with an app it allows.
+        return list(
+            Listing.objects.filter(
+                kind=Market.APP, is_public=True, app__in=listing.dataset.allowed_apps.all()
+            )
+            .exclude(chain_address="")
+            .order_by("name")
+        )
+
     def run_partners(self, run) -> str:
         return f"{run.app.name} on {run.workerpool.name}"

@@ -155,6 +155,11 @@ class MarketAdapter:
         """Why `listing` cannot be offered now, in words; empty: it can."""
         return ""
 
+    def buy_with(self, listing: Listing) -> list[Listing]:
+        """The public apps on chain whose buy page a buyer of `listing` (on chain) starts
+        from with it chosen, for its offers panel; none: it is not bought that way."""
+        return []
+
     def sell_orders(
         self,
         listing: Listing,

@@ -44,6 +44,18 @@ def test_a_dataset_no_app_on_chain_may_read_cannot_be_offered():
     assert DATASETS.sell_refusal(dataset.listing).startswith("No app allowed to use this dataset")
 
 
+def test_a_dataset_is_bought_with_the_public_apps_on_chain_it_allows():
+    dataset = DatasetFactory(listing__chain_address=ADDRESS)
+    beta = AppFactory(listing__name="Beta", listing__chain_address=APP_B)
+    alpha = AppFactory(listing__name="Alpha", listing__chain_address=APP_A)
+    unpublished = AppFactory(listing__status="pending", listing__chain_address="0x" + "0c" * 20)
+    not_on_chain = AppFactory()
+    AppFactory(listing__chain_address="0x" + "0d" * 20)  # not allowed
+    dataset.allowed_apps.set([beta, alpha, unpublished, not_on_chain])
+
+    assert DATASETS.buy_with(dataset.listing) == [alpha.listing, beta.listing]
+
+
 def test_a_task_reads_a_dataset_under_its_original_name():
     DatasetFactory(listing__chain_address=ADDRESS, original_name="poster.svg")
     DatasetFactory(listing__chain_address=APP_A, original_name="")
