@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import Asset, Listing
-from marketplace.deals.models import Deal, OrderKind, reputation
+from marketplace.deals.models import Contribution, Deal, OrderKind, Task, reputation
 from marketplace.indexer.models import IndexerState, IndexerStatus
 
 RECENT_DEALS = 5
@@ -136,8 +136,6 @@ def asset_record(*, listing: Listing, freshness: Freshness) -> AssetRecord | Non
     )
     workers = 0
     if role == OrderKind.WORKERPOOL:  # the workers of the tasks it ran
-        from marketplace.deals.models import Contribution, Task
-
         tasks = Task.objects.filter(chain_id=settings.CHAIN_ID, workerpool=asset.address)
         workers = (
             Contribution.objects.filter(
