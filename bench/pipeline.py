@@ -237,7 +237,6 @@ def open_market(rpc_url: str, *, tasks: int) -> Market:
 
     from dappstore.services import app_submit
     from datamarket.services import dataset_submit
-    from marketplace.catalogue.demo import _svg_drawing, _wasm
     from marketplace.catalogue.registration import registration_for
     from marketplace.catalogue.services import listing_curate
     from marketplace.chain import client
@@ -251,6 +250,7 @@ def open_market(rpc_url: str, *, tasks: int) -> Market:
         sign_order,
     )
     from marketplace.chain.services import contracts_deploy
+    from marketplace.demo.listings import _svg_drawing, _wasm
     from pools.membership import member_invite
 
     w3 = client.web3(url=rpc_url)

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "dappstore",
     "datamarket",
     "pools",
+    "marketplace.demo",
     # The site as a whole: its system checks, and how it tells clients apart (marketplace.apps).
     "marketplace",
 ]

@@ -2,10 +2,9 @@ from django.urls import path
 
 from marketplace.catalogue.models import Market
 from marketplace.catalogue.urls import market_urlpatterns
-from pools import files, membership_views, views
+from pools import membership_views, views
 
 urlpatterns = [
-    path("files/<str:kind>/<slug:slug>/", files.asset_file, name="asset_file"),
     path("results/<str:taskid>/", views.task_result, name="task_result"),
     path(
         "results/<str:taskid>/download/",

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from datamarket.services import KeyRefused, dataset_key_release
+from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import Asset, Listing
 from marketplace.chain.ids import ContributionStatus, result_hash
 from marketplace.chain.selectors import current_hub
@@ -66,10 +67,8 @@ def _asset_file(address: str) -> dict[str, Any] | None:
     if asset is None:
         return None
     described = {"address": address, "multiaddr": asset.multiaddr, "checksum": asset.checksum}
-    if asset.kind == "dataset":
-        listing = Listing.objects.filter(chain_address=address, kind="dataset").first()
-        original = listing.dataset.original_name if listing is not None else ""
-        described["filename"] = original or "dataset"
+    if (filename := MARKETS[asset.kind].task_file_name(address)) is not None:
+        described["filename"] = filename
     return described
 
 

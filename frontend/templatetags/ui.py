@@ -14,6 +14,8 @@ from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from marketplace.catalogue.markets import MARKETS
+
 register = template.Library()
 
 # Generated icons: a gradient of one of the stylesheet's palettes (.icon-palette-N), in one of
@@ -129,13 +131,7 @@ def run_phrase(listing, run) -> str:
     task with Lyon Edge Alpha, XS"; "No open offer" without one. Plain text (not escaped)."""
     if run is None:
         return "No open offer"
-    app, dataset, pool = run.app.name, run.dataset.name if run.dataset else "", run.workerpool.name
-    if listing.kind == "app":
-        partners = f"{dataset} on {pool}" if dataset else pool
-    elif listing.kind == "dataset":
-        partners = f"{app} on {pool}"
-    else:
-        partners = f"{app} and {dataset}" if dataset else app
+    partners = MARKETS[listing.kind].run_partners(run)
     return f"from {ect_units(run.price)} per task with {partners}, {run.category}"
 
 
@@ -157,23 +153,13 @@ def listing_card(listing, heading: int = 3, runs=None) -> SafeString:
 
     Rendered in Python with f-strings rather than by a template or `format_html`: list pages
     show 24 cards, and this keeps a card to a few dozen microseconds instead of about half a
-    millisecond. Every value from the database goes through `escape`. Expects `owner` (and for
-    pools `workerpool`) selected and `tags` prefetched, as the catalogue's selectors do."""
+    millisecond. Every value from the database goes through `escape`. Expects `owner` (and the
+    market's `card_relations`) selected and `tags` prefetched, as the catalogue's selectors do."""
     if heading not in range(2, 7):
         raise ValueError(f"A card's heading level is 2 to 6, not {heading!r}.")
     featured = listing.status == "featured"
     kind = listing.kind
-    attrs = ""
-    if kind == "pool":
-        pool = listing.workerpool
-        memory = f"{pool.memory_gib:.1f}".removesuffix(".0")
-        energy = escape(pool.energy_class)
-        attrs = (
-            f'<ul class="attrs"><li title="CPU cores per worker">{pool.cpu_cores:d} cores</li>'
-            f'<li title="Memory per worker">{memory} GiB</li>'
-            f'<li title="Location">{escape(pool.get_location_display())}</li>'
-            f'<li title="Energy class" class="energy energy-{energy}">{energy}</li></ul>'
-        )
+    attrs = MARKETS[kind].card_attributes(listing)
     price = "" if runs is None else _run_html(listing, runs.get(listing.pk))
     tags = ""
     listing_tags = listing.tags.all()
@@ -198,6 +184,12 @@ def listing_card(listing, heading: int = 3, runs=None) -> SafeString:
         f'<div class="card-foot"><span>{stars(listing.rating_avg)} '
         f'<span class="muted">({listing.rating_count:d})</span></span></div></a>{tags}</article>'
     )
+
+
+@register.filter
+def market_of(listing):
+    """The market adapter of `listing` (marketplace.catalogue.markets), for its templates."""
+    return MARKETS[listing.kind]
 
 
 @register.filter

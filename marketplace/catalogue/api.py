@@ -16,7 +16,8 @@ from rest_framework.views import APIView
 
 from marketplace.api import QueryParameter, checked_query, error_responses
 from marketplace.catalogue import selectors
-from marketplace.catalogue.forms import ListingFilterForm, filter_form_for
+from marketplace.catalogue.forms import ListingFilterForm
+from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import Market
 from marketplace.chain.amounts import ECT_DECIMALS, from_units
 from marketplace.errors import AppError, form_error
@@ -143,9 +144,10 @@ class ListingDetailOutputSerializer(ListingOutputSerializer):
         return None if record is None else OnChainOutputSerializer(record).data
 
 
-def _query_parameter(name: str, field: forms.Field, *, pools_only: bool) -> QueryParameter:
-    """A list filter of the list pages' forms as the API takes it: the form's own rule."""
-    description = "Worker pools only." if pools_only else ""
+def _query_parameter(name: str, field: forms.Field, *, only: str = "") -> QueryParameter:
+    """A list filter of the list pages' forms as the API takes it: the form's own rule. `only`:
+    the markets (plural) that have this filter, when not all of them."""
+    description = f"{only} only." if only else ""
     if isinstance(field, forms.TypedChoiceField) and field.coerce is int:
         choices = tuple(int(value) for value, _ in field.choices if value != "")
         return QueryParameter.whole_number(
@@ -190,21 +192,21 @@ def _filter_parameters(kind: str) -> list[QueryParameter]:
     """The query parameters of market `kind`'s list: its list page's filters (page is the
     paginator's)."""
     common = ListingFilterForm.base_fields
-    fields = filter_form_for(kind, None).base_fields
+    market = MARKETS[kind]
     return [
-        _query_parameter(name, field, pools_only=name not in common)
-        for name, field in fields.items()
+        _query_parameter(name, field, only="" if name in common else market.plural)
+        for name, field in market.filter_form_class.base_fields.items()
         if name != "page"
     ]
 
 
-FILTER_PARAMETERS = {kind: _filter_parameters(kind) for kind in Market.values}
+FILTER_PARAMETERS = {kind: _filter_parameters(kind) for kind in MARKETS}
 
 
 def listing_list_response(request: Request, *, kind: str, view: APIView) -> Response:
     """A page of the published listings of market `kind` filtered by the query string (the
     list page's filters); AppError for the first filter at fault."""
-    form = filter_form_for(kind, checked_query(request, FILTER_PARAMETERS[kind]))
+    form = MARKETS[kind].filter_form(checked_query(request, FILTER_PARAMETERS[kind]))
     if not form.is_valid():
         raise form_error(form, by_label=False)
     paginator = view.pagination_class()
@@ -224,7 +226,7 @@ def listing_detail_response(request: Request, *, kind: str, slug: str) -> Respon
     listing = selectors.listing_detail(kind=kind, slug=slug)
     if listing is None or not selectors.listing_visible_to(listing=listing, user=request.user):
         raise Http404(
-            f"No {Market(kind).label.lower()} {slug!r} that you may see: check the slug, or "
+            f"No {MARKETS[kind].noun} {slug!r} that you may see: check the slug, or "
             "search the list for it."
         )
     record = index_selectors.asset_record(

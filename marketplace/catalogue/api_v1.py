@@ -1,5 +1,6 @@
 """The catalogue in the versioned API: one list and one detail endpoint per market
-(apps/, datasets/, pools/), from marketplace.catalogue.api's code. They replace /api/listings/."""
+(apps/, datasets/, pools/: each market's url_prefix), from marketplace.catalogue.api's code.
+They replace /api/listings/."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from marketplace.catalogue.api import (
     listing_detail_response,
     listing_list_response,
 )
-from marketplace.catalogue.models import Market
+from marketplace.catalogue.markets import MarketAdapter
 from marketplace.catalogue.pagination import ApiPagination
 
 
@@ -39,52 +40,35 @@ class _MarketDetailApi(APIView):
         return listing_detail_response(request, kind=self.kind, slug=slug)
 
 
-def _list_schema(noun: str, kind: str):
-    return extend_schema(
+def _name(market: MarketAdapter) -> str:
+    """The name of the market's endpoints' classes ("Workerpool" for WorkerpoolMarket)."""
+    return type(market).__name__.removesuffix("Market")
+
+
+def list_api(market: MarketAdapter) -> type[APIView]:
+    """The endpoint of `market`'s published listings (<url_prefix>/)."""
+    noun = market.plural.lower()
+    schema = extend_schema(
         summary=f"Published {noun}",
         description=f"Published {noun}, filtered as on the site's list page, a page at a time.",
-        parameters=[parameter.openapi() for parameter in FILTER_PARAMETERS[kind]],
+        parameters=[parameter.openapi() for parameter in FILTER_PARAMETERS[market.kind]],
         responses=ListingOutputSerializer(many=True),
     )
+    view = type(f"{_name(market)}ListApi", (_MarketListApi,), {"kind": market.kind})
+    return extend_schema_view(get=schema)(view)
 
 
-def _detail_schema(noun: str, article: str = "A"):
-    return extend_schema(
+def detail_api(market: MarketAdapter) -> type[APIView]:
+    """The endpoint of one of `market`'s listings (<url_prefix>/<slug>/)."""
+    noun = market.noun
+    schema = extend_schema(
         summary=f"One {noun}",
-        description=f"{article} {noun} with the price it asks (an app's or a dataset's per task, "
+        description=f"{market.article} with the price it asks (an app's or a dataset's per task, "
         "a pool's per category), what the order book offers now and the cheapest complete run, "
         "and what the chain says of it (null until it is registered and indexed). Unpublished "
         "ones: their owner and staff.",
         parameters=[SLUG],
         responses={200: ListingDetailOutputSerializer, **NOT_FOUND},
     )
-
-
-@extend_schema_view(get=_list_schema("apps", Market.APP))
-class AppListApi(_MarketListApi):
-    kind = Market.APP
-
-
-@extend_schema_view(get=_list_schema("datasets", Market.DATASET))
-class DatasetListApi(_MarketListApi):
-    kind = Market.DATASET
-
-
-@extend_schema_view(get=_list_schema("worker pools", Market.POOL))
-class WorkerpoolListApi(_MarketListApi):
-    kind = Market.POOL
-
-
-@extend_schema_view(get=_detail_schema("app", "An"))
-class AppDetailApi(_MarketDetailApi):
-    kind = Market.APP
-
-
-@extend_schema_view(get=_detail_schema("dataset"))
-class DatasetDetailApi(_MarketDetailApi):
-    kind = Market.DATASET
-
-
-@extend_schema_view(get=_detail_schema("worker pool"))
-class WorkerpoolDetailApi(_MarketDetailApi):
-    kind = Market.POOL
+    view = type(f"{_name(market)}DetailApi", (_MarketDetailApi,), {"kind": market.kind})
+    return extend_schema_view(get=schema)(view)

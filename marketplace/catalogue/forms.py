@@ -311,12 +311,3 @@ class CurationForm(forms.Form):
     reason = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
-
-
-def filter_form_for(kind: str, data) -> ListingFilterForm:
-    """The list filters of a market: worker pools add their attributes."""
-    if kind == "pool":
-        from pools.forms import WorkerpoolFilterForm
-
-        return WorkerpoolFilterForm(data)
-    return ListingFilterForm(data)

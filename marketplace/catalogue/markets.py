@@ -1,55 +1,235 @@
-"""What differs between the three markets on screen: names, URLs and the submission form."""
+"""The markets of the catalogue, one adapter each: what differs between apps, datasets and
+worker pools, asked of the adapter instead of testing a listing's kind.
+
+Each market keeps its adapter in its own app (`dappstore/market.py`, `datamarket/market.py`,
+`pools/market.py`) and is registered by one line of MARKET_ADAPTERS, its dotted path, loaded once
+Django is set up. The catalogue reaches the market apps only through this registry and imports
+none of their modules; they import the catalogue.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.apps import apps
+from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils.module_loading import import_string
 
-from marketplace.catalogue.models import Market
+from marketplace.catalogue.models import Asset, Listing, TaskCategory
+from marketplace.chain.amounts import ECT_DECIMALS, to_units
+
+if TYPE_CHECKING:
+    from django.db.models.fields.files import FieldFile
+
+    from marketplace.catalogue.forms import ListingFilterForm, ListingForm
+    from marketplace.catalogue.selectors import ListingFilters
+    from marketplace.chain.hub import AssetRegistration
+    from marketplace.orders.selectors import Run
+
+# The markets, in the order the site shows them. Adding one takes its app (installed, its URLs
+# included, its kind among catalogue.models.Market's choices) and one line here.
+MARKET_ADAPTERS = (
+    "dappstore.market.AppMarket",
+    "datamarket.market.DatasetMarket",
+    "pools.market.WorkerpoolMarket",
+)
 
 
-@dataclass(frozen=True)
-class MarketInfo:
-    kind: Market
-    plural: str
-    noun: str
-    url_prefix: str
-    tagline: str
-    form_path: str
-    icon: str  # name of an icon in frontend/templates/frontend/icons.html
+class MarketAdapter:
+    """One market: its names and pages, its forms, how its assets are registered on chain and
+    sold on the order book, its files, and its parts of the shared templates.
+
+    Subclasses set the class attributes and override the hooks whose default does not fit."""
+
+    kind: ClassVar[str]  # Listing.kind of its listings (catalogue.models.Market)
+    plural: ClassVar[str]  # "Worker pools"
+    noun: ClassVar[str]  # "worker pool"
+    article: ClassVar[str]  # "A worker pool": the noun to start a sentence with
+    url_prefix: ClassVar[str]  # its pages live under /<url_prefix>/
+    tagline: ClassVar[str]
+    # The one-to-one row of market-specific fields each of its listings has (`listing.app`).
+    detail_relation: ClassVar[str]
+    # The Hub's name of its assets: their registry, their sell orders' EIP-712 type and the
+    # deal field that names them ("app", "dataset", "workerpool").
+    order_kind: ClassVar[str]
+    form_class: ClassVar[type[ListingForm]]  # submission and edit
+    filter_form_class: ClassVar[type[ListingFilterForm]]  # the list page's filters
+    # Relations a card of its listings shows, selected with the list's query.
+    card_relations: ClassVar[tuple[str, ...]] = ()
+    # Restrictions an offer may carry besides its price (sell form fields, order fields
+    # without the underscore).
+    sell_restrictions: ClassVar[tuple[str, ...]] = ()
+    # Its sellers lock a stake in escrow for every task they offer (a pool's owner does).
+    seller_stakes: ClassVar[bool] = False
+    # What a complete run lacks when none on offer fits with one of its listings.
+    run_partner: ClassVar[str] = "a worker pool"
+    # What its owner's sell form adds about the orders it signs.
+    sell_note: ClassVar[str] = ""
+    # The lookup of its listings' program checksum, for curators' "same program" check.
+    program_lookup: ClassVar[str] = ""
+    # Its parts of the shared pages (None: it adds nothing there), rendered with the page's
+    # context: the listing page's details (`detail` is the market's row), its owner's extra
+    # links and its side panels, the on-chain record's extra facts; the offers panel's
+    # actions; the list page's extra filters; a listing's checks in the curation queue.
+    facts_template: ClassVar[str | None] = None
+    owner_links_template: ClassVar[str | None] = None
+    side_panels_template: ClassVar[str | None] = None
+    onchain_facts_template: ClassVar[str | None] = None
+    offers_actions_template: ClassVar[str | None] = None
+    filters_template: ClassVar[str | None] = None
+    curation_checks_template: ClassVar[str | None] = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.kind}>"
 
     @property
-    def form_class(self):
-        return import_string(self.form_path)
+    def prices_per_category(self) -> bool:
+        """Whether its listings ask a price per task category (as a pool's offers have one),
+        rather than one price per task whatever the category."""
+        return self.form_class.per_category_prices
+
+    def filter_form(self, data) -> ListingFilterForm:
+        return self.filter_form_class(data)
+
+    def filter_listings(self, queryset: QuerySet[Listing], filters: ListingFilters):
+        """`queryset` (its public listings) narrowed by the filters only this market has."""
+        return queryset
+
+    def detail_context(self, listing: Listing) -> dict[str, Any]:
+        """What its part of the listing page shows besides the listing's own fields."""
+        return {}
+
+    def program(self, listing: Listing) -> str | None:
+        """The checksum of the listing's program (compared under `program_lookup`)."""
+        return None
+
+    # ------------------------------------------------------------------ on chain
+
+    def registration(self, listing: Listing) -> AssetRegistration:
+        """What registering `listing` on chain says (its registry's arguments), owned by its
+        wallet."""
+        raise NotImplementedError
+
+    def file_location(self, listing: Listing) -> str:
+        """Where workers download the listing's file on this site (what its registration
+        records): catalogue.files serves it."""
+        return reverse("asset_file", args=[listing.kind, listing.slug])
+
+    def stored_file(self, listing: Listing) -> tuple[FieldFile, str] | None:
+        """The file behind a registered listing and the name it is downloaded under; None:
+        its assets have no file."""
+        return None
+
+    def task_file_name(self, address: str) -> str | None:
+        """The file name a task reads the asset registered at `address` under; None: the
+        worker names it."""
+        return None
+
+    def unlinked_match(self, asset: Asset) -> Q:
+        """What a listing not linked to its asset yet has in common with the `asset` its
+        owner registered (the owner's wallet aside): the file's checksum, or the name."""
+        raise NotImplementedError
+
+    def create_placeholder(self, *, listing: Listing, asset: Asset) -> None:
+        """The market's row of a listing made for an asset first seen on chain, from what the
+        chain says of it, until its owner describes it."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ selling
+
+    def asked_price(self, listing: Listing, category: str) -> Decimal | None:
+        """What the listing asks for a task of `category`."""
+        if self.prices_per_category:
+            return next((p.price for p in listing.prices.all() if p.category == category), None)
+        return listing.price
+
+    def offer_variants(self, listing: Listing) -> list[dict[str, Any]]:
+        """The order fields that set apart the orders one offer of `listing` is made of (one
+        order each); none: it cannot be offered now."""
+        return [{}]
+
+    def sell_refusal(self, listing: Listing) -> str:
+        """Why `listing` cannot be offered now, in words; empty: it can."""
+        return ""
+
+    def buy_with(self, listing: Listing) -> list[Listing]:
+        """The public apps on chain whose buy page a buyer of `listing` (on chain) starts
+        from with it chosen, for its offers panel; none: it is not bought that way."""
+        return []
+
+    def sell_orders(
+        self,
+        listing: Listing,
+        *,
+        volume: int,
+        price: Decimal | None = None,
+        prices: Mapping[str, Decimal | None] | None = None,
+        trust: int = 0,
+        restrictions: Mapping[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The fields of the sell orders one offer of `listing` is made of, for its owner to
+        sign (the others take their defaults): `volume` tasks each, at `price` per task, or, in
+        a market priced per category, at `prices` by category, one order per category priced,
+        giving `trust` (as a pool's orders do); kept for the `restrictions` (sell_restrictions)
+        given. Prices in ECT; the orders' in base units. No order without a price."""
+        kind = str(self.order_kind)
+        price_field = f"{kind}price"
+        common: dict[str, Any] = {"volume": volume, kind: listing.chain_address}
+        for name, value in (restrictions or {}).items():
+            if name in self.sell_restrictions and value:
+                common[name.replace("_", "")] = value
+        if self.prices_per_category:
+            priced = [
+                {price_field: _units(value), "category": catid, "trust": trust}
+                for catid, category in enumerate(TaskCategory.values)
+                if (value := (prices or {}).get(category)) is not None
+            ]
+        else:
+            priced = [] if price is None else [{price_field: _units(price)}]
+        variants = self.offer_variants(listing) if priced else []
+        return [{**common, **terms, **variant} for terms in priced for variant in variants]
+
+    # ------------------------------------------------------------------ cards
+
+    def run_partners(self, run: Run) -> str:
+        """Who a listing of this market runs with in `run`, as its card says it."""
+        raise NotImplementedError
+
+    def card_attributes(self, listing: Listing) -> str:
+        """HTML of the attributes its cards show (every value escaped); empty: none."""
+        return ""
 
 
-MARKETS: dict[str, MarketInfo] = {
-    Market.APP: MarketInfo(
-        kind=Market.APP,
-        plural="Apps",
-        noun="app",
-        url_prefix="apps",
-        tagline="WebAssembly programs that run sandboxed on any worker pool.",
-        form_path="dappstore.forms.AppForm",
-        icon="app",
-    ),
-    Market.DATASET: MarketInfo(
-        kind=Market.DATASET,
-        plural="Datasets",
-        noun="dataset",
-        url_prefix="datasets",
-        tagline="Encrypted data, priced per task, readable only by the apps you allow.",
-        form_path="datamarket.forms.DatasetForm",
-        icon="dataset",
-    ),
-    Market.POOL: MarketInfo(
-        kind=Market.POOL,
-        plural="Worker pools",
-        noun="worker pool",
-        url_prefix="pools",
-        tagline="Machines that run tasks and agree on results before anyone is paid.",
-        form_path="pools.forms.WorkerpoolForm",
-        icon="pool",
-    ),
-}
+def _units(price: Decimal) -> int:
+    return to_units(price, decimals=ECT_DECIMALS, currency="ECT")
+
+
+class MarketRegistry(Mapping[str, MarketAdapter]):
+    """The markets by kind, in MARKET_ADAPTERS' order, loaded when first asked for (the
+    adapters import their apps' forms and models, ready only once Django is set up)."""
+
+    def __init__(self, paths: tuple[str, ...]) -> None:
+        self._paths = paths
+        self._markets: dict[str, MarketAdapter] | None = None
+
+    def _loaded(self) -> dict[str, MarketAdapter]:
+        if self._markets is None:
+            apps.check_apps_ready()
+            markets = (import_string(path)() for path in self._paths)
+            self._markets = {market.kind: market for market in markets}
+        return self._markets
+
+    def __getitem__(self, kind: str) -> MarketAdapter:
+        return self._loaded()[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
+
+
+MARKETS = MarketRegistry(MARKET_ADAPTERS)

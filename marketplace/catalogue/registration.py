@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
-from marketplace.catalogue.models import PUBLIC_STATUSES, Listing, Market
+from marketplace.catalogue.markets import MARKETS
+from marketplace.catalogue.models import PUBLIC_STATUSES, Listing
 from marketplace.chain.errors import ChainError
 
 if TYPE_CHECKING:
@@ -21,26 +22,9 @@ class RegistrationRefused(ChainError):
 
 
 def registration_for(listing: Listing) -> AssetRegistration:
-    """The registry arguments of `listing`, owned by its wallet: where the app's .wasm or the
-    dataset's encrypted file is on this site (pools.files), with its sha256; a pool's name."""
-    from marketplace.chain.hub import AppRegistration, DatasetRegistration, WorkerpoolRegistration
-    from pools.files import file_location
-
-    if listing.kind == Market.APP:
-        return AppRegistration(
-            owner=listing.owner_wallet,
-            name=listing.name,
-            multiaddr=file_location(listing).encode(),
-            checksum=bytes.fromhex(listing.app.wasm_sha256),
-        )
-    if listing.kind == Market.DATASET:
-        return DatasetRegistration(
-            owner=listing.owner_wallet,
-            name=listing.name,
-            multiaddr=file_location(listing).encode(),
-            checksum=bytes.fromhex(listing.dataset.encrypted_sha256),
-        )
-    return WorkerpoolRegistration(owner=listing.owner_wallet, description=listing.name)
+    """The registry arguments of `listing`, owned by its wallet (its market's adapter says
+    them: where an app's or a dataset's file is on this site, with its sha256; a pool's name)."""
+    return MARKETS[listing.kind].registration(listing)
 
 
 def _check(listing: Listing) -> None:

@@ -18,19 +18,15 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from marketplace.catalogue import search
 from marketplace.catalogue.freshness import catalogue_version
+from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import (
     Comment,
     CurationStatus,
     Listing,
     ListingReport,
-    Market,
     Tag,
 )
 from marketplace.catalogue.pagination import COUNT_CAP
-from pools.models import Workerpool
-
-# The market-specific row each kind of listing carries (one-to-one, selected in the same query).
-DETAIL_RELATION = {Market.APP: "app", Market.DATASET: "dataset", Market.POOL: "workerpool"}
 
 SORTS = {
     # Ids grow with creation time; ordering by id lets search walk its index newest first.
@@ -64,9 +60,11 @@ def _card_queryset(kind: str | None = None) -> QuerySet[Listing]:
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id", "name", "slug")))
         .defer("description", "description_html", "search_vector")
     )
-    if kind in (None, Market.POOL):
-        # Pool cards show the pool's attributes; a LEFT JOIN when markets are mixed.
-        queryset = queryset.select_related("workerpool")
+    markets = MARKETS.values() if kind is None else [MARKETS[kind]]
+    relations = [relation for market in markets for relation in market.card_relations]
+    if relations:
+        # What the cards show of the market's own row; a LEFT JOIN when markets are mixed.
+        queryset = queryset.select_related(*relations)
     return queryset
 
 
@@ -148,30 +146,7 @@ def listing_list(
         queryset = queryset.filter(price_from__lte=filters.price_max)
     if filters.rating_min:
         queryset = queryset.filter(rating_avg__gte=filters.rating_min)
-    if kind == Market.POOL:
-        pool_filters = {}
-        if filters.cores_min:
-            pool_filters["cpu_cores__gte"] = filters.cores_min
-        if filters.memory_min_gib:
-            pool_filters["memory_mb__gte"] = filters.memory_min_gib * 1024
-        if filters.location:
-            pool_filters["location"] = filters.location
-        if filters.energy_class:
-            # "B" means B or better.
-            pool_filters["energy_class__lte"] = filters.energy_class
-        if filters.visibility:
-            pool_filters["visibility"] = filters.visibility
-        if filters.location:
-            # One region is a small share of the pools: read them from the location index,
-            # then their listings (a broad EXISTS walk below would check every pool).
-            pools = Workerpool.objects.filter(**pool_filters).values("listing_id")
-            queryset = queryset.filter(id__in=pools)
-        elif pool_filters:
-            # Cores, memory and visibility match many pools: EXISTS rather than a join, so
-            # SQLite walks the listings in the page's sort order and stops after a page,
-            # where a join (or IN) makes it read and sort every matching pool.
-            pools = Workerpool.objects.filter(listing=OuterRef("pk"), **pool_filters)
-            queryset = queryset.filter(Exists(pools))
+    queryset = MARKETS[kind].filter_listings(queryset, filters)
     return queryset.order_by(*SORTS.get(filters.sort, SORTS["newest"]))
 
 
@@ -189,9 +164,12 @@ def listing_visible_to(*, listing: Listing, user) -> bool:
 
 
 def listing_detail(*, kind: str, slug: str) -> Listing | None:
-    relation = DETAIL_RELATION[Market(kind)]
+    """Listing `slug` of market `kind` with its market's row; None: none (or no such market)."""
+    market = MARKETS.get(kind)
+    if market is None:
+        return None
     return (
-        Listing.objects.select_related("owner", relation)
+        Listing.objects.select_related("owner", market.detail_relation)
         .prefetch_related("tags", "prices")
         .filter(kind=kind, slug=slug)
         .first()
@@ -219,12 +197,12 @@ def home_sections(*, per_market: int = 4) -> dict:
         Listing.objects.filter(is_public=True).values_list("kind").annotate(n=Count("id"))
     )
     sections = []
-    for kind in Market:
+    for kind, market in MARKETS.items():
         base = _card_queryset(kind).filter(kind=kind, is_public=True)
         sections.append(
             {
-                "market": kind,
-                "count": counts.get(kind.value, 0),
+                "market": market,
+                "count": counts.get(kind, 0),
                 "featured": list(base.filter(status=CurationStatus.FEATURED)[:per_market]),
                 "newest": list(base.order_by(*SORTS["newest"])[:per_market]),
             }
@@ -279,7 +257,7 @@ def curation_queue(*, status: str = CurationStatus.PENDING) -> QuerySet[Listing]
     open_reports = ListingReport.objects.filter(listing=OuterRef("pk"), resolved_at__isnull=True)
     queryset = (
         _card_queryset()
-        .select_related("app", "dataset")
+        .select_related(*(market.detail_relation for market in MARKETS.values()))
         .annotate(
             open_reports=Count("reports", filter=Q(reports__resolved_at__isnull=True)),
             has_open_reports=Exists(open_reports),
@@ -352,20 +330,21 @@ def listing_resemblances(listings: Iterable[Listing]) -> dict[int, list[Resembla
     listings = list(listings)
     found: dict[int, list[Resemblance]] = {listing.pk: [] for listing in listings}
 
-    programs = {
-        listing.pk: listing.app.wasm_sha256
-        for listing in listings
-        if listing.kind == Market.APP and getattr(listing, "app", None) is not None
-    }
-    if programs:
+    # Listings of a market with programs, by the lookup of their program's checksum.
+    programs: dict[str, dict[int, str]] = defaultdict(dict)
+    for listing in listings:
+        market = MARKETS[listing.kind]
+        if market.program_lookup and (program := market.program(listing)) is not None:
+            programs[market.program_lookup][listing.pk] = program
+    for lookup, checksums in programs.items():
         twins: dict[str, list[tuple]] = defaultdict(list)
-        for row in Listing.objects.filter(app__wasm_sha256__in=set(programs.values())).values_list(
-            "app__wasm_sha256", *_OTHER_FIELDS
+        for row in Listing.objects.filter(**{f"{lookup}__in": set(checksums.values())}).values_list(
+            lookup, *_OTHER_FIELDS
         ):
             twins[row[0]].append(row[1:])
-        for pk, sha256 in programs.items():
+        for pk, checksum in checksums.items():
             found[pk] += [
-                Resemblance("same_program", *row) for row in twins[sha256] if row[0] != pk
+                Resemblance("same_program", *row) for row in twins[checksum] if row[0] != pk
             ]
 
     for kind in {listing.kind for listing in listings}:

@@ -15,6 +15,7 @@ from django.utils.text import slugify
 from marketplace.catalogue import search, texts
 from marketplace.catalogue.freshness import catalogue_changed
 from marketplace.catalogue.markdown import render_markdown
+from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import (
     PUBLIC_STATUSES,
     Comment,
@@ -24,7 +25,6 @@ from marketplace.catalogue.models import (
     Listing,
     ListingPrice,
     ListingReport,
-    Market,
     Rating,
     Tag,
 )
@@ -131,10 +131,11 @@ def _set_prices(
     `prices` per category (categories with no price are not offered). Refuses the other one,
     as the Hub's orders have it: only pool orders have a category."""
     offered = {cat: value for cat, value in prices.items() if value is not None}
-    if listing.kind == Market.POOL:
+    market = MARKETS[listing.kind]
+    if market.prices_per_category:
         if price is not None:
             raise CatalogueError(
-                "A worker pool has a price per task category, not one price: give its prices."
+                f"{market.article} has a price per task category, not one price: give its prices."
             )
         ListingPrice.objects.filter(listing=listing).exclude(category__in=offered).delete()
         for category, value in offered.items():
@@ -145,9 +146,8 @@ def _set_prices(
     else:
         if offered:
             raise CatalogueError(
-                f"{'An app' if listing.kind == Market.APP else 'A dataset'} has one price per "
-                "task, whatever the category (only worker pools price categories): give its "
-                "price."
+                f"{market.article} has one price per task, whatever the category (only worker "
+                "pools price categories): give its price."
             )
         if price is not None and price < 0:
             raise CatalogueError("A price cannot be negative.")

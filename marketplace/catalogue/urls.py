@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from marketplace.catalogue import views
+from marketplace.catalogue import files, views
 from marketplace.catalogue.markets import MARKETS
 
 
@@ -22,6 +22,7 @@ def market_urlpatterns(kind: str) -> list:
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
+    path("files/<str:kind>/<slug:slug>/", files.asset_file, name="asset_file"),
     path("listings/<int:pk>/rate/", views.listing_rate, name="listing_rate"),
     path("listings/<int:pk>/comments/", views.comment_create, name="comment_create"),
     path("listings/<int:pk>/report/", views.listing_report, name="listing_report"),

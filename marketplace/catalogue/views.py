@@ -22,15 +22,9 @@ from django.views.decorators.http import require_POST
 
 from marketplace import ratelimit
 from marketplace.catalogue import selectors, services
-from marketplace.catalogue.forms import (
-    CommentForm,
-    CurationForm,
-    RatingForm,
-    ReportForm,
-    filter_form_for,
-)
+from marketplace.catalogue.forms import CommentForm, CurationForm, RatingForm, ReportForm
 from marketplace.catalogue.markets import MARKETS
-from marketplace.catalogue.models import Comment, CurationStatus, Listing, Market, Rating
+from marketplace.catalogue.models import Comment, CurationStatus, Listing, Rating
 from marketplace.catalogue.pagecache import cache_anonymous_page
 from marketplace.catalogue.pagination import COUNT_CAP, CappedPaginator
 from marketplace.clientip import client_ip
@@ -86,7 +80,7 @@ RESULTS_CACHE_SECONDS = 300
 def _list_page(request: HttpRequest, *, kind: str) -> str | None:
     """A list page worth sharing: known filters only, all valid, and no search words (searches
     vary without end; their results are still cached below)."""
-    form = filter_form_for(kind, request.GET)
+    form = MARKETS[kind].filter_form(request.GET)
     if set(request.GET) - set(form.fields) or not form.is_valid() or form.cleaned_data.get("q"):
         return None
     if (form.cleaned_data.get("page") or 1) > COUNT_CAP // settings.CATALOGUE_PAGE_SIZE + 1:
@@ -97,7 +91,7 @@ def _list_page(request: HttpRequest, *, kind: str) -> str | None:
 @cache_anonymous_page(_list_page)
 def listing_list(request: HttpRequest, *, kind: str) -> HttpResponse:
     market = MARKETS[kind]
-    form = filter_form_for(kind, request.GET)
+    form = market.filter_form(request.GET)
     filters = form.filters()
     page_number = (form.cleaned_data.get("page") if form.is_valid() else None) or 1
     query = request.GET.copy()
@@ -162,8 +156,8 @@ def _refused(
 def _detail_page(
     request: HttpRequest, listing: Listing, *, problem: FormProblem | None = None, status: int = 200
 ) -> HttpResponse:
-    kind = listing.kind
-    detail = getattr(listing, selectors.DETAIL_RELATION[Market(kind)], None)
+    market = MARKETS[listing.kind]
+    detail = getattr(listing, market.detail_relation, None)
     if detail is None:
         raise NotFound("This listing is incomplete (no program, file or pool attached).")
     user = request.user
@@ -175,7 +169,7 @@ def _detail_page(
     is_owner = user.is_authenticated and user.pk == listing.owner_id
     is_owner_or_staff = is_owner or (user.is_authenticated and user.is_staff)
     context = {
-        "market": MARKETS[kind],
+        "market": market,
         "listing": listing,
         "detail": detail,
         "comments": selectors.listing_comments(listing=listing),
@@ -200,12 +194,7 @@ def _detail_page(
     context["onchain"] = index_selectors.asset_record(
         listing=listing, freshness=context["freshness"]
     )
-    if kind == Market.DATASET:
-        context["allowed_apps"] = listing.dataset.allowed_apps.select_related("listing")
-    if kind == Market.APP:
-        context["datasets_for_app"] = Listing.objects.filter(
-            dataset__allowed_apps=listing.app, is_public=True
-        ).order_by("name")[:12]
+    context.update(market.detail_context(listing))
     return render(request, "catalogue/listing_detail.html", context, status=status)
 
 

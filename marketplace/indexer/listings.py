@@ -6,7 +6,8 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from marketplace.accounts.models import Wallet
-from marketplace.catalogue.models import Asset, CurationStatus, Listing, Market
+from marketplace.catalogue.markets import MARKETS
+from marketplace.catalogue.models import Asset, CurationStatus, Listing
 from marketplace.indexer.changes import Changes
 from marketplace.indexer.projections import LISTING_FIELDS
 
@@ -43,15 +44,11 @@ def _matching_listing(asset: Asset) -> int | None:
     if linked is not None:
         return linked
     candidates = Listing.objects.filter(
-        kind=asset.kind, chain_address="", owner_wallet__iexact=asset.owner
+        MARKETS[asset.kind].unlinked_match(asset),
+        kind=asset.kind,
+        chain_address="",
+        owner_wallet__iexact=asset.owner,
     )
-    digest = asset.checksum.removeprefix("0x")
-    if asset.kind == Market.APP:
-        candidates = candidates.filter(app__wasm_sha256=digest)
-    elif asset.kind == Market.DATASET:
-        candidates = candidates.filter(dataset__encrypted_sha256=digest)
-    else:
-        candidates = candidates.filter(name=asset.name)
     return candidates.order_by("pk").values_list("pk", flat=True).first()
 
 
@@ -81,34 +78,7 @@ def _pending_listing(asset: Asset) -> Listing:
     )
     listing.chain_address = asset.address
     Listing.objects.filter(pk=listing.pk).update(chain_address=asset.address)
-    digest = asset.checksum.removeprefix("0x")
-    if asset.kind == Market.APP:
-        from dappstore.models import App
-
-        App.objects.create(listing=listing, wasm="", wasm_sha256=digest, wasm_size=0)
-    elif asset.kind == Market.DATASET:
-        from datamarket.models import Dataset
-
-        Dataset.objects.create(
-            listing=listing,
-            encrypted_file="",
-            encrypted_sha256=digest,
-            encrypted_size=0,
-            plain_size=0,
-            original_name="",
-            wrapped_key=b"",
-        )
-    else:
-        from pools.models import EnergyClass, Region, Workerpool
-
-        # Placeholders until the owner describes the pool; the listing waits for curation.
-        Workerpool.objects.create(
-            listing=listing,
-            cpu_cores=1,
-            memory_mb=1024,
-            location=Region.EU_WEST,
-            energy_class=EnergyClass.E,
-        )
+    MARKETS[asset.kind].create_placeholder(listing=listing, asset=asset)
     return listing
 
 

@@ -8,8 +8,9 @@ import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from marketplace.catalogue.models import Asset, Listing, Market
-from marketplace.deals.models import Deal, reputation
+from marketplace.catalogue.markets import MARKETS
+from marketplace.catalogue.models import Asset, Listing
+from marketplace.deals.models import Contribution, Deal, OrderKind, Task, reputation
 from marketplace.indexer.models import IndexerState, IndexerStatus
 
 RECENT_DEALS = 5
@@ -126,18 +127,15 @@ def asset_record(*, listing: Listing, freshness: Freshness) -> AssetRecord | Non
     ).first()
     if asset is None:
         return None
-    field = {Market.APP: "app", Market.DATASET: "dataset", Market.POOL: "workerpool"}[
-        Market(asset.kind)
-    ]
+    # The deal field naming assets of its market: the Hub's name of their kind.
+    role = MARKETS[asset.kind].order_kind
     deals = list(
-        Deal.objects.filter(chain_id=settings.CHAIN_ID, **{field: asset.address}).order_by(
+        Deal.objects.filter(chain_id=settings.CHAIN_ID, **{role: asset.address}).order_by(
             "-block_number", "-id"
         )[:RECENT_DEALS]
     )
     workers = 0
-    if asset.kind == Market.POOL:
-        from marketplace.deals.models import Contribution, Task
-
+    if role == OrderKind.WORKERPOOL:  # the workers of the tasks it ran
         tasks = Task.objects.filter(chain_id=settings.CHAIN_ID, workerpool=asset.address)
         workers = (
             Contribution.objects.filter(

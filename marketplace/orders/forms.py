@@ -15,11 +15,25 @@ from typing import Any
 from django import forms
 
 from marketplace.catalogue.forms import PriceField
-from marketplace.catalogue.models import Listing, Market, TaskCategory, wallet_address_validator
-from marketplace.chain.amounts import ECT_DECIMALS, to_units
+from marketplace.catalogue.markets import MARKETS
+from marketplace.catalogue.models import Listing, TaskCategory, wallet_address_validator
+from marketplace.chain.amounts import ECT_DECIMALS
 from marketplace.orders.parsing import TRUST_MAX, order_with_defaults
 
 MAX_VOLUME = 1_000_000
+
+
+# The sell form's fields of the restrictions an offer may carry (MarketAdapter.sell_restrictions).
+RESTRICTIONS = {
+    "requester_restrict": (
+        "Only for this buyer",
+        "Optional: a wallet address; empty sells to anyone.",
+    ),
+    "workerpool_restrict": (
+        "Only in this pool",
+        "Optional: a pool's address; empty allows any pool.",
+    ),
+}
 
 
 class SellForm(forms.Form):
@@ -33,7 +47,8 @@ class SellForm(forms.Form):
     def __init__(self, *args: Any, listing: Listing, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.listing = listing
-        if listing.kind == Market.POOL:
+        self.market = MARKETS[listing.kind]
+        if self.market.prices_per_category:
             prices = {p.category: p.price for p in listing.prices.all()}
             for category in TaskCategory:
                 self.fields[f"price_{category.value}"] = PriceField(
@@ -59,45 +74,29 @@ class SellForm(forms.Form):
                 max_digits=30,
                 initial=listing.price,
             )
-            self.fields["requester_restrict"] = forms.CharField(
-                label="Only for this buyer",
+        for name in self.market.sell_restrictions:
+            label, help_text = RESTRICTIONS[name]
+            self.fields[name] = forms.CharField(
+                label=label,
                 required=False,
                 validators=[wallet_address_validator],
-                help_text="Optional: a wallet address; empty sells to anyone.",
+                help_text=help_text,
             )
-            if listing.kind == Market.APP:
-                self.fields["workerpool_restrict"] = forms.CharField(
-                    label="Only in this pool",
-                    required=False,
-                    validators=[wallet_address_validator],
-                    help_text="Optional: a pool's address; empty allows any pool.",
-                )
 
     @property
     def order_kind(self) -> str:
-        return {Market.APP: "app", Market.DATASET: "dataset", Market.POOL: "workerpool"}[
-            self.listing.kind
-        ]
+        """The EIP-712 type of the orders this form describes."""
+        return self.market.order_kind
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if self.listing.kind == Market.POOL and not any(
+        if self.market.prices_per_category and not any(
             data.get(f"price_{category}") is not None for category in TaskCategory.values
         ):
             raise forms.ValidationError("Fill in the price of at least one category to offer.")
-        if self.listing.kind == Market.DATASET and not self._allowed_apps():
-            raise forms.ValidationError(
-                "No app allowed to use this dataset is registered on chain yet: choose the "
-                "allowed apps (Edit), and sell once one of them is registered."
-            )
+        if refusal := self.market.sell_refusal(self.listing):
+            raise forms.ValidationError(refusal)
         return data
-
-    def _allowed_apps(self) -> list[str]:
-        apps = self.listing.dataset.allowed_apps.exclude(listing__chain_address="")
-        return sorted(apps.values_list("listing__chain_address", flat=True))
-
-    def _units(self, value: Decimal) -> str:
-        return str(to_units(value, decimals=ECT_DECIMALS, currency="ECT"))
 
     def typed_data(self) -> list[dict[str, Any]]:
         """The typed data of every order this form describes, for the owner to sign."""
@@ -106,32 +105,14 @@ class SellForm(forms.Form):
 
         data = self.cleaned_data
         domain = book_domain()
-        asset = self.listing.chain_address
-        kind = self.order_kind
-        common: dict[str, Any] = {"volume": data["volume"]}
-        orders: list[dict[str, Any]] = []
-        if self.listing.kind == Market.POOL:
-            for catid, category in enumerate(TaskCategory.values):
-                price = data.get(f"price_{category}")
-                if price is None:
-                    continue
-                orders.append(
-                    {
-                        **common,
-                        "workerpool": asset,
-                        "workerpoolprice": self._units(price),
-                        "category": catid,
-                        "trust": data["trust"],
-                    }
-                )
-        else:
-            price_field = "appprice" if kind == "app" else "datasetprice"
-            base = {**common, kind: asset, price_field: self._units(data["price"])}
-            for restriction in ("requester_restrict", "workerpool_restrict"):
-                if data.get(restriction):
-                    base[restriction.replace("_", "")] = data[restriction]
-            if kind == "dataset":
-                orders = [{**base, "apprestrict": app} for app in self._allowed_apps()]
-            else:
-                orders = [base]
-        return [typed_data(order_with_defaults(kind, fields), domain) for fields in orders]
+        orders = self.market.sell_orders(
+            self.listing,
+            volume=data["volume"],
+            price=data.get("price"),
+            prices={category: data.get(f"price_{category}") for category in TaskCategory.values},
+            trust=data.get("trust", 0),
+            restrictions={name: data.get(name, "") for name in self.market.sell_restrictions},
+        )
+        return [
+            typed_data(order_with_defaults(self.order_kind, fields), domain) for fields in orders
+        ]

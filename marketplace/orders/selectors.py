@@ -14,6 +14,7 @@ from django.db.models import Count, F, Min, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 
 from datamarket.models import Dataset
+from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import Asset, Listing, Market, TaskCategory
 from marketplace.chain.orders import checksummed, tag_covers, tag_union
 from marketplace.deals.models import Category, Deal, OrderKind
@@ -236,7 +237,6 @@ RUN_CANDIDATES = 10
 # each set of restrictions and tag, cheapest first. However many orders a provider publishes,
 # a run reads and pairs this many of them at most.
 OFFERS_PER_ASSET = 5
-_ORDER_KIND = {Market.APP: OrderKind.APP, Market.DATASET: OrderKind.DATASET}
 _CHEAPEST_FIRST = ("price", "created_at", "id")
 # What an offer's fit with the other parts of a run depends on, by kind (besides its asset).
 _FIT = {
@@ -321,10 +321,11 @@ def book_prices(*, chain_id: int, listing: Listing) -> list[BookPrice]:
     address = _address(listing)
     if not address:
         return []
-    if listing.kind == Market.POOL:
+    market = MARKETS[listing.kind]
+    if market.prices_per_category:
         names = category_names(chain_id=chain_id)
         cheapest = (
-            _public_offers(chain_id, OrderKind.WORKERPOOL)
+            _public_offers(chain_id, market.order_kind)
             .filter(asset=address)
             .order_by("category")
             .values("category")
@@ -336,7 +337,7 @@ def book_prices(*, chain_id: int, listing: Listing) -> list[BookPrice]:
             for category, price in cheapest
         ]
     price = (
-        _public_offers(chain_id, _ORDER_KIND[listing.kind])
+        _public_offers(chain_id, market.order_kind)
         .filter(asset=address)
         .values_list("price", flat=True)
         .first()

@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 
 from marketplace.api import AddressField, error_responses
 from marketplace.catalogue import selectors as catalogue_selectors
+from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import Listing, Market
 from marketplace.catalogue.registration import listing_mark_registered, listing_register_transaction
 from marketplace.chain.selectors import current_hub
@@ -99,16 +100,8 @@ def listing_offers(request: HttpRequest, kind: str, slug: str) -> HttpResponse:
     for order in orders:
         order.category_name = names.get(order.category, order.category)
         order.app_listing = restricted_to.get(order.app_restrict)
-    # A dataset is bought with an app it allows: the buy page of each, starting with it.
-    buy_with = []
-    if listing.kind == Market.DATASET and listing.chain_address:
-        buy_with = list(
-            Listing.objects.filter(
-                kind=Market.APP, is_public=True, app__in=listing.dataset.allowed_apps.all()
-            )
-            .exclude(chain_address="")
-            .order_by("name")
-        )
+    # The buy pages a buyer of this listing starts from with it chosen (a dataset's apps).
+    buy_with = MARKETS[listing.kind].buy_with(listing) if listing.chain_address else []
     context = {
         "listing": listing,
         "buy_with": buy_with,

@@ -36,7 +36,6 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.test import Client
 
-from marketplace.catalogue.demo import _wasm
 from marketplace.catalogue.registration import registration_for
 from marketplace.chain import client
 from marketplace.chain.hub_errors import hub_abis
@@ -51,6 +50,7 @@ from marketplace.chain.orders import (
 )
 from marketplace.deals import progress
 from marketplace.deals.models import Task
+from marketplace.demo.listings import _wasm
 from pools import lifecycle
 from pools.models import Replicate, ReplicateStatus, RunStatus, TaskRun
 from tests.factories.accounts import WalletFactory

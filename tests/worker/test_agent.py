@@ -19,7 +19,6 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from eth_account import Account
 
-from marketplace.catalogue.demo import _wasm
 from marketplace.catalogue.models import Asset
 from marketplace.catalogue.registration import registration_for
 from marketplace.chain.hub import TaskStatus
@@ -32,6 +31,7 @@ from marketplace.chain.orders import (
     sign_order,
 )
 from marketplace.deals.models import Deal
+from marketplace.demo.listings import _wasm
 from pools import lifecycle
 from pools.models import Replicate, ReplicateStatus
 from tests.factories.accounts import WalletFactory

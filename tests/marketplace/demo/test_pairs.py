@@ -25,16 +25,16 @@ from django.core.management import call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
-from marketplace.catalogue.demo import APPS
-from marketplace.catalogue.demo_chain import DEMO_AGENTS, DEMO_REQUESTER
 from marketplace.catalogue.models import Listing
 from marketplace.chain import client
 from marketplace.chain.hub import Hub
 from marketplace.chain.ids import task_id
+from marketplace.demo.listings import APPS
+from marketplace.demo.onchain import DEMO_AGENTS, DEMO_REQUESTER
 from pools import lifecycle
 from pools.models import Replicate, RunStatus, TaskRun
-from tests.catalogue.deployments import record_deployment
 from tests.factories.accounts import WalletFactory
+from tests.marketplace.demo.deployments import record_deployment
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.test_pipeline import _database_lock
 

@@ -5,9 +5,9 @@ import os
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from marketplace.catalogue.demo import APPS, DATASETS, POOLS, seed_demo
-from marketplace.catalogue.demo_chain import seed_demo_chain
 from marketplace.catalogue.models import Listing
+from marketplace.demo.listings import APPS, DATASETS, POOLS, seed_demo
+from marketplace.demo.onchain import seed_demo_chain
 
 
 class Command(BaseCommand):

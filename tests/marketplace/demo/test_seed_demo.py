@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from marketplace.catalogue.demo import APPS, DATASETS, POOLS
 from marketplace.catalogue.models import Asset, Listing
 from marketplace.chain.keys import DEV_ADDRESSES
+from marketplace.demo.listings import APPS, DATASETS, POOLS
 from marketplace.orders.models import Order
 from marketplace.orders.purchases import purchase_quote
 from marketplace.orders.selectors import Wanted
 from pools.models import MembershipDecision, PoolMember
-from tests.catalogue.deployments import record_deployment
+from tests.marketplace.demo.deployments import record_deployment
 from tests.marketplace.indexer.helpers import index_to_head
 
 pytestmark = pytest.mark.django_db

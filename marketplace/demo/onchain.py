@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import Listing
 from marketplace.catalogue.registration import registration_for
 from marketplace.chain.amounts import ECT_DECIMALS, to_units
@@ -107,76 +108,52 @@ def _sell_orders(hub, w3, listings: list[Listing]) -> int:
     """Sign and publish the demo listings' sell orders (as their providers would from the
     listing pages), and stake for the pools' offers; how many orders were new. Their salts
     derive from the listing, so running this again publishes nothing twice."""
+    # These load eth_account (1.4 s measured here): imported when the demo's orders are signed.
     from eth_utils import keccak
 
-    from marketplace.catalogue.models import Market, TaskCategory
     from marketplace.chain import client
     from marketplace.chain.keys import DEV_ADDRESSES, dev_account
-    from marketplace.chain.orders import (
-        AppOrder,
-        DatasetOrder,
-        WorkerpoolOrder,
-        hub_domain,
-        sign_order,
-        typed_data,
-    )
+    from marketplace.chain.orders import hub_domain, sign_order, typed_data
+    from marketplace.orders.parsing import ORDER_CLASSES
     from marketplace.orders.services import Submission, orders_publish
 
     domain = hub_domain(chain_id=w3.eth.chain_id, hub_address=hub.address)
     submissions = []
-
-    def add(kind: str, order, owner: str) -> None:
-        key = dev_account(DEV_ADDRESSES.index(owner)).key
-        submissions.append(
-            Submission(
-                kind=kind,
-                order=typed_data(order, domain)["message"],
-                signature="0x" + sign_order(order, domain, key).hex(),
-            )
-        )
-
     pool_owners = set()
     for listing in listings:
         if not listing.chain_address or listing.owner_wallet not in DEV_ADDRESSES:
             continue
-        salt = keccak(text=f"demo order {listing.slug}")
-        if listing.kind != Market.POOL and listing.price is None:
-            continue  # not priced: nothing to offer
-        if listing.kind == Market.APP:
-            # One order per app (and per app a dataset allows), at the listing's price per
-            # task whatever the category; pools offer each category at that category's price.
-            order = AppOrder(
-                app=listing.chain_address,
-                appprice=_units(listing.price),
-                volume=DEMO_ORDER_VOLUME,
-                salt=salt,
-            )
-            add("app", order, listing.owner_wallet)
-        elif listing.kind == Market.DATASET:
-            allowed = listing.dataset.allowed_apps.exclude(listing__chain_address="")
-            for app in allowed.values_list("listing__chain_address", flat=True):
-                order = DatasetOrder(
-                    dataset=listing.chain_address,
-                    datasetprice=_units(listing.price),
-                    volume=DEMO_ORDER_VOLUME,
-                    apprestrict=app,
-                    salt=keccak(salt + bytes.fromhex(app[2:])),
-                )
-                add("dataset", order, listing.owner_wallet)
-        else:
+        market = MARKETS[listing.kind]
+        if market.seller_stakes:
             pool_owners.add(listing.owner_wallet)
-            prices = {p.category: p.price for p in listing.prices.all()}
-            for catid, category in enumerate(TaskCategory.values):
-                if category in prices:
-                    order = WorkerpoolOrder(
-                        workerpool=listing.chain_address,
-                        workerpoolprice=_units(prices[category]),
-                        volume=DEMO_POOL_VOLUME,
-                        category=catid,
-                        trust=DEMO_POOL_TRUST,
-                        salt=keccak(salt + bytes([catid])),
-                    )
-                    add("workerpool", order, listing.owner_wallet)
+        # Runs of apps and datasets at the listing's price per task whatever the category (a
+        # dataset: one order per app it allows); pools offer each category at its price.
+        orders = market.sell_orders(
+            listing,
+            volume=DEMO_POOL_VOLUME if market.seller_stakes else DEMO_ORDER_VOLUME,
+            price=listing.price,
+            prices={p.category: p.price for p in listing.prices.all()},
+            trust=DEMO_POOL_TRUST,
+        )
+        salt = keccak(text=f"demo order {listing.slug}")
+        key = dev_account(DEV_ADDRESSES.index(listing.owner_wallet)).key
+        for fields in orders:
+            # Set apart from the listing's other orders by the app it is kept for, or its
+            # category: the same salt on every run.
+            if "apprestrict" in fields:
+                order_salt = keccak(salt + bytes.fromhex(fields["apprestrict"][2:]))
+            elif "category" in fields:
+                order_salt = keccak(salt + bytes([fields["category"]]))
+            else:
+                order_salt = salt
+            order = ORDER_CLASSES[market.order_kind](**fields, salt=order_salt)
+            submissions.append(
+                Submission(
+                    kind=market.order_kind,
+                    order=typed_data(order, domain)["message"],
+                    signature="0x" + sign_order(order, domain, key).hex(),
+                )
+            )
     funder = client.TransactionSender(dev_account(0), w3=w3)
     wanted = {owner: DEMO_POOL_STAKE for owner in pool_owners}
     # `make run`'s worker agents stake a share of the pool price for each task they run.
@@ -199,7 +176,6 @@ def _units(price: Decimal) -> int:
 
 
 def _first_deal(hub, w3, by_name: dict[str, Listing]) -> None:
-    from marketplace.catalogue.models import Market
     from marketplace.chain import client
     from marketplace.chain.ids import task_id
     from marketplace.chain.keys import DEV_ADDRESSES, dev_account
@@ -225,10 +201,7 @@ def _first_deal(hub, w3, by_name: dict[str, Listing]) -> None:
 
     def xs(listing: Listing) -> int:
         """The listing's price of an XS task: an app's or dataset's one price, a pool's XS."""
-        if listing.kind != Market.POOL:
-            return _units(listing.price or Decimal(0))
-        price = next((p.price for p in listing.prices.all() if p.category == "XS"), Decimal(0))
-        return _units(price)
+        return _units(MARKETS[listing.kind].asked_price(listing, "XS") or Decimal(0))
 
     requester, worker = dev_account(DEMO_REQUESTER), dev_account(DEMO_WORKER)
     funder = client.TransactionSender(dev_account(0), w3=w3)
