@@ -571,14 +571,14 @@ class Hub:
         ((status, _dealid, _c, _r, _f, consensus_value, *_rest),) = self._view(
             "viewTask", to_bytes32(taskid, "taskid")
         )
-        return Task(status=TaskStatus(status), consensus_value=bytes(consensus_value))
+        return Task(status=TaskStatus.from_code(status), consensus_value=bytes(consensus_value))
 
     def contribution_status(self, taskid: bytes | str, worker: str) -> ContributionStatus:
         """The status of `worker`'s contribution to `taskid` (UNSET when none)."""
         ((status, *_rest),) = self._view(
             "viewContribution", to_bytes32(taskid, "taskid"), to_checksum_address(worker)
         )
-        return ContributionStatus(status)
+        return ContributionStatus.from_code(status)
 
     def bond(self, *, workerpool: str, worker: str) -> int:
         """The bond `worker` keeps locked for `workerpool`, in ECT base units."""

@@ -14,7 +14,7 @@ import pytest
 from eth_utils import keccak
 
 from marketplace.chain import artifacts
-from marketplace.chain import hub as site_hub
+from marketplace.chain import signing as site_signing
 from marketplace.chain.hub_errors import HUB_ABI_CONTRACTS
 from tests.marketplace.chain.hub_helpers import ECT, WORKER_DEPOSIT, Market, new_digest
 from worker import chain
@@ -99,7 +99,7 @@ def test_a_worker_contributes_and_reveals_and_reads_the_task_as_the_site_does(ma
     hub, sender = _worker_side(market, anvil, worker)
     assert hub.task(taskid) == Task(status=TaskStatus.ACTIVE, consensus_value=bytes(32))
 
-    authorization = site_hub.scheduler_authorization(
+    authorization = site_signing.scheduler_authorization(
         worker=worker.address, taskid=taskid, scheduler_key=market.scheduler
     )
     hub.commit(
