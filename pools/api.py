@@ -28,9 +28,10 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from marketplace.accounts.models import ApiToken
-from marketplace.addresses import is_address
+from marketplace.addresses import is_address, normalize
 from marketplace.api import ADDRESS_SCHEMA, AddressField, error_responses
 from marketplace.chain.selectors import current_hub
+from marketplace.errors import AppError, NotFound
 from pools import membership, scheduler, work
 from pools.models import PoolMember, Replicate
 from worker.failures import KINDS as FAILURE_KINDS
@@ -57,20 +58,22 @@ class WorkerApi(APIView):
     def worker(self, request: Request) -> str:
         return request.auth.wallet_address
 
-    def replicate(self, request: Request, pk: int) -> Replicate | None:
-        return (
+    def replicate(self, request: Request, pk: int) -> Replicate:
+        """The caller's replicate `pk`; NotFound when it has none of that number."""
+        replicate = (
             Replicate.objects.select_related("task")
             .filter(pk=pk, worker=self.worker(request))
             .first()
         )
+        if replicate is None:
+            raise NotFound(f"You have no replicate {pk}.")
+        return replicate
 
 
-def _refused(error: work.WorkRefused) -> Response:
-    return Response({"error": str(error)}, status=error.status)
-
-
-def _missing(pk: int) -> Response:
-    return Response({"error": f"You have no replicate {pk}."}, status=404)
+def _invalid(serializer: serializers.Serializer) -> AppError:
+    """The first problem of an invalid input, "<field>: <problem>", naming the field."""
+    field, problems = next(iter(serializer.errors.items()))
+    return AppError(f"{field}: {problems[0]}", field=field)
 
 
 def _state(replicate: Replicate) -> dict:
@@ -134,23 +137,17 @@ class WorkRequestApi(WorkerApi):
         },
     )
     def post(self, request: Request) -> Response:
-        from eth_utils import to_checksum_address
-
         data = self.WorkRequestInputSerializer(data=request.data)
         if not data.is_valid():
-            return Response(
-                {"error": "pool must be the pool's address (0x and 40 hex digits)."}, 400
-            )
+            raise AppError("pool must be the pool's address (0x and 40 hex digits).")
         pool = data.validated_data.get("pool")
-        pool = to_checksum_address(pool) if pool else None
+        pool = normalize(pool) if pool else None
         try:
             replicate = scheduler.replicate_assign(
                 chain_id=settings.CHAIN_ID, worker=self.worker(request), pool=pool
             )
         except scheduler.NoWork as nothing:
             return Response({"work": None, "reason": str(nothing)})
-        except scheduler.NotMember as refusal:
-            return Response({"error": str(refusal)}, status=403)
         return Response({"work": work.replicate_description(replicate), "reason": ""}, status=201)
 
 
@@ -167,12 +164,9 @@ class HeartbeatApi(WorkerApi):
     )
     def post(self, request: Request, pk: int) -> Response:
         replicate = self.replicate(request, pk)
-        if replicate is None:
-            return _missing(pk)
         data = self.HeartbeatInputSerializer(data=request.data)
         if not data.is_valid():
-            field, problems = next(iter(data.errors.items()))
-            return Response({"error": f"{field}: {problems[0]}", "field": field}, status=400)
+            raise _invalid(data)
         replicate = scheduler.replicate_heartbeat(
             replicate=replicate,
             percent=data.validated_data.get("percent"),
@@ -186,8 +180,7 @@ class ReplicateStateApi(WorkerApi):
         responses={200: STATE, **error_responses(_403=SESSION_REFUSED, _404=NO_REPLICATE)}
     )
     def get(self, request: Request, pk: int) -> Response:
-        replicate = self.replicate(request, pk)
-        return _missing(pk) if replicate is None else Response(_state(replicate))
+        return Response(_state(self.replicate(request, pk)))
 
 
 class DatasetKeyApi(WorkerApi):
@@ -203,13 +196,7 @@ class DatasetKeyApi(WorkerApi):
         }
     )
     def get(self, request: Request, pk: int) -> Response:
-        replicate = self.replicate(request, pk)
-        if replicate is None:
-            return _missing(pk)
-        try:
-            key = work.dataset_key(replicate)
-        except work.WorkRefused as error:
-            return _refused(error)
+        key = work.dataset_key(self.replicate(request, pk))
         response = Response({"key": base64.b64encode(key).decode()})
         response["Cache-Control"] = "no-store"
         return response
@@ -241,20 +228,12 @@ class ResultUploadApi(WorkerApi):
     )
     def post(self, request: Request, pk: int) -> Response:
         replicate = self.replicate(request, pk)
-        if replicate is None:
-            return _missing(pk)
         upload = request.FILES.get("archive")
         if upload is None:
-            return Response({"error": "Send the archive in the form field 'archive'."}, 400)
-        try:
-            replicate = work.result_upload(
-                replicate=replicate,
-                archive=upload,
-                size=upload.size,
-                digest=request.data.get("digest"),
-            )
-        except work.WorkRefused as error:
-            return _refused(error)
+            raise AppError("Send the archive in the form field 'archive'.", field="archive")
+        replicate = work.result_upload(
+            replicate=replicate, archive=upload, size=upload.size, digest=request.data.get("digest")
+        )
         return Response(_state(replicate))
 
 
@@ -314,40 +293,37 @@ class ReplicateReportApi(WorkerApi):
     )
     def post(self, request: Request, pk: int) -> Response:
         replicate = self.replicate(request, pk)
-        if replicate is None:
-            return _missing(pk)
         data = self.ReportInputSerializer(data=request.data)
         if not data.is_valid():
-            return Response(
-                {
-                    "error": "event must be contributed, revealed or failed; app_fault true or "
-                    f"false; failure_kind one of {', '.join(FAILURE_KINDS)}; exit_code an "
-                    f"integer or null; stderr_tail text of at most {STDERR_TAIL_CHARS} "
-                    "characters (its last lines)."
-                },
-                400,
+            raise AppError(
+                "event must be contributed, revealed or failed; app_fault true or "
+                f"false; failure_kind one of {', '.join(FAILURE_KINDS)}; exit_code an "
+                f"integer or null; stderr_tail text of at most {STDERR_TAIL_CHARS} "
+                "characters (its last lines)."
             )
         event = data.validated_data["event"]
-        try:
-            if event == "failed":
-                replicate = work.replicate_fail(
-                    replicate=replicate,
-                    reason=data.validated_data.get("reason", ""),
-                    app_fault=data.validated_data["app_fault"],
-                    kind=data.validated_data.get("failure_kind", ""),
-                    exit_code=data.validated_data.get("exit_code"),
-                    stderr_tail=data.validated_data.get("stderr_tail", ""),
-                )
-            else:
-                report = (
-                    work.replicate_contributed
-                    if event == "contributed"
-                    else work.replicate_revealed
-                )
-                replicate = report(replicate=replicate, hub=current_hub())
-        except work.WorkRefused as error:
-            return _refused(error)
+        if event == "failed":
+            replicate = work.replicate_fail(
+                replicate=replicate,
+                reason=data.validated_data.get("reason", ""),
+                app_fault=data.validated_data["app_fault"],
+                kind=data.validated_data.get("failure_kind", ""),
+                exit_code=data.validated_data.get("exit_code"),
+                stderr_tail=data.validated_data.get("stderr_tail", ""),
+            )
+        else:
+            report = (
+                work.replicate_contributed if event == "contributed" else work.replicate_revealed
+            )
+            replicate = report(replicate=replicate, hub=current_hub())
         return Response(_state(replicate))
+
+
+def _pool_address(address: str) -> str:
+    """The pool's address of the URL, checksummed; refused unless it is one."""
+    if not is_address(address):
+        raise AppError("The pool's address is 0x and 40 hex digits.", field="address")
+    return normalize(address)
 
 
 def _membership(member: PoolMember) -> dict:
@@ -409,19 +385,10 @@ class PoolTermsApi(WorkerApi):
         },
     )
     def get(self, request: Request, address: str) -> Response:
-        from eth_utils import to_checksum_address
-
-        if not is_address(address):
-            return Response(
-                {"error": "The pool's address is 0x and 40 hex digits.", "field": "address"}, 400
-            )
-        pool = to_checksum_address(address)
-        try:
-            owner = membership.pool_owner(chain_id=settings.CHAIN_ID, workerpool=pool)
-        except membership.ChainAway as error:
-            return Response({"error": str(error)}, status=503)
+        pool = _pool_address(address)
+        owner = membership.pool_owner(chain_id=settings.CHAIN_ID, workerpool=pool)
         if owner is None:
-            return Response({"error": f"No pool is registered at {pool} on this chain."}, 404)
+            raise NotFound(f"No pool is registered at {pool} on this chain.")
         policy = membership.policy_for(chain_id=settings.CHAIN_ID, workerpool=pool)
         member = PoolMember.objects.filter(
             chain_id=settings.CHAIN_ID, workerpool=pool, worker=self.worker(request)
@@ -463,28 +430,16 @@ class PoolApplyApi(WorkerApi):
         },
     )
     def post(self, request: Request, address: str) -> Response:
-        from eth_utils import to_checksum_address
-
-        if not is_address(address):
-            return Response(
-                {"error": "The pool's address is 0x and 40 hex digits.", "field": "address"}, 400
-            )
+        pool = _pool_address(address)
         data = self.ApplyInputSerializer(data=request.data)
         if not data.is_valid():
-            return Response({"error": "note: at most 300 characters.", "field": "note"}, 400)
-        try:
-            member = membership.member_request(
-                chain_id=settings.CHAIN_ID,
-                workerpool=to_checksum_address(address),
-                worker=self.worker(request),
-                note=data.validated_data.get("note", ""),
-            )
-        except membership.UnknownPool as error:
-            return Response({"error": str(error)}, status=404)
-        except membership.ChainAway as error:
-            return Response({"error": str(error)}, status=503)
-        except membership.MembershipError as error:
-            return Response({"error": str(error)}, status=409)
+            raise AppError("note: at most 300 characters.", field="note")
+        member = membership.member_request(
+            chain_id=settings.CHAIN_ID,
+            workerpool=pool,
+            worker=self.worker(request),
+            note=data.validated_data.get("note", ""),
+        )
         return Response(_membership(member))
 
 

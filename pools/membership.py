@@ -32,6 +32,7 @@ from marketplace.chain.ids import OrderKind
 from marketplace.chain.selectors import current_hub
 from marketplace.deals.models import Worker, WorkerBond
 from marketplace.deals.notify import progress_changed
+from marketplace.errors import Conflict
 from pools.models import (
     Admission,
     AdmittedVia,
@@ -47,20 +48,29 @@ from pools.models import (
 DEFAULT_STRIKES = 2
 
 
-class MembershipError(Exception):
-    """A membership rule refused the request; the message says what to do."""
+class MembershipError(Conflict):
+    """A membership rule refused the request; the message says what to do (409)."""
 
 
 class NotAllowed(MembershipError):
-    """Only the pool's operator may do this."""
+    """Only the pool's operator may do this (403)."""
+
+    status = 403
+    code = "forbidden"
 
 
 class UnknownPool(MembershipError):
-    """No pool is registered at this address."""
+    """No pool is registered at this address (404)."""
+
+    status = 404
+    code = "not_found"
 
 
 class ChainAway(MembershipError):
-    """The chain cannot be reached to check the pool: try again later."""
+    """The chain cannot be reached to check the pool: try again later (503)."""
+
+    status = 503
+    code = "unavailable"
 
 
 def strikes_allowed() -> int:

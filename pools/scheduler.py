@@ -33,6 +33,7 @@ from marketplace.chain.ids import TaskStatus, task_id
 from marketplace.chain.signing import scheduler_authorization
 from marketplace.deals.models import Deal, Task, Worker
 from marketplace.deals.notify import progress_changed
+from marketplace.errors import Forbidden
 from marketplace.indexer.selectors import index_freshness
 from pools import membership
 from pools.models import (
@@ -194,9 +195,9 @@ class NoWork(Exception):
     """Nothing for this worker now; the message says why (for the agent's log)."""
 
 
-class NotMember(Exception):
+class NotMember(Forbidden):
     """The worker may not work for the pool(s) it asked: not a member in good standing. The
-    message says why and how to apply."""
+    message says why and how to apply (403)."""
 
 
 def lease_seconds(*, new_member: bool = False) -> int:

@@ -27,6 +27,7 @@ from marketplace.chain.ids import ContributionStatus, result_hash
 from marketplace.chain.selectors import current_hub
 from marketplace.deals.models import Category, Deal, Task
 from marketplace.deals.notify import progress_changed
+from marketplace.errors import AppError
 from pools import membership
 from pools.models import AdmittedVia, PoolMember, Replicate, ReplicateStatus
 from pools.run_limits import limits_for_category
@@ -40,14 +41,8 @@ MAX_RESULT_BYTES = 256 * 1024 * 1024
 _UNPROVEN = (ReplicateStatus.ASSIGNED, ReplicateStatus.RUNNING, ReplicateStatus.UPLOADED)
 
 
-class WorkRefused(Exception):
+class WorkRefused(AppError):
     """The worker's request cannot be served; `status` is the HTTP status that fits."""
-
-    status = 400
-
-    def __init__(self, message: str, *, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclasses.dataclass(frozen=True)
