@@ -10,7 +10,7 @@
 - `dev_accounts`: anvil's ten funded development accounts (eth_account LocalAccounts).
 - `hub_deployment`: ECT, the registries and the Hub deployed once per test process
   (`marketplace.chain.deploy.HubDeployment`: addresses and first block).
-- `opened_market`: `Market.open` (tests.marketplace.chain.hub_helpers) once per test module,
+- `opened_market`: `Market.open` (tests.chain_scaffold) once per test module,
   inside a snapshot of its own reverted at the module's end. Module-scoped fixtures are set up
   before a test's `chain` snapshot, so each test starts from the opened market and leaves it as
   it found it: a module's `market` fixture is `chain` plus `opened_market.copy()`, and no
@@ -75,7 +75,7 @@ def hub_deployment(anvil, w3, dev_accounts):
 @pytest.fixture(scope="module")
 def opened_market(anvil, w3, hub_deployment, dev_accounts):
     from marketplace.chain import client
-    from tests.marketplace.chain.hub_helpers import Market
+    from tests.chain_scaffold import Market
 
     snapshot = client.rpc("evm_snapshot", w3=w3)
     yield Market.open(w3=w3, deployment=hub_deployment, accounts=dev_accounts)

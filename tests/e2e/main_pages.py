@@ -6,7 +6,7 @@ them all (Content-Security-Policy, accessibility).
     for path in site.signed_in: ...          # as site.requester (the deal's buyer)
     for path in site.staff_only: ...         # as site.staff
 
-The market of tests/marketplace/chain/hub_helpers.py (an app, a dataset and a pool registered on
+The market of tests/chain_scaffold.py (an app, a dataset and a pool registered on
 the test's anvil) with a deal of one started task, its listings published, rated and commented,
 one more app waiting for curation, and the deployment recorded so that wallet.js finds it.
 """
@@ -25,9 +25,9 @@ from marketplace.catalogue.models import CurationStatus, Listing
 from marketplace.chain.models import Deployment
 from marketplace.deals.models import Task
 from pools import membership
+from tests.chain_scaffold import Market
 from tests.factories.accounts import UserFactory
 from tests.factories.catalogue import AppFactory
-from tests.marketplace.chain.hub_helpers import Market
 from tests.marketplace.deals.test_progress import started_deal, user_of
 from tests.pools.members import admit
 

@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 
 from marketplace.deals.models import Task
 from pools import lifecycle, scheduler
-from tests.marketplace.chain.hub_helpers import Market
+from tests.chain_scaffold import Market
 from tests.marketplace.deals.test_progress import started_deal, user_of
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.members import admit

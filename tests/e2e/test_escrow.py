@@ -15,9 +15,9 @@ from marketplace.accounts.models import Wallet
 from marketplace.chain import keys
 from marketplace.chain.hub import Hub
 from marketplace.chain.models import Deployment
+from tests.chain_scaffold import ECT, send_ect
 from tests.e2e.wallets import inject_wallet
 from tests.factories.accounts import WalletFactory
-from tests.marketplace.chain.ect_helpers import ECT, send_ect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

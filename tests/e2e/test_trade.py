@@ -28,10 +28,10 @@ from marketplace.chain.orders import (
 )
 from marketplace.orders.models import Order
 from marketplace.orders.services import order_publish
+from tests.chain_scaffold import ECT, send_ect
 from tests.e2e.wallets import inject_wallet
 from tests.factories.accounts import WalletFactory
 from tests.factories.catalogue import AppFactory, WorkerpoolFactory
-from tests.marketplace.chain.ect_helpers import ECT, send_ect
 from tests.marketplace.indexer.helpers import index_to_head
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

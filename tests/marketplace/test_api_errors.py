@@ -13,8 +13,8 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from marketplace.chain.models import Deployment
 from marketplace.chain.orders import AppOrder, sign_order, typed_data
+from tests.chain_scaffold import ECT, Market
 from tests.factories.accounts import UserFactory, token_client
-from tests.marketplace.chain.hub_helpers import ECT, Market
 
 pytestmark = pytest.mark.django_db
 

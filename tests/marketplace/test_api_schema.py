@@ -46,10 +46,9 @@ from marketplace.orders import services as book
 from marketplace.orders.models import Order as BookOrder
 from pools import scheduler
 from pools.models import MemberStatus, PoolMember, TaskRun
+from tests.chain_scaffold import ECT, Market, closed_port_url, send_ect
 from tests.factories.accounts import WalletFactory, token_client
 from tests.factories.catalogue import AppFactory, DatasetFactory, WorkerpoolFactory
-from tests.marketplace.chain.ect_helpers import closed_port_url, send_ect
-from tests.marketplace.chain.hub_helpers import ECT, Market
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.members import admit
 from tests.worker.archives import agent_archive

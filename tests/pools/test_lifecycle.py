@@ -14,7 +14,7 @@ from marketplace.deals.models import Task
 from pools import lifecycle, scheduler
 from pools.models import RunStatus, TaskRun
 from pools.work import replicate_fail
-from tests.marketplace.chain.hub_helpers import ECT, new_digest
+from tests.chain_scaffold import ECT, new_digest
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.members import admit
 

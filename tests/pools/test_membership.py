@@ -28,8 +28,8 @@ from pools.models import (
     TaskRun,
 )
 from pools.work import replicate_fail
+from tests.chain_scaffold import ECT
 from tests.factories.accounts import UserFactory, WalletFactory
-from tests.marketplace.chain.hub_helpers import ECT
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.test_worker_api import worker_client
 from tests.worker import test_agent

@@ -53,9 +53,9 @@ from marketplace.deals.models import Task
 from marketplace.demo.listings import _wasm
 from pools import lifecycle
 from pools.models import Replicate, ReplicateStatus, RunStatus, TaskRun
+from tests.chain_scaffold import ECT, Market
 from tests.factories.accounts import WalletFactory
 from tests.factories.catalogue import AppFactory, DatasetFactory
-from tests.marketplace.chain.hub_helpers import ECT, Market
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.members import admit
 from tests.worker.test_agent import DRAWING, _encrypted

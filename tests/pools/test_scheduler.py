@@ -13,7 +13,7 @@ from django.utils import timezone
 from marketplace.chain.hub import TaskStatus
 from pools import scheduler
 from pools.models import Replicate, ReplicateStatus, RunStatus, TaskRun
-from tests.marketplace.chain.hub_helpers import ECT, Market, new_digest
+from tests.chain_scaffold import ECT, Market, new_digest
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.members import admit
 from tests.worker import archives

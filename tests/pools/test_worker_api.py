@@ -13,8 +13,8 @@ from marketplace.chain.hub import result_hash
 from marketplace.chain.models import Deployment
 from pools import scheduler
 from pools.models import Replicate, ReplicateStatus
+from tests.chain_scaffold import ECT, Market
 from tests.factories.accounts import WalletFactory, token_client
-from tests.marketplace.chain.hub_helpers import ECT, Market
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.members import admit
 from tests.worker import archives

@@ -34,9 +34,9 @@ from marketplace.deals.models import Deal
 from marketplace.demo.listings import _wasm
 from pools import lifecycle
 from pools.models import Replicate, ReplicateStatus
+from tests.chain_scaffold import ECT
 from tests.factories.accounts import WalletFactory
 from tests.factories.catalogue import AppFactory, DatasetFactory
-from tests.marketplace.chain.hub_helpers import ECT
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.members import admit
 from tests.worker.listener import Listener, serve

@@ -16,7 +16,7 @@ from eth_utils import keccak
 from marketplace.chain import artifacts
 from marketplace.chain import signing as site_signing
 from marketplace.chain.hub_errors import HUB_ABI_CONTRACTS
-from tests.marketplace.chain.hub_helpers import ECT, WORKER_DEPOSIT, Market, new_digest
+from tests.chain_scaffold import ECT, WORKER_DEPOSIT, Market, new_digest
 from worker import chain
 from worker.chain import (
     HUB_ABI_PATH,

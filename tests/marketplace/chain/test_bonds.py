@@ -9,7 +9,7 @@ from web3.logs import DISCARD
 
 from marketplace.chain.errors import ChainRevert
 from marketplace.chain.hub import Bond
-from tests.marketplace.chain.hub_helpers import ECT, WORKER_DEPOSIT, Market, escrow_changes
+from tests.chain_scaffold import ECT, WORKER_DEPOSIT, Market, escrow_changes, new_digest
 
 
 @pytest.fixture
@@ -196,8 +196,6 @@ def test_the_pool_seizes_a_bond_under_notice_and_nothing_once_it_is_taken_back(m
 
 
 def test_a_bond_and_a_tasks_stake_share_the_locked_balance_without_mixing(market):
-    from tests.marketplace.chain.hub_helpers import new_digest
-
     hub, worker = market.hub, market.workers[0]
     _bond(market, worker, 10 * ECT)
     dealid = market.match(

@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from eth_account import Account
 
 from marketplace.chain.selectors import current_deployment
-from tests.marketplace.chain.ect_helpers import ECT, ETH, closed_port_url, ect_balance
+from tests.chain_scaffold import ECT, ETH, closed_port_url, ect_balance
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -16,7 +16,7 @@ from marketplace.chain.deploy import (
 )
 from marketplace.chain.errors import ChainError, ChainRevert
 from marketplace.chain.hub_errors import hub_abis
-from tests.marketplace.chain.ect_helpers import ECT, ect_balance
+from tests.chain_scaffold import ECT, ect_balance
 
 SUPPLY = 1_000_000_000 * ECT
 HUB_ARGUMENTS = ("token", "app_registry", "dataset_registry", "workerpool_registry", "hub_orders")

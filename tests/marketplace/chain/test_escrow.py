@@ -14,7 +14,7 @@ from marketplace.chain.client import TransactionSender
 from marketplace.chain.errors import ChainError, ContractsNotDeployed
 from marketplace.chain.hub import Hub
 from marketplace.chain.models import Deployment
-from tests.marketplace.chain.ect_helpers import ECT, send_ect
+from tests.chain_scaffold import ECT, send_ect
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,8 @@ from web3 import Web3
 from marketplace.chain.client import TransactionSender
 from marketplace.chain.hub import Hub
 from marketplace.chain.models import Deployment
+from tests.chain_scaffold import ECT, closed_port_url, send_ect
 from tests.factories.accounts import WalletFactory
-from tests.marketplace.chain.ect_helpers import ECT, closed_port_url, send_ect
 
 pytestmark = pytest.mark.django_db
 

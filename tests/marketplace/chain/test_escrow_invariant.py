@@ -29,15 +29,16 @@ from hypothesis.stateful import (
 
 from marketplace.chain import client
 from marketplace.chain.errors import ChainRevert
-from tests.marketplace.chain.market_scaffold import (
+from marketplace.chain.ids import deal_id, task_id
+from tests.chain_scaffold import (
     ECT,
     NO_DATASET,
-    TIME_REF,
     WORKER_STAKE_RATIO,
-    deal_id,
     open_market,
-    task_id,
     worker_authorization,
+)
+from tests.chain_scaffold import (
+    XS_SECONDS as TIME_REF,
 )
 
 WALLET = 1_000 * ECT  # ECT each actor holds outside the Hub at the start

@@ -10,7 +10,7 @@ from web3._utils.events import get_event_data
 from marketplace.chain import artifacts
 from marketplace.chain.events import EventCatalogue, MalformedLog
 from marketplace.indexer.engine import CONTRACTS_BY_SOURCE
-from tests.marketplace.chain.hub_helpers import ECT, Market
+from tests.chain_scaffold import ECT, Market
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from marketplace.chain.hub_errors import hub_abis
 from marketplace.chain.ids import deal_id, task_id
 from marketplace.chain.orders import ZERO_ADDRESS, new_salt, order_digest, sign_order
 from marketplace.chain.signing import scheduler_authorization
-from tests.marketplace.chain.hub_helpers import (
+from tests.chain_scaffold import (
     ECT,
     XS_SECONDS,
     Market,

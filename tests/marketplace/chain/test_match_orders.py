@@ -11,6 +11,7 @@ import pytest
 from eth_utils import keccak
 
 from marketplace.chain import artifacts
+from marketplace.chain.ids import deal_id, task_id
 from marketplace.chain.orders import (
     ZERO_ADDRESS,
     OrderOperation,
@@ -18,7 +19,7 @@ from marketplace.chain.orders import (
     tag_from_bits,
     tag_union,
 )
-from tests.marketplace.chain.market_scaffold import (
+from tests.chain_scaffold import (
     APP,
     APP_PRICE,
     CATEGORY_COUNT,
@@ -31,13 +32,13 @@ from tests.marketplace.chain.market_scaffold import (
     NO_DATASET,
     REQUEST,
     SIGNED_EVENTS,
-    TIME_REF,
     WORKER_STAKE_RATIO,
     WORKERPOOL,
     WORKERPOOL_PRICE,
-    deal_id,
     open_market,
-    task_id,
+)
+from tests.chain_scaffold import (
+    XS_SECONDS as TIME_REF,
 )
 
 FULL_PRICE = APP_PRICE + DATASET_PRICE + WORKERPOOL_PRICE  # 6 ECT per task

@@ -45,7 +45,7 @@ from marketplace.chain.orders import (
     to_compact_signature,
     typed_data,
 )
-from tests.marketplace.chain.metamask import metamask_sign
+from tests.chain_scaffold import metamask_sign
 
 APP = "0x1111111111111111111111111111111111111111"
 DATASET = "0x2222222222222222222222222222222222222222"

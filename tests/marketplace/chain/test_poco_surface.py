@@ -10,8 +10,9 @@ import pytest
 from eth_abi import decode, encode
 from eth_utils import keccak
 
+from marketplace.chain.ids import deal_id
 from marketplace.chain.orders import OrderOperation, operation_tuple, order_tuple
-from tests.marketplace.chain.market_scaffold import (
+from tests.chain_scaffold import (
     APP_PRICE,
     APP_REGISTRATION,
     DATASET_PRICE,
@@ -21,7 +22,6 @@ from tests.marketplace.chain.market_scaffold import (
     WORKER_STAKE_RATIO,
     WORKERPOOL_DESCRIPTION,
     WORKERPOOL_PRICE,
-    deal_id,
     open_market,
 )
 

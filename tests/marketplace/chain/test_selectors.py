@@ -14,7 +14,7 @@ from marketplace.chain.client import TransactionSender
 from marketplace.chain.deploy import DeploymentError
 from marketplace.chain.errors import ChainUnavailable, ContractMissing, ContractsNotDeployed
 from marketplace.chain.models import Deployment
-from tests.marketplace.chain.ect_helpers import ECT, closed_port_url, send_ect
+from tests.chain_scaffold import ECT, closed_port_url, send_ect
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,8 @@ from marketplace.chain.errors import ChainError, ChainUnavailable
 from marketplace.chain.models import Deployment
 from marketplace.chain.selectors import current_deployment
 from marketplace.chain.services import ContractsNotDeployed
+from tests.chain_scaffold import ECT, ETH, closed_port_url, ect_balance
 from tests.loopback_node import fake_node
-from tests.marketplace.chain.ect_helpers import ECT, ETH, closed_port_url, ect_balance
 
 DEPLOYER = keys.DEV_ADDRESSES[keys.ROLE_DEV_INDEX["deployer"]]
 FAUCET = keys.DEV_ADDRESSES[keys.ROLE_DEV_INDEX["faucet"]]

@@ -15,7 +15,7 @@ from marketplace.chain.orders import (
     to_compact_signature,
     typed_data,
 )
-from tests.marketplace.chain.market_scaffold import (
+from tests.chain_scaffold import (
     DEPOSIT,
     KINDS,
     REQUEST,
@@ -257,7 +257,11 @@ def metamask(market):
             operation_typed_data(orders.request, operation, market.domain),
             market.requester,
         )
-    results = metamask_sign(list(cases.values()))
+    payloads = [
+        {"data": data, "privateKey": "0x" + bytes(signer.key).hex()}
+        for data, signer in cases.values()
+    ]
+    results = metamask_sign(payloads)
     return orders, dict(zip(cases, results, strict=True))
 
 

@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 
 from marketplace.chain import keys, services
+from tests.chain_scaffold import ECT, closed_port_url, send_ect
 from tests.factories.accounts import WalletFactory
-from tests.marketplace.chain.ect_helpers import ECT, closed_port_url, send_ect
 
 pytestmark = pytest.mark.django_db
 

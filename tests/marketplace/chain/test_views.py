@@ -9,8 +9,8 @@ from django.urls import reverse
 from eth_account import Account
 
 from marketplace.chain import keys, services
+from tests.chain_scaffold import ECT, ETH, ect_balance
 from tests.factories.accounts import WalletFactory
-from tests.marketplace.chain.ect_helpers import ECT, ETH, ect_balance
 
 FAUCET = keys.DEV_ADDRESSES[keys.ROLE_DEV_INDEX["faucet"]]
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -11,7 +11,7 @@ from rest_framework.pagination import PageNumberPagination
 
 from marketplace.chain.hub import result_hash
 from marketplace.chain.orders import order_digest, sign_order
-from tests.marketplace.chain.hub_helpers import ECT, Market, Orders, new_digest
+from tests.chain_scaffold import ECT, Market, Orders, new_digest
 from tests.marketplace.indexer.helpers import index_to_head
 
 pytestmark = pytest.mark.django_db

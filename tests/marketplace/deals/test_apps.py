@@ -11,7 +11,7 @@ from channels.layers import get_channel_layer
 from marketplace.chain.signing import scheduler_authorization
 from marketplace.deals import notify
 from pools.models import TaskRun
-from tests.marketplace.chain.hub_helpers import Market, new_digest
+from tests.chain_scaffold import Market, new_digest
 from tests.marketplace.deals.test_progress import started_deal
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.members import admit

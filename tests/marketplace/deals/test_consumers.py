@@ -24,8 +24,8 @@ from marketplace.asgi import application
 from marketplace.deals import notify
 from pools import scheduler
 from pools.models import Replicate
+from tests.chain_scaffold import Market
 from tests.factories.accounts import UserFactory
-from tests.marketplace.chain.hub_helpers import Market
 from tests.marketplace.deals.test_progress import started_deal, user_of
 from tests.pools.members import admit
 

@@ -20,9 +20,9 @@ from marketplace.deals import progress
 from marketplace.deals.models import Contribution, Task, TaskStatus
 from pools import scheduler
 from pools.models import Replicate, TaskRun
+from tests.chain_scaffold import ECT, Market, new_digest
 from tests.factories.accounts import UserFactory, WalletFactory
 from tests.factories.deals import DealFactory, TaskFactory
-from tests.marketplace.chain.hub_helpers import ECT, Market, new_digest
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.members import admit
 

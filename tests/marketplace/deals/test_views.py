@@ -16,9 +16,9 @@ from marketplace.catalogue import services
 from marketplace.catalogue.models import Listing
 from marketplace.chain.orders import sign_order
 from marketplace.deals.models import TaskStatus
+from tests.chain_scaffold import ECT, Market, Orders, new_digest
 from tests.factories.accounts import UserFactory, WalletFactory
 from tests.factories.deals import DealFactory, TaskFactory
-from tests.marketplace.chain.hub_helpers import ECT, Market, Orders, new_digest
 from tests.marketplace.indexer.helpers import index_to_head
 
 pytestmark = pytest.mark.django_db

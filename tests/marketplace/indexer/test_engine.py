@@ -32,7 +32,7 @@ from marketplace.indexer.models import (
     IndexerStatus,
     UndoRecord,
 )
-from tests.marketplace.chain.hub_helpers import ECT, Market, new_digest
+from tests.chain_scaffold import ECT, Market, new_digest
 from tests.marketplace.indexer.helpers import index_contents, index_to_head
 
 pytestmark = pytest.mark.django_db

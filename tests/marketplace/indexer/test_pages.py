@@ -16,8 +16,8 @@ from marketplace.catalogue import services
 from marketplace.catalogue.models import Listing
 from marketplace.indexer.engine import Indexer
 from marketplace.indexer.models import IndexerState, IndexerStatus
+from tests.chain_scaffold import ECT, Market, new_digest
 from tests.factories.accounts import UserFactory
-from tests.marketplace.chain.hub_helpers import ECT, Market, new_digest
 from tests.marketplace.indexer.helpers import index_to_head
 
 pytestmark = pytest.mark.django_db

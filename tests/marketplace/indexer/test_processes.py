@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.marketplace.chain.hub_helpers import Market
+from tests.chain_scaffold import Market
 
 ROOT = Path(__file__).resolve().parents[3]
 TASKS, PER_TRANSACTION = 4_800, 150  # 9,600 task events in 32 transactions

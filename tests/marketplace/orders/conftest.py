@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from marketplace.chain.models import Deployment
-from tests.marketplace.chain.hub_helpers import Market
+from tests.chain_scaffold import Market
 from tests.marketplace.indexer.helpers import index_to_head
 
 

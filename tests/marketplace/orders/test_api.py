@@ -17,10 +17,9 @@ from marketplace.chain.orders import (
     typed_data,
 )
 from marketplace.orders.models import InputFile, Order, OrderStatus
+from tests.chain_scaffold import ECT, metamask_sign
 from tests.factories.accounts import UserFactory
 from tests.factories.deals import DealFactory
-from tests.marketplace.chain.hub_helpers import ECT
-from tests.marketplace.chain.metamask import metamask_sign
 
 pytestmark = pytest.mark.django_db
 

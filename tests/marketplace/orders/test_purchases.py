@@ -15,9 +15,9 @@ from marketplace.chain.orders import AppOrder, DatasetOrder, WorkerpoolOrder, si
 from marketplace.deals.models import Category, Deal
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.parsing import TRUST_MAX
+from tests.chain_scaffold import ECT
 from tests.factories.accounts import WalletFactory
 from tests.factories.catalogue import AppFactory, DatasetFactory, WorkerpoolFactory
-from tests.marketplace.chain.hub_helpers import ECT
 
 pytestmark = pytest.mark.django_db
 

@@ -27,9 +27,9 @@ from marketplace.chain.orders import (
 from marketplace.orders import services
 from marketplace.orders.models import InputFile, Order, OrderStatus
 from marketplace.orders.parsing import InvalidOrder, parse_order
+from tests.chain_scaffold import ECT
 from tests.factories.accounts import UserFactory
 from tests.factories.deals import DealFactory
-from tests.marketplace.chain.hub_helpers import ECT
 
 pytestmark = pytest.mark.django_db
 

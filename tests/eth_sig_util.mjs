@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
 // Resolve packages from the repository's node_modules, wherever node runs from.
-const require = createRequire(new URL("../../../package.json", import.meta.url));
+const require = createRequire(new URL("../package.json", import.meta.url));
 const { SignTypedDataVersion, TypedDataUtils, signTypedData } = require("@metamask/eth-sig-util");
 
 const cases = JSON.parse(readFileSync(0, "utf8"));

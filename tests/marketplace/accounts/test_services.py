@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from marketplace.accounts import services, siwe
 from marketplace.accounts.models import SiweNonce, Wallet
-from tests.accounts.helpers import (
+from tests.factories.accounts import UserFactory, WalletFactory
+from tests.marketplace.accounts.helpers import (
     ALICE,
     ALICE_KEY,
     BOB,
@@ -23,7 +24,6 @@ from tests.accounts.helpers import (
     make_message,
     sign,
 )
-from tests.factories.accounts import UserFactory, WalletFactory
 
 User = get_user_model()
 

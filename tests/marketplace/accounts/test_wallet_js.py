@@ -7,8 +7,8 @@ import pytest
 from django.test import Client
 
 from marketplace.accounts.models import Wallet
-from tests.accounts.helpers import ALICE, ALICE_KEY, sign
 from tests.factories.accounts import UserFactory
+from tests.marketplace.accounts.helpers import ALICE, ALICE_KEY, sign
 
 pytestmark = [
     pytest.mark.e2e,

@@ -10,9 +10,9 @@ from rest_framework.pagination import PageNumberPagination
 
 from marketplace.catalogue import services
 from marketplace.catalogue.models import CurationStatus, Listing
+from tests.chain_scaffold import ECT, Market
 from tests.factories.accounts import UserFactory
 from tests.factories.catalogue import AppFactory, DatasetFactory, TagFactory, WorkerpoolFactory
-from tests.marketplace.chain.hub_helpers import ECT, Market
 from tests.marketplace.indexer.helpers import index_to_head
 
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,16 @@ from rest_framework.test import APIClient
 
 from marketplace.accounts import services, siwe
 from marketplace.accounts.models import ApiToken, SiweNonce, Wallet
-from tests.accounts.helpers import ALICE, ALICE_KEY, BOB, BOB_KEY, CHAIN_ID, make_message, sign
 from tests.factories.accounts import UserFactory, WalletFactory
+from tests.marketplace.accounts.helpers import (
+    ALICE,
+    ALICE_KEY,
+    BOB,
+    BOB_KEY,
+    CHAIN_ID,
+    make_message,
+    sign,
+)
 
 User = get_user_model()
 

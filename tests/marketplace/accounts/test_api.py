@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from marketplace.accounts import siwe
 from marketplace.accounts.models import SiweNonce, Wallet
-from tests.accounts.helpers import ALICE, ALICE_KEY, BOB, BOB_KEY, CHAIN_ID, sign
 from tests.factories.accounts import UserFactory, WalletFactory
+from tests.marketplace.accounts.helpers import ALICE, ALICE_KEY, BOB, BOB_KEY, CHAIN_ID, sign
 
 User = get_user_model()
 

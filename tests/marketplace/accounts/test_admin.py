@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from marketplace.accounts.models import SiweNonce
-from tests.accounts.helpers import ALICE, BOB
 from tests.factories.accounts import UserFactory, WalletFactory
+from tests.marketplace.accounts.helpers import ALICE, BOB
 
 
 @pytest.fixture

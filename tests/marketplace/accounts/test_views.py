@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from marketplace.accounts.models import Wallet
-from tests.accounts.helpers import ALICE, BOB
 from tests.factories.accounts import UserFactory, WalletFactory
+from tests.marketplace.accounts.helpers import ALICE, BOB
 
 
 def test_urls_are_under_accounts():

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from marketplace.accounts import siwe
-from tests.accounts.helpers import (
+from tests.marketplace.accounts.helpers import (
     ALICE,
     ALICE_KEY,
     BOB,

@@ -1,18 +1,40 @@
-"""A small market on the test anvil, shared by the matchOrders, signature, PoCo-surface and
-escrow tests: an app, a dataset and a workerpool registered, the requester's, the sponsor's and
-the pool owner's escrows funded, default orders that match each other, and the ledger of
-everything a refused transaction must leave as it was.
+"""Chain scaffolding shared by the tests: markets opened on the test anvil (real contracts), ECT
+transfers, test contracts compiled with solcjs, and MetaMask's own typed-data signer. The
+fixtures that start anvil and deploy the Hub are in tests/chain_fixtures.py.
 
-The contracts are driven directly (the Hub ABI from build.json, `client.TransactionSender`),
-never through a higher-level Hub client, so that these tests pin the contract itself.
+Two markets, for two kinds of test:
 
-Use it from a module-scoped fixture (`open_market`), with the function-scoped `chain` fixture
-in every test that changes the chain::
+- `Market` drives the Hub through the site's Hub client (`marketplace.chain.hub.Hub`), for tests
+  that run deals and tasks::
 
-    @pytest.fixture(scope="module")
-    def market(anvil, w3, hub_deployment, dev_accounts):
-        with open_market(w3, hub_deployment, dev_accounts) as opened:
-            yield opened
+      @pytest.fixture
+      def market(chain, hub_deployment, dev_accounts) -> Market:
+          return Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+
+  or, opened once per module (tests/chain_fixtures.py)::
+
+      @pytest.fixture
+      def market(chain, opened_market) -> Market:
+          return opened_market.copy()
+
+  `Market.open` registers an app, a dataset and a workerpool, and deposits ECT (from dev account
+  0, which holds the whole supply) to the escrow stake of the requester, the scheduler and the
+  workers. Roles, by dev account: 0 funder (owns the Hub), 1 app owner, 2 dataset owner,
+  3 scheduler (owner of `market.workerpool`), 4 requester, 5-8 workers, 9 a second scheduler.
+  Use it under the `chain` fixture: every test then starts from the bare deployment again.
+
+- `ContractMarket` (from `open_market`) drives the contracts directly (the Hub ABI from
+  build.json, `client.TransactionSender`), never through a higher-level Hub client, so that the
+  matchOrders, signature, PoCo-surface and escrow tests pin the contract itself: an app, a
+  dataset and a workerpool registered, the requester's, the sponsor's and the pool owner's
+  escrows funded, default orders that match each other, and the ledger of everything a refused
+  transaction must leave as it was. Use it from a module-scoped fixture, with the
+  function-scoped `chain` fixture in every test that changes the chain::
+
+      @pytest.fixture(scope="module")
+      def market(anvil, w3, hub_deployment, dev_accounts):
+          with open_market(w3, hub_deployment, dev_accounts) as opened:
+              yield opened
 """
 
 from __future__ import annotations
@@ -20,8 +42,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import itertools
 import json
 import shutil
+import socket
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,7 +54,7 @@ from typing import Any
 
 import pytest
 from eth_abi import decode, encode
-from eth_account.messages import encode_defunct
+from eth_account import Account as EthAccount
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from eth_utils.abi import collapse_if_tuple
@@ -40,9 +64,18 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from marketplace.chain import artifacts, client
+from marketplace.chain.client import TransactionSender
 from marketplace.chain.deploy import HubDeployment
 from marketplace.chain.errors import ChainRevert
+from marketplace.chain.hub import (
+    Account,
+    AppRegistration,
+    DatasetRegistration,
+    Hub,
+    WorkerpoolRegistration,
+)
 from marketplace.chain.hub_errors import hub_abis
+from marketplace.chain.ids import task_id
 from marketplace.chain.orders import (
     ZERO_ADDRESS,
     ZERO_BYTES32,
@@ -59,20 +92,358 @@ from marketplace.chain.orders import (
     order_tuple,
     sign_order,
 )
+from marketplace.chain.signing import scheduler_authorization
 
-ROOT = Path(__file__).resolve().parents[3]
-CONTRACTS = Path(__file__).with_name("contracts")
+ROOT = Path(__file__).resolve().parents[1]
+CONTRACTS = ROOT / "tests" / "marketplace" / "chain" / "contracts"
 ETH_SIG_UTIL = Path(__file__).with_name("eth_sig_util.mjs")
 
 ECT = 10**9  # base units per ECT (9 decimals)
+ETH = 10**18  # wei per ETH
+CATEGORY_XS = 0
+XS_SECONDS = 300  # workClockTimeRef of category XS
+CATEGORY_COUNT = 5
+
+
+# ============================================================================ Market (Hub client)
+
+REQUESTER_DEPOSIT = 1_000 * ECT
+SCHEDULER_DEPOSIT = 100 * ECT
+WORKER_DEPOSIT = 100 * ECT
+
+_digests = itertools.count(1)
+
+
+def new_digest() -> bytes:
+    """A result digest (sha256 of some result archive), different at each call."""
+    return hashlib.sha256(f"result {next(_digests)}".encode()).digest()
+
+
+def worker_weight(score: int) -> int:
+    """The Hub's weight of a worker: max(score / 3, 3) - 1."""
+    return max(score // 3, 3) - 1
+
+
+def consensus_trust(weights: list[int]) -> int:
+    """The trust at which workers of these weights, all agreeing and contributing in this
+    order, reach consensus at the last contribution and not before. With a single group of
+    weight g, total = 1 + g and g * trust > (1 + g) * (trust - 1) holds exactly when trust <= g,
+    so the answer is the group weight before the last worker, plus one."""
+    group = 1
+    for weight in weights[:-1]:
+        group *= weight
+    return group + 1 if len(weights) > 1 else 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Orders:
+    """Four signed orders (no dataset when `dataset` is None), ready for matchOrders."""
+
+    app: AppOrder
+    app_sign: bytes
+    dataset: DatasetOrder | None
+    dataset_sign: bytes
+    workerpool: WorkerpoolOrder
+    workerpool_sign: bytes
+    request: RequestOrder
+    request_sign: bytes
+
+    def match_arguments(self) -> dict[str, Any]:
+        """Keyword arguments of `Hub.match_orders` / `Hub.match_orders_call`."""
+        return {
+            "app_order": self.app,
+            "app_sign": self.app_sign,
+            "dataset_order": self.dataset,
+            "dataset_sign": self.dataset_sign,
+            "workerpool_order": self.workerpool,
+            "workerpool_sign": self.workerpool_sign,
+            "request_order": self.request,
+            "request_sign": self.request_sign,
+        }
+
+
+@dataclasses.dataclass
+class Market:
+    """A Hub with one app, one dataset and one workerpool, and funded participants."""
+
+    w3: Web3
+    hub: Hub
+    domain: Domain
+    accounts: list[LocalAccount]
+    app: str
+    dataset: str
+    workerpool: str
+    _senders: dict[str, TransactionSender] = dataclasses.field(default_factory=dict)
+
+    # ------------------------------------------------------------------ roles
+
+    @property
+    def funder(self) -> LocalAccount:
+        return self.accounts[0]
+
+    @property
+    def app_owner(self) -> LocalAccount:
+        return self.accounts[1]
+
+    @property
+    def dataset_owner(self) -> LocalAccount:
+        return self.accounts[2]
+
+    @property
+    def scheduler(self) -> LocalAccount:
+        return self.accounts[3]
+
+    @property
+    def requester(self) -> LocalAccount:
+        return self.accounts[4]
+
+    @property
+    def workers(self) -> list[LocalAccount]:
+        return self.accounts[5:9]
+
+    @property
+    def other_scheduler(self) -> LocalAccount:
+        return self.accounts[9]
+
+    # ------------------------------------------------------------------ set-up
+
+    @classmethod
+    def open(cls, *, w3: Web3, deployment: HubDeployment, accounts: list[LocalAccount]) -> Market:
+        """Register the assets and fund the escrow stakes (see the module docstring)."""
+        hub = Hub(w3=w3, address=deployment.hub)
+        funder = TransactionSender(accounts[0], w3=w3)
+        app = hub.register(
+            sender=funder,
+            asset=AppRegistration(
+                owner=accounts[1].address,
+                name="Word count",
+                multiaddr=b"http://127.0.0.1/apps/wordcount.wasm",
+                checksum=hashlib.sha256(b"wordcount.wasm").digest(),
+            ),
+        )
+        dataset = hub.register(
+            sender=funder,
+            asset=DatasetRegistration(
+                owner=accounts[2].address,
+                name="Corpus",
+                multiaddr=b"http://127.0.0.1/datasets/corpus.bin",
+                checksum=hashlib.sha256(b"corpus.bin").digest(),
+            ),
+        )
+        workerpool = hub.register(
+            sender=funder,
+            asset=WorkerpoolRegistration(owner=accounts[3].address, description="Pool A"),
+        )
+        market = cls(
+            w3=w3,
+            hub=hub,
+            domain=hub_domain(chain_id=w3.eth.chain_id, hub_address=hub.address),
+            accounts=accounts,
+            app=app,
+            dataset=dataset,
+            workerpool=workerpool,
+            _senders={funder.address: funder},
+        )
+        deposits = {
+            market.requester.address: REQUESTER_DEPOSIT,
+            market.scheduler.address: SCHEDULER_DEPOSIT,
+            market.other_scheduler.address: SCHEDULER_DEPOSIT,
+            **{worker.address: WORKER_DEPOSIT for worker in market.workers},
+        }
+        hub.approve_call(amount=sum(deposits.values())).send(funder)
+        for address, amount in deposits.items():
+            hub.deposit_for_call(amount=amount, target=address).send(funder)
+        return market
+
+    def copy(self) -> Market:
+        """The same market for one test: what a test changes on the object (`accounts`, its
+        senders) stays with that test."""
+        return dataclasses.replace(self, accounts=list(self.accounts), _senders={})
+
+    def sender(self, account: LocalAccount) -> TransactionSender:
+        """The (cached) TransactionSender of `account`."""
+        if account.address not in self._senders:
+            self._senders[account.address] = TransactionSender(account, w3=self.w3)
+        return self._senders[account.address]
+
+    def extra_workers(self, count: int, *, deposit: int) -> list[LocalAccount]:
+        """`count` more workers (keys of their own, the same at every call), each with gas money
+        and `deposit` of escrow stake, for tests that need more than `workers`. They join
+        `accounts` (after the roles), so `escrow()` and `assert_escrow_conserved()` count them."""
+        workers = [EthAccount.from_key(keccak(text=f"extra worker {n}")) for n in range(count)]
+        funder = self.sender(self.funder)
+        self.hub.approve_call(amount=count * deposit).send(funder)
+        for worker in workers:
+            client.rpc("anvil_setBalance", [worker.address, hex(10**18)], w3=self.w3)
+            self.hub.deposit_for_call(amount=deposit, target=worker.address).send(funder)
+        # A new list: `accounts` may be the session's dev_accounts, which other tests share.
+        self.accounts = [*self.accounts, *workers]
+        return workers
+
+    def add_workerpool(self, *, owner: LocalAccount, description: str) -> str:
+        """Register another workerpool owned (and scheduled) by `owner`."""
+        return self.hub.register(
+            sender=self.sender(self.funder),
+            asset=WorkerpoolRegistration(owner=owner.address, description=description),
+        )
+
+    # ------------------------------------------------------------------ orders and deals
+
+    def sign_orders(
+        self,
+        *,
+        app_price: int,
+        dataset_price: int | None,
+        workerpool_price: int,
+        volume: int = 1,
+        workerpool_volume: int | None = None,
+        trust: int = 1,
+        category: int = CATEGORY_XS,
+        workerpool: str | None = None,
+        scheduler: LocalAccount | None = None,
+    ) -> Orders:
+        """Orders at exactly these prices for `volume` tasks (the pool order's volume may
+        differ), signed by their owners; `dataset_price` None: no dataset."""
+        workerpool = workerpool or self.workerpool
+        scheduler = scheduler or self.scheduler
+        app = AppOrder(app=self.app, appprice=app_price, volume=max(100, volume))
+        dataset = None
+        if dataset_price is not None:
+            dataset = DatasetOrder(
+                dataset=self.dataset, datasetprice=dataset_price, volume=max(100, volume)
+            )
+        pool = WorkerpoolOrder(
+            workerpool=workerpool,
+            workerpoolprice=workerpool_price,
+            volume=volume if workerpool_volume is None else workerpool_volume,
+            category=category,
+            trust=trust,
+        )
+        request = RequestOrder(
+            app=self.app,
+            appmaxprice=app_price,
+            dataset=dataset.dataset if dataset else ZERO_ADDRESS,
+            datasetmaxprice=dataset_price or 0,
+            workerpoolmaxprice=workerpool_price,
+            requester=self.requester.address,
+            volume=volume,
+            category=category,
+            trust=trust,
+            beneficiary=self.requester.address,
+            params='{"args": "input.txt"}',
+        )
+        return Orders(
+            app=app,
+            app_sign=sign_order(app, self.domain, self.app_owner.key),
+            dataset=dataset,
+            dataset_sign=sign_order(dataset, self.domain, self.dataset_owner.key)
+            if dataset
+            else b"",
+            workerpool=pool,
+            workerpool_sign=sign_order(pool, self.domain, scheduler.key),
+            request=request,
+            request_sign=sign_order(request, self.domain, self.requester.key),
+        )
+
+    def match(self, orders: Orders) -> bytes:
+        """matchOrders sent by the requester; the dealid."""
+        return self.hub.match_orders(sender=self.sender(self.requester), **orders.match_arguments())
+
+    def request_digest(self, orders: Orders) -> bytes:
+        return order_digest(orders.request, self.domain)
+
+    # ------------------------------------------------------------------ tasks
+
+    def initialize(self, dealid: bytes, idx: int = 0) -> bytes:
+        """Initialize task `idx` (sent by the scheduler); its taskid."""
+        self.hub.initialize(sender=self.sender(self.scheduler), dealid=dealid, idx=idx)
+        return task_id(dealid, idx)
+
+    def contribute(
+        self,
+        worker: LocalAccount,
+        taskid: bytes,
+        digest: bytes,
+        *,
+        scheduler: LocalAccount | None = None,
+    ) -> TxReceipt:
+        """`worker` commits to `digest`, authorized by `scheduler` (default: the market's)."""
+        authorization = scheduler_authorization(
+            worker=worker.address, taskid=taskid, scheduler_key=scheduler or self.scheduler
+        )
+        return self.hub.commit(
+            sender=self.sender(worker), taskid=taskid, digest=digest, authorization=authorization
+        )
+
+    def reveal(self, worker: LocalAccount, taskid: bytes, digest: bytes) -> TxReceipt:
+        return self.hub.reveal(sender=self.sender(worker), taskid=taskid, digest=digest)
+
+    def finalize(self, taskid: bytes, *, scheduler: LocalAccount | None = None) -> TxReceipt:
+        return self.hub.finalize(
+            sender=self.sender(scheduler or self.scheduler),
+            taskid=taskid,
+            results=b"http://127.0.0.1/results/" + taskid.hex().encode(),
+        )
+
+    def earn_scores(self, workers: list[LocalAccount], *, tasks: int) -> None:
+        """Run `tasks` tasks in which all `workers` contribute the same result and win: each
+        gains one point per task. One deal per task, at the trust that makes the last of them
+        reach consensus (it changes as their weights grow). Cheap prices."""
+        for _ in range(tasks):
+            weights = [worker_weight(self.hub.score(worker.address)) for worker in workers]
+            orders = self.sign_orders(
+                app_price=0,
+                dataset_price=None,
+                workerpool_price=ECT // 10,
+                trust=consensus_trust(weights),
+            )
+            taskid = self.initialize(self.match(orders))
+            digest = new_digest()
+            for worker in workers:
+                self.contribute(worker, taskid, digest)
+            for worker in workers:
+                self.reveal(worker, taskid, digest)
+            self.finalize(taskid)
+
+    # ------------------------------------------------------------------ time and escrow
+
+    def advance(self, seconds: int) -> None:
+        """Move the chain's clock forward and mine a block at the new time."""
+        client.rpc("evm_increaseTime", [seconds], w3=self.w3)
+        client.rpc("evm_mine", w3=self.w3)
+
+    def now(self) -> int:
+        return self.w3.eth.get_block("latest")["timestamp"]
+
+    def escrow(self) -> dict[str, Account]:
+        """Escrow account of every participant (all dev accounts)."""
+        return {account.address: self.hub.account(account.address) for account in self.accounts}
+
+    def assert_escrow_conserved(self) -> None:
+        """ECT held by the Hub == Σ stake + Σ locked of every participant + kitty."""
+        accounts = self.escrow().values()
+        held = sum(account.stake + account.locked for account in accounts) + self.hub.kitty()
+        assert self.hub.token_balance(self.hub.address) == held
+
+
+def escrow_changes(
+    before: dict[str, Account], after: dict[str, Account]
+) -> dict[str, tuple[int, int]]:
+    """(Δstake, Δlocked) of each account whose escrow changed, and of no other."""
+    return {
+        address: (after[address].stake - old.stake, after[address].locked - old.locked)
+        for address, old in before.items()
+        if after[address] != old
+    }
+
+
+# ============================================================================ ContractMarket
+
 APP_PRICE = 2 * ECT
 DATASET_PRICE = 1 * ECT
 WORKERPOOL_PRICE = 3 * ECT
 DEPOSIT = 100 * ECT
 WORKER_STAKE_RATIO = 30  # a new workerpool's policy, in percent
-CATEGORY = 0  # XS: workClockTimeRef 300 s
-CATEGORY_COUNT = 5
-TIME_REF = 300
 # What the market registers (after the owner): createApp, createDataset, createWorkerpool.
 APP_REGISTRATION = (
     "Word count",
@@ -130,24 +501,13 @@ ROLE_INDEX = {
 FUNDED_ROLES = ("requester", "sponsor", "pool_owner", "worker")
 
 
-def deal_id(request_digest: bytes, consumed_before: int) -> bytes:
-    """keccak256(abi.encodePacked(requestDigest, uint256 consumedBefore))."""
-    return keccak(request_digest + consumed_before.to_bytes(32, "big"))
-
-
-def task_id(dealid: bytes, index: int) -> bytes:
-    """keccak256(abi.encodePacked(dealid, uint256 idx))."""
-    return keccak(dealid + index.to_bytes(32, "big"))
-
-
 def worker_authorization(scheduler: LocalAccount, worker: str, taskid: bytes) -> bytes:
     """The scheduler's EIP-191 signature of keccak256(abi.encodePacked(worker, taskid))."""
-    message = encode_defunct(primitive=keccak(bytes.fromhex(worker[2:]) + taskid))
-    return bytes(scheduler.sign_message(message).signature)
+    return scheduler_authorization(worker=worker, taskid=taskid, scheduler_key=scheduler)
 
 
 @dataclasses.dataclass(frozen=True)
-class Orders:
+class ContractOrders:
     """The four orders of one matchOrders call (dataset NO_DATASET when the deal has none)."""
 
     app: AppOrder
@@ -162,12 +522,12 @@ class Orders:
         """The order of `kind`: "app", "dataset", "workerpool" or "request"."""
         return getattr(self, kind)
 
-    def replace(self, **changes: Order) -> Orders:
+    def replace(self, **changes: Order) -> ContractOrders:
         return dataclasses.replace(self, **changes)
 
 
 @dataclasses.dataclass
-class Market:
+class ContractMarket:
     w3: Web3
     deployment: HubDeployment
     hub: Contract
@@ -209,7 +569,7 @@ class Market:
             "workerpool": self.workerpool,
             "workerpoolprice": WORKERPOOL_PRICE,
             "volume": 100,
-            "category": CATEGORY,
+            "category": CATEGORY_XS,
         }
         return WorkerpoolOrder(**{**defaults, **fields})
 
@@ -222,7 +582,7 @@ class Market:
             "workerpoolmaxprice": WORKERPOOL_PRICE,
             "requester": self.requester.address,
             "volume": 1,
-            "category": CATEGORY,
+            "category": CATEGORY_XS,
             "beneficiary": self.requester.address,
             "params": json.dumps({"args": "--words 3", "iexec_result_storage_provider": "ipfs"}),
         }
@@ -238,11 +598,11 @@ class Market:
         }[kind]
         return build(**fields)
 
-    def orders(self, *, with_dataset: bool = True, **requested: Any) -> Orders:
+    def orders(self, *, with_dataset: bool = True, **requested: Any) -> ContractOrders:
         """Default orders that match; `requested` overrides fields of the request order."""
         if not with_dataset:
             requested = {"dataset": ZERO_ADDRESS, "datasetmaxprice": 0, **requested}
-        return Orders(
+        return ContractOrders(
             app=self.app_order(),
             dataset=self.dataset_order() if with_dataset else NO_DATASET,
             workerpool=self.workerpool_order(),
@@ -273,7 +633,11 @@ class Market:
     # ------------------------------------------------------------------------ Hub calls
 
     def match_calldata(
-        self, orders: Orders, *, signatures: dict[str, bytes] | None = None, sponsored: bool = False
+        self,
+        orders: ContractOrders,
+        *,
+        signatures: dict[str, bytes] | None = None,
+        sponsored: bool = False,
     ) -> str:
         """matchOrders (or sponsorMatchOrders) calldata; each order signed by its owner unless
         `signatures` gives its `sign` ("app", "dataset", "workerpool", "request")."""
@@ -287,7 +651,7 @@ class Market:
 
     def match(
         self,
-        orders: Orders,
+        orders: ContractOrders,
         *,
         by: LocalAccount | None = None,
         signatures: dict[str, bytes] | None = None,
@@ -403,7 +767,7 @@ def _function_types(address: str, abi: Sequence[dict], name: str) -> tuple[bytes
     return _FUNCTION_TYPES[key]
 
 
-# ---------------------------------------------------------------------------- setup
+# ---------------------------------------------------------------------------- opening
 
 
 def _register_assets(
@@ -436,7 +800,7 @@ def _register_assets(
 @contextmanager
 def open_market(
     w3: Web3, deployment: HubDeployment, dev_accounts: Sequence[LocalAccount]
-) -> Iterator[Market]:
+) -> Iterator[ContractMarket]:
     """Register the assets and fund the escrows (DEPOSIT each for the requester, the sponsor,
     the pool owner and the worker) on top of the deployment; undo it all on exit."""
     snapshot = client.rpc("evm_snapshot", w3=w3)
@@ -455,7 +819,7 @@ def open_market(
                 "workerpool": accounts["pool_owner"].address,
             },
         )
-        market = Market(
+        market = ContractMarket(
             w3=w3,
             deployment=deployment,
             hub=w3.eth.contract(address=deployment.hub, abi=artifacts.abi("Hub")),
@@ -475,7 +839,29 @@ def open_market(
         client.rpc("evm_revert", [snapshot], w3=w3)
 
 
-# ---------------------------------------------------------------------------- node tools
+# ============================================================================ ECT
+
+
+def ect_balance(w3: Web3, deployment: HubDeployment, address: str) -> int:
+    token = w3.eth.contract(address=deployment.token, abi=artifacts.abi("ECT"))
+    return token.functions.balanceOf(address).call()
+
+
+def send_ect(deployment: HubDeployment, sender: LocalAccount, recipient: str, units: int) -> None:
+    token = Web3().eth.contract(address=deployment.token, abi=artifacts.abi("ECT"))
+    TransactionSender(sender).send(
+        to=deployment.token, data=token.encode_abi("transfer", args=[recipient, units])
+    )
+
+
+def closed_port_url() -> str:
+    """A loopback URL where nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+# ============================================================================ node tools
 
 
 def _node() -> str:
@@ -521,7 +907,7 @@ def compile_test_contract(file_name: str, contract_name: str) -> tuple[list[dict
 
 
 def deploy_test_contract(
-    market: Market, account: LocalAccount, file_name: str, contract_name: str, *args: Any
+    market: ContractMarket, account: LocalAccount, file_name: str, contract_name: str, *args: Any
 ) -> Contract:
     abi, bytecode = compile_test_contract(file_name, contract_name)
     constructor = next((entry for entry in abi if entry["type"] == "constructor"), {"inputs": []})
@@ -530,15 +916,12 @@ def deploy_test_contract(
     return market.w3.eth.contract(address=receipt["contractAddress"], abi=abi)
 
 
-def metamask_sign(cases: Sequence[tuple[dict[str, Any], LocalAccount]]) -> list[dict[str, str]]:
-    """{digest, signature} that @metamask/eth-sig-util (signTypedData V4, run in node) gives
-    for each (typed data, signer)."""
-    payload = [
-        {"data": data, "privateKey": "0x" + bytes(account.key).hex()} for data, account in cases
-    ]
+def metamask_sign(cases: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """For each {data: typed data, privateKey: 0x hex}, what MetaMask computes for
+    eth_signTypedData_v4: {digest, signature}; one run of node for them all."""
     completed = subprocess.run(  # noqa: S603 - node with our own script
         [_node(), str(ETH_SIG_UTIL)],
-        input=json.dumps(payload),
+        input=json.dumps(cases),
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.accounts.helpers import CHAIN_ID
+from tests.marketplace.accounts.helpers import CHAIN_ID
 
 
 @pytest.fixture(autouse=True)
