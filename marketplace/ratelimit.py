@@ -120,26 +120,31 @@ def wait_text(seconds: int) -> str:
 def _increment(limit: Limit) -> int:
     seconds = limit.rate.seconds
     if cache.add(limit.key, 0, timeout=seconds):
-        cache.set(_end_key(limit), time.time() + seconds, timeout=seconds)
+        cache.set(_end_key(limit), _now() + seconds, timeout=seconds)
     try:
         return cache.incr(limit.key)
     except ValueError:  # the window ended between add and incr: this turn opens the next one
         cache.set(limit.key, 1, timeout=seconds)
-        cache.set(_end_key(limit), time.time() + seconds, timeout=seconds)
+        cache.set(_end_key(limit), _now() + seconds, timeout=seconds)
         return 1
 
 
 def _restart_window(limit: Limit) -> None:
     seconds = limit.rate.seconds
     cache.touch(limit.key, timeout=seconds)
-    cache.set(_end_key(limit), time.time() + seconds, timeout=seconds)
+    cache.set(_end_key(limit), _now() + seconds, timeout=seconds)
 
 
 def _seconds_left(limit: Limit) -> int:
     end = cache.get(_end_key(limit))
     if end is None:
         return limit.rate.seconds
-    return max(1, math.ceil(end - time.time()))
+    return max(1, math.ceil(end - _now()))
+
+
+def _now() -> float:
+    """The limiter's clock (wall time: windows end at a moment every process agrees on)."""
+    return time.time()
 
 
 def _end_key(limit: Limit) -> str:
