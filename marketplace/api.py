@@ -20,7 +20,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.validators import RegexValidator
+from django.template.defaultfilters import filesizeformat
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
@@ -30,7 +33,7 @@ from rest_framework.views import set_rollback
 
 from marketplace.addresses import ADDRESS_HINT, ADDRESS_LENGTH, ADDRESS_PATTERN, normalize
 from marketplace.chain.errors import ChainError, ChainUnavailable
-from marketplace.errors import AppError, Unavailable, error_body
+from marketplace.errors import AppError, TooLarge, Unavailable, error_body
 
 DOCS_URL = "/api/docs/"
 API_PREFIX = "/api/"
@@ -381,6 +384,16 @@ def app_error(exc: Exception, view: Any = None) -> AppError | None:
         return Unavailable(str(exc))
     if isinstance(exc, ChainError):
         return AppError(str(exc))
+    if isinstance(exc, RequestDataTooBig):
+        return TooLarge(
+            "The request's form data is over "
+            f"{filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)} (files aside): send less."
+        )
+    if isinstance(exc, TooManyFieldsSent):
+        return AppError(
+            f"The request has over {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} form fields: send "
+            "only the form's own."
+        )
     return None
 
 

@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.defaultfilters import filesizeformat
 
 from frontend.errors import app_error_page
-from marketplace.api import CSRF_HINT, DOCS_URL, is_api
-from marketplace.errors import AppError, TooLarge, error_body
+from marketplace.api import CSRF_HINT, DOCS_URL, app_error, is_api
+from marketplace.errors import TooLarge, error_body
 
 # Room for the other fields of a submission form besides its file.
 FORM_OVERHEAD_BYTES = 1024 * 1024
@@ -75,8 +75,12 @@ class AppErrorPageMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception):
-        if isinstance(exception, AppError) and not is_api(request):
-            return app_error_page(request, exception)
+        # Django's refusals of an oversized form are AppErrors too (marketplace.api.app_error).
+        error = app_error(exception)
+        if error is not None and not is_api(request):
+            return app_error_page(request, error)
+        if error is not None:
+            return JsonResponse(error.body(), status=error.status)
         return None
 
 
