@@ -1,5 +1,5 @@
-"""The Hub's codes and the ids it derives, as pure functions: order kinds, task and contribution
-statuses, dealids, taskids, result hashes and seals.
+"""The Hub's codes and the ids it derives, as pure functions: order kinds, markets (asset kinds),
+task and contribution statuses, dealids, taskids, result hashes and seals.
 
 No web3 and no Django here: the models, the chain layer and the worker agent share these
 definitions, and importing them stays cheap.
@@ -30,6 +30,11 @@ class _ChoicesType(enum.EnumMeta):
     def values(cls) -> list[str]:
         """The stored values, in definition order."""
         return [value for value, _ in cls.choices]
+
+    @property
+    def do_not_call_in_templates(cls) -> bool:
+        """Templates read members off the class (as Django's Choices let them), never call it."""
+        return True
 
 
 class HubChoice(str, enum.Enum, metaclass=_ChoicesType):
@@ -66,6 +71,15 @@ class OrderKind(HubChoice):
     DATASET = "dataset", 1, "Dataset order"
     WORKERPOOL = "workerpool", 2, "Workerpool order"
     REQUEST = "request", 3, "Request order"
+
+
+class Market(HubChoice):
+    """The three markets, and the kind of the asset each one lists: the registry entries the Hub
+    knows (its `asset` codes, as OrderKind's first three)."""
+
+    APP = "app", 0, "App"
+    DATASET = "dataset", 1, "Dataset"
+    POOL = "pool", 2, "Worker pool"
 
 
 class TaskStatus(HubChoice):

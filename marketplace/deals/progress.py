@@ -29,14 +29,13 @@ from django.utils import timezone
 
 from marketplace.accounts.selectors import wallet_list
 from marketplace.deals import selectors
-from marketplace.deals.models import ContributionStatus, Deal, Task, TaskStatus
-from marketplace.indexer.models import ChainEvent
+from marketplace.indexer.models import ChainEvent, ContributionStatus, Deal, Task, TaskStatus
 from pools.models import LIVE_REPLICATES, ReplicateStatus, RunStatus, TaskRun
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-    from marketplace.deals.models import Contribution
+    from marketplace.indexer.models import Contribution
     from pools.models import Replicate
 
 DEFAULT_POLL_SECONDS = 2

@@ -44,7 +44,6 @@ from django.db import (
 from django.utils import timezone
 
 from marketplace.catalogue.freshness import catalogue_changed
-from marketplace.catalogue.models import Asset, Market
 from marketplace.chain.anvil import DEV_CHAIN_ID
 from marketplace.chain.errors import ChainError, ChainUnavailable
 from marketplace.chain.events import DecodedEvent, EventCatalogue, MalformedLog
@@ -56,15 +55,25 @@ from marketplace.chain.feed import (
     RangeTooLarge,
     RateLimited,
 )
+from marketplace.chain.ids import Market
 from marketplace.indexer import changes as journal
 from marketplace.indexer.changes import Changes, copy_rows, insert_rows
 from marketplace.indexer.listings import link_listing
 from marketplace.indexer.models import (
+    Asset,
+    Category,
     ChainEvent,
+    Contribution,
+    Deal,
+    EscrowAccount,
     IndexedBlock,
     IndexerState,
     IndexerStatus,
+    OrderFill,
+    Task,
     UndoRecord,
+    Worker,
+    WorkerBond,
 )
 from marketplace.indexer.projections import project, touched_deals, touched_keys
 from marketplace.indexer.signals import deals_changed
@@ -766,21 +775,19 @@ def _checksum(address: str) -> str:
 def forget_chain(chain_id: int) -> None:
     """Delete everything indexed of `chain_id` (events, blocks, journal, projections), keeping
     the listings; they lose their assets' records."""
-    from marketplace.deals import models as deals
-
     for model in (
         ChainEvent,
         IndexedBlock,
         UndoRecord,
         Asset,
-        deals.Category,
-        deals.OrderFill,
-        deals.Deal,
-        deals.Task,
-        deals.Contribution,
-        deals.EscrowAccount,
-        deals.Worker,
-        deals.WorkerBond,
+        Category,
+        OrderFill,
+        Deal,
+        Task,
+        Contribution,
+        EscrowAccount,
+        Worker,
+        WorkerBond,
     ):
         model.objects.filter(chain_id=chain_id).delete()
 

@@ -7,8 +7,9 @@ from django.db import IntegrityError, transaction
 
 from marketplace.accounts.models import Wallet
 from marketplace.catalogue.markets import MARKETS
-from marketplace.catalogue.models import Asset, CurationStatus, Listing
+from marketplace.catalogue.models import CurationStatus, Listing
 from marketplace.indexer.changes import Changes
+from marketplace.indexer.models import Asset
 from marketplace.indexer.projections import LISTING_FIELDS
 
 PENDING_SUMMARY = "Registered on chain; its owner has not described it here yet."
