@@ -30,8 +30,8 @@ from marketplace.chain.amounts import format_ect
 from marketplace.chain.errors import ChainError, ContractsNotDeployed
 from marketplace.chain.ids import OrderKind
 from marketplace.chain.selectors import current_hub
-from marketplace.deals.notify import progress_changed
 from marketplace.indexer.models import Asset, Worker, WorkerBond
+from marketplace.indexer.notify import progress_changed
 from pools.models import (
     Admission,
     AdmittedVia,

@@ -31,8 +31,8 @@ from marketplace.catalogue.models import Market
 from marketplace.chain.errors import ChainError, ChainRevert
 from marketplace.chain.ids import TaskStatus, task_id
 from marketplace.chain.signing import scheduler_authorization
-from marketplace.deals.notify import progress_changed
 from marketplace.indexer.models import Asset, Deal, Task, Worker
+from marketplace.indexer.notify import progress_changed
 from marketplace.indexer.selectors import index_freshness
 from pools import membership
 from pools.models import (

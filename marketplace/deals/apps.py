@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
-from marketplace.deals.notify import progress_changed
+from marketplace.indexer.notify import progress_changed
 from marketplace.indexer.signals import deals_changed
 
 # More deals than this in one indexed batch are left to the pages' own re-reads

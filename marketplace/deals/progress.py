@@ -1,5 +1,5 @@
 """Live progress of deals: where a deal stands now, as one viewer may see it (`deal_snapshot`).
-Services nudge the websocket consumers after they change a deal (marketplace.deals.notify).
+Services nudge the websocket consumers after they change a deal (marketplace.indexer.notify).
 
 A snapshot merges two records of the same work: the chain's (marketplace.deals: Deal, Task,
 Contribution, as indexed) and the site's (pools.models: the TaskRun and Replicates of the pools it
