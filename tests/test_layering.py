@@ -95,14 +95,6 @@ KNOWN: set[tuple[str, str]] = {
     ("marketplace.indexer.changes", "marketplace.catalogue.models"),
     ("marketplace.indexer.projections", "marketplace.catalogue.models"),
     ("marketplace.indexer.selectors", "marketplace.catalogue.models"),
-    # The indexer's followers, called by name: they become an ordered list it is given.
-    ("marketplace.indexer.engine", "marketplace.catalogue.freshness"),
-    ("marketplace.indexer.engine", "marketplace.orders.services"),
-    # Listings for assets seen on chain: made by a catalogue service, not the indexer.
-    ("marketplace.indexer.listings", "marketplace.catalogue.markets"),
-    ("marketplace.indexer.listings", "marketplace.catalogue.models"),
-    ("marketplace.indexer.listings", "marketplace.catalogue.services"),
-    ("marketplace.indexer.listings", "marketplace.catalogue.texts"),
     ("marketplace.indexer.selectors", "marketplace.catalogue.markets"),
 }
 
