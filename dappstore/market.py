@@ -10,8 +10,8 @@ from dappstore.forms import AppForm
 from dappstore.models import App
 from marketplace.catalogue.forms import ListingFilterForm
 from marketplace.catalogue.markets import MarketAdapter
-from marketplace.catalogue.models import Asset, Listing, Market
-from marketplace.deals.models import OrderKind
+from marketplace.catalogue.models import Listing, Market
+from marketplace.indexer.models import Asset, OrderKind
 
 
 class AppMarket(MarketAdapter):

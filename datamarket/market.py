@@ -10,8 +10,8 @@ from datamarket.forms import DatasetForm
 from datamarket.models import Dataset
 from marketplace.catalogue.forms import ListingFilterForm
 from marketplace.catalogue.markets import MarketAdapter
-from marketplace.catalogue.models import Asset, Listing, Market
-from marketplace.deals.models import OrderKind
+from marketplace.catalogue.models import Listing, Market
+from marketplace.indexer.models import Asset, OrderKind
 
 
 class DatasetMarket(MarketAdapter):

@@ -14,8 +14,9 @@ from django.views.decorators.http import require_http_methods
 from datamarket import services
 from datamarket.forms import KeyPolicyForm
 from marketplace.catalogue import selectors as catalogue_selectors
-from marketplace.catalogue.models import Asset, Listing, Market
+from marketplace.catalogue.models import Listing, Market
 from marketplace.catalogue.services import CatalogueError
+from marketplace.indexer.models import Asset
 from marketplace.notfound import NotFound
 
 RELEASES_PAGE = 50

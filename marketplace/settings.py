@@ -395,6 +395,13 @@ INDEXER_POLL_SECONDS = env.float("INDEXER_POLL_SECONDS", default=0.5)
 # of blocks to that, and halves it when the node refuses a range).
 INDEXER_FIRST_RANGE = env.int("INDEXER_FIRST_RANGE", default=50)
 INDEXER_TARGET_EVENTS = env.int("INDEXER_TARGET_EVENTS", default=10_000)
+# Who the indexer tells of each batch it writes, in this order (marketplace.indexer.followers):
+# the catalogue (list pages, listings of new assets), the order book, the deal pages.
+INDEXER_FOLLOWERS = [
+    "marketplace.catalogue.followers.CatalogueFollower",
+    "marketplace.orders.followers.OrderBookFollower",
+    "marketplace.deals.followers.DealPagesFollower",
+]
 # The index counts as lagging (pages warn) when it last reached the head this long ago.
 INDEXER_LAG_SECONDS = env.float("INDEXER_LAG_SECONDS", default=60.0)
 # Drips of the development chain's faucet, per user, per wallet and per client address.

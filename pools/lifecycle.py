@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from marketplace.chain.errors import ChainError
 from marketplace.chain.ids import TaskStatus
-from marketplace.deals.models import Task
+from marketplace.indexer.models import Task
 from pools import scheduler
 from pools.models import Replicate, ReplicateStatus, RunStatus, TaskRun
 

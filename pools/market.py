@@ -7,9 +7,9 @@ from html import escape
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from marketplace.catalogue.markets import MarketAdapter
-from marketplace.catalogue.models import Asset, Listing, Market
+from marketplace.catalogue.models import Listing, Market
 from marketplace.catalogue.selectors import ListingFilters
-from marketplace.deals.models import OrderKind
+from marketplace.indexer.models import Asset, OrderKind
 from pools.forms import WorkerpoolFilterForm, WorkerpoolForm
 from pools.models import EnergyClass, Region, Workerpool
 

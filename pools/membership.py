@@ -25,14 +25,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from marketplace.accounts.models import Wallet
-from marketplace.catalogue.models import Asset, Market
+from marketplace.catalogue.models import Market
 from marketplace.chain.amounts import format_ect
 from marketplace.chain.errors import ChainError, ContractsNotDeployed
 from marketplace.chain.ids import OrderKind
 from marketplace.chain.selectors import current_hub
-from marketplace.deals.models import Worker, WorkerBond
-from marketplace.deals.notify import progress_changed
 from marketplace.errors import Conflict
+from marketplace.indexer.models import Asset, Worker, WorkerBond
+from marketplace.indexer.notify import progress_changed
 from pools.models import (
     Admission,
     AdmittedVia,

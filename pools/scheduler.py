@@ -27,13 +27,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from datamarket.selectors import datasets_closed_to
-from marketplace.catalogue.models import Asset, Market
+from marketplace.catalogue.models import Market
 from marketplace.chain.errors import ChainError, ChainRevert
 from marketplace.chain.ids import TaskStatus, task_id
 from marketplace.chain.signing import scheduler_authorization
-from marketplace.deals.models import Deal, Task, Worker
-from marketplace.deals.notify import progress_changed
 from marketplace.errors import Forbidden
+from marketplace.indexer.models import Asset, Deal, Task, Worker
+from marketplace.indexer.notify import progress_changed
 from marketplace.indexer.selectors import index_freshness
 from pools import membership
 from pools.models import (

@@ -16,8 +16,8 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from marketplace.deals.models import Deal, Task
 from marketplace.downloads import download
+from marketplace.indexer.models import Deal, Task
 from marketplace.notfound import NotFound
 from pools.models import Replicate, ReplicateStatus
 from worker.results import ArchiveMember, UnsafeArchive, check_result_archive

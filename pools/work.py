@@ -22,12 +22,12 @@ from django.utils import timezone
 
 from datamarket.services import KeyRefused, dataset_key_release
 from marketplace.catalogue.markets import MARKETS
-from marketplace.catalogue.models import Asset, Listing
+from marketplace.catalogue.models import Listing
 from marketplace.chain.ids import ContributionStatus, result_hash
 from marketplace.chain.selectors import current_hub
-from marketplace.deals.models import Category, Deal, Task
-from marketplace.deals.notify import progress_changed
 from marketplace.errors import AppError
+from marketplace.indexer.models import Asset, Category, Deal, Task
+from marketplace.indexer.notify import progress_changed
 from pools import membership
 from pools.models import AdmittedVia, PoolMember, Replicate, ReplicateStatus
 from pools.run_limits import limits_for_category

@@ -91,37 +91,11 @@ ENTRY_POINT_PARTS = {"management", "templatetags"}
 
 # Imports the layering does not allow yet, each with where it goes. This list only shrinks.
 KNOWN: set[tuple[str, str]] = {
-    # Chain projections still in deals' and the catalogue's models: they move to the indexer.
-    ("dappstore.market", "marketplace.deals.models"),
-    ("datamarket.market", "marketplace.deals.models"),
+    # The indexer reads and edits listings (reputation, and the journal of linked ones).
     ("marketplace.indexer.changes", "marketplace.catalogue.models"),
-    ("marketplace.indexer.engine", "marketplace.catalogue.models"),
-    ("marketplace.indexer.engine", "marketplace.deals.models"),
     ("marketplace.indexer.projections", "marketplace.catalogue.models"),
-    ("marketplace.indexer.projections", "marketplace.deals.models"),
     ("marketplace.indexer.selectors", "marketplace.catalogue.models"),
-    ("marketplace.indexer.selectors", "marketplace.deals.models"),
-    ("pools.lifecycle", "marketplace.deals.models"),
-    ("pools.market", "marketplace.deals.models"),
-    ("pools.membership", "marketplace.deals.models"),
-    ("pools.scheduler", "marketplace.deals.models"),
-    ("pools.work", "marketplace.deals.models"),
-    # The address validator models use: from marketplace.fields.
-    ("marketplace.accounts.models", "marketplace.catalogue.models"),
-    ("marketplace.chain.models", "marketplace.catalogue.models"),
-    # The indexer's followers, called by name: they become an ordered list it is given.
-    ("marketplace.indexer.engine", "marketplace.catalogue.freshness"),
-    ("marketplace.indexer.engine", "marketplace.orders.services"),
-    # Listings for assets seen on chain: made by a catalogue service, not the indexer.
-    ("marketplace.indexer.listings", "marketplace.catalogue.markets"),
-    ("marketplace.indexer.listings", "marketplace.catalogue.models"),
-    ("marketplace.indexer.listings", "marketplace.catalogue.services"),
-    ("marketplace.indexer.listings", "marketplace.catalogue.texts"),
     ("marketplace.indexer.selectors", "marketplace.catalogue.markets"),
-    # The deal-changed notice moves down with the projections.
-    ("pools.membership", "marketplace.deals.notify"),
-    ("pools.scheduler", "marketplace.deals.notify"),
-    ("pools.work", "marketplace.deals.notify"),
 }
 
 

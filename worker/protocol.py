@@ -1,5 +1,6 @@
 """The Hub's protocol as the site and its workers follow it (PROTOCOL.md): order kinds, task and
-contribution statuses, dealids, taskids, result hashes and seals, as pure functions.
+contribution statuses, markets (asset kinds), dealids, taskids, result hashes and seals, as
+pure functions.
 
 Defined once, here: the worker agent imports nothing of the site, and the site
 (`marketplace.chain.ids`, its models, its chain layer) takes these very objects. No web3 and no
@@ -31,6 +32,11 @@ class _ChoicesType(enum.EnumMeta):
     def values(cls) -> list[str]:
         """The stored values, in definition order."""
         return [value for value, _ in cls.choices]
+
+    @property
+    def do_not_call_in_templates(cls) -> bool:
+        """Templates read members off the class (as Django's Choices let them), never call it."""
+        return True
 
 
 class HubChoice(str, enum.Enum, metaclass=_ChoicesType):
@@ -67,6 +73,15 @@ class OrderKind(HubChoice):
     DATASET = "dataset", 1, "Dataset order"
     WORKERPOOL = "workerpool", 2, "Workerpool order"
     REQUEST = "request", 3, "Request order"
+
+
+class Market(HubChoice):
+    """The three markets, and the kind of the asset each one lists: the registry entries the Hub
+    knows (its `asset` codes, as OrderKind's first three)."""
+
+    APP = "app", 0, "App"
+    DATASET = "dataset", 1, "Dataset"
+    POOL = "pool", 2, "Worker pool"
 
 
 class TaskStatus(HubChoice):

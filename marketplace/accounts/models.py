@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from marketplace.catalogue.models import wallet_address_validator
+from marketplace.fields import wallet_address_validator
 
 
 class Wallet(models.Model):

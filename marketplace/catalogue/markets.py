@@ -18,8 +18,9 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.module_loading import import_string
 
-from marketplace.catalogue.models import Asset, Listing, TaskCategory
+from marketplace.catalogue.models import Listing, TaskCategory
 from marketplace.chain.amounts import ECT_DECIMALS, to_units
+from marketplace.indexer.models import Asset
 
 if TYPE_CHECKING:
     from django.db.models.fields.files import FieldFile

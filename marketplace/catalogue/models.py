@@ -22,13 +22,10 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+# The markets are the Hub's asset kinds (one definition); importable from here, where listings
+# use them.
+from marketplace.chain.ids import Market
 from marketplace.fields import wallet_address_validator
-
-
-class Market(models.TextChoices):
-    APP = "app", "App"
-    DATASET = "dataset", "Dataset"
-    POOL = "pool", "Worker pool"
 
 
 class TaskCategory(models.TextChoices):
@@ -296,50 +293,3 @@ class CurationDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.listing}: {self.from_status} → {self.to_status}"
-
-
-class Asset(models.Model):
-    """An app, dataset or workerpool registered on chain, as the indexer sees it: its
-    registration, its owner (the NFT's holder), and what it sold. Written by the indexer only.
-
-    A listing shows the asset whose address is its `chain_address`. `block_number` is the
-    block of the last change: above the indexer's confirmed height, the row is unconfirmed."""
-
-    chain_id = models.PositiveBigIntegerField()
-    address = models.CharField(max_length=42)
-    kind = models.CharField(max_length=8, choices=Market.choices)
-    owner = models.CharField(max_length=42)
-    listing = models.ForeignKey(
-        Listing, on_delete=models.SET_NULL, null=True, blank=True, related_name="assets"
-    )
-    name = models.CharField(max_length=200, help_text="Name, or a pool's description.")
-    multiaddr = models.TextField(blank=True)
-    checksum = models.CharField(max_length=66, blank=True)
-    registered_block = models.BigIntegerField()
-    registered_at = models.DateTimeField(null=True)
-    worker_stake_ratio = models.PositiveIntegerField(null=True, help_text="Pools: percent.")
-    scheduler_reward_ratio = models.PositiveIntegerField(null=True, help_text="Pools: percent.")
-
-    deals = models.PositiveIntegerField(default=0)
-    volume_sold = models.PositiveBigIntegerField(default=0, help_text="Tasks bought.")
-    tasks_completed = models.PositiveBigIntegerField(default=0)
-    tasks_failed = models.PositiveBigIntegerField(default=0)
-    revenue = models.DecimalField(
-        max_digits=78, decimal_places=0, default=0, help_text="ECT base units earned."
-    )
-    block_number = models.BigIntegerField(help_text="Block of the last change.")
-
-    KEY = "address"
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["chain_id", "address"], name="asset_unique")]
-        indexes = [models.Index(fields=["chain_id", "owner"], name="asset_by_owner")]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.address}"
-
-    @property
-    def success_rate(self) -> float | None:
-        """Completed among finished tasks (None before the first one finishes)."""
-        finished = self.tasks_completed + self.tasks_failed
-        return self.tasks_completed / finished if finished else None

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import PUBLIC_STATUSES, Listing
+from marketplace.catalogue.services import listing_set_chain_address
 from marketplace.chain.errors import ChainError
 
 if TYPE_CHECKING:
@@ -68,6 +69,6 @@ def listing_mark_registered(*, listing: Listing, hub: Hub) -> str:
             "The registration is not on chain yet: wait for the transaction to be mined, then "
             "try again."
         )
-    listing.chain_address = address
-    listing.save(update_fields=["chain_address", "updated_at"])
+    listing_set_chain_address(listing=listing, address=address)
+    listing.save(update_fields=["updated_at"])
     return address

@@ -201,6 +201,15 @@ def listing_create(
     return listing
 
 
+def listing_set_chain_address(*, listing: Listing, address: str) -> None:
+    """Link `listing` to its asset registered at `address` (empty: unlink it). The one writer
+    of `Listing.chain_address`: the registration flow, the demo and the listings of assets
+    seen on chain all go through here. Written at once, so that the next lookup by address
+    (another asset of the same indexed batch) finds it."""
+    listing.chain_address = address
+    Listing.objects.filter(pk=listing.pk).update(chain_address=address)
+
+
 @atomic_with_files()
 def listing_update(
     *,

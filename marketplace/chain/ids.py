@@ -1,5 +1,5 @@
-"""The Hub's codes and the ids it derives (order kinds, task and contribution statuses, dealids,
-taskids, result hashes and seals), for the site.
+"""The Hub's codes and the ids it derives (order kinds, markets, task and contribution statuses,
+dealids, taskids, result hashes and seals), for the site.
 
 They are defined once, in `worker.protocol`: the worker agent, which imports nothing of the
 site, follows the same protocol. No web3 and no Django, so importing them stays cheap.
@@ -10,6 +10,7 @@ from __future__ import annotations
 from worker.protocol import (
     ContributionStatus,
     HubChoice,
+    Market,
     OrderKind,
     TaskStatus,
     address_bytes,
@@ -23,6 +24,7 @@ from worker.protocol import (
 __all__ = [
     "ContributionStatus",
     "HubChoice",
+    "Market",
     "OrderKind",
     "TaskStatus",
     "address_bytes",

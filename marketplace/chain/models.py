@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from django.db import models
 from django.utils import timezone
 
-from marketplace.catalogue.models import wallet_address_validator
+from marketplace.fields import wallet_address_validator
 
 if TYPE_CHECKING:
     from marketplace.chain.deploy import HubDeployment

@@ -19,8 +19,8 @@ from marketplace.api import AddressField, QueryParameter, checked_query, error_r
 from marketplace.catalogue.pagination import ApiPagination
 from marketplace.chain.amounts import ECT_DECIMALS, from_units
 from marketplace.deals import selectors
-from marketplace.deals.models import ContributionStatus, TaskStatus
 from marketplace.errors import AppError, NotFound
+from marketplace.indexer.models import ContributionStatus, TaskStatus
 from marketplace.indexer.selectors import index_freshness
 
 

@@ -21,7 +21,7 @@ authenticate with their session; scripts may send their API token (`Authorizatio
 se_...`). Like every websocket of the site (marketplace.asgi), the handshake needs an Origin of
 an allowed host.
 
-Updates follow notifications (marketplace.deals.notify.progress_changed) at once, and a re-read
+Updates follow notifications (marketplace.indexer.notify.progress_changed) at once, and a re-read
 every PROGRESS_POLL_SECONDS catches changes whose notification could not reach this process.
 """
 
@@ -40,8 +40,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.template.loader import render_to_string
 
 from marketplace.accounts import services as accounts
-from marketplace.deals import notify, progress
+from marketplace.deals import progress
 from marketplace.deals.selectors import bytes32_key
+from marketplace.indexer import notify
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ class DealProgressConsumer(AsyncWebsocketConsumer):
             )
 
     async def deal_progress(self, event: dict[str, Any]) -> None:
-        """A notification (marketplace.deals.notify.NOTIFICATION_TYPE): the deal changed."""
+        """A notification (marketplace.indexer.notify.NOTIFICATION_TYPE): the deal changed."""
         if self._changed is not None:
             self._changed.set()
 

@@ -1,5 +1,5 @@
 """Live progress of deals: where a deal stands now, as one viewer may see it (`deal_snapshot`).
-Services nudge the websocket consumers after they change a deal (marketplace.deals.notify).
+Services nudge the websocket consumers after they change a deal (marketplace.indexer.notify).
 
 A snapshot merges two records of the same work: the chain's (marketplace.deals: Deal, Task,
 Contribution, as indexed) and the site's (pools.models: the TaskRun and Replicates of the pools it
@@ -29,14 +29,13 @@ from django.utils import timezone
 
 from marketplace.accounts.selectors import wallet_list
 from marketplace.deals import selectors
-from marketplace.deals.models import ContributionStatus, Deal, Task, TaskStatus
-from marketplace.indexer.models import ChainEvent
+from marketplace.indexer.models import ChainEvent, ContributionStatus, Deal, Task, TaskStatus
 from pools.models import LIVE_REPLICATES, ReplicateStatus, RunStatus, TaskRun
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-    from marketplace.deals.models import Contribution
+    from marketplace.indexer.models import Contribution
     from pools.models import Replicate
 
 DEFAULT_POLL_SECONDS = 2

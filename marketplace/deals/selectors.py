@@ -18,10 +18,9 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from marketplace.catalogue.models import Asset
 from marketplace.chain.errors import ChainError, ChainUnavailable, ContractsNotDeployed
 from marketplace.chain.selectors import current_hub
-from marketplace.deals.models import Category, Contribution, Deal, Task, TaskStatus
+from marketplace.indexer.models import Asset, Category, Contribution, Deal, Task, TaskStatus
 
 FINAL_DEADLINE_REFS = 10
 _BYTES32 = re.compile(r"0x[0-9a-fA-F]{64}")

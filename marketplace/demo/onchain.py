@@ -15,6 +15,7 @@ from django.conf import settings
 from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import Listing
 from marketplace.catalogue.registration import registration_for
+from marketplace.catalogue.services import listing_set_chain_address
 from marketplace.chain.amounts import ECT_DECIMALS, to_units
 from marketplace.chain.anvil import DEV_CHAIN_ID
 
@@ -54,8 +55,7 @@ def seed_demo_chain(*, listings: list[Listing]) -> str:
                 hub.register(sender=funder, asset=asset)
                 registered[listing.name] = address
             if listing.chain_address != address:
-                Listing.objects.filter(pk=listing.pk).update(chain_address=address)
-                listing.chain_address = address
+                listing_set_chain_address(listing=listing, address=address)
     except ChainError as error:
         return f"Demo assets not registered: {error}"
     done = f"Demo assets registered on chain: {len(registered)} new."

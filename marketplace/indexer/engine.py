@@ -43,8 +43,6 @@ from django.db import (
 )
 from django.utils import timezone
 
-from marketplace.catalogue.freshness import catalogue_changed
-from marketplace.catalogue.models import Asset, Market
 from marketplace.chain.anvil import DEV_CHAIN_ID
 from marketplace.chain.errors import ChainError, ChainUnavailable
 from marketplace.chain.events import DecodedEvent, EventCatalogue, MalformedLog
@@ -56,19 +54,27 @@ from marketplace.chain.feed import (
     RangeTooLarge,
     RateLimited,
 )
+from marketplace.chain.ids import Market
 from marketplace.indexer import changes as journal
 from marketplace.indexer.changes import Changes, copy_rows, insert_rows
-from marketplace.indexer.listings import link_listing
+from marketplace.indexer.followers import IndexedBatch, asset_linker, tell_followers
 from marketplace.indexer.models import (
+    Asset,
+    Category,
     ChainEvent,
+    Contribution,
+    Deal,
+    EscrowAccount,
     IndexedBlock,
     IndexerState,
     IndexerStatus,
+    OrderFill,
+    Task,
     UndoRecord,
+    Worker,
+    WorkerBond,
 )
 from marketplace.indexer.projections import project, touched_deals, touched_keys
-from marketplace.indexer.signals import deals_changed
-from marketplace.orders.services import orders_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -551,6 +557,7 @@ class Indexer:
             self._store_events(events)
             settled = Changes(chain_id=self.chain_id)
             settled_events = [e for e in events if e.block_number <= confirmed]
+            link_listing = asset_linker()
             project(settled_events, settled, link_listing=link_listing)
             listings_changed = settled.listings_changed
             dealids = touched_deals(settled_events, settled)
@@ -600,16 +607,17 @@ class Indexer:
             if last >= head:
                 state.indexed_at = now
             state.save()
-            if listings_changed or any(e.source.endswith("registry") for e in events):
-                catalogue_changed()
             addresses, digests = touched_keys(events)
-            orders_refresh(chain_id=self.chain_id, addresses=addresses, digests=digests)
-            if dealids:
-                for receiver, outcome in deals_changed.send_robust(
-                    sender=type(self), chain_id=self.chain_id, dealids=dealids
-                ):
-                    if isinstance(outcome, Exception):
-                        logger.warning("deals_changed receiver %s failed: %s", receiver, outcome)
+            tell_followers(
+                IndexedBatch(
+                    chain_id=self.chain_id,
+                    addresses=frozenset(addresses),
+                    digests=frozenset(digests),
+                    dealids=frozenset(dealids),
+                    registrations=any(e.source.endswith("registry") for e in events),
+                    listings_changed=listings_changed,
+                )
+            )
 
     _EVENT_COLUMNS = (
         "chain_id",
@@ -745,8 +753,7 @@ class Indexer:
             )
             state.events_indexed = max(0, state.events_indexed - dropped)
             state.save()
-            catalogue_changed()
-            orders_refresh(chain_id=self.chain_id, everything=True)
+            tell_followers(IndexedBatch(chain_id=self.chain_id, everything=True))
         logger.warning(
             "Chain %s reorganized at block %s: %s events and %s rows taken back.",
             self.chain_id,
@@ -766,21 +773,19 @@ def _checksum(address: str) -> str:
 def forget_chain(chain_id: int) -> None:
     """Delete everything indexed of `chain_id` (events, blocks, journal, projections), keeping
     the listings; they lose their assets' records."""
-    from marketplace.deals import models as deals
-
     for model in (
         ChainEvent,
         IndexedBlock,
         UndoRecord,
         Asset,
-        deals.Category,
-        deals.OrderFill,
-        deals.Deal,
-        deals.Task,
-        deals.Contribution,
-        deals.EscrowAccount,
-        deals.Worker,
-        deals.WorkerBond,
+        Category,
+        OrderFill,
+        Deal,
+        Task,
+        Contribution,
+        EscrowAccount,
+        Worker,
+        WorkerBond,
     ):
         model.objects.filter(chain_id=chain_id).delete()
 
@@ -801,7 +806,6 @@ def reindex(*, chain_id: int) -> None:
             state.problem = ""
             state.problem_since = None
             state.save()
-        # The book's verdicts rested on what was just forgotten: redone from scratch, they
-        # follow the index as it is rebuilt.
-        orders_refresh(chain_id=chain_id, everything=True)
-        catalogue_changed()
+        # What the followers derived (the book's verdicts, cached pages) rested on what was just
+        # forgotten: redone from scratch, it follows the index as it is rebuilt.
+        tell_followers(IndexedBatch(chain_id=chain_id, everything=True))

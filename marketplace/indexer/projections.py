@@ -15,9 +15,12 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
-from marketplace.catalogue.models import Asset, Listing, Market
+from marketplace.catalogue.models import Listing
 from marketplace.chain.events import DecodedEvent
-from marketplace.deals.models import (
+from marketplace.chain.ids import Market
+from marketplace.indexer.changes import Changes
+from marketplace.indexer.models import (
+    Asset,
     Category,
     Contribution,
     ContributionStatus,
@@ -31,7 +34,6 @@ from marketplace.deals.models import (
     WorkerBond,
     reputation,
 )
-from marketplace.indexer.changes import Changes
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 ZERO_HASH = "0x" + "00" * 32

@@ -9,9 +9,17 @@ from django.conf import settings
 from django.utils import timezone
 
 from marketplace.catalogue.markets import MARKETS
-from marketplace.catalogue.models import Asset, Listing
-from marketplace.deals.models import Contribution, Deal, OrderKind, Task, reputation
-from marketplace.indexer.models import IndexerState, IndexerStatus
+from marketplace.catalogue.models import Listing
+from marketplace.indexer.models import (
+    Asset,
+    Contribution,
+    Deal,
+    IndexerState,
+    IndexerStatus,
+    OrderKind,
+    Task,
+    reputation,
+)
 
 RECENT_DEALS = 5
 

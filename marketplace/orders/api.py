@@ -41,8 +41,8 @@ from marketplace.catalogue.pagination import ApiPagination
 from marketplace.chain.amounts import ECT_DECIMALS, InvalidAmount, from_units, to_units
 from marketplace.chain.orders import UINT256_MAX, typed_data
 from marketplace.clientip import client_ip
-from marketplace.deals.models import OrderKind
 from marketplace.errors import AppError, Forbidden, NotFound
+from marketplace.indexer.models import OrderKind
 from marketplace.orders import purchases, selectors, services
 from marketplace.orders.models import InputFile, Order, OrderStatus
 from marketplace.orders.parsing import TRUST_MAX, input_file_urls, order_with_defaults

@@ -16,8 +16,9 @@ from django import forms
 
 from marketplace.catalogue.forms import PriceField
 from marketplace.catalogue.markets import MARKETS
-from marketplace.catalogue.models import Listing, TaskCategory, wallet_address_validator
+from marketplace.catalogue.models import Listing, TaskCategory
 from marketplace.chain.amounts import ECT_DECIMALS
+from marketplace.fields import wallet_address_validator
 from marketplace.orders.parsing import TRUST_MAX, order_with_defaults
 
 MAX_VOLUME = 1_000_000

@@ -21,8 +21,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from marketplace.deals.models import OrderKind
 from marketplace.indexer.fields import Units
+from marketplace.indexer.models import OrderKind
 
 
 class OrderStatus(models.TextChoices):

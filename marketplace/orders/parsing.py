@@ -22,8 +22,8 @@ from marketplace.chain.orders import (
     WorkerpoolOrder,
     checksummed,
 )
-from marketplace.deals.models import OrderKind
 from marketplace.errors import AppError
+from marketplace.indexer.models import OrderKind
 from worker.addresses import Origin, origin_of, url_refusal
 
 ORDER_CLASSES: dict[str, type[Order]] = {

@@ -32,7 +32,7 @@ from marketplace.chain.orders import (
     tag_union,
     typed_data,
 )
-from marketplace.deals.models import Category, OrderKind
+from marketplace.indexer.models import Category, OrderKind
 from marketplace.orders import selectors
 from marketplace.orders.models import Order as BookOrder
 from marketplace.orders.models import OrderStatus

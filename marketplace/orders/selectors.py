@@ -15,10 +15,10 @@ from django.db.models.functions import RowNumber
 
 from datamarket.models import Dataset
 from marketplace.catalogue.markets import MARKETS
-from marketplace.catalogue.models import Asset, Listing, Market, TaskCategory
+from marketplace.catalogue.models import Listing, Market, TaskCategory
 from marketplace.chain.orders import checksummed, tag_covers, tag_union
-from marketplace.deals.models import Category, Deal, OrderKind
 from marketplace.deals.selectors import deal_final_deadline
+from marketplace.indexer.models import Asset, Category, Deal, OrderKind
 from marketplace.orders.models import InputFile, Order, OrderStatus
 
 # Tag bits 0 to 62 are filtered in SQL (the `tag_bits` column); a request needing a higher bit,

@@ -34,7 +34,6 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from marketplace.catalogue.freshness import catalogue_changed
-from marketplace.catalogue.models import Asset
 from marketplace.chain.amounts import format_ect
 from marketplace.chain.errors import ChainError
 from marketplace.chain.orders import (
@@ -48,8 +47,7 @@ from marketplace.chain.orders import (
     recover_signer,
 )
 from marketplace.chain.selectors import current_hub
-from marketplace.deals.models import EscrowAccount, OrderFill, OrderKind
-from marketplace.indexer.models import IndexerState
+from marketplace.indexer.models import Asset, EscrowAccount, IndexerState, OrderFill, OrderKind
 from marketplace.orders import selectors
 from marketplace.orders.models import InputFile, OrderStatus
 from marketplace.orders.models import Order as BookOrder

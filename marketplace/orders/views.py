@@ -31,9 +31,9 @@ from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import Listing, Market
 from marketplace.catalogue.registration import listing_mark_registered, listing_register_transaction
 from marketplace.chain.selectors import current_hub
-from marketplace.deals.models import Category
 from marketplace.downloads import download
 from marketplace.errors import Forbidden, form_error
+from marketplace.indexer.models import Category
 from marketplace.notfound import NotFound
 from marketplace.orders import selectors
 from marketplace.orders.forms import SellForm

@@ -63,7 +63,7 @@ def test_the_owner_sets_its_conditions(client):
 
 
 def test_once_on_chain_the_wallet_that_owns_the_dataset_reads_them(client):
-    from marketplace.catalogue.models import Asset
+    from marketplace.indexer.models import Asset
     from tests.factories.accounts import WalletFactory
 
     owner_wallet = "0x" + "C" * 40

@@ -8,7 +8,8 @@ import pytest
 
 from datamarket.models import Dataset
 from marketplace.catalogue.markets import MARKETS
-from marketplace.catalogue.models import Asset, Listing
+from marketplace.catalogue.models import Listing
+from marketplace.indexer.models import Asset
 from marketplace.orders.selectors import Run
 from tests.factories.catalogue import AppFactory, DatasetFactory, ListingFactory
 

@@ -23,7 +23,7 @@ from datamarket.models import KeyRelease
 from marketplace.catalogue import services
 from marketplace.catalogue.models import CurationStatus, Listing
 from marketplace.chain.models import Deployment
-from marketplace.deals.models import Task
+from marketplace.indexer.models import Task
 from pools import membership
 from tests.chain_scaffold import Market
 from tests.factories.accounts import UserFactory

@@ -17,7 +17,7 @@ import pytest
 from django.test import Client
 from playwright.sync_api import Page, expect
 
-from marketplace.deals.models import Task
+from marketplace.indexer.models import Task
 from pools import lifecycle, scheduler
 from tests.chain_scaffold import Market
 from tests.marketplace.deals.test_progress import started_deal, user_of

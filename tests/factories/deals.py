@@ -9,7 +9,7 @@ import factory
 from django.utils import timezone
 from eth_account import Account
 
-from marketplace.deals.models import Deal, Task, TaskStatus
+from marketplace.indexer.models import Deal, Task, TaskStatus
 
 
 def _address() -> str:

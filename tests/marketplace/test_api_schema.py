@@ -41,7 +41,7 @@ from marketplace.accounts.models import Wallet
 from marketplace.catalogue.models import Listing
 from marketplace.chain.models import Deployment
 from marketplace.chain.orders import AppOrder, DatasetOrder, WorkerpoolOrder, sign_order, typed_data
-from marketplace.deals.models import Deal
+from marketplace.indexer.models import Deal
 from marketplace.orders import services as book
 from marketplace.orders.models import Order as BookOrder
 from pools import scheduler

@@ -10,7 +10,7 @@ from marketplace.chain import client
 from marketplace.chain.errors import ChainRevert
 from marketplace.chain.hub import Hub, TaskStatus
 from marketplace.deals import progress
-from marketplace.deals.models import Task
+from marketplace.indexer.models import Task
 from pools import lifecycle, scheduler
 from pools.models import RunStatus, TaskRun
 from pools.work import replicate_fail

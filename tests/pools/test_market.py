@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from marketplace.catalogue.markets import MARKETS
-from marketplace.catalogue.models import Asset, Listing
+from marketplace.catalogue.models import Listing
+from marketplace.indexer.models import Asset
 from marketplace.orders.selectors import Run
 from pools.models import Workerpool
 from tests.factories.catalogue import ListingFactory, WorkerpoolFactory

@@ -13,7 +13,7 @@ from eth_account import Account as EthAccount
 
 from datamarket.models import KeyRelease
 from marketplace.accounts.models import Wallet
-from marketplace.deals.models import Task, WorkerBond
+from marketplace.indexer.models import Task, WorkerBond
 from pools import lifecycle, membership, scheduler
 from pools.models import (
     Admission,

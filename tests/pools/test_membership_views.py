@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from eth_utils import to_checksum_address
 
-from marketplace.catalogue.models import Asset, Market
+from marketplace.catalogue.models import Market
+from marketplace.indexer.models import Asset
 from pools import membership
 from pools.models import (
     Admission,

@@ -49,8 +49,8 @@ from marketplace.chain.orders import (
     sign_order,
 )
 from marketplace.deals import progress
-from marketplace.deals.models import Task
 from marketplace.demo.listings import _wasm
+from marketplace.indexer.models import Task
 from pools import lifecycle
 from pools.models import Replicate, ReplicateStatus, RunStatus, TaskRun
 from tests.chain_scaffold import ECT, Market

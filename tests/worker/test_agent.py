@@ -19,7 +19,6 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from eth_account import Account
 
-from marketplace.catalogue.models import Asset
 from marketplace.catalogue.registration import registration_for
 from marketplace.chain.hub import TaskStatus
 from marketplace.chain.models import Deployment
@@ -30,8 +29,8 @@ from marketplace.chain.orders import (
     WorkerpoolOrder,
     sign_order,
 )
-from marketplace.deals.models import Deal
 from marketplace.demo.listings import _wasm
+from marketplace.indexer.models import Asset, Deal
 from pools import lifecycle
 from pools.models import Replicate, ReplicateStatus
 from tests.chain_scaffold import ECT

@@ -9,8 +9,10 @@ import sys
 import pytest
 from eth_utils import keccak
 
+from marketplace.catalogue import models as catalogue_models
 from marketplace.chain.ids import (
     ContributionStatus,
+    Market,
     OrderKind,
     TaskStatus,
     deal_id,
@@ -19,7 +21,7 @@ from marketplace.chain.ids import (
     task_id,
     to_bytes32,
 )
-from marketplace.deals import models
+from marketplace.indexer import models
 
 WORKER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 DEALID = bytes(range(32))
@@ -47,12 +49,19 @@ def test_the_models_store_the_same_words_and_labels_as_ever():
         ("faulty", "Faulty"),
     ]
     assert TaskStatus.values == ["active", "revealing", "completed", "failed"]
+    assert models.Asset._meta.get_field("kind").choices == [
+        ("app", "App"),
+        ("dataset", "Dataset"),
+        ("pool", "Worker pool"),
+    ]
 
 
 def test_the_models_and_the_chain_share_one_definition():
     assert models.OrderKind is OrderKind
     assert models.TaskStatus is TaskStatus
     assert models.ContributionStatus is ContributionStatus
+    assert models.Market is Market
+    assert catalogue_models.Market is Market
 
 
 @pytest.mark.parametrize(

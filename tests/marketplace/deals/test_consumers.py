@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from marketplace.accounts.models import ApiToken
 from marketplace.asgi import application
-from marketplace.deals import notify
+from marketplace.indexer import notify
 from pools import scheduler
 from pools.models import Replicate
 from tests.chain_scaffold import Market

@@ -17,7 +17,7 @@ from eth_account import Account
 from marketplace.accounts.models import Wallet
 from marketplace.chain.orders import sign_order
 from marketplace.deals import progress
-from marketplace.deals.models import Contribution, Task, TaskStatus
+from marketplace.indexer.models import Contribution, Task, TaskStatus
 from pools import scheduler
 from pools.models import Replicate, TaskRun
 from tests.chain_scaffold import ECT, Market, new_digest

@@ -15,7 +15,7 @@ from django.utils import timezone
 from marketplace.catalogue import services
 from marketplace.catalogue.models import Listing
 from marketplace.chain.orders import sign_order
-from marketplace.deals.models import TaskStatus
+from marketplace.indexer.models import TaskStatus
 from tests.chain_scaffold import ECT, Market, Orders, new_digest
 from tests.factories.accounts import UserFactory, WalletFactory
 from tests.factories.deals import DealFactory, TaskFactory

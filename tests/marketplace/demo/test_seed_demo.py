@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from marketplace.catalogue.models import Asset, Listing
+from marketplace.catalogue.models import Listing
 from marketplace.chain.keys import DEV_ADDRESSES
 from marketplace.demo.listings import APPS, DATASETS, POOLS
+from marketplace.indexer.models import Asset
 from marketplace.orders.models import Order
 from marketplace.orders.purchases import purchase_quote
 from marketplace.orders.selectors import Wanted

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from marketplace.catalogue.models import Asset, Listing
-from marketplace.deals.models import (
+from marketplace.catalogue.models import Listing
+from marketplace.indexer.engine import Indexer
+from marketplace.indexer.models import (
+    Asset,
     Category,
+    ChainEvent,
     Contribution,
     Deal,
     EscrowAccount,
@@ -15,8 +18,6 @@ from marketplace.deals.models import (
     Worker,
     WorkerBond,
 )
-from marketplace.indexer.engine import Indexer
-from marketplace.indexer.models import ChainEvent
 
 PROJECTIONS = (
     Asset,

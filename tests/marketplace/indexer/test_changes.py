@@ -8,10 +8,9 @@ from decimal import Decimal
 import pytest
 
 from marketplace.catalogue.models import Listing
-from marketplace.deals.models import Deal, EscrowAccount
 from marketplace.indexer import changes as journal
 from marketplace.indexer.changes import Changes
-from marketplace.indexer.models import UndoRecord
+from marketplace.indexer.models import Deal, EscrowAccount, UndoRecord
 from marketplace.indexer.projections import LISTING_FIELDS
 from tests.factories.catalogue import ListingFactory
 

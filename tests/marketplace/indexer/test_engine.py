@@ -8,29 +8,28 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from marketplace.catalogue.models import Asset, Listing
+from marketplace.catalogue.models import Listing
 from marketplace.chain import client
 from marketplace.chain.errors import ChainUnavailable
 from marketplace.chain.hub import TaskStatus as HubTaskStatus
-from marketplace.deals.models import (
+from marketplace.indexer import engine, projections
+from marketplace.indexer.engine import DeepReorg, Indexer, IndexerBusy, IndexerRefused, LeaseLost
+from marketplace.indexer.models import (
+    Asset,
+    ChainEvent,
     Contribution,
     ContributionStatus,
     Deal,
     EscrowAccount,
-    OrderFill,
-    Task,
-    TaskStatus,
-    Worker,
-    WorkerBond,
-)
-from marketplace.indexer import engine, projections
-from marketplace.indexer.engine import DeepReorg, Indexer, IndexerBusy, IndexerRefused, LeaseLost
-from marketplace.indexer.models import (
-    ChainEvent,
     IndexedBlock,
     IndexerState,
     IndexerStatus,
+    OrderFill,
+    Task,
+    TaskStatus,
     UndoRecord,
+    Worker,
+    WorkerBond,
 )
 from tests.chain_scaffold import ECT, Market, new_digest
 from tests.marketplace.indexer.helpers import index_contents, index_to_head

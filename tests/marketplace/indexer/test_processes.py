@@ -20,6 +20,20 @@ from django.conf import settings
 from tests.chain_scaffold import Market
 
 ROOT = Path(__file__).resolve().parents[3]
+PROJECTIONS = [
+    f"indexer.{name}"
+    for name in (
+        "Category",
+        "OrderFill",
+        "Deal",
+        "Task",
+        "Contribution",
+        "EscrowAccount",
+        "WorkerBond",
+        "Worker",
+        "Asset",
+    )
+]
 TASKS, PER_TRANSACTION = 4_800, 150  # 9,600 task events in 32 transactions
 
 
@@ -111,9 +125,7 @@ class Databases:
     def contents(self, name: str) -> dict:
         """The index, without database ids (sequences move on in rolled-back batches)."""
         dumped = json.loads(
-            self._run(
-                name, "dumpdata", "indexer.ChainEvent", "deals", "catalogue.Asset", "--indent", "0"
-            )
+            self._run(name, "dumpdata", "indexer.ChainEvent", *PROJECTIONS, "--indent", "0")
         )
         by_model: dict[str, list] = {}
         for row in dumped:

@@ -12,7 +12,7 @@ from eth_account import Account
 from rest_framework.test import APIClient
 
 from marketplace.chain.orders import AppOrder, DatasetOrder, WorkerpoolOrder, sign_order, typed_data
-from marketplace.deals.models import Category, Deal
+from marketplace.indexer.models import Category, Deal
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.parsing import TRUST_MAX
 from tests.chain_scaffold import ECT

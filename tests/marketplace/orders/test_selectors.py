@@ -218,7 +218,7 @@ def test_an_offer_taken_off_the_book_leaves_the_cached_cards_at_once(client):
 
 
 def test_the_buy_page_offers_only_the_categories_pools_sell(client):
-    from marketplace.deals.models import Category
+    from marketplace.indexer.models import Category
 
     for catid, name in enumerate(("XS", "S", "M", "L", "XL")):
         Category.objects.create(
@@ -237,7 +237,7 @@ def test_the_buy_page_offers_only_the_categories_pools_sell(client):
 
 
 def test_a_run_takes_only_pool_offers_the_buy_forms_default_trust_can_buy(client):
-    from marketplace.deals.models import Category
+    from marketplace.indexer.models import Category
 
     Category.objects.create(
         chain_id=settings.CHAIN_ID, catid=XS, name="XS", time_ref=60, block_number=1
@@ -266,7 +266,7 @@ def test_a_run_takes_only_pool_offers_the_buy_forms_default_trust_can_buy(client
 
 
 def test_the_buy_page_offers_the_categories_a_pool_reserves_for_the_buyers_wallets(client):
-    from marketplace.deals.models import Category
+    from marketplace.indexer.models import Category
 
     for catid, name in enumerate(("XS", "S", "M")):
         Category.objects.create(

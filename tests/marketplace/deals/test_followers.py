@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from marketplace.chain.signing import scheduler_authorization
-from marketplace.deals import notify
+from marketplace.indexer import notify
 from pools.models import TaskRun
 from tests.chain_scaffold import Market, new_digest
 from tests.marketplace.deals.test_progress import started_deal

@@ -11,7 +11,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from marketplace.deals import notify
+from marketplace.indexer import notify
 
 DEALID = "0x" + "ab" * 32
 

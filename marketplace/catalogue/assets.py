@@ -1,4 +1,7 @@
-"""Linking a newly registered asset to its listing, or making one for its owner."""
+"""Listings of the assets seen on chain: a newly registered asset is linked to the listing that
+announced it, or gets a pending one for its owner (its market's adapter makes the placeholder
+row). Called by the catalogue's indexer follower while the indexer projects the registration,
+with the `Changes` of its block, so that a reorganization takes the link back."""
 
 from __future__ import annotations
 
@@ -6,9 +9,12 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from marketplace.accounts.models import Wallet
+from marketplace.accounts.services import _username_for_wallet
+from marketplace.catalogue import services, texts
 from marketplace.catalogue.markets import MARKETS
-from marketplace.catalogue.models import Asset, CurationStatus, Listing
+from marketplace.catalogue.models import CurationStatus, Listing
 from marketplace.indexer.changes import Changes
+from marketplace.indexer.models import Asset
 from marketplace.indexer.projections import LISTING_FIELDS
 
 PENDING_SUMMARY = "Registered on chain; its owner has not described it here yet."
@@ -17,8 +23,6 @@ PENDING_SUMMARY = "Registered on chain; its owner has not described it here yet.
 def _wallet_user(address: str):
     """The user whose wallet `address` is, or a new one (no password: only signing in with
     that wallet opens it, as a first Sign-In with Ethereum would)."""
-    from marketplace.accounts.services import _username_for_wallet
-
     wallet = Wallet.objects.select_related("user").filter(address__iexact=address).first()
     if wallet is not None:
         return wallet.user
@@ -56,8 +60,6 @@ def _listing_name(asset: Asset) -> str:
     """The name a pending listing takes from the chain, where anyone writes what they like: the
     asset's name when it is one the catalogue accepts (plain text, not too long), else one made
     of its kind and address (the asset keeps the name as registered, for curators to read)."""
-    from marketplace.catalogue import texts
-
     name = asset.name.strip()
     if name and not texts.name_problem(name) and not texts.too_long("name", name, texts.NAME_MAX):
         return name
@@ -65,8 +67,6 @@ def _listing_name(asset: Asset) -> str:
 
 
 def _pending_listing(asset: Asset) -> Listing:
-    from marketplace.catalogue import services
-
     owner = _wallet_user(asset.owner)
     listing = services.listing_create(
         kind=asset.kind,
@@ -76,8 +76,7 @@ def _pending_listing(asset: Asset) -> Listing:
         owner_wallet=asset.owner,
         status=CurationStatus.PENDING,
     )
-    listing.chain_address = asset.address
-    Listing.objects.filter(pk=listing.pk).update(chain_address=asset.address)
+    services.listing_set_chain_address(listing=listing, address=asset.address)
     MARKETS[asset.kind].create_placeholder(listing=listing, asset=asset)
     return listing
 
@@ -88,10 +87,11 @@ def link_listing(asset: Asset, changes: Changes) -> None:
     if pk is not None:
         listing = changes.get(Listing, pk)
         if listing.chain_address.lower() != asset.address.lower():
-            changes.edit(listing, LISTING_FIELDS).chain_address = asset.address
+            # Journaled as it was, written now (another asset of this batch must not match
+            # the same listing) and again, the same, when `changes` flushes.
+            changes.edit(listing, LISTING_FIELDS)
+            services.listing_set_chain_address(listing=listing, address=asset.address)
             changes.listings_changed = True
-            # Written now too: another asset of this batch must not match the same listing.
-            Listing.objects.filter(pk=pk).update(chain_address=asset.address)
     else:
         listing = _pending_listing(asset)
         changes.created_elsewhere(listing)

@@ -1,0 +1,77 @@
+"""The indexer's migrations, run on rows written as they were before: the chain projections
+moved to the indexer app keep their tables and rows."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = [
+    ("indexer", "0001_initial"),
+    ("deals", "0003_task_given_up"),
+    ("catalogue", "0010_one_price_per_task"),
+]
+AFTER = [("indexer", "0002_chain_projections")]
+APP = "0x1000000000000000000000000000000000000001"
+
+
+def _migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_projection_rows_and_their_undo_journal_move_to_the_indexer_as_they_are():
+    apps = _migrate(BEFORE)
+    apps.get_model("deals", "Category").objects.create(
+        chain_id=31337, block_number=4, catid=0, name="XS", time_ref=300
+    )
+    apps.get_model("catalogue", "Asset").objects.create(
+        chain_id=31337,
+        address=APP,
+        kind="app",
+        owner="0x2000000000000000000000000000000000000002",
+        name="renderer",
+        registered_block=3,
+        tasks_completed=2,
+        revenue=Decimal(7),
+        block_number=5,
+    )
+    UndoRecord = apps.get_model("indexer", "UndoRecord")
+    UndoRecord.objects.create(chain_id=31337, block_number=5, model="catalogue.Asset", key=APP)
+    UndoRecord.objects.create(chain_id=31337, block_number=5, model="catalogue.Listing", key="1")
+
+    apps = _migrate(AFTER)
+
+    category = apps.get_model("indexer", "Category").objects.get()
+    assert (category.catid, category.name, category.time_ref) == (0, "XS", 300)
+    asset = apps.get_model("indexer", "Asset").objects.get()
+    assert (asset.address, asset.kind, asset.tasks_completed, asset.revenue) == (
+        APP,
+        "app",
+        2,
+        Decimal(7),
+    )
+    assert sorted(
+        apps.get_model("indexer", "UndoRecord").objects.values_list("model", flat=True)
+    ) == [
+        "catalogue.Listing",
+        "indexer.Asset",
+    ]
+
+    # Going back: the rows are the deals' and the catalogue's again, the journal too.
+    apps = _migrate(BEFORE)
+    assert apps.get_model("catalogue", "Asset").objects.get().address == APP
+    assert apps.get_model("deals", "Category").objects.get().name == "XS"
+    assert sorted(
+        apps.get_model("indexer", "UndoRecord").objects.values_list("model", flat=True)
+    ) == [
+        "catalogue.Asset",
+        "catalogue.Listing",
+    ]
+    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
