@@ -9,6 +9,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from marketplace.catalogue.markets import MARKETS
+from marketplace.chain.errors import ChainError
+from marketplace.chain.selectors import current_deployment
 
 # Names a wallet shows for the chains this site may run on (wallet_addEthereumChain).
 CHAIN_NAMES = {
@@ -47,9 +49,6 @@ def _deployment_addresses() -> dict[str, str | None]:
     key = f"frontend:chain-deployment:{settings.CHAIN_ID}:{settings.HUB_ADDRESS.lower()}"
     addresses = cache.get(key)
     if addresses is None:
-        from marketplace.chain.errors import ChainError
-        from marketplace.chain.selectors import current_deployment
-
         try:
             deployment = current_deployment()
         except (ChainError, ValueError):  # HUB_ADDRESS set and the node down, or no Hub there

@@ -23,7 +23,8 @@ class MarketplaceConfig(AppConfig):
     def ready(self) -> None:
         from rest_framework.throttling import BaseThrottle
 
-        from marketplace import checks  # noqa: F401 - registers the checks
+        # Registers the system checks, where Django asks: once every app is loaded.
+        from marketplace import checks  # noqa: F401
 
         # DRF names an anonymous client by X-Forwarded-For as the client sent it, or by a count
         # of proxies (NUM_PROXIES), and has no setting for which proxies to trust: so that every

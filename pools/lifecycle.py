@@ -95,6 +95,7 @@ def _sync_finished(chain_id: int) -> None:
 
 
 def _drive(chain_id: int, hub, result: Round) -> None:
+    # Loads web3 (half a second): paid only by the processes that talk to the node.
     from marketplace.chain.client import TransactionSender
 
     pools = scheduler.operated_pools(chain_id=chain_id)

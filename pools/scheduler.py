@@ -30,6 +30,7 @@ from datamarket.selectors import datasets_closed_to
 from marketplace.catalogue.models import Market
 from marketplace.chain.errors import ChainError, ChainRevert
 from marketplace.chain.ids import TaskStatus, task_id
+from marketplace.chain.keys import pool_owner_accounts
 from marketplace.chain.signing import scheduler_authorization
 from marketplace.errors import Forbidden
 from marketplace.indexer.models import Asset, Deal, Task, Worker
@@ -75,7 +76,6 @@ def replicates_for(trust: int, scores: Sequence[int] = ()) -> int:
 
 def operated_pools(*, chain_id: int) -> dict[str, ServerKey]:
     """The pools this site schedules, by address, with their owner's key."""
-    from marketplace.chain.keys import pool_owner_accounts
 
     owners = pool_owner_accounts()
     if not owners:
@@ -138,6 +138,7 @@ def runs_create(*, chain_id: int) -> int:
 def runs_initialize(*, chain_id: int, hub: Hub) -> int:
     """Start the pending tasks on chain (initializeArray, by each pool's owner, in batches);
     tasks someone else already initialized are only marked active. How many became active."""
+    # Loads web3 (half a second): paid only by the processes that talk to the node.
     from marketplace.chain.client import TransactionSender
 
     pools = operated_pools(chain_id=chain_id)

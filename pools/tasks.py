@@ -10,6 +10,7 @@ from django.core.cache import cache
 
 from marketplace.chain.errors import ChainError
 from marketplace.chain.selectors import current_hub
+from pools.lifecycle import scheduler_round
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +21,6 @@ LOCK_SECONDS = 60
 @shared_task(ignore_result=True)
 def schedule_pools() -> None:
     """One scheduler round; a no-op while another round runs."""
-    from pools.lifecycle import scheduler_round
 
     key = f"pools:scheduler-round:{settings.CHAIN_ID}"
     if not cache.add(key, 1, timeout=LOCK_SECONDS):

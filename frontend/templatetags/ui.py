@@ -15,6 +15,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from marketplace.catalogue.markets import MARKETS
+from marketplace.catalogue.services import comment_can_edit
+from marketplace.chain.amounts import ECT_DECIMALS, from_units
 
 register = template.Library()
 
@@ -39,7 +41,6 @@ def ect_units(value) -> str:
     """An amount in ECT base units (9 decimals) as ECT: 250000000 → 0.25 ECT."""
     if value is None or value == "":
         return "—"
-    from marketplace.chain.amounts import ECT_DECIMALS, from_units
 
     return ect(from_units(int(value), decimals=ECT_DECIMALS))
 
@@ -207,7 +208,6 @@ def status_class(status: str) -> str:
 @register.simple_tag
 def comment_editable(comment, user) -> bool:
     """Whether `user` may still edit `comment` (author, within the edit window)."""
-    from marketplace.catalogue.services import comment_can_edit
 
     return comment_can_edit(comment=comment, user=user)
 

@@ -124,6 +124,7 @@ class NodeFeed:
     per thread)."""
 
     def __init__(self, url: str, *, timeout: float = 30.0, shown_url: str = "") -> None:
+        # Loads web3 (half a second): paid only by the processes that talk to the node.
         from marketplace.chain.client import shown_url as _shown_url
 
         self.url = url

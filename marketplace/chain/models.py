@@ -47,6 +47,7 @@ class Deployment(models.Model):
         return f"Hub {self.hub} on chain {self.chain_id}"
 
     def as_hub_deployment(self) -> HubDeployment:
+        # Loads web3 (half a second): paid only by the processes that talk to the node.
         from marketplace.chain.deploy import HubDeployment
 
         return HubDeployment(

@@ -59,6 +59,7 @@ def _configured_deployment(hub: str) -> HubDeployment:
     key = f"chain:deployment:{settings.CHAIN_ID}:{node}:{hub.lower()}"
     deployment = cache.get(key)
     if deployment is None:
+        # Loads web3 (half a second): paid only by the processes that talk to the node.
         from marketplace.chain import client, deploy
 
         deployment = deploy.read_deployment(client.web3(), hub)

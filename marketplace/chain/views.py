@@ -62,6 +62,7 @@ def faucet(request: HttpRequest) -> HttpResponse:
     address (FAUCET_RATE_PER_*); a failed drip does not count."""
     if settings.CHAIN_ID != DEV_CHAIN_ID:
         raise NotFound("The faucet exists only on the development chain.")
+    # Loads web3 (half a second): paid only by the processes that talk to the node.
     from marketplace.chain import services
 
     address = request.POST.get("address", "").strip()

@@ -13,11 +13,28 @@ from decimal import Decimal
 from django.conf import settings
 
 from marketplace.catalogue.markets import MARKETS
-from marketplace.catalogue.models import Listing
+from marketplace.catalogue.models import Listing, Market
 from marketplace.catalogue.registration import registration_for
 from marketplace.catalogue.services import listing_set_chain_address
 from marketplace.chain.amounts import ECT_DECIMALS, to_units
 from marketplace.chain.anvil import DEV_CHAIN_ID
+from marketplace.chain.errors import ChainError, ContractsNotDeployed
+from marketplace.chain.ids import task_id
+from marketplace.chain.keys import DEV_ADDRESSES, dev_account
+from marketplace.chain.orders import (
+    AppOrder,
+    DatasetOrder,
+    RequestOrder,
+    WorkerpoolOrder,
+    hub_domain,
+    sign_order,
+    typed_data,
+)
+from marketplace.chain.selectors import current_hub
+from marketplace.chain.signing import scheduler_authorization
+from marketplace.orders.parsing import ORDER_CLASSES
+from marketplace.orders.services import Submission, orders_publish
+from pools.membership import member_invite
 
 DEMO_REQUESTER, DEMO_WORKER = 5, 6  # dev accounts
 DEAL_VOLUME, TASKS_RUN = 3, 2
@@ -33,10 +50,8 @@ def seed_demo_chain(*, listings: list[Listing]) -> str:
     first deal when something was registered; a line saying what was done, or why not."""
     if settings.CHAIN_ID != DEV_CHAIN_ID:
         return "Demo assets are registered on the development chain only."
+    # Loads web3 (half a second): paid only by the processes that talk to the node.
     from marketplace.chain import client
-    from marketplace.chain.errors import ChainError, ContractsNotDeployed
-    from marketplace.chain.keys import DEV_ADDRESSES, dev_account
-    from marketplace.chain.selectors import current_hub
 
     try:
         hub = current_hub()
@@ -79,9 +94,6 @@ def seed_demo_chain(*, listings: list[Listing]) -> str:
 def _admit_agents(listings: list[Listing]) -> str:
     """The demo pools' owners admit `make run`'s two worker agents by hand (recorded as their
     decision, once)."""
-    from marketplace.catalogue.models import Market
-    from marketplace.chain.keys import DEV_ADDRESSES, dev_account
-    from pools.membership import member_invite
 
     agents = [dev_account(n).address for n in DEMO_AGENTS]
     pools = [
@@ -112,10 +124,6 @@ def _sell_orders(hub, w3, listings: list[Listing]) -> int:
     from eth_utils import keccak
 
     from marketplace.chain import client
-    from marketplace.chain.keys import DEV_ADDRESSES, dev_account
-    from marketplace.chain.orders import hub_domain, sign_order, typed_data
-    from marketplace.orders.parsing import ORDER_CLASSES
-    from marketplace.orders.services import Submission, orders_publish
 
     domain = hub_domain(chain_id=w3.eth.chain_id, hub_address=hub.address)
     submissions = []
@@ -176,18 +184,8 @@ def _units(price: Decimal) -> int:
 
 
 def _first_deal(hub, w3, by_name: dict[str, Listing]) -> None:
+    # Loads web3 (half a second): paid only by the processes that talk to the node.
     from marketplace.chain import client
-    from marketplace.chain.ids import task_id
-    from marketplace.chain.keys import DEV_ADDRESSES, dev_account
-    from marketplace.chain.orders import (
-        AppOrder,
-        DatasetOrder,
-        RequestOrder,
-        WorkerpoolOrder,
-        hub_domain,
-        sign_order,
-    )
-    from marketplace.chain.signing import scheduler_authorization
 
     app, dataset, pool = (
         by_name.get(name)

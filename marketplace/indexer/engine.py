@@ -45,7 +45,7 @@ from django.utils import timezone
 
 from marketplace.chain.anvil import DEV_CHAIN_ID
 from marketplace.chain.errors import ChainError, ChainUnavailable
-from marketplace.chain.events import DecodedEvent, EventCatalogue, MalformedLog
+from marketplace.chain.events import DecodedEvent, EventCatalogue, MalformedLog, checksum
 from marketplace.chain.feed import (
     Header,
     LogFilter,
@@ -55,6 +55,7 @@ from marketplace.chain.feed import (
     RateLimited,
 )
 from marketplace.chain.ids import Market
+from marketplace.chain.selectors import current_deployment
 from marketplace.indexer import changes as journal
 from marketplace.indexer.changes import Changes, copy_rows, insert_rows
 from marketplace.indexer.followers import IndexedBatch, asset_linker, tell_followers
@@ -200,8 +201,6 @@ class Indexer:
                 "or CHAIN_ID."
             )
         if self.deployment is None:
-            from marketplace.chain.selectors import current_deployment
-
             self.deployment = current_deployment()
         if self.deployment is None:
             raise IndexerRefused(
@@ -765,8 +764,6 @@ class Indexer:
 
 
 def _checksum(address: str) -> str:
-    from marketplace.chain.events import checksum
-
     return checksum(address[2:].lower())
 
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from marketplace.catalogue.models import Listing
-from marketplace.chain.events import DecodedEvent
+from marketplace.chain.events import DecodedEvent, checksum
 from marketplace.chain.ids import Market
 from marketplace.indexer.changes import Changes
 from marketplace.indexer.models import (
@@ -518,8 +518,6 @@ def _asset_transfer(e: DecodedEvent, c: Context) -> None:
 
 
 def _checksum(hex40: str) -> str:
-    from marketplace.chain.events import checksum
-
     return checksum(hex40[-40:])
 
 

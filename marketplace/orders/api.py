@@ -39,7 +39,7 @@ from marketplace.api import (
 )
 from marketplace.catalogue.pagination import ApiPagination
 from marketplace.chain.amounts import ECT_DECIMALS, InvalidAmount, from_units, to_units
-from marketplace.chain.orders import UINT256_MAX, typed_data
+from marketplace.chain.orders import UINT256_MAX, order_digest, typed_data
 from marketplace.clientip import client_ip
 from marketplace.errors import AppError, Forbidden, NotFound
 from marketplace.indexer.models import OrderKind
@@ -478,7 +478,6 @@ class OrderTypedDataApi(APIView):
         data = _valid(self.OrderTypedDataInputSerializer, request.data)
         domain = services.book_domain()
         order = order_with_defaults(data["kind"], data["order"])
-        from marketplace.chain.orders import order_digest
 
         return Response(
             {

@@ -18,8 +18,10 @@ from marketplace.catalogue.forms import PriceField
 from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import Listing, TaskCategory
 from marketplace.chain.amounts import ECT_DECIMALS
+from marketplace.chain.orders import typed_data
 from marketplace.fields import wallet_address_validator
 from marketplace.orders.parsing import TRUST_MAX, order_with_defaults
+from marketplace.orders.services import book_domain
 
 MAX_VOLUME = 1_000_000
 
@@ -101,8 +103,6 @@ class SellForm(forms.Form):
 
     def typed_data(self) -> list[dict[str, Any]]:
         """The typed data of every order this form describes, for the owner to sign."""
-        from marketplace.chain.orders import typed_data
-        from marketplace.orders.services import book_domain
 
         data = self.cleaned_data
         domain = book_domain()

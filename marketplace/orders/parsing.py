@@ -15,12 +15,14 @@ from typing import Any
 
 from marketplace.chain.orders import (
     UINT256_MAX,
+    ZERO_ADDRESS,
     AppOrder,
     DatasetOrder,
     Order,
     RequestOrder,
     WorkerpoolOrder,
     checksummed,
+    new_salt,
 )
 from marketplace.errors import AppError
 from marketplace.indexer.models import OrderKind
@@ -254,7 +256,6 @@ def order_price(kind: str, order: Order) -> int:
 def order_with_defaults(kind: str, fields: dict[str, Any]) -> Order:
     """An order of `kind` from the fields given; the others take their defaults: no
     restriction, zero tag, volume 1, params "{}", and a fresh random salt."""
-    from marketplace.chain.orders import ZERO_ADDRESS, new_salt
 
     defaults: dict[str, Any] = {}
     for name, solidity_type in ORDER_CLASSES[order_kind(kind)].MEMBERS:

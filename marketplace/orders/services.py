@@ -40,19 +40,24 @@ from marketplace.chain.orders import (
     ZERO_ADDRESS,
     Domain,
     Order,
+    OrderOperation,
     RequestOrder,
     WorkerpoolOrder,
     hub_domain,
     order_digest,
+    order_from_typed_message,
     recover_signer,
+    typed_data,
 )
-from marketplace.chain.selectors import current_hub
+from marketplace.chain.selectors import current_deployment, current_hub
+from marketplace.indexer.changes import copy_rows
 from marketplace.indexer.models import Asset, EscrowAccount, IndexerState, OrderFill, OrderKind
 from marketplace.orders import selectors
 from marketplace.orders.models import InputFile, OrderStatus
 from marketplace.orders.models import Order as BookOrder
 from marketplace.orders.parsing import (
     ASSET_FIELDS,
+    ORDER_CLASSES,
     OrderError,
     input_file_urls,
     order_kind,
@@ -111,7 +116,6 @@ class Published:
 
 def book_domain() -> Domain:
     """The EIP-712 domain orders are signed for here: this chain and the deployed Hub."""
-    from marketplace.chain.selectors import current_deployment
 
     try:
         deployment = current_deployment()
@@ -346,8 +350,6 @@ def _row(
     domain: Domain,
     user: AbstractBaseUser | None,
 ) -> BookOrder:
-    from marketplace.chain.orders import typed_data
-
     tag_value = int.from_bytes(order.tag, "big")
     now = timezone.now()
     return BookOrder(
@@ -561,7 +563,6 @@ def _insert(rows: list[BookOrder]) -> None:
     if connection.vendor != "postgresql":
         BookOrder.objects.bulk_create(rows, batch_size=500)
         return
-    from marketplace.indexer.changes import copy_rows
 
     def values(row: BookOrder) -> list[Any]:
         return [
@@ -666,8 +667,6 @@ def order_unpublish(*, order: BookOrder, user: AbstractBaseUser) -> BookOrder:
 
 def chain_order(order: BookOrder) -> Order:
     """The chain's order object of a stored order (as signed)."""
-    from marketplace.chain.orders import order_from_typed_message
-    from marketplace.orders.parsing import ORDER_CLASSES
 
     return order_from_typed_message(ORDER_CLASSES[order.kind], order.message)
 
@@ -676,7 +675,6 @@ def order_close_transaction(*, order: BookOrder, sender: str) -> dict[str, str]:
     """The unsigned `manage<X>Order(CLOSE)` transaction for the order's owner's wallet;
     ChainRevert (with its reason) when the chain would refuse it, ChainError when the order is
     for another Hub than this marketplace's."""
-    from marketplace.chain.orders import OrderOperation
 
     hub = current_hub()
     if order.hub.lower() != hub.address.lower():

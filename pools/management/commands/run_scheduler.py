@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from marketplace.chain.errors import ChainError
 from marketplace.chain.selectors import current_hub
+from pools.lifecycle import scheduler_round
 from worker.stopping import stop_on_signals
 
 
@@ -26,8 +27,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, once: bool, every: float, **options) -> None:
-        from pools.lifecycle import scheduler_round
-
         stop = threading.Event()
         stop_on_signals(stop)
         try:
