@@ -43,6 +43,7 @@ from django.db import (
 )
 from django.utils import timezone
 
+from marketplace.chain import selectors as chain_selectors
 from marketplace.chain.anvil import DEV_CHAIN_ID
 from marketplace.chain.errors import ChainError, ChainUnavailable
 from marketplace.chain.events import DecodedEvent, EventCatalogue, MalformedLog, checksum
@@ -55,7 +56,6 @@ from marketplace.chain.feed import (
     RateLimited,
 )
 from marketplace.chain.ids import Market
-from marketplace.chain.selectors import current_deployment
 from marketplace.indexer import changes as journal
 from marketplace.indexer.changes import Changes, copy_rows, insert_rows
 from marketplace.indexer.followers import IndexedBatch, asset_linker, tell_followers
@@ -201,7 +201,7 @@ class Indexer:
                 "or CHAIN_ID."
             )
         if self.deployment is None:
-            self.deployment = current_deployment()
+            self.deployment = chain_selectors.current_deployment()
         if self.deployment is None:
             raise IndexerRefused(
                 f"Our contracts are not deployed on chain {self.chain_id}: run `make run` or "
