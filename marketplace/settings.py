@@ -316,6 +316,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "EXCEPTION_HANDLER": "marketplace.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "marketplace.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # Worker agents: a heartbeat every few seconds per replicate leaves plenty of room.
     "DEFAULT_THROTTLE_RATES": {"workers": env.str("WORKER_API_RATE", default="600/min")},
 }

@@ -20,7 +20,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,6 +32,7 @@ from marketplace.addresses import is_address, normalize
 from marketplace.api import ADDRESS_SCHEMA, AddressField, error_responses
 from marketplace.chain.selectors import current_hub
 from marketplace.errors import AppError, NotFound
+from marketplace.parsers import LimitedJSONParser
 from pools import membership, scheduler, work
 from pools.models import PoolMember, Replicate
 from worker.failures import KINDS as FAILURE_KINDS
@@ -257,7 +258,7 @@ class ReplicateReportApi(WorkerApi):
     which the reports of other workers must agree on before a task is given up; for a run of the
     app that failed, its exit status and the last lines of its stderr, which the buyer reads)."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [LimitedJSONParser]
 
     class ReportInputSerializer(serializers.Serializer):
         event = serializers.ChoiceField(choices=["contributed", "revealed", "failed"])

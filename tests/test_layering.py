@@ -38,6 +38,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "marketplace.addresses",
         "marketplace.fields",
         "marketplace.devstate",
+        "marketplace.parsers",
     ),
     # 1. the only web3 user
     ("marketplace.chain",),

@@ -24,7 +24,6 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -37,6 +36,7 @@ from marketplace.accounts.models import ApiToken
 from marketplace.api import ADDRESS_SCHEMA, error_responses
 from marketplace.clientip import client_ip
 from marketplace.errors import AppError, TooManyRequests
+from marketplace.parsers import LimitedJSONParser
 
 # A SIWE message and its signature fit in well under 4 KB; refusing larger bodies before
 # parsing keeps hostile JSON (deep nesting, huge strings) away from the parser.
@@ -145,7 +145,7 @@ class SiweChallengeCreateApi(APIView):
 
     authentication_classes = []  # anonymous: without a session there is no CSRF to check
     permission_classes = [AllowAny]
-    parser_classes = [JSONParser]
+    parser_classes = [LimitedJSONParser]
 
     class InputSerializer(serializers.Serializer):
         address = _AddressField(help_text="0x followed by 40 hex digits, in any letter case.")
@@ -208,7 +208,7 @@ class SiweMessageCreateApi(APIView):
 
     authentication_classes = [SessionAuthentication]
     permission_classes = [AllowAny, _CsrfChecked]
-    parser_classes = [JSONParser]
+    parser_classes = [LimitedJSONParser]
 
     class OutputSerializer(serializers.Serializer):
         message = serializers.CharField(help_text="Sign this text unchanged (personal_sign).")
@@ -242,7 +242,7 @@ class SiweSignInApi(APIView):
 
     authentication_classes = [SessionAuthentication]
     permission_classes = [AllowAny, _CsrfChecked]
-    parser_classes = [JSONParser]
+    parser_classes = [LimitedJSONParser]
 
     class InputSerializer(serializers.Serializer):
         message = _MessageField(help_text="The text of POST /accounts/siwe/message/.")
@@ -297,7 +297,7 @@ class SiweSignInApi(APIView):
 class ApiTokenApi(APIView):
     """POST issues a token for a signed challenge; DELETE revokes the token it is sent with."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [LimitedJSONParser]
 
     class IssueInputSerializer(serializers.Serializer):
         message = _MessageField(help_text="The text of POST /api/v1/auth/challenge/.")

@@ -81,10 +81,22 @@ class InvalidOrder(OrderError):
     """The order is malformed: a field is missing, of the wrong type or out of range."""
 
 
+SHOWN_CHARS = 60
+
+
+def _shown(value: Any) -> str:
+    """`value` as JSON for a refusal, cut to its first SHOWN_CHARS characters: an error repeats
+    enough of the input to find it, never the whole of a huge one."""
+    text = json.dumps(value)
+    if len(text) <= SHOWN_CHARS:
+        return text
+    return f"{text[:SHOWN_CHARS]}… ({len(text):,} characters)"
+
+
 def order_kind(value: Any) -> str:
     if not isinstance(value, str) or value not in ORDER_CLASSES:
         raise InvalidOrder(
-            f"kind must be one of {', '.join(ORDER_CLASSES)}, not {json.dumps(value)}.",
+            f"kind must be one of {', '.join(ORDER_CLASSES)}, not {_shown(value)}.",
             field="kind",
         )
     return value
@@ -94,7 +106,7 @@ def _uint256(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise InvalidOrder(
             f"{field} must be a whole number (a JSON integer or a decimal string), "
-            f"not {json.dumps(value)}.",
+            f"not {_shown(value)}.",
             field=field,
         )
     if isinstance(value, str):
@@ -123,7 +135,7 @@ def _address(value: Any, field: str) -> str:
             else ""
         )
         raise InvalidOrder(
-            f"{field} must be an address, 0x and 40 hex digits, not {json.dumps(value)}{hint}.",
+            f"{field} must be an address, 0x and 40 hex digits, not {_shown(value)}{hint}.",
             field=field,
         )
     return address
@@ -132,7 +144,7 @@ def _address(value: Any, field: str) -> str:
 def _bytes32(value: Any, field: str) -> bytes:
     if not isinstance(value, str) or not _HEX.fullmatch(value) or len(value) != 66:
         raise InvalidOrder(
-            f"{field} must be 32 bytes as 0x and 64 hex digits, not {json.dumps(value)}.",
+            f"{field} must be 32 bytes as 0x and 64 hex digits, not {_shown(value)}.",
             field=field,
         )
     return bytes.fromhex(value[2:])
@@ -141,7 +153,7 @@ def _bytes32(value: Any, field: str) -> bytes:
 def _params(value: Any) -> str:
     if not isinstance(value, str):
         raise InvalidOrder(
-            f"params must be a JSON object written as a string, not {json.dumps(value)}.",
+            f"params must be a JSON object written as a string, not {_shown(value)}.",
             field="params",
         )
     try:
@@ -237,7 +249,7 @@ def parse_signature(value: Any) -> bytes:
         return b""
     if not isinstance(value, str) or not _HEX.fullmatch(value) or len(value) % 2:
         raise InvalidOrder(
-            f"signature must be 0x and hex digits, not {json.dumps(value)}.", field="signature"
+            f"signature must be 0x and hex digits, not {_shown(value)}.", field="signature"
         )
     signature = bytes.fromhex(value[2:])
     if len(signature) not in (64, 65):

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -39,6 +39,7 @@ from marketplace.orders import selectors
 from marketplace.orders.forms import SellForm
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.parsing import TRUST_MAX
+from marketplace.parsers import LimitedJSONParser
 from worker.command_line import task_command_line
 
 
@@ -137,7 +138,7 @@ class _ProviderToolApi(APIView):
 class ListingRegisterApi(_ProviderToolApi):
     """{"sender"} → the registry transaction for the owner's wallet, and the asset's address."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [LimitedJSONParser]
 
     class InputSerializer(serializers.Serializer):
         sender = AddressField(help_text="The wallet that sends it: one linked to your account.")

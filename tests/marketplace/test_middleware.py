@@ -1,5 +1,5 @@
-"""Django's own refusals of an oversized form are answered as the site's errors: JSON from the
-trade endpoints the pages call, a page from a page, never Django's debug page."""
+"""Refusals of oversized requests are the site's errors: JSON from the trade endpoints the pages
+call, a page from a page, never Django's debug page; a JSON body over the limit is not parsed."""
 
 from __future__ import annotations
 
@@ -56,3 +56,28 @@ def test_an_oversized_form_to_a_page_is_the_sites_error_page(client, settings, o
     page = response.content.decode()
     assert "form data is over 1000" in page
     assert "Traceback" not in page
+
+
+@pytest.mark.django_db
+def test_an_oversized_json_body_is_refused_before_it_is_parsed(client, settings, owned_app):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    url = reverse("listing_register", args=["app", owned_app.slug])
+
+    response = client.post(
+        url, data='{"sender": "' + "x" * 5000 + '"}', content_type="application/json"
+    )
+
+    assert response.status_code == 413
+    assert response.json() == {"error": "The request's JSON is over 1000\xa0bytes: send less."}
+    assert Listing.objects.get(pk=owned_app.pk).chain_address == owned_app.chain_address
+
+
+@pytest.mark.django_db
+def test_a_json_body_within_the_limit_is_parsed_as_before(client, settings, owned_app):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    url = reverse("listing_register", args=["app", owned_app.slug])
+
+    response = client.post(url, data='{"sender": "nope"}', content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "sender"
