@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from django.apps import apps
 from django.db.models import Q, QuerySet
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from marketplace.catalogue.forms import ListingFilterForm, ListingForm
     from marketplace.catalogue.selectors import ListingFilters
     from marketplace.chain.hub import AssetRegistration
-    from marketplace.orders.selectors import Run
 
 # The markets, in the order the site shows them. Adding one takes its app (installed, its URLs
 # included, its kind among catalogue.models.Market's choices) and one line here.
@@ -37,6 +36,16 @@ MARKET_ADAPTERS = (
     "datamarket.market.DatasetMarket",
     "pools.market.WorkerpoolMarket",
 )
+
+
+class RunOnCard(Protocol):
+    """A run as a card shows it (marketplace.orders.selectors.Run is one): the listings of its
+    app, dataset (None: none) and pool. The order book sits above the markets, so the
+    catalogue names only what it reads of it."""
+
+    app: Listing
+    dataset: Listing | None
+    workerpool: Listing
 
 
 class MarketAdapter:
@@ -195,7 +204,7 @@ class MarketAdapter:
 
     # ------------------------------------------------------------------ cards
 
-    def run_partners(self, run: Run) -> str:
+    def run_partners(self, run: RunOnCard) -> str:
         """Who a listing of this market runs with in `run`, as its card says it."""
         raise NotImplementedError
 
