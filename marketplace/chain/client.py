@@ -9,14 +9,12 @@ view is asked of an address without a contract that answers it.
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -42,6 +40,9 @@ from marketplace.chain.errors import (
     decode_revert,
     short_address,
 )
+
+# One definition, shared with the worker agent (which imports nothing of the site).
+from worker.chain import shown_url
 
 logger = logging.getLogger(__name__)
 
@@ -69,29 +70,6 @@ _NONCE_ERRORS = (
     "already imported",  # anvil, while the first post is still in its pool
     "replacement transaction",
 )
-
-
-_PLAIN_HOST = re.compile(r"[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]")
-
-
-def shown_url(url: str) -> str:
-    """An RPC URL as messages may show it: scheme, host and port only. Hosted nodes put their
-    API key in the path or the query, and credentials go before the host."""
-    parts = urlsplit(str(url))
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    if not _PLAIN_HOST.fullmatch(host):
-        host = "…"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-        host = "…"
-    if port:
-        host = f"{host}:{port}"
-    hidden = "/…" if parts.path.strip("/") or parts.query or parts.username else ""
-    return f"{parts.scheme}://{host}{hidden}"
 
 
 def _unavailable(url: str, error: Exception) -> ChainUnavailable:

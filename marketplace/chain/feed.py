@@ -24,6 +24,7 @@ from typing import Any
 import requests
 
 from marketplace.chain.errors import ChainError, ChainUnavailable
+from worker.chain import shown_url as _shown_url
 
 # Headers asked in one HTTP request: big enough to make a request per block rare, small enough
 # for the answer to stay a few hundred kilobytes.
@@ -124,9 +125,6 @@ class NodeFeed:
     per thread)."""
 
     def __init__(self, url: str, *, timeout: float = 30.0, shown_url: str = "") -> None:
-        # Loads web3 (half a second): paid only by the processes that talk to the node.
-        from marketplace.chain.client import shown_url as _shown_url
-
         self.url = url
         self.timeout = timeout
         self.shown_url = shown_url or _shown_url(url)
