@@ -83,6 +83,11 @@ class Market(HubChoice):
     DATASET = "dataset", 1, "Dataset"
     POOL = "pool", 2, "Worker pool"
 
+    @property
+    def order_kind(self) -> OrderKind:
+        """The order that offers this market's assets (and the deal's field naming them)."""
+        return OrderKind.from_code(self.code)
+
 
 class TaskStatus(HubChoice):
     """UNSET → ACTIVE → REVEALING → COMPLETED | FAILED. UNSET is a task never initialized: the

@@ -140,6 +140,23 @@ def _username_for_wallet(address: str) -> str:
     return next(name for name in candidates if name not in taken)
 
 
+def user_for_wallet(address: str) -> AbstractBaseUser:
+    """The user whose wallet `address` is, or a new one (no password: only signing in with
+    that wallet opens it, as a first Sign-In with Ethereum would)."""
+    wallet = Wallet.objects.select_related("user").filter(address__iexact=address).first()
+    if wallet is not None:
+        return wallet.user
+    try:
+        with transaction.atomic():  # a savepoint: a sign-in may link the address meanwhile
+            user = get_user_model().objects.create_user(
+                username=_username_for_wallet(address), password=None
+            )
+            Wallet.objects.create(user=user, address=address)
+            return user
+    except IntegrityError:
+        return Wallet.objects.select_related("user").get(address__iexact=address).user
+
+
 def _wallet_for_sign_in(*, address: str, signed_in: AbstractBaseUser | None) -> tuple[Wallet, bool]:
     """The wallet row for `address`, linking it to `signed_in` or to a new user if it is new.
 

@@ -230,7 +230,9 @@ def listing_detail_response(request: Request, *, kind: str, slug: str) -> Respon
             "search the list for it."
         )
     record = index_selectors.asset_record(
-        listing=listing, freshness=index_selectors.index_freshness()
+        chain_address=listing.chain_address,
+        owner_wallet=listing.owner_wallet,
+        freshness=index_selectors.index_freshness(),
     )
     context = {
         "on_chain": record,

@@ -5,36 +5,21 @@ with the `Changes` of its block, so that a reorganization takes the link back.""
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from collections.abc import Iterable
 
-from marketplace.accounts.models import Wallet
-from marketplace.accounts.services import _username_for_wallet
+from marketplace.accounts.services import user_for_wallet
 from marketplace.catalogue import services, texts
 from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import CurationStatus, Listing
 from marketplace.indexer.changes import Changes
-from marketplace.indexer.models import Asset
-from marketplace.indexer.projections import LISTING_FIELDS
+from marketplace.indexer.models import Asset, reputation
+
+# What the indexer's journal keeps of a listing it links: a reorganization that takes the
+# asset back leaves the listing (its owner's to describe from then on) unlinked, to be found
+# again if the asset comes back.
+LINK_FIELDS = ("chain_address",)
 
 PENDING_SUMMARY = "Registered on chain; its owner has not described it here yet."
-
-
-def _wallet_user(address: str):
-    """The user whose wallet `address` is, or a new one (no password: only signing in with
-    that wallet opens it, as a first Sign-In with Ethereum would)."""
-    wallet = Wallet.objects.select_related("user").filter(address__iexact=address).first()
-    if wallet is not None:
-        return wallet.user
-    try:
-        with transaction.atomic():
-            user = get_user_model().objects.create_user(
-                username=_username_for_wallet(address), password=None
-            )
-            Wallet.objects.create(user=user, address=address)
-            return user
-    except IntegrityError:  # linked meanwhile by a sign-in
-        return Wallet.objects.select_related("user").get(address__iexact=address).user
 
 
 def _matching_listing(asset: Asset) -> int | None:
@@ -67,16 +52,15 @@ def _listing_name(asset: Asset) -> str:
 
 
 def _pending_listing(asset: Asset) -> Listing:
-    owner = _wallet_user(asset.owner)
+    """A new listing for `asset`, pending for its owner and not linked yet."""
     listing = services.listing_create(
         kind=asset.kind,
-        owner=owner,
+        owner=user_for_wallet(asset.owner),
         name=_listing_name(asset),
         summary=PENDING_SUMMARY,
         owner_wallet=asset.owner,
         status=CurationStatus.PENDING,
     )
-    services.listing_set_chain_address(listing=listing, address=asset.address)
     MARKETS[asset.kind].create_placeholder(listing=listing, asset=asset)
     return listing
 
@@ -84,15 +68,37 @@ def _pending_listing(asset: Asset) -> Listing:
 def link_listing(asset: Asset, changes: Changes) -> None:
     """Point `asset` at its listing, making a pending one for its owner when there is none."""
     pk = _matching_listing(asset)
-    if pk is not None:
-        listing = changes.get(Listing, pk)
-        if listing.chain_address.lower() != asset.address.lower():
-            # Journaled as it was, written now (another asset of this batch must not match
-            # the same listing) and again, the same, when `changes` flushes.
-            changes.edit(listing, LISTING_FIELDS)
-            services.listing_set_chain_address(listing=listing, address=asset.address)
-            changes.listings_changed = True
-    else:
-        listing = _pending_listing(asset)
-        changes.created_elsewhere(listing)
+    listing = _pending_listing(asset) if pk is None else changes.get(Listing, pk)
+    if listing.chain_address.lower() != asset.address.lower():
+        # Journaled as it was, written now (another asset of this batch must not match the
+        # same listing) and again, the same, when `changes` flushes.
+        changes.edit(listing, LINK_FIELDS)
+        services.listing_set_chain_address(listing=listing, address=asset.address)
     asset.listing_id = listing.pk
+
+
+def rank_listings(*, chain_id: int, assets: Iterable[str] | None) -> bool:
+    """Listings rank by their assets' records: set the reputation of the listings of `assets`
+    (addresses on `chain_id`; None: every listing, a listing with no asset ranking 0) from
+    their task records. Whether any listing changed."""
+    linked = Asset.objects.filter(chain_id=chain_id, listing__isnull=False)
+    if assets is not None:
+        linked = linked.filter(address__in=list(assets))
+    scores = {
+        pk: reputation(completed, failed)
+        for pk, completed, failed in linked.values_list(
+            "listing_id", "tasks_completed", "tasks_failed"
+        )
+    }
+    changed = [
+        listing
+        for listing in Listing.objects.filter(pk__in=scores).only("pk", "reputation")
+        if listing.reputation != scores[listing.pk]
+    ]
+    for listing in changed:
+        listing.reputation = scores[listing.pk]
+    Listing.objects.bulk_update(changed, ["reputation"], batch_size=500)
+    unranked = 0
+    if assets is None:
+        unranked = Listing.objects.exclude(pk__in=scores).exclude(reputation=0).update(reputation=0)
+    return bool(changed) or unranked > 0

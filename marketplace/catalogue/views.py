@@ -192,7 +192,9 @@ def _detail_page(
     context["run"] = _runs([listing])[listing.pk]
     context["freshness"] = index_selectors.index_freshness()
     context["onchain"] = index_selectors.asset_record(
-        listing=listing, freshness=context["freshness"]
+        chain_address=listing.chain_address,
+        owner_wallet=listing.owner_wallet,
+        freshness=context["freshness"],
     )
     context.update(market.detail_context(listing))
     return render(request, "catalogue/listing_detail.html", context, status=status)

@@ -9,7 +9,8 @@ and, for an unconfirmed block, journaled so that a reorganization can take them 
     changes.flush()
 
 Models are keyed by (chain_id, `Model.KEY`), the natural key the events carry; a model without
-KEY (a Listing) is keyed by its primary key and is written only in the fields `edit` names.
+KEY (a follower's row, such as a catalogue listing) is keyed by its primary key and is written
+only in the fields `edit` names.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from typing import Any
 from django.apps import apps
 from django.db import connection, models
 
-from marketplace.catalogue.models import Listing
 from marketplace.indexer.models import UndoRecord
 
 _CHUNK = 1000
@@ -134,7 +134,6 @@ class Changes:
         self._edited: dict[type[models.Model], dict[int, models.Model]] = defaultdict(dict)
         self._edited_fields: dict[type[models.Model], frozenset[str] | None] = {}
         self._journal: list[UndoRecord] = []
-        self.listings_changed = False
 
     # ------------------------------------------------------------------ reading
 
@@ -187,11 +186,6 @@ class Changes:
         self._new[model].append(obj)
         self._new_ids.add(id(obj))
         return obj
-
-    def created_elsewhere(self, obj: models.Model) -> None:
-        """`obj` was saved by other code for these events: journal its creation."""
-        if self.journal_block is not None:
-            self._journal.append(self._undo(type(obj), obj.pk, None))
 
     def edit(self, obj: Any, fields: Sequence[str] | None = None) -> Any:
         """Declare that `obj` is about to change (only in `fields`, if given); returns it.
@@ -255,15 +249,10 @@ def undo(*, chain_id: int, from_block: int) -> int:
         if _chained(model):
             rows = rows.filter(chain_id=chain_id)
         if record.previous is None:
-            if model is Listing:
-                # A listing made for an asset is its owner's to describe from then on: it stays,
-                # unlinked, and is found again if the asset comes back.
-                rows.update(chain_address="")
-            else:
-                rows.delete()
+            rows.delete()
             continue
         obj = rows.first()
-        if obj is None:  # deleted by someone else since (a listing): nothing to restore
+        if obj is None:  # deleted by someone else since (a follower's row): nothing to restore
             continue
         names = restore(obj, record.previous)
         update_rows(model, [obj], names)

@@ -557,8 +557,7 @@ class Indexer:
             settled = Changes(chain_id=self.chain_id)
             settled_events = [e for e in events if e.block_number <= confirmed]
             link_listing = asset_linker()
-            project(settled_events, settled, link_listing=link_listing)
-            listings_changed = settled.listings_changed
+            rated = set(project(settled_events, settled, link_listing=link_listing))
             dealids = touched_deals(settled_events, settled)
             settled.flush()
             by_block: dict[int, list[DecodedEvent]] = defaultdict(list)
@@ -567,8 +566,7 @@ class Indexer:
                     by_block[event.block_number].append(event)
             for number in sorted(by_block):
                 optimistic = Changes(chain_id=self.chain_id, journal_block=number)
-                project(by_block[number], optimistic, link_listing=link_listing)
-                listings_changed |= optimistic.listings_changed
+                rated |= project(by_block[number], optimistic, link_listing=link_listing)
                 dealids |= touched_deals(by_block[number], optimistic)
                 optimistic.flush()
             new_confirmed = max(state.confirmed_height, confirmed)
@@ -614,7 +612,7 @@ class Indexer:
                     digests=frozenset(digests),
                     dealids=frozenset(dealids),
                     registrations=any(e.source.endswith("registry") for e in events),
-                    listings_changed=listings_changed,
+                    rated=frozenset(rated),
                 )
             )
 

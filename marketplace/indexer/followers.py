@@ -32,8 +32,8 @@ class IndexedBatch:
     or the chain was forgotten to be indexed again); followers redo all they derive from them.
     Otherwise: `addresses` and `digests`, what the order book's events named (accounts, assets,
     order digests); `dealids`, the deals whose state changed; `registrations`, whether the
-    batch holds events of the asset registries; `listings_changed`, whether it changed a
-    listing (its reputation, or its link to an asset)."""
+    batch holds events of the asset registries; `rated`, the assets whose task record (and so
+    reputation) changed."""
 
     chain_id: int
     everything: bool = False
@@ -41,7 +41,7 @@ class IndexedBatch:
     digests: frozenset[str] = frozenset()
     dealids: frozenset[str] = frozenset()
     registrations: bool = False
-    listings_changed: bool = False
+    rated: frozenset[str] = frozenset()
 
 
 class Follower(Protocol):

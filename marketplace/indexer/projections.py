@@ -1,4 +1,4 @@
-"""What each event changes in the projections (deals app, catalogue assets and listings).
+"""What each event changes in the chain projections (deals, tasks, escrow, assets, workers).
 
 `project(events, changes)` applies events of one stretch of blocks, in chain order, to the rows
 `changes` holds; the caller flushes. Handlers are plain functions of (event, changes, context):
@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
-from marketplace.catalogue.models import Listing
 from marketplace.chain.events import DecodedEvent, checksum
 from marketplace.chain.ids import Market
 from marketplace.indexer.changes import Changes
@@ -32,7 +31,6 @@ from marketplace.indexer.models import (
     TaskStatus,
     Worker,
     WorkerBond,
-    reputation,
 )
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -43,7 +41,6 @@ _ORDER_KINDS = {
     2: OrderKind.WORKERPOOL,
     3: OrderKind.REQUEST,
 }
-LISTING_FIELDS = ("reputation", "chain_address")
 
 
 def _time(seconds: int | None) -> datetime.datetime | None:
@@ -89,6 +86,8 @@ class Context:
         self.link_listing = link_listing
         # OrdersMatched and DealCreated of one match, in whichever order they come.
         self.matched: dict[str, dict[str, Any]] = {}
+        # Assets whose task record (completed, failed) changed: what their reputation rests on.
+        self.rated: set[str] = set()
 
     def escrow(self, address: str, block: int) -> EscrowAccount:
         account = self.changes.get(EscrowAccount, address)
@@ -131,18 +130,6 @@ class Context:
         fill = self.changes.edit(fill)
         fill.block_number = block
         return fill
-
-    def rank(self, asset: Asset) -> None:
-        """The listing of `asset` ranks by the asset's record."""
-        if not asset.listing_id:
-            return
-        listing = self.changes.get(Listing, asset.listing_id)
-        if listing is None:
-            return
-        score = reputation(asset.tasks_completed, asset.tasks_failed)
-        if listing.reputation != score:
-            self.changes.edit(listing, LISTING_FIELDS).reputation = score
-            self.changes.listings_changed = True
 
 
 # ---------------------------------------------------------------------- escrow
@@ -437,7 +424,7 @@ def _finish(e: DecodedEvent, c: Context, *, completed: bool) -> None:
             asset.revenue = Decimal(asset.revenue) + Decimal(price)
         else:
             asset.tasks_failed += 1
-        c.rank(asset)
+        c.rated.add(asset.address)
 
 
 def _task_finalize(e: DecodedEvent, c: Context) -> None:
@@ -624,8 +611,9 @@ def project(
     changes: Changes,
     *,
     link_listing: Callable[[Asset, Changes], None] | None = None,
-) -> None:
-    """Apply `events` (chain order; undecoded ones are skipped) to the rows of `changes`.
+) -> frozenset[str]:
+    """Apply `events` (chain order; undecoded ones are skipped) to the rows of `changes`; the
+    addresses of the assets whose task record changed (their reputation with it).
     `link_listing(asset, changes)` is called for each newly registered asset."""
     events = [e for e in events if not e.problem]
     _prefetch(events, changes)
@@ -634,6 +622,7 @@ def project(
         handler = HANDLERS.get((event.source, event.name))
         if handler is not None:
             handler(event, context)
+    return frozenset(context.rated)
 
 
 # The events that change what the order book decides (marketplace.orders.services): consumed

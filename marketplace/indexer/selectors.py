@@ -8,14 +8,13 @@ import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from marketplace.catalogue.markets import MARKETS
-from marketplace.catalogue.models import Listing
 from marketplace.indexer.models import (
     Asset,
     Contribution,
     Deal,
     IndexerState,
     IndexerStatus,
+    Market,
     OrderKind,
     Task,
     reputation,
@@ -126,17 +125,18 @@ class AssetRecord:
     workers: int  # pools: distinct workers that contributed to its tasks
 
 
-def asset_record(*, listing: Listing, freshness: Freshness) -> AssetRecord | None:
-    """The on-chain record of `listing` (None when it is not registered, or not indexed)."""
-    if not listing.chain_address:
+def asset_record(
+    *, chain_address: str, owner_wallet: str, freshness: Freshness
+) -> AssetRecord | None:
+    """The on-chain record of the asset at `chain_address`, which a listing shows as its owner
+    `owner_wallet` says (None when there is no address, or it is not indexed)."""
+    if not chain_address:
         return None
-    asset = Asset.objects.filter(
-        chain_id=settings.CHAIN_ID, address__iexact=listing.chain_address
-    ).first()
+    asset = Asset.objects.filter(chain_id=settings.CHAIN_ID, address__iexact=chain_address).first()
     if asset is None:
         return None
     # The deal field naming assets of its market: the Hub's name of their kind.
-    role = MARKETS[asset.kind].order_kind
+    role = Market(asset.kind).order_kind
     deals = list(
         Deal.objects.filter(chain_id=settings.CHAIN_ID, **{role: asset.address}).order_by(
             "-block_number", "-id"
@@ -156,8 +156,7 @@ def asset_record(*, listing: Listing, freshness: Freshness) -> AssetRecord | Non
     return AssetRecord(
         asset=asset,
         unconfirmed=freshness.is_unconfirmed(asset.block_number),
-        transferred=bool(listing.owner_wallet)
-        and listing.owner_wallet.lower() != asset.owner.lower(),
+        transferred=bool(owner_wallet) and owner_wallet.lower() != asset.owner.lower(),
         reputation=reputation(asset.tasks_completed, asset.tasks_failed),
         recent_deals=[
             DealLine(deal=deal, unconfirmed=freshness.is_unconfirmed(deal.block_number))

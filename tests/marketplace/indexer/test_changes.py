@@ -11,7 +11,6 @@ from marketplace.catalogue.models import Listing
 from marketplace.indexer import changes as journal
 from marketplace.indexer.changes import Changes
 from marketplace.indexer.models import Deal, EscrowAccount, UndoRecord
-from marketplace.indexer.projections import LISTING_FIELDS
 from tests.factories.catalogue import ListingFactory
 
 pytestmark = pytest.mark.django_db
@@ -74,19 +73,21 @@ def test_an_unconfirmed_blocks_changes_are_taken_back_exactly():
     assert not UndoRecord.objects.exists()
 
 
-def test_a_listing_made_for_an_unconfirmed_asset_is_unlinked_not_deleted():
-    listing = ListingFactory(chain_address=ADDRESS)
+def test_a_row_edited_in_some_fields_is_taken_back_in_those_alone():
+    listing = ListingFactory(chain_address="", name="Renderer")
     block = Changes(chain_id=1, journal_block=3)
-    block.created_elsewhere(listing)
+    block.edit(block.get(Listing, listing.pk), ["chain_address"]).chain_address = ADDRESS
     block.flush()
+    Listing.objects.filter(pk=listing.pk).update(name="Renamed by its owner")
+
     journal.undo(chain_id=1, from_block=3)
     listing.refresh_from_db()
-    assert listing.chain_address == ""
+    assert (listing.chain_address, listing.name) == ("", "Renamed by its owner")
 
 
 def test_a_model_is_edited_in_one_set_of_fields():
     listing = ListingFactory()
     changes = Changes(chain_id=1)
-    changes.edit(changes.get(Listing, listing.pk), LISTING_FIELDS)
+    changes.edit(changes.get(Listing, listing.pk), ["chain_address"])
     with pytest.raises(ValueError, match="one set per model"):
         changes.edit(changes.get(Listing, listing.pk))

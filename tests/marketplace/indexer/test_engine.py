@@ -30,6 +30,7 @@ from marketplace.indexer.models import (
     UndoRecord,
     Worker,
     WorkerBond,
+    reputation,
 )
 from tests.chain_scaffold import ECT, Market, new_digest
 from tests.marketplace.indexer.helpers import index_contents, index_to_head
@@ -102,7 +103,7 @@ def test_projections_say_what_the_hub_says(market, hub_deployment):
     # Each asset got a pending listing for its owner, ranked by its record.
     listing = Listing.objects.get(chain_address=market.app)
     assert listing.status == "pending" and listing.owner_wallet == market.app_owner.address
-    assert listing.reputation == projections.reputation(3, 0) > 0
+    assert listing.reputation == reputation(3, 0) > 0
 
 
 def test_worker_bonds_say_what_the_hub_says_and_a_reorg_takes_them_back(market, hub_deployment):

@@ -75,3 +75,30 @@ def test_projection_rows_and_their_undo_journal_move_to_the_indexer_as_they_are(
         "catalogue.Listing",
     ]
     _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_journaled_listing_creation_becomes_its_unlinking_and_back():
+    before = [("indexer", "0002_chain_projections")]
+    apps = _migrate(before)
+    UndoRecord = apps.get_model("indexer", "UndoRecord")
+    UndoRecord.objects.create(chain_id=31337, block_number=5, model="catalogue.Listing", key="1")
+    UndoRecord.objects.create(chain_id=31337, block_number=5, model="indexer.Asset", key=APP)
+    edited = '{"chain_address": "", "reputation": 3}'
+    UndoRecord.objects.create(
+        chain_id=31337, block_number=5, model="catalogue.Listing", key="2", previous=edited
+    )
+
+    apps = _migrate([("indexer", "0003_listing_links_journaled_as_edits")])
+    journal = apps.get_model("indexer", "UndoRecord").objects
+    assert dict(journal.values_list("key", "previous")) == {
+        "1": '{"chain_address": ""}',
+        APP: None,  # other creations stay creations: taken back, the row goes
+        "2": edited,
+    }
+
+    apps = _migrate(before)
+    journal = apps.get_model("indexer", "UndoRecord").objects
+    assert journal.get(key="1").previous is None
+    assert journal.get(key="2").previous == edited
+    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

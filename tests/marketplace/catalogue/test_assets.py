@@ -1,0 +1,95 @@
+"""Listings of the assets seen on chain: linked (and unlinked when a reorganization takes the
+asset back), and ranked by the asset's task record."""
+
+from __future__ import annotations
+
+import pytest
+
+from marketplace.catalogue.assets import PENDING_SUMMARY, link_listing, rank_listings
+from marketplace.catalogue.models import CurationStatus, Listing
+from marketplace.indexer import changes as journal
+from marketplace.indexer.changes import Changes
+from marketplace.indexer.models import Asset, reputation
+from tests.factories.catalogue import ListingFactory
+
+pytestmark = pytest.mark.django_db
+
+CHAIN = 31337
+POOL = "0x" + "a1" * 20
+OWNER = "0x" + "b2" * 20
+
+
+def _register(block: int, address: str = POOL, **record) -> Listing:
+    """Project the registration of a pool in unconfirmed `block`, as the indexer does."""
+    changes = Changes(chain_id=CHAIN, journal_block=block)
+    asset = changes.create(
+        Asset,
+        address,
+        kind="pool",
+        owner=OWNER,
+        name="Render farm",
+        registered_block=block,
+        block_number=block,
+        **record,
+    )
+    link_listing(asset, changes)
+    changes.flush()
+    return Listing.objects.get(pk=asset.listing_id)
+
+
+def test_an_asset_nobody_announced_gets_a_pending_listing_for_its_owner():
+    listing = _register(7)
+    assert (listing.name, listing.summary, listing.status) == (
+        "Render farm",
+        PENDING_SUMMARY,
+        CurationStatus.PENDING,
+    )
+    assert (listing.chain_address, listing.owner_wallet) == (POOL, OWNER)
+    assert listing.owner.wallets.get().address == OWNER
+
+
+def test_a_reorganization_unlinks_the_listing_it_made_and_keeps_what_its_owner_wrote():
+    listing = _register(7)
+    Listing.objects.filter(pk=listing.pk).update(summary="Eight GPUs in Lisbon.")
+
+    journal.undo(chain_id=CHAIN, from_block=7)
+
+    listing.refresh_from_db()
+    assert (listing.chain_address, listing.summary) == ("", "Eight GPUs in Lisbon.")
+    assert not Asset.objects.exists()
+    # The asset coming back (the same owner registers it again) finds the same listing.
+    again = _register(8)
+    assert again.pk == listing.pk
+    assert Listing.objects.count() == 1
+
+
+def test_a_reorganization_unlinks_a_listing_its_owner_had_announced():
+    announced = ListingFactory(kind="pool", owner_wallet=OWNER, name="Render farm")
+    assert _register(9).pk == announced.pk
+
+    journal.undo(chain_id=CHAIN, from_block=9)
+
+    announced.refresh_from_db()
+    assert announced.chain_address == ""
+
+
+def test_listings_rank_by_their_assets_records():
+    listing = _register(7, tasks_completed=9, tasks_failed=1)
+    other = _register(7, "0x" + "c3" * 20, tasks_completed=1)
+
+    assert rank_listings(chain_id=CHAIN, assets=[POOL]) is True
+    listing.refresh_from_db()
+    other.refresh_from_db()
+    assert listing.reputation == reputation(9, 1) > 0
+    assert other.reputation == 0  # not named: not ranked yet
+    assert rank_listings(chain_id=CHAIN, assets=[POOL]) is False  # nothing changed
+
+
+def test_ranking_everything_sets_a_listing_without_an_asset_back_to_nothing():
+    listing = _register(7, tasks_completed=4)
+    rank_listings(chain_id=CHAIN, assets=None)
+    Asset.objects.all().delete()  # the chain forgotten, or its block taken back
+
+    assert rank_listings(chain_id=CHAIN, assets=None) is True
+    listing.refresh_from_db()
+    assert listing.reputation == 0
