@@ -320,6 +320,50 @@ def _prices(rng: random.Random) -> dict[str, Decimal]:
     }
 
 
+def _app_fields(listing: Any, digest: str, rng: random.Random) -> dict[str, Any]:
+    return {
+        "wasm": f"apps/2025/01/{listing.slug[:60]}.wasm",
+        "wasm_sha256": digest,
+        "wasm_size": rng.randint(50_000, 30_000_000),
+        "default_args": rng.choice(("", "input.svg output.png", "--help")),
+    }
+
+
+def _dataset_fields(listing: Any, digest: str, rng: random.Random) -> dict[str, Any]:
+    size = rng.randint(1_000, 200_000_000)
+    return {
+        "encrypted_file": f"datasets/2025/01/{listing.slug[:60]}.bin",
+        "encrypted_sha256": digest,
+        "encrypted_size": size + 28,
+        "plain_size": size,
+        "original_name": f"{listing.slug[:60]}.csv",
+        "content_type": "text/csv",
+        "wrapped_key": rng.randbytes(60),
+    }
+
+
+def _pool_fields(listing: Any, digest: str, rng: random.Random) -> dict[str, Any]:
+    cores = rng.choice((1, 2, 4, 4, 8, 8, 16, 32, 64))
+    return {
+        "cpu_cores": cores,
+        "memory_mb": cores * rng.choice((1024, 2048, 4096)),
+        "runtime": "wasm",
+        "location": rng.choice(REGIONS),
+        "energy_class": rng.choices("ABCDE", weights=(2, 3, 3, 2, 1))[0],
+        "visibility": "public" if rng.random() < 0.85 else "private",
+        "worker_count": rng.randint(0, 200),
+    }
+
+
+# The made-up fields of a listing's row in its market (its adapter's `detail_relation`), by
+# market; `digest` stands for its file's checksum.
+MARKET_FIELDS: dict[str, Callable[[Any, str, random.Random], dict[str, Any]]] = {
+    "app": _app_fields,
+    "dataset": _dataset_fields,
+    "pool": _pool_fields,
+}
+
+
 @contextlib.contextmanager
 def _historical_timestamps(model) -> Iterator[None]:
     """Let bulk_create write the given created_at/updated_at instead of now()."""
@@ -341,11 +385,9 @@ def seed(*, listings: int, rng_seed: int) -> dict[str, float]:
     from django.db import connection, transaction
     from django.test.utils import override_settings
 
-    from dappstore.models import App
-    from datamarket.models import Dataset
+    from marketplace.catalogue.markets import MARKETS
     from marketplace.catalogue.models import Listing, ListingPrice, Tag
     from marketplace.catalogue.search import index_listings
-    from pools.models import Workerpool
 
     rng = random.Random(rng_seed)
     text = TextMaker(rng, rare_words(rng_seed))
@@ -354,6 +396,12 @@ def seed(*, listings: int, rng_seed: int) -> dict[str, float]:
     now = datetime.now(UTC)
     kinds, kind_weights = zip(*KIND_WEIGHTS.items(), strict=True)
     tag_through = Listing.tags.through
+    # Each market's own model (App, Dataset, Workerpool), found through its adapter.
+    market_models = {
+        kind: Listing._meta.get_field(market.detail_relation).related_model
+        for kind, market in MARKETS.items()
+    }
+    priced_per_category = {kind for kind, market in MARKETS.items() if market.prices_per_category}
 
     # DEBUG keeps every query's SQL; megabytes of INSERTs are not worth keeping.
     with override_settings(DEBUG=False), _historical_timestamps(Listing):
@@ -389,6 +437,10 @@ def seed(*, listings: int, rng_seed: int) -> dict[str, float]:
                     description, description_html = text.description()
                     listing_prices = _prices(rng)
                     prices.append(listing_prices)
+                    # One price per task, or (pools) one per category.
+                    task_price = (
+                        None if kind in priced_per_category else min(listing_prices.values())
+                    )
                     # Oldest first, one every few minutes, the newest a moment ago.
                     created = now - timedelta(minutes=5 * (listings - position))
                     rows.append(
@@ -405,8 +457,7 @@ def seed(*, listings: int, rng_seed: int) -> dict[str, float]:
                             else "",
                             status=status,
                             is_public=status in ("approved", "featured"),
-                            # Apps and datasets: one price per task; pools: per category.
-                            price=None if kind == "pool" else min(listing_prices.values()),
+                            price=task_price,
                             price_from=min(listing_prices.values()),
                             rating_avg=Decimal(f"{average:.2f}"),
                             rating_count=ratings,
@@ -417,62 +468,28 @@ def seed(*, listings: int, rng_seed: int) -> dict[str, float]:
                         )
                     )
                 created_rows = Listing.objects.bulk_create(rows)
-                tag_rows, price_rows, apps, datasets, pools = [], [], [], [], []
+                tag_rows, price_rows = [], []
+                market_rows: dict[str, list[Any]] = {kind: [] for kind in market_models}
                 for listing, listing_prices in zip(created_rows, prices, strict=True):
                     ids.append(listing.pk)
                     tag_rows.extend(
                         tag_through(listing_id=listing.pk, tag_id=tag.pk)
                         for tag in rng.sample(tags, rng.randint(1, 4))
                     )
-                    if listing.kind == "pool":
+                    if listing.kind in priced_per_category:
                         price_rows.extend(
                             ListingPrice(listing_id=listing.pk, category=category, price=price)
                             for category, price in listing_prices.items()
                         )
                     digest = hashlib.sha256(listing.slug.encode()).hexdigest()
-                    if listing.kind == "app":
-                        apps.append(
-                            App(
-                                listing_id=listing.pk,
-                                wasm=f"apps/2025/01/{listing.slug[:60]}.wasm",
-                                wasm_sha256=digest,
-                                wasm_size=rng.randint(50_000, 30_000_000),
-                                default_args=rng.choice(("", "input.svg output.png", "--help")),
-                            )
-                        )
-                    elif listing.kind == "dataset":
-                        size = rng.randint(1_000, 200_000_000)
-                        datasets.append(
-                            Dataset(
-                                listing_id=listing.pk,
-                                encrypted_file=f"datasets/2025/01/{listing.slug[:60]}.bin",
-                                encrypted_sha256=digest,
-                                encrypted_size=size + 28,
-                                plain_size=size,
-                                original_name=f"{listing.slug[:60]}.csv",
-                                content_type="text/csv",
-                                wrapped_key=rng.randbytes(60),
-                            )
-                        )
-                    else:
-                        cores = rng.choice((1, 2, 4, 4, 8, 8, 16, 32, 64))
-                        pools.append(
-                            Workerpool(
-                                listing_id=listing.pk,
-                                cpu_cores=cores,
-                                memory_mb=cores * rng.choice((1024, 2048, 4096)),
-                                runtime="wasm",
-                                location=rng.choice(REGIONS),
-                                energy_class=rng.choices("ABCDE", weights=(2, 3, 3, 2, 1))[0],
-                                visibility="public" if rng.random() < 0.85 else "private",
-                                worker_count=rng.randint(0, 200),
-                            )
-                        )
+                    fields = MARKET_FIELDS[listing.kind](listing, digest, rng)
+                    market_rows[listing.kind].append(
+                        market_models[listing.kind](listing_id=listing.pk, **fields)
+                    )
                 tag_through.objects.bulk_create(tag_rows)
                 ListingPrice.objects.bulk_create(price_rows)
-                App.objects.bulk_create(apps)
-                Dataset.objects.bulk_create(datasets)
-                Workerpool.objects.bulk_create(pools)
+                for kind, rows_of_market in market_rows.items():
+                    market_models[kind].objects.bulk_create(rows_of_market)
             done = start + count
             if done % 20_000 == 0 or done == listings:
                 elapsed = time.perf_counter() - started

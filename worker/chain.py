@@ -14,7 +14,8 @@ Hub's compiled ABI a worker needs (the tests check it against the contracts' bui
 
 Failures come out as `ChainError`: `ChainUnavailable` when the node does not answer,
 `ChainRevert` when the Hub refuses (its custom error's name and arguments, decoded), plain
-`ChainError` when the node refuses a transaction.
+`ChainError` when the node refuses a transaction. The site's client raises these same classes
+and decodes reverts with `decode_revert`, so that one `except ChainRevert` catches both sides'.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -47,6 +48,8 @@ from worker.protocol import (
 )
 
 logger = logging.getLogger(__name__)
+
+_Receipt = TypeVar("_Receipt")
 
 HUB_ABI_PATH = Path(__file__).with_name("hub_abi.json")
 HUB_FUNCTIONS = ("bond", "contribute", "reveal", "viewBond", "viewContribution", "viewTask")
@@ -66,15 +69,30 @@ _MAX_POLL_SECONDS = 2.0
 # nor is a transaction sent (a re-post the node already took would come back "nonce too low").
 _RETRY_PAUSES = (0.05, 0.1, 0.2)
 _NOT_RETRIED = frozenset({"eth_sendRawTransaction"})
-_NONCE_ERRORS = (
+NONCE_ERRORS = (
     "nonce too low",
     "nonce too high",
     "already known",
     "already imported",  # anvil, while the first post is still in its pool
     "replacement transaction",
 )
-_ERROR_STRING_SELECTOR = keccak(text="Error(string)")[:4]
-_PANIC_SELECTOR = keccak(text="Panic(uint256)")[:4]
+"""What nodes answer a transaction sent with a nonce already used (or not yet usable)."""
+ERROR_STRING_SELECTOR = keccak(text="Error(string)")[:4]
+PANIC_SELECTOR = keccak(text="Panic(uint256)")[:4]
+
+# https://docs.soliditylang.org/en/latest/control-structures.html#panic-via-assert-and-error-via-require
+PANIC_REASONS: dict[int, str] = {
+    0x00: "generic compiler panic",
+    0x01: "assertion failed",
+    0x11: "arithmetic overflow or underflow",
+    0x12: "division or modulo by zero",
+    0x21: "conversion to an invalid enum value",
+    0x22: "incorrectly encoded storage byte array",
+    0x31: "pop() on an empty array",
+    0x32: "array index out of bounds",
+    0x41: "out of memory (allocation too large)",
+    0x51: "call to an uninitialized internal function",
+}
 _PLAIN_HOST = re.compile(r"[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]")
 
 
@@ -85,7 +103,8 @@ def default_confirmations(chain_id: int) -> int:
 
 
 class ChainError(Exception):
-    """Base of the errors of this module; str(error) is meant for people."""
+    """Base of every chain error, the agent's and the site's (marketplace.chain raises these
+    classes too); str(error) is meant for people."""
 
 
 class ChainUnavailable(ChainError):
@@ -93,15 +112,32 @@ class ChainUnavailable(ChainError):
 
 
 class ChainRevert(ChainError):
-    """The Hub refused: `name` is its error's ("Error" for a require message, "Panic" for a
-    compiler check, "Reverted" without data, "UnknownError" for an undeclared one, "OutOfGas"),
-    `arguments` its arguments by ABI name."""
+    """A contract refused a call or a transaction.
 
-    def __init__(self, name: str, arguments: dict[str, Any], message: str) -> None:
+    `name` is the Solidity error's name ("Error" for require messages, "Panic" for compiler
+    checks, "Reverted" when no data came back, "UnknownError" for a selector no given ABI
+    declares, "OutOfGas" for a mined transaction that used all its gas), `arguments` its
+    arguments by ABI name, `message` the text for people. `data` is the raw revert data and
+    `tx_hash` the mined transaction that failed, if any.
+
+    The arguments are not in `.args`: Python keeps that one a tuple, (name, arguments, message).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        message: str,
+        *,
+        data: bytes = b"",
+        tx_hash: str | None = None,
+    ) -> None:
         super().__init__(name, arguments, message)
         self.name = name
         self.arguments = arguments
         self.message = message
+        self.data = data
+        self.tx_hash = tx_hash
 
     def __str__(self) -> str:
         return self.message
@@ -146,17 +182,22 @@ def hub_abi() -> dict[str, list[dict[str, Any]]]:
     return json.loads(HUB_ABI_PATH.read_text(encoding="utf-8"))
 
 
-def _abi_type(entry: dict[str, Any]) -> str:
+def abi_type(entry: dict[str, Any]) -> str:
     """Canonical type of an ABI parameter, tuples spelled out as Solidity hashes them."""
     kind = entry["type"]
     if kind.startswith("tuple"):
-        inner = ",".join(_abi_type(component) for component in entry["components"])
+        inner = ",".join(abi_type(component) for component in entry["components"])
         return f"({inner}){kind.removeprefix('tuple')}"
     return kind
 
 
 def _signature(entry: dict[str, Any]) -> str:
-    return f"{entry['name']}({','.join(_abi_type(item) for item in entry['inputs'])})"
+    return f"{entry['name']}({','.join(abi_type(item) for item in entry['inputs'])})"
+
+
+def error_selector(entry: dict[str, Any]) -> bytes:
+    """4-byte selector of an ABI `error` entry."""
+    return keccak(text=_signature(entry))[:4]
 
 
 @functools.cache
@@ -171,19 +212,19 @@ def _function(name: str) -> dict[str, Any]:
 def _errors_by_selector() -> dict[bytes, dict[str, Any]]:
     errors: dict[bytes, dict[str, Any]] = {}
     for entry in hub_abi()["errors"]:
-        errors.setdefault(keccak(text=_signature(entry))[:4], entry)
+        errors.setdefault(error_selector(entry), entry)
     return errors
 
 
 def encode_call(function: str, *args: Any) -> bytes:
     """Calldata of the Hub's `function` with `args`."""
     entry = _function(function)
-    types = [_abi_type(item) for item in entry["inputs"]]
+    types = [abi_type(item) for item in entry["inputs"]]
     return keccak(text=_signature(entry))[:4] + encode(types, list(args))
 
 
 def _decode_result(function: str, data: bytes) -> tuple[Any, ...]:
-    types = [_abi_type(item) for item in _function(function)["outputs"]]
+    types = [abi_type(item) for item in _function(function)["outputs"]]
     try:
         return decode(types, data)
     except (DecodingError, OverflowError, ValueError) as error:
@@ -193,73 +234,160 @@ def _decode_result(function: str, data: bytes) -> tuple[Any, ...]:
         ) from error
 
 
-def _short(value: Any) -> str:
-    if isinstance(value, str) and value.startswith("0x") and is_address(value):
-        checksummed = to_checksum_address(value)
-        return f"{checksummed[:6]}…{checksummed[-4:]}"
+def short_address(address: str) -> str:
+    """ "0x1234…abcd": the checksummed address shortened for messages; other text unchanged."""
+    if not is_address(address):
+        return address
+    checksummed = to_checksum_address(address)
+    return f"{checksummed[:6]}…{checksummed[-4:]}"
+
+
+def _readable(value: Any) -> str:
+    if isinstance(value, str) and is_address(value) and value.startswith("0x"):
+        return short_address(value)
     if isinstance(value, bytes):
         hexed = "0x" + value.hex()
         return hexed if len(value) <= 8 else f"{hexed[:10]}…{hexed[-4:]}"
     if isinstance(value, str):
         return repr(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}={_readable(item)}" for key, item in value.items()) + "}"
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(_short(item) for item in value) + "]"
+        return "[" + ", ".join(_readable(item) for item in value) + "]"
     return str(value)
 
 
-def decode_revert(data: bytes) -> ChainRevert:
-    """The ChainRevert for revert `data`: the Hub's custom error by name with its arguments, a
-    require message, or a panic."""
+def describe_error(name: str, arguments: dict[str, Any]) -> str:
+    """The fallback message: the error's name and its arguments, addresses shortened."""
+    rendered = ", ".join(f"{key}={_readable(value)}" for key, value in arguments.items())
+    return f"The contract refused: {name}({rendered})."
+
+
+def _named(entries: Sequence[dict[str, Any]], values: Sequence[Any]) -> dict[str, Any]:
+    return {
+        entry.get("name") or f"arg{index}": _named_value(entry, value)
+        for index, (entry, value) in enumerate(zip(entries, values, strict=True))
+    }
+
+
+def _named_value(entry: dict[str, Any], value: Any) -> Any:
+    kind = entry["type"]
+    if kind.endswith("]"):
+        element = {**entry, "type": kind[: kind.rindex("[")]}
+        return [_named_value(element, item) for item in value]
+    if kind == "tuple":
+        return _named(entry["components"], value)
+    if kind == "address":
+        return to_checksum_address(value)
+    return value
+
+
+def _decoded(
+    data: bytes, find_error: Callable[[bytes], dict[str, Any] | None]
+) -> tuple[str, dict[str, Any], str] | None:
+    """(name, arguments, default message) of revert data, None when it cannot be decoded."""
     selector, payload = data[:4], data[4:]
     try:
         if not data:
-            return ChainRevert("Reverted", {}, "The contract refused without giving a reason.")
-        if selector == _ERROR_STRING_SELECTOR:
+            return "Reverted", {}, "The contract refused without giving a reason."
+        if selector == ERROR_STRING_SELECTOR:
             (reason,) = decode(["string"], payload)
-            return ChainRevert("Error", {"message": reason}, reason or "The contract refused.")
-        if selector == _PANIC_SELECTOR:
+            return "Error", {"message": reason}, reason or "The contract refused."
+        if selector == PANIC_SELECTOR:
             (code,) = decode(["uint256"], payload)
-            return ChainRevert(
+            reason = PANIC_REASONS.get(code, "unknown panic code")
+            return (
                 "Panic",
                 {"code": code},
-                f"The contract failed an internal check (panic {code:#04x}).",
+                f"The contract failed an internal check: {reason} (panic 0x{code:02x}).",
             )
-        entry = _errors_by_selector().get(selector)
-        if entry is not None:
-            values = decode([_abi_type(item) for item in entry["inputs"]], payload)
-            # The Hub's errors take plain values only (no tuples, no arrays).
-            arguments = {
-                item.get("name") or f"arg{index}": (
-                    to_checksum_address(value) if item["type"] == "address" else value
-                )
-                for index, (item, value) in enumerate(zip(entry["inputs"], values, strict=True))
-            }
-            shown = ", ".join(f"{key}={_short(value)}" for key, value in arguments.items())
-            return ChainRevert(
-                entry["name"], arguments, f"The contract refused: {entry['name']}({shown})."
-            )
+        entry = find_error(selector)
+        if entry is None:
+            return None
+        values = decode([abi_type(item) for item in entry["inputs"]], payload)
     except (DecodingError, OverflowError, ValueError):
-        pass
-    return ChainRevert(
-        "UnknownError",
-        {"selector": "0x" + selector.hex(), "data": "0x" + payload.hex()},
-        "The contract refused with an error the worker cannot decode "
-        f"(selector 0x{selector.hex()}, {len(payload)} bytes of arguments).",
-    )
+        return None
+    arguments = _named(entry["inputs"], values)
+    return entry["name"], arguments, describe_error(entry["name"], arguments)
+
+
+def decode_revert(
+    data: bytes,
+    find_error: Callable[[bytes], dict[str, Any] | None] | None = None,
+    *,
+    messages: Mapping[str, Callable[[dict[str, Any]], str]] | None = None,
+    reader: str = "the worker",
+    tx_hash: str | None = None,
+) -> ChainRevert:
+    """The ChainRevert for revert `data` (raw bytes, as the node returned them): a require
+    message, a panic, or the custom error `find_error` gives for its selector (by default the
+    Hub's errors in hub_abi.json), with its arguments by name.
+
+    Its message is the one `messages` builds for its name from its arguments, else a readable
+    rendering. Data that cannot be decoded gives an "UnknownError" saying that `reader` cannot
+    decode it."""
+    data = bytes(data)
+    decoded = _decoded(data, find_error or _errors_by_selector().get)
+    if decoded is None:
+        selector, payload = data[:4], data[4:]
+        return ChainRevert(
+            "UnknownError",
+            {"selector": "0x" + selector.hex(), "data": "0x" + payload.hex()},
+            f"The contract refused with an error {reader} cannot decode "
+            f"(selector 0x{selector.hex()}, {len(payload)} bytes of arguments).",
+            data=data,
+            tx_hash=tx_hash,
+        )
+    name, arguments, default = decoded
+    build = (messages or {}).get(name)
+    message = build(arguments) if build else default
+    return ChainRevert(name, arguments, message, data=data, tx_hash=tx_hash)
+
+
+def revert_bytes(data: Any) -> bytes | None:
+    """The revert data in the `data` of a node's error, however the node puts it (0x hex, maybe
+    after "Reverted ", maybe under "data" or "result"); None when it holds none."""
+    if isinstance(data, dict):
+        data = data.get("data") or data.get("result")
+    if isinstance(data, str):
+        data = data.removeprefix("Reverted ")
+        if data.startswith("0x"):
+            try:
+                return bytes.fromhex(data[2:])
+            except ValueError:
+                return None
+    return None
 
 
 def _revert_data(error: _RpcError) -> bytes | None:
     """The revert data of a node's error, or None when the error is not a revert."""
-    data = error.data
-    if isinstance(data, dict):
-        data = data.get("data") or data.get("result")
-    reverted = "revert" in error.message.lower()
-    if isinstance(data, str) and data.startswith("0x"):
-        try:
-            return bytes.fromhex(data[2:])
-        except ValueError:
-            return b"" if reverted else None
-    return b"" if reverted else None
+    data = revert_bytes(error.data)
+    if data is None and "revert" in error.message.lower():
+        return b""
+    return data
+
+
+def transaction_fields(
+    *, sender: str | None, to: str | None, data: bytes | str, value: int = 0
+) -> dict[str, Any]:
+    """A transaction as JSON-RPC takes it: its sender (None: not said), its recipient (None: a
+    contract creation), its data and value in 0x hex, addresses checksummed."""
+    transaction: dict[str, Any] = {}
+    if sender is not None:
+        transaction["from"] = to_checksum_address(sender)
+    if to is not None:
+        transaction["to"] = to_checksum_address(to)
+    transaction["data"] = data if isinstance(data, str) else "0x" + data.hex()
+    transaction["value"] = hex(value)
+    return transaction
+
+
+def node_unavailable(url: str, reason: str) -> ChainUnavailable:
+    """The error for a node at `url` that does not answer, for `reason` ("timed out", ...)."""
+    return ChainUnavailable(
+        f"The blockchain node at {shown_url(url)} is unavailable ({reason}). For development, "
+        "start the local chain with `make chain` (or `make run`); otherwise check WEB3_RPC_URL."
+    )
 
 
 def _poll_pauses() -> Iterator[float]:
@@ -267,6 +395,52 @@ def _poll_pauses() -> Iterator[float]:
     while True:
         yield pause
         pause = min(pause * 1.5, _MAX_POLL_SECONDS)
+
+
+def wait_for_receipt(
+    tx_hash: str, receipt: Callable[[], _Receipt | None], *, timeout: float
+) -> _Receipt:
+    """The receipt of transaction `tx_hash` once it is mined, asked with `receipt()` (None until
+    then); a ChainError when it is not mined within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    for pause in _poll_pauses():
+        found = receipt()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            break
+        time.sleep(pause)
+    raise ChainError(
+        f"Transaction {tx_hash} was not mined within {timeout:g} s; it may still be, later."
+    )
+
+
+def wait_for_confirmations(
+    *,
+    tx_hash: str,
+    mined: int,
+    confirmations: int,
+    block_number: Callable[[], int],
+    stall_seconds: float,
+) -> None:
+    """Return once `confirmations` blocks are on top of block `mined` (the one that mined
+    `tx_hash`), polling the head with `block_number()`, however slow the chain's blocks; a
+    ChainError when the head stands still for `stall_seconds`."""
+    target = mined + confirmations
+    head = block_number()
+    stalled_since = time.monotonic()
+    for pause in _poll_pauses():
+        if head >= target:
+            return
+        if time.monotonic() - stalled_since > stall_seconds:
+            raise ChainError(
+                f"Transaction {tx_hash} has {max(0, head - mined)} of {confirmations} "
+                f"confirmations, and no new block came for {stall_seconds:g} s."
+            )
+        time.sleep(pause)
+        latest = block_number()
+        if latest > head:
+            head, stalled_since = latest, time.monotonic()
 
 
 # ---------------------------------------------------------------------------- the node
@@ -323,17 +497,13 @@ class Node:
             reason = "not a JSON-RPC answer"
         else:
             reason = "cannot connect"
-        return ChainUnavailable(
-            f"The blockchain node at {shown_url(self.url)} is unavailable ({reason}). For "
-            "development, start the local chain with `make chain` (or `make run`); otherwise "
-            "check WEB3_RPC_URL."
-        )
+        return node_unavailable(self.url, reason)
 
     def call(
         self, *, to: str, data: bytes, sender: str | None = None, block: int | str = "latest"
     ) -> bytes:
         """`eth_call`: the raw return data, or the decoded ChainRevert."""
-        transaction = _transaction(sender=sender, to=to, data=data)
+        transaction = transaction_fields(sender=sender, to=to, data=data)
         try:
             result = self.request(
                 "eth_call", [transaction, hex(block) if isinstance(block, int) else block]
@@ -342,24 +512,13 @@ class Node:
             reverted = _revert_data(error)
             if reverted is None:
                 raise ChainError(
-                    f"The node refused a call to {_short(to)}: {error.message}"
+                    f"The node refused a call to {short_address(to)}: {error.message}"
                 ) from error
             raise decode_revert(reverted) from error
         return bytes.fromhex(str(result).removeprefix("0x"))
 
     def chain_id(self) -> int:
         return int(self.request("eth_chainId"), 16)
-
-
-def _transaction(*, sender: str | None, to: str, data: bytes, value: int = 0) -> dict[str, Any]:
-    transaction: dict[str, Any] = {
-        "to": to_checksum_address(to),
-        "data": "0x" + data.hex(),
-        "value": hex(value),
-    }
-    if sender is not None:
-        transaction["from"] = to_checksum_address(sender)
-    return transaction
 
 
 class TransactionSender:
@@ -397,7 +556,7 @@ class TransactionSender:
         ChainRevert when the estimate reverts (nothing is sent) or the mined transaction
         failed, ChainUnavailable when the node does not answer, ChainError when the node
         refuses the transaction."""
-        transaction = _transaction(sender=self.address, to=to, data=data)
+        transaction = transaction_fields(sender=self.address, to=to, data=data)
         fees, block_gas_limit = self._fees()
         gas = min(self._estimate_gas(transaction), block_gas_limit)
         if self._chain_id is None:
@@ -441,7 +600,7 @@ class TransactionSender:
                 raise decode_revert(reverted) from error
             # Not a revert: insufficient funds, gas above the block limit, ...
             raise ChainError(
-                f"The node refused to estimate a transaction from {_short(self.address)}: "
+                f"The node refused to estimate a transaction from {short_address(self.address)}: "
                 f"{error.message}"
             ) from error
         return int(estimate * (1 + self.gas_margin))
@@ -463,7 +622,7 @@ class TransactionSender:
                         )
                     )
                 except _RpcError as error:
-                    if any(text in error.message.lower() for text in _NONCE_ERRORS):
+                    if any(text in error.message.lower() for text in NONCE_ERRORS):
                         if self.node.request("eth_getTransactionByHash", [signed_hash]):
                             # Ours after all (a send the node took before failing to answer):
                             # sending it again with the next nonce would pay twice.
@@ -471,23 +630,16 @@ class TransactionSender:
                         if attempt == 1:
                             continue  # sent from this key elsewhere (a wallet): once more
                     raise ChainError(
-                        f"The node refused the transaction from {_short(self.address)}: "
+                        f"The node refused the transaction from {short_address(self.address)}: "
                         f"{error.message}"
                     ) from error
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _receipt(self, tx_hash: str) -> dict[str, Any]:
-        deadline = time.monotonic() + self.receipt_timeout
-        for pause in _poll_pauses():
-            receipt = self.node.request("eth_getTransactionReceipt", [tx_hash])
-            if receipt:
-                return receipt
-            if time.monotonic() > deadline:
-                break
-            time.sleep(pause)
-        raise ChainError(
-            f"Transaction {tx_hash} was not mined within {self.receipt_timeout:g} s; "
-            "it may still be, later."
+        return wait_for_receipt(
+            tx_hash,
+            lambda: self.node.request("eth_getTransactionReceipt", [tx_hash]),
+            timeout=self.receipt_timeout,
         )
 
     def _confirmed(self, receipt: dict[str, Any]) -> dict[str, Any]:
@@ -495,23 +647,13 @@ class TransactionSender:
         head stands still for `receipt_timeout` seconds, however slow the chain's blocks."""
         if not self.confirmations:
             return receipt
-        mined = int(receipt["blockNumber"], 16)
-        target = mined + self.confirmations
-        head = int(self.node.request("eth_blockNumber"), 16)
-        stalled_since = time.monotonic()
-        for pause in _poll_pauses():
-            if head >= target:
-                break
-            if time.monotonic() - stalled_since > self.receipt_timeout:
-                raise ChainError(
-                    f"Transaction {receipt['transactionHash']} has {max(0, head - mined)} of "
-                    f"{self.confirmations} confirmations, and no new block came for "
-                    f"{self.receipt_timeout:g} s."
-                )
-            time.sleep(pause)
-            latest = int(self.node.request("eth_blockNumber"), 16)
-            if latest > head:
-                head, stalled_since = latest, time.monotonic()
+        wait_for_confirmations(
+            tx_hash=receipt["transactionHash"],
+            mined=int(receipt["blockNumber"], 16),
+            confirmations=self.confirmations,
+            block_number=lambda: int(self.node.request("eth_blockNumber"), 16),
+            stall_seconds=self.receipt_timeout,
+        )
         again = self.node.request("eth_getTransactionReceipt", [receipt["transactionHash"]])
         if not again:
             raise ChainError(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -251,21 +252,29 @@ def _parse_exports_and_imports(
 
 def _skip_import_description(reader: _Reader) -> None:
     kind = reader.byte()
-    if kind == _IMPORT_KIND_FUNCTION:
-        reader.u32()
-    elif kind == _IMPORT_KIND_TABLE:
-        _skip_value_type(reader)
-        _skip_limits(reader)
-    elif kind == _IMPORT_KIND_MEMORY:
-        _skip_limits(reader)
-    elif kind == _IMPORT_KIND_GLOBAL:
-        _skip_value_type(reader)
-        reader.byte()  # mutability
-    elif kind == _IMPORT_KIND_TAG:
-        reader.byte()  # attribute
-        reader.u32()
-    else:
+    skip = _IMPORT_DESCRIPTION_SKIPPERS.get(kind)
+    if skip is None:
         raise _MalformedWasm(f"unknown import kind 0x{kind:02x}")
+    skip(reader)
+
+
+def _skip_function_import(reader: _Reader) -> None:
+    reader.u32()  # type index
+
+
+def _skip_table_import(reader: _Reader) -> None:
+    _skip_value_type(reader)
+    _skip_limits(reader)
+
+
+def _skip_global_import(reader: _Reader) -> None:
+    _skip_value_type(reader)
+    reader.byte()  # mutability
+
+
+def _skip_tag_import(reader: _Reader) -> None:
+    reader.byte()  # attribute
+    reader.u32()  # type index
 
 
 def _skip_value_type(reader: _Reader) -> None:
@@ -280,6 +289,16 @@ def _skip_limits(reader: _Reader) -> None:
         reader.leb128()
     if flags & _LIMITS_HAS_PAGE_SIZE:
         reader.leb128()
+
+
+# What follows an import's names, by import kind: read past it.
+_IMPORT_DESCRIPTION_SKIPPERS: dict[int, Callable[[_Reader], None]] = {
+    _IMPORT_KIND_FUNCTION: _skip_function_import,
+    _IMPORT_KIND_TABLE: _skip_table_import,
+    _IMPORT_KIND_MEMORY: _skip_limits,
+    _IMPORT_KIND_GLOBAL: _skip_global_import,
+    _IMPORT_KIND_TAG: _skip_tag_import,
+}
 
 
 class _MalformedWasm(Exception):

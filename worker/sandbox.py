@@ -133,18 +133,19 @@ def run_isolated(
                 except EOFError:
                     child.join(5)
                     return _failed(_died(child), started, log_dir)
-                if kind == "result":
-                    return value
-                if kind == "invalid":
-                    return _failed(f"the app cannot run: {value}", started, log_dir)
-                if kind == "error":
-                    return _failed(f"{SANDBOX_FAILURE} failed: {value}", started, log_dir)
-                if kind == "started":
-                    running = True
-                    started = time.monotonic()
-                    deadline = started + limits.wall_clock_seconds + GRACE_SECONDS
-                elif kind == "progress" and on_progress is not None:
-                    on_progress(value)
+                match kind:
+                    case "result":
+                        return value
+                    case "invalid":
+                        return _failed(f"the app cannot run: {value}", started, log_dir)
+                    case "error":
+                        return _failed(f"{SANDBOX_FAILURE} failed: {value}", started, log_dir)
+                    case "started":
+                        running = True
+                        started = time.monotonic()
+                        deadline = started + limits.wall_clock_seconds + GRACE_SECONDS
+                    case "progress" if on_progress is not None:
+                        on_progress(value)
             elif not child.is_alive() and not receiver.poll(0):
                 return _failed(_died(child), started, log_dir)
             if time.monotonic() >= deadline:

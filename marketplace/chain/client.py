@@ -20,7 +20,6 @@ import requests
 from django.conf import settings
 from django.core.cache import cache
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
 from web3 import HTTPProvider, Web3
 from web3.contract.contract import ContractFunction
 from web3.exceptions import (
@@ -41,42 +40,27 @@ from marketplace.chain.errors import (
     short_address,
 )
 
-# One definition, shared with the worker agent (which imports nothing of the site).
-from worker.chain import shown_url
+# One definition of each, shared with the worker agent (which imports nothing of the site).
+from worker.chain import (
+    GAS_MARGIN,
+    NONCE_ERRORS,
+    RECEIPT_TIMEOUT,
+    node_unavailable,
+    revert_bytes,
+    transaction_fields,
+    wait_for_confirmations,
+    wait_for_receipt,
+)
+from worker.chain import shown_url as shown_url  # callers show node URLs as client.shown_url
 
 logger = logging.getLogger(__name__)
 
 Abis = Iterable[Sequence[dict[str, Any]]]
 
-# Estimates are exact for the state they ran on; a margin absorbs what changes before mining.
-DEFAULT_GAS_MARGIN = 0.2
-DEFAULT_RECEIPT_TIMEOUT = 120.0
-# Polls start fast (a dev chain mines at once) and slow down to spare a hosted node's quota.
-_FIRST_POLL_SECONDS = 0.05
-_MAX_POLL_SECONDS = 2.0
-
-
-def _poll_pauses() -> Iterator[float]:
-    pause = _FIRST_POLL_SECONDS
-    while True:
-        yield pause
-        pause = min(pause * 1.5, _MAX_POLL_SECONDS)
-
-
-_NONCE_ERRORS = (
-    "nonce too low",
-    "nonce too high",
-    "already known",
-    "already imported",  # anvil, while the first post is still in its pool
-    "replacement transaction",
-)
-
 
 def _unavailable(url: str, error: Exception) -> ChainUnavailable:
-    reason = "timed out" if isinstance(error, requests.Timeout) else "cannot connect"
-    return ChainUnavailable(
-        f"The blockchain node at {shown_url(url)} is unavailable ({reason}). For development, "
-        "start the local chain with `make chain` (or `make run`); otherwise check WEB3_RPC_URL."
+    return node_unavailable(
+        url, "timed out" if isinstance(error, requests.Timeout) else "cannot connect"
     )
 
 
@@ -144,30 +128,7 @@ def _rpc_message(error: Web3RPCError) -> str:
 
 
 def _revert_data(error: ContractLogicError) -> bytes:
-    data = error.data
-    if isinstance(data, dict):
-        data = data.get("data") or data.get("result")
-    if isinstance(data, str):
-        data = data.removeprefix("Reverted ")
-        if data.startswith("0x"):
-            try:
-                return bytes.fromhex(data[2:])
-            except ValueError:
-                return b""
-    return b""
-
-
-def _transaction(
-    *, sender: str | None, to: str | None, data: bytes | str, value: int
-) -> dict[str, Any]:
-    if isinstance(data, bytes):
-        data = "0x" + data.hex()
-    transaction: dict[str, Any] = {"data": data, "value": value}
-    if sender is not None:
-        transaction["from"] = to_checksum_address(sender)
-    if to is not None:
-        transaction["to"] = to_checksum_address(to)
-    return transaction
+    return revert_bytes(error.data) or b""
 
 
 def _estimate_gas(w3: Web3, transaction: dict[str, Any], abis: Abis, *, margin: float) -> int:
@@ -196,7 +157,7 @@ def call(
 ) -> bytes:
     """`eth_call`: the raw return data, ChainRevert decoded with `abis`, or ChainError when
     the node refuses the call itself (an unknown block, a malformed request)."""
-    transaction = _transaction(sender=sender, to=to, data=data, value=value)
+    transaction = transaction_fields(sender=sender, to=to, data=data, value=value)
     try:
         return bytes((w3 or web3()).eth.call(transaction, block_identifier=block))  # type: ignore[arg-type]
     except ContractLogicError as error:
@@ -244,9 +205,9 @@ def build_unsigned_transaction(
     strings. The wallet picks nonce and fees. A call that would revert raises ChainRevert
     now, before the user is asked to sign anything."""
     w3 = w3 or web3()
-    transaction = _transaction(sender=sender, to=to, data=data, value=value)
-    gas = _estimate_gas(w3, transaction, abis, margin=DEFAULT_GAS_MARGIN)
-    return {**transaction, "value": hex(value), "chainId": hex(w3.eth.chain_id), "gas": hex(gas)}
+    transaction = transaction_fields(sender=sender, to=to, data=data, value=value)
+    gas = _estimate_gas(w3, transaction, abis, margin=GAS_MARGIN)
+    return {**transaction, "chainId": hex(w3.eth.chain_id), "gas": hex(gas)}
 
 
 ACCOUNT_LOCK_SECONDS = 60.0
@@ -295,8 +256,8 @@ class TransactionSender:
         *,
         w3: Web3 | None = None,
         abis: Abis = (),
-        gas_margin: float = DEFAULT_GAS_MARGIN,
-        receipt_timeout: float = DEFAULT_RECEIPT_TIMEOUT,
+        gas_margin: float = GAS_MARGIN,
+        receipt_timeout: float = RECEIPT_TIMEOUT,
         confirmations: int | None = None,
     ) -> None:
         """`abis` decode the custom errors of reverts; `confirmations` (default
@@ -338,7 +299,7 @@ class TransactionSender:
                     return self.w3.eth.send_raw_transaction(signed.raw_transaction).to_0x_hex()
                 except Web3RPCError as error:
                     message = _rpc_message(error)
-                    if any(text in message.lower() for text in _NONCE_ERRORS):
+                    if any(text in message.lower() for text in NONCE_ERRORS):
                         if self._node_has(signed.hash):
                             # Ours after all (a send the node took before failing to answer):
                             # sending it again with the next nonce would pay twice.
@@ -360,19 +321,15 @@ class TransactionSender:
         return True
 
     def _receipt(self, tx_hash: str) -> TxReceipt:
-        deadline = time.monotonic() + self.receipt_timeout
-        for pause in _poll_pauses():
-            try:
-                return self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-            except TransactionNotFound:
-                pass
-            if time.monotonic() > deadline:
-                break
-            time.sleep(pause)
-        raise ChainError(
-            f"Transaction {tx_hash} was not mined within {self.receipt_timeout:g} s; "
-            "it may still be, later."
+        return wait_for_receipt(
+            tx_hash, lambda: self._mined_receipt(tx_hash), timeout=self.receipt_timeout
         )
+
+    def _mined_receipt(self, tx_hash: str) -> TxReceipt | None:
+        try:
+            return self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return None
 
     def _confirmed(self, receipt: TxReceipt) -> TxReceipt:
         """The receipt again once `confirmations` blocks are on top of it.
@@ -381,22 +338,13 @@ class TransactionSender:
         only when the head stands still for `receipt_timeout` seconds."""
         if not self.confirmations:
             return receipt
-        target = receipt["blockNumber"] + self.confirmations
-        head = self.w3.eth.block_number
-        stalled_since = time.monotonic()
-        for pause in _poll_pauses():
-            if head >= target:
-                break
-            if time.monotonic() - stalled_since > self.receipt_timeout:
-                raise ChainError(
-                    f"Transaction {receipt['transactionHash'].to_0x_hex()} has "
-                    f"{max(0, head - receipt['blockNumber'])} of {self.confirmations} "
-                    f"confirmations, and no new block came for {self.receipt_timeout:g} s."
-                )
-            time.sleep(pause)
-            latest = self.w3.eth.block_number
-            if latest > head:
-                head, stalled_since = latest, time.monotonic()
+        wait_for_confirmations(
+            tx_hash=receipt["transactionHash"].to_0x_hex(),
+            mined=receipt["blockNumber"],
+            confirmations=self.confirmations,
+            block_number=lambda: self.w3.eth.block_number,
+            stall_seconds=self.receipt_timeout,
+        )
         try:
             return self.w3.eth.get_transaction_receipt(receipt["transactionHash"])
         except TransactionNotFound as error:
@@ -450,7 +398,7 @@ class TransactionSender:
         does not answer, ChainError when the node refuses the transaction.
         """
         abis = [*self.abis, *abis]
-        transaction = _transaction(sender=self.address, to=to, data=data, value=value)
+        transaction = transaction_fields(sender=self.address, to=to, data=data, value=value)
         fees, block_gas_limit = self._fees()
         if gas is None:
             gas = min(

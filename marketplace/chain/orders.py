@@ -16,7 +16,7 @@ import dataclasses
 import functools
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import IntEnum
 from functools import cached_property
 from typing import Any, ClassVar
@@ -349,16 +349,23 @@ def operation_digest(order: Order, operation: OrderOperation, domain: Domain) ->
     return _digest(domain, operation_struct_hash(order, operation))
 
 
+# How a member of each type is written in a typed-data message; addresses and strings as they
+# are. uint256 as a decimal string: JavaScript numbers lose precision above 2**53.
+_MESSAGE_ENCODERS: dict[str, Callable[[Any], Any]] = {
+    "uint256": str,
+    "bytes32": lambda value: "0x" + value.hex(),
+}
+
+
 def _message(order: Order) -> dict[str, Any]:
-    message: dict[str, Any] = {}
-    for name, kind in order.MEMBERS:
-        value = getattr(order, name)
-        if kind == "uint256":
-            value = str(value)  # JavaScript numbers lose precision above 2**53
-        elif kind == "bytes32":
-            value = "0x" + value.hex()
-        message[name] = value
-    return message
+    return {
+        name: _MESSAGE_ENCODERS.get(kind, _as_is)(getattr(order, name))
+        for name, kind in order.MEMBERS
+    }
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def _types(order_class: type[Order]) -> dict[str, list[dict[str, str]]]:

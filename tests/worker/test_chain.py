@@ -47,7 +47,7 @@ def expected_hub_abi() -> dict[str, list[dict]]:
         for entry in artifacts.abi(name):
             if entry["type"] != "error":
                 continue
-            types = ",".join(chain._abi_type(item) for item in entry["inputs"])
+            types = ",".join(chain.abi_type(item) for item in entry["inputs"])
             selector = keccak(text=f"{entry['name']}({types})")[:4]
             if selector not in selectors:
                 selectors.add(selector)
@@ -65,17 +65,38 @@ def test_the_workers_abi_is_the_compiled_hubs() -> None:
         "`.venv/bin/python -m tests.worker.test_chain`."
     )
     assert sorted(entry["name"] for entry in chain.hub_abi()["functions"]) == sorted(HUB_FUNCTIONS)
-    # worker.chain.decode_revert reads plain values only.
-    assert {item["type"] for entry in chain.hub_abi()["errors"] for item in entry["inputs"]} <= {
-        "address",
-        "bool",
-        "string",
-        "bytes",
-        "bytes4",
-        "bytes32",
-        "uint8",
-        "uint256",
-    }
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ("0x08c379a0", bytes.fromhex("08c379a0")),
+        ("Reverted 0x08c379a0", bytes.fromhex("08c379a0")),
+        ({"data": "0x1234"}, bytes.fromhex("1234")),
+        ({"result": "0x1234"}, bytes.fromhex("1234")),
+        ("0x", b""),
+        ("0xnot-hex", None),
+        ("execution reverted", None),
+        (None, None),
+    ],
+)
+def test_revert_data_is_read_however_the_node_puts_it(data, expected) -> None:
+    assert chain.revert_bytes(data) == expected
+
+
+def test_the_worker_names_a_panic_and_says_which_errors_it_cannot_decode() -> None:
+    panic = chain.decode_revert(chain.PANIC_SELECTOR + (0x11).to_bytes(32, "big"))
+    unknown = chain.decode_revert(bytes.fromhex("deadbeef") + bytes(32))
+
+    assert (panic.name, panic.arguments) == ("Panic", {"code": 0x11})
+    assert str(panic) == (
+        "The contract failed an internal check: arithmetic overflow or underflow (panic 0x11)."
+    )
+    assert (unknown.name, str(unknown)) == (
+        "UnknownError",
+        "The contract refused with an error the worker cannot decode "
+        "(selector 0xdeadbeef, 32 bytes of arguments).",
+    )
 
 
 @pytest.fixture

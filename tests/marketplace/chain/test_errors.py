@@ -12,12 +12,14 @@ from marketplace.chain.errors import (
     MESSAGES,
     ChainError,
     ChainRevert,
+    ChainUnavailable,
     decode_revert,
     describe_error,
     error_selector,
     register_message,
     short_address,
 )
+from worker import chain as worker_chain
 
 ALICE = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 
@@ -225,3 +227,13 @@ def test_describe_error_quotes_strings():
 
 def test_chain_revert_str_is_its_message():
     assert str(ChainRevert("X", {}, "Human words.")) == "Human words."
+
+
+def test_the_worker_agents_chain_errors_are_caught_as_the_sites():
+    with pytest.raises(ChainRevert) as revert:
+        raise worker_chain.decode_revert(b"")
+    with pytest.raises(ChainUnavailable) as unavailable:
+        raise worker_chain.node_unavailable("http://127.0.0.1:8545", "timed out")
+
+    assert revert.value.name == "Reverted"
+    assert isinstance(unavailable.value, ChainError)

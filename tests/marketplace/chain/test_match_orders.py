@@ -556,18 +556,16 @@ def _short(address):
 # ---------------------------------------------------------------------------- check 7: registry
 
 
-@pytest.mark.parametrize("kind", ["app", "dataset", "workerpool"])
-def test_unregistered_asset_is_refused(chain, market, kind):
-    if kind == "app":
-        orders = market.orders(app=UNREGISTERED).replace(app=market.app_order(app=UNREGISTERED))
-    elif kind == "dataset":
-        orders = market.orders(dataset=UNREGISTERED).replace(
-            dataset=market.dataset_order(dataset=UNREGISTERED)
-        )
-    else:
-        orders = market.orders().replace(
-            workerpool=market.workerpool_order(workerpool=UNREGISTERED)
-        )
+# The request names the app and the dataset it runs (else it asks for another one than
+# offered); the pool it leaves open.
+@pytest.mark.parametrize(
+    ("kind", "requested"),
+    [("app", {"app": UNREGISTERED}), ("dataset", {"dataset": UNREGISTERED}), ("workerpool", {})],
+    ids=["app", "dataset", "workerpool"],
+)
+def test_unregistered_asset_is_refused(chain, market, kind, requested):
+    offered = market.order(kind, **{kind: UNREGISTERED})
+    orders = market.orders(**requested).replace(**{kind: offered})
 
     refusal = market.refused(lambda: market.match(orders), orders=orders.all())
 
