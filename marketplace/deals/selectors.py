@@ -18,9 +18,13 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
+from marketplace.catalogue.markets import MARKETS
+from marketplace.catalogue.models import Market
+from marketplace.catalogue.selectors import listing_visible_to
 from marketplace.chain.errors import ChainError, ChainUnavailable, ContractsNotDeployed
 from marketplace.chain.selectors import current_hub
 from marketplace.indexer.models import Asset, Category, Contribution, Deal, Task, TaskStatus
+from worker.command_line import DATASET_PLACEHOLDER, task_arguments
 
 FINAL_DEADLINE_REFS = 10
 _BYTES32 = re.compile(r"0x[0-9a-fA-F]{64}")
@@ -126,12 +130,13 @@ def task_detail(*, taskid: str) -> Task | None:
 
 
 def assets_by_address(*, addresses: Iterable[str]) -> dict[str, Asset]:
-    """The indexed assets among `addresses` (checksummed) with their listings, in one query."""
+    """The indexed assets among `addresses` (checksummed) with their listings and the listings'
+    rows of their markets (a dataset's file), in one query."""
     wanted = {address for address in addresses if address}
     if not wanted:
         return {}
     assets = Asset.objects.filter(chain_id=settings.CHAIN_ID, address__in=wanted).select_related(
-        "listing"
+        "listing", *(f"listing__{market.detail_relation}" for market in MARKETS.values())
     )
     return {asset.address: asset for asset in assets}
 
@@ -219,6 +224,35 @@ def deal_params(raw: str) -> DealParams:
         args=args if isinstance(args, str) else json.dumps(args),
         input_files=tuple(str(url) for url in files) if isinstance(files, list) else (),
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class DealArguments:
+    """A deal's arguments as its workers give them to the app (worker.command_line): split on
+    spaces, `{dataset}` replaced by the dataset's path in the input folder. `hidden_dataset`:
+    they name a dataset whose listing the viewer may not see, so its file name is not said and
+    `{dataset}` stays."""
+
+    text: str
+    hidden_dataset: bool = False
+
+
+def deal_arguments(*, args: str, dataset: Asset | None, viewer) -> DealArguments:
+    """`args` of a deal as its workers run them. `dataset`: the deal's, as `assets_by_address`
+    gives it (None: the deal has none, or it is not indexed, and its workers get none either).
+    Its file is named as the buy page named it (Dataset.task_file_name, "dataset" for a dataset
+    not listed here) when `viewer` may see its listing."""
+    listing = dataset.listing if dataset is not None else None
+    if listing is not None and not listing_visible_to(listing=listing, user=viewer):
+        return DealArguments(
+            text=" ".join(task_arguments(args, dataset_file=None)),
+            hidden_dataset=DATASET_PLACEHOLDER in args,
+        )
+    dataset_file = None
+    if dataset is not None:
+        detail = getattr(listing, MARKETS[Market.DATASET].detail_relation, None)
+        dataset_file = detail.task_file_name if detail is not None else "dataset"
+    return DealArguments(text=" ".join(task_arguments(args, dataset_file=dataset_file)))
 
 
 @dataclasses.dataclass(frozen=True)

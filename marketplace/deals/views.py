@@ -18,10 +18,9 @@ POLL_SECONDS = 2
 DEALS_PER_PAGE = 24
 
 
-def _asset_lines(request: HttpRequest, deal) -> list[dict]:
-    """What the deal bought, in order: role, address, the indexed asset (its name) and the
-    page of its listing when the visitor may see one."""
-    assets = selectors.assets_by_address(addresses=[deal.app, deal.dataset, deal.workerpool])
+def _asset_lines(request: HttpRequest, deal, assets: dict) -> list[dict]:
+    """What the deal bought, in order: role, address, the indexed asset (its name, from
+    `assets`) and the page of its listing when the visitor may see one."""
     lines = []
     for role, address in (
         ("App", deal.app),
@@ -62,9 +61,14 @@ def deal_detail(request: HttpRequest, dealid: str) -> HttpResponse:
         context["on_chain"] = selectors.deal_on_chain(dealid=key)
         context["poll_seconds"] = POLL_SECONDS
     else:
+        assets = selectors.assets_by_address(addresses=[deal.app, deal.dataset, deal.workerpool])
+        params = selectors.deal_params(deal.params)
         context |= {
-            "assets": _asset_lines(request, deal),
-            "params": selectors.deal_params(deal.params),
+            "assets": _asset_lines(request, deal, assets),
+            "params": params,
+            "arguments": selectors.deal_arguments(
+                args=params.args, dataset=assets.get(deal.dataset), viewer=request.user
+            ),
             "total_price": deal.task_price * deal.volume,
             "unconfirmed": context["freshness"].is_unconfirmed(deal.block_number),
             "final_deadline": selectors.deal_final_deadline(deal),

@@ -168,6 +168,42 @@ def test_a_provider_and_a_pool_sell_and_a_buyer_buys_a_run(
     assert Order.objects.get(kind="app").consumed == 2
 
 
+def test_registering_and_selling_bring_the_rest_of_the_listing_page_up_to_date(
+    live_server, browser, anvil, hub, dev_accounts
+):
+    # Given an approved app its provider has not registered yet, its page open
+    provider = dev_accounts[1]
+    page, user = _page_for(browser, live_server, anvil, provider)
+    app = AppFactory(
+        listing__name="Word count", listing__owner=user, listing__owner_wallet=provider.address
+    ).listing
+    page.goto(live_server.url + app.get_absolute_url())
+    price = page.locator("#price")
+    details = page.locator("section.facts", has=page.get_by_role("heading", name="Details"))
+    next_step = page.locator(".notice", has_text="Next:")
+    expect(price).to_contain_text("it is not on chain yet")
+    expect(details).to_contain_text("not registered yet")
+    expect(next_step).to_contain_text("register it on chain")
+
+    # When the provider registers it: every panel says so, without reloading the page
+    page.locator("#offers").get_by_role("button", name="Register with my wallet").click()
+    form = page.locator("form[data-trade-sell]")
+    expect(form).to_be_visible()
+    app.refresh_from_db()
+    expect(details).to_contain_text(app.chain_address)
+    expect(page.locator("#onchain")).to_contain_text(f"Registered at {app.chain_address}")
+    expect(price).not_to_contain_text("not on chain")
+    expect(next_step).to_contain_text("publish an offer to sell, so that buyers can buy it")
+
+    # And when it sells runs at 2 ECT: its price shows, and nothing is left to do
+    form.get_by_label("Price per task (ECT)").fill("2")
+    form.get_by_label("Volume").fill("10")
+    form.get_by_role("button", name="Sign and publish").click()
+    expect(page.locator("#offers table.orders")).to_be_visible()
+    expect(price).to_contain_text("2 ECT per task")
+    expect(next_step).to_have_count(0)
+
+
 def hub_domain_of(hub):
     return hub_domain(chain_id=31337, hub_address=hub.address)
 
@@ -205,10 +241,13 @@ def test_a_provider_takes_an_order_off_the_book_and_closes_it_on_chain(
     digest = order_digest(order, hub_domain_of(hub))
 
     page.goto(live_server.url + listing.get_absolute_url())
+    expect(page.locator("#price")).to_contain_text("2 ECT per task")
     page.locator("#offers").get_by_role("button", name="Take off the book").click()
     box = page.locator("[data-trade-unpublished]")
     expect(box.get_by_role("status")).to_contain_text("still valid on chain")
     assert Order.objects.get().status == "cancelled"
+    # The price panel reads the book again: nothing is on offer any more.
+    expect(page.locator("#price")).to_contain_text("No open offer")
     assert hub.consumed(digest) == 0  # taken off the book, not off the chain
 
     box.get_by_role("button", name="Close it on chain too").click()

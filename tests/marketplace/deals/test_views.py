@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from marketplace.catalogue import services
-from marketplace.catalogue.models import Listing
+from marketplace.catalogue.models import CurationStatus, Listing
 from marketplace.chain.orders import sign_order
 from marketplace.indexer.models import TaskStatus
 from tests.chain_scaffold import ECT, Market, Orders, new_digest
@@ -387,3 +387,83 @@ def test_a_task_given_up_says_refunded_and_its_stderr_is_for_the_buyer_only(
         "&lt;b&gt;error&lt;/b&gt;: not an SVG document</pre>"
     ) in task_page
     assert "<b>error</b>" not in task_page
+
+
+def _deal_reading_a_dataset(*, listed: dict | None = None) -> tuple[str, str]:
+    """The url of a deal whose arguments name {dataset}, and its dataset's address. The dataset
+    is indexed and listed here, uploaded as "poster.svg", with these listing fields (None: not
+    listed)."""
+    from eth_account import Account
+
+    from marketplace.indexer.models import Asset
+    from tests.factories.catalogue import DatasetFactory
+
+    address = Account.create().address
+    deal = DealFactory(
+        dataset=address, params=json.dumps({"args": "--width 1024 {dataset} /output/out.png"})
+    )
+    listing = None
+    if listed is not None:
+        listing = DatasetFactory(
+            original_name="poster.svg", listing__chain_address=address, **listed
+        ).listing
+    Asset.objects.create(
+        chain_id=31337,
+        address=address,
+        kind="dataset",
+        owner=Account.create().address,
+        listing=listing,
+        name="Single poster drawing",
+        registered_block=1,
+        block_number=1,
+    )
+    return reverse("deal_detail", args=[deal.dealid]), address
+
+
+def _arguments(page: str) -> str:
+    return page.split("<dt>Arguments</dt><dd>", 1)[1].split("</dd>", 1)[0]
+
+
+def test_the_deal_page_gives_the_arguments_as_the_worker_runs_them(client):
+    # Given a deal reading a listed dataset through {dataset}
+    url, _ = _deal_reading_a_dataset(listed={})
+
+    page = client.get(url).content.decode()
+
+    # Then its arguments name the dataset's file where the worker puts it, in /input
+    assert _arguments(page) == (
+        '<code class="wrap-any">--width 1024 /input/poster.svg /output/out.png</code>'
+    )
+
+
+def test_a_dataset_without_a_listing_here_is_read_under_its_default_name(client):
+    url, _ = _deal_reading_a_dataset(listed=None)
+
+    page = client.get(url).content.decode()
+
+    assert "--width 1024 /input/dataset /output/out.png</code>" in _arguments(page)
+
+
+def test_the_file_name_of_a_dataset_whose_listing_is_hidden_is_its_owners_to_read(client):
+    # Given a deal reading a dataset whose listing is not published
+    owner = UserFactory()
+    url, address = _deal_reading_a_dataset(
+        listed={"listing__status": CurationStatus.PENDING, "listing__owner": owner}
+    )
+
+    # Then a stranger reads where {dataset} stands, not the file's name
+    client.force_login(UserFactory())
+    page = client.get(url).content.decode()
+    assert "poster.svg" not in page
+    assert _arguments(page) == (
+        '<code class="wrap-any">--width 1024 {dataset} /output/out.png</code><br>'
+        '<span class="muted small">{dataset} stands for the file of the dataset '
+        f'<span class="mono">{address}</span> in /input; its listing is not public.</span>'
+    )
+
+    # And its owner reads the arguments as the worker runs them
+    client.force_login(owner)
+    page = client.get(url).content.decode()
+    assert _arguments(page) == (
+        '<code class="wrap-any">--width 1024 /input/poster.svg /output/out.png</code>'
+    )

@@ -12,7 +12,8 @@
  *   data-trade-buy       the buy form (data-app, data-quote-url, data-match-url, data-inputs-url),
  *                        and its data-trade-quote-panel
  * Each tool shows its steps in [data-trade-status] (role=status) and its errors in
- * [data-trade-error] (role=alert).
+ * [data-trade-error] (role=alert). Registering, publishing and unpublishing fire
+ * "listing:changed" (bubbling) for the parts of the page that show the chain and the book.
  */
 (function () {
   "use strict";
@@ -63,6 +64,12 @@
     }
   }
 
+  /* The registration or the book changed: the listing page's other panels that show them (its
+   * price, details, on-chain record, the owner's next step) listen and read themselves again. */
+  function listingChanged(root) {
+    root.dispatchEvent(new CustomEvent("listing:changed", { bubbles: true }));
+  }
+
   function reloadOffers(root) {
     var panel = root.closest("[data-offers-url]");
     if (panel && window.htmx) {
@@ -93,6 +100,7 @@
     });
     await w.postJson(box.dataset.registeredUrl, {});
     say(box, "Registered at " + built.address + ". Now sign a sell order.");
+    listingChanged(box);
     reloadOffers(box);
   }
 
@@ -150,7 +158,10 @@
       fail(form, refused.map(function (r) { return r.error; }).join(" "));
     }
     say(form, published.accepted + " order" + (published.accepted === 1 ? "" : "s") + " published.");
-    if (published.accepted) reloadOffers(form);
+    if (published.accepted) {
+      listingChanged(form);
+      reloadOffers(form);
+    }
   }
 
   /* ------------------------------------------------------------------ unpublish / close */
@@ -170,6 +181,7 @@
       close.dataset.digest = digest;
       close.dataset.signer = answer.order.signer;
     }
+    listingChanged(button);
     button.closest("tr").remove();
   }
 
