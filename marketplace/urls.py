@@ -1,11 +1,14 @@
+import re
+
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.templatetags.static import static as static_url
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from marketplace.catalogue.files import listing_icon
 
 urlpatterns = [
     # Browsers ask for it on pages that name no icon (the admin's).
@@ -41,5 +44,14 @@ urlpatterns = [
 # Our own page, with the path not found (frontend.errors); 500.html is Django's handler's.
 handler404 = "frontend.errors.not_found"
 
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Listing icons are the only public files under MEDIA_ROOT, served here in debug and in
+# production alike (they are small and few). Everything else there (app programs, encrypted
+# datasets, buyers' input files, result archives) goes out only through views that check who
+# asks, so MEDIA_ROOT itself is never served.
+urlpatterns += [
+    re_path(
+        rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}icons/(?P<path>.+)$",
+        listing_icon,
+        name="listing_icon",
+    )
+]

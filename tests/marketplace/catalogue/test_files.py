@@ -61,3 +61,61 @@ def test_nothing_else_is_served(client, path):
     WorkerpoolFactory(listing__slug="lyon", listing__chain_address="0x" + "cd" * 20)
 
     assert client.get(path).status_code == 404
+
+
+ICON = b"\x89PNG\r\n\x1a\n icon"
+
+
+@pytest.fixture
+def media(settings):
+    root = settings.MEDIA_ROOT
+    (root / "icons" / "2026" / "12").mkdir(parents=True)
+    (root / "icons" / "2026" / "12" / "a.png").write_bytes(ICON)
+    (root / "results" / "0xtask").mkdir(parents=True)
+    (root / "results" / "0xtask" / "0xworker.tar").write_bytes(b"a buyer's result")
+    (root / "inputs" / "token").mkdir(parents=True)
+    (root / "inputs" / "token" / "in.txt").write_bytes(b"a buyer's input")
+    return root
+
+
+def test_a_listing_icon_is_served_to_anyone(client, media):
+    response = client.get("/media/icons/2026/12/a.png")
+    assert response.status_code == 200
+    assert _body(response) == ICON
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/media/results/0xtask/0xworker.tar",
+        "/media/inputs/token/in.txt",
+        "/media/icons/../results/0xtask/0xworker.tar",
+        "/media/icons/%2e%2e/results/0xtask/0xworker.tar",
+    ],
+)
+def test_nothing_else_under_media_root_is_served_as_a_file(client, media, path):
+    response = client.get(path)
+    assert response.status_code in (400, 404)  # not found; a path leaving the folder: refused
+    assert b"a buyer's" not in response.content
+
+
+def test_in_debug_too_media_root_is_not_served(settings, media):
+    """`make run` runs in debug: result archives, whose paths the public deal page shows, must
+    not be one GET away there either."""
+    import importlib
+
+    from django.urls import Resolver404, clear_url_caches, resolve
+
+    import marketplace.urls
+
+    settings.DEBUG = True
+    try:
+        importlib.reload(marketplace.urls)
+        clear_url_caches()
+        with pytest.raises(Resolver404):
+            resolve("/media/results/0xtask/0xworker.tar")
+        assert resolve("/media/icons/2026/12/a.png").url_name == "listing_icon"
+    finally:
+        settings.DEBUG = False
+        importlib.reload(marketplace.urls)
+        clear_url_caches()
