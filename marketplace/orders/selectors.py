@@ -396,9 +396,9 @@ def needs_dataset(app: Listing) -> bool:
 def _public_listings(kind: str, addresses: set[str]) -> dict[str, Listing]:
     if not addresses:
         return {}
-    listings = Listing.objects.filter(kind=kind, is_public=True, chain_address__in=addresses)
-    if kind == Market.APP:
-        listings = listings.select_related("app")
+    listings = Listing.objects.filter(
+        kind=kind, is_public=True, chain_address__in=addresses
+    ).select_related(MARKETS[kind].detail_relation)  # an app's card reads its program's needs
     return {checksummed(listing.chain_address.lower()): listing for listing in listings}
 
 
