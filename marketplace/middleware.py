@@ -1,17 +1,19 @@
-"""Site-wide middleware: JSON errors under /api/, an AppError a page raises shown as a page, and
-oversize uploads refused from their Content-Length, before any of it is read or stored."""
+"""Site-wide middleware: JSON errors under /api/, an AppError a page raises shown as a page, a
+page's form over Django's limits refused as a page too, and oversize uploads refused from their
+Content-Length, before any of it is read or stored."""
 
 from __future__ import annotations
 
 from http import HTTPStatus
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.defaultfilters import filesizeformat
 
 from frontend.errors import app_error_page
 from marketplace.api import CSRF_HINT, DOCS_URL, app_error, is_api
-from marketplace.errors import TooLarge, error_body
+from marketplace.errors import AppError, TooLarge, error_body
 
 # Room for the other fields of a submission form besides its file.
 FORM_OVERHEAD_BYTES = 1024 * 1024
@@ -63,6 +65,24 @@ class ApiErrorMiddleware:
         return response
 
 
+def form_refusal(exception: Exception) -> AppError | None:
+    """Django's refusal of a page's oversized form (RequestDataTooBig, TooManyFieldsSent) as the
+    AppError its sender can act on; None for any other exception. The API words its own
+    (marketplace.api.app_error)."""
+    if isinstance(exception, RequestDataTooBig):
+        limit = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return TooLarge(
+            f"This form sends more than {limit} of text (files aside): shorten the longest of "
+            "its fields (a description, a comment) and send it again."
+        )
+    if isinstance(exception, TooManyFieldsSent):
+        return AppError(
+            f"This form sends more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields, more "
+            "than any form of the site has: reload the page and send its form again."
+        )
+    return None
+
+
 class AppErrorPageMiddleware:
     """An AppError a page's view raises is answered as a page (frontend.errors.app_error_page):
     its status, its title, its sentence. The API (DRF's views, under /api/ or not) answers its
@@ -78,9 +98,35 @@ class AppErrorPageMiddleware:
         # Django's refusals of an oversized form are AppErrors too (marketplace.api.app_error).
         error = app_error(exception)
         if error is not None and not is_api(request):
-            return app_error_page(request, error)
+            return app_error_page(request, form_refusal(exception) or error)
         if error is not None:
             return JsonResponse(error.body(), status=error.status)
+        return None
+
+
+class FormLimitsMiddleware:
+    """A page's form over Django's limits (DATA_UPLOAD_MAX_MEMORY_SIZE of text,
+    DATA_UPLOAD_MAX_NUMBER_FIELDS) is refused as the site's page (`form_refusal`). The form is
+    read here, just before CsrfViewMiddleware reads it for its token: Django would answer that
+    read's refusal itself, with its own 400 page (the technical one in development) and a
+    traceback in the log. Views exempt from Django's CSRF check (the API's, which answer JSON)
+    read their forms themselves."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        if request.method != "POST" or is_api(request) or getattr(view_func, "csrf_exempt", False):
+            return None
+        try:
+            request.POST  # noqa: B018 -- read now, as CsrfViewMiddleware would next
+        except (RequestDataTooBig, TooManyFieldsSent) as exception:
+            return app_error_page(request, form_refusal(exception))
+        except OSError:
+            return None  # a broken upload: CsrfViewMiddleware answers it as it always has
         return None
 
 

@@ -99,6 +99,8 @@ MIDDLEWARE = [
     "marketplace.middleware.UploadSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # A page's form over Django's limits, refused as a page before the CSRF check reads it.
+    "marketplace.middleware.FormLimitsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
