@@ -288,7 +288,10 @@ class RatingForm(forms.Form):
     stars = forms.TypedChoiceField(
         coerce=int,
         choices=[(str(i), str(i)) for i in range(1, 6)],
-        error_messages={"invalid_choice": "A rating is a whole number of stars from 1 to 5."},
+        error_messages={
+            "invalid_choice": "A rating is a whole number of stars from 1 to 5.",
+            "required": "Choose how many stars to give: a whole number from 1 to 5.",
+        },
     )
 
 

@@ -154,7 +154,12 @@ def _refused(
 
 
 def _detail_page(
-    request: HttpRequest, listing: Listing, *, problem: FormProblem | None = None, status: int = 200
+    request: HttpRequest,
+    listing: Listing,
+    *,
+    problem: FormProblem | None = None,
+    rating_message: str = "",
+    status: int = 200,
 ) -> HttpResponse:
     market = MARKETS[listing.kind]
     detail = getattr(listing, market.detail_relation, None)
@@ -175,6 +180,9 @@ def _detail_page(
         "comments": selectors.listing_comments(listing=listing),
         "my_rating": my_rating,
         "problem": problem,
+        # A refused rating, said in the rating block (the page opens there: #ratings).
+        "rating_message": rating_message,
+        "rating_message_level": "error",
         "decisions": selectors.listing_decisions(listing=listing) if is_owner_or_staff else [],
         "is_owner": is_owner,
         "next_step": _next_steps([listing])[0] if is_owner else "",
@@ -251,12 +259,12 @@ def listing_rate(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(listing.get_absolute_url())
     form = RatingForm(request.POST)
-    level, message = "error", ""
+    level, message, status = "error", "", 400
     limits = _posting_limits(request, "RATING_RATE")
     if not form.is_valid():
         message = form.errors["stars"][0]
     elif refused := ratelimit.take(*limits):
-        message = _too_fast(refused, "ratings")
+        message, status = _too_fast(refused, "ratings"), 429
     else:
         try:
             services.rating_set(
@@ -287,7 +295,10 @@ def listing_rate(request: HttpRequest, pk: int) -> HttpResponse:
                 "rating_message_level": level,
             },
         )
-    getattr(messages, level)(request, message)
+    if level == "error":  # the page again, the reason in its rating block; nothing saved
+        listing = selectors.listing_detail(kind=listing.kind, slug=listing.slug)
+        return _detail_page(request, listing, rating_message=message, status=status)
+    messages.success(request, message)
     return redirect(listing.get_absolute_url() + "#ratings")
 
 

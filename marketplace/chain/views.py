@@ -15,9 +15,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from marketplace import ratelimit
-from marketplace.accounts.selectors import wallet_list
+from marketplace.accounts.selectors import user_can_sign_in_without_wallet, wallet_list
 from marketplace.chain.anvil import DEV_CHAIN_ID
-from marketplace.chain.errors import ChainError
+from marketplace.chain.errors import ChainError, ChainUnavailable
 from marketplace.clientip import client_ip
 from marketplace.notfound import NotFound
 
@@ -58,8 +58,10 @@ def faucet(request: HttpRequest) -> HttpResponse:
     """POST address=<one of the user's wallets>: 1,000 ECT and 1 ETH from the faucet.
 
     htmx gets the message partial of the wallets page; a plain form post gets it as a message
-    on the wallets page. Drips are limited per user (once a minute), per wallet and per client
-    address (FAUCET_RATE_PER_*); a failed drip does not count."""
+    on the wallets page: after a drip, by a redirect to it; a refusal, in the wallets page
+    answered at once with the refusal's status (nothing sent). Drips are limited per user
+    (once a minute), per wallet and per client address (FAUCET_RATE_PER_*); a failed drip
+    does not count."""
     if settings.CHAIN_ID != DEV_CHAIN_ID:
         raise NotFound("The faucet exists only on the development chain.")
     # Loads web3 (half a second): paid only by the processes that talk to the node.
@@ -67,7 +69,7 @@ def faucet(request: HttpRequest) -> HttpResponse:
 
     address = request.POST.get("address", "").strip()
     wallet = wallet_list(user=request.user).filter(address__iexact=address).first()
-    level = "error"
+    level, status = "error", 400
     if not address:
         message = "Choose a wallet: the faucet sends only to one of your linked wallets."
     elif wallet is None:
@@ -76,13 +78,14 @@ def faucet(request: HttpRequest) -> HttpResponse:
             "linked on the Wallets page."
         )
     elif refused := ratelimit.take(*_faucet_limits(request, wallet.address)):
-        message = _come_back(refused)
+        message, status = _come_back(refused), 429
     else:
         try:
             drip = services.faucet_drip(address=wallet.address)
         except ChainError as error:
             ratelimit.give_back(*_faucet_limits(request, wallet.address))
             message = str(error)
+            status = 503 if isinstance(error, ChainUnavailable) else 400
         else:
             level, message = "success", str(drip)
 
@@ -96,4 +99,10 @@ def faucet(request: HttpRequest) -> HttpResponse:
             response["HX-Trigger"] = json.dumps({"escrow:changed": {"address": wallet.address}})
         return response
     getattr(messages, level)(request, message)
-    return redirect("wallet_list")
+    if level == "success":
+        return redirect("wallet_list")
+    context = {
+        "wallets": wallet_list(user=request.user),
+        "can_sign_in_without_wallet": user_can_sign_in_without_wallet(user=request.user),
+    }
+    return render(request, "accounts/wallets.html", context, status=status)

@@ -127,6 +127,29 @@ def test_rating_out_of_range_is_refused_with_message(client):
     assert not Rating.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("stars", "reason"),
+    [
+        ("7", "A rating is a whole number of stars from 1 to 5."),
+        ("-1", "A rating is a whole number of stars from 1 to 5."),
+        ("five", "A rating is a whole number of stars from 1 to 5."),
+        ("", "Choose how many stars to give: a whole number from 1 to 5."),
+    ],
+)
+def test_a_refused_rating_is_the_page_again_with_the_reason_in_its_rating_block(
+    client, stars, reason
+):
+    listing = AppFactory().listing
+    client.force_login(UserFactory())
+
+    response = client.post(reverse("listing_rate", args=[listing.pk]), {"stars": stars})
+
+    assert response.status_code == 400
+    block = response.content.decode().split('id="rating-block"', 1)[1].split("</form>", 1)[0]
+    assert f'<p class="msg msg-error" role="status">{reason}</p>' in block
+    assert not Rating.objects.exists()
+
+
 def test_rating_with_htmx_returns_the_updated_block(client):
     listing = AppFactory().listing
     client.force_login(UserFactory())
@@ -228,11 +251,11 @@ def test_ratings_are_limited_with_the_reason_in_the_htmx_block_and_the_page(clie
     htmx = client.post(
         reverse("listing_rate", args=[third.pk]), {"stars": 5}, headers={"HX-Request": "true"}
     ).content.decode()
-    page = client.post(
-        reverse("listing_rate", args=[third.pk]), {"stars": 5}, follow=True
-    ).content.decode()
+    page = client.post(reverse("listing_rate", args=[third.pk]), {"stars": 5}, follow=True)
 
     reason = "You are posting ratings too fast (at most 2 a minute): wait 1 min, then try again."
+    assert page.status_code == 429
+    page = page.content.decode()
     assert 'id="rating-block"' in htmx
     assert reason in htmx
     assert reason in page

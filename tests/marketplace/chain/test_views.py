@@ -108,6 +108,28 @@ def test_faucet_sends_only_to_a_wallet_of_the_user(client, chain, deployed, wall
     assert "Sent 1,000 ECT" in _drip(client, wallet.address, **HTMX).content.decode()
 
 
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("0xnope", "0xnope is not one of your linked wallets: the faucet sends only to a wallet "),
+        ("", "Choose a wallet: the faucet sends only to one of your linked wallets."),
+    ],
+)
+def test_a_refused_drip_without_htmx_is_the_wallets_page_with_the_reason(
+    client, chain, deployed, wallet, address, reason
+):
+    client.force_login(wallet.user)
+    nonce = chain.eth.get_transaction_count(FAUCET)
+
+    response = _drip(client, address)
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "<h1>Wallets</h1>" in html
+    assert f'<p class="msg msg-error">{reason}' in html
+    assert chain.eth.get_transaction_count(FAUCET) == nonce
+
+
 def test_faucet_gives_a_user_one_drip_a_minute(client, chain, deployed, wallet):
     second_wallet = WalletFactory(user=wallet.user)
     client.force_login(wallet.user)
