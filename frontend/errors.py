@@ -50,6 +50,7 @@ def app_error_page(request: HttpRequest, error: AppError) -> HttpResponse:
         template += "#error"
     context = {"title": title_of(error), "message": str(error)}
     response = render(request, template, context, status=error.status)
+    response.site_error_page = True  # our own page: the strict policy (marketplace.csp)
     if htmx:
         response["X-App-Error"] = error.code
     return response

@@ -53,11 +53,12 @@ class ContentSecurityPolicyMiddleware:
         if (
             settings.DEBUG
             and response.status_code >= 400
+            and response.get("Content-Type", "").startswith("text/html")
             and not getattr(response, "site_error_page", False)
         ):
             # Django's debug pages for errors style and script inline: readable in development
             # (production never shows them), every other rule kept. The site's own error
-            # pages (frontend.errors) keep the whole policy.
+            # pages (frontend.errors) and the API's JSON answers keep the whole policy.
             directives = {
                 **directives,
                 "script-src": [*directives.get("script-src", []), "'unsafe-inline'"],

@@ -66,6 +66,30 @@ def test_djangos_debug_pages_for_errors_are_left_readable_under_a_policy_still(c
     assert "'unsafe-inline'" not in _directives(client.get("/no-such-page/"))["script-src"]
 
 
+@pytest.mark.parametrize("path", ["/api/listings/", "/api/no-such-endpoint/", "/api/v1/nope/"])
+def test_the_apis_error_answers_in_development_keep_the_whole_policy(client, settings, path):
+    settings.DEBUG = True
+
+    response = client.get(path)
+
+    assert response.status_code in (404, 410)
+    assert response["Content-Type"] == "application/json"
+    policy = _directives(response)
+    assert policy["script-src"] == ["'self'"] and policy["style-src"] == ["'self'"]
+
+
+def test_a_refusal_page_in_development_keeps_the_whole_policy(client, settings):
+    settings.DEBUG = True
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    client.force_login(UserFactory())
+
+    response = client.post("/datasets/new/", {"description": "x" * 5000})
+
+    assert response.status_code == 413
+    policy = _directives(response)
+    assert policy["script-src"] == ["'self'"] and policy["style-src"] == ["'self'"]
+
+
 def test_a_view_with_a_stricter_policy_of_its_own_keeps_it(client):
     default_storage.save("inputs/abc123/page.html", ContentFile(b"<script>alert(1)</script>"))
 
