@@ -320,6 +320,17 @@ class ReplicateReportApi(WorkerApi):
         return Response(_state(replicate))
 
 
+def _json_kind(value: object) -> str:
+    """What a JSON value is, in a refusal's words: "a number", "null"..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a list" if isinstance(value, list) else "an object"
+
+
 def _pool_address(address: str) -> str:
     """The pool's address of the URL, checksummed; refused unless it is one."""
     if not is_address(address):
@@ -433,6 +444,12 @@ class PoolApplyApi(WorkerApi):
     def post(self, request: Request, address: str) -> Response:
         pool = _pool_address(address)
         data = self.ApplyInputSerializer(data=request.data)
+        note = request.data.get("note", "") if isinstance(request.data, dict) else ""
+        if not isinstance(note, str):  # DRF's CharField would take 5 as "5"
+            raise AppError(
+                f"note must be a string of at most 300 characters, not {_json_kind(note)}.",
+                field="note",
+            )
         if not data.is_valid():
             raise AppError("note: at most 300 characters.", field="note")
         member = membership.member_request(

@@ -71,6 +71,24 @@ def test_a_wallet_that_is_not_a_member_gets_no_work_and_is_told_how_to_apply(bou
     assert not Replicate.objects.filter(worker=stranger.address).exists()
 
 
+@pytest.mark.parametrize(
+    ("note", "kind"), [(5, "a number"), (None, "null"), (["hi"], "a list"), (True, "true or false")]
+)
+def test_an_application_whose_note_is_not_text_is_refused_and_asks_nothing(note, kind):
+    pool = EthAccount.create().address
+
+    answer = worker_client(EthAccount.create().address).post(
+        f"/api/v1/workers/pools/{pool}/apply/", {"note": note}, "json"
+    )
+
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "error": f"note must be a string of at most 300 characters, not {kind}.",
+        "field": "note",
+    }
+    assert not PoolMember.objects.exists()
+
+
 def test_a_request_waits_for_the_operator_who_approves_refuses_or_removes(bought):
     market, _, _ = bought
     worker = EthAccount.create()
