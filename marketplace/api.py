@@ -235,6 +235,12 @@ class QueryParameter:
             if value not in self.choices:
                 self._refuse(value)
             return value
+        if "\x00" in value:  # no text takes one: say so rather than what to give
+            raise AppError(
+                f"{self.name} holds a NUL character (%00), which no parameter takes: give "
+                f"{self.hint} without it.",
+                field=self.name,
+            )
         if len(value) > self.max_length or not re.fullmatch(self.pattern, value, re.ASCII):
             self._refuse(value)
         return value

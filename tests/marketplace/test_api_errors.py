@@ -170,6 +170,15 @@ def test_a_bad_parameter_is_named_with_what_to_give():
     )
 
 
+def test_a_search_with_a_nul_character_is_refused_for_it_not_for_its_length():
+    refused = APIClient().get("/api/v1/apps/?q=a%00b")
+
+    assert assert_api_error(refused, 400, field="q") == (
+        "q holds a NUL character (%00), which no parameter takes: give text of at most 200 "
+        "characters without it."
+    )
+
+
 def test_drf_refusals_say_what_to_do():
     unknown_method = APIClient().delete("/api/v1/orders/")
     anonymous = APIClient().get("/api/v1/auth/me/")
