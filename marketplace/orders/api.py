@@ -317,6 +317,12 @@ class OrderPublishApi(APIView):
     def _batch(self, request: Request, items: Any) -> Response:
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
             raise AppError("orders must be a list of {kind, order, signature}.")
+        if not items:
+            raise AppError(
+                "No orders given: orders is an empty list; send at least one "
+                f"{{kind, order, signature}} (at most {services.MAX_BATCH}).",
+                field="orders",
+            )
         submissions = [
             services.Submission(
                 kind=item.get("kind"),

@@ -374,6 +374,18 @@ def test_a_batch_where_every_order_is_refused_is_a_400(api, market):
     assert not Order.objects.exists()
 
 
+def test_an_empty_batch_is_refused_saying_no_orders_were_given(api):
+    response = api.post(PUBLISH, {"orders": []}, "json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "No orders given: orders is an empty list; send at least one "
+        "{kind, order, signature} (at most 1000).",
+        "field": "orders",
+    }
+    assert not Order.objects.exists()
+
+
 # ---------------------------------------------------------------------- input files
 
 INPUTS = "/api/v1/orders/inputs/"
