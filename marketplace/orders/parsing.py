@@ -194,7 +194,8 @@ def parse_order(kind: str, message: Any) -> Order:
     unknown = sorted(set(message) - set(names))
     if unknown:
         raise InvalidOrder(
-            f"A {kind} order has no field {', '.join(unknown)}: its fields are {', '.join(names)}.",
+            f"{'An' if kind[:1] in 'aeiou' else 'A'} {kind} order has no field "
+            f"{', '.join(unknown)}: its fields are {', '.join(names)}.",
             field=unknown[0],
         )
     missing = [name for name in names if name not in message]
