@@ -577,6 +577,11 @@ def curation_queue(request: HttpRequest) -> HttpResponse:
     resemblances = selectors.listing_resemblances(page.object_list)
     for listing in page.object_list:
         listing.resemblances = resemblances[listing.pk]
+        # Only the decisions its status allows (a pending listing cannot be relisted).
+        listing.curation_actions = [
+            (action, services.CURATION_ACTION_LABELS[action])
+            for action in services.curation_actions_for(listing.status)
+        ]
     return render(
         request,
         "catalogue/curation_queue.html",

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -287,6 +289,27 @@ def test_curation_by_non_staff_is_forbidden_and_changes_nothing(client):
     assert comment.is_hidden is False
     client.logout()
     assert "/accounts/login/" in client.get(reverse("curation_queue"))["Location"]
+
+
+@pytest.mark.parametrize(
+    ("status", "offered"),
+    [
+        (CurationStatus.PENDING, ["approve", "feature", "request_changes", "revoke"]),
+        (CurationStatus.FEATURED, ["unfeature", "request_changes", "delist", "revoke"]),
+        (CurationStatus.DELISTED, ["relist", "revoke"]),
+        (CurationStatus.REVOKED, []),
+    ],
+)
+def test_the_queue_offers_only_the_decisions_a_listings_status_allows(client, status, offered):
+    ListingFactory(status=status, name="Waiting app")
+    client.force_login(UserFactory(is_staff=True))
+
+    page = client.get(reverse("curation_queue"), {"status": status}).content.decode()
+
+    row = page.split(">Waiting app</a>", 1)[1].split("</tr>", 1)[0]
+    assert re.findall(r'<option value="(\w+)">', row) == offered
+    if not offered:
+        assert "No decision left: revoked." in row
 
 
 def test_staff_approves_from_queue_and_owner_sees_the_decision(client):
