@@ -328,7 +328,13 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SuperEdge API",
-    "DESCRIPTION": "Catalogue of apps, datasets and worker pools of the SuperEdge marketplace.",
+    "DESCRIPTION": (
+        "The SuperEdge marketplace's JSON API: the catalogue of apps, datasets and worker "
+        "pools; the order book (typed data to sign, publishing, quotes and matches, buyers' "
+        "input files) and Hub escrow; deals and their tasks as they run; the worker API of "
+        "pools, their members and replicates; and accounts, signed in with Ethereum for a "
+        "session or a bearer token."
+    ),
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -41,3 +41,11 @@ def test_the_schema_documents_an_address_fields_pattern():
     quote = schema["components"]["schemas"]["QuoteInput"]["properties"]
 
     assert quote["app"]["pattern"] == "^0x[0-9a-fA-F]{40}$"
+
+
+def test_the_schema_describes_every_part_of_the_api():
+    info = SchemaGenerator().get_schema(request=None, public=True)["info"]
+
+    assert info["title"] == "SuperEdge API"
+    for part in ("catalogue", "order book", "escrow", "deals", "worker API", "accounts"):
+        assert part in info["description"]
