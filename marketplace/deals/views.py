@@ -41,6 +41,15 @@ def _asset_lines(request: HttpRequest, deal, assets: dict) -> list[dict]:
     return lines
 
 
+def _in_my_deals(request: HttpRequest, deal) -> bool:
+    """Whether `deal` is on the visitor's My deals page (deal_list): its requester or
+    beneficiary is one of their linked wallets. Anyone else reads it as a stranger."""
+    if deal is None or not request.user.is_authenticated:
+        return False
+    wallets = {wallet.address.lower() for wallet in wallet_list(user=request.user)}
+    return deal.requester.lower() in wallets or deal.beneficiary.lower() in wallets
+
+
 def deal_detail(request: HttpRequest, dealid: str) -> HttpResponse:
     key = selectors.bytes32_key(dealid)
     if key is None:
@@ -55,7 +64,12 @@ def deal_detail(request: HttpRequest, dealid: str) -> HttpResponse:
             status=400,
         )
     deal = selectors.deal_detail(dealid=key)
-    context = {"dealid": key, "deal": deal, "freshness": index_freshness()}
+    context = {
+        "dealid": key,
+        "deal": deal,
+        "freshness": index_freshness(),
+        "in_my_deals": _in_my_deals(request, deal),
+    }
     if deal is None:
         # Sent a moment ago, most likely: say whether the chain has it while the index catches up.
         context["on_chain"] = selectors.deal_on_chain(dealid=key)
@@ -102,6 +116,7 @@ def task_detail(request: HttpRequest, dealid: str, idx: int) -> HttpResponse:
         "dealid": key,
         "deal": deal,
         "idx": idx,
+        "in_my_deals": _in_my_deals(request, deal),
         "live": live,
         "live_socket": progress.socket_path(key) + f"?format=html&task={idx}",
     }

@@ -318,6 +318,30 @@ def test_my_deals_say_where_each_stands_and_lead_to_their_results(client):
         assert "View result" not in rows[dealid]
 
 
+def _crumbs(page: str) -> str:
+    return page.split('<nav class="crumbs" aria-label="Breadcrumb">', 1)[1].split("</nav>", 1)[0]
+
+
+@pytest.mark.parametrize("visitor", ["anonymous", "stranger", "requester", "beneficiary"])
+def test_the_deal_and_task_pages_lead_back_to_my_deals_only_for_its_parties(client, visitor):
+    requester, beneficiary = WalletFactory(), WalletFactory()
+    task = TaskFactory(
+        status=TaskStatus.ACTIVE,
+        deal__requester=requester.address,
+        deal__beneficiary=beneficiary.address,
+    )
+    if visitor != "anonymous":
+        wallet = {"requester": requester, "beneficiary": beneficiary}.get(visitor)
+        client.force_login((wallet or WalletFactory()).user)
+
+    deal_page = client.get(reverse("deal_detail", args=[task.dealid])).content.decode()
+    task_page = client.get(reverse("task_detail", args=[task.dealid, task.idx])).content.decode()
+
+    party = visitor in ("requester", "beneficiary")
+    assert ("My deals" in _crumbs(deal_page)) is party
+    assert ("My deals" in _crumbs(task_page)) is party
+
+
 def test_the_deal_page_leaves_the_index_line_to_the_pages_foot(client):
     # Given an indexed deal: its page shows how far the index is in one place, the footer's
     task = TaskFactory(status=TaskStatus.ACTIVE, result_digest="")
