@@ -10,6 +10,7 @@ the test's heartbeats and the server's consumers share the database and the chan
 from __future__ import annotations
 
 import concurrent.futures
+import datetime
 import hashlib
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from playwright.sync_api import Page, expect
 from marketplace.indexer.models import Task
 from pools import lifecycle, scheduler
 from tests.chain_scaffold import Market
+from tests.factories.deals import DealFactory
 from tests.marketplace.deals.test_progress import started_deal, user_of
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.members import admit
@@ -146,3 +148,23 @@ def test_the_buyer_watches_a_task_finish_and_downloads_its_verified_result(
     assert download.suggested_filename == f"result-{task.taskid[:12]}.tar"
     assert "0x" + hashlib.sha256(Path(download.path()).read_bytes()).hexdigest() == digest
     page.context.close()
+
+
+def test_the_time_a_deal_started_stays_relative_to_now_while_its_page_is_open(live_server, page):
+    # Given a deal started two seconds before the browser's clock
+    started = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
+    deal = DealFactory(start_time=started)
+    page.clock.install(time=started)
+    page.clock.pause_at(started + datetime.timedelta(seconds=2))  # time moves only when told
+    page.goto(f"{live_server.url}/deals/{deal.dealid}/")
+    since = page.locator("time[data-relative]")
+    expect(since).to_have_text("2\u00a0seconds ago")
+
+    # When the page stays open for five minutes, then for a day and three hours
+    page.clock.fast_forward("05:00")
+    expect(since).to_have_text("5\u00a0minutes ago")
+    page.clock.fast_forward("27:00:00")
+
+    # Then it says how long ago now, as the server would have
+    expect(since).to_have_text("1\u00a0day, 3\u00a0hours ago")
+    assert since.get_attribute("datetime") == "2026-03-02T09:00:00+00:00"
