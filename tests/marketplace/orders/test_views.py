@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from marketplace.catalogue.models import CurationStatus
@@ -13,6 +15,7 @@ from marketplace.orders.parsing import TRUST_MAX
 from marketplace.orders.selectors import DEFAULT_TRUST
 from tests.factories.accounts import UserFactory, WalletFactory
 from tests.factories.catalogue import AppFactory, DatasetFactory, WorkerpoolFactory
+from tests.marketplace.orders.test_selectors import offer
 
 pytestmark = pytest.mark.django_db
 
@@ -229,3 +232,42 @@ def test_the_buy_page_of_an_app_that_reads_no_dataset_preselects_none(client):
     assert f'name="trust" min="0" max="{TRUST_MAX}" value="{DEFAULT_TRUST}"' in html
     assert " selected>A poster" not in html
     assert '<code class="mono" data-trade-command>app --help</code>' in html
+
+
+def test_a_visitors_offers_panel_reads_the_book_again_and_its_owners_does_not(client):
+    listing, wallet = _owned(WorkerpoolFactory, listing__chain_address="0x" + "55" * 20)
+    url = reverse("listing_offers", args=[listing.kind, listing.slug])
+    live = (
+        f'hx-get="{url}" hx-trigger="every 30s, visibilitychange from:document" '
+        'hx-swap="outerHTML" data-offers-live'
+    )
+
+    assert live in client.get(url).content.decode()
+    client.force_login(UserFactory())
+    assert live in client.get(url).content.decode()
+    # Its owner's panel holds the sell form: trade.js reads it again after each change.
+    client.force_login(wallet.user)
+    html = client.get(url).content.decode()
+    assert "Sign and publish" in html
+    assert "data-offers-live" not in html and "hx-trigger" not in html
+
+
+def test_the_offers_panel_reads_the_same_queries_however_many_offers_it_shows(
+    client, django_assert_num_queries
+):
+    # Given a pool with one offer kept for an app listed here, then with fifteen more
+    listing, _ = _owned(WorkerpoolFactory, listing__chain_address="0x" + "55" * 20)
+    url = reverse("listing_offers", args=[listing.kind, listing.slug])
+    app = AppFactory(listing__chain_address="0x" + "66" * 20)
+    offer(listing, "0.1", category=0, app_restrict=app.listing.chain_address)
+    client.force_login(UserFactory())
+    with CaptureQueriesContext(connection) as one_offer:
+        assert client.get(url).status_code == 200
+
+    for n in range(15):
+        app = AppFactory(listing__chain_address=f"0x{n + 1:040x}")
+        offer(listing, f"0.{n + 2}", category=n % 4, app_restrict=app.listing.chain_address)
+    with django_assert_num_queries(len(one_offer)):
+        html = client.get(url).content.decode()
+    assert html.count("<tr>") == 1 + 16  # its head and every offer
+    assert html.count(f">{app.listing.name}</a>") == 1
