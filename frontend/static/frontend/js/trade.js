@@ -11,6 +11,8 @@
  *   data-trade-unpublish="<digest>" buttons, data-trade-unpublished box with data-trade-close
  *   data-trade-buy       the buy form (data-app, data-quote-url, data-match-url, data-inputs-url),
  *                        and its data-trade-quote-panel
+ *   data-offers-live     a visitor's offers panel, which htmx reads again (hx-trigger): not
+ *                        while its tab is hidden
  * Each tool shows its steps in [data-trade-status] (role=status) and its errors in
  * [data-trade-error] (role=alert). Registering, publishing and unpublishing fire
  * "listing:changed" (bubbling) for the parts of the page that show the chain and the book.
@@ -76,6 +78,15 @@
       window.htmx.ajax("GET", panel.dataset.offersUrl, { target: panel, swap: "outerHTML" });
     }
   }
+
+  // Nobody sees a hidden tab's offers: it asks for none (its timer still runs, and the tab
+  // reads them again once shown). htmx's trigger filters would need eval, which CSP forbids.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var source = event.detail && event.detail.elt;
+    if (document.visibilityState !== "visible" && source && source.matches("[data-offers-live]")) {
+      event.preventDefault();
+    }
+  });
 
   function shortHex(value) {
     return value && value.length > 14 ? value.slice(0, 8) + "…" + value.slice(-4) : value;
