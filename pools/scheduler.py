@@ -572,7 +572,7 @@ def runs_out_of_reach(*, chain_id: int) -> int:
                 chain_id=chain_id, workerpool=run.workerpool, buyers=deal[1:3]
             )
             if run.dataset:
-                closed = _refused_the_key(
+                closed = members_refused_the_key(
                     chain_id=chain_id,
                     workerpool=run.workerpool,
                     dataset=run.dataset,
@@ -601,7 +601,7 @@ def runs_out_of_reach(*, chain_id: int) -> int:
     return given_up
 
 
-def _refused_the_key(
+def members_refused_the_key(
     *, chain_id: int, workerpool: str, dataset: str, members: dict[str, int]
 ) -> set[str]:
     """Those of `members` whose score or admission the owner of `dataset` refuses its key."""

@@ -383,19 +383,22 @@ POOL_CANDIDATES = 10
 
 
 def trust_out_of_reach(
-    *, chain_id: int, workerpool: str, trust: int, buyers: list[str]
+    *, chain_id: int, workerpool: str, trust: int, buyers: list[str], dataset: str = ""
 ) -> Failure | None:
-    """Why `workerpool`'s members in good standing (`buyers` aside: a buyer never works on its
-    own deals) cannot reach `trust` all agreeing, so that a task bought there would wait until
-    its final deadline for a consensus that cannot come; None when they can, or when this site
-    does not schedule the pool (its members are not known here)."""
+    """Why `workerpool`'s members in good standing that may run the task (not `buyers`: a
+    buyer never works on its own deals; none whom `dataset`'s owner refuses its key) cannot
+    reach `trust` all agreeing, so that a task bought there would wait until its final
+    deadline for a consensus that cannot come; None when they can, or when this site does not
+    schedule the pool (its members are not known here)."""
     if workerpool not in scheduler.operated_pools(chain_id=chain_id):
         return None
-    scores = list(
-        scheduler.pool_members_able(
-            chain_id=chain_id, workerpool=workerpool, buyers=buyers
-        ).values()
-    )
+    able = scheduler.pool_members_able(chain_id=chain_id, workerpool=workerpool, buyers=buyers)
+    if dataset:
+        refused = scheduler.members_refused_the_key(
+            chain_id=chain_id, workerpool=workerpool, dataset=dataset, members=able
+        )
+        able = {worker: score for worker, score in able.items() if worker not in refused}
+    scores = list(able.values())
     trust = max(trust, 1)
     highest = scheduler.highest_trust(scores)
     if highest >= trust:
@@ -454,7 +457,11 @@ def purchase_quote(*, wanted: selectors.Wanted, params: str, beneficiary: str = 
     out_of_reach = None
     for offer in pools:
         failure = trust_out_of_reach(
-            chain_id=chain_id, workerpool=offer.asset, trust=wanted.trust, buyers=buyers
+            chain_id=chain_id,
+            workerpool=offer.asset,
+            trust=wanted.trust,
+            buyers=buyers,
+            dataset=wanted.dataset,
         )
         if failure is None:
             workerpool_order, out_of_reach = offer, None
