@@ -1,7 +1,8 @@
 """The scheduler's rounds: start new deals' tasks, expire silent workers, and drive tasks to
 their end on chain — finalize once the winners revealed (or the reveal deadline passed with at
 least one reveal), reopen when nobody revealed in time, give up at once (the Hub's giveUp,
-which refunds the payer) the tasks whose app fails alike on every worker, claim the refund of
+which refunds the payer) the tasks whose app fails alike on every worker and those whose trust
+the pool's members cannot reach, claim the refund of
 tasks that cannot finish before their final deadline. Each round reads the index and the
 chain, and sends what is due with the pool owner's key; running it twice sends nothing twice.
 
@@ -156,6 +157,7 @@ def scheduler_round(*, chain_id: int, hub) -> Round:
     result.expired = scheduler.replicates_expire()
     result.widened = scheduler.runs_widen(chain_id=chain_id)
     result.abandoned = scheduler.runs_abandon(chain_id=chain_id)
+    result.abandoned += scheduler.runs_out_of_reach(chain_id=chain_id)
     _sync_finished(chain_id)
     result.refunded, problems = scheduler.runs_give_up(chain_id=chain_id, hub=hub)
     result.problems += problems

@@ -16,7 +16,9 @@ fewer replicates: adaptive replication.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -33,12 +35,13 @@ from marketplace.chain.ids import TaskStatus, task_id
 from marketplace.chain.keys import pool_owner_accounts
 from marketplace.chain.signing import scheduler_authorization
 from marketplace.errors import Forbidden
-from marketplace.indexer.models import Asset, Deal, Task, Worker
+from marketplace.indexer.models import Asset, Contribution, ContributionStatus, Deal, Task, Worker
 from marketplace.indexer.notify import progress_changed
 from marketplace.indexer.selectors import index_freshness
 from pools import membership
 from pools.models import (
     LIVE_REPLICATES,
+    MemberStatus,
     PoolMember,
     Replicate,
     ReplicateStatus,
@@ -72,6 +75,39 @@ def replicates_for(trust: int, scores: Sequence[int] = ()) -> int:
         group *= weights[count] if count < len(weights) else NEW_WORKER_WEIGHT
         count += 1
     return max(count, 1)
+
+
+def highest_trust(scores: Sequence[int]) -> int:
+    """The highest trust that workers of these scores reach when they all agree (the Hub
+    counts at most MAX_REPLICATES contributions: the best-scored); 0 without workers."""
+    if not scores:
+        return 0
+    best = sorted((worker_weight(score) for score in scores), reverse=True)[:MAX_REPLICATES]
+    return math.prod(best)
+
+
+def consensus_within_reach(
+    trust: int, groups: Iterable[Sequence[int]], newcomers: Sequence[int]
+) -> bool:
+    """Whether an active task can still reach consensus at `trust` (the Hub's rule: a result's
+    group weight g against the total T, which starts at 1, when g x trust > T x (trust - 1)).
+    `groups` are the weights of the workers that contributed, one sequence per result;
+    `newcomers` the weights of the workers that may still contribute. The best case is taken:
+    every newcomer (the heaviest first, as many as the Hub still takes) agreeing on one result,
+    one already contributed or a new one."""
+    trust = max(trust, 1)
+    products = [math.prod(group) for group in groups if group]
+    room = MAX_REPLICATES - sum(len(group) for group in groups)
+    joining = sorted(newcomers, reverse=True)[: max(room, 0)]
+    if not joining:
+        return False  # nobody left to contribute: an active task stays as it is
+    weight = math.prod(joining)
+    total = 1 + sum(products)
+    for group in [*products, 0]:
+        grown = max(group, 1) * weight
+        if grown * trust > (total - group + grown) * (trust - 1):
+            return True
+    return False
 
 
 def operated_pools(*, chain_id: int) -> dict[str, ServerKey]:
@@ -449,6 +485,168 @@ def runs_abandon(*, chain_id: int) -> int:
             abandoned += 1
             progress_changed(run.dealid)
     return abandoned
+
+
+def pool_members_able(
+    *, chain_id: int, workerpool: str, buyers: Iterable[str] = ()
+) -> dict[str, int]:
+    """The members of `workerpool` in good standing that may work on a deal of `buyers` (a
+    buyer never works on its own deals, with any of its wallets), with their on-chain scores."""
+    active = PoolMember.objects.filter(
+        chain_id=chain_id, workerpool=workerpool, status=MemberStatus.ACTIVE
+    ).values_list("worker", flat=True)
+    good = membership.members_in_good_standing(
+        chain_id=chain_id, workerpool=workerpool, workers=list(active)
+    )
+    good -= membership.buyer_wallets(buyers)
+    scores = dict(
+        Worker.objects.filter(chain_id=chain_id, address__in=good).values_list("address", "score")
+    )
+    return {worker: scores.get(worker, 0) for worker in good}
+
+
+@dataclasses.dataclass
+class _Reach:
+    """What the scheduler knows of a run to judge whether its trust is within reach."""
+
+    run: TaskRun
+    ran: set[str] = dataclasses.field(default_factory=set)
+    contributed: int = 0
+
+
+def runs_out_of_reach(*, chain_id: int) -> int:
+    """Give up at once (`runs_give_up` refunds the payer) the active tasks whose trust nobody
+    can reach any more: even if every member of the pool in good standing that may still take
+    a replicate contributed and agreed with the best result so far, the Hub would see no
+    consensus. Such a task would otherwise wait, its payment locked, until its final deadline.
+
+    Members who have not run the task count as able to, even when they are offline or busy now:
+    they may come back before the contribution deadline, and a task given up cannot be taken
+    back. Workers that did run it (failed, went silent, or contributed) are never handed it
+    again (replicate_assign). Judged only with no replicate in progress (its worker may yet
+    contribute, and its agent would run on for a task given up under it) and once the index
+    has every contribution reported, while the task is active before its contribution
+    deadline. How many were given up."""
+    now = timezone.now()
+    open_tasks = Task.objects.filter(
+        chain_id=chain_id, status="active", contribution_deadline__gt=now
+    )
+    in_progress = (ReplicateStatus.ASSIGNED, ReplicateStatus.RUNNING, ReplicateStatus.UPLOADED)
+    runs = {
+        run.pk: _Reach(run)
+        for run in TaskRun.objects.filter(
+            chain_id=chain_id, status=RunStatus.ACTIVE, taskid__in=open_tasks.values("taskid")
+        ).exclude(replicates__status__in=in_progress)
+    }
+    if not runs:
+        return 0
+    contributed = (ReplicateStatus.CONTRIBUTED, ReplicateStatus.REVEALED)
+    for task_pk, worker, status in Replicate.objects.filter(task__in=list(runs)).values_list(
+        "task_id", "worker", "status"
+    ):
+        runs[task_pk].ran.add(worker)
+        runs[task_pk].contributed += status in contributed
+    taskids = [reach.run.taskid for reach in runs.values()]
+    indexed = dict(open_tasks.filter(taskid__in=taskids).values_list("taskid", "contributions"))
+    results: dict[str, dict[str, list[str]]] = {}
+    for taskid, worker, result_hash in Contribution.objects.filter(
+        chain_id=chain_id, taskid__in=taskids, status=ContributionStatus.CONTRIBUTED
+    ).values_list("taskid", "worker", "result_hash"):
+        results.setdefault(taskid, {}).setdefault(result_hash, []).append(worker)
+    contributors = {w for groups in results.values() for ws in groups.values() for w in ws}
+    scores = dict(
+        Worker.objects.filter(chain_id=chain_id, address__in=contributors).values_list(
+            "address", "score"
+        )
+    )
+    # Members able to run a deal's tasks, by pool, buyer and dataset.
+    able: dict[tuple[str, str, str, str], dict[str, int]] = {}
+    hopeless: dict[int, str] = {}
+    for pk, reach in runs.items():
+        run = reach.run
+        if indexed.get(run.taskid, 0) < reach.contributed:
+            continue  # a contribution not indexed yet: it may be the one that agrees
+        deal = (run.workerpool, run.requester, run.beneficiary, run.dataset)
+        if deal not in able:
+            able[deal] = pool_members_able(
+                chain_id=chain_id, workerpool=run.workerpool, buyers=deal[1:3]
+            )
+            if run.dataset:
+                closed = members_refused_the_key(
+                    chain_id=chain_id,
+                    workerpool=run.workerpool,
+                    dataset=run.dataset,
+                    members=able[deal],
+                )
+                able[deal] = {w: s for w, s in able[deal].items() if w not in closed}
+        others = {w: s for w, s in able[deal].items() if w not in reach.ran}
+        groups = results.get(run.taskid, {})
+        weights = [[worker_weight(scores.get(w, 0)) for w in group] for group in groups.values()]
+        if consensus_within_reach(run.trust, weights, [worker_weight(s) for s in others.values()]):
+            continue
+        hopeless[pk] = _out_of_reach_failure(run, groups=groups, others=others, scores=scores)
+    given_up = 0
+    for pk, failure in hopeless.items():
+        with transaction.atomic():
+            # Locked as replicate_assign locks it: no replicate is handed out meanwhile.
+            run = TaskRun.objects.select_for_update().filter(pk=pk, status=RunStatus.ACTIVE).first()
+            if run is None or run.replicates.count() != len(runs[pk].ran):
+                continue  # a replicate was handed out since: judged again next round
+            run.status = RunStatus.ABANDONED
+            run.failure = failure[:300]
+            run.stopped_at = timezone.now()
+            run.save(update_fields=["status", "failure", "stopped_at", "updated_at"])
+            given_up += 1
+            progress_changed(run.dealid)
+    return given_up
+
+
+def members_refused_the_key(
+    *, chain_id: int, workerpool: str, dataset: str, members: dict[str, int]
+) -> set[str]:
+    """Those of `members` whose score or admission the owner of `dataset` refuses its key."""
+    by_hand = set(
+        PoolMember.objects.filter(
+            chain_id=chain_id, workerpool=workerpool, worker__in=list(members), admitted_via="hand"
+        ).values_list("worker", flat=True)
+    )
+    refused: dict[tuple[int, bool], bool] = {}
+    closed = set()
+    for worker, score in members.items():
+        key = (score, worker in by_hand)
+        if key not in refused:
+            refused[key] = dataset in datasets_closed_to(score=key[0], admitted_by_hand=key[1])
+        if refused[key]:
+            closed.add(worker)
+    return closed
+
+
+def _out_of_reach_failure(
+    run: TaskRun, *, groups: dict[str, list[str]], others: dict[str, int], scores: dict[str, int]
+) -> str:
+    """Why `run` is given up, for the deal's page: its contributors (`groups`, by result, with
+    their `scores`) and the members still able to run it (`others`, with theirs) reach no
+    consensus at its trust."""
+    if len(groups) > 1:
+        contributors = sum(len(group) for group in groups.values())
+        return (
+            f"Given up: the {contributors} workers that ran it returned {len(groups)} different "
+            f"results, and the {len(others)} other member{'s' if len(others) != 1 else ''} "
+            f"of the pool in good standing cannot outweigh that disagreement at trust "
+            f"{run.trust}. The payer is refunded."
+        )
+    team = [scores.get(w, 0) for group in groups.values() for w in group] + list(others.values())
+    if not team:
+        return (
+            "Given up: this pool has no member in good standing that may run it. The payer is "
+            "refunded."
+        )
+    needed = replicates_for(run.trust, team)
+    return (
+        f"Given up: trust {run.trust} needs the agreement of {needed} workers, and this pool "
+        f"has {len(team)} member{'s' if len(team) != 1 else ''} in good standing to run it. "
+        "The payer is refunded."
+    )
 
 
 def runs_give_up(*, chain_id: int, hub: Hub) -> tuple[int, list[str]]:

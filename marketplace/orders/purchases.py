@@ -49,6 +49,7 @@ from marketplace.orders.services import (
     book_domain,
     chain_order,
 )
+from pools import scheduler
 from worker.command_line import DATASET_PLACEHOLDER, input_file_name, task_command_line
 
 # Codes of the Hub's errors (HubTypes.sol, library Kind).
@@ -376,6 +377,48 @@ def _not_found(wanted: selectors.Wanted, what: str) -> Failure:
     )
 
 
+# Pool offers weighed when the buyer lets the quote choose: the cheapest whose members can
+# reach the trust wins.
+POOL_CANDIDATES = 10
+
+
+def trust_out_of_reach(
+    *, chain_id: int, workerpool: str, trust: int, buyers: list[str], dataset: str = ""
+) -> Failure | None:
+    """Why `workerpool`'s members in good standing that may run the task (not `buyers`: a
+    buyer never works on its own deals; none whom `dataset`'s owner refuses its key) cannot
+    reach `trust` all agreeing, so that a task bought there would wait until its final
+    deadline for a consensus that cannot come; None when they can, or when this site does not
+    schedule the pool (its members are not known here)."""
+    if workerpool not in scheduler.operated_pools(chain_id=chain_id):
+        return None
+    able = scheduler.pool_members_able(chain_id=chain_id, workerpool=workerpool, buyers=buyers)
+    if dataset:
+        refused = scheduler.members_refused_the_key(
+            chain_id=chain_id, workerpool=workerpool, dataset=dataset, members=able
+        )
+        able = {worker: score for worker, score in able.items() if worker not in refused}
+    scores = list(able.values())
+    trust = max(trust, 1)
+    highest = scheduler.highest_trust(scores)
+    if highest >= trust:
+        return None
+    wait = "your tasks would wait until their deadline, then be refunded"
+    if not scores:
+        return Failure(
+            "TrustOutOfReach",
+            f"This pool has no member in good standing to run your tasks: {wait}. Choose "
+            "another pool.",
+        )
+    members = f"{len(scores)} member{'s' if len(scores) != 1 else ''}"
+    return Failure(
+        "TrustOutOfReach",
+        f"Trust {trust} needs the agreement of {scheduler.replicates_for(trust, scores)} workers, "
+        f"and this pool has {members} in good standing to run your tasks: {wait}. Choose trust "
+        f"{highest} or less for this pool, or another pool.",
+    )
+
+
 def _categories(chain_id: int) -> int:
     return Category.objects.filter(chain_id=chain_id).count()
 
@@ -406,15 +449,32 @@ def purchase_quote(*, wanted: selectors.Wanted, params: str, beneficiary: str = 
         required_tag=required,
         app_order=app_order,
         dataset_order=dataset_order,
+        limit=1 if wanted.workerpool else POOL_CANDIDATES,
     )
     workerpool_order = pools[0] if pools else None
     failures = list(reads.failures)
+    buyers = [wanted.requester, beneficiary or wanted.requester]
+    out_of_reach = None
+    for offer in pools:
+        failure = trust_out_of_reach(
+            chain_id=chain_id,
+            workerpool=offer.asset,
+            trust=wanted.trust,
+            buyers=buyers,
+            dataset=wanted.dataset,
+        )
+        if failure is None:
+            workerpool_order, out_of_reach = offer, None
+            break
+        out_of_reach = out_of_reach or failure  # the cheapest offer's: said when none fits
     if app_order is None:
         failures.append(_not_found(wanted, "app"))
     if wanted.dataset and dataset_order is None:
         failures.append(_not_found(wanted, "dataset"))
     if workerpool_order is None:
         failures.append(_not_found(wanted, "pool"))
+    if out_of_reach is not None:
+        failures.append(out_of_reach)
     facts = ChainFacts(chain_id=chain_id, domain=domain)
     stake = wallet = 0
     try:

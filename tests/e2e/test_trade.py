@@ -33,6 +33,7 @@ from tests.e2e.wallets import inject_wallet
 from tests.factories.accounts import WalletFactory
 from tests.factories.catalogue import AppFactory, WorkerpoolFactory
 from tests.marketplace.indexer.helpers import index_to_head
+from tests.pools.members import admit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -115,6 +116,7 @@ def test_a_provider_and_a_pool_sell_and_a_buyer_buys_a_run(
     )
     pool.refresh_from_db()
     assert Order.objects.get(kind="workerpool").asset == pool.chain_address
+    admit(pool.chain_address, [dev_accounts[6]])  # a member to run the tasks
     index_to_head(hub_deployment)
 
     # The buyer: 100 ECT in the wallet, nothing in escrow; the app's card shows the cheapest
@@ -267,6 +269,7 @@ def test_a_declined_signature_buys_nothing_and_says_so(
 
     funder = TransactionSender(dev_accounts[0], w3=hub.w3)
     pool_address = hub.register(sender=funder, asset=registration_for(pool.listing))
+    admit(pool_address, [dev_accounts[6]])  # a member to run the tasks
     hub.approve_call(amount=200 * ECT).send(funder)
     hub.deposit_for_call(amount=100 * ECT, target=operator.address).send(funder)
     hub.deposit_for_call(amount=100 * ECT, target=buyer.address).send(funder)

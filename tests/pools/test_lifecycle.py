@@ -15,6 +15,7 @@ from pools import lifecycle, scheduler
 from pools.models import RunStatus, TaskRun
 from pools.work import replicate_fail
 from tests.chain_scaffold import ECT, new_digest
+from tests.factories.accounts import WalletFactory
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.members import admit
 
@@ -293,3 +294,69 @@ def test_the_beat_task_runs_one_round_at_a_time(chain, hub_deployment, dev_accou
     cache.delete("pools:scheduler-round:31337")
     schedule_pools()
     assert TaskRun.objects.get().status == RunStatus.ACTIVE
+
+
+def test_a_task_whose_trust_the_pool_cannot_reach_is_given_up_and_refunded_at_once(
+    chain, hub_deployment, dev_accounts, opened_market
+):
+    # Trust 5 takes three agreeing new workers (2 x 2 = 4 < 5); the pool has two members.
+    market = opened_market.copy()
+    admit(market.workerpool, market.workers[:2])
+    requester = market.requester.address
+    market.match(
+        market.sign_orders(app_price=ECT, dataset_price=None, workerpool_price=ECT, trust=5)
+    )
+    index_to_head(hub_deployment)
+    first = lifecycle.scheduler_round(chain_id=31337, hub=market.hub)
+    assert (first.started, first.abandoned) == (1, 0)  # the index has not seen it start yet
+    before = market.hub.account(requester)
+    index_to_head(hub_deployment)
+
+    done = lifecycle.scheduler_round(chain_id=31337, hub=market.hub)
+
+    assert (done.abandoned, done.refunded, done.claimed, done.problems) == (1, 1, 0, [])
+    run = TaskRun.objects.get()
+    view = market.hub.task(run.taskid)
+    assert view.status == TaskStatus.FAILED
+    assert market.now() < view.final_deadline  # refunded without waiting for it
+    deal = market.hub.deal(view.dealid)
+    price = deal.app_price + deal.workerpool_price
+    assert market.hub.account(requester).stake == before.stake + price
+    assert market.hub.account(requester).locked == before.locked - price
+    reason = (
+        "Given up: trust 5 needs the agreement of 3 workers, and this pool has 2 members in "
+        "good standing to run it. The payer is refunded."
+    )
+    assert (run.status, run.failure, run.replicates.count()) == (RunStatus.ABANDONED, reason, 0)
+    # The buyer reads why on the deal's progress.
+    buyer = WalletFactory(address=requester).user
+    snapshot = progress.deal_snapshot(run.dealid, viewer=buyer)
+    (row,) = snapshot["tasks"]
+    assert (row["status"], row["given_up"], row["failure"]) == ("abandoned", True, reason)
+    labels = [event["label"] for event in snapshot["timeline"]]
+    assert f"Task #0 stopped: {reason}" in labels
+    with pytest.raises(scheduler.NoWork):  # handed out no more
+        scheduler.replicate_assign(
+            chain_id=31337, worker=market.workers[0].address, pool=market.workerpool
+        )
+
+
+def test_a_task_whose_trust_the_pool_reaches_is_not_given_up(
+    chain, hub_deployment, dev_accounts, opened_market
+):
+    # Trust 4: two agreeing new workers (2 x 2 = 4) are enough, and the pool has two members.
+    market = opened_market.copy()
+    admit(market.workerpool, market.workers[:2])
+    market.match(
+        market.sign_orders(app_price=ECT, dataset_price=None, workerpool_price=ECT, trust=4)
+    )
+    index_to_head(hub_deployment)
+    lifecycle.scheduler_round(chain_id=31337, hub=market.hub)
+    index_to_head(hub_deployment)
+
+    done = lifecycle.scheduler_round(chain_id=31337, hub=market.hub)
+
+    assert (done.abandoned, done.refunded) == (0, 0)
+    run = TaskRun.objects.get()
+    assert (run.status, run.failure) == (RunStatus.ACTIVE, "")
+    assert market.hub.task(run.taskid).status == TaskStatus.ACTIVE

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from marketplace.chain.hub import TaskStatus
 from pools import scheduler
-from pools.models import Replicate, ReplicateStatus, RunStatus, TaskRun
+from pools.models import MemberStatus, PoolMember, Replicate, ReplicateStatus, RunStatus, TaskRun
 from tests.chain_scaffold import ECT, Market, new_digest
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.members import admit
@@ -28,6 +28,25 @@ def test_trusted_workers_need_fewer_replicates():
     assert scheduler.replicates_for(18, scores=[30, 9]) == 2  # 9 x 2
     assert scheduler.replicates_for(19, scores=[30, 9]) == 3  # and a new worker
     assert scheduler.replicates_for(2**40) == scheduler.MAX_REPLICATES
+
+
+def test_consensus_is_within_reach_when_the_workers_left_could_still_outweigh_the_rest():
+    # Two new workers agree (2 x 2 = 4): trust 4 is theirs, trust 5 needs a third.
+    assert scheduler.consensus_within_reach(4, [], [2, 2])
+    assert not scheduler.consensus_within_reach(5, [], [2, 2])
+    assert not scheduler.consensus_within_reach(5, [[2, 2]], [])
+    assert scheduler.consensus_within_reach(5, [[2, 2]], [2])
+    # Two disagreeing results at trust 3: one more worker joining either group is not enough
+    # (4 x 3 <= (1 + 4 + 2) x 2), two more are (8 x 3 > 11 x 2).
+    assert not scheduler.consensus_within_reach(3, [[2], [2]], [2])
+    assert scheduler.consensus_within_reach(3, [[2], [2]], [2, 2])
+    # Nobody left: an active task stays as it is.
+    assert not scheduler.consensus_within_reach(1, [], [])
+    # The Hub takes no more than MAX_REPLICATES contributions.
+    assert not scheduler.consensus_within_reach(2**40, [], [2] * 40)
+    assert scheduler.highest_trust([]) == 0
+    assert scheduler.highest_trust([0, 0]) == 4
+    assert scheduler.highest_trust([30, 0]) == 18
 
 
 @pytest.fixture
@@ -224,6 +243,66 @@ def test_a_task_is_given_up_after_its_app_failed_on_two_workers_not_after_worker
         scheduler.replicate_assign(
             chain_id=31337, worker=market.accounts[9].address, pool=market.workerpool
         )
+
+
+def test_agreeing_workers_short_of_the_trust_wait_for_a_member_left_then_are_given_up(
+    market, hub_deployment
+):
+    # Trust 5: two agreeing new workers weigh 2 x 2 = 4, a third is needed.
+    run = _started_run(market, hub_deployment, trust=5)
+    first, second, third, fourth = market.workers
+    PoolMember.objects.filter(worker=fourth.address).update(status=MemberStatus.REMOVED)
+    digest = new_digest()
+    _contribute(market, run, first, digest)
+    busy = scheduler.replicate_assign(chain_id=31337, worker=second.address, pool=market.workerpool)
+    assert scheduler.runs_out_of_reach(chain_id=31337) == 0  # a replicate in progress
+    market.hub.commit(
+        sender=market.sender(second),
+        taskid=run.taskid,
+        digest=digest,
+        authorization=bytes.fromhex(busy.authorization[2:]),
+    )
+    Replicate.objects.filter(pk=busy.pk).update(
+        status=ReplicateStatus.CONTRIBUTED, digest="0x" + digest.hex()
+    )
+    assert scheduler.runs_out_of_reach(chain_id=31337) == 0  # not indexed yet
+    index_to_head(hub_deployment)
+    # The third member has not run it: offline or busy now, it may come back in time.
+    assert scheduler.runs_out_of_reach(chain_id=31337) == 0
+    run.refresh_from_db()
+    assert run.status == RunStatus.ACTIVE
+
+    PoolMember.objects.filter(worker=third.address).update(status=MemberStatus.REMOVED)
+    assert scheduler.runs_out_of_reach(chain_id=31337) == 1
+    run.refresh_from_db()
+    assert (run.status, run.failure) == (
+        RunStatus.ABANDONED,
+        "Given up: trust 5 needs the agreement of 3 workers, and this pool has 2 members in "
+        "good standing to run it. The payer is refunded.",
+    )
+    assert run.stopped_at is not None
+    assert scheduler.runs_out_of_reach(chain_id=31337) == 0  # once
+
+
+def test_disagreeing_workers_nobody_left_can_outweigh_are_given_up(market, hub_deployment):
+    run = _started_run(market, hub_deployment, trust=3)
+    first, second, third, fourth = market.workers
+    _contribute(market, run, first, new_digest())
+    _contribute(market, run, second, new_digest())
+    index_to_head(hub_deployment)
+    # Two members left: both joining one result outweigh the other (8 x 3 > 11 x 2).
+    assert scheduler.runs_out_of_reach(chain_id=31337) == 0
+    # One left: it cannot (4 x 3 <= 7 x 2).
+    PoolMember.objects.filter(worker=fourth.address).update(status=MemberStatus.REMOVED)
+    assert scheduler.runs_out_of_reach(chain_id=31337) == 1
+    run.refresh_from_db()
+    assert run.status == RunStatus.ABANDONED
+    assert run.failure == (
+        "Given up: the 2 workers that ran it returned 2 different results, and the 1 other "
+        "member of the pool in good standing cannot outweigh that disagreement at trust 3. "
+        "The payer is refunded."
+    )
+    assert third.address not in set(run.replicates.values_list("worker", flat=True))
 
 
 def test_an_upload_whose_contribution_is_never_reported_expires(market, hub_deployment):

@@ -15,9 +15,11 @@ from marketplace.chain.orders import AppOrder, DatasetOrder, WorkerpoolOrder, si
 from marketplace.indexer.models import Category, Deal
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.parsing import TRUST_MAX
+from pools.models import MemberStatus, PoolMember
 from tests.chain_scaffold import ECT
 from tests.factories.accounts import WalletFactory
 from tests.factories.catalogue import AppFactory, DatasetFactory, WorkerpoolFactory
+from tests.pools.members import admit
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +38,9 @@ def publish(market, order, key) -> Order:
 @pytest.fixture
 def book(market):
     """Two app orders, one dataset order, three pool offers (trust 1 at 3 ECT, trust 1 at 2 ECT
-    but only for the dataset-less deals of another requester, trust 5 at 4 ECT)."""
+    but only for the dataset-less deals of another requester, trust 5 at 4 ECT); the pool's
+    four workers are its members (all agreeing they reach trust 16)."""
+    admit(market.workerpool, market.workers)
     publish(market, AppOrder(app=market.app, appprice=2 * ECT, volume=50), market.app_owner.key)
     publish(market, AppOrder(app=market.app, appprice=ECT, volume=50), market.app_owner.key)
     publish(
@@ -130,6 +134,50 @@ def test_the_quote_tells_how_much_to_deposit(buyer, book):
     answer = quote(buyer, book, volume=40, trust=5)
     assert (answer["stake"], answer["total"], answer["deposit_needed"]) == ("100", "200", "100")
     assert answer["ready"] is True  # once deposited
+
+
+def test_a_trust_the_pools_members_cannot_reach_is_not_ready_and_says_what_to_do(buyer, book):
+    # Given a pool of two members in good standing (new workers, weight 2 each: trust 4)
+    PoolMember.objects.filter(worker__in=[w.address for w in book.workers[2:]]).update(
+        status=MemberStatus.REMOVED
+    )
+
+    # When the buyer asks for trust 5, from that pool or from the best offer
+    for pool in (book.workerpool, ""):
+        answer = quote(buyer, book, workerpool=pool, trust=5)
+
+        # Then the quote is not ready, and says why and what to do
+        assert answer["ready"] is False and answer["request_typed_data"] is None
+        assert answer["failures"] == [
+            {
+                "check": "TrustOutOfReach",
+                "message": "Trust 5 needs the agreement of 3 workers, and this pool has 2 "
+                "members in good standing to run your tasks: your tasks would wait until their "
+                "deadline, then be refunded. Choose trust 4 or less for this pool, or another "
+                "pool.",
+            }
+        ]
+    # Trust within their reach stays ready.
+    assert quote(buyer, book, workerpool=book.workerpool, trust=4)["ready"] is True
+
+
+def test_a_member_that_is_the_buyer_does_not_count_towards_the_trust(buyer, book):
+    assert quote(buyer, book, trust=5)["ready"] is True  # four members: trust 16
+    PoolMember.objects.filter(worker__in=[w.address for w in book.workers[2:]]).update(
+        status=MemberStatus.REMOVED
+    )
+    admit(book.workerpool, [book.requester])  # a third member, but the buyer itself
+    answer = quote(buyer, book, trust=5)
+    assert [f["check"] for f in answer["failures"]] == ["TrustOutOfReach"]
+    PoolMember.objects.all().update(status=MemberStatus.REMOVED)
+    answer = quote(buyer, book, trust=1)
+    assert answer["failures"] == [
+        {
+            "check": "TrustOutOfReach",
+            "message": "This pool has no member in good standing to run your tasks: your tasks "
+            "would wait until their deadline, then be refunded. Choose another pool.",
+        }
+    ]
 
 
 def test_buying_someone_elses_wallet_is_refused(buyer, book):
