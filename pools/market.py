@@ -6,9 +6,9 @@ from html import escape
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from marketplace.catalogue.filters import ListingFilters
 from marketplace.catalogue.markets import MarketAdapter
 from marketplace.catalogue.models import Listing, Market
-from marketplace.catalogue.selectors import ListingFilters
 from marketplace.indexer.models import Asset, OrderKind
 from pools.forms import WorkerpoolFilterForm, WorkerpoolForm
 from pools.models import EnergyClass, Region, Workerpool

@@ -13,8 +13,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.safestring import SafeString, mark_safe
 
 from marketplace.catalogue import texts
+from marketplace.catalogue.filters import SORTS, ListingFilters
 from marketplace.catalogue.models import Listing, TaskCategory
-from marketplace.catalogue.selectors import SORTS, ListingFilters
 from marketplace.chain.amounts import plain_amount
 
 PRICE_FIELD = "price_{}"

@@ -18,6 +18,7 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.module_loading import import_string
 
+from marketplace.catalogue.filters import ListingFilters
 from marketplace.catalogue.models import Listing, TaskCategory
 from marketplace.chain.amounts import ECT_DECIMALS, to_units
 from marketplace.indexer.models import Asset
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from django.db.models.fields.files import FieldFile
 
     from marketplace.catalogue.forms import ListingFilterForm, ListingForm
-    from marketplace.catalogue.selectors import ListingFilters
     from marketplace.chain.hub import AssetRegistration
 
 # The markets, in the order the site shows them. Adding one takes its app (installed, its URLs

@@ -9,7 +9,6 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import overload
 
 from django.contrib.auth import get_user_model
@@ -17,6 +16,7 @@ from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from marketplace.catalogue import search
+from marketplace.catalogue.filters import SORTS, ListingFilters
 from marketplace.catalogue.freshness import catalogue_version
 from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import (
@@ -27,31 +27,6 @@ from marketplace.catalogue.models import (
     Tag,
 )
 from marketplace.catalogue.pagination import COUNT_CAP
-
-SORTS = {
-    # Ids grow with creation time; ordering by id lets search walk its index newest first.
-    "newest": ("-id",),
-    "price_asc": ("price_from", "-id"),
-    # Read backwards along the (price_from, -id) index.
-    "price_desc": ("-price_from", "id"),
-    "rating": ("-rating_avg", "-rating_count", "-id"),
-}
-
-
-@dataclass(frozen=True)
-class ListingFilters:
-    q: str = ""
-    tag: str = ""
-    price_min: Decimal | None = None
-    price_max: Decimal | None = None
-    rating_min: int | None = None
-    sort: str = "newest"
-    # worker pools only
-    cores_min: int | None = None
-    memory_min_gib: int | None = None
-    location: str = ""
-    energy_class: str = ""
-    visibility: str = ""
 
 
 def _card_queryset(kind: str | None = None) -> QuerySet[Listing]:
