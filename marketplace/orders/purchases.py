@@ -387,9 +387,9 @@ def trust_out_of_reach(
 ) -> Failure | None:
     """Why `workerpool`'s members in good standing that may run the task (not `buyers`: a
     buyer never works on its own deals; none whom `dataset`'s owner refuses its key) cannot
-    reach `trust` all agreeing, so that a task bought there would wait until its final
-    deadline for a consensus that cannot come; None when they can, or when this site does not
-    schedule the pool (its members are not known here)."""
+    reach `trust` all agreeing, so that a task bought there could never reach consensus (the
+    scheduler gives it up and refunds it: pools.scheduler.runs_out_of_reach); None when they
+    can, or when this site does not schedule the pool (its members are not known here)."""
     if workerpool not in scheduler.operated_pools(chain_id=chain_id):
         return None
     able = scheduler.pool_members_able(chain_id=chain_id, workerpool=workerpool, buyers=buyers)
@@ -403,7 +403,7 @@ def trust_out_of_reach(
     highest = scheduler.highest_trust(scores)
     if highest >= trust:
         return None
-    wait = "your tasks would wait until their deadline, then be refunded"
+    wait = "the pool would give your tasks up at once and refund them, with nothing run"
     if not scores:
         return Failure(
             "TrustOutOfReach",
@@ -674,6 +674,17 @@ def purchase_match_transaction(
         facts=facts,
         categories=_categories(domain.chain_id),
     )
+    # What the quote said of the pool's reach holds when the request is sent too (a script
+    # may build its own request): a task no consensus can finish is not sold.
+    out_of_reach = trust_out_of_reach(
+        chain_id=domain.chain_id,
+        workerpool=workerpool.asset,
+        trust=request_order.trust,
+        buyers=[request_order.requester, request_order.beneficiary],
+        dataset=dataset.asset if dataset else "",
+    )
+    if out_of_reach is not None:
+        failures.append(out_of_reach)
     if failures:
         raise MatchRefused(failures)
     call = facts.hub.match_orders_call(

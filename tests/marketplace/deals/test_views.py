@@ -491,3 +491,22 @@ def test_the_file_name_of_a_dataset_whose_listing_is_hidden_is_its_owners_to_rea
     assert _arguments(page) == (
         '<code class="wrap-any">--width 1024 /input/poster.svg /output/out.png</code>'
     )
+
+
+@pytest.mark.parametrize("visitor", ["anonymous", "stranger", "requester", "pool owner"])
+def test_a_result_is_a_link_only_for_those_who_may_open_it(client, visitor):
+    requester, owner = WalletFactory(), WalletFactory()
+    task = TaskFactory(deal__requester=requester.address, deal__workerpool_owner=owner.address)
+    task.results = reverse("task_result", args=[task.taskid])
+    task.save()
+    if visitor != "anonymous":
+        wallet = {"requester": requester, "pool owner": owner}.get(visitor)
+        client.force_login((wallet or WalletFactory()).user)
+
+    for page in (
+        client.get(reverse("deal_detail", args=[task.dealid])).content.decode(),
+        client.get(reverse("task_detail", args=[task.dealid, task.idx])).content.decode(),
+    ):
+        linked = f'<a href="{task.results}">result</a>' in page
+        assert linked is (visitor in ("requester", "pool owner"))
+        assert ("result (for the deal's parties)" in page) is not linked

@@ -152,13 +152,39 @@ def test_a_trust_the_pools_members_cannot_reach_is_not_ready_and_says_what_to_do
             {
                 "check": "TrustOutOfReach",
                 "message": "Trust 5 needs the agreement of 3 workers, and this pool has 2 "
-                "members in good standing to run your tasks: your tasks would wait until their "
-                "deadline, then be refunded. Choose trust 4 or less for this pool, or another "
-                "pool.",
+                "members in good standing to run your tasks: the pool would give your tasks up at "
+                "once and refund them, with nothing run. Choose trust 4 or less for this pool, or "
+                "another pool.",
             }
         ]
     # Trust within their reach stays ready.
     assert quote(buyer, book, workerpool=book.workerpool, trust=4)["ready"] is True
+
+
+def test_a_request_signed_for_a_trust_out_of_reach_is_not_sent_either(buyer, book):
+    """A script may sign its own request: the match refuses what the quote would have."""
+    from marketplace.chain.orders import RequestOrder, order_from_typed_message
+
+    PoolMember.objects.filter(worker__in=[w.address for w in book.workers[2:]]).update(
+        status=MemberStatus.REMOVED
+    )
+    answer = quote(buyer, book, workerpool=book.workerpool, trust=4)
+    assert answer["ready"] is True
+    message = {**answer["request_typed_data"]["message"], "trust": "5"}
+    request = order_from_typed_message(RequestOrder, message)
+    response = buyer.post(
+        "/api/v1/orders/match/",
+        {
+            "request": message,
+            "signature": "0x" + sign_order(request, book.domain, book.requester.key).hex(),
+            "app_order": answer["app_order"]["digest"],
+            "workerpool_order": answer["workerpool_order"]["digest"],
+        },
+        "json",
+    )
+    assert response.status_code == 400
+    assert [f["check"] for f in response.json()["failures"]] == ["TrustOutOfReach"]
+    assert response.json()["error"].startswith("Trust 5 needs the agreement of 3 workers")
 
 
 def test_a_member_that_is_the_buyer_does_not_count_towards_the_trust(buyer, book):
@@ -174,8 +200,9 @@ def test_a_member_that_is_the_buyer_does_not_count_towards_the_trust(buyer, book
     assert answer["failures"] == [
         {
             "check": "TrustOutOfReach",
-            "message": "This pool has no member in good standing to run your tasks: your tasks "
-            "would wait until their deadline, then be refunded. Choose another pool.",
+            "message": "This pool has no member in good standing to run your tasks: the pool "
+            "would give your tasks up at once and refund them, with nothing run. Choose another "
+            "pool.",
         }
     ]
 
