@@ -147,6 +147,9 @@ def deal_list(request: HttpRequest) -> HttpResponse:
                     "app": assets.get(deal.app),
                     "workerpool": assets.get(deal.workerpool),
                     "total_price": deal.task_price * deal.volume,
+                    # A failed task's price went back to the payer (the Hub's claim or the
+                    # pool's give-up), as the deal's page says.
+                    "refunded": deal.task_price * deal.tasks_failed,
                     "unconfirmed": freshness.is_unconfirmed(deal.block_number),
                     **summaries[deal.dealid],
                 }

@@ -298,6 +298,8 @@ def test_a_declined_signature_buys_nothing_and_says_so(
     expect(quote.locator('[data-q="deposit"]')).to_have_text("nothing")  # 100 ECT staked
     quote.get_by_role("button", name="Buy").click()
     expect(quote.locator("[data-trade-buy-error]")).to_contain_text("You declined")
+    # No step left saying it is under way ("Sign the request in your wallet…") beside the error
+    expect(quote.locator("[data-trade-status]")).to_have_text("")
     assert wallet.sent == []  # no transaction
     assert hub.account(buyer.address) == hub.account(buyer.address).__class__(100 * ECT, 0)
     context.close()

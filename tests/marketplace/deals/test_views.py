@@ -12,10 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from frontend.templatetags.ui import ect_units
 from marketplace.catalogue import services
 from marketplace.catalogue.models import CurationStatus, Listing
 from marketplace.chain.orders import sign_order
-from marketplace.indexer.models import TaskStatus
+from marketplace.indexer.models import Deal, TaskStatus
 from tests.chain_scaffold import ECT, Market, Orders, new_digest
 from tests.factories.accounts import UserFactory, WalletFactory
 from tests.factories.deals import DealFactory, TaskFactory
@@ -297,6 +298,7 @@ def test_my_deals_say_where_each_stands_and_lead_to_their_results(client):
     TaskFactory(deal=pair, idx=1)
     failed = deal()
     TaskFactory(deal=failed, status=TaskStatus.FAILED, result_digest="")
+    Deal.objects.filter(pk=failed.pk).update(tasks_failed=1)
     client.force_login(wallet.user)
 
     html = client.get(reverse("deal_list")).content.decode()
@@ -310,6 +312,9 @@ def test_my_deals_say_where_each_stands_and_lead_to_their_results(client):
     assert 'class="badge wait">Running<' in rows[running.dealid]
     assert 'class="badge ok">Completed<' in rows[done.dealid]
     assert 'class="badge bad">Failed: the payer is refunded<' in rows[failed.dealid]
+    # A failed deal's total shows what went back to the payer; the others refund nothing
+    assert f"{ect_units(failed.task_price)} refunded</span>" in rows[failed.dealid]
+    assert "refunded</span>" not in rows[done.dealid]
     # Then each deal with results leads to them: the one result, or the deal's list of tasks
     result_url = reverse("task_result", args=[result.taskid])
     assert f'<a class="btn btn-small" href="{result_url}">View result</a>' in rows[done.dealid]

@@ -37,6 +37,7 @@
   }
 
   function fail(root, text, selector) {
+    say(root, ""); // what was under way has stopped: the error alone says where things stand
     var box = find(root, selector || "[data-trade-error]");
     if (!box) {
       window.alert(text);
