@@ -488,10 +488,11 @@ def runs_abandon(*, chain_id: int) -> int:
 
 
 def pool_members_able(
-    *, chain_id: int, workerpool: str, buyers: Iterable[str] = ()
+    *, chain_id: int, workerpool: str, buyers: Iterable[str] = (), dataset: str = ""
 ) -> dict[str, int]:
     """The members of `workerpool` in good standing that may work on a deal of `buyers` (a
-    buyer never works on its own deals, with any of its wallets), with their on-chain scores."""
+    buyer never works on its own deals, with any of its wallets) reading `dataset` (none whom
+    its owner refuses the key), with their on-chain scores."""
     active = PoolMember.objects.filter(
         chain_id=chain_id, workerpool=workerpool, status=MemberStatus.ACTIVE
     ).values_list("worker", flat=True)
@@ -502,7 +503,13 @@ def pool_members_able(
     scores = dict(
         Worker.objects.filter(chain_id=chain_id, address__in=good).values_list("address", "score")
     )
-    return {worker: scores.get(worker, 0) for worker in good}
+    able = {worker: scores.get(worker, 0) for worker in good}
+    if dataset:
+        refused = members_refused_the_key(
+            chain_id=chain_id, workerpool=workerpool, dataset=dataset, members=able
+        )
+        able = {worker: score for worker, score in able.items() if worker not in refused}
+    return able
 
 
 @dataclasses.dataclass
@@ -569,16 +576,8 @@ def runs_out_of_reach(*, chain_id: int) -> int:
         deal = (run.workerpool, run.requester, run.beneficiary, run.dataset)
         if deal not in able:
             able[deal] = pool_members_able(
-                chain_id=chain_id, workerpool=run.workerpool, buyers=deal[1:3]
+                chain_id=chain_id, workerpool=run.workerpool, buyers=deal[1:3], dataset=run.dataset
             )
-            if run.dataset:
-                closed = members_refused_the_key(
-                    chain_id=chain_id,
-                    workerpool=run.workerpool,
-                    dataset=run.dataset,
-                    members=able[deal],
-                )
-                able[deal] = {w: s for w, s in able[deal].items() if w not in closed}
         others = {w: s for w, s in able[deal].items() if w not in reach.ran}
         groups = results.get(run.taskid, {})
         weights = [[worker_weight(scores.get(w, 0)) for w in group] for group in groups.values()]

@@ -392,12 +392,9 @@ def trust_out_of_reach(
     can, or when this site does not schedule the pool (its members are not known here)."""
     if workerpool not in scheduler.operated_pools(chain_id=chain_id):
         return None
-    able = scheduler.pool_members_able(chain_id=chain_id, workerpool=workerpool, buyers=buyers)
-    if dataset:
-        refused = scheduler.members_refused_the_key(
-            chain_id=chain_id, workerpool=workerpool, dataset=dataset, members=able
-        )
-        able = {worker: score for worker, score in able.items() if worker not in refused}
+    able = scheduler.pool_members_able(
+        chain_id=chain_id, workerpool=workerpool, buyers=buyers, dataset=dataset
+    )
     scores = list(able.values())
     trust = max(trust, 1)
     highest = scheduler.highest_trust(scores)

@@ -11,7 +11,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from eth_account import Account
 from rest_framework.test import APIClient
 
-from marketplace.chain.orders import AppOrder, DatasetOrder, WorkerpoolOrder, sign_order, typed_data
+from marketplace.chain.orders import (
+    AppOrder,
+    DatasetOrder,
+    RequestOrder,
+    WorkerpoolOrder,
+    order_from_typed_message,
+    sign_order,
+    typed_data,
+)
 from marketplace.indexer.models import Category, Deal
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.parsing import TRUST_MAX
@@ -80,6 +88,23 @@ def quote(client, market, **fields):
     response = client.post("/api/v1/orders/quote/", body, "json")
     assert response.status_code == 200, response.json()
     return response.json()
+
+
+def _match_changed(client, market, answer, **changed):
+    """POST the quote's request to the match with `changed` fields, signed anew by its
+    requester (as a script that builds its own request would)."""
+    message = {**answer["request_typed_data"]["message"], **changed}
+    request = order_from_typed_message(RequestOrder, message)
+    return client.post(
+        "/api/v1/orders/match/",
+        {
+            "request": message,
+            "signature": "0x" + sign_order(request, market.domain, market.requester.key).hex(),
+            "app_order": answer["app_order"]["digest"],
+            "workerpool_order": answer["workerpool_order"]["digest"],
+        },
+        "json",
+    )
 
 
 def test_the_quote_picks_the_cheapest_orders_that_fit(buyer, book):
@@ -163,25 +188,12 @@ def test_a_trust_the_pools_members_cannot_reach_is_not_ready_and_says_what_to_do
 
 def test_a_request_signed_for_a_trust_out_of_reach_is_not_sent_either(buyer, book):
     """A script may sign its own request: the match refuses what the quote would have."""
-    from marketplace.chain.orders import RequestOrder, order_from_typed_message
-
     PoolMember.objects.filter(worker__in=[w.address for w in book.workers[2:]]).update(
         status=MemberStatus.REMOVED
     )
     answer = quote(buyer, book, workerpool=book.workerpool, trust=4)
     assert answer["ready"] is True
-    message = {**answer["request_typed_data"]["message"], "trust": "5"}
-    request = order_from_typed_message(RequestOrder, message)
-    response = buyer.post(
-        "/api/v1/orders/match/",
-        {
-            "request": message,
-            "signature": "0x" + sign_order(request, book.domain, book.requester.key).hex(),
-            "app_order": answer["app_order"]["digest"],
-            "workerpool_order": answer["workerpool_order"]["digest"],
-        },
-        "json",
-    )
+    response = _match_changed(buyer, book, answer, trust="5")
     assert response.status_code == 400
     assert [f["check"] for f in response.json()["failures"]] == ["TrustOutOfReach"]
     assert response.json()["error"].startswith("Trust 5 needs the agreement of 3 workers")
@@ -306,21 +318,7 @@ def test_the_match_refuses_a_huge_trust_or_category_naming_it(buyer, book, field
 
 def test_every_failing_check_is_told_before_the_transaction(buyer, book):
     answer = quote(buyer, book)
-    message = {**answer["request_typed_data"]["message"], "trust": "9", "appmaxprice": "1"}
-    from marketplace.chain.orders import RequestOrder, order_from_typed_message
-
-    request = order_from_typed_message(RequestOrder, message)
-    signature = sign_order(request, book.domain, book.requester.key)
-    response = buyer.post(
-        "/api/v1/orders/match/",
-        {
-            "request": message,
-            "signature": "0x" + signature.hex(),
-            "app_order": answer["app_order"]["digest"],
-            "workerpool_order": answer["workerpool_order"]["digest"],
-        },
-        "json",
-    )
+    response = _match_changed(buyer, book, answer, trust="9", appmaxprice="1")
     assert response.status_code == 400
     checks = [f["check"] for f in response.json()["failures"]]
     assert checks == ["TrustTooHigh", "PriceTooHigh"]
@@ -466,20 +464,7 @@ def test_the_sites_own_input_store_is_fine_on_loopback(buyer, book):
 def test_a_signed_request_with_a_loopback_input_file_is_refused_before_any_gas(buyer, book):
     answer = quote(buyer, book)
     params = json.dumps({"args": "x", "input_files": ["http://127.0.0.1:6379/"]})
-    message = {**answer["request_typed_data"]["message"], "params": params}
-    from marketplace.chain.orders import RequestOrder, order_from_typed_message
-
-    request = order_from_typed_message(RequestOrder, message)
-    response = buyer.post(
-        "/api/v1/orders/match/",
-        {
-            "request": message,
-            "signature": "0x" + sign_order(request, book.domain, book.requester.key).hex(),
-            "app_order": answer["app_order"]["digest"],
-            "workerpool_order": answer["workerpool_order"]["digest"],
-        },
-        "json",
-    )
+    response = _match_changed(buyer, book, answer, params=params)
     assert response.status_code == 400
     assert response.json()["field"] == "input_files"
     assert response.json()["error"].startswith(
@@ -567,20 +552,7 @@ def test_a_dataset_the_arguments_never_name_is_warned_of(buyer, book):
 
 def test_a_signed_request_naming_the_dataset_without_one_is_refused_before_any_gas(buyer, book):
     answer = quote(buyer, book)  # "--width 64 input.svg out.png": fine
-    message = {**answer["request_typed_data"]["message"], "params": '{"args":"{dataset}"}'}
-    from marketplace.chain.orders import RequestOrder, order_from_typed_message
-
-    request = order_from_typed_message(RequestOrder, message)
-    response = buyer.post(
-        "/api/v1/orders/match/",
-        {
-            "request": message,
-            "signature": "0x" + sign_order(request, book.domain, book.requester.key).hex(),
-            "app_order": answer["app_order"]["digest"],
-            "workerpool_order": answer["workerpool_order"]["digest"],
-        },
-        "json",
-    )
+    response = _match_changed(buyer, book, answer, params='{"args":"{dataset}"}')
     assert response.status_code == 400
     assert [f["check"] for f in response.json()["failures"]] == ["NeedsDataset"]
     assert "transaction" not in response.json()
