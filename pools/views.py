@@ -60,7 +60,10 @@ def _task_and_deal(taskid: str) -> tuple[Task, Deal]:
 def _allowed(request: HttpRequest, deal: Deal) -> None:
     user = request.user
     if not user.is_authenticated:
-        raise PermissionDenied("Sign in with the wallet that bought this task to see its result.")
+        raise PermissionDenied(
+            "Sign in with the wallet of the deal's requester, its beneficiary or the pool's owner "
+            "to see its result."
+        )
     if user.is_staff:
         return
     parties = {deal.requester.lower(), deal.beneficiary.lower(), deal.workerpool_owner.lower()}

@@ -300,6 +300,7 @@ def test_a_declined_signature_buys_nothing_and_says_so(
     expect(quote.locator("[data-trade-buy-error]")).to_contain_text("You declined")
     # No step left saying it is under way ("Sign the request in your wallet…") beside the error
     expect(quote.locator("[data-trade-status]")).to_have_text("")
+    expect(quote.locator('[data-step][data-state="active"]')).to_have_count(0)
     assert wallet.sent == []  # no transaction
     assert hub.account(buyer.address) == hub.account(buyer.address).__class__(100 * ECT, 0)
     context.close()

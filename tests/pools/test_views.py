@@ -122,3 +122,15 @@ def test_a_plain_tar_with_a_link_stored_before_the_checks_is_not_followed(client
 
     assert client.get(f"/results/{taskid}/").status_code == 200
     assert client.get(f"/results/{taskid}/file/output/secret.png").status_code == 404
+
+
+def test_a_visitor_not_signed_in_is_told_which_wallets_see_a_result(client):
+    taskid = stored_result(client, archives.agent_archive({"out.txt": b"forty-two\n"}))
+    client.logout()
+
+    response = client.get(f"/results/{taskid}/")
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "the deal&#x27;s requester, its beneficiary or the pool&#x27;s owner" in page
+    assert "forty-two" not in page

@@ -408,6 +408,10 @@
       var quotePanel = target.closest("[data-trade-quote-panel]");
       busy(target, function () {
         return buy(target).catch(function (err) {
+          // The step under way stopped where it was: it goes back to waiting (done ones stay).
+          quotePanel.querySelectorAll('[data-step][data-state="active"]').forEach(function (item) {
+            item.dataset.state = "";
+          });
           var held = quotes.get(quotePanel) || {};
           var text = (err && err.message) || String(err);
           if (held.deposited) {
