@@ -19,6 +19,12 @@ class App(models.Model):
     default_args = models.CharField(
         max_length=500, blank=True, help_text="Command-line arguments a task starts with."
     )
+    requirements = models.TextField(
+        blank=True,
+        max_length=1000,
+        help_text="A ClassAd expression over the pool's ad that every run of the app needs, "
+        "such as TARGET.Memory >= 512 (empty: any pool).",
+    )
 
     def __str__(self) -> str:
         return self.listing.name

@@ -59,6 +59,18 @@ class Workerpool(models.Model):
         max_length=8, choices=Visibility.choices, default=Visibility.PUBLIC
     )
     worker_count = models.PositiveIntegerField(default=0, editable=False)
+    requirements = models.TextField(
+        blank=True,
+        max_length=1000,
+        help_text="A ClassAd expression over the request's ad that every request it takes "
+        "must meet (empty: any request).",
+    )
+    rank = models.TextField(
+        blank=True,
+        max_length=1000,
+        help_text="A ClassAd expression: the higher its value for a request, the sooner the "
+        "pool takes it among standing requests (empty: oldest first).",
+    )
 
     class Meta:
         indexes = [

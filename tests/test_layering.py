@@ -39,6 +39,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "marketplace.fields",
         "marketplace.devstate",
         "marketplace.parsers",
+        "marketplace.matchmaking",
     ),
     # 1. the only web3 user
     ("marketplace.chain",),

@@ -1,0 +1,71 @@
+"""What a pool says of itself in matchmaking: its attributes as a ClassAd's, and its operator's
+Requirements and Rank (marketplace.matchmaking)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from marketplace.indexer.models import Asset
+from marketplace.matchmaking import classads
+from marketplace.matchmaking.attributes import pool_expression
+
+log = logging.getLogger(__name__)
+
+# What a stored expression that no longer reads (the attributes changed since) stands for:
+# the pool takes nothing until its operator fixes it, rather than everything.
+_REFUSE_ALL = pool_expression("false")
+
+
+@dataclasses.dataclass(frozen=True)
+class PoolProfile:
+    address: str
+    name: str
+    attributes: dict[str, Any]
+    requirements: classads.Expression | None
+    rank: classads.Expression | None
+    listed: bool  # a listing of this site describes it (else only its chain record is known)
+
+
+def stored_expression(text: str, *, pool: str) -> classads.Expression | None:
+    """An operator's stored Requirements or Rank, parsed (None: empty)."""
+    if not text.strip():
+        return None
+    try:
+        return pool_expression(text)
+    except classads.ExpressionRefused as refused:
+        log.warning("pool %s: stored expression no longer reads: %s", pool, refused)
+        return _REFUSE_ALL
+
+
+def pool_profiles(*, chain_id: int, addresses: Iterable[str]) -> dict[str, PoolProfile]:
+    """The profile of each of these pools registered on chain, by address."""
+    assets = Asset.objects.filter(chain_id=chain_id, address__in=set(addresses)).select_related(
+        "listing__workerpool"
+    )
+    profiles = {}
+    for asset in assets:
+        pool = getattr(asset.listing, "workerpool", None) if asset.listing else None
+        name = asset.listing.name if asset.listing else asset.name
+        attributes: dict[str, Any] = {"Name": name, "Pool": asset.address, "Owner": asset.owner}
+        if pool is not None:
+            attributes.update(
+                Cores=pool.cpu_cores,
+                Memory=pool.memory_mb,
+                Region=pool.location,
+                EnergyClass=pool.energy_class,
+                Runtime=pool.runtime,
+                Visibility=pool.visibility,
+                Workers=pool.worker_count,
+            )
+        profiles[asset.address] = PoolProfile(
+            address=asset.address,
+            name=name,
+            attributes=attributes,
+            requirements=stored_expression(pool.requirements, pool=asset.address) if pool else None,
+            rank=stored_expression(pool.rank, pool=asset.address) if pool else None,
+            listed=pool is not None,
+        )
+    return profiles
