@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
+import numpy as np
+
 CRITERIA: tuple[str, ...] = ("price", "speed", "trust", "reliability", "energy")
 # Lower is better for these; higher is better for the other criteria.
 COST_CRITERIA = frozenset({"price", "speed"})
@@ -257,20 +259,26 @@ def _closeness(
     columns: Mapping[str, Sequence[float]], telling: Sequence[str], weights: Weights
 ) -> list[float]:
     """TOPSIS closeness of each option to the ideal, over the `telling` criteria. `columns` holds
-    one known value per option for each criterion, price at least."""
-    weighted: dict[str, list[float]] = {}
-    for name in telling:
-        norm = math.hypot(*columns[name])  # > 0: the values differ; hypot cannot overflow
-        weighted[name] = [getattr(weights, name) * value / norm for value in columns[name]]
-    best = {name: _best(name, column) for name, column in weighted.items()}
-    worst = {name: _worst(name, column) for name, column in weighted.items()}
-    scores = []
-    for row in range(len(columns["price"])):
-        to_best = math.hypot(*(column[row] - best[name] for name, column in weighted.items()))
-        to_worst = math.hypot(*(column[row] - worst[name] for name, column in weighted.items()))
-        # Nothing tells the options apart: each is as good as the ideal.
-        scores.append(1.0 if to_best + to_worst == 0 else to_worst / (to_best + to_worst))
-    return scores
+    one known value per option for each criterion, price at least. Computed by column (a
+    buyer's fitting pools may number thousands)."""
+    count = len(columns["price"])
+    if not telling:  # nothing tells the options apart: each is as good as the ideal
+        return [1.0] * count
+    values = np.array([columns[name] for name in telling], dtype=float)  # criteria x options
+    # Vector normalization, scaled by each row's largest value first so that squaring cannot
+    # overflow (> 0: the values of a telling criterion differ).
+    values /= np.abs(values).max(axis=1, keepdims=True)
+    values /= np.sqrt((values**2).sum(axis=1, keepdims=True))
+    values *= np.array([getattr(weights, name) for name in telling])[:, None]
+    cost = np.array([name in COST_CRITERIA for name in telling])[:, None]
+    low, high = values.min(axis=1, keepdims=True), values.max(axis=1, keepdims=True)
+    best, worst = np.where(cost, low, high), np.where(cost, high, low)
+    to_best = np.sqrt(((values - best) ** 2).sum(axis=0))
+    to_worst = np.sqrt(((values - worst) ** 2).sum(axis=0))
+    total = to_best + to_worst
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scores = np.where(total == 0, 1.0, to_worst / total)
+    return scores.tolist()
 
 
 def _weights_used(weights: Weights, without_data: tuple[str, ...]) -> Weights:

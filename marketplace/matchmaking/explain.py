@@ -12,18 +12,26 @@ evaluations, and the simple fields none at all (their `test` gives the ClassAd's
 
 from __future__ import annotations
 
-import collections
+import bisect
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from marketplace.matchmaking import classads
-from marketplace.matchmaking.attributes import POOL_ATTRIBUTES, PoolAd, request_ad
+from marketplace.matchmaking.adset import POOL_NAMES, PoolAds
+from marketplace.matchmaking.attributes import (
+    POOL_ATTRIBUTES,
+    REQUEST_ATTRIBUTES,
+    PoolAd,
+    request_ad,
+)
 from marketplace.matchmaking.requirements import Clause, Suggestion, conjunction
 
 POOL_REFUSES = "pool"
 NO_OFFER = "offer"
-_POOL_NAMES = frozenset(name.lower() for name in POOL_ATTRIBUTES)
 # How many refusing pools an explanation names with the condition that refused (the count
 # covers them all).
 REFUSALS_NAMED = 20
@@ -80,119 +88,155 @@ class Explanation:
         return f"Of {self.total} {pools}, {', '.join(parts)}; {tail}"
 
 
-class _Evaluator:
-    """Clause and Requirements values for one request, cached by what they read."""
-
-    def __init__(self, request: Any) -> None:
-        self.request = request
-        self.memo: dict[tuple, bool] = {}
-
-    def _key(self, expression: classads.Expression, pool: PoolAd) -> tuple:
-        names = (expression.mine | expression.theirs) & _POOL_NAMES
-        return (expression.text, tuple(sorted((name, _hashable(pool.get(name))) for name in names)))
-
-    def request_holds(self, clause: Clause, pool: PoolAd) -> bool:
-        if clause.test is not None:
-            return clause.test(pool)
-        return self._holds(clause.expression, pool, request_side=True)
-
-    def pool_holds(self, expression: classads.Expression, pool: PoolAd) -> bool:
-        return self._holds(expression, pool, request_side=False)
-
-    def _holds(self, expression: classads.Expression, pool: PoolAd, *, request_side: bool) -> bool:
-        key = (request_side, *self._key(expression, pool))
-        found = self.memo.get(key)
-        if found is None:
-            part = pool.part((expression.mine | expression.theirs) & _POOL_NAMES)
-            if request_side:
-                found = classads.holds(expression, self.request, part)
-            else:
-                found = classads.holds(expression, part, self.request)
-            self.memo[key] = found
-        return found
+_COMPARE = {">=": np.greater_equal, "<=": np.less_equal, "==": np.equal}
 
 
-def _hashable(value: Any) -> Any:
-    if isinstance(value, list | set | frozenset):
-        return tuple(value)
-    return value
+def _simple_holds(pools: PoolAds, attribute: str, op: str, bound: Any) -> np.ndarray:
+    """Where `TARGET.<attribute> <op> <bound>` holds, on every ad at once."""
+    if isinstance(bound, str):
+        codes, distinct = pools.codes(attribute)
+        bound = bound.lower()
+        if op == "==":
+            if bound not in distinct:
+                return np.zeros(len(pools), dtype=bool)
+            return codes == distinct.index(bound)
+        # <= and >= on strings: by position among the sorted distinct values
+        if op == "<=":
+            return (codes >= 0) & (codes <= bisect.bisect_right(distinct, bound) - 1)
+        return codes >= bisect.bisect_left(distinct, bound)
+    with np.errstate(invalid="ignore"):
+        return _COMPARE[op](pools.numbers(attribute), float(bound))
 
 
-def _refusing_condition(evaluator: _Evaluator, pool: PoolAd) -> str:
+def _expression_holds(
+    pools: PoolAds,
+    expression: classads.Expression,
+    request: Any,
+    *,
+    request_side: bool,
+    members: np.ndarray | None = None,
+) -> np.ndarray:
+    """Where `expression` holds: in the request's ad against each pool's (request_side), or in
+    each pool's ad against the request's; for `members` only when given (the others: False)."""
+    names = (expression.mine | expression.theirs) & POOL_NAMES
+    groups = pools.groups(names)
+    # What the expression reads of the request: every name it reads (a name a pool's ad
+    # lacks falls through to the request's).
+    asked = (
+        request_side,
+        expression.text,
+        tuple(str(request.get(name)) for name in sorted(expression.mine | expression.theirs)),
+    )
+    wanted = range(len(groups.first)) if members is None else np.unique(groups.inverse[members])
+    held = np.zeros(len(groups.first), dtype=bool)
+    memo = pools.memo
+    for group in wanted:
+        key = (asked, groups.values[group])
+        value = memo.get(key)
+        if value is None:
+            part = pools.part(groups.first[group], names)
+            value = pools.remember(
+                key,
+                classads.holds(expression, request, part)
+                if request_side
+                else classads.holds(expression, part, request),
+            )
+        held[group] = value
+    return held[groups.inverse]
+
+
+@functools.lru_cache(maxsize=1024)
+def _pool_clauses(text: str) -> list[classads.Expression]:
+    return classads.clauses(
+        classads.parse(text, own=POOL_ATTRIBUTES, other=REQUEST_ATTRIBUTES),
+        own=POOL_ATTRIBUTES,
+        other=REQUEST_ATTRIBUTES,
+    )
+
+
+def _refusing_condition(pool: PoolAd, request: Any) -> str:
+    """The first of a pool's Requirements' `&&` parts that fails against the request."""
     expression = pool.requirements
     assert expression is not None
     try:
-        parts = classads.clauses(expression, own=POOL_ATTRIBUTES, other=())
+        parts = _pool_clauses(expression.text)
     except classads.ExpressionRefused:
         return expression.text
+    whole = pool.classad()
     for part in parts:
-        if not evaluator.pool_holds(part, pool):
+        if not classads.holds(part, whole, request):
             return part.text
     return expression.text
 
 
 def explain(
-    ads: Sequence[PoolAd],
+    ads: Sequence[PoolAd] | PoolAds,
     *,
     request: Mapping[str, Any],
     found: Sequence[Clause],
 ) -> Explanation:
-    """Match the request (its ad's attributes, its clauses) against every pool's ad, in the
-    order given (the caller's order is the order `fitting` keeps)."""
-    evaluator = _Evaluator(request_ad(request, conjunction(found)))
-    counts: collections.Counter[str] = collections.Counter()
-    first: collections.Counter[str] = collections.Counter()
-    no_offer: collections.Counter[str] = collections.Counter()
-    only: dict[str, list[PoolAd]] = collections.defaultdict(list)
-    fitting: list[PoolAd] = []
-    refusals: list[Refusal] = []
-    refused = 0
-    for pool in ads:
-        if pool.no_offer:
-            no_offer[pool.no_offer] += 1
-            continue
-        failed = [clause for clause in found if not evaluator.request_holds(clause, pool)]
-        accepts = pool.requirements is None or evaluator.pool_holds(pool.requirements, pool)
-        for clause in failed:
-            counts[clause.key] += 1
-        if failed:
-            first[failed[0].key] += 1
-        elif not accepts:
-            first[POOL_REFUSES] += 1
-        if not accepts:
-            refused += 1
-            if len(refusals) < REFUSALS_NAMED:
-                refusals.append(Refusal(pool.key, pool.name, _refusing_condition(evaluator, pool)))
-        if not failed and accepts:
-            fitting.append(pool)
-        elif len(failed) == 1 and accepts:
-            only[failed[0].key].append(pool)
+    """Match the request (its ad's attributes, its clauses) against every pool's ad; `fitting`
+    keeps the order of `ads`."""
+    pools = ads if isinstance(ads, PoolAds) else PoolAds(ads)
+    n = len(pools)
+    request_classad = request_ad(request, conjunction(found))
+    offered = pools.offered
+    fails = np.zeros((len(found), n), dtype=bool)
+    for row, clause in enumerate(found):
+        if clause.simple is not None:
+            held = _simple_holds(pools, *clause.simple)
+        else:
+            held = _expression_holds(pools, clause.expression, request_classad, request_side=True)
+        fails[row] = offered & ~held
+    refuses = np.zeros(n, dtype=bool)
+    for expression, members in pools.requirements():
+        held = _expression_holds(
+            pools, expression, request_classad, request_side=False, members=members
+        )
+        refuses[members] = ~held[members]
+    failing = fails.sum(axis=0)
+    any_fail = failing > 0
+    counts = fails.sum(axis=1)
+    firsts = (
+        np.bincount(np.argmax(fails, axis=0)[any_fail], minlength=len(found))
+        if found
+        else np.zeros(0, dtype=int)
+    )
+    fitting = [pools.ads[i] for i in np.flatnonzero(offered & ~any_fail & ~refuses)]
     ruled_out = [
-        RuledOut(NO_OFFER, f"{n} {'has' if n == 1 else 'have'} {words}", n, n)
-        for words, n in no_offer.most_common()
+        RuledOut(NO_OFFER, f"{k} {'has' if k == 1 else 'have'} {words}", k, k)
+        for words, k in pools.no_offer.most_common()
     ]
     ruled_out += [
         RuledOut(
-            clause.key, clause.ruling_out(first[clause.key]), counts[clause.key], first[clause.key]
+            clause.key, clause.ruling_out(int(firsts[row])), int(counts[row]), int(firsts[row])
         )
-        for clause in found
-        if counts[clause.key]
+        for row, clause in enumerate(found)
+        if counts[row]
     ]
+    refused = int(refuses.sum())
+    refusals = []
     if refused:
-        n = first[POOL_REFUSES]
+        k = int((refuses & ~any_fail).sum())
         ruled_out.append(
             RuledOut(
                 POOL_REFUSES,
-                f"{n} {'refuses' if n == 1 else 'refuse'} this request by "
-                f"{'its' if n == 1 else 'their'} own requirements",
+                f"{k} {'refuses' if k == 1 else 'refuse'} this request by "
+                f"{'its' if k == 1 else 'their'} own requirements",
                 refused,
-                n,
+                k,
             )
         )
-    suggestions = [
-        suggestion
-        for clause in found
-        if only[clause.key] and (suggestion := clause.relax(only[clause.key])) is not None
-    ]
+        for i in np.flatnonzero(refuses)[:REFUSALS_NAMED]:
+            pool = pools.ads[i]
+            refusals.append(
+                Refusal(pool.key, pool.name, _refusing_condition(pool, request_classad))
+            )
+    alone = offered & ~refuses & (failing == 1)
+    suggestions = []
+    for row, clause in enumerate(found):
+        only = np.flatnonzero(alone & fails[row])
+        if len(only) and (suggestion := clause.relax(pools, only)) is not None:
+            suggestions.append(suggestion)
     suggestions.sort(key=lambda suggestion: -suggestion.count)
-    return Explanation(len(ads), fitting, ruled_out, refusals, refused, suggestions)
+    return Explanation(n, fitting, ruled_out, refusals, refused, suggestions)

@@ -10,8 +10,11 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import numpy as np
+
 from marketplace.matchmaking import classads
-from marketplace.matchmaking.attributes import PoolAd, request_expression
+from marketplace.matchmaking.adset import PoolAds
+from marketplace.matchmaking.attributes import request_expression
 
 ENERGY_CLASSES = ("A", "B", "C", "D", "E")
 MAX_CORES = 1024
@@ -106,22 +109,9 @@ def parse_requirements(values: dict[str, object], *, regions: Sequence[str]) -> 
 
 
 @dataclasses.dataclass(frozen=True)
-class Clause:
-    """One condition of a request on pools. `test` is its value on a pool ad, exactly as
-    the ClassAd expression would hold (a fast path for the simple fields; tests check they
-    agree); `ruling_out(n)` says what `n` pools it rules out have in common; `relax` proposes
-    the smallest change that lets in some of `pools` (those it alone rules out)."""
-
-    key: str
-    expression: classads.Expression
-    test: Callable[[PoolAd], bool] | None
-    ruling_out: Callable[[int], str]
-    relax: Callable[[list[PoolAd]], Suggestion | None] = lambda pools: None
-
-
-@dataclasses.dataclass(frozen=True)
 class Suggestion:
-    """A change to the request (`field` set to `value`, None: cleared) and the pools it lets in."""
+    """A change to the request (`field` set to `value`, None: cleared) and the pools it lets in
+    (`count`, the first few by name)."""
 
     field: str
     value: Any
@@ -130,211 +120,184 @@ class Suggestion:
     pools: tuple[str, ...]
 
 
-def _suggest(field: str, value: Any, change: str, admitted: Sequence[PoolAd]) -> Suggestion:
-    n = len(admitted)
-    return Suggestion(
-        field, value, f"{change}: {n} more {_are(n, 'pool', 'pools')}", n, _names(admitted)
-    )
+# How a clause proposes the smallest change that lets in some of the pools it alone rules out
+# (`rows` of the set).
+Relax = Callable[[PoolAds, np.ndarray], "Suggestion | None"]
+
+
+def _never(pools: PoolAds, rows: np.ndarray) -> None:
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Clause:
+    """One condition of a request on pools. `simple` is (attribute, operator, literal) when
+    the expression is just that comparison, so that it can be compared on a whole column of
+    ads at once, as ClassAds would (tests check they agree); `ruling_out(n)` says what `n`
+    pools it rules out have in common; `relax` proposes the smallest change that lets some in."""
+
+    key: str
+    expression: classads.Expression
+    simple: tuple[str, str, Any] | None
+    ruling_out: Callable[[int], str]
+    relax: Relax = _never
 
 
 def _are(n: int, singular: str, plural: str) -> str:
     return singular if n == 1 else plural
 
 
-def _compare(value: Any, op: str, bound: Any) -> bool:
-    """What a ClassAd comparison of an attribute's value to a literal gives, as a bool
-    (UNDEFINED and ERROR: False). Strings compare case-insensitively, as ClassAds do."""
-    if value is None or isinstance(value, bool) != isinstance(bound, bool):
-        return False
-    if isinstance(value, str) != isinstance(bound, str):
-        return False
-    if isinstance(value, str):
-        value, bound = value.lower(), bound.lower()
-    if op == ">=":
-        return value >= bound
-    if op == "<=":
-        return value <= bound
-    return value == bound
+def _suggest(
+    field: str, value: Any, change: str, pools: PoolAds, admitted: np.ndarray
+) -> Suggestion:
+    n = len(admitted)
+    names = tuple(pools.ads[row].name for row in admitted[:5])
+    return Suggestion(field, value, f"{change}: {n} more {_are(n, 'pool', 'pools')}", n, names)
 
 
-def _simple(attribute: str, op: str, bound: Any) -> tuple[classads.Expression, Callable]:
+def _simple(attribute: str, op: str, bound: Any) -> tuple[classads.Expression, tuple]:
     expression = request_expression(f"TARGET.{attribute} {op} {classads.literal(bound)}")
-    return expression, lambda ad: _compare(ad.get(attribute), op, bound)
+    return expression, (attribute, op, bound)
 
 
 def _ect(amount: float) -> str:
     return f"{Decimal(repr(amount)).normalize():f}"
 
 
-def _names(pools: Sequence[PoolAd], limit: int = 5) -> tuple[str, ...]:
-    return tuple(pool.name for pool in pools[:limit])
+def _whole_number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
 
 
-def _at_least(attribute: str, field: str, label: Callable[[Any], str]):
-    def relax(pools: list[PoolAd]) -> Suggestion | None:
-        values = [pool.get(attribute) for pool in pools if pool.get(attribute) is not None]
-        if not values:
+def _at_least(attribute: str, field: str, label: Callable[[Any], str]) -> Relax:
+    """Ask for less: the most that some of them have."""
+
+    def relax(pools: PoolAds, rows: np.ndarray) -> Suggestion | None:
+        values = pools.numbers(attribute)[rows]
+        if np.isnan(values).all():
             return None
-        best = max(values)
-        admitted = [
-            pool
-            for pool in pools
-            if pool.get(attribute) is not None and pool.get(attribute) >= best
-        ]
-        return _suggest(field, best, f"ask for {label(best)}", admitted)
+        best = np.nanmax(values)
+        value = _whole_number(float(best))
+        return _suggest(field, value, f"ask for {label(value)}", pools, rows[values >= best])
 
     return relax
+
+
+def _at_most(attribute: str, field: str, change: Callable[[float], tuple[Any, str]]) -> Relax:
+    """Allow more: the least that some of them need (`change` rounds it and words it)."""
+
+    def relax(pools: PoolAds, rows: np.ndarray) -> Suggestion | None:
+        values = pools.numbers(attribute)[rows]
+        if np.isnan(values).all():
+            return None
+        value, words = change(float(np.nanmin(values)))
+        bound = float(value) * (60 if field == "deadline_minutes" else 1)
+        return _suggest(field, value, words, pools, rows[values <= bound])
+
+    return relax
+
+
+def _relax_region(pools: PoolAds, rows: np.ndarray) -> Suggestion | None:
+    codes, distinct = pools.codes("Region")
+    codes = codes[rows]
+    known = codes[codes >= 0]
+    if not len(known):
+        return None
+    counts = np.bincount(known, minlength=len(distinct))
+    best = int(np.argmax(counts))  # the region with most of them (the first in order on a tie)
+    region = distinct[best]
+    return _suggest("region", region, f"choose {region} instead", pools, rows[codes == best])
+
+
+def _relax_energy(pools: PoolAds, rows: np.ndarray) -> Suggestion | None:
+    codes, distinct = pools.codes("EnergyClass")
+    codes = codes[rows]
+    known = codes[codes >= 0]
+    if not len(known):
+        return None
+    best = int(known.min())
+    grade = distinct[best].upper()
+    admitted = rows[(codes >= 0) & (codes <= best)]
+    return _suggest("energy_class", grade, f"accept energy class {grade}", pools, admitted)
+
+
+def _drop_expression(pools: PoolAds, rows: np.ndarray) -> Suggestion:
+    return _suggest("expression", None, "drop your expression", pools, rows)
+
+
+def _price_change(price: float) -> tuple[str, str]:
+    return _ect(price), f"raise max price to {_ect(price)} ECT"
+
+
+def _deadline_change(seconds: float) -> tuple[int, str]:
+    minutes = max(1, math.ceil(seconds / 60))
+    return minutes, f"allow {minutes} {_are(minutes, 'minute', 'minutes')}"
 
 
 def clauses(
     requirements: Requirements, *, app_requirement: str = "", app_name: str = "the app"
 ) -> list[Clause]:
     """The request's conditions on pools, in the order an explanation names them."""
-    found: list[Clause] = []
     r = requirements
+    found: list[Clause] = []
+
+    def add(key: str, simple: tuple, ruling_out: Callable[[int], str], relax: Relax) -> None:
+        expression, simple = _simple(*simple)
+        found.append(Clause(key, expression, simple, ruling_out, relax))
+
     if r.region:
-        expression, test = _simple("Region", "==", r.region)
-
-        def relax_region(pools: list[PoolAd]) -> Suggestion | None:
-            counts: dict[str, list[PoolAd]] = {}
-            for pool in pools:
-                if pool.get("Region"):
-                    counts.setdefault(pool.get("Region"), []).append(pool)
-            if not counts:
-                return None
-            region, admitted = max(counts.items(), key=lambda item: (len(item[1]), item[0]))
-            return _suggest("region", region, f"choose {region} instead", admitted)
-
-        found.append(
-            Clause(
-                "region",
-                expression,
-                test,
-                lambda n, region=r.region: f"{n} {_are(n, 'is', 'are')} outside {region}",
-                relax_region,
-            )
+        add(
+            "region",
+            ("Region", "==", r.region),
+            lambda n: f"{n} {_are(n, 'is', 'are')} outside {r.region}",
+            _relax_region,
         )
     if r.energy_class:
-        expression, test = _simple("EnergyClass", "<=", r.energy_class)
-
-        def relax_energy(pools: list[PoolAd]) -> Suggestion | None:
-            classes = sorted(
-                pool.get("EnergyClass").upper() for pool in pools if pool.get("EnergyClass")
-            )
-            if not classes:
-                return None
-            grade = classes[0]
-            admitted = [pool for pool in pools if (pool.get("EnergyClass") or "Z").upper() <= grade]
-            return _suggest("energy_class", grade, f"accept energy class {grade}", admitted)
-
-        found.append(
-            Clause(
-                "energy_class",
-                expression,
-                test,
-                lambda n,
-                grade=r.energy_class: f"{n} {_are(n, 'has', 'have')} an energy class below {grade}",
-                relax_energy,
-            )
+        add(
+            "energy_class",
+            ("EnergyClass", "<=", r.energy_class),
+            lambda n: f"{n} {_are(n, 'has', 'have')} an energy class below {r.energy_class}",
+            _relax_energy,
         )
     if r.cores is not None:
-        expression, test = _simple("Cores", ">=", r.cores)
-        found.append(
-            Clause(
-                "cores",
-                expression,
-                test,
-                lambda n, cores=r.cores: f"{n} {_are(n, 'has', 'have')} fewer than {cores} cores",
-                _at_least("Cores", "cores", lambda v: f"{v} {_are(v, 'core', 'cores')}"),
-            )
+        add(
+            "cores",
+            ("Cores", ">=", r.cores),
+            lambda n: f"{n} {_are(n, 'has', 'have')} fewer than {r.cores} cores",
+            _at_least("Cores", "cores", lambda v: f"{v} {_are(v, 'core', 'cores')}"),
         )
     if r.memory_mb is not None:
-        expression, test = _simple("Memory", ">=", r.memory_mb)
-        found.append(
-            Clause(
-                "memory_mb",
-                expression,
-                test,
-                lambda n,
-                mb=r.memory_mb: f"{n} {_are(n, 'has', 'have')} less than {mb} MiB of memory",
-                _at_least("Memory", "memory_mb", lambda v: f"{v} MiB of memory"),
-            )
+        add(
+            "memory_mb",
+            ("Memory", ">=", r.memory_mb),
+            lambda n: f"{n} {_are(n, 'has', 'have')} less than {r.memory_mb} MiB of memory",
+            _at_least("Memory", "memory_mb", lambda v: f"{v} MiB of memory"),
         )
     if r.max_price is not None:
         bound = float(r.max_price)
-        expression, test = _simple("Price", "<=", bound)
-
-        def relax_price(pools: list[PoolAd]) -> Suggestion | None:
-            prices = sorted(pool.get("Price") for pool in pools if pool.get("Price") is not None)
-            if not prices:
-                return None
-            price = prices[0]
-            admitted = [
-                pool
-                for pool in pools
-                if pool.get("Price") is not None and pool.get("Price") <= price
-            ]
-            return _suggest(
-                "max_price", _ect(price), f"raise max price to {_ect(price)} ECT", admitted
-            )
-
-        found.append(
-            Clause(
-                "max_price",
-                expression,
-                test,
-                lambda n,
-                bound=bound: f"{n} {_are(n, 'costs', 'cost')} more than {_ect(bound)} ECT per task",
-                relax_price,
-            )
+        add(
+            "max_price",
+            ("Price", "<=", bound),
+            lambda n: f"{n} {_are(n, 'costs', 'cost')} more than {_ect(bound)} ECT per task",
+            _at_most("Price", "max_price", _price_change),
         )
     if r.trust:
-        expression, test = _simple("Trust", ">=", r.trust)
-        found.append(
-            Clause(
-                "trust",
-                expression,
-                test,
-                lambda n, trust=r.trust: f"{n} cannot give trust {trust}",
-                _at_least("Trust", "trust", lambda v: f"trust {v}"),
-            )
+        add(
+            "trust",
+            ("Trust", ">=", r.trust),
+            lambda n: f"{n} cannot give trust {r.trust}",
+            _at_least("Trust", "trust", lambda v: f"trust {v}"),
         )
     if r.deadline_minutes is not None:
-        seconds = r.deadline_minutes * 60
-        expression, test = _simple("MedianSeconds", "<=", float(seconds))
-
-        def relax_deadline(pools: list[PoolAd]) -> Suggestion | None:
-            timed = sorted(
-                pool.get("MedianSeconds") for pool in pools if pool.get("MedianSeconds") is not None
-            )
-            if not timed:
-                return None
-            minutes = max(1, math.ceil(timed[0] / 60))
-            admitted = [
-                pool
-                for pool in pools
-                if pool.get("MedianSeconds") is not None
-                and pool.get("MedianSeconds") <= minutes * 60
-            ]
-            return _suggest(
-                "deadline_minutes",
-                minutes,
-                f"allow {minutes} {_are(minutes, 'minute', 'minutes')}",
-                admitted,
-            )
-
-        found.append(
-            Clause(
-                "deadline_minutes",
-                expression,
-                test,
-                lambda n, minutes=r.deadline_minutes: (
-                    f"{n} {_are(n, 'does', 'do')} not finish within {minutes} "
-                    f"{_are(minutes, 'minute', 'minutes')} "
-                    f"(or {_are(n, 'has', 'have')} no timing yet)"
-                ),
-                relax_deadline,
-            )
+        minutes = r.deadline_minutes
+        add(
+            "deadline_minutes",
+            ("MedianSeconds", "<=", float(minutes * 60)),
+            lambda n: (
+                f"{n} {_are(n, 'does', 'do')} not finish within {minutes} "
+                f"{_are(minutes, 'minute', 'minutes')} (or {_are(n, 'has', 'have')} no timing "
+                "yet)"
+            ),
+            _at_most("MedianSeconds", "deadline_minutes", _deadline_change),
         )
     if app_requirement:
         found.append(
@@ -342,24 +305,20 @@ def clauses(
                 "app",
                 request_expression(app_requirement),
                 None,
-                lambda n, text=app_requirement, name=app_name: (
-                    f"{n} {_are(n, 'does', 'do')} not meet what {name} requires ({text})"
+                lambda n: (
+                    f"{n} {_are(n, 'does', 'do')} not meet what {app_name} requires "
+                    f"({app_requirement})"
                 ),
             )
         )
     if r.expression:
-        expression = request_expression(r.expression)
-
-        def drop_expression(pools: list[PoolAd]) -> Suggestion:
-            return _suggest("expression", None, "drop your expression", pools)
-
         found.append(
             Clause(
                 "expression",
-                expression,
+                request_expression(r.expression),
                 None,
                 lambda n: f"{n} {_are(n, 'does', 'do')} not meet your expression",
-                drop_expression,
+                _drop_expression,
             )
         )
     return found

@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from marketplace.matchmaking import classads
+from marketplace.matchmaking.adset import PoolAds
 from marketplace.matchmaking.attributes import PoolAd, pool_expression, request_ad
-from marketplace.matchmaking.explain import explain
+from marketplace.matchmaking.explain import _simple_holds, explain
 from marketplace.matchmaking.requirements import (
     Requirements,
     RequirementsRefused,
@@ -238,11 +239,12 @@ def test_the_explanation_fits_exactly_the_pools_htcondor_matches(pool_specs, req
     request = request_ad(REQUEST, conjunction(found))
     expected = [ad.key for ad in ads if classads.symmetric_match(request, ad.classad())]
     assert [ad.key for ad in explanation.fitting] == expected
-    for clause in found:  # and each simple field's fast path is the expression's value
-        for ad in ads:
-            if clause.test is not None:
-                truth = classads.holds(clause.expression, request, ad.classad())
-                assert clause.test(ad) is truth, (clause.expression.text, ad.attributes)
+    columns = PoolAds(ads)
+    for clause in found:  # and each simple field, compared by column, is the expression's value
+        if clause.simple is not None:
+            held = _simple_holds(columns, *clause.simple).tolist()
+            truth = [classads.holds(clause.expression, request, ad.classad()) for ad in ads]
+            assert held == truth, (clause.expression.text, [ad.attributes for ad in ads])
 
 
 def test_pools_sharing_a_requirement_are_each_judged_on_their_own_attributes():
@@ -253,3 +255,11 @@ def test_pools_sharing_a_requirement_are_each_judged_on_their_own_attributes():
     explanation = explain(ads, request=REQUEST, found=found)
     assert [ad.key for ad in explanation.fitting] == ["p2", "p4"]
     assert [(r.name, r.condition) for r in explanation.refusals] == [("Pool 01", rule)]
+
+
+def test_a_set_of_ads_asked_again_gives_the_same_answer_for_another_request():
+    rule = "TARGET.RequesterDeals >= 1 || MY.Cores >= 4"
+    pools = PoolAds([pool(1, Cores=2, requirements=rule), pool(2, Cores=2, requirements=rule)])
+    newcomer = explain(pools, request=REQUEST, found=[])
+    regular = explain(pools, request={**REQUEST, "RequesterDeals": 3}, found=[])
+    assert (len(newcomer.fitting), len(regular.fitting)) == (0, 2)
