@@ -161,7 +161,8 @@ def _preset(leading: str) -> Weights:
 
 
 PRESETS: dict[str, Weights] = {
-    "cheapest": _preset("price"),
+    # Cheapest means it: the price alone decides (equal prices: by name).
+    "cheapest": Weights(price=1.0),
     "fastest": _preset("speed"),
     "most_trusted": _preset("trust"),
     "greenest": _preset("energy"),

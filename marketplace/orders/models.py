@@ -64,6 +64,17 @@ class Order(models.Model):
         default=False, help_text="Taken off the book by its signer (status cancelled)."
     )
     status_reason = models.CharField(max_length=300, blank=True)
+    requirements = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="A standing request's requirements of pools (the buy form's fields).",
+    )
+    preferences = models.JSONField(
+        default=dict, blank=True, help_text="A standing request's weights, and their preset."
+    )
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="A standing request: when it leaves the book."
+    )
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
@@ -135,3 +146,23 @@ class InputFile(models.Model):
     def path(self) -> str:
         """Where the file is in the default storage."""
         return f"inputs/{self.token}/{self.name}"
+
+
+class DemandSample(models.Model):
+    """A request a buyer asked the market (a quote): what pools see of demand. Operators check
+    their Requirements against the latest ones (DEMAND_SAMPLES are kept)."""
+
+    chain_id = models.PositiveBigIntegerField()
+    request = models.JSONField(help_text="The request's ad: its attributes.")
+    requirements = models.JSONField(
+        default=dict, help_text="The buyer's requirements (the buy form's fields)."
+    )
+    app_requirement = models.TextField(blank=True, help_text="What its app requires of pools.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["chain_id", "-created_at"], name="demand_by_age")]
+
+    def __str__(self) -> str:
+        return f"demand {self.pk}"

@@ -33,7 +33,10 @@ from marketplace.chain.orders import (
     typed_data,
 )
 from marketplace.indexer.models import Category, OrderKind
-from marketplace.orders import selectors
+from marketplace.matchmaking.choice import PRESETS, Weights
+from marketplace.matchmaking.explain import NO_OFFER
+from marketplace.matchmaking.requirements import Requirements
+from marketplace.orders import matching, selectors
 from marketplace.orders.models import Order as BookOrder
 from marketplace.orders.models import OrderStatus
 from marketplace.orders.parsing import (
@@ -326,6 +329,7 @@ class Quote:
     failures: list[Failure]
     warnings: list[Failure] = dataclasses.field(default_factory=list)
     command_line: str = ""
+    market: matching.Market | None = None
 
     @property
     def deposit_needed(self) -> int:
@@ -377,9 +381,9 @@ def _not_found(wanted: selectors.Wanted, what: str) -> Failure:
     )
 
 
-# Pool offers weighed when the buyer lets the quote choose: the cheapest whose members can
-# reach the trust wins.
+# Pool offers weighed for the words of why none fits (the cheapest first).
 POOL_CANDIDATES = 10
+DEFAULT_PRESET = "cheapest"
 
 
 def trust_out_of_reach(
@@ -420,10 +424,68 @@ def _categories(chain_id: int) -> int:
     return Category.objects.filter(chain_id=chain_id).count()
 
 
-def purchase_quote(*, wanted: selectors.Wanted, params: str, beneficiary: str = "") -> Quote:
-    """Find the cheapest orders for `wanted`, build the request order (max prices = the prices
-    found, so the buyer pays exactly those) and check everything matchOrders will, and first
-    what the task would read (task_input). `params` is default_params' JSON."""
+def _legacy_pool_failures(
+    wanted: selectors.Wanted,
+    *,
+    required: bytes,
+    app_order: BookOrder | None,
+    dataset_order: BookOrder | None,
+    buyers: list[str],
+) -> list[Failure]:
+    """Why no pool offer fits a request that states nothing but its trust: no offer of the
+    category with the trust and volume, or none whose members can reach the trust (the
+    cheapest such pool's words)."""
+    chain_id = settings.CHAIN_ID
+    pools = selectors.best_workerpool_orders(
+        chain_id=chain_id,
+        wanted=wanted,
+        required_tag=required,
+        app_order=app_order,
+        dataset_order=dataset_order,
+        limit=1 if wanted.workerpool else POOL_CANDIDATES,
+    )
+    for offer in pools:
+        failure = trust_out_of_reach(
+            chain_id=chain_id,
+            workerpool=offer.asset,
+            trust=wanted.trust,
+            buyers=buyers,
+            dataset=wanted.dataset,
+        )
+        if failure is not None:
+            return [failure]
+    return [_not_found(wanted, "pool")]
+
+
+# Conditions whose failure the older checks word better (they name the category, the trust
+# and what the pool sells): the explanation's sentence is for what the buyer asked beyond.
+_PLAIN = {NO_OFFER, "trust"}
+
+
+def _nothing_matches(market: matching.Market) -> Failure:
+    explanation = market.explanation
+    said = explanation.sentence
+    if explanation.suggestions:
+        said += " To get a match: " + "; or ".join(s.words for s in explanation.suggestions[:3])
+        said += "."
+    return Failure("NothingMatches", said)
+
+
+def purchase_quote(
+    *,
+    wanted: selectors.Wanted,
+    params: str,
+    beneficiary: str = "",
+    requirements: Requirements | None = None,
+    weights: Weights | None = None,
+    preset: str = DEFAULT_PRESET,
+) -> Quote:
+    """Find the orders for `wanted`: the cheapest app and dataset offers, and the pool offer
+    that fits `requirements` (symmetrically: the pool's own Requirements too) and ranks first
+    by `weights` (default: the preset's; cheapest first). Build the request order (max prices
+    = the prices found, so the buyer pays exactly those) and check everything matchOrders
+    will, and first what the task would read (task_input). `params` is default_params' JSON.
+    The quote keeps the market (`market`): why pools do not fit, and the ranking."""
     decoded = json.loads(params or "{}")
     reads = task_input(
         app=wanted.app,
@@ -440,38 +502,35 @@ def purchase_quote(*, wanted: selectors.Wanted, params: str, beneficiary: str = 
         bytes.fromhex(app_order.tag[2:]) if app_order else bytes(32),
         bytes.fromhex(dataset_order.tag[2:]) if dataset_order else bytes(32),
     )
-    pools = selectors.best_workerpool_orders(
-        chain_id=chain_id,
+    buyers = [wanted.requester, beneficiary or wanted.requester]
+    market = matching.market_for(
         wanted=wanted,
+        requirements=requirements or Requirements(),
+        weights=weights or PRESETS[preset],
+        preset=preset,
         required_tag=required,
         app_order=app_order,
         dataset_order=dataset_order,
-        limit=1 if wanted.workerpool else POOL_CANDIDATES,
+        beneficiary=beneficiary,
     )
-    workerpool_order = pools[0] if pools else None
+    workerpool_order = market.best
     failures = list(reads.failures)
-    buyers = [wanted.requester, beneficiary or wanted.requester]
-    out_of_reach = None
-    for offer in pools:
-        failure = trust_out_of_reach(
-            chain_id=chain_id,
-            workerpool=offer.asset,
-            trust=wanted.trust,
-            buyers=buyers,
-            dataset=wanted.dataset,
-        )
-        if failure is None:
-            workerpool_order, out_of_reach = offer, None
-            break
-        out_of_reach = out_of_reach or failure  # the cheapest offer's: said when none fits
     if app_order is None:
         failures.append(_not_found(wanted, "app"))
     if wanted.dataset and dataset_order is None:
         failures.append(_not_found(wanted, "dataset"))
     if workerpool_order is None:
-        failures.append(_not_found(wanted, "pool"))
-    if out_of_reach is not None:
-        failures.append(out_of_reach)
+        said = {item.key for item in market.explanation.ruled_out}
+        if said <= _PLAIN:
+            failures += _legacy_pool_failures(
+                wanted,
+                required=required,
+                app_order=app_order,
+                dataset_order=dataset_order,
+                buyers=buyers,
+            )
+        else:
+            failures.append(_nothing_matches(market))
     facts = ChainFacts(chain_id=chain_id, domain=domain)
     stake = wallet = 0
     try:
@@ -494,6 +553,7 @@ def purchase_quote(*, wanted: selectors.Wanted, params: str, beneficiary: str = 
             failures,
             reads.warnings,
             reads.command_line,
+            market,
         )
     app = chain_order(app_order)
     dataset = chain_order(dataset_order) if dataset_order else None
@@ -549,6 +609,7 @@ def purchase_quote(*, wanted: selectors.Wanted, params: str, beneficiary: str = 
         failures,
         reads.warnings,
         reads.command_line,
+        market,
     )
 
 

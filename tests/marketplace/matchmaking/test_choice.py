@@ -82,16 +82,17 @@ def test_criteria_no_option_has_are_left_out_and_the_weights_renormalized():
     )
 
 
-# Closeness under each preset (0.7 on its criterion, 0.075 on each other), worked out apart
-# from the module with the same steps as the textbook example:
-#   cheapest      Cheap 0.8550  Trusted 0.5585  Green 0.5502  Fast 0.1011
+# Closeness under each preset (0.7 on its criterion, 0.075 on each other; cheapest: price
+# alone, so (max - price) / (max - min): 1, 0.5556, 0.5556, 0), worked out apart from the
+# module with the same steps as the textbook example:
+#   cheapest      Cheap 1.0000  Green 0.5556  Trusted 0.5556  Fast 0.0000 (a tie: by name)
 #   fastest       Fast 0.8648   Trusted 0.5302  Green 0.5230  Cheap 0.0914
 #   most_trusted  Trusted 0.9215  Fast 0.1019   Green 0.0981  Cheap 0.0968
 #   greenest      Green 0.8324  Trusted 0.3696  Fast 0.1486   Cheap 0.1413
 @pytest.mark.parametrize(
     ("preset", "order", "top_score"),
     [
-        ("cheapest", ["Cheap", "Trusted", "Green", "Fast"], 0.8550),
+        ("cheapest", ["Cheap", "Green", "Trusted", "Fast"], 1.0),
         ("fastest", ["Fast", "Trusted", "Green", "Cheap"], 0.8648),
         ("most_trusted", ["Trusted", "Fast", "Green", "Cheap"], 0.9215),
         ("greenest", ["Green", "Trusted", "Fast", "Cheap"], 0.8324),
@@ -105,8 +106,14 @@ def test_each_preset_puts_its_own_pool_first(preset, order, top_score):
 
 
 def test_presets_lead_with_their_criterion_and_keep_the_others_counting():
+    assert PRESETS["cheapest"].as_dict() == {
+        "price": 1.0,
+        "speed": 0.0,
+        "trust": 0.0,
+        "reliability": 0.0,
+        "energy": 0.0,
+    }
     leading = {
-        "cheapest": "price",
         "fastest": "speed",
         "most_trusted": "trust",
         "greenest": "energy",
