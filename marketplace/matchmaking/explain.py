@@ -39,13 +39,15 @@ REFUSALS_NAMED = 20
 
 @dataclasses.dataclass(frozen=True)
 class RuledOut:
-    """A condition: `count` pools fail it (a pool may fail several); for `first` of them it is
-    the first that fails, so that the `first` counts of all conditions add up."""
+    """A condition: `count` pools fail it (`words` says so; a pool may fail several); for
+    `first` of them it is the first that fails (`first_words`), so that the `first` counts of
+    all conditions add up to the pools ruled out."""
 
     key: str
     words: str
     count: int
     first: int
+    first_words: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +73,7 @@ class Explanation:
         """ "Of 12 pools, 7 are outside eu-west, ...; 1 can run it: Lyon Edge Alpha."."""
         if not self.total:
             return "No pool is offering work right now."
-        parts = [item.words for item in self.ruled_out if item.first]
+        parts = [item.first_words for item in self.ruled_out if item.first]
         pools = "pool" if self.total == 1 else "pools"
         fit = len(self.fitting)
         if not fit:
@@ -169,6 +171,13 @@ def _refusing_condition(pool: PoolAd, request: Any) -> str:
     return expression.text
 
 
+def _refusing(n: int) -> str:
+    return (
+        f"{n} {'refuses' if n == 1 else 'refuse'} this request by "
+        f"{'its' if n == 1 else 'their'} own requirements"
+    )
+
+
 def explain(
     ads: Sequence[PoolAd] | PoolAds,
     *,
@@ -203,13 +212,17 @@ def explain(
         else np.zeros(0, dtype=int)
     )
     fitting = [pools.ads[i] for i in np.flatnonzero(offered & ~any_fail & ~refuses)]
-    ruled_out = [
-        RuledOut(NO_OFFER, f"{k} {'has' if k == 1 else 'have'} {words}", k, k)
-        for words, k in pools.no_offer.most_common()
-    ]
+    ruled_out = []
+    for words, k in pools.no_offer.most_common():
+        said = f"{k} {'has' if k == 1 else 'have'} {words}"
+        ruled_out.append(RuledOut(NO_OFFER, said, k, k, said))
     ruled_out += [
         RuledOut(
-            clause.key, clause.ruling_out(int(firsts[row])), int(counts[row]), int(firsts[row])
+            clause.key,
+            clause.ruling_out(int(counts[row])),
+            int(counts[row]),
+            int(firsts[row]),
+            clause.ruling_out(int(firsts[row])),
         )
         for row, clause in enumerate(found)
         if counts[row]
@@ -218,15 +231,7 @@ def explain(
     refusals = []
     if refused:
         k = int((refuses & ~any_fail).sum())
-        ruled_out.append(
-            RuledOut(
-                POOL_REFUSES,
-                f"{k} {'refuses' if k == 1 else 'refuse'} this request by "
-                f"{'its' if k == 1 else 'their'} own requirements",
-                refused,
-                k,
-            )
-        )
+        ruled_out.append(RuledOut(POOL_REFUSES, _refusing(refused), refused, k, _refusing(k)))
         for i in np.flatnonzero(refuses)[:REFUSALS_NAMED]:
             pool = pools.ads[i]
             refusals.append(

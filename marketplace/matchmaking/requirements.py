@@ -168,12 +168,14 @@ def _whole_number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
-def _at_least(attribute: str, field: str, label: Callable[[Any], str]) -> Relax:
-    """Ask for less: the most that some of them have."""
+def _at_least(
+    attribute: str, field: str, label: Callable[[Any], str], *, least: float = 0
+) -> Relax:
+    """Ask for less: the most that some of them have (if that is at least `least`)."""
 
     def relax(pools: PoolAds, rows: np.ndarray) -> Suggestion | None:
         values = pools.numbers(attribute)[rows]
-        if np.isnan(values).all():
+        if np.isnan(values).all() or np.nanmax(values) < least:
             return None
         best = np.nanmax(values)
         value = _whole_number(float(best))
@@ -285,7 +287,8 @@ def clauses(
             "trust",
             ("Trust", ">=", r.trust),
             lambda n: f"{n} cannot give trust {r.trust}",
-            _at_least("Trust", "trust", lambda v: f"trust {v}"),
+            # Trust 0 is no request at all: a pool that cannot give 1 has no member to run it.
+            _at_least("Trust", "trust", lambda v: f"trust {v}", least=1),
         )
     if r.deadline_minutes is not None:
         minutes = r.deadline_minutes

@@ -141,9 +141,13 @@ def test_the_advanced_expression_and_the_apps_requirement_are_conditions_too():
     )
     explanation = explain(ads, request=REQUEST, found=found)
     assert [ad.key for ad in explanation.fitting] == ["p3"]
-    assert [item.words for item in explanation.ruled_out] == [
-        "1 does not meet what resvg requires (TARGET.Memory >= 512)",
-        "1 does not meet your expression",
+    assert [(item.words, item.first_words) for item in explanation.ruled_out] == [
+        (
+            "1 does not meet what resvg requires (TARGET.Memory >= 512)",
+            "1 does not meet what resvg requires (TARGET.Memory >= 512)",
+        ),
+        # Pool 1 fails both: it is told once in the sentence, at the app's requirement.
+        ("2 do not meet your expression", "1 does not meet your expression"),
     ]
     assert explanation.suggestions[0].words == "drop your expression: 1 more pool"
 

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+
+from marketplace.indexer.models import Asset
+from pools.ads import pool_profiles, stored_expression
+from tests.factories.catalogue import WorkerpoolFactory
+
+pytestmark = pytest.mark.django_db
+POOL = "0x" + "c3" * 20
+
+
+def test_a_listed_pools_profile_carries_its_attributes_and_its_operators_expressions():
+    pool = WorkerpoolFactory(
+        listing__name="Lyon Edge", requirements="TARGET.Volume >= 2", rank="TARGET.Volume"
+    )
+    Asset.objects.create(
+        chain_id=31337,
+        address=POOL,
+        kind="workerpool",
+        owner="0x" + "d4" * 20,
+        listing=pool.listing,
+        name="lyon",
+        registered_block=1,
+        block_number=1,
+    )
+    profile = pool_profiles(chain_id=31337, addresses=[POOL])[POOL]
+    assert profile.listed and profile.name == "Lyon Edge"
+    assert profile.attributes == {
+        "Name": "Lyon Edge",
+        "Pool": POOL,
+        "Owner": "0x" + "d4" * 20,
+        "Cores": 4,
+        "Memory": 8192,
+        "Region": "eu-west",
+        "EnergyClass": "B",
+        "Runtime": "wasm",
+        "Visibility": "public",
+        "Workers": 0,
+    }
+    assert profile.requirements.text == "TARGET.Volume >= 2"
+    assert profile.rank.text == "TARGET.Volume"
+
+
+def test_a_pool_only_on_chain_has_its_name_and_owner_and_no_requirements():
+    Asset.objects.create(
+        chain_id=31337,
+        address=POOL,
+        kind="workerpool",
+        owner="0x" + "d4" * 20,
+        name="somewhere",
+        registered_block=1,
+        block_number=1,
+    )
+    profile = pool_profiles(chain_id=31337, addresses=[POOL])[POOL]
+    assert (profile.listed, profile.name, profile.requirements) == (False, "somewhere", None)
+    assert set(profile.attributes) == {"Name", "Pool", "Owner"}
+
+
+def test_a_stored_expression_that_no_longer_reads_takes_nothing_rather_than_everything():
+    assert stored_expression("", pool=POOL) is None
+    assert stored_expression("TARGET.Volume >= 2", pool=POOL).text == "TARGET.Volume >= 2"
+    assert stored_expression("TARGET.Gone >= 2", pool=POOL).text == "false"
