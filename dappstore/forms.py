@@ -6,7 +6,17 @@ from django.template.defaultfilters import filesizeformat
 
 from dappstore import services
 from marketplace.catalogue.forms import ListingForm
+from marketplace.matchmaking import attributes as ads
+from marketplace.matchmaking.classads import ExpressionRefused
 from worker.inspection import InvalidWasm, inspect_wasm
+
+REQUIREMENTS_HELP = (
+    "A ClassAd expression every run of this app needs of the pool that runs it, carried into "
+    "every request for it (empty: any pool). TARGET is the pool: "
+    f"TARGET.{', TARGET.'.join(ads.POOL_ATTRIBUTES)}; MY is the request: "
+    f"MY.{', MY.'.join(ads.REQUEST_ATTRIBUTES)}. For example: TARGET.Memory >= 512, or "
+    'TARGET.Memory >= 2048 && TARGET.Runtime == "wasm".'
+)
 
 
 class AppForm(ListingForm):
@@ -23,7 +33,22 @@ class AppForm(ListingForm):
         "/output/out.png. Write {dataset} where the program reads its dataset (a worker puts "
         "the dataset's path there): buyers must then choose a dataset. Results go in /output.",
     )
-    field_order = ["name", "summary", "wasm", "description", "tags", "icon", "default_args"]
+    requirements = forms.CharField(
+        required=False,
+        label="Requirements of pools",
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+        help_text=REQUIREMENTS_HELP,
+    )
+    field_order = [
+        "name",
+        "summary",
+        "wasm",
+        "description",
+        "tags",
+        "icon",
+        "default_args",
+        "requirements",
+    ]
 
     def __init__(self, *args, listing=None, **kwargs):
         super().__init__(*args, listing=listing, **kwargs)
@@ -33,7 +58,21 @@ class AppForm(ListingForm):
 
     @classmethod
     def initial_for(cls, listing):
-        return {**super().initial_for(listing), "default_args": listing.app.default_args}
+        return {
+            **super().initial_for(listing),
+            "default_args": listing.app.default_args,
+            "requirements": listing.app.requirements,
+        }
+
+    def clean_requirements(self) -> str:
+        """The text as typed (stripped) once the matcher reads it as a request's condition."""
+        text = self.cleaned_data["requirements"].strip()
+        if text:
+            try:
+                ads.request_expression(text)
+            except ExpressionRefused as refused:
+                raise forms.ValidationError(str(refused), code="expression") from None
+        return text
 
     def clean_wasm(self):
         wasm = self.cleaned_data.get("wasm")
@@ -56,6 +95,7 @@ class AppForm(ListingForm):
             owner=owner,
             wasm_file=self.cleaned_data["wasm"],
             default_args=self.cleaned_data["default_args"],
+            requirements=self.cleaned_data["requirements"],
             **self.listing_fields(),
         )
 
@@ -65,5 +105,6 @@ class AppForm(ListingForm):
             actor=actor,
             wasm_file=self.cleaned_data.get("wasm"),
             default_args=self.cleaned_data["default_args"],
+            requirements=self.cleaned_data["requirements"],
             **self.listing_fields(),
         )

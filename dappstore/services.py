@@ -9,6 +9,8 @@ from dappstore.models import App
 from marketplace.catalogue import services as catalogue
 from marketplace.catalogue.models import Listing, Market
 from marketplace.catalogue.storage import atomic_with_files, delete_after_commit, track_saved_file
+from marketplace.matchmaking.attributes import request_expression
+from marketplace.matchmaking.classads import ExpressionRefused
 from worker.inspection import InvalidWasm, inspect_wasm
 
 
@@ -19,15 +21,37 @@ def _checked_wasm(wasm_file: UploadedFile):
         raise catalogue.CatalogueError(str(error)) from error
 
 
+def _checked_requirements(requirements: str) -> str:
+    """What every run of the app needs of pools, once the matcher reads it (empty: nothing)."""
+    text = requirements.strip()
+    if text:
+        try:
+            request_expression(text)
+        except ExpressionRefused as refused:
+            raise catalogue.CatalogueError(f"Requirements: {refused}") from None
+    return text
+
+
 def app_submit(
-    *, owner, wasm_file: UploadedFile, default_args: str = "", **listing_fields
+    *,
+    owner,
+    wasm_file: UploadedFile,
+    default_args: str = "",
+    requirements: str = "",
+    **listing_fields,
 ) -> Listing:
-    """A new app listing, pending curation. The .wasm must be a WASI command module."""
+    """A new app listing, pending curation. The .wasm must be a WASI command module;
+    `requirements` a request's ClassAd condition on pools."""
     info = _checked_wasm(wasm_file)
+    requirements = _checked_requirements(requirements)
     with atomic_with_files():
         listing = catalogue.listing_create(kind=Market.APP, owner=owner, **listing_fields)
         app = App(
-            listing=listing, wasm_sha256=info.sha256, wasm_size=info.size, default_args=default_args
+            listing=listing,
+            wasm_sha256=info.sha256,
+            wasm_size=info.size,
+            default_args=default_args,
+            requirements=requirements,
         )
         app.wasm.save(wasm_file.name, wasm_file, save=False)
         track_saved_file(app.wasm.name)
@@ -41,14 +65,20 @@ def app_update(
     actor,
     wasm_file: UploadedFile | None = None,
     default_args: str = "",
+    requirements: str | None = None,
     **listing_fields,
 ) -> Listing:
-    """The owner edits an app; a new .wasm replaces the old one (new checksum)."""
+    """The owner edits an app; a new .wasm replaces the old one (new checksum); `requirements`
+    None keeps the app's own."""
     info = _checked_wasm(wasm_file) if wasm_file else None
+    if requirements is not None:
+        requirements = _checked_requirements(requirements)
     with atomic_with_files():
         listing = catalogue.listing_update(listing=listing, actor=actor, **listing_fields)
         app = App.objects.select_for_update().get(listing=listing)
         app.default_args = default_args
+        if requirements is not None:
+            app.requirements = requirements
         if info is not None:
             delete_after_commit(app.wasm.name)
             app.wasm.save(wasm_file.name, wasm_file, save=False)

@@ -1,14 +1,81 @@
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 
 from django import forms
+from django.urls import reverse
 
 from marketplace.catalogue.forms import ListingFilterForm, ListingForm, PriceField, QuickSelect
 from marketplace.chain.amounts import ECT_DECIMALS, to_units
 from marketplace.fields import AddressFormField
+from marketplace.matchmaking import attributes as ads
+from marketplace.matchmaking.classads import ExpressionRefused
 from pools import services
 from pools.models import Admission, EnergyClass, Region, Runtime, Visibility
+
+POOL_FIELDS = services.POOL_ATTRIBUTES + services.POOL_EXPRESSIONS
+
+_READS = (
+    f"TARGET is the request: TARGET.{', TARGET.'.join(ads.REQUEST_ATTRIBUTES)}. "
+    f"MY is this pool: MY.{', MY.'.join(ads.POOL_ATTRIBUTES)}."
+)
+REQUIREMENTS_HELP = (
+    "A ClassAd expression every request this pool takes must meet (empty: any request). "
+    f"{_READS} For example: TARGET.RequesterDeals >= 1 (buyers who have bought before), "
+    'member("image", TARGET.AppTags) (only apps tagged image), TARGET.Volume >= 10, joined '
+    "with &&."
+)
+RANK_HELP = (
+    "A ClassAd expression: among standing requests, the pool takes those with the highest "
+    f"value first (empty: oldest first). {_READS} For example: TARGET.Volume, or "
+    "TARGET.Trust * 10 + TARGET.Volume."
+)
+
+
+class ExpressionTextarea(forms.Textarea):
+    """A box for a pool's Requirements: with `check_url`, what they match of recent demand is
+    asked again as the operator types (htmx posts the whole form there and puts the answer in
+    the box's check area; without JavaScript the form checks the expression when saved), and
+    a list of what each side's ad holds."""
+
+    template_name = "pools/_expression_widget.html"
+
+    def __init__(self, *, check_url: str = "", attrs: dict | None = None) -> None:
+        super().__init__(attrs={"rows": 3, "spellcheck": "false", **(attrs or {})})
+        self.check_url = check_url
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        check = f"{context['widget']['attrs'].get('id') or name}-check"
+        if self.check_url:
+            context["widget"]["attrs"].update(
+                {
+                    "hx-post": self.check_url,
+                    "hx-trigger": "load, keyup changed delay:500ms, change from:closest form",
+                    "hx-include": "closest form",
+                    "hx-target": f"#{check}",
+                    "hx-swap": "innerHTML",
+                    "aria-describedby": check,
+                }
+            )
+        context["check_id"] = check
+        context["check_url"] = self.check_url
+        context["request_attributes"] = ads.REQUEST_ATTRIBUTES.items()
+        context["pool_attributes"] = ads.POOL_ATTRIBUTES.items()
+        return context
+
+
+def clean_pool_expression(value: str) -> str:
+    """An operator's Requirements or Rank as typed (stripped), once the matcher reads it; empty
+    is none. Raises ValidationError with the parser's words."""
+    text = (value or "").strip()
+    if text:
+        try:
+            ads.pool_expression(text)
+        except ExpressionRefused as refused:
+            raise forms.ValidationError(str(refused), code="expression") from None
+    return text
 
 
 class WorkerpoolForm(ListingForm):
@@ -21,6 +88,18 @@ class WorkerpoolForm(ListingForm):
     location = forms.ChoiceField(choices=Region.choices)
     energy_class = forms.ChoiceField(choices=EnergyClass.choices)
     visibility = forms.ChoiceField(choices=Visibility.choices, initial=Visibility.PUBLIC)
+    requirements = forms.CharField(
+        required=False,
+        label="Requirements of requests",
+        widget=ExpressionTextarea(),
+        help_text=REQUIREMENTS_HELP,
+    )
+    rank = forms.CharField(
+        required=False,
+        label="Rank of requests",
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+        help_text=RANK_HELP,
+    )
     field_order = [
         "name",
         "summary",
@@ -31,20 +110,36 @@ class WorkerpoolForm(ListingForm):
         "location",
         "energy_class",
         "visibility",
+        "requirements",
+        "rank",
         "tags",
         "icon",
     ]
+
+    def __init__(self, *args, listing=None, **kwargs):
+        super().__init__(*args, listing=listing, **kwargs)
+        self.fields["requirements"].widget.check_url = (
+            reverse("pool_requirements_check", args=[listing.slug])
+            if listing is not None
+            else reverse("pool_requirements_check_new")
+        )
 
     @classmethod
     def initial_for(cls, listing):
         pool = listing.workerpool
         return {
             **super().initial_for(listing),
-            **{name: getattr(pool, name) for name in services.POOL_ATTRIBUTES},
+            **{name: getattr(pool, name) for name in POOL_FIELDS},
         }
 
+    def clean_requirements(self) -> str:
+        return clean_pool_expression(self.cleaned_data["requirements"])
+
+    def clean_rank(self) -> str:
+        return clean_pool_expression(self.cleaned_data["rank"])
+
     def attributes(self) -> dict:
-        return {name: self.cleaned_data[name] for name in services.POOL_ATTRIBUTES}
+        return {name: self.cleaned_data[name] for name in POOL_FIELDS}
 
     def save(self, *, owner):
         return services.workerpool_submit(
@@ -55,6 +150,32 @@ class WorkerpoolForm(ListingForm):
         return services.workerpool_update(
             listing=listing, actor=actor, attributes=self.attributes(), **self.listing_fields()
         )
+
+
+class RequirementsCheckForm(forms.Form):
+    """What the live check of a pool's Requirements reads of the pool form: the Requirements
+    and the pool's attributes, each optional (one that is not valid yet is left out of the
+    pool's ad: it reads as undefined)."""
+
+    requirements = forms.CharField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in services.POOL_ATTRIBUTES:
+            field = copy.deepcopy(WorkerpoolForm.base_fields[name])
+            field.required = False
+            self.fields[name] = field
+
+    def clean_requirements(self) -> str:
+        return clean_pool_expression(self.cleaned_data["requirements"])
+
+    def attributes(self) -> dict:
+        """The valid attributes given (precondition: is_valid() was called)."""
+        return {
+            name: self.cleaned_data[name]
+            for name in services.POOL_ATTRIBUTES
+            if self.cleaned_data.get(name) not in (None, "")
+        }
 
 
 class WorkerpoolFilterForm(ListingFilterForm):
