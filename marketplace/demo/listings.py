@@ -118,6 +118,9 @@ POOLS = [
             "location": "eu-north",
             "energy_class": "B",
             "visibility": "public",
+            # Whom it serves: graphics apps only, in batches it can take.
+            "requirements": 'member("graphics", TARGET.AppTags) && TARGET.Volume <= 500',
+            "rank": "TARGET.Volume",
         },
     },
 ]
