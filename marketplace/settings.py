@@ -190,6 +190,10 @@ CELERY_TIMEZONE = "UTC"
 SCHEDULER_ROUND_SECONDS = env.float("SCHEDULER_ROUND_SECONDS", default=0.5)
 # How often unused input files are looked for and deleted (INPUT_RETENTION_DAYS below).
 INPUT_CLEAN_SECONDS = env.float("INPUT_CLEAN_SECONDS", default=3600)
+# How often the matcher looks for offers that fit the standing requests (orders.standing), and how
+# long a match it sent may stay unseen on chain before the request is matched anew.
+STANDING_MATCH_SECONDS = env.float("STANDING_MATCH_SECONDS", default=5.0)
+STANDING_MATCH_SETTLE_SECONDS = env.float("STANDING_MATCH_SETTLE_SECONDS", default=900.0)
 # Deal pages re-read their deal this often besides notifications (which, without Redis, do not
 # cross processes: the indexer's and the scheduler's changes arrive this way).
 PROGRESS_POLL_SECONDS = env.float("PROGRESS_POLL_SECONDS", default=2.0)
@@ -208,6 +212,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "marketplace.orders.tasks.clean_inputs",
         "schedule": INPUT_CLEAN_SECONDS,
         "options": {"expires": 600},
+    },
+    "match-standing-requests": {
+        "task": "marketplace.orders.tasks.match_standing_requests",
+        "schedule": STANDING_MATCH_SECONDS,
+        "options": {"expires": 10},
     },
 }
 

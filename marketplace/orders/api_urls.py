@@ -3,6 +3,7 @@
 from django.urls import path
 
 from marketplace.orders import api
+from marketplace.orders.standing_api import StandingDetailApi, StandingListApi
 
 urlpatterns = [
     path("", api.OrderListApi.as_view(), name="api_order_list"),
@@ -12,6 +13,8 @@ urlpatterns = [
     path("inputs/<str:token>/", api.InputDeleteApi.as_view(), name="api_order_input"),
     path("quote/", api.PurchaseQuoteApi.as_view(), name="api_purchase_quote"),
     path("match/", api.PurchaseMatchApi.as_view(), name="api_purchase_match"),
+    path("standing/", StandingListApi.as_view(), name="api_standing_list"),
+    path("standing/<str:digest>/", StandingDetailApi.as_view(), name="api_standing_detail"),
     path("<str:digest>/", api.OrderDetailApi.as_view(), name="api_order_detail"),
     path("<str:digest>/unpublish/", api.OrderUnpublishApi.as_view(), name="api_order_unpublish"),
     path("<str:digest>/close/", api.OrderCloseApi.as_view(), name="api_order_close"),

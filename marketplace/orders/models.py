@@ -166,3 +166,64 @@ class DemandSample(models.Model):
 
     def __str__(self) -> str:
         return f"demand {self.pk}"
+
+
+class MatchStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    CONFIRMED = "confirmed", "Confirmed"
+    FAILED = "failed", "Failed"
+
+
+# A match whose outcome the chain has not told yet: no other is sent for its request meanwhile.
+UNRESOLVED = (MatchStatus.PENDING, MatchStatus.SENT)
+
+
+class StandingMatch(models.Model):
+    """One matchOrders the matcher decided to send for a standing request (marketplace.orders.
+    standing), written and committed before it is sent.
+
+    - pending: written; the transaction is being sent, or the process stopped before it knew;
+    - sent: sending failed without an answer (the node did not answer, or the transaction was
+      not mined in time): it may still be mined;
+    - confirmed: the request's deal `dealid` is on chain;
+    - failed: nothing was matched (the chain refused it, or it was never mined).
+
+    The deal a match makes is known before it is sent: the Hub names it after the request's
+    digest and its consumed volume then (`consumed_before`). While one is pending or sent, no
+    other is sent for the request (a unique constraint says so too); the next round resolves it
+    from the chain first.
+    """
+
+    chain_id = models.PositiveBigIntegerField()
+    request = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="standing_matches")
+    request_digest = models.CharField(max_length=66)
+    app_order = models.CharField(max_length=66)
+    dataset_order = models.CharField(max_length=66, blank=True)
+    workerpool_order = models.CharField(max_length=66)
+    volume = models.PositiveBigIntegerField(help_text="Tasks the match takes.")
+    consumed_before = models.PositiveBigIntegerField(
+        help_text="The request's consumed volume on chain when the match was decided."
+    )
+    dealid = models.CharField(max_length=66, help_text="The deal the match makes.")
+    tx_hash = models.CharField(max_length=66, blank=True)
+    status = models.CharField(max_length=10, choices=MatchStatus.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request"],
+                condition=Q(status__in=["pending", "sent"]),
+                name="standing_match_one_unresolved",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["chain_id", "status"], name="standing_match_by_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"match of {self.request_digest[:10]} ({self.status})"

@@ -5,10 +5,20 @@ from __future__ import annotations
 from django.urls import path
 
 from marketplace.orders import views
+from marketplace.orders.standing_views import (
+    standing_cancel,
+    standing_detail,
+    standing_list,
+    standing_new,
+)
 
 urlpatterns = [
     path("apps/<slug:slug>/buy/", views.app_buy, name="app_buy"),
     path("pools/<slug:slug>/buy/", views.pool_buy, name="pool_buy"),
+    path("requests/", standing_list, name="standing_list"),
+    path("requests/new/", standing_new, name="standing_new"),
+    path("requests/<str:digest>/", standing_detail, name="standing_detail"),
+    path("requests/<str:digest>/cancel/", standing_cancel, name="standing_cancel"),
     path("inputs/<str:token>/<str:name>", views.input_file, name="input_file"),
     path("offers/<str:kind>/<slug:slug>/", views.listing_offers, name="listing_offers"),
     path(

@@ -40,7 +40,14 @@ from datamarket.crypto import generate_dataset_key, wrap_key
 from marketplace.accounts.models import Wallet
 from marketplace.catalogue.models import Listing
 from marketplace.chain.models import Deployment
-from marketplace.chain.orders import AppOrder, DatasetOrder, WorkerpoolOrder, sign_order, typed_data
+from marketplace.chain.orders import (
+    AppOrder,
+    DatasetOrder,
+    RequestOrder,
+    WorkerpoolOrder,
+    sign_order,
+    typed_data,
+)
 from marketplace.indexer.models import Deal
 from marketplace.orders import services as book
 from marketplace.orders.models import Order as BookOrder
@@ -474,6 +481,41 @@ def _over_quota(w: World) -> object:
         return w.session.post("/api/v1/orders/inputs/", {"file": io.BytesIO(b"one too many")})
 
 
+STANDING = "/api/v1/orders/standing/"
+
+
+def _standing_body(w: World, *, account=None, **changes) -> dict:
+    """A standing request of `account` (default: the buyer), signed, for the book's offers."""
+    account = account or w.market.requester
+    request = RequestOrder(
+        app=w.market.app,
+        appmaxprice=ECT,
+        workerpoolmaxprice=ECT,
+        requester=account.address,
+        beneficiary=account.address,
+        category=0,
+        trust=1,
+        params='{"args":"x"}',
+    )
+    signature = sign_order(request, w.market.domain, account.key)
+    message = typed_data(request, w.market.domain)["message"]
+    return {"request": message, "signature": "0x" + signature.hex(), **changes}
+
+
+def _standing_twice(w: World) -> object:
+    """The same standing request published a second time."""
+    body = _standing_body(w)
+    w.session.post(STANDING, body, "json")
+    return w.session.post(STANDING, body, "json")
+
+
+def _standing(w: World) -> str:
+    """A standing request of the buyer, published: its digest."""
+    answer = w.session.post(STANDING, _standing_body(w), "json")
+    assert answer.status_code == 201, answer.content
+    return answer.json()["digest"]
+
+
 UNKNOWN_ID = "0x" + "ab" * 32
 ESCROW = "/api/v1/escrow/"
 
@@ -708,6 +750,35 @@ CASES: list[Case] = [
         _503=lambda w: (
             lambda body: not_deployed(lambda: w.session.post("/api/v1/orders/match/", body, "json"))
         )(w.match_body()),
+    ),
+    *cases(
+        "GET /api/v1/orders/standing/",
+        _200=lambda w: w.session.get(STANDING),
+        _401=lambda w: w.anonymous.get(STANDING),
+    ),
+    *cases(
+        "POST /api/v1/orders/standing/",
+        _201=lambda w: w.session.post(STANDING, _standing_body(w), "json"),
+        _400=lambda w: w.session.post(
+            STANDING, _standing_body(w, preferences={"preset": "fast"}), "json"
+        ),
+        _401=lambda w: w.anonymous.post(STANDING, _standing_body(w), "json"),
+        _403=lambda w: w.session.post(
+            STANDING, _standing_body(w, account=Account.create()), "json"
+        ),
+        _409=_standing_twice,
+        _415=lambda w: text(w.session, STANDING),
+        _503=lambda w: (lambda body: not_deployed(lambda: w.session.post(STANDING, body, "json")))(
+            _standing_body(w)
+        ),
+    ),
+    *cases(
+        "GET /api/v1/orders/standing/{digest}/",
+        _200=lambda w: w.session.get(f"{STANDING}{_standing(w)}/"),
+        _400=lambda w: w.session.get(f"{STANDING}0x12/"),
+        _401=lambda w: w.anonymous.get(f"{STANDING}{UNKNOWN_ID}/"),
+        _403=lambda w: w.app_owner.get(f"{STANDING}{_standing(w)}/"),
+        _404=lambda w: w.session.get(f"{STANDING}{UNKNOWN_ID}/"),
     ),
     # ------------------------------------------------------------------ a provider's tools
     *cases(

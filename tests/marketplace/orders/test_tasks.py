@@ -1,5 +1,6 @@
 """The input clean-up runs on its own: as a Celery beat task with Redis, as `manage.py
-clean_inputs` (once, or looping under `make run` without Redis)."""
+clean_inputs` (once, or looping under `make run` without Redis); and the matcher of standing
+requests, as a beat task."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.utils import timezone
 
+from marketplace.chain.selectors import current_hub
 from marketplace.orders import services
 from marketplace.orders.models import InputFile
-from marketplace.orders.tasks import clean_inputs
-from tests.factories.accounts import UserFactory
+from marketplace.orders.tasks import clean_inputs, match_standing_requests
+from tests.factories.accounts import UserFactory, WalletFactory
+from tests.marketplace.orders.standing_helpers import open_book, pool_offer, stand
 
 pytestmark = pytest.mark.django_db
 
@@ -45,3 +48,16 @@ def test_the_command_cleans_once(capsys):
 
     assert capsys.readouterr().out == "Deleted 1 unused input files.\n"
     assert not InputFile.objects.exists()
+
+
+def test_beat_runs_the_matcher_of_standing_requests(market):
+    entry = settings.CELERY_BEAT_SCHEDULE["match-standing-requests"]
+    assert entry["task"] == match_standing_requests.name
+    assert entry["schedule"] == settings.STANDING_MATCH_SECONDS
+    book = open_book(market)
+    order = stand(book, WalletFactory(address=book.requester.address).user)
+    pool_offer(book, price=3)
+
+    match_standing_requests.apply()
+
+    assert current_hub().consumed(order.digest) == 2

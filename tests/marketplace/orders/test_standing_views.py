@@ -1,0 +1,162 @@
+"""The pages of standing requests: yours, one waiting for an offer (read again by htmx), then
+matched, cancelling one, and a new one built from the buy form's query string."""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlencode
+
+import pytest
+from django.test import Client
+
+from marketplace.orders.models import Order, OrderStatus
+from tests.chain_scaffold import ECT
+from tests.factories.accounts import WalletFactory
+from tests.marketplace.orders.standing_helpers import (
+    PARAMS,
+    match_round,
+    open_book,
+    pool_offer,
+    stand,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def book(market):
+    return open_book(market)
+
+
+@pytest.fixture
+def requester(book):
+    return WalletFactory(address=book.requester.address).user
+
+
+@pytest.fixture
+def browser(requester) -> Client:
+    client = Client()
+    client.force_login(requester)
+    return client
+
+
+def test_my_requests_list_them_waiting(browser, book, requester):
+    order = stand(book, requester)
+
+    page = browser.get("/requests/").content.decode()
+
+    assert f'href="/requests/{order.digest}/"' in page
+    assert "waiting for an offer" in page
+    assert "2 of 2" in page
+
+
+def test_a_waiting_request_says_why_and_reads_itself_again(browser, book, requester):
+    order = stand(book, requester)
+
+    page = browser.get(f"/requests/{order.digest}/").content.decode()
+
+    assert '<h2 id="state-title">Waiting for an offer</h2>' in page
+    assert "No pool is offering work right now." in page
+    assert f'hx-get="/requests/{order.digest}/" hx-trigger="every 5s"' in page
+    assert 'action="/requests/' + order.digest + '/cancel/"' in page
+    # htmx reads the live part alone
+    part = browser.get(f"/requests/{order.digest}/", HTTP_HX_REQUEST="true").content.decode()
+    assert part.startswith('<section id="standing-live"') and "<html" not in part
+    assert "No pool is offering work right now." in part
+
+
+def test_a_matched_request_links_its_deal_before_and_after_the_index_reads_it(
+    browser, book, requester, index
+):
+    order = stand(book, requester)
+    pool_offer(book, price=3)
+    (dealid,) = match_round(book).matched
+
+    for indexed in (False, True):
+        if indexed:
+            index()
+        part = browser.get(f"/requests/{order.digest}/", HTTP_HX_REQUEST="true").content.decode()
+
+        assert f'matched: deal <a class="mono" href="/deals/{dealid}/">{dealid}</a>' in part
+        assert "Every task of the request is matched." in part
+        assert "hx-trigger" not in part  # nothing more to wait for
+        assert "Waiting for an offer" not in part
+
+
+def test_cancelling_takes_it_off_the_book_and_offers_the_close(browser, book, requester):
+    order = stand(book, requester)
+
+    response = browser.post(f"/requests/{order.digest}/cancel/")
+
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert (order.status, order.unpublished) == (OrderStatus.CANCELLED, True)
+    page = browser.get(response["Location"]).content.decode()
+    assert f'data-trade-close data-digest="{order.digest}"' in page
+    assert "Cancel the request" not in page
+    assert match_round(book).waiting == 0  # the matcher no longer looks at it
+
+
+def test_someone_elses_request_is_not_found(book, requester):
+    order = stand(book, requester)
+    stranger = Client()
+    stranger.force_login(WalletFactory().user)
+
+    assert stranger.get(f"/requests/{order.digest}/").status_code == 404
+    assert stranger.post(f"/requests/{order.digest}/cancel/").status_code == 404
+    order.refresh_from_db()
+    assert order.status == OrderStatus.OPEN
+
+
+def _new(browser, book, **fields) -> str:
+    query = {
+        "app": book.app,
+        "category": 0,
+        "trust": 1,
+        "volume": 2,
+        "args": "--width 64 input.svg out.png",
+        "requester": book.requester.address,
+        "max_price": "3",
+        "preset": "cheapest",
+        "expires_days": 3,
+        **fields,
+    }
+    return browser.get("/requests/new/?" + urlencode(query)).content.decode()
+
+
+def test_a_new_request_shows_what_will_be_signed(browser, book):
+    page = _new(browser, book, region="eu-west")
+
+    block = re.search(r'<script id="standing-signing" type="application/json">(.*?)</script>', page)
+    signing = json.loads(block.group(1))
+    message = signing["typed_data"]["message"]
+    assert (message["appmaxprice"], message["workerpoolmaxprice"]) == (str(ECT), str(3 * ECT))
+    assert (message["requester"], message["volume"], message["params"]) == (
+        book.requester.address,
+        "2",
+        PARAMS,
+    )
+    assert signing["requirements"] == {"region": "eu-west", "max_price": "3"}
+    assert signing["preferences"] == {"preset": "cheapest"}
+    assert signing["deposit_needed"] == "0"  # 1,000 ECT staked
+    assert "<strong>8 ECT</strong>" in page  # at most (1 + 3) ECT for each of 2 tasks
+    assert "data-standing-sign-button" in page
+    assert not Order.objects.filter(kind="request").exists()  # nothing is published yet
+
+
+def test_a_new_request_without_an_app_offer_asks_for_the_app_price(browser, book):
+    Order.objects.filter(kind="app").delete()
+
+    page = _new(browser, book)
+
+    assert "Nobody sells runs of this app to you right now" in page
+    assert "data-standing-sign-button" not in page
+    assert "data-standing-sign-button" in _new(browser, book, app_max="0.5")
+
+
+def test_a_new_request_needs_a_pool_price(browser, book):
+    page = _new(browser, book, max_price="")
+
+    assert "This field is required." in page
+    assert "data-standing-sign-button" not in page
