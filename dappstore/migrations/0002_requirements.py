@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dappstore', '0001_initial'),
+        ("dappstore", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='app',
-            name='requirements',
-            field=models.TextField(blank=True, help_text="A ClassAd expression over the pool's ad that every run of the app needs, such as TARGET.Memory >= 512 (empty: any pool).", max_length=1000),
+            model_name="app",
+            name="requirements",
+            field=models.TextField(
+                blank=True,
+                help_text="A ClassAd expression over the pool's ad that every run of the app needs, such as TARGET.Memory >= 512 (empty: any pool).",
+                max_length=1000,
+            ),
         ),
     ]

@@ -566,7 +566,9 @@ def _insert(rows: list[BookOrder]) -> None:
 
     def values(row: BookOrder) -> list[Any]:
         return [
-            json.dumps(row.message) if field.name == "message" else getattr(row, field.attname)
+            json.dumps(getattr(row, field.attname))
+            if field.get_internal_type() == "JSONField"
+            else getattr(row, field.attname)
             for field in _COPIED
         ]
 

@@ -4,20 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pools', '0007_stopped_at'),
+        ("pools", "0007_stopped_at"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='workerpool',
-            name='rank',
-            field=models.TextField(blank=True, help_text='A ClassAd expression: the higher its value for a request, the sooner the pool takes it among standing requests (empty: oldest first).', max_length=1000),
+            model_name="workerpool",
+            name="rank",
+            field=models.TextField(
+                blank=True,
+                help_text="A ClassAd expression: the higher its value for a request, the sooner the pool takes it among standing requests (empty: oldest first).",
+                max_length=1000,
+            ),
         ),
         migrations.AddField(
-            model_name='workerpool',
-            name='requirements',
-            field=models.TextField(blank=True, help_text="A ClassAd expression over the request's ad that every request it takes must meet (empty: any request).", max_length=1000),
+            model_name="workerpool",
+            name="requirements",
+            field=models.TextField(
+                blank=True,
+                help_text="A ClassAd expression over the request's ad that every request it takes must meet (empty: any request).",
+                max_length=1000,
+            ),
         ),
     ]

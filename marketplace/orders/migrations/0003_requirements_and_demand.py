@@ -5,40 +5,62 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0002_input_files'),
+        ("orders", "0002_input_files"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='order',
-            name='expires_at',
-            field=models.DateTimeField(blank=True, help_text='A standing request: when it leaves the book.', null=True),
+            model_name="order",
+            name="expires_at",
+            field=models.DateTimeField(
+                blank=True, help_text="A standing request: when it leaves the book.", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='order',
-            name='preferences',
-            field=models.JSONField(blank=True, default=dict, help_text="A standing request's weights, and their preset."),
+            model_name="order",
+            name="preferences",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="A standing request's weights, and their preset.",
+            ),
         ),
         migrations.AddField(
-            model_name='order',
-            name='requirements',
-            field=models.JSONField(blank=True, default=dict, help_text="A standing request's requirements of pools (the buy form's fields)."),
+            model_name="order",
+            name="requirements",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="A standing request's requirements of pools (the buy form's fields).",
+            ),
         ),
         migrations.CreateModel(
-            name='DemandSample',
+            name="DemandSample",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('chain_id', models.PositiveBigIntegerField()),
-                ('request', models.JSONField(help_text="The request's ad: its attributes.")),
-                ('requirements', models.JSONField(default=dict, help_text="The buyer's requirements (the buy form's fields).")),
-                ('app_requirement', models.TextField(blank=True, help_text='What its app requires of pools.')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("chain_id", models.PositiveBigIntegerField()),
+                ("request", models.JSONField(help_text="The request's ad: its attributes.")),
+                (
+                    "requirements",
+                    models.JSONField(
+                        default=dict, help_text="The buyer's requirements (the buy form's fields)."
+                    ),
+                ),
+                (
+                    "app_requirement",
+                    models.TextField(blank=True, help_text="What its app requires of pools."),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['chain_id', '-created_at'], name='demand_by_age')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["chain_id", "-created_at"], name="demand_by_age")],
             },
         ),
     ]

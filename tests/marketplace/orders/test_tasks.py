@@ -61,3 +61,15 @@ def test_beat_runs_the_matcher_of_standing_requests(market):
     match_standing_requests.apply()
 
     assert current_hub().consumed(order.digest) == 2
+
+
+def test_the_command_matches_once_what_make_run_loops_on(market):
+    book = open_book(market)
+    order = stand(book, WalletFactory(address=book.requester.address).user)
+    call_command("match_standing")
+    assert current_hub().consumed(order.digest) == 0  # no offer fits yet
+    pool_offer(book, price=3)
+
+    call_command("match_standing")
+
+    assert current_hub().consumed(order.digest) == 2
