@@ -25,6 +25,7 @@ from django.core.management import call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
+from marketplace.accounts.services import user_for_wallet
 from marketplace.catalogue.models import Listing
 from marketplace.chain import client
 from marketplace.chain.hub import Hub
@@ -113,7 +114,8 @@ def test_every_demo_app_on_every_dataset_it_allows_gives_a_verified_previewable_
 ):
     requester = dev_accounts[DEMO_REQUESTER]
     buyer = APIClient()
-    buyer.force_authenticate(WalletFactory(address=requester.address).user)
+    # The demo requester's user exists: its standing request was published as it.
+    buyer.force_authenticate(user_for_wallet(requester.address))
     pool = Listing.objects.get(name=POOL).chain_address
     apps = list(Listing.objects.filter(kind="app").select_related("app").order_by("name"))
     assert sorted(app.name for app in apps) == sorted(spec["name"] for spec in APPS)

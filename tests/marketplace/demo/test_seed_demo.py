@@ -35,12 +35,17 @@ def test_on_the_dev_chain_the_demo_is_registered_and_sells_its_first_tasks(
     listed = len(APPS) + len(DATASETS) + len(POOLS)
     assert f"registered on chain: {listed} new" in out
     assert "A first deal of 3 tasks: 2 completed here, the rest left for the pool's worker" in out
-    published = Order.objects.count()
+    published = Order.objects.exclude(kind="request").count()
     assert f"Sell orders in the book: {published} new" in out
+    # and one standing request, waiting for a class A pool at 0.05 ECT a task
+    standing = Order.objects.get(kind="request")
+    assert standing.requirements == {"max_price": "0.05", "energy_class": "A"}
+    assert standing.preferences["preset"] == "greenest" and standing.expires_at is not None
+    assert "A standing request waits in the book" in out
     call_command("seed_demo")  # again: nothing new, nothing sent twice
     out = capsys.readouterr().out
     assert "registered on chain: 0 new" in out and "Sell orders in the book: 0 new" in out
-    assert Order.objects.count() == published
+    assert Order.objects.count() == published + 1
     # The demo pools admitted `make run`'s two agents by hand, once, as their owners' decision.
     pools = Listing.objects.filter(kind="pool")
     assert PoolMember.objects.filter(status="active", admitted_via="hand").count() == (
