@@ -12,6 +12,7 @@ urlpatterns = [
     path("inputs/<str:token>/", api.InputDeleteApi.as_view(), name="api_order_input"),
     path("quote/", api.PurchaseQuoteApi.as_view(), name="api_purchase_quote"),
     path("match/", api.PurchaseMatchApi.as_view(), name="api_purchase_match"),
+    path("explain/", api.MarketExplainApi.as_view(), name="api_market_explain"),
     path("<str:digest>/", api.OrderDetailApi.as_view(), name="api_order_detail"),
     path("<str:digest>/unpublish/", api.OrderUnpublishApi.as_view(), name="api_order_unpublish"),
     path("<str:digest>/close/", api.OrderCloseApi.as_view(), name="api_order_close"),
