@@ -3,7 +3,11 @@ its own `api_urls` module; the schema (/api/schema/) and the docs (/api/docs/) c
 
 from django.urls import include, path
 
+from marketplace.orders.api import MarketExplainApi
+
 urlpatterns = [
+    # Why a request finds no pool, and the ranking of those it finds (the orders' market).
+    path("market/explain/", MarketExplainApi.as_view(), name="api_market_explain"),
     path("auth/", include("marketplace.accounts.api_urls")),
     path("escrow/", include("marketplace.chain.api_urls")),
     path("orders/", include("marketplace.orders.api_urls")),

@@ -168,6 +168,8 @@ PRESETS: dict[str, Weights] = {
     "greenest": _preset("energy"),
     "balanced": Weights(**dict.fromkeys(CRITERIA, 0.2)),
 }
+# What a request that states no preference is ranked by.
+DEFAULT_PRESET = "cheapest"
 PRESET_LABELS: dict[str, str] = {
     "cheapest": "Cheapest",
     "fastest": "Fastest",

@@ -43,7 +43,18 @@ from marketplace.chain.orders import UINT256_MAX, order_digest, typed_data
 from marketplace.clientip import client_ip
 from marketplace.errors import AppError, Forbidden, NotFound
 from marketplace.indexer.models import OrderKind
-from marketplace.orders import purchases, selectors, services
+from marketplace.matchmaking.choice import DEFAULT_PRESET, PRESETS, Weights, WeightsRefused
+from marketplace.matchmaking.classads import MAX_CHARS
+from marketplace.matchmaking.requirements import (
+    ENERGY_CLASSES,
+    MAX_CORES,
+    MAX_DEADLINE_MINUTES,
+    MAX_MEMORY_MB,
+    Requirements,
+    RequirementsRefused,
+    parse_requirements,
+)
+from marketplace.orders import matching, purchases, selectors, services
 from marketplace.orders.models import InputFile, Order, OrderStatus
 from marketplace.orders.parsing import TRUST_MAX, input_file_urls, order_with_defaults
 
@@ -608,7 +619,161 @@ class InputDeleteApi(APIView):
         return Response(status=204)
 
 
-class QuoteInputSerializer(serializers.Serializer):
+class RequirementsInputSerializer(serializers.Serializer):
+    """What the pool must offer; every field optional (missing, null or "": no requirement).
+    Read by the matchmaker's own parser, so the API and the buy page refuse the same values in
+    the same words."""
+
+    cores = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_CORES,
+        help_text="CPU cores per worker, at least.",
+    )
+    memory_mb = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_MEMORY_MB,
+        help_text="Memory per worker in MiB, at least.",
+    )
+    region = serializers.ChoiceField(
+        choices=matching.REGIONS,
+        required=False,
+        allow_blank=True,
+        help_text="Where the pool's workers are.",
+    )
+    energy_class = serializers.ChoiceField(
+        choices=ENERGY_CLASSES,
+        required=False,
+        allow_blank=True,
+        help_text="This energy class or better (A: all renewable, E: grid mix).",
+    )
+    max_price = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="The pool's price at most, ECT per task, as a decimal string such as 0.3.",
+    )
+    trust = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        help_text="The trust the pool must be able to give (default: the request's trust).",
+    )
+    deadline_minutes = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_DEADLINE_MINUTES,
+        help_text="The pool's median time from deal to finished task, at most, in minutes "
+        "(a pool without finished tasks has none: it does not fit).",
+    )
+    expression = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=MAX_CHARS,
+        help_text="A ClassAd expression over the pool's ad (TARGET: Name, Region, EnergyClass, "
+        "Cores, Memory, Workers, Price, Trust, Reliability, MedianSeconds...; MY: the request's "
+        'ad), such as TARGET.Workers >= 3 && TARGET.Region != "us-east".',
+    )
+
+    class Meta:
+        ref_name = "RequirementsInput"
+
+    def to_internal_value(self, data: Any) -> Requirements:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError(
+                'Send the requirements as an object, such as {"region": "eu-west"}.'
+            )
+        unknown = sorted(str(key) for key in data if key not in self.fields)
+        if unknown:
+            name = unknown[0]
+            known = ", ".join(self.fields)
+            raise serializers.ValidationError(
+                {name: f"There is no requirement {name!r}: use {known}."}
+            )
+        try:
+            return parse_requirements(data, regions=matching.REGIONS)
+        except RequirementsRefused as refused:
+            raise serializers.ValidationError({refused.field: str(refused)}) from None
+
+
+class WeightsInputSerializer(serializers.Serializer):
+    """How much each criterion counts: numbers of 0 or more, at least one above 0; only their
+    ratios count. A missing criterion counts 0."""
+
+    price = serializers.FloatField(required=False, min_value=0, help_text="Cheaper is better.")
+    speed = serializers.FloatField(
+        required=False, min_value=0, help_text="A shorter median time to finish is better."
+    )
+    trust = serializers.FloatField(required=False, min_value=0, help_text="More trust is better.")
+    reliability = serializers.FloatField(
+        required=False, min_value=0, help_text="A larger share of tasks finalized is better."
+    )
+    energy = serializers.FloatField(
+        required=False, min_value=0, help_text="A greener energy class is better."
+    )
+
+    class Meta:
+        ref_name = "WeightsInput"
+
+
+class PreferencesInputSerializer(serializers.Serializer):
+    """How the pools that fit are ranked: a preset, or your weights (not both). Neither: the
+    cheapest first."""
+
+    preset = serializers.ChoiceField(
+        choices=list(PRESETS),
+        required=False,
+        help_text="cheapest, fastest, most_trusted, greenest or balanced.",
+    )
+    weights = WeightsInputSerializer(required=False)
+
+    class Meta:
+        ref_name = "PreferencesInput"
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError(
+                'Send the preferences as an object: {"preset": "fastest"} or {"weights": '
+                '{"price": 1, "speed": 2}}.'
+            )
+        unknown = sorted(str(key) for key in data if key not in self.fields)
+        if unknown:
+            raise serializers.ValidationError(
+                {unknown[0]: f"There is no preference {unknown[0]!r}: give a preset or weights."}
+            )
+        if "preset" in data and "weights" in data:
+            raise serializers.ValidationError(
+                "Give a preset or weights, not both: a preset is a set of weights."
+            )
+        if "weights" in data:
+            weights = data["weights"]
+            if not isinstance(weights, dict):
+                raise serializers.ValidationError(
+                    {"weights": 'Send the weights as an object, such as {"price": 1}.'}
+                )
+            try:
+                return {"preset": "", "weights": Weights.parse(weights)}
+            except WeightsRefused as refused:
+                at_fault = {refused.field: str(refused)} if refused.field else str(refused)
+                raise serializers.ValidationError({"weights": at_fault}) from None
+        preset = data.get("preset") or DEFAULT_PRESET
+        if not isinstance(preset, str) or preset not in PRESETS:
+            raise serializers.ValidationError(
+                {
+                    "preset": f"There is no preset {str(preset)[:40]!r}: choose one of "
+                    f"{', '.join(PRESETS)}, or give weights."
+                }
+            )
+        return {"preset": preset, "weights": PRESETS[preset]}
+
+
+class MarketAskInputSerializer(serializers.Serializer):
+    """A request as the market sees it: what to run, and what pools must offer."""
+
     requester = AddressField()
     app = AddressField(checksummed=True)
     dataset = AddressField(checksummed=True, required=False, allow_blank=True)
@@ -627,12 +792,18 @@ class QuoteInputSerializer(serializers.Serializer):
         },
     )
     volume = serializers.IntegerField(min_value=1, max_value=10_000, default=1)
-    args = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
-    # Plain text, not URLField: input_file_urls says which rule a worker's download breaks.
-    input_files = serializers.ListField(
-        child=serializers.CharField(max_length=2000), required=False, default=list, max_length=20
-    )
     beneficiary = AddressField(checksummed=True, required=False, allow_blank=True)
+    requirements = RequirementsInputSerializer(
+        required=False, allow_null=True, help_text="What the pool must offer (none: anything)."
+    )
+    preferences = PreferencesInputSerializer(
+        required=False,
+        allow_null=True,
+        help_text="How to rank the pools that fit (none: the cheapest first).",
+    )
+
+    class Meta:
+        ref_name = "MarketAskInput"
 
     def validate_category(self, value: int) -> int:
         names = selectors.category_names(chain_id=settings.CHAIN_ID)
@@ -642,6 +813,95 @@ class QuoteInputSerializer(serializers.Serializer):
                 f"The Hub has no such category: choose one of {known}."
             )
         return value
+
+
+class QuoteInputSerializer(MarketAskInputSerializer):
+    args = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    # Plain text, not URLField: input_file_urls says which rule a worker's download breaks.
+    input_files = serializers.ListField(
+        child=serializers.CharField(max_length=2000), required=False, default=list, max_length=20
+    )
+
+    class Meta:
+        ref_name = "QuoteInput"
+
+
+class RuledOutOutputSerializer(serializers.Serializer):
+    condition = serializers.CharField(
+        help_text="Which: region, energy_class, cores, memory_mb, max_price, trust, "
+        'deadline_minutes, app (what the app requires), expression, "offer" (no open offer '
+        'that takes the request) or "pool" (the pools\' own requirements).'
+    )
+    words = serializers.CharField(help_text="As the sentence says it.")
+    count = serializers.IntegerField(help_text="Pools that fail it (a pool may fail several).")
+    first = serializers.IntegerField(
+        help_text="Pools for which it is the first that fails: these add up over conditions."
+    )
+
+
+class RefusalOutputSerializer(serializers.Serializer):
+    pool = serializers.CharField(help_text="The pool's address.")
+    name = serializers.CharField()
+    condition = serializers.CharField(help_text="The part of its own Requirements that fails.")
+
+
+class SuggestionOutputSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="The requirement to change (a requirements key).")
+    value = serializers.JSONField(
+        help_text="Its new value (null: drop it); send it back in requirements as it is."
+    )
+    words = serializers.CharField(help_text='Such as "raise max price to 0.3 ECT: 3 more pools".')
+    pools = serializers.IntegerField(help_text="How many more pools it lets in.")
+    names = serializers.ListField(child=serializers.CharField(), help_text="The first few.")
+
+
+class RankedOutputSerializer(serializers.Serializer):
+    position = serializers.IntegerField(help_text="1 for the best.")
+    pool = serializers.CharField(help_text="The pool's address.")
+    name = serializers.CharField()
+    score = serializers.FloatField(help_text="TOPSIS closeness by your weights, 0 to 1.")
+    price = serializers.FloatField(help_text="ECT per task.")
+    median_seconds = serializers.FloatField(allow_null=True, help_text="null: no data yet.")
+    trust = serializers.FloatField(allow_null=True, help_text="null: no data yet.")
+    reliability = serializers.FloatField(
+        allow_null=True, help_text="Share of tasks finalized, 0 to 1; null: no data yet."
+    )
+    energy_class = serializers.CharField(allow_null=True, help_text="A to E; null: not stated.")
+    missing = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Criteria it has no data for while others do (counted as the worst).",
+    )
+    pareto = serializers.BooleanField(help_text="On the price/speed line of best trade-offs.")
+    offer = serializers.CharField(help_text="The digest of its book offer that prices it.")
+
+
+class MarketOutputSerializer(serializers.Serializer):
+    """Why pools do not fit the request, the changes that would let some in, and the ones
+    that fit ranked by your preferences (the quote takes the first)."""
+
+    requirements = serializers.DictField(help_text="The requirements as matched.")
+    preset = serializers.CharField(help_text='The preset used ("": your weights).')
+    weights = serializers.DictField(
+        child=serializers.FloatField(), help_text="The weights used, normalized."
+    )
+    sentence = serializers.CharField(
+        help_text='Such as "Of 12 pools, 7 are outside eu-west; 1 can run it: Lyon Edge Alpha."'
+    )
+    pools = serializers.IntegerField(help_text="Pools with an open offer.")
+    fitting = serializers.IntegerField(help_text="Pools that fit.")
+    ruled_out = RuledOutOutputSerializer(many=True)
+    refusals = RefusalOutputSerializer(
+        many=True, help_text="Pools that refuse the request by their own Requirements."
+    )
+    suggestions = SuggestionOutputSerializer(many=True)
+    ranking = RankedOutputSerializer(many=True, help_text="The first ten that fit, best first.")
+    reason = serializers.CharField(help_text='Why the first is first ("" when none fits).')
+    without_data = serializers.ListField(
+        child=serializers.CharField(), help_text="Criteria no pool has data for: left out."
+    )
+
+    class Meta:
+        ref_name = "Market"
 
 
 class QuoteOutputSerializer(serializers.Serializer):
@@ -667,11 +927,35 @@ class QuoteOutputSerializer(serializers.Serializer):
     wallet = serializers.CharField()
     deposit_needed = serializers.CharField()
     deposit_needed_units = serializers.CharField()
+    market = MarketOutputSerializer(
+        allow_null=True,
+        help_text="The pools as your request sees them: the pool offer is the ranking's first.",
+    )
+
+
+def _wanted(request: Request, data: dict[str, Any]) -> selectors.Wanted:
+    """The request `data` describes (MarketAskInputSerializer's), from one of the caller's
+    wallets (Forbidden otherwise)."""
+    return selectors.Wanted(
+        app=data["app"],
+        dataset=data.get("dataset", ""),
+        workerpool=data.get("workerpool", ""),
+        category=data["category"],
+        trust=data["trust"],
+        volume=data["volume"],
+        requester=_buyer(request, data["requester"]),
+    )
+
+
+def _preferences(data: dict[str, Any]) -> dict[str, Any]:
+    return data.get("preferences") or {"preset": DEFAULT_PRESET, "weights": PRESETS[DEFAULT_PRESET]}
 
 
 class PurchaseQuoteApi(APIView):
-    """Find the cheapest sell orders for what you want and check every matchOrders rule;
-    gives the request order to sign, or every reason it cannot be bought, in words."""
+    """Find the sell orders for what you want: the cheapest app and dataset offers and the
+    pool offer that fits your requirements (and the pool's own) and ranks first by your
+    preferences; check every matchOrders rule; give the request order to sign, or every
+    reason it cannot be bought, in words, with the market your request sees."""
 
     permission_classes = [IsAuthenticated]
 
@@ -679,25 +963,27 @@ class PurchaseQuoteApi(APIView):
         request=QuoteInputSerializer,
         responses={
             200: QuoteOutputSerializer,
-            **error_responses(_403=_NOT_YOUR_WALLET, _503=_BOOK_CLOSED),
+            **error_responses(
+                _400="A field is refused (a requirement or a preference too): field names it, "
+                "such as requirements.expression or preferences.weights.price.",
+                _403=_NOT_YOUR_WALLET,
+                _503=_BOOK_CLOSED,
+            ),
         },
     )
     def post(self, request: Request) -> Response:
         data = _valid(QuoteInputSerializer, request.data)
         input_file_urls(data["input_files"], site_url=request.build_absolute_uri("/"))
-        buyer = _buyer(request, data["requester"])
-        wanted = selectors.Wanted(
-            app=data["app"],
-            dataset=data.get("dataset", ""),
-            workerpool=data.get("workerpool", ""),
-            category=data["category"],
-            trust=data["trust"],
-            volume=data["volume"],
-            requester=buyer,
-        )
+        wanted = _wanted(request, data)
+        preferences = _preferences(data)
         params = purchases.default_params(args=data["args"], input_files=data["input_files"])
         quote = purchases.purchase_quote(
-            wanted=wanted, params=params, beneficiary=data.get("beneficiary", "")
+            wanted=wanted,
+            params=params,
+            beneficiary=data.get("beneficiary", ""),
+            requirements=data.get("requirements") or Requirements(),
+            weights=preferences["weights"],
+            preset=preferences["preset"],
         )
         found = [quote.app_order, quote.dataset_order, quote.workerpool_order]
         serialized = iter(_serialize([o for o in found if o is not None]))
@@ -721,8 +1007,43 @@ class PurchaseQuoteApi(APIView):
                 "wallet": _ect(quote.wallet),
                 "deposit_needed": _ect(quote.deposit_needed),
                 "deposit_needed_units": str(quote.deposit_needed),
+                "market": matching.market_summary(quote.market) if quote.market else None,
             }
         )
+
+
+class MarketExplainApi(APIView):
+    """What the market has for a request, before any quote: why pools do not fit your
+    requirements (per condition, and the pools that refuse it by their own Requirements), the
+    smallest changes that would let some in, and the pools that fit ranked by your
+    preferences, as the quote will choose. Reads the book only (no escrow, no chain); each
+    request is kept as demand that pool operators see."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=MarketAskInputSerializer,
+        responses={
+            200: MarketOutputSerializer,
+            **error_responses(
+                _400="A field is refused: field names it, such as requirements.expression or "
+                "preferences.weights.price.",
+                _403=_NOT_YOUR_WALLET,
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(MarketAskInputSerializer, request.data)
+        preferences = _preferences(data)
+        market = purchases.purchase_market(
+            wanted=_wanted(request, data),
+            requirements=data.get("requirements") or Requirements(),
+            weights=preferences["weights"],
+            preset=preferences["preset"],
+            beneficiary=data.get("beneficiary", ""),
+        )
+        matching.demand_record(market)
+        return Response(matching.market_summary(market))
 
 
 class PurchaseMatchApi(APIView):

@@ -140,7 +140,7 @@ def _ad(
         return ad
     trusted = [offer for offer in fitting if offer.trust >= context.wanted.trust]
     offer = (trusted or fitting)[0]  # offers come cheapest first
-    trust = int(offer.trust)
+    trust = max(int(offer.trust), 1)  # the Hub reads trust 0 as 1: one worker's word
     if reach is not None:
         trust = min(trust, reach)
     attributes.update(

@@ -33,7 +33,7 @@ from marketplace.chain.orders import (
     typed_data,
 )
 from marketplace.indexer.models import Category, OrderKind
-from marketplace.matchmaking.choice import PRESETS, Weights
+from marketplace.matchmaking.choice import DEFAULT_PRESET, PRESETS, Weights
 from marketplace.matchmaking.explain import NO_OFFER
 from marketplace.matchmaking.requirements import Requirements
 from marketplace.orders import matching, selectors
@@ -383,7 +383,6 @@ def _not_found(wanted: selectors.Wanted, what: str) -> Failure:
 
 # Pool offers weighed for the words of why none fits (the cheapest first).
 POOL_CANDIDATES = 10
-DEFAULT_PRESET = "cheapest"
 
 
 def trust_out_of_reach(
@@ -471,6 +470,44 @@ def _nothing_matches(market: matching.Market) -> Failure:
     return Failure("NothingMatches", said)
 
 
+def _sell_orders(wanted: selectors.Wanted) -> tuple[BookOrder | None, BookOrder | None, bytes]:
+    """The cheapest app and dataset offers for `wanted`, and the tag a pool must offer (the
+    request's, the app's and the dataset's together)."""
+    chain_id = settings.CHAIN_ID
+    app_order = selectors.best_app_order(chain_id=chain_id, wanted=wanted)
+    dataset_order = selectors.best_dataset_order(chain_id=chain_id, wanted=wanted)
+    required = tag_union(
+        wanted.tag,
+        bytes.fromhex(app_order.tag[2:]) if app_order else bytes(32),
+        bytes.fromhex(dataset_order.tag[2:]) if dataset_order else bytes(32),
+    )
+    return app_order, dataset_order, required
+
+
+def purchase_market(
+    *,
+    wanted: selectors.Wanted,
+    requirements: Requirements,
+    weights: Weights,
+    preset: str,
+    beneficiary: str = "",
+) -> matching.Market:
+    """The market `wanted` sees, exactly as its quote (purchase_quote) chooses in it: the app's
+    and dataset's cheapest offers restrict the pools and add their tags, then every pool is
+    matched, explained and ranked. Reads the book only: no chain, no escrow."""
+    app_order, dataset_order, required = _sell_orders(wanted)
+    return matching.market_for(
+        wanted=wanted,
+        requirements=requirements,
+        weights=weights,
+        preset=preset,
+        required_tag=required,
+        app_order=app_order,
+        dataset_order=dataset_order,
+        beneficiary=beneficiary,
+    )
+
+
 def purchase_quote(
     *,
     wanted: selectors.Wanted,
@@ -495,13 +532,7 @@ def purchase_quote(
     )
     domain = book_domain()
     chain_id = domain.chain_id
-    app_order = selectors.best_app_order(chain_id=chain_id, wanted=wanted)
-    dataset_order = selectors.best_dataset_order(chain_id=chain_id, wanted=wanted)
-    required = tag_union(
-        wanted.tag,
-        bytes.fromhex(app_order.tag[2:]) if app_order else bytes(32),
-        bytes.fromhex(dataset_order.tag[2:]) if dataset_order else bytes(32),
-    )
+    app_order, dataset_order, required = _sell_orders(wanted)
     buyers = [wanted.requester, beneficiary or wanted.requester]
     market = matching.market_for(
         wanted=wanted,

@@ -48,7 +48,7 @@ from marketplace.chain.orders import (
 )
 from marketplace.chain.selectors import current_hub
 from marketplace.indexer.models import Category, Deal, IndexerState, OrderKind
-from marketplace.matchmaking.choice import PRESETS, Weights, WeightsRefused
+from marketplace.matchmaking.choice import DEFAULT_PRESET, PRESETS, Weights, WeightsRefused
 from marketplace.matchmaking.requirements import (
     Requirements,
     RequirementsRefused,
@@ -80,7 +80,6 @@ if TYPE_CHECKING:
 
 DEFAULT_EXPIRY = datetime.timedelta(days=7)
 MAX_EXPIRY = datetime.timedelta(days=30)
-DEFAULT_PRESET = "cheapest"
 EXPIRED = (
     "Expired: no offer fitted it before its expiry, and it left the book. It is still valid on "
     "chain until closed there."

@@ -23,7 +23,7 @@ from marketplace.catalogue.forms import PriceField
 from marketplace.chain.amounts import ECT_DECIMALS, from_units
 from marketplace.chain.orders import checksummed
 from marketplace.fields import AddressFormField
-from marketplace.matchmaking.choice import PRESET_LABELS
+from marketplace.matchmaking.choice import DEFAULT_PRESET, PRESET_LABELS
 from marketplace.matchmaking.requirements import ENERGY_CLASSES
 from marketplace.notfound import NotFound
 from marketplace.orders import matching, purchases, selectors, standing
@@ -92,7 +92,7 @@ class StandingForm(forms.Form):
     )
     deadline_minutes = forms.IntegerField(required=False, min_value=1, label="Deadline (minutes)")
     preset = forms.ChoiceField(
-        choices=list(PRESET_LABELS.items()), initial=standing.DEFAULT_PRESET, label="Best offer is"
+        choices=list(PRESET_LABELS.items()), initial=DEFAULT_PRESET, label="Best offer is"
     )
     expires_days = forms.IntegerField(
         min_value=1,

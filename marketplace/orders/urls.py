@@ -14,6 +14,7 @@ from marketplace.orders.standing_views import (
 
 urlpatterns = [
     path("apps/<slug:slug>/buy/", views.app_buy, name="app_buy"),
+    path("apps/<slug:slug>/market/", views.app_market, name="app_market"),
     path("pools/<slug:slug>/buy/", views.pool_buy, name="pool_buy"),
     path("requests/", standing_list, name="standing_list"),
     path("requests/new/", standing_new, name="standing_new"),

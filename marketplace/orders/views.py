@@ -10,13 +10,17 @@ URLconf in every process."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.text import get_valid_filename
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
@@ -35,9 +39,11 @@ from marketplace.chain.selectors import current_hub
 from marketplace.downloads import download
 from marketplace.errors import Forbidden, form_error
 from marketplace.indexer.models import Category
+from marketplace.matchmaking.choice import PRESET_LABELS
+from marketplace.matchmaking.explain import NO_OFFER, POOL_REFUSES
 from marketplace.notfound import NotFound
-from marketplace.orders import selectors
-from marketplace.orders.forms import SellForm
+from marketplace.orders import matching, purchases, selectors
+from marketplace.orders.forms import WEIGHT_FIELDS, MarketForm, SellForm
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.parsing import TRUST_MAX
 from marketplace.parsers import LimitedJSONParser
@@ -279,14 +285,23 @@ def input_file(request: HttpRequest, token: str, name: str) -> FileResponse:
     return response
 
 
+# The query string's keys that are no part of a request (a file input's names; the pool a
+# pool's page sends its buyers here with, carried as "workerpool" from then on).
+_NOT_ASKED = ("inputs", "pool")
+
+
 @login_required
 @require_GET
 def app_buy(request: HttpRequest, slug: str) -> HttpResponse:
     """The buy page of an app: the wallet flow runs in wallet.js against the orders API.
     Nothing is preselected that cannot work: an app that needs a dataset is offered its
-    datasets only (the one of its cheapest run chosen, as its card shows), never "No dataset"."""
+    datasets only (the one of its cheapest run chosen, as its card shows), never "No dataset".
+    The form reads its values from the query string (a suggestion's link, or the form sent
+    without JavaScript), and the market panel shows what the request finds before any
+    signature; the form asks the panel (app_market) again as it changes."""
     listing = _listing(request, Market.APP, slug)
     app = listing.app
+    asked = request.GET
     datasets = list(
         Listing.objects.filter(dataset__allowed_apps=app, is_public=True)
         .exclude(chain_address="")
@@ -300,16 +315,16 @@ def app_buy(request: HttpRequest, slug: str) -> HttpResponse:
         cheapest = run.dataset.pk if run is not None and run.dataset is not None else None
         chosen = next((d for d in datasets if d.pk == cheapest), datasets[0])
     # A dataset's page sends its buyers here with it (?dataset=its address): it is chosen.
-    asked = request.GET.get("dataset", "")
-    chosen = next((d for d in datasets if asked and d.chain_address == asked), chosen)
+    dataset = asked.get("dataset", "")
+    chosen = next((d for d in datasets if dataset and d.chain_address == dataset), chosen)
     pools = list(
         Listing.objects.filter(kind=Market.POOL, is_public=True)
         .exclude(chain_address="")
         .order_by("name")
     )
     # So does a pool's (?pool=its address), through the choice of an app (pool_buy).
-    asked = request.GET.get("pool", "")
-    chosen_pool = next((p for p in pools if asked and p.chain_address == asked), None)
+    pool = asked.get("workerpool") or asked.get("pool", "")
+    chosen_pool = next((p for p in pools if pool and p.chain_address == pool), None)
     wallets = list(request.user.wallets.all())
     # Only categories a pool sells (to anyone, or to one of the buyer's wallets) are offered;
     # with a pool chosen, only that pool's.
@@ -326,6 +341,22 @@ def app_buy(request: HttpRequest, slug: str) -> HttpResponse:
         for category in Category.objects.filter(chain_id=settings.CHAIN_ID).order_by("catid")
         if category.catid in sold
     ]
+    # The category asked for is selected; otherwise the first one, as the browser shows it.
+    asked_category = next((c for c in categories if str(c.catid) == asked.get("category")), None)
+    chosen_category = asked_category or (categories[0] if categories else None)
+    requester = next(
+        (w for w in wallets if w.address.lower() == asked.get("requester", "").lower()),
+        wallets[0] if wallets else None,
+    )
+    values = {key: asked.get(key, "") for key in asked if key not in _NOT_ASKED}
+    values.update(
+        dataset=chosen.chain_address if chosen else "",
+        workerpool=chosen_pool.chain_address if chosen_pool else "",
+        category=str(chosen_category.catid) if chosen_category else "",
+        trust=asked.get("trust") or str(selectors.DEFAULT_TRUST),
+        volume=asked.get("volume") or "1",
+        requester=requester.address if requester else "",
+    )
     context = {
         "listing": listing,
         "datasets": datasets,
@@ -333,16 +364,159 @@ def app_buy(request: HttpRequest, slug: str) -> HttpResponse:
         "pools": pools,
         "chosen_pool": chosen_pool,
         "categories": categories,
+        "asked_category": asked_category,
         "wallets": wallets,
+        "requester": requester,
+        "trust": values["trust"],
+        "volume": values["volume"],
         "default_trust": selectors.DEFAULT_TRUST,
         "trust_max": TRUST_MAX,
-        "default_args": app.default_args,
+        "args": asked.get("args", app.default_args),
         "needs_dataset": app.needs_dataset,
         "command_line": task_command_line(
-            app.default_args, dataset_file=chosen.dataset.task_file_name if chosen else None
+            asked.get("args", app.default_args),
+            dataset_file=chosen.dataset.task_file_name if chosen else None,
         ),
     }
+    if listing.chain_address:
+        # A request sent (the form without JavaScript, a suggestion's link) is demand; the page
+        # as first opened is not.
+        context.update(
+            _market_panel(
+                request, listing, values, record="category" in asked, offered=bool(categories)
+            )
+        )
     return render(request, "orders/buy.html", context)
+
+
+@login_required
+@require_safe
+def app_market(request: HttpRequest, slug: str) -> HttpResponse:
+    """The market panel of an app's buy page for the request its form describes (GET, the
+    form's fields): why pools do not fit, the changes that would let some in, and the fitting
+    ones ranked, as the quote will choose. Each ask is kept as demand for pool operators to
+    see (not a HEAD: it writes nothing)."""
+    listing = _listing(request, Market.APP, slug)
+    if not listing.chain_address:
+        raise NotFound("This app is not registered on chain yet: nothing can be bought of it.")
+    values = {key: request.GET.get(key, "") for key in request.GET if key not in _NOT_ASKED}
+    context = {
+        "listing": listing,
+        **_market_panel(request, listing, values, record=request.method == "GET", offered=True),
+    }
+    return render(request, "orders/_market.html", context)
+
+
+def _condition(key: str, market: matching.Market) -> str:
+    """How the panel names a condition the request puts on pools (`key`: the explanation's)."""
+    r = market.requirements
+    # Each worded only when asked for: a requirement not given is None.
+    words = {
+        NO_OFFER: lambda: "An open offer that takes this request",
+        POOL_REFUSES: lambda: "The pool's own requirements",
+        "region": lambda: f"Region {r.region}",
+        "energy_class": lambda: f"Energy class {r.energy_class} or better",
+        "cores": lambda: f"At least {r.cores} cores per worker",
+        "memory_mb": lambda: f"At least {r.memory_mb} MiB of memory per worker",
+        "max_price": lambda: f"At most {r.max_price} ECT per task",
+        "trust": lambda: f"Trust {r.trust}",
+        "deadline_minutes": lambda: f"Done within {r.deadline_minutes} minutes (median)",
+        "app": lambda: f"What the app requires: {market.app_requirement}",
+        "expression": lambda: f"Your expression: {r.expression}",
+    }
+    return words[key]() if key in words else key
+
+
+def _plain(value: float) -> str:
+    """A number as people write it: no exponent, no trailing zeros."""
+    return format(Decimal(f"{value:.6g}").normalize(), "f")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 90:
+        return f"{_plain(round(seconds, 1))} s"
+    if seconds < 90 * 60:
+        return f"{_plain(round(seconds / 60, 1))} min"
+    return f"{_plain(round(seconds / 3600, 1))} h"
+
+
+def _changed(values: dict[str, str], field: str, value: object) -> str:
+    """The query string of the request with `field` set to `value` (None: cleared)."""
+    query = QueryDict(mutable=True)
+    query.update({key: text for key, text in values.items() if key != field and text != ""})
+    if value is not None:
+        query[field] = str(value)
+    return query.urlencode()
+
+
+def _market_panel(
+    request: HttpRequest,
+    listing: Listing,
+    values: dict[str, str],
+    *,
+    record: bool,
+    offered: bool,
+) -> dict[str, Any]:
+    """The market panel's context for the request `values` describe (the MarketForm's
+    fields, as strings): the form (its errors), and when it is valid the market, its summary
+    (as the API gives it) and what the panel shows of it. `offered`: some pool sells a
+    category (else the panel says so and asks nothing)."""
+    form = MarketForm(values, wallets=[wallet.address for wallet in request.user.wallets.all()])
+    context: dict[str, Any] = {
+        "market_form": form,
+        "weight_fields": [form[name] for name in WEIGHT_FIELDS],
+        "market": None,
+        "offered": offered,
+    }
+    if not offered or not form.is_valid():
+        return context
+    market = purchases.purchase_market(
+        wanted=form.wanted(app=listing.chain_address),
+        requirements=form.requirements,
+        weights=form.weights,
+        preset=form.preset_name,
+    )
+    if record:
+        matching.demand_record(market)
+    summary = matching.market_summary(market)
+    buy_url = reverse("app_buy", args=[listing.slug])
+    ranking = [
+        {
+            **row,
+            "price_text": _plain(row["price"]),
+            "time_text": _duration(row["median_seconds"]),
+            "trust_text": "" if row["trust"] is None else _plain(row["trust"]),
+            "reliability_text": (
+                "" if row["reliability"] is None else f"{_plain(row['reliability'] * 100)} %"
+            ),
+            "score_text": f"{row['score']:.2f}",
+        }
+        for row in summary["ranking"]
+    ]
+    context.update(
+        market=market,
+        summary=summary,
+        preset_label=PRESET_LABELS.get(market.preset, "your weights").lower(),
+        ranking=ranking,
+        ruled_out=[
+            {**item, "condition_text": _condition(item["condition"], market)}
+            for item in summary["ruled_out"]
+        ],
+        suggestions=[
+            {
+                **suggestion,
+                "href": f"{buy_url}?{_changed(values, suggestion['field'], suggestion['value'])}",
+                "value_text": "" if suggestion["value"] is None else str(suggestion["value"]),
+            }
+            for suggestion in summary["suggestions"]
+        ],
+        # pareto_svg escapes every name it writes (they come from strangers) and uses no style
+        # or script: the template marks it safe.
+        chart=market.chart(),
+    )
+    return context
 
 
 @login_required

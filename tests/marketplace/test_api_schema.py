@@ -739,6 +739,24 @@ CASES: list[Case] = [
         ),
     ),
     *cases(
+        "POST /api/v1/market/explain/",
+        _200=lambda w: w.session.post(
+            "/api/v1/market/explain/",
+            w.quote_body(requirements={"region": "eu-west"}, preferences={"preset": "fastest"}),
+            "json",
+        ),
+        _400=lambda w: w.session.post(
+            "/api/v1/market/explain/",
+            w.quote_body(requirements={"expression": "TARGET.Cores >="}),
+            "json",
+        ),
+        _401=lambda w: w.anonymous.post("/api/v1/market/explain/", w.quote_body(), "json"),
+        _403=lambda w: w.session.post(
+            "/api/v1/market/explain/", w.quote_body(requester=w.market.app), "json"
+        ),
+        _415=lambda w: text(w.session, "/api/v1/market/explain/"),
+    ),
+    *cases(
         "POST /api/v1/orders/match/",
         _200=lambda w: w.session.post("/api/v1/orders/match/", w.match_body(), "json"),
         _400=lambda w: w.session.post(

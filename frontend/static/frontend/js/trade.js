@@ -10,7 +10,10 @@
  *   data-trade-sell      a form (action: the sell URL; data-wallet: the owner's wallet)
  *   data-trade-unpublish="<digest>" buttons, data-trade-unpublished box with data-trade-close
  *   data-trade-buy       the buy form (data-app, data-quote-url, data-match-url, data-inputs-url),
- *                        and its data-trade-quote-panel
+ *                        and its data-trade-quote-panel; htmx asks its market panel
+ *                        (data-market-panel) again as it changes
+ *   data-market-suggestion (data-field, data-value) a link of the market panel: here it sets
+ *                        that field of the buy form instead of opening the page again
  *   data-offers-live     a visitor's offers panel, which htmx reads again (hx-trigger): not
  *                        while its tab is hidden
  * Each tool shows its steps in [data-trade-status] (role=status) and its errors in
@@ -292,6 +295,81 @@
     box.textContent = ["app"].concat(words).join(" ");
   }
 
+  /* The buyer's requirements and preferences, as the quote API reads them: blank fields are
+   * left out (no requirement); whole numbers are sent as numbers, anything else as typed, so
+   * that the server says what is wrong with it. */
+  var REQUIREMENTS = ["cores", "memory_mb", "region", "energy_class", "max_price", "deadline_minutes", "expression"];
+  var CRITERIA = ["price", "speed", "trust", "reliability", "energy"];
+
+  function typed(value) {
+    return /^[0-9]+(\.[0-9]+)?$/.test(value) && !/^0[0-9]/.test(value) ? Number(value) : value;
+  }
+
+  function requirements(form) {
+    var asked = {};
+    REQUIREMENTS.forEach(function (name) {
+      var control = field(form, name);
+      var value = control ? control.value.trim() : "";
+      if (value) asked[name] = name === "max_price" || name === "expression" ? value : typed(value);
+    });
+    return asked;
+  }
+
+  function preferences(form) {
+    var preset = field(form, "preset");
+    if (!preset || preset.value !== "custom") return { preset: (preset && preset.value) || "cheapest" };
+    var weights = {};
+    CRITERIA.forEach(function (name) {
+      var value = field(form, "weight_" + name).value.trim();
+      if (value) weights[name] = typed(value);
+    });
+    return { weights: weights };
+  }
+
+  /* A request nothing fits: the failure says why; under it, each change that would let pools
+   * in, as a button that makes it in the form (the market panel and the quote follow). */
+  function offerChanges(list, answer) {
+    var nothing = answer.failures.some(function (f) { return f.check === "NothingMatches"; });
+    if (!nothing || !answer.market || !answer.market.suggestions.length) return;
+    var item = document.createElement("li");
+    item.className = "market-changes";
+    item.appendChild(document.createTextNode("Change your request: "));
+    answer.market.suggestions.forEach(function (suggestion) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn btn-small btn-ghost";
+      button.dataset.marketSuggestion = "";
+      button.dataset.field = suggestion.field;
+      button.dataset.value = suggestion.value === null ? "" : String(suggestion.value);
+      button.textContent = suggestion.words.charAt(0).toUpperCase() + suggestion.words.slice(1);
+      item.appendChild(button);
+    });
+    list.appendChild(item);
+  }
+
+  /* A suggestion sets its field; the change event asks the market panel again (htmx) and
+   * marks the quote as out of date. */
+  function applySuggestion(form, control) {
+    var target = field(form, control.dataset.field);
+    if (!target) return false;
+    var details = target.closest("details"); // the advanced expression: shown when changed
+    if (details) details.open = true;
+    target.value = control.dataset.value;
+    target.dispatchEvent(new Event("change", { bubbles: true }));
+    target.focus();
+    return true;
+  }
+
+  /* The quote shown is for the request as it was: once the form changes, it cannot be bought
+   * until it is found again. */
+  function staleQuote() {
+    var panel = document.querySelector("[data-trade-quote-panel]");
+    if (!panel || panel.hidden || !quotes.get(panel)) return;
+    quotes.delete(panel);
+    panel.querySelector("[data-trade-buy-button]").disabled = true;
+    say(panel, "Your request changed: click Find offers again to see its price.");
+  }
+
   async function quote(form) {
     var w = wallet();
     var panel = document.querySelector("[data-trade-quote-panel]");
@@ -307,6 +385,8 @@
       volume: parseInt(field(form, "volume").value, 10) || 1,
       args: field(form, "args").value,
       input_files: inputs,
+      requirements: requirements(form),
+      preferences: preferences(form),
     });
     quotes.set(panel, { answer: answer, form: form });
     panel.hidden = false;
@@ -319,6 +399,7 @@
     setQuote(panel, "stake", answer.stake + " ECT free (wallet: " + answer.wallet + " ECT)");
     setQuote(panel, "deposit", answer.deposit_needed === "0" ? "nothing" : answer.deposit_needed + " ECT");
     fillList(panel.querySelector("[data-trade-failures]"), answer.failures);
+    offerChanges(panel.querySelector("[data-trade-failures]"), answer);
     fillList(panel.querySelector("[data-trade-warnings]"), answer.warnings);
     panel.querySelectorAll("[data-step]").forEach(function (item) {
       item.dataset.state = "";
@@ -390,6 +471,12 @@
   }
 
   document.addEventListener("click", function (event) {
+    var suggestion = event.target.closest && event.target.closest("[data-market-suggestion]");
+    var buyForm = document.querySelector("[data-trade-buy]");
+    if (suggestion && buyForm && applySuggestion(buyForm, suggestion)) {
+      event.preventDefault(); // the link opens the page with the change, for browsers without JS
+      return;
+    }
     var target = event.target.closest && event.target.closest(
       "[data-trade-register-button], [data-trade-unpublish], [data-trade-close], [data-trade-buy-button]"
     );
@@ -453,8 +540,19 @@
   }
 
   document.addEventListener("change", function (event) {
-    var form = event.target.closest && event.target.closest("[data-trade-buy]");
-    if (form && event.target.name === "workerpool") offerCategories(form);
+    // The ranking's controls belong to the buy form by their form attribute, outside it.
+    var form = event.target.form || (event.target.closest && event.target.closest("[data-trade-buy]"));
+    if (!form || !form.matches("[data-trade-buy]")) return;
+    if (event.target.name === "workerpool") offerCategories(form);
+    staleQuote();
+  });
+  // Typing a weight means ranking by one's own weights.
+  document.addEventListener("input", function (event) {
+    var form = event.target.form;
+    if (form && form.matches("[data-trade-buy]") && /^weight_/.test(event.target.name)) {
+      var preset = field(form, "preset");
+      if (preset && preset.value !== "custom") preset.value = "custom";
+    }
   });
   Array.prototype.forEach.call(document.querySelectorAll("[data-trade-buy]"), offerCategories);
 
