@@ -470,7 +470,7 @@ def _nothing_matches(market: matching.Market) -> Failure:
     return Failure("NothingMatches", said)
 
 
-def _sell_orders(wanted: selectors.Wanted) -> tuple[BookOrder | None, BookOrder | None, bytes]:
+def sell_orders_for(wanted: selectors.Wanted) -> tuple[BookOrder | None, BookOrder | None, bytes]:
     """The cheapest app and dataset offers for `wanted`, and the tag a pool must offer (the
     request's, the app's and the dataset's together)."""
     chain_id = settings.CHAIN_ID
@@ -495,7 +495,7 @@ def purchase_market(
     """The market `wanted` sees, exactly as its quote (purchase_quote) chooses in it: the app's
     and dataset's cheapest offers restrict the pools and add their tags, then every pool is
     matched, explained and ranked. Reads the book only: no chain, no escrow."""
-    app_order, dataset_order, required = _sell_orders(wanted)
+    app_order, dataset_order, required = sell_orders_for(wanted)
     return matching.market_for(
         wanted=wanted,
         requirements=requirements,
@@ -532,7 +532,7 @@ def purchase_quote(
     )
     domain = book_domain()
     chain_id = domain.chain_id
-    app_order, dataset_order, required = _sell_orders(wanted)
+    app_order, dataset_order, required = sell_orders_for(wanted)
     buyers = [wanted.requester, beneficiary or wanted.requester]
     market = matching.market_for(
         wanted=wanted,

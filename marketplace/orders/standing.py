@@ -43,7 +43,6 @@ from marketplace.chain.orders import (
     RequestOrder,
     hub_domain,
     order_digest,
-    tag_union,
     typed_data,
 )
 from marketplace.chain.selectors import current_hub
@@ -459,13 +458,7 @@ def standing_market(order: Order, *, consumed: int | None = None) -> StandingMar
         dataset_max=request.datasetmaxprice,
         workerpool_max=request.workerpoolmaxprice,
     )
-    app_order = selectors.best_app_order(chain_id=order.chain_id, wanted=wanted)
-    dataset_order = selectors.best_dataset_order(chain_id=order.chain_id, wanted=wanted)
-    required = tag_union(
-        request.tag,
-        bytes.fromhex(app_order.tag[2:]) if app_order else bytes(32),
-        bytes.fromhex(dataset_order.tag[2:]) if dataset_order else bytes(32),
-    )
+    app_order, dataset_order, required = purchases.sell_orders_for(wanted)
     preset, weights = _stored_weights(order)
     market = matching.market_for(
         wanted=wanted,
