@@ -146,18 +146,7 @@ def main() -> None:
         explanation = explain(ads, request=request, found=found)
         explanation.sentence  # noqa: B018 (the words are part of the work)
         explained = time.perf_counter()
-        options = [
-            choice.Option(
-                key=ad.key,
-                name=ad.name,
-                price=ad.get("Price"),
-                seconds=ad.get("MedianSeconds"),
-                trust=ad.get("Trust"),
-                reliability=ad.get("Reliability"),
-                energy=ad.get("EnergyClass"),
-            )
-            for ad in explanation.fitting
-        ]
+        options = [ad.option() for ad in explanation.fitting]
         choice.rank(options, weights)
         ranking.append(time.perf_counter() - explained)
         explaining.append(explained - began)

@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from marketplace.matchmaking import classads
+from marketplace.matchmaking import choice, classads
 
 # A pool's ad: one per pool and request, built from the pool's attributes, its record and the
 # offer of it that fits the request (the cheapest of the request's category).
@@ -89,6 +89,19 @@ class PoolAd:
                 self.attributes, Requirements=self.requirements or _TRUE, Rank=self.rank
             )
         return self._classad
+
+    def option(self) -> choice.Option:
+        """What the buyer's weights rank this pool by (its ad's price, time, trust,
+        reliability and energy class; None where it has none)."""
+        return choice.Option(
+            key=self.key,
+            name=self.name,
+            price=self.get("Price"),
+            seconds=self.get("MedianSeconds"),
+            trust=self.get("Trust"),
+            reliability=self.get("Reliability"),
+            energy=self.get("EnergyClass"),
+        )
 
     def part(self, names: frozenset[str]) -> Any:
         """An ad of only these attributes (lower-case names): enough to evaluate an expression

@@ -170,18 +170,6 @@ def request_attributes(*, wanted: selectors.Wanted, app_name: str, app_tags: lis
     }
 
 
-def _option(ad: PoolAd) -> choice.Option:
-    return choice.Option(
-        key=ad.key,
-        name=ad.name,
-        price=ad.get("Price"),
-        seconds=ad.get("MedianSeconds"),
-        trust=ad.get("Trust"),
-        reliability=ad.get("Reliability"),
-        energy=ad.get("EnergyClass"),
-    )
-
-
 def market_for(
     *,
     wanted: selectors.Wanted,
@@ -246,7 +234,7 @@ def market_for(
         app_name=app.name if app else "the app",
     )
     explanation = explain(ads, request=request, found=found)
-    ranking = choice.rank([_option(ad) for ad in explanation.fitting], weights)
+    ranking = choice.rank([ad.option() for ad in explanation.fitting], weights)
     return Market(
         requirements, weights, preset, explanation, ranking, request, found, app_requirement
     )

@@ -4,19 +4,18 @@ not fit, and the purchase taking the pool the buyer's requirements and weights c
 
 from __future__ import annotations
 
-import datetime
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from marketplace.chain.orders import AppOrder, WorkerpoolOrder
-from marketplace.indexer.models import Asset, Deal, Task, TaskStatus
+from marketplace.indexer.models import Asset, TaskStatus
 from marketplace.matchmaking.requirements import Requirements
 from marketplace.orders import matching, purchases, selectors
 from marketplace.orders.models import DemandSample
 from tests.chain_scaffold import ECT
 from tests.factories.catalogue import AppFactory, WorkerpoolFactory
+from tests.marketplace.indexer.test_selectors import deal_with_task
 from tests.marketplace.orders.test_purchases import publish
 from tests.pools.members import admit
 
@@ -120,44 +119,9 @@ def test_an_apps_requirement_is_carried_into_every_request_for_it(two_pools):
 
 
 def test_a_faster_pool_wins_when_the_buyer_weights_speed(two_pools):
-    now = timezone.now()
     for pool, seconds in ((two_pools.workerpool, 600), (two_pools.ohio, 30)):
-        for n in range(3):
-            dealid = f"0x{pool[2:10]}{n:056x}"
-            Deal.objects.create(
-                chain_id=31337,
-                block_number=1,
-                dealid=dealid,
-                tx_hash="0x" + "0" * 64,
-                app=two_pools.app,
-                workerpool=pool,
-                requester=two_pools.requester.address,
-                beneficiary=two_pools.requester.address,
-                payer=two_pools.requester.address,
-                app_owner=two_pools.app_owner.address,
-                workerpool_owner=two_pools.scheduler.address,
-                app_price=0,
-                dataset_price=0,
-                workerpool_price=0,
-                bot_first=0,
-                volume=1,
-                category=0,
-                trust=1,
-                tag="0x" + "0" * 64,
-                worker_stake=0,
-                scheduler_reward_ratio=1,
-                start_time=now - datetime.timedelta(seconds=seconds),
-                time_ref=1,
-            )
-            Task.objects.create(
-                chain_id=31337,
-                block_number=1,
-                taskid=dealid,
-                dealid=dealid,
-                workerpool=pool,
-                status=TaskStatus.COMPLETED,
-                finished_at=now,
-            )
+        for _ in range(3):
+            deal_with_task(pool=pool, seconds=seconds, status=TaskStatus.COMPLETED)
     cheapest = quote(two_pools)
     fastest = quote(two_pools, preset="fastest")
     assert cheapest.workerpool_order.asset == two_pools.workerpool
