@@ -451,6 +451,33 @@ def _changed(values: dict[str, str], field: str, value: object) -> str:
     return query.urlencode()
 
 
+# What a standing request's form takes from the buy form (orders.standing_views.StandingForm).
+_STANDING_FIELDS = (
+    "dataset",
+    "workerpool",
+    "category",
+    "trust",
+    "volume",
+    "args",
+    "requester",
+    "max_price",
+    "cores",
+    "memory_mb",
+    "region",
+    "energy_class",
+    "deadline_minutes",
+    "preset",
+)
+
+
+def _standing_href(listing: Listing, values: dict[str, str]) -> str:
+    """The new standing request's page, filled in with this request."""
+    query = QueryDict(mutable=True)
+    query["app"] = listing.chain_address
+    query.update({key: values[key] for key in _STANDING_FIELDS if values.get(key)})
+    return f"{reverse('standing_new')}?{query.urlencode()}"
+
+
 def _market_panel(
     request: HttpRequest,
     listing: Listing,
@@ -515,6 +542,7 @@ def _market_panel(
         # pareto_svg escapes every name it writes (they come from strangers) and uses no style
         # or script: the template marks it safe.
         chart=market.chart(),
+        standing_href=_standing_href(listing, values),
     )
     return context
 

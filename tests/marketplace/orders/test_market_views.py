@@ -284,3 +284,17 @@ def test_a_pool_that_refuses_the_request_by_its_own_requirements_is_named_with_w
 def test_the_panel_needs_a_signed_in_user(client, book):
     app, _ = book
     assert client.get(reverse("app_market", args=[app.slug]), {"category": "0"}).status_code == 302
+
+
+def test_a_request_nothing_fits_offers_to_wait_for_an_offer_with_the_request_filled_in(buyer, book):
+    app, _ = book
+    page = panel(buyer, app, region="eu-west", max_price="0.06", preset="greenest")
+    link = html.unescape(page.split("data-market-standing", 1)[0].rsplit('href="', 1)[1])
+    href = urlsplit(link.split('"', 1)[0])
+    assert href.path == reverse("standing_new")
+    query = parse_qs(href.query)
+    assert query["app"] == [APP] and query["region"] == ["eu-west"]
+    assert query["max_price"] == ["0.06"] and query["preset"] == ["greenest"]
+    form = buyer.get(link.split('"', 1)[0])
+    assert form.status_code == 200
+    assert 'value="0.06"' in form.content.decode()  # the new request starts from this one
