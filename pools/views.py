@@ -265,7 +265,7 @@ def pool_demand(request: HttpRequest, slug: str) -> HttpResponse:
     listing = _owned_pool(request, slug)
     pool = listing.workerpool
     address = listing.chain_address
-    context: dict = {"listing": listing, "requirements": pool.requirements}
+    context: dict = {"listing": listing, "requirements": pool.requirements, "rank": pool.rank}
     try:
         context["check"] = demand.demand_check(
             chain_id=settings.CHAIN_ID,

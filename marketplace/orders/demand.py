@@ -15,12 +15,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from marketplace.chain.amounts import ECT_DECIMALS
-from marketplace.chain.orders import tag_union
 from marketplace.indexer.models import OrderKind
 from marketplace.indexer.selectors import pool_track_records
 from marketplace.matchmaking import classads
-from marketplace.matchmaking.attributes import PoolAd, pool_expression
-from marketplace.matchmaking.choice import PRESETS
+from marketplace.matchmaking.attributes import PoolAd, pool_expression, request_ad
+from marketplace.matchmaking.choice import DEFAULT_PRESET, PRESETS
 from marketplace.matchmaking.explain import POOL_REFUSES, explain
 from marketplace.matchmaking.requirements import (
     Clause,
@@ -28,7 +27,7 @@ from marketplace.matchmaking.requirements import (
     clauses,
     parse_requirements,
 )
-from marketplace.orders import matching, selectors
+from marketplace.orders import matching, purchases, selectors
 from marketplace.orders.models import DemandSample, Order, OrderStatus
 from pools.ads import pool_profiles
 
@@ -227,6 +226,7 @@ class DemandLine:
     servable: bool
     offer: Order | None = None
     reasons: tuple[str, ...] = ()
+    rank: float | None = None  # the pool's Rank of the request (None: the pool has no Rank)
 
 
 def _reasons(market: matching.Market) -> tuple[str, ...]:
@@ -281,25 +281,31 @@ def _line(chain_id: int, workerpool: str, order: Order) -> DemandLine:
         dataset_max=int(message.get("datasetmaxprice", 0)) if order.dataset else None,
         workerpool_max=int(message.get("workerpoolmaxprice", 0)),
     )
-    app_order = selectors.best_app_order(chain_id=chain_id, wanted=wanted)
-    dataset_order = selectors.best_dataset_order(chain_id=chain_id, wanted=wanted)
-    market = matching.market_for(
+    market = purchases.purchase_market(
         wanted=wanted,
         requirements=requirements,
-        weights=PRESETS["cheapest"],  # one pool: the order of the fitting ones does not matter
-        required_tag=tag_union(
-            wanted.tag,
-            app_order.tag if app_order else bytes(32),
-            dataset_order.tag if dataset_order else bytes(32),
-        ),
-        app_order=app_order,
-        dataset_order=dataset_order,
+        weights=PRESETS[DEFAULT_PRESET],  # one pool: the order of the fitting ones does not matter
+        preset=DEFAULT_PRESET,
         beneficiary=str(message.get("beneficiary", "")),
     )
+    rank = _rank(chain_id, workerpool, market)
     app_name = str(market.request.get("AppName") or "")
     if market.best is not None:
-        return DemandLine(order, app_name, True, offer=market.best)
-    return DemandLine(order, app_name, False, reasons=_reasons(market))
+        return DemandLine(order, app_name, True, offer=market.best, rank=rank)
+    return DemandLine(order, app_name, False, reasons=_reasons(market), rank=rank)
+
+
+def _rank(chain_id: int, workerpool: str, market: matching.Market) -> float | None:
+    """The pool's own Rank of the request (HTCondor's: a number, higher is preferred; 0 when
+    it is UNDEFINED for this request), None when the pool has no Rank."""
+    profile = pool_profiles(chain_id=chain_id, addresses=[workerpool]).get(workerpool)
+    if profile is None or profile.rank is None:
+        return None
+    fitting = {ad.key: ad for ad in market.explanation.fitting}
+    pool = (
+        fitting[workerpool].classad() if workerpool in fitting else classads.ad(profile.attributes)
+    )
+    return classads.rank(profile.rank, pool, request_ad(market.request, None))
 
 
 def pool_demand(*, chain_id: int, workerpool: str, limit: int = DEMAND_SHOWN) -> list[DemandLine]:
@@ -313,4 +319,6 @@ def pool_demand(*, chain_id: int, workerpool: str, limit: int = DEMAND_SHOWN) ->
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .order_by("-created_at", "-id")[:limit]
     )
-    return [_line(chain_id, workerpool, order) for order in requests]
+    lines = [_line(chain_id, workerpool, order) for order in requests]
+    # The pool's Rank first (the requests it prefers), then the newest: as it would take them.
+    return sorted(lines, key=lambda line: -(line.rank or 0.0))

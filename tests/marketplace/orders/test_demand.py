@@ -252,3 +252,26 @@ def test_a_registered_pools_offers_price_the_requests_of_their_category(pool):
         1,
     )
     assert (check.unpriced, check.asks_for) == (1, (("a lower price", 1),))
+
+
+def test_the_pools_rank_orders_the_requests_it_would_take_first(pool):
+    Workerpool.objects.filter(listing__chain_address=pool.workerpool).update(
+        rank="TARGET.Volume * 2"
+    )
+    ten = standing(pool, {}, volume=10)
+    twenty = standing(pool, {}, volume=20)
+    small = standing(pool, {}, volume=2)  # refused by its Requirements, ranked all the same
+
+    lines = pool_demand(chain_id=settings.CHAIN_ID, workerpool=pool.workerpool)
+
+    assert [(line.order, line.servable, line.rank) for line in lines] == [
+        (twenty, True, 40.0),
+        (ten, True, 20.0),
+        (small, False, 4.0),
+    ]
+
+
+def test_without_a_rank_the_newest_request_comes_first(pool):
+    first, second = standing(pool, {}), standing(pool, {}, volume=11)
+    lines = pool_demand(chain_id=settings.CHAIN_ID, workerpool=pool.workerpool)
+    assert [(line.order, line.rank) for line in lines] == [(second, None), (first, None)]
