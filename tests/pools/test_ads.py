@@ -17,7 +17,7 @@ def test_a_listed_pools_profile_carries_its_attributes_and_its_operators_express
     Asset.objects.create(
         chain_id=31337,
         address=POOL,
-        kind="workerpool",
+        kind="pool",
         owner="0x" + "d4" * 20,
         listing=pool.listing,
         name="lyon",
@@ -46,7 +46,7 @@ def test_a_pool_only_on_chain_has_its_name_and_owner_and_no_requirements():
     Asset.objects.create(
         chain_id=31337,
         address=POOL,
-        kind="workerpool",
+        kind="pool",
         owner="0x" + "d4" * 20,
         name="somewhere",
         registered_block=1,
