@@ -92,7 +92,10 @@ class OrderOutputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=OrderStatus.choices)
     status_reason = serializers.CharField()
     message = serializers.JSONField(help_text="The typed-data message as signed.")
-    signature = serializers.CharField(help_text="Empty when presigned on chain.")
+    signature = serializers.SerializerMethodField(
+        help_text="Empty when presigned on chain. A request's is shown to its requester only: "
+        "its requirements of pools bind only this site's matcher, which alone may match it."
+    )
     created_at = serializers.DateTimeField()
 
     def _listing(self, order: Order):
@@ -109,12 +112,28 @@ class OrderOutputSerializer(serializers.Serializer):
     def get_price(self, order: Order) -> str:
         return _ect(order.price)
 
+    def get_signature(self, order: Order) -> str:
+        # A signed request is a blank cheque on its requester's escrow for any pool within its
+        # max prices: whoever holds the signature can match it on chain, past the requirements
+        # it stands in the book with. Only its requester sees it again.
+        if order.kind == OrderKind.REQUEST and order.signer.lower() not in self.context["wallets"]:
+            return ""
+        return order.signature
 
-def _serialize(orders: list[Order], *, many: bool = True) -> Any:
+
+def _serialize(orders: list[Order], *, many: bool = True, request: Request | None = None) -> Any:
+    """The orders as the API shows them to the user of `request` (None: to anyone)."""
     listings = selectors.listings_by_address(
         chain_id=settings.CHAIN_ID, addresses=[order.asset for order in orders]
     )
-    data = OrderOutputSerializer(orders, many=True, context={"listings": listings}).data
+    user = getattr(request, "user", None)
+    wallets = (
+        {address.lower() for address in user.wallets.values_list("address", flat=True)}
+        if user is not None and user.is_authenticated
+        else set()
+    )
+    context = {"listings": listings, "wallets": wallets}
+    data = OrderOutputSerializer(orders, many=True, context=context).data
     return data if many else data[0]
 
 
@@ -249,7 +268,7 @@ class OrderListApi(APIView):
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(orders, request, view=self)
-        return paginator.get_paginated_response(_serialize(page))
+        return paginator.get_paginated_response(_serialize(page, request=request))
 
 
 class PublishResultOutputSerializer(serializers.Serializer):
@@ -323,7 +342,7 @@ class OrderPublishApi(APIView):
             user=request.user,
             site_url=request.build_absolute_uri("/"),
         )
-        return Response(_serialize([order], many=False), status=201)
+        return Response(_serialize([order], many=False, request=request), status=201)
 
     def _batch(self, request: Request, items: Any) -> Response:
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
@@ -346,7 +365,7 @@ class OrderPublishApi(APIView):
         outcomes = services.orders_publish(
             submissions=submissions, user=request.user, site_url=request.build_absolute_uri("/")
         )
-        stored = _serialize([o.order for o in outcomes if o.order is not None])
+        stored = _serialize([o.order for o in outcomes if o.order is not None], request=request)
         results, index = [], 0
         for outcome in outcomes:
             if outcome.order is not None:
@@ -394,7 +413,7 @@ class OrderDetailApi(APIView):
     @extend_schema(parameters=[DIGEST], responses={200: OrderOutputSerializer, **_ORDER_ERRORS})
     def get(self, request: Request, digest: str) -> Response:
         order = _order_or_404(digest)
-        return Response(_serialize([order], many=False))
+        return Response(_serialize([order], many=False, request=request))
 
 
 class OrderUnpublishApi(APIView):
@@ -426,7 +445,7 @@ class OrderUnpublishApi(APIView):
         matchable = order.remaining > 0 and order.consumed < order.volume
         return Response(
             {
-                "order": _serialize([order], many=False),
+                "order": _serialize([order], many=False, request=request),
                 "still_valid_on_chain": matchable,
                 "message": services.UNPUBLISHED
                 + " To cancel it for good, send its close transaction from the signer's wallet."
@@ -986,7 +1005,7 @@ class PurchaseQuoteApi(APIView):
             preset=preferences["preset"],
         )
         found = [quote.app_order, quote.dataset_order, quote.workerpool_order]
-        serialized = iter(_serialize([o for o in found if o is not None]))
+        serialized = iter(_serialize([o for o in found if o is not None], request=request))
         app_order, dataset_order, workerpool_order = (
             next(serialized) if o is not None else None for o in found
         )

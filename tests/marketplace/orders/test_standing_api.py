@@ -11,7 +11,13 @@ from rest_framework.test import APIClient
 
 from marketplace.orders.models import Order
 from tests.factories.accounts import WalletFactory
-from tests.marketplace.orders.standing_helpers import match_round, open_book, pool_offer, signed
+from tests.marketplace.orders.standing_helpers import (
+    match_round,
+    open_book,
+    pool_offer,
+    signed,
+    stand,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -148,3 +154,22 @@ def test_a_malformed_or_unknown_digest_is_said_so(buyer):
 def test_standing_requests_are_for_signed_in_buyers():
     assert APIClient().get(URL).status_code in (401, 403)
     assert APIClient().post(URL, {}, "json").status_code in (401, 403)
+
+
+def test_a_requests_signature_is_shown_to_its_requester_only(market):
+    """Whoever holds a request's signature can match it on chain with any pool within its
+    max prices, past the requirements it stands in the book with: the book keeps it."""
+    book = open_book(market)
+    owner = WalletFactory(address=book.requester.address).user
+    order = stand(book, owner, requirements={"region": "eu-west"})
+    stranger, signer, anonymous = APIClient(), APIClient(), APIClient()
+    stranger.force_authenticate(WalletFactory().user)
+    signer.force_authenticate(owner)
+    for client in (stranger, anonymous):
+        detail = client.get(f"/api/v1/orders/{order.digest}/").json()
+        assert detail["kind"] == "request" and detail["signature"] == ""
+        listed = client.get("/api/v1/orders/", {"kind": "request"}).json()["results"]
+        assert [row["signature"] for row in listed] == [""]
+    assert signer.get(f"/api/v1/orders/{order.digest}/").json()["signature"] == order.signature
+    offers = stranger.get("/api/v1/orders/", {"kind": "app"}).json()["results"]
+    assert offers and all(row["signature"] for row in offers)  # offers are for anyone to take
