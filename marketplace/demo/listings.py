@@ -24,6 +24,7 @@ from django.db import transaction
 
 from dappstore.services import app_submit
 from datamarket.services import dataset_submit
+from marketplace.accounts.models import Wallet
 from marketplace.catalogue import services
 from marketplace.catalogue.models import Listing
 from pools.services import workerpool_submit
@@ -276,6 +277,9 @@ def seed_demo(*, curator) -> dict[str, int]:
     )
     for i, name in enumerate(owners):
         wallet_of[name] = DEMO_WALLETS[i % len(DEMO_WALLETS)]
+        # Signing in with that dev account opens the provider's account, with its seller tools
+        # (unless someone linked the wallet to another account first: it stays theirs).
+        Wallet.objects.get_or_create(address=wallet_of[name], defaults={"user": _user(name)})
 
     def listing_fields(spec: dict) -> dict:
         """The fields every demo listing has, whatever its market: an app's or a dataset's

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
+from marketplace.accounts.models import Wallet
 from marketplace.catalogue.models import Listing
 from marketplace.chain.keys import DEV_ADDRESSES
 from marketplace.demo.listings import APPS, DATASETS, POOLS
@@ -93,3 +94,10 @@ def test_every_demo_dataset_is_one_well_formed_svg_document():
     drawings = next(s for s in DATASETS if s["name"] == "Geometric SVG drawings")
     sheet = ElementTree.fromstring(drawings["content"]())  # noqa: S314
     assert len(sheet.findall("{http://www.w3.org/2000/svg}svg")) == 64  # as its summary says
+
+
+def test_signing_in_with_a_demo_providers_dev_account_opens_its_account():
+    call_command("seed_demo", "--no-chain")
+    for listing in Listing.objects.all():
+        wallet = Wallet.objects.get(address=listing.owner_wallet)
+        assert wallet.user == listing.owner, listing.name
