@@ -8,9 +8,13 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from django.db.models import Count
+
 from marketplace.indexer.models import Asset
 from marketplace.matchmaking import classads
 from marketplace.matchmaking.attributes import pool_expression
+from pools.models import MemberStatus, PoolMember
+from pools.scheduler import operated_pools
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +44,28 @@ def stored_expression(text: str, *, pool: str) -> classads.Expression | None:
         return _REFUSE_ALL
 
 
+def _members(chain_id: int, pools: set[str]) -> dict[str, int]:
+    """How many members in good standing each of these pools that this site schedules has
+    (the others' members are not known here: their ads leave Workers undefined)."""
+    operated = set(operated_pools(chain_id=chain_id)) & pools
+    counts = dict.fromkeys(operated, 0)
+    counts.update(
+        PoolMember.objects.filter(
+            chain_id=chain_id, workerpool__in=operated, status=MemberStatus.ACTIVE
+        )
+        .values_list("workerpool")
+        .annotate(n=Count("id"))
+    )
+    return counts
+
+
 def pool_profiles(*, chain_id: int, addresses: Iterable[str]) -> dict[str, PoolProfile]:
     """The profile of each of these pools registered on chain, by address."""
-    assets = Asset.objects.filter(chain_id=chain_id, address__in=set(addresses)).select_related(
+    wanted = set(addresses)
+    assets = Asset.objects.filter(chain_id=chain_id, address__in=wanted).select_related(
         "listing__workerpool"
     )
+    workers = _members(chain_id, wanted)
     profiles = {}
     for asset in assets:
         pool = getattr(asset.listing, "workerpool", None) if asset.listing else None
@@ -58,8 +79,9 @@ def pool_profiles(*, chain_id: int, addresses: Iterable[str]) -> dict[str, PoolP
                 EnergyClass=pool.energy_class,
                 Runtime=pool.runtime,
                 Visibility=pool.visibility,
-                Workers=pool.worker_count,
             )
+        if asset.address in workers:
+            attributes["Workers"] = workers[asset.address]
         profiles[asset.address] = PoolProfile(
             address=asset.address,
             name=name,

@@ -6,9 +6,10 @@ task, lower is better), trust (what the pool's workers can give, higher is bette
 (share of tasks finalized, higher is better) and energy (class A, all renewable, to E, grid mix).
 Only price is always known: a new pool has no finished deals, so no speed and no reliability yet.
 Such gaps are never filled in the pool's favour: an offer without a value where others have one
-counts as the worst of them, and a criterion no offer has is left out and said so.
+counts as worse than any of them (so a record, even a poor one, beats none), and a criterion no
+offer has is left out and said so.
 
-Pure Python, the standard library only: pages, the API and benchmarks may all call it.
+Pure: the standard library and numpy. Pages, the API and benchmarks may all call it.
 """
 
 from __future__ import annotations
@@ -223,7 +224,7 @@ class Ranked:
     option: Option
     position: int  # 1-based
     score: float  # TOPSIS closeness, 0..1, higher is better
-    missing: tuple[str, ...]  # criteria it has no data for while others do (counted as worst)
+    missing: tuple[str, ...]  # criteria it has no data for while others do (counted below all)
     pareto: bool  # on the price/speed Pareto front
 
 
@@ -239,6 +240,15 @@ class Ranking:
 
 def _best(criterion: str, values: Sequence[float]) -> float:
     return min(values) if criterion in COST_CRITERIA else max(values)
+
+
+def _unknown(criterion: str, values: Sequence[float]) -> float:
+    """What a value no option states counts as: worse than every value seen (a time: the
+    slowest seen and as much again; a benefit: below the least seen, and below nothing)."""
+    worst = _worst(criterion, values)
+    if criterion in COST_CRITERIA:
+        return worst + max(abs(worst), 1.0)
+    return worst - 1.0 if worst <= 0 else 0.0
 
 
 def _worst(criterion: str, values: Sequence[float]) -> float:
@@ -297,7 +307,7 @@ def rank(options: Sequence[Option], weights: Weights) -> Ranking:
     """The options ranked best first by TOPSIS under `weights`. Options have unique keys.
 
     A criterion no option has data for is left out (`without_data`) and the other weights are
-    renormalized. An option without a value where others have one counts as the worst observed
+    renormalized. An option without a value where others have one counts as worse than every
     value and lists the criterion in `missing`. Ties go to the lower price, then the name, then
     the key."""
     if not options:
@@ -308,10 +318,10 @@ def rank(options: Sequence[Option], weights: Weights) -> Ranking:
     columns: dict[str, list[float]] = {}
     for name in CRITERIA:
         if name not in without_data:
-            # An unknown value counts as the worst one seen: a pool is never ranked up for
-            # having no record.
-            worst = _worst(name, [v for v in observed[name] if v is not None])
-            columns[name] = [worst if v is None else v for v in observed[name]]
+            # An unknown value counts as worse than every one seen: a pool is never ranked up,
+            # nor level, for having no record.
+            unknown = _unknown(name, [v for v in observed[name] if v is not None])
+            columns[name] = [unknown if v is None else v for v in observed[name]]
     telling = _telling(columns, used)
     scores = _closeness(columns, telling, used)
     front = set(pareto_front(options))

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import pytest
 
+from marketplace.chain.keys import DEV_ADDRESSES
 from marketplace.indexer.models import Asset
 from pools.ads import pool_profiles, stored_expression
+from pools.models import MemberStatus, PoolMember
 from tests.factories.catalogue import WorkerpoolFactory
+from tests.pools.members import admit
 
 pytestmark = pytest.mark.django_db
 POOL = "0x" + "c3" * 20
@@ -36,8 +39,7 @@ def test_a_listed_pools_profile_carries_its_attributes_and_its_operators_express
         "EnergyClass": "B",
         "Runtime": "wasm",
         "Visibility": "public",
-        "Workers": 0,
-    }
+    }  # no Workers: this site does not schedule it, so its members are not known here
     assert profile.requirements.text == "TARGET.Volume >= 2"
     assert profile.rank.text == "TARGET.Volume"
 
@@ -61,3 +63,20 @@ def test_a_stored_expression_that_no_longer_reads_takes_nothing_rather_than_ever
     assert stored_expression("", pool=POOL) is None
     assert stored_expression("TARGET.Volume >= 2", pool=POOL).text == "TARGET.Volume >= 2"
     assert stored_expression("TARGET.Gone >= 2", pool=POOL).text == "false"
+
+
+def test_a_pool_this_site_schedules_says_how_many_members_in_good_standing_it_has():
+    owner = DEV_ADDRESSES[3]  # a dev account: on the dev chain, this site schedules its pools
+    Asset.objects.create(
+        chain_id=31337,
+        address=POOL,
+        kind="pool",
+        owner=owner,
+        name="scheduled here",
+        registered_block=1,
+        block_number=1,
+    )
+    assert pool_profiles(chain_id=31337, addresses=[POOL])[POOL].attributes["Workers"] == 0
+    admit(POOL, [DEV_ADDRESSES[5], DEV_ADDRESSES[6], DEV_ADDRESSES[7]])
+    PoolMember.objects.filter(worker=DEV_ADDRESSES[7]).update(status=MemberStatus.REMOVED)
+    assert pool_profiles(chain_id=31337, addresses=[POOL])[POOL].attributes["Workers"] == 2

@@ -176,13 +176,14 @@ def test_a_winner_best_at_nothing_is_told_as_the_best_balance():
     )
 
 
-def test_an_option_without_a_value_counts_as_the_worst_value_observed():
+def test_an_option_without_a_value_counts_as_worse_than_every_value_observed():
     unknown = [*TEXTBOOK[:2], Option("0xc", "C", price=12, seconds=None, reliability=None)]
-    # The worst observed: 6 seconds (A), reliability 0.6 (A).
-    worst = [*TEXTBOOK[:2], Option("0xc", "C", price=12, seconds=6, reliability=0.6)]
+    # The worst observed: 6 seconds (A), reliability 0.6 (A); unknown counts as 6 + 6 = 12
+    # seconds (a cost: the slowest seen and as much again) and reliability 0 (below any seen).
+    below = [*TEXTBOOK[:2], Option("0xc", "C", price=12, seconds=12, reliability=0.0)]
 
     with_gaps = rank(unknown, TEXTBOOK_WEIGHTS)
-    filled = rank(worst, TEXTBOOK_WEIGHTS)
+    filled = rank(below, TEXTBOOK_WEIGHTS)
 
     assert [r.score for r in with_gaps.ranked] == [r.score for r in filled.ranked]
     assert [(r.option.name, r.missing) for r in with_gaps.ranked] == [
@@ -193,20 +194,31 @@ def test_an_option_without_a_value_counts_as_the_worst_value_observed():
     assert with_gaps.without_data == ("trust", "energy")
 
 
-def test_a_pool_with_no_record_scores_as_the_worst_record_seen_never_better():
+def test_a_pool_with_no_record_ranks_below_any_record_even_a_poor_one():
     good = Option("0x1", "Good", price=1, seconds=60, reliability=0.9)
     poor = Option("0x2", "Poor", price=1, seconds=600, reliability=0.5)
     new = Option("0x3", "New", price=1)
 
     ranking = rank([new, poor, good], Weights(speed=1, reliability=1))
 
-    # New counts as 600 s and 0.5: it ties Poor (the tie goes by name) and stays below Good.
+    # New counts as 1,200 s and reliability 0: below Poor, never level with it.
     assert [(r.option.name, r.missing) for r in ranking.ranked] == [
         ("Good", ()),
-        ("New", ("speed", "reliability")),
         ("Poor", ()),
+        ("New", ("speed", "reliability")),
     ]
-    assert ranking.ranked[1].score == ranking.ranked[2].score == 0.0
+    assert ranking.ranked[1].score > ranking.ranked[2].score == 0.0
+
+
+def test_one_pool_with_a_record_beats_one_without_on_what_the_buyer_weighted():
+    """With one time seen, the pool without one is not "alike": it counts as slower."""
+    timed = Option("0x1", "Lyon", price=0.1, seconds=3.5)
+    new = Option("0x2", "Nordic", price=0.1)
+    for weights in (Weights(speed=1), Weights(reliability=1, speed=1)):
+        ranking = rank([new, timed], weights)
+        assert [r.option.name for r in ranking.ranked] == ["Lyon", "Nordic"]
+        assert ranking.ranked[0].score == 1.0 and ranking.ranked[1].score == 0.0
+    assert rank([new, timed], Weights(speed=1)).reason.startswith("Lyon is first: the fastest")
 
 
 def test_speed_is_left_out_when_no_pool_has_finished_deals():
