@@ -6,11 +6,13 @@ fitting ones ranked by the buyer's preferences (marketplace.matchmaking)."""
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from marketplace.chain.amounts import ECT_DECIMALS
 from marketplace.chain.orders import tag_covers
@@ -248,17 +250,36 @@ def _decimal_ect(units: int) -> Decimal:
 
 # Demand kept for pool operators to check their Requirements against.
 DEMAND_SAMPLES = 1000
+DEMAND_MERGE_SECONDS = 60
 RANKED_SHOWN = 10
 
 
 def demand_record(market: Market) -> None:
-    """Keep the request as demand that pools see (the latest DEMAND_SAMPLES)."""
-    sample = DemandSample.objects.create(
-        chain_id=settings.CHAIN_ID,
-        request=market.request,
-        requirements=market.requirements.as_dict(),
-        app_requirement=market.app_requirement,
+    """Keep the request as demand that pools see (the latest DEMAND_SAMPLES). A buyer's asks
+    within DEMAND_MERGE_SECONDS are one request, the latest: a buyer trying requirements in the
+    buy form, or a script asking again and again, counts once."""
+    now = timezone.now()
+    requester = str(market.request.get("Requester") or "")
+    fields = {
+        "request": market.request,
+        "requirements": market.requirements.as_dict(),
+        "app_requirement": market.app_requirement,
+        "created_at": now,
+    }
+    latest = (
+        DemandSample.objects.filter(
+            chain_id=settings.CHAIN_ID,
+            requester=requester,
+            created_at__gte=now - datetime.timedelta(seconds=DEMAND_MERGE_SECONDS),
+        )
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
     )
+    if requester and latest is not None:
+        DemandSample.objects.filter(pk=latest).update(**fields)
+        return
+    sample = DemandSample.objects.create(chain_id=settings.CHAIN_ID, requester=requester, **fields)
     if sample.pk % 100 == 0:  # now and then, not on every request
         cutoff = (
             DemandSample.objects.filter(chain_id=settings.CHAIN_ID)

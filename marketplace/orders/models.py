@@ -150,9 +150,11 @@ class InputFile(models.Model):
 
 class DemandSample(models.Model):
     """A request a buyer asked the market (a quote): what pools see of demand. Operators check
-    their Requirements against the latest ones (DEMAND_SAMPLES are kept)."""
+    their Requirements against the latest ones (DEMAND_SAMPLES are kept). A buyer's asks within
+    DEMAND_MERGE_SECONDS of each other are one request, the latest (matching.demand_record)."""
 
     chain_id = models.PositiveBigIntegerField()
+    requester = models.CharField(max_length=42, blank=True, help_text="Who asked.")
     request = models.JSONField(help_text="The request's ad: its attributes.")
     requirements = models.JSONField(
         default=dict, help_text="The buyer's requirements (the buy form's fields)."
@@ -162,7 +164,10 @@ class DemandSample(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["chain_id", "-created_at"], name="demand_by_age")]
+        indexes = [
+            models.Index(fields=["chain_id", "-created_at"], name="demand_by_age"),
+            models.Index(fields=["chain_id", "requester", "-created_at"], name="demand_by_buyer"),
+        ]
 
     def __str__(self) -> str:
         return f"demand {self.pk}"

@@ -4,6 +4,7 @@ not fit, and the purchase taking the pool the buyer's requirements and weights c
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -167,3 +168,15 @@ def test_the_summary_is_what_the_api_tells(two_pools):
         "energy": third,
     }
     assert summary["without_data"] == ["speed", "reliability"]
+
+
+def test_a_buyers_asks_within_a_minute_are_one_request_the_latest(two_pools):
+    first = quote(two_pools, Requirements(region="us-east")).market
+    again = quote(two_pools, Requirements(region="eu-west")).market
+    matching.demand_record(first)
+    matching.demand_record(again)
+    sample = DemandSample.objects.get()
+    assert sample.requirements == {"region": "eu-west", "trust": 1}
+    DemandSample.objects.update(created_at=sample.created_at - datetime.timedelta(minutes=2))
+    matching.demand_record(first)
+    assert DemandSample.objects.count() == 2
