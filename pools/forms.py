@@ -10,7 +10,7 @@ from marketplace.catalogue.forms import ListingFilterForm, ListingForm, PriceFie
 from marketplace.chain.amounts import ECT_DECIMALS, to_units
 from marketplace.fields import AddressFormField
 from marketplace.matchmaking import attributes as ads
-from marketplace.matchmaking.classads import ExpressionRefused
+from marketplace.matchmaking.classads import CONDITION, NUMBER, ExpressionRefused
 from pools import services
 from pools.models import Admission, EnergyClass, Region, Runtime, Visibility
 
@@ -66,13 +66,13 @@ class ExpressionTextarea(forms.Textarea):
         return context
 
 
-def clean_pool_expression(value: str) -> str:
-    """An operator's Requirements or Rank as typed (stripped), once the matcher reads it; empty
-    is none. Raises ValidationError with the parser's words."""
+def clean_pool_expression(value: str, *, kind: str) -> str:
+    """An operator's Requirements (kind CONDITION) or Rank (NUMBER) as typed (stripped), once
+    the matcher reads it; empty is none. Raises ValidationError with the parser's words."""
     text = (value or "").strip()
     if text:
         try:
-            ads.pool_expression(text)
+            ads.pool_expression(text, kind=kind)
         except ExpressionRefused as refused:
             raise forms.ValidationError(str(refused), code="expression") from None
     return text
@@ -133,10 +133,10 @@ class WorkerpoolForm(ListingForm):
         }
 
     def clean_requirements(self) -> str:
-        return clean_pool_expression(self.cleaned_data["requirements"])
+        return clean_pool_expression(self.cleaned_data["requirements"], kind=CONDITION)
 
     def clean_rank(self) -> str:
-        return clean_pool_expression(self.cleaned_data["rank"])
+        return clean_pool_expression(self.cleaned_data["rank"], kind=NUMBER)
 
     def attributes(self) -> dict:
         return {name: self.cleaned_data[name] for name in POOL_FIELDS}
@@ -167,7 +167,7 @@ class RequirementsCheckForm(forms.Form):
             self.fields[name] = field
 
     def clean_requirements(self) -> str:
-        return clean_pool_expression(self.cleaned_data["requirements"])
+        return clean_pool_expression(self.cleaned_data["requirements"], kind=CONDITION)
 
     def attributes(self) -> dict:
         """The valid attributes given (precondition: is_valid() was called)."""

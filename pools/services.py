@@ -6,13 +6,15 @@ from marketplace.catalogue import services as catalogue
 from marketplace.catalogue.models import Listing, Market
 from marketplace.catalogue.storage import atomic_with_files
 from marketplace.matchmaking.attributes import pool_expression
-from marketplace.matchmaking.classads import ExpressionRefused
+from marketplace.matchmaking.classads import CONDITION, NUMBER, ExpressionRefused
 from pools.models import Workerpool
 
 POOL_ATTRIBUTES = ("cpu_cores", "memory_mb", "runtime", "location", "energy_class", "visibility")
 # The operator's Requirements and Rank of requests: ClassAd text as they typed it (empty: none).
 # Optional in `attributes`: left out, a new pool has none and an edit keeps the pool's own.
 POOL_EXPRESSIONS = ("requirements", "rank")
+# What each must give: Requirements a condition, Rank a number.
+EXPRESSION_KINDS = {"requirements": CONDITION, "rank": NUMBER}
 
 
 def _expressions(attributes: dict) -> dict[str, str]:
@@ -25,7 +27,7 @@ def _expressions(attributes: dict) -> dict[str, str]:
         text = str(attributes[name] or "").strip()
         if text:
             try:
-                pool_expression(text)
+                pool_expression(text, kind=EXPRESSION_KINDS[name])
             except ExpressionRefused as refused:
                 raise catalogue.CatalogueError(f"{name.capitalize()}: {refused}") from None
         found[name] = text

@@ -48,18 +48,22 @@ POOL = "the pool's ad"
 REQUEST = "the request's ad"
 
 
-def pool_expression(text: object) -> classads.Expression:
-    """A pool operator's Requirements or Rank: read in the pool's ad against a request's."""
-    return classads.parse(
+def pool_expression(text: object, *, kind: str | None = None) -> classads.Expression:
+    """A pool operator's Requirements (kind CONDITION) or Rank (NUMBER): read in the pool's ad
+    against a request's."""
+    expression = classads.parse(
         text, own=POOL_ATTRIBUTES, other=REQUEST_ATTRIBUTES, own_name=POOL, other_name=REQUEST
     )
+    return classads.of_kind(expression, kind) if kind else expression
 
 
 def request_expression(text: object) -> classads.Expression:
-    """A buyer's (or an app's) requirement: read in the request's ad against a pool's."""
-    return classads.parse(
+    """A buyer's (or an app's) requirement, a condition: read in the request's ad against a
+    pool's."""
+    expression = classads.parse(
         text, own=REQUEST_ATTRIBUTES, other=POOL_ATTRIBUTES, own_name=REQUEST, other_name=POOL
     )
+    return classads.of_kind(expression, classads.CONDITION)
 
 
 _POOL_CASE = {name.lower(): name for name in POOL_ATTRIBUTES}

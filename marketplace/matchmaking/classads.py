@@ -265,6 +265,39 @@ def parse(
     return Expression(str(tree), tree, frozenset(resolved_mine), frozenset(resolved_theirs))
 
 
+CONDITION, NUMBER = "condition", "number"
+
+
+def of_kind(expression: Expression, kind: str) -> Expression:
+    """`expression` if its value can be of `kind` (CONDITION: true or false, as Requirements;
+    NUMBER: as Rank). What it gives before any attribute is read tells: `"yes"` is never a
+    condition, `TARGET.Cores >= 4` may be. Raises ExpressionRefused saying what it is."""
+    value = expression.tree.eval()
+    if isinstance(value, classad2.Value):  # depends on the ads (UNDEFINED) or an ERROR anyway
+        return expression
+    if kind == CONDITION and not isinstance(value, bool):
+        raise ExpressionRefused(
+            f"A requirement is a condition, true or false, but this is always {_shown(value)}: "
+            "compare an attribute, as in TARGET.Cores >= 4."
+        )
+    if kind == NUMBER and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise ExpressionRefused(
+            f"A rank is a number, but this is always {_shown(value)}: compute one from the "
+            "other ad, as in TARGET.Volume."
+        )
+    return expression
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return f"the text {classad2.quote(value)}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"the number {value:g}"
+    return f"a {type(value).__name__}"
+
+
 def clauses(expression: Expression, **names: Any) -> list[Expression]:
     """The top-level `&&` parts of a checked expression, each checked alone (the whole is True
     exactly when every part is). `names` are parse's own/other arguments."""

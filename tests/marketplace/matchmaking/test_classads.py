@@ -122,3 +122,16 @@ def test_rank_is_a_number_and_zero_when_undefined():
     assert classads.rank(pool_expression("TARGET.Volume * 2"), mine, other) == 10.0
     assert classads.rank(pool_expression("TARGET.Trust"), mine, other) == 0.0
     assert classads.rank(None, mine, other) == 0.0
+
+
+def test_a_requirement_is_a_condition_and_a_rank_a_number():
+    assert 'this is always the text "yes"' in refused('"yes"')
+    assert "this is always the number 2" in refused("1 + 1")
+    assert request_expression("true").text == "true"
+    assert request_expression("TARGET.Cores >= 4").text  # depends on the pool: may hold
+    rank = pool_expression("TARGET.Volume * 2", kind=classads.NUMBER)
+    assert rank.text == "TARGET.Volume * 2"
+    with pytest.raises(classads.ExpressionRefused, match="A rank is a number"):
+        pool_expression('"first"', kind=classads.NUMBER)
+    with pytest.raises(classads.ExpressionRefused, match="A requirement is a condition"):
+        pool_expression("42", kind=classads.CONDITION)
