@@ -24,7 +24,8 @@ REQUIREMENTS_HELP = (
     "A ClassAd expression every request this pool takes must meet (empty: any request). "
     f"{_READS} For example: TARGET.RequesterDeals >= 1 (buyers who have bought before), "
     'member("image", TARGET.AppTags) (only apps tagged image), TARGET.Volume >= 10, joined '
-    "with &&."
+    "with &&. Changed alone, Requirements and Rank apply at once and keep a published pool "
+    "public; other edits go back to review."
 )
 RANK_HELP = (
     "A ClassAd expression: among standing requests, the pool takes those with the highest "

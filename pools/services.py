@@ -49,10 +49,19 @@ def workerpool_submit(*, owner, attributes: dict, **listing_fields) -> Listing:
 @atomic_with_files()
 def workerpool_update(*, listing: Listing, actor, attributes: dict, **listing_fields) -> Listing:
     """The owner edits a pool. `attributes` holds every POOL_ATTRIBUTES and may hold
-    POOL_EXPRESSIONS (left out: unchanged)."""
+    POOL_EXPRESSIONS (left out: unchanged).
+
+    An edit of the Requirements and Rank alone keeps the pool as curators left it: they are
+    the operator's terms of trade, which the matcher reads, not what curators review (its
+    texts, tags, prices and attributes); any other change sends it back to review."""
     expressions = _expressions(attributes)
-    listing = catalogue.listing_update(listing=listing, actor=actor, **listing_fields)
+    listing = catalogue.listing_for_edit(listing=listing, actor=actor)
     pool = Workerpool.objects.select_for_update().get(listing=listing)
+    terms_only = all(getattr(pool, k) == attributes[k] for k in POOL_ATTRIBUTES) and (
+        catalogue.listing_unchanged(listing, **listing_fields)
+    )
+    if not terms_only:
+        listing = catalogue.listing_update(listing=listing, actor=actor, **listing_fields)
     for name, value in {**{k: attributes[k] for k in POOL_ATTRIBUTES}, **expressions}.items():
         setattr(pool, name, value)
     pool.full_clean()

@@ -124,6 +124,49 @@ def _tags_from_names(names: Iterable[str]) -> list[Tag]:
     return tags
 
 
+def listing_for_edit(*, listing: Listing, actor) -> Listing:
+    """The listing, locked for its owner to edit (inside a transaction). Raises NotAllowed for
+    anyone else, or once it is revoked."""
+    listing = Listing.objects.select_for_update().get(pk=listing.pk)
+    if listing.owner_id != actor.pk:
+        raise NotAllowed("Only the owner of this listing can edit it.")
+    if listing.status == CurationStatus.REVOKED:
+        raise NotAllowed("This listing was revoked and can no longer be edited.")
+    return listing
+
+
+def listing_unchanged(
+    listing: Listing,
+    *,
+    name: str,
+    summary: str,
+    description: str,
+    tags: Iterable[str],
+    price: Decimal | None = None,
+    prices: Mapping[str, Decimal | None] | None = None,
+    owner_wallet: str = "",
+    icon=None,
+) -> bool:
+    """Whether listing_update with these values would leave everything curators review as it
+    is: the texts (line breaks aside), the tags, the prices, the payout wallet and the icon
+    (a new icon is a change)."""
+    if icon:
+        return False
+    texts_now = tuple(map(texts.normalized, (listing.name, listing.summary, listing.description)))
+    if tuple(map(texts.normalized, (name, summary, description))) != texts_now:
+        return False
+    wanted_tags = {slugify(" ".join(raw.split())[:40])[:40] for raw in tags} - {""}
+    if wanted_tags != set(listing.tags.values_list("slug", flat=True)):
+        return False
+    if (owner_wallet or "") != (listing.owner_wallet or ""):
+        return False
+    if MARKETS[listing.kind].prices_per_category:
+        offered = {str(c): v for c, v in (prices or {}).items() if v is not None}
+        stored = {str(p.category): p.price for p in listing.prices.all()}
+        return offered == stored
+    return price == listing.price
+
+
 def _set_prices(
     listing: Listing, *, price: Decimal | None, prices: Mapping[str, Decimal | None]
 ) -> None:
@@ -227,11 +270,7 @@ def listing_update(
     """The owner edits a listing. A published or rejected listing goes back to review: the
     public keeps seeing nothing that staff has not checked."""
     name, summary, description = _check_texts(name=name, summary=summary, description=description)
-    listing = Listing.objects.select_for_update().get(pk=listing.pk)
-    if listing.owner_id != actor.pk:
-        raise NotAllowed("Only the owner of this listing can edit it.")
-    if listing.status == CurationStatus.REVOKED:
-        raise NotAllowed("This listing was revoked and can no longer be edited.")
+    listing = listing_for_edit(listing=listing, actor=actor)
     listing.name, listing.summary, listing.description = name, summary, description
     listing.description_html = render_markdown(description)
     listing.owner_wallet = owner_wallet

@@ -496,11 +496,18 @@ def listing_edit(request: HttpRequest, *, kind: str, slug: str) -> HttpResponse:
         form = form_class(request.POST, request.FILES, user=request.user, listing=listing)
         if form.is_valid():
             try:
+                was = listing.status
                 listing = form.update(listing=listing, actor=request.user)
             except services.CatalogueError as error:
                 _fail(request, error)
             else:
-                messages.success(request, "Saved. The listing waits for review again.")
+                if listing.status != CurationStatus.PENDING:
+                    saved = "Saved."  # a pool's terms of trade alone: no review
+                elif was != CurationStatus.PENDING:
+                    saved = "Saved. The listing waits for review again."
+                else:
+                    saved = "Saved. The listing waits for review."
+                messages.success(request, saved)
                 _tell_resemblances(request, listing)
                 return redirect(listing.get_absolute_url())
     else:

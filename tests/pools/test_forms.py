@@ -11,7 +11,7 @@ from marketplace.matchmaking.classads import ExpressionRefused
 from pools.forms import PolicyForm, WorkerpoolForm
 from pools.models import Workerpool
 from tests.factories.accounts import UserFactory
-from tests.factories.catalogue import WorkerpoolFactory
+from tests.factories.catalogue import TagFactory, WorkerpoolFactory
 
 
 def test_the_bond_asked_is_written_as_people_write_it():
@@ -141,3 +141,57 @@ def test_the_help_names_what_each_side_reads_with_examples():
     assert "MY.Name, MY.Pool, MY.Owner, MY.Cores, MY.Memory" in help_text
     assert 'member("image", TARGET.AppTags)' in help_text
     assert "TARGET.RequesterDeals >= 1" in help_text and "TARGET.Volume >= 10" in help_text
+
+
+def _as_posted(listing: Listing, **changes: str) -> dict[str, str]:
+    """The pool form as a browser sends it back unchanged (line breaks as CRLF), then
+    `changes`."""
+    initial = WorkerpoolForm.initial_for(listing)
+    data = {name: "" if value is None else str(value) for name, value in initial.items()}
+    data["description"] = data["description"].replace("\n", "\r\n")
+    return {**data, **changes}
+
+
+@pytest.mark.django_db
+def test_editing_only_the_requirements_and_rank_keeps_a_published_pool_public(client):
+    pool = WorkerpoolFactory(requirements="TARGET.Volume >= 10")
+    listing = pool.listing
+    listing.description = "Line one.\nLine two."
+    listing.save()
+    listing.tags.set([TagFactory(name="GPU", slug="gpu"), TagFactory(name="eu", slug="eu")])
+    client.force_login(listing.owner)
+    url = reverse("pool_edit", args=[listing.slug])
+
+    response = client.post(
+        url, _as_posted(listing, requirements="TARGET.Volume >= 20", rank="TARGET.Volume")
+    )
+
+    assert response.status_code == 302
+    listing.refresh_from_db()
+    pool.refresh_from_db()
+    assert (pool.requirements, pool.rank) == ("TARGET.Volume >= 20", "TARGET.Volume")
+    assert (listing.status, listing.is_public) == ("approved", True)
+    assert "Saved." in client.get(response.url).content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "change",
+    [{"name": "Renamed"}, {"cpu_cores": "8"}, {"price_S": "0.4"}, {"tags": "gpu"}],
+)
+def test_editing_anything_else_with_them_sends_the_pool_back_to_review(client, change):
+    pool = WorkerpoolFactory()
+    listing = pool.listing
+    listing.tags.set([TagFactory(name="GPU", slug="gpu"), TagFactory(name="eu", slug="eu")])
+    client.force_login(listing.owner)
+
+    response = client.post(
+        reverse("pool_edit", args=[listing.slug]),
+        _as_posted(listing, requirements="TARGET.Volume >= 20", **change),
+    )
+
+    assert response.status_code == 302
+    listing.refresh_from_db()
+    assert (listing.status, listing.is_public) == ("pending", False)
+    assert Workerpool.objects.get(pk=pool.pk).requirements == "TARGET.Volume >= 20"
+    assert "waits for review again" in client.get(response.url).content.decode()
