@@ -76,13 +76,13 @@ def _checked_weight(name: str, value: float) -> float:
         )
     if value < 0:
         raise WeightsRefused(
-            f"The {name} weight is negative ({_number(value)}): use 0 to leave {name} out, "
+            f"The {name} weight is negative ({_typed(value)}): use 0 to leave {name} out, "
             f"or a number above 0 to count it.",
             field=name,
         )
     if value > MAX_WEIGHT:
         raise WeightsRefused(
-            f"The {name} weight ({_number(value)}) is too large: weights only count relative "
+            f"The {name} weight ({_typed(value)}) is too large: weights only count relative "
             f"to each other, so use numbers up to {MAX_WEIGHT:.0f}.",
             field=name,
         )
@@ -344,6 +344,11 @@ def rank(options: Sequence[Option], weights: Weights) -> Ranking:
         ranked[0].option, options, telling=telling, asked=weights, without_data=without_data
     )
     return Ranking(ranked=ranked, weights=used, without_data=without_data, reason=reason)
+
+
+def _typed(value: float) -> str:
+    """A weight as typed, short: 1e+308 stays an exponent, not 309 digits."""
+    return f"{value:.3g}" if math.isfinite(value) and abs(value) >= 1e15 else _number(value)
 
 
 def _number(value: float) -> str:

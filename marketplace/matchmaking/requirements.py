@@ -18,6 +18,8 @@ from marketplace.matchmaking.attributes import request_expression
 
 ENERGY_CLASSES = ("A", "B", "C", "D", "E")
 MAX_CORES = 1024
+# The most ECT per task a requirement may name (far above any price asked).
+MAX_PRICE = 10**9
 MAX_MEMORY_MB = 16 * 1024 * 1024
 MAX_DEADLINE_MINUTES = 60 * 24 * 30
 
@@ -80,8 +82,10 @@ def parse_requirements(values: dict[str, object], *, regions: Sequence[str]) -> 
             raise RequirementsRefused(
                 "max_price", "Max price is an amount of ECT, such as 0.2."
             ) from None
-        if not max_price.is_finite() or max_price < 0 or max_price > 10**9:
-            raise RequirementsRefused("max_price", "Max price is an amount of ECT, 0 or more.")
+        if not max_price.is_finite() or max_price < 0 or max_price > MAX_PRICE:
+            raise RequirementsRefused(
+                "max_price", f"Max price is an amount of ECT between 0 and {MAX_PRICE:,}."
+            )
     expression = values.get("expression") or ""
     if expression:
         try:

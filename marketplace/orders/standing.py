@@ -695,6 +695,13 @@ def _decide(
             return None  # another round wrote one first: it sends it
 
 
+def _reason(text: str, limit: int = 300) -> str:
+    """`text` as StandingMatch.reason holds it: whole, or cut at a word with "…"."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,:;") + "…"
+
+
 def _send(match: StandingMatch, *, hub: Hub, sender: TransactionSender, done: MatchRound) -> None:
     """Send the match written down (pending) and record what the chain said."""
     orders = {
@@ -730,14 +737,14 @@ def _send(match: StandingMatch, *, hub: Hub, sender: TransactionSender, done: Ma
             match,
             status=MatchStatus.FAILED,
             tx_hash=refusal.tx_hash or "",
-            reason=str(refusal)[:300],
+            reason=_reason(str(refusal)),
         ):
             done.failed += 1
         return
     except ChainError as error:
         # No answer: it may have been sent, and may still be mined. The next rounds ask the
         # chain (_resolve) before sending anything else for this request.
-        _finish(match, status=MatchStatus.SENT, reason=f"No answer yet: {error}"[:300])
+        _finish(match, status=MatchStatus.SENT, reason=_reason(f"No answer yet: {error}"))
         done.problems.append(f"matching request {match.request_digest[:10]}: {error}")
         return
     tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()

@@ -95,6 +95,16 @@ def test_a_buyer_narrows_until_nothing_fits_reads_why_follows_the_suggestion_and
         "Lyon Edge Alpha"
     )
 
+    # A max price that is no amount is refused by the name the form gives it.
+    price = form.get_by_label("Max pool price (ECT per task)")
+    price.fill("cheap")
+    form.get_by_role("button", name="Find offers").click()
+    expect(form.locator("[data-trade-error]")).to_have_text(
+        "Max pool price (ECT per task): Max price is an amount of ECT, such as 0.2."
+    )
+    expect(price).to_have_attribute("aria-invalid", "true")
+    price.fill("")
+
     # The buyer wants its tasks run in eu-north, for 2 ECT at most: nothing fits, and the page
     # says why, per condition, before anything is signed.
     form.get_by_label("Region").select_option("eu-north")
@@ -118,6 +128,8 @@ def test_a_buyer_narrows_until_nothing_fits_reads_why_follows_the_suggestion_and
     # It follows the suggestion: its max price is raised, and Nordic Hydro fits.
     market.get_by_role("link", name="Raise max price to 3 ECT: 1 more pool").click()
     expect(form.get_by_label("Max pool price (ECT per task)")).to_have_value("3")
+    # Why the old request failed is gone: this one has not been asked yet.
+    expect(quote.locator("[data-trade-failures] li")).to_have_count(0)
     expect(sentence).to_have_text("Of 2 pools, 1 is outside eu-north; 1 can run it: Nordic Hydro.")
     expect(market.locator("[data-market-reason]")).to_have_text(
         "Nordic Hydro is the only pool that fits your requirements."

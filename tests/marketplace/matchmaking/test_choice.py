@@ -381,6 +381,18 @@ def test_normalized_weights_sum_to_1_in_the_same_ratios():
             "so use numbers up to 1000000.",
         ),
         (
+            {"speed": "1e308"},
+            "speed",
+            "The speed weight (1e+308) is too large: weights only count relative to each other, "
+            "so use numbers up to 1000000.",
+        ),
+        (
+            {"price": -(10**400)},
+            "price",
+            "The price weight is negative (-Infinity): use 0 to leave price out, "
+            "or a number above 0 to count it.",
+        ),
+        (
             {"price": 1, "colour": 1},
             "colour",
             "There is no criterion 'colour': weights are for price, speed, trust, reliability "

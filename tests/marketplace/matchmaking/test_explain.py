@@ -172,6 +172,14 @@ def test_parse_requirements_names_the_field_it_refuses():
             parse_requirements({"max_price": nan}, regions=REGIONS)
 
 
+@pytest.mark.parametrize("price", ["1e400", "-0.1", "NaN", "Infinity"])
+def test_a_max_price_out_of_range_says_the_range(price):
+    with pytest.raises(RequirementsRefused) as caught:
+        parse_requirements({"max_price": price}, regions=REGIONS)
+
+    assert str(caught.value) == "Max price is an amount of ECT between 0 and 1,000,000,000."
+
+
 def test_parse_requirements_reads_form_strings():
     wants = parse_requirements(
         {"cores": "4", "region": "EU-West", "energy_class": "b", "max_price": "0.25", "cores2": 1},

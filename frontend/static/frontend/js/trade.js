@@ -366,8 +366,38 @@
     var panel = document.querySelector("[data-trade-quote-panel]");
     if (!panel || panel.hidden || !quotes.get(panel)) return;
     quotes.delete(panel);
+    // Why the old request could not be bought is not why this one cannot: find offers again.
+    fillList(panel.querySelector("[data-trade-failures]"), []);
+    fillList(panel.querySelector("[data-trade-warnings]"), []);
     panel.querySelector("[data-trade-buy-button]").disabled = true;
     say(panel, "Your request changed: click Find offers again to see its price.");
+  }
+
+  /* The API names the input at fault by its path ("requirements.max_price: …"): on the page,
+   * by the label of the control that holds it, which it marks invalid. */
+  function inWords(form, err) {
+    var path = err && err.field;
+    if (!path) return err;
+    var name = path.split(".").pop();
+    if (/^preferences\.weights\./.test(path)) name = "weight_" + name;
+    var control = field(form, name);
+    var label = control && control.labels && control.labels[0];
+    if (!label) return err;
+    control.setAttribute("aria-invalid", "true");
+    // The label's own words: a label may hold its control (and a select its options' words).
+    var words = Array.prototype.filter
+      .call(label.childNodes, function (node) { return node.nodeType === Node.TEXT_NODE; })
+      .map(function (node) { return node.textContent; })
+      .join(" ")
+      .replace(/\s+/g, " ")
+      .trim()
+      .replace(/:$/, "");
+    if (!words) return err;
+    var message = err.message;
+    if (message.indexOf(path + ": ") === 0) message = message.slice(path.length + 2);
+    var shown = new Error(words + ": " + message);
+    shown.field = path;
+    return shown;
   }
 
   async function quote(form) {
@@ -375,19 +405,24 @@
     var panel = document.querySelector("[data-trade-quote-panel]");
     clearError(form);
     var inputs = await uploadInputs(form);
-    var answer = await w.postJson(form.getAttribute("data-quote-url"), {
-      requester: field(form, "requester").value,
-      app: form.getAttribute("data-app"),
-      dataset: field(form, "dataset").value,
-      workerpool: field(form, "workerpool").value,
-      category: parseInt(field(form, "category").value, 10),
-      trust: parseInt(field(form, "trust").value, 10) || 0,
-      volume: parseInt(field(form, "volume").value, 10) || 1,
-      args: field(form, "args").value,
-      input_files: inputs,
-      requirements: requirements(form),
-      preferences: preferences(form),
-    });
+    var answer;
+    try {
+      answer = await w.postJson(form.getAttribute("data-quote-url"), {
+        requester: field(form, "requester").value,
+        app: form.getAttribute("data-app"),
+        dataset: field(form, "dataset").value,
+        workerpool: field(form, "workerpool").value,
+        category: parseInt(field(form, "category").value, 10),
+        trust: parseInt(field(form, "trust").value, 10) || 0,
+        volume: parseInt(field(form, "volume").value, 10) || 1,
+        args: field(form, "args").value,
+        input_files: inputs,
+        requirements: requirements(form),
+        preferences: preferences(form),
+      });
+    } catch (err) {
+      throw inWords(form, err);
+    }
     quotes.set(panel, { answer: answer, form: form });
     panel.hidden = false;
     setQuote(panel, "app", orderLine(answer.app_order));
@@ -544,6 +579,7 @@
     var form = event.target.form || (event.target.closest && event.target.closest("[data-trade-buy]"));
     if (!form || !form.matches("[data-trade-buy]")) return;
     if (event.target.name === "workerpool") offerCategories(form);
+    if (event.target.removeAttribute) event.target.removeAttribute("aria-invalid");
     staleQuote();
   });
   // Typing a weight means ranking by one's own weights.

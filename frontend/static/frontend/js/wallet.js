@@ -145,7 +145,11 @@
       /* Not JSON: a CSRF failure or a server error page. */
     }
     if (!response.ok) {
-      if (data && data.error) throw WalletError(data.error);
+      if (data && data.error) {
+        var refused = WalletError(data.error);
+        if (data.field) refused.field = data.field; // the input at fault, as the API names it
+        throw refused;
+      }
       if (response.status === 403) {
         throw WalletError("Your session expired: reload the page and try again.");
       }
