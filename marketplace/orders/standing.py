@@ -201,6 +201,17 @@ def _check_limits(request: RequestOrder, requirements: Requirements) -> None:
         )
 
 
+def standing_category(category: int, *, chain_id: int) -> None:
+    """Raise StandingRefused (field "category") unless the Hub has `category`: the Hub would
+    refuse every match of the request, which would wait in the book for nothing."""
+    names = selectors.category_names(chain_id=chain_id)
+    if category not in names:
+        known = ", ".join(f"{catid} ({name})" for catid, name in sorted(names.items()))
+        raise StandingRefused(
+            f"The Hub has no category {category}: choose one of {known}.", field="category"
+        )
+
+
 def _check_task(request: RequestOrder) -> None:
     """What the task would read works (purchases.task_input), as a purchase requires."""
     try:
@@ -249,9 +260,10 @@ def standing_draft(
     """The request order a buyer signs to wait for `wanted`: at most `workerpool_max` per task
     for a pool, and `app_max` and `dataset_max` for the app and the dataset (None: what their
     cheapest offer asks now). `params` is purchases.default_params' JSON. Raises
-    StandingRefused when no offer of the app (or dataset) gives a default, BookUnavailable
-    when the chain cannot be asked the requester's escrow."""
+    StandingRefused when the Hub has no such category or no offer of the app (or dataset)
+    gives a default, BookUnavailable when the chain cannot be asked the requester's escrow."""
     domain = book_domain()
+    standing_category(wanted.category, chain_id=domain.chain_id)
     if app_max is None:
         offer = selectors.best_app_order(chain_id=domain.chain_id, wanted=wanted)
         if offer is None:
@@ -318,9 +330,10 @@ def standing_publish(
 
     Precondition: `user` is signed in. The request's requester must be one of their linked
     wallets (else NotYourOrder); the request is checked as the book checks every order
-    (signature, volume, the requester's escrow: services.order_publish) and as a purchase
-    checks its task. Raises StandingRefused (or the book's OrderError) naming the field at
-    fault; nothing is stored then.
+    (signature, volume, the requester's escrow: services.order_publish), its category must
+    be one the Hub has, and its task is checked as a purchase checks it. Raises
+    StandingRefused (or the book's OrderError) naming the field at fault; nothing is stored
+    then.
     """
     now = now or timezone.now()
     request = parse_order(OrderKind.REQUEST, message)
@@ -333,6 +346,7 @@ def standing_publish(
     parsed = standing_requirements(requirements)
     preset, weights = standing_preferences(preferences)
     expiry = standing_expiry(expires_at, now=now)
+    standing_category(request.category, chain_id=settings.CHAIN_ID)
     _check_limits(request, parsed)
     _check_task(request)
     order = order_publish(

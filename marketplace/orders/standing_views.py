@@ -1,8 +1,9 @@
 """The pages of standing requests: yours (requests/), one waiting for an offer, with why none
 fits it now, read again every few seconds by htmx (requests/<digest>/), taking it off the book
-(requests/<digest>/cancel/), and a new one (requests/new/, from the buy form's query string:
-what will be signed, then the wallet signs it in frontend/static/frontend/js/standing.js and
-publishes it through POST /api/v1/orders/standing/)."""
+(requests/<digest>/cancel/), and a new one (requests/new/: the app, dataset, pool and category
+chosen by name, or from the buy form's query string; what will be signed, then the wallet
+signs it in frontend/static/frontend/js/standing.js and publishes it through
+POST /api/v1/orders/standing/)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,16 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from marketplace.addresses import is_address, normalize
 from marketplace.catalogue.forms import PriceField
+from marketplace.catalogue.models import Listing, Market, TaskCategory
 from marketplace.chain.amounts import ECT_DECIMALS, from_units
-from marketplace.chain.orders import checksummed
-from marketplace.fields import AddressFormField
 from marketplace.matchmaking.choice import DEFAULT_PRESET, PRESET_LABELS
 from marketplace.matchmaking.requirements import ENERGY_CLASSES
 from marketplace.notfound import NotFound
@@ -57,13 +58,68 @@ def _price(label: str, help_text: str, *, required: bool = False) -> PriceField:
     )
 
 
-class StandingForm(forms.Form):
-    """What to wait for: the buy form's fields, the buyer's limits per task and the expiry."""
+# The form's fields that name a listing (its value: the listing's checksummed address), with
+# the kind of listing, how the form calls it, and what choosing none means ("": required).
+LISTED = {
+    "app": (Market.APP, "app", ""),
+    "dataset": (Market.DATASET, "dataset", "None"),
+    "workerpool": (Market.POOL, "pool", "The best offer of any pool"),
+}
 
-    app = AddressFormField()
-    dataset = AddressFormField(required=False)
-    workerpool = AddressFormField(required=False, help_text="Empty: the best offer of any pool.")
-    category = forms.IntegerField(min_value=0, initial=0)
+
+def _listed() -> dict[str, list[Listing]]:
+    """The public listings registered on chain that a request may name, by the form's field,
+    by name."""
+    listings = (
+        Listing.objects.filter(kind__in=[kind for kind, _, _ in LISTED.values()], is_public=True)
+        .exclude(chain_address="")
+        .order_by("name", "pk")
+    )
+    found: dict[str, list[Listing]] = {name: [] for name in LISTED}
+    kinds = {kind: name for name, (kind, _, _) in LISTED.items()}
+    for listing in listings:
+        found[kinds[listing.kind]].append(listing)
+    return found
+
+
+def _category_label(name: str) -> str:
+    """A category as the catalogue names it ("S · up to 20 min"), else as the Hub does."""
+    return TaskCategory(name).label if name in TaskCategory.values else name
+
+
+def _asked(query: QueryDict, listed: dict[str, list[Listing]]) -> QueryDict:
+    """The query string with the app, dataset and pool as the form's choices give them: an
+    address (in any letter case) checksummed, a listing's slug its address. Anything else is
+    left for the form to refuse."""
+    asked = query.copy()
+    for name, listings in listed.items():
+        value = asked.get(name, "").strip()
+        if is_address(value):
+            asked[name] = normalize(value)
+        elif value:
+            slugs = {listing.slug: normalize(listing.chain_address) for listing in listings}
+            asked[name] = slugs.get(value, value)
+    return asked
+
+
+class StandingForm(forms.Form):
+    """What to wait for: the buy form's fields, the buyer's limits per task and the expiry.
+    The app, dataset and pool are chosen by name among the public listings registered on chain
+    (`listed`, as _listed gives them), the category among the Hub's."""
+
+    app = forms.CharField(
+        label="App",
+        widget=forms.Select,
+        error_messages={"required": "Choose the app to run."},
+    )
+    dataset = forms.CharField(label="Dataset", required=False, widget=forms.Select)
+    workerpool = forms.CharField(label="Pool", required=False, widget=forms.Select)
+    category = forms.IntegerField(
+        label="Task category",
+        initial=0,
+        widget=forms.Select,
+        help_text="How long a task may run: the pool's price is per task of that category.",
+    )
     trust = forms.IntegerField(min_value=0, max_value=TRUST_MAX, initial=selectors.DEFAULT_TRUST)
     volume = forms.IntegerField(min_value=1, max_value=10_000, initial=1, label="Tasks")
     args = forms.CharField(required=False, max_length=4000, label="Arguments")
@@ -101,9 +157,61 @@ class StandingForm(forms.Form):
         label="Wait at most (days)",
     )
 
-    def __init__(self, *args: Any, wallets: list[str], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        wallets: list[str],
+        listed: dict[str, list[Listing]],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["requester"].choices = [(address, address) for address in wallets]
+        # The listings chosen from, by address (for their names once chosen).
+        self.listings: dict[str, Listing] = {}
+        for name, (_, noun, none) in LISTED.items():
+            choices = [("", none or f"Choose the {noun}")]
+            for listing in listed[name]:
+                address = normalize(listing.chain_address)
+                self.listings[address] = listing
+                choices.append((address, listing.name))
+            self.fields[name].widget.choices = choices
+        self.category_names = selectors.category_names(chain_id=settings.CHAIN_ID)
+        self.fields["category"].widget.choices = [
+            (catid, _category_label(name)) for catid, name in sorted(self.category_names.items())
+        ]
+
+    def _chosen(self, name: str) -> str:
+        value = self.cleaned_data[name].strip()
+        if not value:
+            return ""
+        kind, noun, _ = LISTED[name]
+        listing = self.listings.get(value)
+        if listing is None or listing.kind != kind:
+            if is_address(value):
+                raise forms.ValidationError(
+                    f"No public {noun} with this address: choose one from the list."
+                )
+            raise forms.ValidationError(
+                f"{value[:60]!r} is no public {noun} of this site: choose one from the list."
+            )
+        return value
+
+    def clean_app(self) -> str:
+        return self._chosen("app")
+
+    def clean_dataset(self) -> str:
+        return self._chosen("dataset")
+
+    def clean_workerpool(self) -> str:
+        return self._chosen("workerpool")
+
+    def clean_category(self) -> int:
+        category = self.cleaned_data["category"]
+        try:
+            standing.standing_category(category, chain_id=settings.CHAIN_ID)
+        except OrderError as refused:
+            raise forms.ValidationError(str(refused)) from None
+        return category
 
     def requirements(self) -> dict[str, Any]:
         """The requirements kept with the request (the buy form's fields that are set)."""
@@ -114,14 +222,58 @@ class StandingForm(forms.Form):
     def wanted(self) -> selectors.Wanted:
         data = self.cleaned_data
         return selectors.Wanted(
-            app=checksummed(data["app"].lower()),
-            dataset=checksummed(data["dataset"].lower()) if data["dataset"] else "",
-            workerpool=checksummed(data["workerpool"].lower()) if data["workerpool"] else "",
+            app=data["app"],
+            dataset=data["dataset"],
+            workerpool=data["workerpool"],
             category=data["category"],
             trust=data["trust"],
             volume=data["volume"],
             requester=data["requester"],
         )
+
+
+def _plain(value: Any) -> str:
+    """A number as people write it: 3.0 → 3, 0.075 → 0.075."""
+    return format(Decimal(str(value)).normalize(), "f")
+
+
+# How the request page words each requirement kept with a request (Requirements.as_dict's keys).
+REQUIREMENT_WORDS = {
+    "cores": lambda v: f"Cores at least {v}",
+    "memory_mb": lambda v: f"Memory at least {v} MiB",
+    "region": lambda v: f"Region {v}",
+    "energy_class": lambda v: f"Energy class {v} or better",
+    "max_price": lambda v: f"Max pool price {_plain(v)} ECT",
+    "trust": lambda v: f"Trust at least {v}",
+    "deadline_minutes": lambda v: f"Done within {v} minutes (median)",
+    "expression": lambda v: f"Your expression: {v}",
+}
+
+
+def requirement_words(requirements: dict[str, Any]) -> list[str]:
+    """The requirements kept with a request, each in words ("Cores at least 4"), in
+    REQUIREMENT_WORDS' order; a key it does not know as "key value"."""
+    known = [
+        REQUIREMENT_WORDS[key](requirements[key])
+        for key in REQUIREMENT_WORDS
+        if key in requirements
+    ]
+    return known + [
+        f"{key} {value}" for key, value in requirements.items() if key not in REQUIREMENT_WORDS
+    ]
+
+
+def preference_words(preferences: dict[str, Any]) -> str:
+    """How the best offer is chosen: the preset's label ("Cheapest"), or the buyer's weights
+    ("your weights: price 3, speed 1"), those above 0."""
+    preset = preferences.get("preset")
+    if preset in PRESET_LABELS:
+        return PRESET_LABELS[preset]
+    weights = preferences.get("weights") or {}
+    given = [f"{name} {_plain(value)}" for name, value in weights.items() if value]
+    if not given:
+        return PRESET_LABELS[DEFAULT_PRESET]
+    return "your weights: " + ", ".join(given)
 
 
 @login_required
@@ -131,7 +283,9 @@ def standing_new(request: HttpRequest) -> HttpResponse:
     complete, the request order to sign with its max prices, the most it can cost and its
     expiry."""
     wallets = list(request.user.wallets.values_list("address", flat=True))
-    form = StandingForm(request.GET if "app" in request.GET else None, wallets=wallets)
+    listed = _listed()
+    asked = _asked(request.GET, listed) if "app" in request.GET else None
+    form = StandingForm(asked, wallets=wallets, listed=listed)
     context: dict[str, Any] = {"form": form, "wallets": wallets}
     if form.is_valid():
         try:
@@ -149,9 +303,16 @@ def standing_new(request: HttpRequest) -> HttpResponse:
             form.add_error(name if name in form.fields else None, str(refused))
         else:
             expires_at = timezone.now() + datetime.timedelta(days=form.cleaned_data["expires_days"])
+            data = form.cleaned_data
             context |= {
                 "draft": draft,
                 "message": draft.typed_data["message"],
+                "app": form.listings[data["app"]],
+                "dataset": form.listings.get(data["dataset"]),
+                "workerpool": form.listings.get(data["workerpool"]),
+                "category": _category_label(form.category_names[data["category"]]),
+                "preference": PRESET_LABELS[data["preset"]],
+                "requirement_words": requirement_words(requirements),
                 "signing": {
                     "typed_data": draft.typed_data,
                     "requirements": requirements,
@@ -171,11 +332,13 @@ def standing_list(request: HttpRequest) -> HttpResponse:
     """Your standing requests: status, expiry, what is left, and their deals."""
     orders = list(standing.standing_list(user=request.user, chain_id=settings.CHAIN_ID)[:200])
     names = selectors.listings_by_address(
-        chain_id=settings.CHAIN_ID, addresses=[order.asset for order in orders]
+        chain_id=settings.CHAIN_ID,
+        addresses=[address for order in orders for address in (order.asset, order.workerpool)],
     )
     deals = standing.standing_deals_of(orders)
     for order in orders:
         order.app_listing = names.get(order.asset)
+        order.pool_listing = names.get(order.workerpool)
         order.deals = deals[order.digest]
         order.tasks_left = standing.standing_remaining(order)
     return render(request, "orders/standing_list.html", {"orders": orders})
@@ -227,7 +390,31 @@ def standing_detail(request: HttpRequest, digest: str) -> HttpResponse:
     template = "orders/standing_detail.html"
     if request.htmx and not request.htmx.boosted:
         template += "#live"
+    else:
+        context |= _asks(order)
     return render(request, template, context)
+
+
+def _asks(order: Order) -> dict[str, Any]:
+    """What the request page shows of what a request asks, in words: the listings of its app,
+    dataset and pool (None: not listed here), its category's name, its requirements and how
+    the best offer is chosen."""
+    listings = selectors.listings_by_address(
+        chain_id=order.chain_id, addresses=[order.asset, order.dataset, order.workerpool]
+    )
+    names = selectors.category_names(chain_id=order.chain_id)
+    return {
+        "app": listings.get(order.asset),
+        "dataset": listings.get(order.dataset),
+        "workerpool": listings.get(order.workerpool),
+        "category": (
+            _category_label(names[order.category])
+            if order.category in names
+            else f"category {order.category}"
+        ),
+        "requirement_words": requirement_words(order.requirements or {}),
+        "preference": preference_words(order.preferences or {}),
+    }
 
 
 @login_required

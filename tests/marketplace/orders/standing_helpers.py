@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from marketplace.catalogue.models import CurationStatus, Listing
 from marketplace.chain.orders import AppOrder, RequestOrder, WorkerpoolOrder, sign_order, typed_data
 from marketplace.chain.selectors import current_hub
 from marketplace.orders import standing
@@ -30,6 +31,15 @@ def open_book(market):
     """An app order at 1 ECT, no pool offer yet; the pool's four workers are its members."""
     admit(market.workerpool, market.workers)
     publish(market, AppOrder(app=market.app, appprice=ECT, volume=50), market.app_owner.key)
+    return market
+
+
+def list_publicly(market):
+    """The market's app, dataset and pool approved in the catalogue (the index listed them
+    pending review), so that a buyer can choose them by name."""
+    Listing.objects.filter(
+        chain_address__in=[market.app, market.dataset, market.workerpool]
+    ).update(is_public=True, status=CurationStatus.APPROVED)
     return market
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from marketplace.chain.orders import RequestOrder, WorkerpoolOrder, hub_domain, typed_data
 from marketplace.chain.selectors import current_hub
 from marketplace.indexer.models import Deal
-from marketplace.orders import standing
+from marketplace.orders import selectors, standing
 from marketplace.orders.models import MatchStatus, Order, OrderStatus, StandingMatch
 from marketplace.orders.parsing import OrderError
 from marketplace.orders.services import NotYourOrder
@@ -353,3 +353,25 @@ def test_a_request_whose_task_cannot_work_is_refused(book, requester):
         stand(book, requester, params='{"args":"{dataset}"}')
     assert [f.check for f in refused.value.failures] == ["NeedsDataset"]
     assert not Order.objects.filter(kind="request").exists()
+
+
+def test_a_request_for_a_category_the_hub_lacks_is_refused(book, requester):
+    known = "choose one of 0 (XS), 1 (S), 2 (M), 3 (L), 4 (XL)."
+
+    with pytest.raises(standing.StandingRefused) as refused:
+        stand(book, requester, category=99)
+
+    assert refused.value.field == "category"
+    assert str(refused.value) == f"The Hub has no category 99: {known}"
+    assert not Order.objects.filter(kind="request").exists()
+    # Nor is one drafted for the buyer to sign.
+    with pytest.raises(standing.StandingRefused) as drafted:
+        standing.standing_draft(
+            wanted=selectors.Wanted(app=book.app, category=5, requester=book.requester.address),
+            params=PARAMS,
+            workerpool_max=3 * ECT,
+        )
+    assert (drafted.value.field, str(drafted.value)) == (
+        "category",
+        f"The Hub has no category 5: {known}",
+    )

@@ -132,6 +132,19 @@ def test_bad_inputs_are_refused_naming_the_field_and_nothing_is_stored(
     assert not Order.objects.filter(kind="request").exists()
 
 
+def test_a_request_for_a_category_the_hub_lacks_is_refused_and_nothing_is_stored(buyer, book):
+    message, signature = signed(book, category=99)
+
+    response = buyer.post(URL, {"request": message, "signature": signature}, "json")
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "category"
+    assert response.json()["error"] == (
+        "The Hub has no category 99: choose one of 0 (XS), 1 (S), 2 (M), 3 (L), 4 (XL)."
+    )
+    assert not Order.objects.filter(kind="request").exists()
+
+
 def test_a_request_of_a_wallet_not_yours_is_refused(book):
     stranger = APIClient()
     stranger.force_authenticate(WalletFactory().user)

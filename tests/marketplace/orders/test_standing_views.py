@@ -10,11 +10,13 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
+from marketplace.catalogue.models import Listing
 from marketplace.orders.models import Order, OrderStatus
 from tests.chain_scaffold import ECT
 from tests.factories.accounts import WalletFactory
 from tests.marketplace.orders.standing_helpers import (
     PARAMS,
+    list_publicly,
     match_round,
     open_book,
     pool_offer,
@@ -26,7 +28,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def book(market):
-    return open_book(market)
+    return list_publicly(open_book(market))
 
 
 @pytest.fixture
@@ -41,12 +43,17 @@ def browser(requester) -> Client:
     return client
 
 
+def _listing(address: str) -> Listing:
+    return Listing.objects.get(chain_address=address)
+
+
 def test_my_requests_list_them_waiting(browser, book, requester):
     order = stand(book, requester)
 
     page = browser.get("/requests/").content.decode()
 
     assert f'href="/requests/{order.digest}/"' in page
+    assert f'<a href="/apps/{_listing(book.app).slug}/" title="{book.app}">Word count</a>' in page
     assert "waiting for an offer" in page
     assert "2 of 2" in page
 
@@ -159,4 +166,110 @@ def test_a_new_request_needs_a_pool_price(browser, book):
     page = _new(browser, book, max_price="")
 
     assert "This field is required." in page
+    assert "data-standing-sign-button" not in page
+
+
+def test_a_request_page_says_what_it_asks_in_words(browser, book, requester):
+    order = stand(
+        book,
+        requester,
+        workerpool=book.workerpool,
+        requirements={"cores": 4, "memory_mb": 2048, "region": "eu-west", "max_price": "0.05"},
+        preferences={"weights": {"price": 3, "speed": 1}},
+    )
+    app, pool = _listing(book.app), _listing(book.workerpool)
+
+    page = browser.get(f"/requests/{order.digest}/").content.decode()
+
+    assert (
+        f'<dt>App</dt><dd><a href="/apps/{app.slug}/">{app.name}</a> '
+        f'<span class="mono small muted wrap-any">{book.app}</span></dd>'
+    ) in page
+    assert f'<a href="/pools/{pool.slug}/">{pool.name}</a>' in page
+    assert "<dd>XS · up to 5 min" in page
+    assert (
+        "<dd>Cores at least 4 · Memory at least 2048 MiB · Region eu-west · "
+        "Max pool price 0.05 ECT</dd>"
+    ) in page
+    assert "memory_mb" not in page
+    assert "<dd>your weights: price 3, speed 1</dd>" in page
+
+
+def test_a_request_page_names_its_preset(browser, book, requester):
+    order = stand(book, requester, preferences={"preset": "most_trusted"})
+
+    page = browser.get(f"/requests/{order.digest}/").content.decode()
+
+    assert "<dt>Best offer is</dt><dd>Most trusted</dd>" in page
+    assert "<dt>Requirements</dt><dd>none</dd>" in page
+    assert "<dt>Pool</dt><dd>the best offer of any pool</dd>" in page
+
+
+def test_a_new_request_is_chosen_by_name(browser, book):
+    page = browser.get("/requests/new/").content.decode()
+
+    app, dataset, pool = (_listing(a) for a in (book.app, book.dataset, book.workerpool))
+    assert '<option value="" selected>Choose the app</option>' in page
+    assert f'<option value="{book.app}">{app.name}</option>' in page
+    assert '<option value="" selected>None</option>' in page
+    assert f'<option value="{book.dataset}">{dataset.name}</option>' in page
+    assert '<option value="" selected>The best offer of any pool</option>' in page
+    assert f'<option value="{book.workerpool}">{pool.name}</option>' in page
+    assert '<option value="1">S · up to 20 min</option>' in page
+    assert "data-standing-sign-button" not in page
+
+
+def test_an_app_not_listed_publicly_is_not_offered(browser, book):
+    Listing.objects.filter(chain_address=book.app).update(is_public=False, status="pending")
+
+    page = browser.get("/requests/new/").content.decode()
+
+    assert f'value="{book.app}"' not in page
+    assert "No public app with this address: choose one from the list." in _new(browser, book)
+
+
+@pytest.mark.parametrize("asked", ["lower-case address", "slug"])
+def test_a_new_request_preselects_the_app_the_buy_page_names(browser, book, asked):
+    app = _listing(book.app)
+    value = book.app.lower() if asked == "lower-case address" else app.slug
+
+    page = _new(browser, book, app=value, workerpool=book.workerpool.lower(), category=1)
+
+    assert f'<option value="{book.app}" selected>{app.name}</option>' in page
+    assert f'<option value="{book.workerpool}" selected>' in page
+    assert '<option value="1" selected>S · up to 20 min</option>' in page
+    signing = json.loads(
+        re.search(
+            r'<script id="standing-signing" type="application/json">(.*?)</script>', page
+        ).group(1)
+    )
+    assert (
+        signing["typed_data"]["message"]["app"],
+        signing["typed_data"]["message"]["workerpool"],
+    ) == (book.app, book.workerpool)
+    assert f'<dt>App</dt><dd><a href="/apps/{app.slug}/">{app.name}</a>' in page
+    assert "<dt>Category, trust</dt><dd>S · up to 20 min" in page
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"app": "0x" + "ab" * 20}, "No public app with this address: choose one from the list."),
+        ({"app": "no-such-app"}, "&#x27;no-such-app&#x27; is no public app of this site"),
+        (
+            {"workerpool": "0x" + "cd" * 20},
+            "No public pool with this address: choose one from the list.",
+        ),
+        (
+            {"category": 99},
+            "The Hub has no category 99: choose one of 0 (XS), 1 (S), 2 (M), 3 (L), 4 (XL).",
+        ),
+    ],
+)
+def test_a_new_request_for_what_is_not_on_offer_is_refused_before_signing(
+    browser, book, fields, words
+):
+    page = _new(browser, book, **fields)
+
+    assert words in page
     assert "data-standing-sign-button" not in page
