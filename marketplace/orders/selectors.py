@@ -215,6 +215,15 @@ def best_workerpool_orders(
     return found
 
 
+def registered_listings(*, kinds: Iterable[str]) -> QuerySet[Listing]:
+    """The public listings of `kinds` registered on chain, by name: what a buyer may name."""
+    return (
+        Listing.objects.filter(kind__in=list(kinds), is_public=True)
+        .exclude(chain_address="")
+        .order_by("name", "pk")
+    )
+
+
 def listings_by_address(*, chain_id: int, addresses: Iterable[str]) -> dict[str, Listing]:
     """The listings of these assets, by address (for names and links)."""
     assets = Asset.objects.filter(

@@ -70,11 +70,7 @@ LISTED = {
 def _listed() -> dict[str, list[Listing]]:
     """The public listings registered on chain that a request may name, by the form's field,
     by name."""
-    listings = (
-        Listing.objects.filter(kind__in=[kind for kind, _, _ in LISTED.values()], is_public=True)
-        .exclude(chain_address="")
-        .order_by("name", "pk")
-    )
+    listings = selectors.registered_listings(kinds=[kind for kind, _, _ in LISTED.values()])
     found: dict[str, list[Listing]] = {name: [] for name in LISTED}
     kinds = {kind: name for name, (kind, _, _) in LISTED.items()}
     for listing in listings:
