@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from marketplace.orders import views
+from marketplace.orders import demand_views, views
 from marketplace.orders.standing_views import (
     standing_cancel,
     standing_detail,
@@ -16,6 +16,18 @@ urlpatterns = [
     path("apps/<slug:slug>/buy/", views.app_buy, name="app_buy"),
     path("apps/<slug:slug>/market/", views.app_market, name="app_market"),
     path("pools/<slug:slug>/buy/", views.pool_buy, name="pool_buy"),
+    path("pools/<slug:slug>/demand/", demand_views.pool_demand, name="pool_demand"),
+    # The pool form's live check, new pool and edit (beside the form's own address).
+    path(
+        "pools/new/requirements-check/",
+        demand_views.requirements_check,
+        name="pool_requirements_check_new",
+    ),
+    path(
+        "pools/<slug:slug>/edit/requirements-check/",
+        demand_views.requirements_check,
+        name="pool_requirements_check",
+    ),
     path("requests/", standing_list, name="standing_list"),
     path("requests/new/", standing_new, name="standing_new"),
     path("requests/<str:digest>/", standing_detail, name="standing_detail"),
