@@ -50,10 +50,13 @@ class ExpressionTextarea(forms.Textarea):
         context = super().get_context(name, value, attrs)
         check = f"{context['widget']['attrs'].get('id') or name}-check"
         if self.check_url:
+            # Refused when saved, the field says why already: the check waits for a change.
+            refused = context["widget"]["attrs"].get("aria-invalid") == "true"
             context["widget"]["attrs"].update(
                 {
                     "hx-post": self.check_url,
-                    "hx-trigger": "load, keyup changed delay:500ms, change from:closest form",
+                    "hx-trigger": ("" if refused else "load, ")
+                    + "keyup changed delay:500ms, change from:closest form",
                     "hx-include": "closest form",
                     "hx-target": f"#{check}",
                     "hx-swap": "innerHTML",

@@ -32,6 +32,9 @@ class WorkerpoolMarket(MarketAdapter):
         "One order per category you price; your escrow must cover the pool's stake (pool "
         "workers' stake ratio of the price, per task)."
     )
+    unreviewed_note = (
+        "A change of the Requirements and Rank alone applies at once and keeps it public."
+    )
     facts_template = "pools/_facts.html"
     side_panels_template = "pools/_side_panels.html"
     offers_actions_template = "pools/_offers_actions.html"  # a run on it: an app's, chosen next

@@ -78,6 +78,8 @@ class MarketAdapter:
     run_partner: ClassVar[str] = "a worker pool"
     # What its owner's sell form adds about the orders it signs.
     sell_note: ClassVar[str] = ""
+    # What an edit may change without going back to review, said on the edit form ("": none).
+    unreviewed_note: ClassVar[str] = ""
     # The lookup of its listings' program checksum, for curators' "same program" check.
     program_lookup: ClassVar[str] = ""
     # Its parts of the shared pages (None: it adds nothing there), rendered with the page's

@@ -44,6 +44,73 @@ REQUEST_ATTRIBUTES: dict[str, str] = {
     "RequesterDeals": "deals the buyer has made on this chain before",
 }
 
+# Two plausible ads of each side, unlike in every attribute: an expression that gives an error
+# (or a value of the wrong kind) on both pairs does so whatever the ads (classads.of_kind).
+SAMPLE_POOLS: tuple[dict[str, Any], ...] = (
+    {
+        "Name": "Sample Edge",
+        "Pool": "0x" + "11" * 20,
+        "Owner": "0x" + "22" * 20,
+        "Cores": 4,
+        "Memory": 8192,
+        "Region": "eu-west",
+        "EnergyClass": "A",
+        "Runtime": "wasm",
+        "Visibility": "public",
+        "Workers": 3,
+        "Category": 1,
+        "Price": 0.5,
+        "Trust": 5,
+        "Volume": 10,
+        "Reliability": 0.9,
+        "MedianSeconds": 60.0,
+        "TasksFinalized": 20,
+    },
+    {
+        "Name": "Other Cluster",
+        "Pool": "0x" + "33" * 20,
+        "Owner": "0x" + "44" * 20,
+        "Cores": 32,
+        "Memory": 65536,
+        "Region": "us-east",
+        "EnergyClass": "D",
+        "Runtime": "wasm",
+        "Visibility": "private",
+        "Workers": 1,
+        "Category": 0,
+        "Price": 2.25,
+        "Trust": 0,
+        "Volume": 1,
+        "Reliability": 0.25,
+        "MedianSeconds": 900.0,
+        "TasksFinalized": 3,
+    },
+)
+SAMPLE_REQUESTS: tuple[dict[str, Any], ...] = (
+    {
+        "Requester": "0x" + "55" * 20,
+        "App": "0x" + "66" * 20,
+        "AppName": "resvg",
+        "AppTags": ["image", "svg"],
+        "Dataset": "",
+        "Category": 1,
+        "Volume": 10,
+        "Trust": 5,
+        "RequesterDeals": 2,
+    },
+    {
+        "Requester": "0x" + "77" * 20,
+        "App": "0x" + "88" * 20,
+        "AppName": "fold",
+        "AppTags": ["science"],
+        "Dataset": "0x" + "99" * 20,
+        "Category": 3,
+        "Volume": 1,
+        "Trust": 0,
+        "RequesterDeals": 0,
+    },
+)
+
 POOL = "the pool's ad"
 REQUEST = "the request's ad"
 
@@ -54,7 +121,11 @@ def pool_expression(text: object, *, kind: str | None = None) -> classads.Expres
     expression = classads.parse(
         text, own=POOL_ATTRIBUTES, other=REQUEST_ATTRIBUTES, own_name=POOL, other_name=REQUEST
     )
-    return classads.of_kind(expression, kind) if kind else expression
+    if not kind:
+        return expression
+    return classads.of_kind(
+        expression, kind, samples=zip(SAMPLE_POOLS, SAMPLE_REQUESTS, strict=True)
+    )
 
 
 def request_expression(text: object) -> classads.Expression:
@@ -63,7 +134,9 @@ def request_expression(text: object) -> classads.Expression:
     expression = classads.parse(
         text, own=REQUEST_ATTRIBUTES, other=POOL_ATTRIBUTES, own_name=REQUEST, other_name=POOL
     )
-    return classads.of_kind(expression, classads.CONDITION)
+    return classads.of_kind(
+        expression, classads.CONDITION, samples=zip(SAMPLE_REQUESTS, SAMPLE_POOLS, strict=True)
+    )
 
 
 _POOL_CASE = {name.lower(): name for name in POOL_ATTRIBUTES}

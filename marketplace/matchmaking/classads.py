@@ -266,26 +266,68 @@ def parse(
 
 
 CONDITION, NUMBER = "condition", "number"
+_WHAT = {CONDITION: "A requirement is a condition, true or false", NUMBER: "A rank is a number"}
+_EXAMPLE = {
+    CONDITION: "compare an attribute, as in TARGET.Cores >= 4",
+    NUMBER: "compute one from the other ad, as in TARGET.Volume",
+}
 
 
-def of_kind(expression: Expression, kind: str) -> Expression:
+def of_kind(
+    expression: Expression,
+    kind: str,
+    *,
+    samples: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]] = (),
+) -> Expression:
     """`expression` if its value can be of `kind` (CONDITION: true or false, as Requirements;
-    NUMBER: as Rank). What it gives before any attribute is read tells: `"yes"` is never a
-    condition, `TARGET.Cores >= 4` may be. Raises ExpressionRefused saying what it is."""
+    NUMBER: as Rank), else ExpressionRefused saying what it gives instead.
+
+    What it gives before any attribute is read tells first: `"yes"`, `false` (as a condition:
+    it would match nothing), `UNDEFINED` and `"a" + 1` are refused whatever the ads. One that
+    reads the ads is then tried on `samples` (pairs of plausible attributes: this expression's
+    own ad's, the other ad's): giving an ERROR on every pair (text compared with a number, say)
+    or a value of the wrong kind on every pair, it is refused too. A value that is wrong only
+    for some ads is not: real ads may differ."""
     value = expression.tree.eval()
-    if isinstance(value, classad2.Value):  # depends on the ads (UNDEFINED) or an ERROR anyway
+    if value is classad2.Value.Error:
+        raise ExpressionRefused(
+            f"{_WHAT[kind]}, but this is an error whatever the ads hold (a value of one kind "
+            f"used as another, such as text added to a number): {_EXAMPLE[kind]}."
+        )
+    reads = expression.mine or expression.theirs
+    if value is classad2.Value.Undefined and not reads:
+        raise ExpressionRefused(f"{_WHAT[kind]}, but this is always undefined: {_EXAMPLE[kind]}.")
+    if not isinstance(value, classad2.Value):
+        _check_value(value, kind, always=True)
         return expression
-    if kind == CONDITION and not isinstance(value, bool):
+    tried = [evaluate(expression, ad(own), ad(other)) for own, other in samples]
+    if tried and all(found is classad2.Value.Error for found in tried):
         raise ExpressionRefused(
-            f"A requirement is a condition, true or false, but this is always {_shown(value)}: "
-            "compare an attribute, as in TARGET.Cores >= 4."
+            f"{_WHAT[kind]}, but this is an error for any ads: it uses a value of one kind as "
+            "another (text compared with a number, a number where a list is needed...). Check "
+            "what each attribute holds in the list below the box."
         )
-    if kind == NUMBER and (isinstance(value, bool) or not isinstance(value, int | float)):
-        raise ExpressionRefused(
-            f"A rank is a number, but this is always {_shown(value)}: compute one from the "
-            "other ad, as in TARGET.Volume."
-        )
+    if tried and not any(isinstance(found, classad2.Value) for found in tried):
+        for found in tried:
+            _check_value(found, kind, always=False)
     return expression
+
+
+def _check_value(value: Any, kind: str, *, always: bool) -> None:
+    """Refuse `value` if it is not of `kind` (`always`: whatever the ads; else for sample
+    ads). A condition always false is refused too (it would match nothing); a rank that reads
+    the ads may be true or false (HTCondor counts them 1 and 0)."""
+    gives = f"is always {_shown(value)}" if always else f"gives {_shown(value)} and the like"
+    if kind == CONDITION:
+        if not isinstance(value, bool):
+            raise ExpressionRefused(f"{_WHAT[kind]}, but this {gives}: {_EXAMPLE[kind]}.")
+        if always and value is False:
+            raise ExpressionRefused(
+                "This requirement is always false: it would match nothing. Leave it empty to "
+                "match everything, or compare an attribute, as in TARGET.Cores >= 4."
+            )
+    elif (always and isinstance(value, bool)) or not isinstance(value, int | float):
+        raise ExpressionRefused(f"{_WHAT[kind]}, but this {gives}: {_EXAMPLE[kind]}.")
 
 
 def _shown(value: Any) -> str:

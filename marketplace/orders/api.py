@@ -552,7 +552,9 @@ class InputOutputSerializer(serializers.Serializer):
 
 class InputUploadApi(APIView):
     """Your input files for tasks: upload one (its URL goes into the request's params), or list
-    them with your quota. Unused ones are deleted INPUT_RETENTION_DAYS after their upload."""
+    them with your quota. Unused ones are deleted INPUT_RETENTION_DAYS after their upload.
+    An input file is public: its URL is in the request, which anyone can read on chain once it
+    is matched (keep private data in an encrypted dataset)."""
 
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser]

@@ -134,6 +134,15 @@ def test_the_requirements_box_asks_its_own_check_as_the_operator_types():
     assert "TARGET.RequesterDeals" in new_box and "MY.Memory" in new_box  # what it can read
 
 
+@pytest.mark.django_db
+def test_a_refused_requirements_box_does_not_repeat_its_error_until_changed():
+    form = WorkerpoolForm({**POOL, "requirements": "42"}, user=UserFactory())
+
+    assert not form.is_valid()
+    box = str(form["requirements"])
+    assert 'hx-trigger="keyup changed delay:500ms, change from:closest form"' in box
+
+
 def test_the_help_names_what_each_side_reads_with_examples():
     help_text = WorkerpoolForm.base_fields["requirements"].help_text
 
@@ -162,6 +171,7 @@ def test_editing_only_the_requirements_and_rank_keeps_a_published_pool_public(cl
     client.force_login(listing.owner)
     url = reverse("pool_edit", args=[listing.slug])
 
+    form_page = client.get(url).content.decode()
     response = client.post(
         url, _as_posted(listing, requirements="TARGET.Volume >= 20", rank="TARGET.Volume")
     )
@@ -172,6 +182,7 @@ def test_editing_only_the_requirements_and_rank_keeps_a_published_pool_public(cl
     assert (pool.requirements, pool.rank) == ("TARGET.Volume >= 20", "TARGET.Volume")
     assert (listing.status, listing.is_public) == ("approved", True)
     assert "Saved." in client.get(response.url).content.decode()
+    assert "Requirements and Rank alone applies at once and keeps it public." in form_page
 
 
 @pytest.mark.django_db

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import classad2
 import pytest
 
@@ -135,3 +137,44 @@ def test_a_requirement_is_a_condition_and_a_rank_a_number():
         pool_expression('"first"', kind=classads.NUMBER)
     with pytest.raises(classads.ExpressionRefused, match="A requirement is a condition"):
         pool_expression("42", kind=classads.CONDITION)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "says"),
+    [
+        ("UNDEFINED", classads.CONDITION, "this is always undefined"),
+        ("ERROR", classads.CONDITION, "this is an error whatever the ads hold"),
+        ("false", classads.CONDITION, "This requirement is always false: it would match nothing"),
+        ('TARGET.Volume > "abc"', classads.CONDITION, "this is an error for any ads"),
+        ('member("x", TARGET.Volume)', classads.CONDITION, "this is an error for any ads"),
+        ("TARGET.AppName", classads.CONDITION, 'this gives the text "resvg" and the like'),
+        ("UNDEFINED", classads.NUMBER, "A rank is a number, but this is always undefined"),
+        ('"text" + 1', classads.NUMBER, "this is an error whatever the ads hold"),
+        ("TARGET.AppName", classads.NUMBER, 'this gives the text "resvg" and the like'),
+        ("true", classads.NUMBER, "this is always true"),
+    ],
+)
+def test_an_expression_that_can_never_be_of_its_kind_is_refused(text, kind, says):
+    with pytest.raises(classads.ExpressionRefused, match=re.escape(says)):
+        pool_expression(text, kind=kind)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("true", classads.CONDITION),  # matches everything: allowed, if pointless
+        ("TARGET.Volume / (TARGET.Volume - 10) > 2", classads.CONDITION),  # errs for one only
+        ("TARGET.Volume <= 0", classads.CONDITION),  # false for both samples, not for all
+        ("isUndefined(TARGET.Dataset)", classads.CONDITION),
+        ("TARGET.RequesterDeals > 0", classads.NUMBER),  # HTCondor ranks true as 1
+        ("ifThenElse(TARGET.Volume > 5, TARGET.Volume, 0)", classads.NUMBER),
+    ],
+)
+def test_an_expression_that_may_be_of_its_kind_for_some_ads_is_kept(text, kind):
+    assert pool_expression(text, kind=kind).text
+
+
+def test_a_buyers_expression_that_is_never_a_condition_is_refused():
+    for text, says in (("UNDEFINED", "always undefined"), ("TARGET.Name", "gives the text")):
+        with pytest.raises(classads.ExpressionRefused, match=says):
+            request_expression(text)
