@@ -56,7 +56,12 @@ from marketplace.matchmaking.requirements import (
 )
 from marketplace.orders import matching, purchases, selectors, services
 from marketplace.orders.models import InputFile, Order, OrderStatus
-from marketplace.orders.parsing import TRUST_MAX, input_file_urls, order_with_defaults
+from marketplace.orders.parsing import (
+    ARGS_MAX,
+    TRUST_MAX,
+    input_file_urls,
+    order_with_defaults,
+)
 
 TAG_NAMES = {"tee": 0, "tdx": 3}
 _TAG = r"(?:tee|tdx|[0-9]|[1-5][0-9]|6[0-2])"
@@ -837,7 +842,7 @@ class MarketAskInputSerializer(serializers.Serializer):
 
 
 class QuoteInputSerializer(MarketAskInputSerializer):
-    args = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    args = serializers.CharField(required=False, allow_blank=True, default="", max_length=ARGS_MAX)
     # Plain text, not URLField: input_file_urls says which rule a worker's download breaks.
     input_files = serializers.ListField(
         child=serializers.CharField(max_length=2000), required=False, default=list, max_length=20

@@ -68,6 +68,8 @@ LIMITS = {
 # The most trust a pool offers and a buyer asks through the site (the sell form, the buy
 # form, the quote); the Hub itself takes up to LIMITS["trust"].
 TRUST_MAX = 1000
+# The most characters of arguments a request's params may give its task.
+ARGS_MAX = 4000
 _HEX = re.compile(r"0x[0-9a-fA-F]*")
 
 

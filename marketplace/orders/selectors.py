@@ -215,6 +215,12 @@ def best_workerpool_orders(
     return found
 
 
+def asset_registered(*, chain_id: int, address: str, kind: str) -> bool:
+    """Whether an asset of `kind` (app, dataset, workerpool) is registered at `address` on
+    this chain, as the indexer has seen it."""
+    return Asset.objects.filter(chain_id=chain_id, address__iexact=address, kind=kind).exists()
+
+
 def registered_listings(*, kinds: Iterable[str]) -> QuerySet[Listing]:
     """The public listings of `kinds` registered on chain, by name: what a buyer may name."""
     return (

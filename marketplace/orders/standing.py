@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from marketplace.chain.amounts import ECT_DECIMALS, format_ect
 from marketplace.chain.errors import ChainError, ChainRevert
-from marketplace.chain.ids import deal_id
+from marketplace.chain.ids import Market, deal_id
 from marketplace.chain.orders import (
     ZERO_ADDRESS,
     RequestOrder,
@@ -61,7 +61,7 @@ from marketplace.orders.models import (
     OrderStatus,
     StandingMatch,
 )
-from marketplace.orders.parsing import OrderError, parse_order
+from marketplace.orders.parsing import ARGS_MAX, TRUST_MAX, OrderError, parse_order
 from marketplace.orders.services import (
     BookUnavailable,
     ChainFacts,
@@ -212,6 +212,46 @@ def standing_category(category: int, *, chain_id: int) -> None:
         )
 
 
+# What a request may name, by its order field: (the kind of asset, how to say it).
+_NAMED = {
+    "app": (Market.APP, "an app"),
+    "dataset": (Market.DATASET, "a dataset"),
+    "workerpool": (Market.POOL, "a pool"),
+}
+
+
+def _check_request(request: RequestOrder, *, chain_id: int) -> None:
+    """What the buy form bounds, bounded here too (the API is not the form): the trust, the
+    arguments' length, and the app, dataset and pool it names registered on this chain. A
+    request failing these would wait in the book for a match that can never come."""
+    if request.trust > TRUST_MAX:
+        raise StandingRefused(
+            f"Trust {request.trust:,} is above the most a buyer may ask here, {TRUST_MAX:,}: "
+            "sign the request with a lower trust.",
+            field="trust",
+        )
+    try:
+        params = json.loads(request.params or "{}")
+    except ValueError:
+        params = {}
+    args = params.get("args", "") if isinstance(params, dict) else ""
+    if isinstance(args, str) and len(args) > ARGS_MAX:
+        raise StandingRefused(
+            f"The arguments have {len(args):,} characters; at most {ARGS_MAX:,} are accepted.",
+            field="params",
+        )
+    for field, (kind, noun) in _NAMED.items():
+        address = getattr(request, field)
+        if field != "app" and address == ZERO_ADDRESS:
+            continue
+        if not selectors.asset_registered(chain_id=chain_id, address=address, kind=kind):
+            raise StandingRefused(
+                f"No {noun.split()[1]} is registered at {address} on this chain: name {noun} "
+                "of this site's markets.",
+                field=field,
+            )
+
+
 def _check_task(request: RequestOrder) -> None:
     """What the task would read works (purchases.task_input), as a purchase requires."""
     try:
@@ -348,6 +388,7 @@ def standing_publish(
     expiry = standing_expiry(expires_at, now=now)
     standing_category(request.category, chain_id=settings.CHAIN_ID)
     _check_limits(request, parsed)
+    _check_request(request, chain_id=settings.CHAIN_ID)
     _check_task(request)
     order = order_publish(
         kind=OrderKind.REQUEST, order=message, signature=signature, user=user, site_url=site_url

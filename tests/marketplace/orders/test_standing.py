@@ -4,6 +4,7 @@ matcher that sends matchOrders for them with a server key, exactly once, on anvi
 from __future__ import annotations
 
 import datetime
+import json
 
 import pytest
 from django.conf import settings
@@ -375,3 +376,26 @@ def test_a_request_for_a_category_the_hub_lacks_is_refused(book, requester):
         "category",
         f"The Hub has no category 5: {known}",
     )
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"trust": 5000}, "trust", "Trust 5,000 is above the most a buyer may ask here, 1,000"),
+        (
+            {"params": json.dumps({"args": "x" * 4001})},
+            "params",
+            "The arguments have 4,001 characters; at most 4,000 are accepted.",
+        ),
+        ({"app": "0x" + "00" * 19 + "01"}, "app", "No app is registered at 0x0000"),
+        ({"dataset": "0x" + "ab" * 20}, "dataset", "No dataset is registered at 0x"),
+        ({"workerpool": "0x" + "cd" * 20}, "workerpool", "No pool is registered at 0x"),
+    ],
+)
+def test_what_the_form_bounds_the_api_bounds_too(book, requester, fields, field, words):
+    with pytest.raises(standing.StandingRefused) as refused:
+        stand(book, requester, **fields)
+
+    assert refused.value.field == field
+    assert str(refused.value).startswith(words)
+    assert not Order.objects.filter(kind="request").exists()
