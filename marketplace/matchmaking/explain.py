@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import functools
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -243,5 +244,27 @@ def explain(
         only = np.flatnonzero(alone & fails[row])
         if len(only) and (suggestion := clause.relax(pools, only)) is not None:
             suggestions.append(suggestion)
+    if not suggestions:
+        suggestions = _pairs(pools, found, fails, offered & ~refuses & (failing == 2))
     suggestions.sort(key=lambda suggestion: -suggestion.count)
     return Explanation(n, fitting, ruled_out, refusals, refused, suggestions)
+
+
+def _pairs(
+    pools: PoolAds, found: list[Clause], fails: np.ndarray, two: np.ndarray
+) -> list[Suggestion]:
+    """When no one change lets a pool in: two changes made together, for the pools that two
+    of the request's conditions alone rule out (each pair once, the first clause relaxed
+    first, then the second on the pools the first let in)."""
+    made = []
+    for a, b in itertools.combinations(range(len(found)), 2):
+        rows = np.flatnonzero(two & fails[a] & fails[b])
+        if not len(rows):
+            continue
+        first = found[a].relax(pools, rows)
+        if first is None or not first.count:
+            continue
+        then = found[b].relax(pools, first.rows)
+        if then is not None and then.count:
+            made.append(first.with_(then))
+    return made

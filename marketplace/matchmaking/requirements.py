@@ -114,14 +114,32 @@ def parse_requirements(values: dict[str, object], *, regions: Sequence[str]) -> 
 
 @dataclasses.dataclass(frozen=True)
 class Suggestion:
-    """A change to the request (`field` set to `value`, None: cleared) and the pools it lets in
-    (`count`, the first few by name)."""
+    """A change to the request (`field` set to `value`, None: cleared; and each of `also`, a
+    (field, value) made with it) and the pools it lets in (`count`, the first few by name).
+    `change` is its words without the count; `rows` the pools let in (rows of the set)."""
 
     field: str
     value: Any
     words: str
     count: int
     pools: tuple[str, ...]
+    also: tuple[tuple[str, Any], ...] = ()
+    change: str = ""
+    rows: Any = dataclasses.field(default=None, repr=False, compare=False)
+
+    def with_(self, then: Suggestion) -> Suggestion:
+        """This change and `then`, made on the pools this one lets in, as one."""
+        more = f"{then.count} more {_are(then.count, 'pool', 'pools')}"
+        return Suggestion(
+            self.field,
+            self.value,
+            f"{self.change} and {then.change}: {more}",
+            then.count,
+            then.pools,
+            also=(*self.also, (then.field, then.value), *then.also),
+            change=f"{self.change} and {then.change}",
+            rows=then.rows,
+        )
 
 
 # How a clause proposes the smallest change that lets in some of the pools it alone rules out
@@ -156,7 +174,15 @@ def _suggest(
 ) -> Suggestion:
     n = len(admitted)
     names = tuple(pools.ads[row].name for row in admitted[:5])
-    return Suggestion(field, value, f"{change}: {n} more {_are(n, 'pool', 'pools')}", n, names)
+    return Suggestion(
+        field,
+        value,
+        f"{change}: {n} more {_are(n, 'pool', 'pools')}",
+        n,
+        names,
+        change=change,
+        rows=admitted,
+    )
 
 
 def _simple(attribute: str, op: str, bound: Any) -> tuple[classads.Expression, tuple]:

@@ -871,10 +871,18 @@ class RefusalOutputSerializer(serializers.Serializer):
     condition = serializers.CharField(help_text="The part of its own Requirements that fails.")
 
 
-class SuggestionOutputSerializer(serializers.Serializer):
+class SuggestionChangeSerializer(serializers.Serializer):
     field = serializers.CharField(help_text="The requirement to change (a requirements key).")
     value = serializers.JSONField(
         help_text="Its new value (null: drop it); send it back in requirements as it is."
+    )
+
+
+class SuggestionOutputSerializer(SuggestionChangeSerializer):
+    also = SuggestionChangeSerializer(
+        many=True,
+        help_text="Changes to make with it, when no one change alone lets a pool in (empty "
+        "otherwise).",
     )
     words = serializers.CharField(help_text='Such as "raise max price to 0.3 ECT: 3 more pools".')
     pools = serializers.IntegerField(help_text="How many more pools it lets in.")

@@ -314,6 +314,7 @@ def market_summary(market: Market) -> dict[str, Any]:
             {
                 "field": s.field,
                 "value": s.value,
+                "also": [{"field": field, "value": value} for field, value in s.also],
                 "words": s.words,
                 "pools": s.count,
                 "names": list(s.pools),

@@ -10,6 +10,7 @@ URLconf in every process."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -442,13 +443,23 @@ def _duration(seconds: float | None) -> str:
     return f"{_plain(round(seconds / 3600, 1))} h"
 
 
-def _changed(values: dict[str, str], field: str, value: object) -> str:
-    """The query string of the request with `field` set to `value` (None: cleared)."""
+def _changed(values: dict[str, str], changes: dict[str, object]) -> str:
+    """The query string of the request with each field of `changes` set to its value (None:
+    cleared)."""
     query = QueryDict(mutable=True)
-    query.update({key: text for key, text in values.items() if key != field and text != ""})
-    if value is not None:
-        query[field] = str(value)
+    query.update({key: text for key, text in values.items() if key not in changes and text != ""})
+    for field, value in changes.items():
+        if value is not None:
+            query[field] = str(value)
     return query.urlencode()
+
+
+def _changes(suggestion: dict) -> dict[str, object]:
+    """A suggestion's changes, by field: its own and those made with it."""
+    return {
+        suggestion["field"]: suggestion["value"],
+        **{also["field"]: also["value"] for also in suggestion["also"]},
+    }
 
 
 # What a standing request's form takes from the buy form (orders.standing_views.StandingForm).
@@ -534,8 +545,15 @@ def _market_panel(
         suggestions=[
             {
                 **suggestion,
-                "href": f"{buy_url}?{_changed(values, suggestion['field'], suggestion['value'])}",
+                "href": f"{buy_url}?{_changed(values, _changes(suggestion))}",
                 "value_text": "" if suggestion["value"] is None else str(suggestion["value"]),
+                # The changes made with it, for the page's script (each value as text).
+                "also_json": json.dumps(
+                    [
+                        [also["field"], "" if also["value"] is None else str(also["value"])]
+                        for also in suggestion["also"]
+                    ]
+                ),
             }
             for suggestion in summary["suggestions"]
         ],

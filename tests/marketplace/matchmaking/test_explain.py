@@ -127,6 +127,31 @@ def test_nothing_matches_says_none_and_how_to_get_one():
     assert explanation.suggestions[0].pools == ("Pool 02",)
 
 
+def test_when_no_one_change_lets_a_pool_in_two_changes_together_are_suggested():
+    ads = [pool(1, Price=0.5, Cores=4), pool(2, Price=0.3, Cores=8), pool(3, Region="us-east")]
+    wants = Requirements(region="eu-west", cores=64, max_price=Decimal("0.01"))
+
+    before = explain(ads, request=REQUEST, found=clauses(wants))
+
+    assert before.fitting == []
+    assert [(s.words, s.field, s.value, s.also) for s in before.suggestions] == [
+        (
+            "ask for 8 cores and raise max price to 0.3 ECT: 1 more pool",
+            "cores",
+            8,
+            (("max_price", "0.3"),),
+        )
+    ]
+    suggestion = before.suggestions[0]
+    changed = dataclasses.replace(
+        wants,
+        **{suggestion.field: suggestion.value},
+        **{field: Decimal(value) for field, value in suggestion.also},
+    )
+    after = explain(ads, request=REQUEST, found=clauses(changed))
+    assert [ad.name for ad in after.fitting] == ["Pool 02"] == list(suggestion.pools)
+
+
 def test_no_pool_at_all_is_said_plainly():
     explanation = explain([], request=REQUEST, found=clauses(WANTS))
     assert explanation.sentence == "No pool is offering work right now."

@@ -146,15 +146,22 @@ def test_requirements_that_rule_every_pool_out_leave_the_quote_not_ready_saying_
             "choose eu-west instead: 2 more pools.",
         }
     ]
-    # Two conditions that each rule out both: no one change lets a pool in, none is offered.
+    # Two conditions that each rule out both: no one change lets a pool in, two together do.
     answer = quote(buyer, book, requirements={"region": "eu-north", "max_price": "1"})
     assert answer["failures"] == [
         {
             "check": "NothingMatches",
-            "message": "Of 2 pools, 2 are outside eu-north; none can run it.",
+            "message": "Of 2 pools, 2 are outside eu-north; none can run it. To get a match: "
+            "choose eu-west instead and raise max price to 2 ECT: 1 more pool.",
         }
     ]
     assert answer["market"]["fitting"] == 0 and answer["market"]["ranking"] == []
+    (suggestion,) = answer["market"]["suggestions"]
+    assert (suggestion["field"], suggestion["value"], suggestion["also"]) == (
+        "region",
+        "eu-west",
+        [{"field": "max_price", "value": "2"}],
+    )
 
 
 @pytest.mark.parametrize(

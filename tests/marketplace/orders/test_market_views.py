@@ -149,6 +149,28 @@ def test_following_a_suggestion_opens_the_buy_page_with_the_change_and_its_marke
     assert ranked(page) == ["Lyon Edge Alpha"]
 
 
+def test_when_no_one_change_is_enough_the_link_makes_two_and_finds_the_pool(buyer, book):
+    app, _ = book
+
+    page = panel(buyer, app, region="eu-west", energy_class="A", max_price="0.01")
+
+    links = suggestion_links(page)
+    assert set(links) == {
+        "Choose eu-north instead and raise max price to 0.3 ECT: 1 more pool",
+        "Accept energy class B and raise max price to 0.1 ECT: 1 more pool",
+    }
+    link = links["Accept energy class B and raise max price to 0.1 ECT: 1 more pool"]
+    query = parse_qs(urlsplit(link).query)
+    assert (query["energy_class"], query["max_price"], query["region"]) == (
+        ["B"],
+        ["0.1"],
+        ["eu-west"],
+    )
+    # The page's script makes both changes too.
+    assert 'data-field="energy_class" data-value="B" data-also="[[&quot;max_price&quot;, ' in page
+    assert ranked(buyer.get(link).content.decode()) == ["Lyon Edge Alpha"]
+
+
 def test_the_preset_decides_the_order_of_the_pools_that_fit(buyer, book):
     app, _ = book
 

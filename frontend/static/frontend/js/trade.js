@@ -341,6 +341,11 @@
       button.dataset.marketSuggestion = "";
       button.dataset.field = suggestion.field;
       button.dataset.value = suggestion.value === null ? "" : String(suggestion.value);
+      if (suggestion.also && suggestion.also.length) {
+        button.dataset.also = JSON.stringify(suggestion.also.map(function (change) {
+          return [change.field, change.value === null ? "" : String(change.value)];
+        }));
+      }
       button.textContent = suggestion.words.charAt(0).toUpperCase() + suggestion.words.slice(1);
       item.appendChild(button);
     });
@@ -350,13 +355,18 @@
   /* A suggestion sets its field; the change event asks the market panel again (htmx) and
    * marks the quote as out of date. */
   function applySuggestion(form, control) {
-    var target = field(form, control.dataset.field);
-    if (!target) return false;
-    var details = target.closest("details"); // the advanced expression: shown when changed
-    if (details) details.open = true;
-    target.value = control.dataset.value;
-    target.dispatchEvent(new Event("change", { bubbles: true }));
-    target.focus();
+    var changes = [[control.dataset.field, control.dataset.value]];
+    if (control.dataset.also) changes = changes.concat(JSON.parse(control.dataset.also));
+    var targets = changes.map(function (change) { return field(form, change[0]); });
+    if (targets.some(function (target) { return !target; })) return false;
+    targets.forEach(function (target, i) {
+      var details = target.closest("details"); // the advanced expression: shown when changed
+      if (details) details.open = true;
+      target.value = changes[i][1];
+    });
+    // One change event for them all: the market panel is asked once, with every change made.
+    targets[targets.length - 1].dispatchEvent(new Event("change", { bubbles: true }));
+    targets[0].focus();
     return true;
   }
 
