@@ -357,7 +357,10 @@ def _number(value: float) -> str:
     return format(Decimal(f"{value + 0.0:.6g}").normalize(), "f")  # + 0.0 turns -0.0 into 0.0
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """A time as people say it: "40 s", "2.5 min", "3 h" ("under 0.1 s" rather than 0)."""
+    if seconds < 0.05:
+        return "under 0.1 s"
     if seconds < 90:
         return f"{_number(round(seconds, 1))} s"
     if seconds < 90 * 60:
@@ -373,7 +376,7 @@ def _described(option: Option, criterion: str) -> str:
     if criterion == "price":
         return f"{_number(value)} ECT per task"
     if criterion == "speed":
-        return f"median {_duration(value)} to finish"
+        return f"median {duration(value)} to finish"
     if criterion == "trust":
         return f"trust {_number(value)}"
     if criterion == "reliability":
@@ -542,7 +545,7 @@ def pareto_svg(
     for seconds in sorted({low_time, high_time}):
         parts.append(
             f'<text x="{left - 4}" y="{y(seconds) + 4:.1f}" text-anchor="end">'
-            f"{_duration(seconds)}</text>"
+            f"{duration(seconds)}</text>"
         )
     # Options of the front share a corner only when alike in both price and time.
     corners = sorted({(option.price, seconds) for option, seconds in _timed(front)})

@@ -40,7 +40,7 @@ from marketplace.chain.selectors import current_hub
 from marketplace.downloads import download
 from marketplace.errors import Forbidden, form_error
 from marketplace.indexer.models import Category
-from marketplace.matchmaking.choice import PRESET_LABELS
+from marketplace.matchmaking.choice import PRESET_LABELS, duration
 from marketplace.matchmaking.explain import NO_OFFER, POOL_REFUSES
 from marketplace.notfound import NotFound
 from marketplace.orders import matching, purchases, selectors
@@ -434,13 +434,7 @@ def _plain(value: float) -> str:
 
 
 def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 90:
-        return f"{_plain(round(seconds, 1))} s"
-    if seconds < 90 * 60:
-        return f"{_plain(round(seconds / 60, 1))} min"
-    return f"{_plain(round(seconds / 3600, 1))} h"
+    return "" if seconds is None else duration(seconds)
 
 
 def _changed(values: dict[str, str], changes: dict[str, object]) -> str:

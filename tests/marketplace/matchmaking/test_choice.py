@@ -11,6 +11,7 @@ from marketplace.matchmaking.choice import (
     Option,
     Weights,
     WeightsRefused,
+    duration,
     pareto_front,
     pareto_svg,
     rank,
@@ -470,3 +471,11 @@ def test_pareto_svg_has_a_dot_per_timed_option_and_escapes_names():
 def test_pareto_svg_is_empty_when_no_option_has_a_time():
     assert pareto_svg([Option("0x1", "New", price=1), Option("0x2", "Newer", price=2)]) == ""
     assert pareto_svg([]) == ""
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [(0.0, "under 0.1 s"), (0.04, "under 0.1 s"), (0.4, "0.4 s"), (40, "40 s"), (150, "2.5 min")],
+)
+def test_a_time_is_said_as_people_say_it_never_as_0_s(seconds, said):
+    assert duration(seconds) == said
