@@ -11,13 +11,13 @@ import difflib
 import re
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_htmx.middleware import HtmxDetails
 
 from marketplace.api import is_api
-from marketplace.errors import AppError, title_of
+from marketplace.errors import AppError, Forbidden, error_body, title_of
 from marketplace.notfound import NotFound
 
 # How many routes the development page suggests, and how alike they must be to the path.
@@ -54,6 +54,26 @@ def app_error_page(request: HttpRequest, error: AppError) -> HttpResponse:
     if htmx:
         response["X-App-Error"] = error.code
     return response
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form or a script's POST without its CSRF token (settings.CSRF_FAILURE_VIEW): the
+    site's own refusal, in words, not Django's page for developers."""
+    if is_api(request):
+        return JsonResponse(
+            error_body(
+                "This request lacks its CSRF token: send the csrftoken cookie's value in an "
+                "X-CSRFToken header, or use an API token (Authorization: Bearer)."
+            ),
+            status=403,
+        )
+    return app_error_page(
+        request,
+        Forbidden(
+            "This form was sent without its security token (its page is old, or your session "
+            "expired): reload the page, sign in if asked, and send it again."
+        ),
+    )
 
 
 def nearest_routes(path: str, *, count: int = NEAREST_ROUTES) -> list[str]:

@@ -52,6 +52,8 @@ DATASET_KEY_ENCRYPTION_KEY = _secret(
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# A request refused for its CSRF token is told so in the site's words (a page, or JSON).
+CSRF_FAILURE_VIEW = "frontend.errors.csrf_failure"
 # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed: every per-client
 # limit keys on the address they forwarded for (marketplace.clientip). Empty: REMOTE_ADDR.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])

@@ -5,6 +5,7 @@ asked for and the routes nearest to it instead of Django's list of every URL pat
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from frontend.errors import nearest_routes
 
@@ -145,3 +146,15 @@ def test_the_favicon_is_an_svg_named_by_every_page_and_at_favicon_ico(client):
     assert response.redirect_chain == [("/static/frontend/img/favicon.svg", 302)]
     assert response["Content-Type"] == "image/svg+xml"
     assert b"<svg" in b"".join(response.streaming_content)
+
+
+def test_a_form_sent_without_its_csrf_token_is_refused_in_the_sites_words():
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post("/pools/new/requirements-check/", {"requirements": "true"})
+
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "sent without its security token" in page and "reload the page" in page
+    assert "CSRF verification failed" not in page
+    assert LAYOUT in page
