@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.forms import BoundField
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,18 +25,31 @@ from marketplace.addresses import is_address, normalize
 from marketplace.catalogue.forms import PriceField
 from marketplace.catalogue.models import Listing, Market, TaskCategory
 from marketplace.chain.amounts import ECT_DECIMALS, from_units
-from marketplace.matchmaking.choice import DEFAULT_PRESET, PRESET_LABELS
+from marketplace.matchmaking.choice import DEFAULT_PRESET, PRESET_LABELS, Weights, WeightsRefused
 from marketplace.matchmaking.requirements import ENERGY_CLASSES
 from marketplace.notfound import NotFound
 from marketplace.orders import matching, purchases, selectors, standing
+from marketplace.orders.forms import CUSTOM, WEIGHT_FIELDS
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.parsing import TRUST_MAX, OrderError
 from marketplace.orders.services import may_manage, order_unpublish
+from pools.models import Region
+from worker.command_line import task_command_line
 
 # The waiting page reads itself again this often.
 POLL_SECONDS = 5
 # The fields of the buy form's requirements, kept with the request.
-REQUIREMENT_FIELDS = ("cores", "memory_mb", "region", "energy_class", "deadline_minutes")
+REQUIREMENT_FIELDS = (
+    "cores",
+    "memory_mb",
+    "region",
+    "energy_class",
+    "deadline_minutes",
+    "expression",
+)
+# In the query string: the form was sent (validate it). Without it the page shows the form
+# filled in from the query string (a link's), and no error until the buyer sends it.
+SHOW = "show"
 
 
 def _ect(units: int) -> str:
@@ -101,7 +115,9 @@ def _asked(query: QueryDict, listed: dict[str, list[Listing]]) -> QueryDict:
 class StandingForm(forms.Form):
     """What to wait for: the buy form's fields, the buyer's limits per task and the expiry.
     The app, dataset and pool are chosen by name among the public listings registered on chain
-    (`listed`, as _listed gives them), the category among the Hub's."""
+    (`listed`, as _listed gives them), the category among the Hub's. The best offer is chosen
+    as on the buy form: by a preset, or by the buyer's weights (preset "custom", the weight_*
+    fields, read by the matchmaker's own parser)."""
 
     app = forms.CharField(
         label="App",
@@ -133,24 +149,37 @@ class StandingForm(forms.Form):
         "Empty: what the dataset's cheapest offer asks now.",
         required=False,
     )
-    cores = forms.IntegerField(required=False, min_value=1)
-    memory_mb = forms.IntegerField(required=False, min_value=1, label="Memory (MiB)")
-    region = forms.ChoiceField(
-        required=False, choices=[("", "Any")] + [(r, r) for r in matching.REGIONS]
-    )
-    energy_class = forms.ChoiceField(
-        required=False,
-        choices=[("", "Any")] + [(c, f"{c} or better") for c in ENERGY_CLASSES],
-    )
-    deadline_minutes = forms.IntegerField(required=False, min_value=1, label="Deadline (minutes)")
-    preset = forms.ChoiceField(
-        choices=list(PRESET_LABELS.items()), initial=DEFAULT_PRESET, label="Best offer is"
-    )
     expires_days = forms.IntegerField(
         min_value=1,
         max_value=standing.MAX_EXPIRY.days,
         initial=standing.DEFAULT_EXPIRY.days,
         label="Wait at most (days)",
+    )
+    cores = forms.IntegerField(required=False, min_value=1)
+    memory_mb = forms.IntegerField(required=False, min_value=1, label="Memory (MiB)")
+    region = forms.ChoiceField(required=False, choices=[("", "Any region"), *Region.choices])
+    energy_class = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any")] + [(c, f"{c} or better") for c in ENERGY_CLASSES],
+    )
+    deadline_minutes = forms.IntegerField(required=False, min_value=1, label="Deadline (minutes)")
+    expression = forms.CharField(
+        label="Advanced: a ClassAd expression over the pool's ad",
+        required=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": "2",
+                "class": "mono",
+                "placeholder": 'TARGET.Workers >= 3 && TARGET.Region != "us-east"',
+            }
+        ),
+        help_text="TARGET is the pool's ad: Name, Region, EnergyClass, Cores, Memory, Workers, "
+        "Price, Trust, Reliability, MedianSeconds…; MY is your request's.",
+    )
+    preset = forms.ChoiceField(
+        choices=[*PRESET_LABELS.items(), (CUSTOM, "My weights (below)")],
+        initial=DEFAULT_PRESET,
+        label="Best offer is",
     )
 
     def __init__(
@@ -161,6 +190,12 @@ class StandingForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        for field, criterion in WEIGHT_FIELDS.items():
+            self.fields[field] = forms.CharField(
+                label=criterion.capitalize(),
+                required=False,
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "size": "4"}),
+            )
         self.fields["requester"].choices = [(address, address) for address in wallets]
         # The listings chosen from, by address (for their names once chosen).
         self.listings: dict[str, Listing] = {}
@@ -209,6 +244,34 @@ class StandingForm(forms.Form):
             raise forms.ValidationError(str(refused)) from None
         return category
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("preset") == CUSTOM:
+            try:
+                data["weights"] = Weights.parse(
+                    {criterion: data.get(field) for field, criterion in WEIGHT_FIELDS.items()}
+                )
+            except WeightsRefused as refused:
+                self.add_error(f"weight_{refused.field}" if refused.field else None, str(refused))
+        return data
+
+    @property
+    def main_fields(self) -> list[BoundField]:
+        """The fields but the weights, in order."""
+        return [field for field in self if field.name not in WEIGHT_FIELDS]
+
+    @property
+    def weight_fields(self) -> list[BoundField]:
+        return [self[name] for name in WEIGHT_FIELDS]
+
+    def preferences(self) -> dict[str, Any]:
+        """How the best offer is chosen, as the request is published with it
+        (standing.standing_preferences): {"preset": name}, or {"weights": {criterion: weight}}
+        for the buyer's own. Precondition: is_valid()."""
+        if self.cleaned_data["preset"] == CUSTOM:
+            return {"weights": self.cleaned_data["weights"].as_dict()}
+        return {"preset": self.cleaned_data["preset"]}
+
     def requirements(self) -> dict[str, Any]:
         """The requirements kept with the request (the buy form's fields that are set)."""
         values = {name: self.cleaned_data.get(name) for name in REQUIREMENT_FIELDS}
@@ -237,7 +300,7 @@ def _plain(value: Any) -> str:
 REQUIREMENT_WORDS = {
     "cores": lambda v: f"Cores at least {v}",
     "memory_mb": lambda v: f"Memory at least {v} MiB",
-    "region": lambda v: f"Region {v}",
+    "region": lambda v: f"Region {Region(v).label if v in Region.values else v}",
     "energy_class": lambda v: f"Energy class {v} or better",
     "max_price": lambda v: f"Max pool price {_plain(v)} ECT",
     "trust": lambda v: f"Trust at least {v}",
@@ -272,16 +335,44 @@ def preference_words(preferences: dict[str, Any]) -> str:
     return "your weights: " + ", ".join(given)
 
 
+def _filled(asked: QueryDict, *, listed: dict[str, list[Listing]], wallets: list[str]) -> QueryDict:
+    """The query string with what a link leaves out filled in: the form's defaults (the
+    expiry, the category, trust, tasks, the preset), the first wallet to pay from and the
+    app's default arguments (as its buy page fills them in)."""
+    filled = asked.copy()
+    for name, field in StandingForm.base_fields.items():
+        if field.initial is not None:
+            filled.setdefault(name, str(field.initial))
+    if wallets:
+        filled.setdefault("requester", wallets[0])
+    if "args" not in filled:
+        app = next(
+            (
+                listing
+                for listing in listed["app"]
+                if normalize(listing.chain_address) == filled.get("app")
+            ),
+            None,
+        )
+        if app is not None:
+            filled["args"] = app.app.default_args
+    return filled
+
+
 @login_required
 @require_GET
 def standing_new(request: HttpRequest) -> HttpResponse:
-    """A new standing request from the buy form's query string: the form, and once it is
-    complete, the request order to sign with its max prices, the most it can cost and its
-    expiry."""
+    """A new standing request: the form, filled in from the query string (the buy form's
+    link), and once it is sent (SHOW) and complete, the request order to sign with its max
+    prices, the most it can cost and its expiry. Opened from a link or bare, the form says
+    nothing is missing until the buyer sends it."""
     wallets = list(request.user.wallets.values_list("address", flat=True))
     listed = _listed()
-    asked = _asked(request.GET, listed) if "app" in request.GET else None
-    form = StandingForm(asked, wallets=wallets, listed=listed)
+    asked = _filled(_asked(request.GET, listed), listed=listed, wallets=wallets)
+    if SHOW in asked:
+        form = StandingForm(asked, wallets=wallets, listed=listed)
+    else:
+        form = StandingForm(initial=asked.dict(), wallets=wallets, listed=listed)
     context: dict[str, Any] = {"form": form, "wallets": wallets}
     if form.is_valid():
         try:
@@ -300,19 +391,25 @@ def standing_new(request: HttpRequest) -> HttpResponse:
         else:
             expires_at = timezone.now() + datetime.timedelta(days=form.cleaned_data["expires_days"])
             data = form.cleaned_data
+            dataset = form.listings.get(data["dataset"])
+            preferences = form.preferences()
             context |= {
                 "draft": draft,
                 "message": draft.typed_data["message"],
                 "app": form.listings[data["app"]],
-                "dataset": form.listings.get(data["dataset"]),
+                "dataset": dataset,
                 "workerpool": form.listings.get(data["workerpool"]),
                 "category": _category_label(form.category_names[data["category"]]),
-                "preference": PRESET_LABELS[data["preset"]],
+                "preference": preference_words(preferences),
                 "requirement_words": requirement_words(requirements),
+                "command_line": task_command_line(
+                    data["args"],
+                    dataset_file=dataset.dataset.task_file_name if dataset else None,
+                ),
                 "signing": {
                     "typed_data": draft.typed_data,
                     "requirements": requirements,
-                    "preferences": {"preset": form.cleaned_data["preset"]},
+                    "preferences": preferences,
                     "expires_at": expires_at.isoformat(),
                     "deposit_needed": _ect(draft.deposit_needed),
                 },
@@ -382,13 +479,23 @@ def standing_detail(request: HttpRequest, digest: str) -> HttpResponse:
             context["problem"] = str(refused)
         else:
             context["waiting_for"] = standing.standing_waiting_for(seen)
-            context["market"] = matching.market_summary(seen.market)
+            context["market"] = market = matching.market_summary(seen.market)
+            context["ruled_out"] = [_ruled_out_words(item) for item in market["ruled_out"]]
     template = "orders/standing_detail.html"
     if request.htmx and not request.htmx.boosted:
         template += "#live"
     else:
         context |= _asks(order)
     return render(request, template, context)
+
+
+def _ruled_out_words(item: dict[str, Any]) -> str:
+    """A condition that rules pools out (market_summary's), in words with how many pools it
+    rules out: said once ("1 is outside eu-west"), added when its words do not start with it."""
+    words, count = item["words"], item["count"]
+    if words.startswith(f"{count} "):
+        return words
+    return f"{words} ({count} pool{'' if count == 1 else 's'})"
 
 
 def _asks(order: Order) -> dict[str, Any]:

@@ -471,15 +471,24 @@ _STANDING_FIELDS = (
     "region",
     "energy_class",
     "deadline_minutes",
+    "expression",
     "preset",
+    *WEIGHT_FIELDS,
 )
 
 
 def _standing_href(listing: Listing, values: dict[str, str]) -> str:
-    """The new standing request's page, filled in with this request."""
+    """The new standing request's page, filled in with this request: the fields set, and the
+    arguments as given even when empty (left out, they are the app's default)."""
     query = QueryDict(mutable=True)
     query["app"] = listing.chain_address
-    query.update({key: values[key] for key in _STANDING_FIELDS if values.get(key)})
+    query.update(
+        {
+            key: values[key]
+            for key in _STANDING_FIELDS
+            if values.get(key) or (key == "args" and key in values)
+        }
+    )
     return f"{reverse('standing_new')}?{query.urlencode()}"
 
 

@@ -3,14 +3,20 @@ matched, cancelling one, and a new one built from the buy form's query string.""
 
 from __future__ import annotations
 
+import datetime
+import html
 import json
 import re
 from urllib.parse import urlencode
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
 
 from marketplace.catalogue.models import Listing
+from marketplace.orders import standing
 from marketplace.orders.models import Order, OrderStatus
 from tests.chain_scaffold import ECT
 from tests.factories.accounts import WalletFactory
@@ -116,6 +122,20 @@ def test_someone_elses_request_is_not_found(book, requester):
     assert order.status == OrderStatus.OPEN
 
 
+def _signing(page: str) -> dict:
+    block = re.search(r'<script id="standing-signing" type="application/json">(.*?)</script>', page)
+    return json.loads(block.group(1))
+
+
+def _field(page: str, name: str) -> str:
+    """The form's field `name` as the page shows it: its label, its input and its errors."""
+    return next(
+        part.split("</div>", 1)[0]
+        for part in page.split('<div class="field')[1:]
+        if f'id="id_{name}"' in part.split("</div>", 1)[0]
+    )
+
+
 def _new(browser, book, **fields) -> str:
     query = {
         "app": book.app,
@@ -127,6 +147,7 @@ def _new(browser, book, **fields) -> str:
         "max_price": "3",
         "preset": "cheapest",
         "expires_days": 3,
+        "show": 1,  # the form sent
         **fields,
     }
     return browser.get("/requests/new/?" + urlencode(query)).content.decode()
@@ -188,7 +209,7 @@ def test_a_request_page_says_what_it_asks_in_words(browser, book, requester):
     assert f'<a href="/pools/{pool.slug}/">{pool.name}</a>' in page
     assert "<dd>XS · up to 5 min" in page
     assert (
-        "<dd>Cores at least 4 · Memory at least 2048 MiB · Region eu-west · "
+        "<dd>Cores at least 4 · Memory at least 2048 MiB · Region Europe West · "
         "Max pool price 0.05 ECT</dd>"
     ) in page
     assert "memory_mb" not in page
@@ -273,3 +294,137 @@ def test_a_new_request_for_what_is_not_on_offer_is_refused_before_signing(
 
     assert words in page
     assert "data-standing-sign-button" not in page
+
+
+def _standing_link(browser, book, **fields) -> str:
+    """The buy page's "wait for an offer" link for the request `fields` describe."""
+    app = _listing(book.app)
+    query = {"category": "0", "trust": "1", "volume": "2", **fields}
+    panel = browser.get(reverse("app_market", args=[app.slug]), query).content.decode()
+    href = panel.split("data-market-standing", 1)[0].rsplit('href="', 1)[1].split('"', 1)[0]
+    return html.unescape(href)
+
+
+def test_the_buy_pages_link_keeps_the_buyers_weights_and_expression(browser, book):
+    link = _standing_link(
+        browser,
+        book,
+        preset="custom",
+        weight_price="3",
+        weight_speed="1",
+        expression="TARGET.Workers >= 3",
+        max_price="3",
+    )
+
+    page = browser.get(link).content.decode()
+
+    assert "This field is required." not in page and 'role="alert"' not in page
+    assert '<option value="custom" selected>My weights (below)</option>' in page
+    assert 'name="weight_price" value="3"' in _field(page, "weight_price")
+    assert 'name="weight_speed" value="1"' in _field(page, "weight_speed")
+    assert "TARGET.Workers &gt;= 3</textarea>" in _field(page, "expression")
+    assert 'name="max_price" value="3"' in _field(page, "max_price")
+    assert "data-standing-sign-button" not in page  # the buyer sends the form first
+    # sent as it opened, it is what will be signed
+    sent = browser.get(link + "&show=1").content.decode()
+    signing = _signing(sent)
+    assert signing["preferences"] == {
+        "weights": {"price": 3.0, "speed": 1.0, "trust": 0.0, "reliability": 0.0, "energy": 0.0}
+    }
+    assert signing["requirements"] == {"expression": "TARGET.Workers >= 3", "max_price": "3"}
+    assert standing.standing_preferences(signing["preferences"])[1].as_dict()["price"] == 3.0
+    assert "<dt>Best offer is</dt><dd>your weights: price 3, speed 1</dd>" in sent
+    assert "Your expression: TARGET.Workers &gt;= 3" in sent
+
+
+@pytest.mark.parametrize("opened", ["bare", "plain link"])
+def test_the_new_request_page_opens_without_errors(browser, book, opened):
+    url = "/requests/new/" if opened == "bare" else _standing_link(browser, book)
+
+    page = browser.get(url).content.decode()
+
+    assert "This field is required." not in page and 'role="alert"' not in page
+    assert 'name="expires_days" value="7"' in _field(page, "expires_days")
+    assert 'value="' not in _field(page, "max_price")
+    # sent without a pool price, it says so there
+    sent = browser.get(url + ("&" if "?" in url else "?") + "show=1").content.decode()
+    assert "This field is required." in _field(sent, "max_price")
+    assert 'role="alert"' not in _field(sent, "expires_days")
+
+
+@pytest.mark.parametrize(
+    ("weights", "field", "words"),
+    [
+        (
+            {"weight_price": "1", "weight_speed": "fast"},
+            "weight_speed",
+            "The speed weight must be a number, not &#x27;fast&#x27;",
+        ),
+        ({"weight_energy": "-1"}, "weight_energy", "The energy weight is negative (-1)"),
+    ],
+)
+def test_weights_that_cannot_rank_are_refused_on_their_field(browser, book, weights, field, words):
+    page = _new(browser, book, preset="custom", **weights)
+
+    assert words in _field(page, field)
+    assert page.count('class="error" role="alert"') == 1
+    assert "data-standing-sign-button" not in page
+
+
+def test_weights_all_zero_are_refused_for_the_form(browser, book):
+    page = _new(browser, book, preset="custom", weight_price="0")
+
+    form = page.split("<h2>What to wait for</h2>", 1)[1].split('<div class="field', 1)[0]
+    assert "Every weight is 0: give at least one criterion a weight above 0" in form
+    assert "data-standing-sign-button" not in page
+
+
+def test_the_new_request_names_regions(browser, book):
+    page = browser.get("/requests/new/").content.decode()
+
+    assert '<option value="eu-west">Europe West</option>' in _field(page, "region")
+    assert '<option value="" selected>Any region</option>' in _field(page, "region")
+    assert "Region Europe West" in _new(browser, book, region="eu-west")
+
+
+def test_the_new_request_starts_from_the_apps_default_arguments(browser, book):
+    app = _listing(book.app).app
+    app.default_args = "--width 32 input.svg out.png"
+    app.save()
+
+    page = browser.get("/requests/new/?" + urlencode({"app": book.app})).content.decode()
+    cleared = browser.get("/requests/new/?" + urlencode({"app": book.app, "args": ""}))
+
+    assert 'name="args" value="--width 32 input.svg out.png"' in _field(page, "args")
+    assert 'value="' not in _field(cleared.content.decode(), "args")
+    sent = _new(browser, book)
+    assert '<dt>Runs</dt><dd><code class="mono">app --width 64 input.svg out.png</code>' in sent
+    assert "Runs with" not in sent
+
+
+def test_a_waiting_request_counts_the_pools_a_condition_rules_out_once(browser, book, requester):
+    pool_offer(book, price=3)
+    order = stand(book, requester, category=1)
+
+    page = browser.get(f"/requests/{order.digest}/").content.decode()
+
+    rules = page.split("<h3>What rules pools out</h3>", 1)[1].split("</ul>", 1)[0]
+    assert "<li>1 has no open offer for S tasks</li>" in rules
+    assert "pool)" not in rules
+
+
+@pytest.mark.parametrize("off", ["cancelled", "expired"])
+def test_a_request_off_the_book_warns_once_it_is_still_valid_on_chain(
+    browser, book, requester, off
+):
+    order = stand(book, requester)
+    if off == "cancelled":
+        browser.post(f"/requests/{order.digest}/cancel/")
+    else:
+        later = timezone.now() + datetime.timedelta(days=8)
+        assert standing.standing_expire(chain_id=settings.CHAIN_ID, now=later) == 1
+
+    page = browser.get(f"/requests/{order.digest}/").content.decode()
+
+    assert page.count("valid on chain") == 1
+    assert f'data-trade-close data-digest="{order.digest}"' in page
