@@ -165,6 +165,24 @@ def _whole_number_input(**attrs: str) -> forms.TextInput:
     return forms.TextInput(attrs={"inputmode": "numeric", "size": "6", **attrs})
 
 
+def expression_field(*, attrs: dict[str, str] | None = None, **options: Any) -> forms.CharField:
+    """The buyer's advanced requirement: a ClassAd expression over the pool's ad (read by
+    the matchmaker's parser when the form is cleaned)."""
+    return forms.CharField(
+        label="Advanced: a ClassAd expression over the pool's ad",
+        required=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": "2",
+                "class": "mono",
+                "placeholder": 'TARGET.Workers >= 3 && TARGET.Region != "us-east"',
+                **(attrs or {}),
+            }
+        ),
+        **options,
+    )
+
+
 class MarketForm(forms.Form):
     """A buyer's request as the buy form and its query string carry it: what to run (the app
     is the page's), what pools must offer (blank: no requirement) and how the fitting ones are
@@ -210,18 +228,7 @@ class MarketForm(forms.Form):
         required=False,
         widget=_whole_number_input(),
     )
-    expression = forms.CharField(
-        label="Advanced: a ClassAd expression over the pool's ad",
-        required=False,
-        widget=forms.Textarea(
-            attrs={
-                "rows": "2",
-                "class": "mono",
-                "placeholder": 'TARGET.Workers >= 3 && TARGET.Region != "us-east"',
-                "aria-describedby": "expression-help",
-            }
-        ),
-    )
+    expression = expression_field(attrs={"aria-describedby": "expression-help"})
     preset = forms.ChoiceField(
         label="Rank the pools that fit by",
         required=False,

@@ -29,7 +29,7 @@ from marketplace.matchmaking.choice import DEFAULT_PRESET, PRESET_LABELS, Weight
 from marketplace.matchmaking.requirements import ENERGY_CLASSES
 from marketplace.notfound import NotFound
 from marketplace.orders import matching, purchases, selectors, standing
-from marketplace.orders.forms import CUSTOM, WEIGHT_FIELDS
+from marketplace.orders.forms import CUSTOM, WEIGHT_FIELDS, expression_field
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.parsing import TRUST_MAX, OrderError
 from marketplace.orders.services import may_manage, order_unpublish
@@ -163,18 +163,9 @@ class StandingForm(forms.Form):
         choices=[("", "Any")] + [(c, f"{c} or better") for c in ENERGY_CLASSES],
     )
     deadline_minutes = forms.IntegerField(required=False, min_value=1, label="Deadline (minutes)")
-    expression = forms.CharField(
-        label="Advanced: a ClassAd expression over the pool's ad",
-        required=False,
-        widget=forms.Textarea(
-            attrs={
-                "rows": "2",
-                "class": "mono",
-                "placeholder": 'TARGET.Workers >= 3 && TARGET.Region != "us-east"',
-            }
-        ),
+    expression = expression_field(
         help_text="TARGET is the pool's ad: Name, Region, EnergyClass, Cores, Memory, Workers, "
-        "Price, Trust, Reliability, MedianSeconds…; MY is your request's.",
+        "Price, Trust, Reliability, MedianSeconds…; MY is your request's."
     )
     preset = forms.ChoiceField(
         choices=[*PRESET_LABELS.items(), (CUSTOM, "My weights (below)")],
