@@ -214,9 +214,9 @@ def standing_category(category: int, *, chain_id: int) -> None:
 
 # What a request may name, by its order field: (the kind of asset, how to say it).
 _NAMED = {
-    "app": (Market.APP, "an app"),
-    "dataset": (Market.DATASET, "a dataset"),
-    "workerpool": (Market.POOL, "a pool"),
+    "app": (Market.APP, OrderKind.APP, "an app"),
+    "dataset": (Market.DATASET, OrderKind.DATASET, "a dataset"),
+    "workerpool": (Market.POOL, OrderKind.WORKERPOOL, "a pool"),
 }
 
 
@@ -240,11 +240,19 @@ def _check_request(request: RequestOrder, *, chain_id: int) -> None:
             f"The arguments have {len(args):,} characters; at most {ARGS_MAX:,} are accepted.",
             field="params",
         )
-    for field, (kind, noun) in _NAMED.items():
+    for field, (kind, registry, noun) in _NAMED.items():
         address = getattr(request, field)
         if field != "app" and address == ZERO_ADDRESS:
             continue
-        if not selectors.asset_registered(chain_id=chain_id, address=address, kind=kind):
+        if selectors.asset_registered(chain_id=chain_id, address=address, kind=kind):
+            continue
+        try:  # registered since the indexer's last block, perhaps: the chain knows
+            registered = current_hub().is_registered(registry, address)
+        except ChainError as error:
+            raise BookUnavailable(
+                f"Could not ask the chain whether {address} is registered: {error}"
+            ) from error
+        if not registered:
             raise StandingRefused(
                 f"No {noun.split()[1]} is registered at {address} on this chain: name {noun} "
                 "of this site's markets.",
