@@ -519,6 +519,8 @@ class _Reach:
     run: TaskRun
     ran: set[str] = dataclasses.field(default_factory=set)
     contributed: int = 0
+    # Workers whose replicate expired after its upload: their late contribution still counts.
+    late: set[str] = dataclasses.field(default_factory=set)
 
 
 def runs_out_of_reach(*, chain_id: int) -> int:
@@ -530,8 +532,10 @@ def runs_out_of_reach(*, chain_id: int) -> int:
     Members who have not run the task count as able to, even when they are offline or busy now:
     they may come back before the contribution deadline, and a task given up cannot be taken
     back. Workers that did run it (failed, went silent, or contributed) are never handed it
-    again (replicate_assign). Judged only with no replicate in progress (its worker may yet
-    contribute, and its agent would run on for a task given up under it) and once the index
+    again (replicate_assign), but one that went silent after uploading its result may still
+    contribute it (its late report counts): it counts as able to. Judged only with no
+    replicate in progress (its worker may yet contribute, and its agent would run on for a task
+    given up under it) and once the index
     has every contribution reported, while the task is active before its contribution
     deadline. How many were given up."""
     now = timezone.now()
@@ -548,11 +552,13 @@ def runs_out_of_reach(*, chain_id: int) -> int:
     if not runs:
         return 0
     contributed = (ReplicateStatus.CONTRIBUTED, ReplicateStatus.REVEALED)
-    for task_pk, worker, status in Replicate.objects.filter(task__in=list(runs)).values_list(
-        "task_id", "worker", "status"
-    ):
+    for task_pk, worker, status, digest in Replicate.objects.filter(
+        task__in=list(runs)
+    ).values_list("task_id", "worker", "status", "digest"):
         runs[task_pk].ran.add(worker)
         runs[task_pk].contributed += status in contributed
+        if status == ReplicateStatus.EXPIRED and digest:
+            runs[task_pk].late.add(worker)
     taskids = [reach.run.taskid for reach in runs.values()]
     indexed = dict(open_tasks.filter(taskid__in=taskids).values_list("taskid", "contributions"))
     results: dict[str, dict[str, list[str]]] = {}
@@ -578,7 +584,7 @@ def runs_out_of_reach(*, chain_id: int) -> int:
             able[deal] = pool_members_able(
                 chain_id=chain_id, workerpool=run.workerpool, buyers=deal[1:3], dataset=run.dataset
             )
-        others = {w: s for w, s in able[deal].items() if w not in reach.ran}
+        others = {w: s for w, s in able[deal].items() if w not in reach.ran or w in reach.late}
         groups = results.get(run.taskid, {})
         weights = [[worker_weight(scores.get(w, 0)) for w in group] for group in groups.values()]
         if consensus_within_reach(run.trust, weights, [worker_weight(s) for s in others.values()]):

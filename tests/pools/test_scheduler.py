@@ -305,6 +305,26 @@ def test_disagreeing_workers_nobody_left_can_outweigh_are_given_up(market, hub_d
     assert third.address not in set(run.replicates.values_list("worker", flat=True))
 
 
+def test_a_member_silent_after_its_upload_may_still_contribute_and_counts_as_able(
+    market, hub_deployment
+):
+    run = _started_run(market, hub_deployment, trust=3)
+    first, second, third, _fourth = market.workers
+    _contribute(market, run, first, new_digest())
+    _contribute(market, run, second, new_digest())
+    TaskRun.objects.filter(pk=run.pk).update(replicates_wanted=3)  # widened on disagreeing
+    late = scheduler.replicate_assign(chain_id=31337, worker=third.address, pool=market.workerpool)
+    Replicate.objects.filter(pk=late.pk).update(
+        status=ReplicateStatus.EXPIRED, digest="0x" + new_digest().hex()
+    )
+    index_to_head(hub_deployment)
+    # The third's late report still counts: with the fourth, two may yet outweigh (8 x 3 > 11 x 2).
+    assert scheduler.runs_out_of_reach(chain_id=31337) == 0
+    # Silent before uploading anything, it will not contribute: one left cannot (4 x 3 <= 7 x 2).
+    Replicate.objects.filter(pk=late.pk).update(digest="")
+    assert scheduler.runs_out_of_reach(chain_id=31337) == 1
+
+
 def test_an_upload_whose_contribution_is_never_reported_expires(market, hub_deployment):
     from pools.work import result_upload
 
