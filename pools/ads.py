@@ -69,7 +69,9 @@ def pool_profiles(*, chain_id: int, addresses: Iterable[str]) -> dict[str, PoolP
     profiles = {}
     for asset in assets:
         pool = getattr(asset.listing, "workerpool", None) if asset.listing else None
-        name = asset.listing.name if asset.listing else asset.name
+        # A listing waiting for review shows its name to nobody yet: the name on chain, then.
+        listed = asset.listing is not None and asset.listing.is_public
+        name = asset.listing.name if listed else asset.name
         attributes: dict[str, Any] = {"Name": name, "Pool": asset.address, "Owner": asset.owner}
         if pool is not None:
             attributes.update(

@@ -231,9 +231,10 @@ def registered_listings(*, kinds: Iterable[str]) -> QuerySet[Listing]:
 
 
 def listings_by_address(*, chain_id: int, addresses: Iterable[str]) -> dict[str, Listing]:
-    """The listings of these assets, by address (for names and links)."""
+    """The public listings of these assets, by address (for names and links anyone may see:
+    a listing waiting for review, renamed perhaps, is shown to nobody yet)."""
     assets = Asset.objects.filter(
-        chain_id=chain_id, address__in=set(addresses), listing__isnull=False
+        chain_id=chain_id, address__in=set(addresses), listing__is_public=True
     ).select_related("listing")
     return {asset.address: asset.listing for asset in assets}
 

@@ -46,6 +46,7 @@ from marketplace.chain.orders import (
     typed_data,
 )
 from marketplace.chain.selectors import current_hub
+from marketplace.deals.selectors import deal_params
 from marketplace.indexer.models import Category, Deal, IndexerState, OrderKind
 from marketplace.matchmaking.choice import DEFAULT_PRESET, PRESETS, Weights, WeightsRefused
 from marketplace.matchmaking.requirements import (
@@ -230,12 +231,8 @@ def _check_request(request: RequestOrder, *, chain_id: int) -> None:
             "sign the request with a lower trust.",
             field="trust",
         )
-    try:
-        params = json.loads(request.params or "{}")
-    except ValueError:
-        params = {}
-    args = params.get("args", "") if isinstance(params, dict) else ""
-    if isinstance(args, str) and len(args) > ARGS_MAX:
+    args = deal_params(request.params or "").args  # "args", or iExec's "iexec_args"
+    if len(args) > ARGS_MAX:
         raise StandingRefused(
             f"The arguments have {len(args):,} characters; at most {ARGS_MAX:,} are accepted.",
             field="params",

@@ -4,6 +4,7 @@ import pytest
 
 from marketplace.chain.keys import DEV_ADDRESSES
 from marketplace.indexer.models import Asset
+from marketplace.orders.selectors import listings_by_address
 from pools.ads import pool_profiles, stored_expression
 from pools.models import MemberStatus, PoolMember
 from tests.factories.catalogue import WorkerpoolFactory
@@ -80,3 +81,22 @@ def test_a_pool_this_site_schedules_says_how_many_members_in_good_standing_it_ha
     admit(POOL, [DEV_ADDRESSES[5], DEV_ADDRESSES[6], DEV_ADDRESSES[7]])
     PoolMember.objects.filter(worker=DEV_ADDRESSES[7]).update(status=MemberStatus.REMOVED)
     assert pool_profiles(chain_id=31337, addresses=[POOL])[POOL].attributes["Workers"] == 2
+
+
+def test_a_pool_waiting_for_review_is_named_as_on_chain_not_by_its_unreviewed_name():
+    pool = WorkerpoolFactory(listing__name="Renamed, not reviewed", listing__status="pending")
+    Asset.objects.create(
+        chain_id=31337,
+        address=POOL,
+        kind="pool",
+        owner="0x" + "d4" * 20,
+        listing=pool.listing,
+        name="lyon",
+        registered_block=1,
+        block_number=1,
+    )
+
+    profile = pool_profiles(chain_id=31337, addresses=[POOL])[POOL]
+
+    assert profile.attributes["Name"] == "lyon"
+    assert listings_by_address(chain_id=31337, addresses=[POOL]) == {}

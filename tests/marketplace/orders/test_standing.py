@@ -387,6 +387,11 @@ def test_a_request_for_a_category_the_hub_lacks_is_refused(book, requester):
             "params",
             "The arguments have 4,001 characters; at most 4,000 are accepted.",
         ),
+        (
+            {"params": json.dumps({"iexec_args": "x" * 5000})},
+            "params",
+            "The arguments have 5,000 characters; at most 4,000 are accepted.",
+        ),
         ({"app": "0x" + "00" * 19 + "01"}, "app", "No app is registered at 0x0000"),
         ({"dataset": "0x" + "ab" * 20}, "dataset", "No dataset is registered at 0x"),
         ({"workerpool": "0x" + "cd" * 20}, "workerpool", "No pool is registered at 0x"),
