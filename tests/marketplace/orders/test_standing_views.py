@@ -62,6 +62,9 @@ def test_my_requests_list_them_waiting(browser, book, requester):
     assert f'<a href="/apps/{_listing(book.app).slug}/" title="{book.app}">Word count</a>' in page
     assert "waiting for an offer" in page
     assert "2 of 2" in page
+    # Found from every page's header, and a new one is a click away.
+    assert '<a href="/requests/">My requests</a>' in page
+    assert '<a class="btn" href="/requests/new/">New request</a>' in page
 
 
 def test_a_waiting_request_says_why_and_reads_itself_again(browser, book, requester):
