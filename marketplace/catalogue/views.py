@@ -502,7 +502,7 @@ def listing_edit(request: HttpRequest, *, kind: str, slug: str) -> HttpResponse:
                 _fail(request, error)
             else:
                 if listing.status != CurationStatus.PENDING:
-                    saved = "Saved."  # a pool's terms of trade alone: no review
+                    saved = "Saved: the change applies now, and the listing stays public."
                 elif was != CurationStatus.PENDING:
                     saved = "Saved. The listing waits for review again."
                 else:

@@ -545,7 +545,7 @@ def pareto_svg(
     for seconds in sorted({low_time, high_time}):
         parts.append(
             f'<text x="{left - 4}" y="{y(seconds) + 4:.1f}" text-anchor="end">'
-            f"{duration(seconds)}</text>"
+            f"{duration(seconds) if seconds >= 0.05 else '0 s'}</text>"  # a tick: short
         )
     # Options of the front share a corner only when alike in both price and time.
     corners = sorted({(option.price, seconds) for option, seconds in _timed(front)})

@@ -234,6 +234,11 @@ class MarketForm(forms.Form):
         required=False,
         choices=[*PRESET_LABELS.items(), (CUSTOM, "My weights (below)")],
         widget=forms.Select(attrs={"form": BUY_FORM}),
+        error_messages={
+            "invalid_choice": "There is no ranking “%(value)s”: choose "
+            + ", ".join(PRESET_LABELS.values())
+            + ", or your own weights."
+        },
     )
 
     def __init__(self, *args: Any, wallets: list[str], **kwargs: Any) -> None:

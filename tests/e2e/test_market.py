@@ -130,6 +130,7 @@ def test_a_buyer_narrows_until_nothing_fits_reads_why_follows_the_suggestion_and
     expect(form.get_by_label("Max pool price (ECT per task)")).to_have_value("3")
     # Why the old request failed is gone: this one has not been asked yet.
     expect(quote.locator("[data-trade-failures] li")).to_have_count(0)
+    expect(quote.locator('[data-q="pool"]')).to_have_text("—")
     expect(sentence).to_have_text("Of 2 pools, 1 is outside eu-north; 1 can run it: Nordic Hydro.")
     expect(market.locator("[data-market-reason]")).to_have_text(
         "Nordic Hydro is the only pool that fits your requirements."

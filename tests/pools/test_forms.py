@@ -181,7 +181,10 @@ def test_editing_only_the_requirements_and_rank_keeps_a_published_pool_public(cl
     pool.refresh_from_db()
     assert (pool.requirements, pool.rank) == ("TARGET.Volume >= 20", "TARGET.Volume")
     assert (listing.status, listing.is_public) == ("approved", True)
-    assert "Saved." in client.get(response.url).content.decode()
+    assert (
+        "Saved: the change applies now, and the listing stays public."
+        in client.get(response.url).content.decode()
+    )
     assert "Requirements and Rank alone applies at once and keeps it public." in form_page
 
 

@@ -320,3 +320,14 @@ def test_a_request_nothing_fits_offers_to_wait_for_an_offer_with_the_request_fil
     form = buyer.get(link.split('"', 1)[0])
     assert form.status_code == 200
     assert 'value="0.06"' in form.content.decode()  # the new request starts from this one
+
+
+def test_an_unknown_ranking_is_refused_naming_the_ones_there_are(buyer, book):
+    app, _ = book
+
+    page = panel(buyer, app, preset="nope")
+
+    assert (
+        "There is no ranking “nope”: choose Cheapest, Fastest, Most trusted, Greenest, "
+        "Balanced, or your own weights." in html.unescape(page)
+    )

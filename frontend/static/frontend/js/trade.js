@@ -379,6 +379,9 @@
     // Why the old request could not be bought is not why this one cannot: find offers again.
     fillList(panel.querySelector("[data-trade-failures]"), []);
     fillList(panel.querySelector("[data-trade-warnings]"), []);
+    panel.querySelectorAll("[data-q]").forEach(function (line) {
+      line.textContent = "—";
+    });
     panel.querySelector("[data-trade-buy-button]").disabled = true;
     say(panel, "Your request changed: click Find offers again to see its price.");
   }
