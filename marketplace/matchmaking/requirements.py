@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -228,16 +228,22 @@ def _at_most(attribute: str, field: str, change: Callable[[float], tuple[Any, st
     return relax
 
 
-def _relax_region(pools: PoolAds, rows: np.ndarray) -> Suggestion | None:
-    codes, distinct = pools.codes("Region")
-    codes = codes[rows]
-    known = codes[codes >= 0]
-    if not len(known):
-        return None
-    counts = np.bincount(known, minlength=len(distinct))
-    best = int(np.argmax(counts))  # the region with most of them (the first in order on a tie)
-    region = distinct[best]
-    return _suggest("region", region, f"choose {region} instead", pools, rows[codes == best])
+def _relax_region(names: Mapping[str, str]) -> Relax:
+    """Another region: the one most of them are in (said by its name in `names`, if any)."""
+
+    def relax(pools: PoolAds, rows: np.ndarray) -> Suggestion | None:
+        codes, distinct = pools.codes("Region")
+        codes = codes[rows]
+        known = codes[codes >= 0]
+        if not len(known):
+            return None
+        counts = np.bincount(known, minlength=len(distinct))
+        best = int(np.argmax(counts))  # the region with most of them (the first on a tie)
+        region = distinct[best]
+        words = f"choose {names.get(region, region)} instead"
+        return _suggest("region", region, words, pools, rows[codes == best])
+
+    return relax
 
 
 def _relax_energy(pools: PoolAds, rows: np.ndarray) -> Suggestion | None:
@@ -266,9 +272,15 @@ def _deadline_change(seconds: float) -> tuple[int, str]:
 
 
 def clauses(
-    requirements: Requirements, *, app_requirement: str = "", app_name: str = "the app"
+    requirements: Requirements,
+    *,
+    app_requirement: str = "",
+    app_name: str = "the app",
+    region_names: Mapping[str, str] | None = None,
 ) -> list[Clause]:
-    """The request's conditions on pools, in the order an explanation names them."""
+    """The request's conditions on pools, in the order an explanation names them (regions by
+    their names in `region_names`, else by their codes)."""
+    names = region_names or {}
     r = requirements
     found: list[Clause] = []
 
@@ -280,8 +292,8 @@ def clauses(
         add(
             "region",
             ("Region", "==", r.region),
-            lambda n: f"{n} {_are(n, 'is', 'are')} outside {r.region}",
-            _relax_region,
+            lambda n: f"{n} {_are(n, 'is', 'are')} outside {names.get(r.region, r.region)}",
+            _relax_region(names),
         )
     if r.energy_class:
         add(

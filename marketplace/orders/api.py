@@ -919,7 +919,7 @@ class MarketOutputSerializer(serializers.Serializer):
         child=serializers.FloatField(), help_text="The weights used, normalized."
     )
     sentence = serializers.CharField(
-        help_text='Such as "Of 12 pools, 7 are outside eu-west; 1 can run it: Lyon Edge Alpha."'
+        help_text='Such as "Of 12 pools, 7 are outside Europe West; 1 can run it: Lyon Edge Alpha."'
     )
     pools = serializers.IntegerField(help_text="Pools with an open offer.")
     fitting = serializers.IntegerField(help_text="Pools that fit.")

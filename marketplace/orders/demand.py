@@ -140,7 +140,11 @@ def _sample_clauses(sample: DemandSample) -> list[Clause] | None:
     read, as after a change of the regions)."""
     try:
         requirements = parse_requirements(sample.requirements, regions=matching.REGIONS)
-        return clauses(requirements, app_requirement=sample.app_requirement)
+        return clauses(
+            requirements,
+            app_requirement=sample.app_requirement,
+            region_names=matching.REGION_NAMES,
+        )
     except (RequirementsRefused, classads.ExpressionRefused):
         return None
 

@@ -29,6 +29,8 @@ from pools.ads import PoolProfile, pool_profiles
 from pools.models import Region
 
 REGIONS = tuple(Region.values)
+# How explanations name regions ("outside Europe West"), as the forms do.
+REGION_NAMES = dict(Region.choices)
 
 
 @dataclasses.dataclass
@@ -234,6 +236,7 @@ def market_for(
         requirements,
         app_requirement=app_requirement,
         app_name=app.name if app else "the app",
+        region_names=REGION_NAMES,
     )
     explanation = explain(ads, request=request, found=found)
     ranking = choice.rank([ad.option() for ad in explanation.fitting], weights)

@@ -415,7 +415,7 @@ def _condition(key: str, market: matching.Market) -> str:
     words = {
         NO_OFFER: lambda: "An open offer that takes this request",
         POOL_REFUSES: lambda: "The pool's own requirements",
-        "region": lambda: f"Region {r.region}",
+        "region": lambda: f"Region {matching.REGION_NAMES.get(r.region, r.region)}",
         "energy_class": lambda: f"Energy class {r.energy_class} or better",
         "cores": lambda: f"At least {r.cores} cores per worker",
         "memory_mb": lambda: f"At least {r.memory_mb} MiB of memory per worker",

@@ -108,11 +108,13 @@ def test_a_buyer_narrows_until_nothing_fits_reads_why_follows_the_suggestion_and
     # The buyer wants its tasks run in eu-north, for 2 ECT at most: nothing fits, and the page
     # says why, per condition, before anything is signed.
     form.get_by_label("Region").select_option("eu-north")
-    expect(sentence).to_have_text("Of 2 pools, 1 is outside eu-north; 1 can run it: Nordic Hydro.")
+    expect(sentence).to_have_text(
+        "Of 2 pools, 1 is outside Europe North; 1 can run it: Nordic Hydro."
+    )
     form.get_by_label("Max pool price (ECT per task)").fill("2")
     form.get_by_label("Max pool price (ECT per task)").press("Tab")
     expect(sentence).to_have_text(
-        "Of 2 pools, 1 is outside eu-north, 1 costs more than 2 ECT per task; none can run it."
+        "Of 2 pools, 1 is outside Europe North, 1 costs more than 2 ECT per task; none can run it."
     )
     expect(market.locator('tr[data-condition="max_price"]')).to_contain_text(
         "At most 2 ECT per task"
@@ -121,7 +123,7 @@ def test_a_buyer_narrows_until_nothing_fits_reads_why_follows_the_suggestion_and
     form.get_by_role("button", name="Find offers").click()
     quote = page.locator("[data-trade-quote-panel]")
     expect(quote.locator("[data-trade-failures]")).to_contain_text(
-        "Of 2 pools, 1 is outside eu-north, 1 costs more than 2 ECT per task; none can run it."
+        "Of 2 pools, 1 is outside Europe North, 1 costs more than 2 ECT per task; none can run it."
     )
     expect(quote.get_by_role("button", name="Buy")).to_be_disabled()
 
@@ -131,7 +133,9 @@ def test_a_buyer_narrows_until_nothing_fits_reads_why_follows_the_suggestion_and
     # Why the old request failed is gone: this one has not been asked yet.
     expect(quote.locator("[data-trade-failures] li")).to_have_count(0)
     expect(quote.locator('[data-q="pool"]')).to_have_text("—")
-    expect(sentence).to_have_text("Of 2 pools, 1 is outside eu-north; 1 can run it: Nordic Hydro.")
+    expect(sentence).to_have_text(
+        "Of 2 pools, 1 is outside Europe North; 1 can run it: Nordic Hydro."
+    )
     expect(market.locator("[data-market-reason]")).to_have_text(
         "Nordic Hydro is the only pool that fits your requirements."
     )

@@ -301,4 +301,4 @@ def test_the_demand_page_lists_the_requests_the_pool_could_serve_and_why_not_the
     assert 'Open requests it could serve now <span class="muted">(1)</span>' in servable
     assert f"{offer.digest[:11]}…" in servable and "<td>3 ECT" in servable
     assert 'Open requests it does not take <span class="muted">(1)</span>' in rejected
-    assert "<p>This pool is outside us-east.</p>" in rejected
+    assert "<p>This pool is outside North America East.</p>" in rejected

@@ -228,7 +228,7 @@ def test_each_request_the_pool_cannot_serve_says_why(pool):
             False,
             (app_needs, "Your requirements refuse it: TARGET.Volume >= 10 does not hold."),
         ),
-        (region, False, ("This pool is outside us-east.", app_needs)),
+        (region, False, ("This pool is outside North America East.", app_needs)),
     ]
 
 

@@ -142,8 +142,8 @@ def test_requirements_that_rule_every_pool_out_leave_the_quote_not_ready_saying_
     assert answer["failures"] == [
         {
             "check": "NothingMatches",
-            "message": "Of 2 pools, 2 are outside eu-north; none can run it. To get a match: "
-            "choose eu-west instead: 2 more pools.",
+            "message": "Of 2 pools, 2 are outside Europe North; none can run it. To get a match: "
+            "choose Europe West instead: 2 more pools.",
         }
     ]
     # Two conditions that each rule out both: no one change lets a pool in, two together do.
@@ -151,8 +151,8 @@ def test_requirements_that_rule_every_pool_out_leave_the_quote_not_ready_saying_
     assert answer["failures"] == [
         {
             "check": "NothingMatches",
-            "message": "Of 2 pools, 2 are outside eu-north; none can run it. To get a match: "
-            "choose eu-west instead and raise max price to 2 ECT: 1 more pool.",
+            "message": "Of 2 pools, 2 are outside Europe North; none can run it. To get a match: "
+            "choose Europe West instead and raise max price to 2 ECT: 1 more pool.",
         }
     ]
     assert answer["market"]["fitting"] == 0 and answer["market"]["ranking"] == []

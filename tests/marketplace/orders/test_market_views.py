@@ -110,8 +110,8 @@ def test_the_panel_says_why_pools_do_not_fit_and_ranks_those_that_do(buyer, book
 
     page = panel(buyer, app, region="eu-west")
 
-    assert "Of 3 pools, 2 are outside eu-west; 1 can run it: Lyon Edge Alpha." in page
-    assert '<tr data-condition="region"><td>Region eu-west</td><td>2</td></tr>' in page
+    assert "Of 3 pools, 2 are outside Europe West; 1 can run it: Lyon Edge Alpha." in page
+    assert '<tr data-condition="region"><td>Region Europe West</td><td>2</td></tr>' in page
     assert ranked(page) == ["Lyon Edge Alpha"]
     assert "Lyon Edge Alpha is the only pool that fits your requirements." in page
 
@@ -127,7 +127,7 @@ def test_a_request_nothing_fits_says_why_and_links_to_the_change_that_lets_pools
     # Each lets in a pool only that one condition keeps out.
     assert set(links) == {
         "Raise max price to 0.1 ECT: 1 more pool",
-        "Choose us-east instead: 1 more pool",
+        "Choose North America East instead: 1 more pool",
     }
     href = urlsplit(links["Raise max price to 0.1 ECT: 1 more pool"])
     assert href.path == reverse("app_buy", args=[app.slug])
@@ -156,7 +156,7 @@ def test_when_no_one_change_is_enough_the_link_makes_two_and_finds_the_pool(buye
 
     links = suggestion_links(page)
     assert set(links) == {
-        "Choose eu-north instead and raise max price to 0.3 ECT: 1 more pool",
+        "Choose Europe North instead and raise max price to 0.3 ECT: 1 more pool",
         "Accept energy class B and raise max price to 0.1 ECT: 1 more pool",
     }
     link = links["Accept energy class B and raise max price to 0.1 ECT: 1 more pool"]

@@ -77,7 +77,7 @@ def test_requirements_choose_the_pool_that_has_what_is_asked(two_pools):
     assert answer.workerpool_order.asset == two_pools.ohio
     assert answer.request.workerpoolmaxprice == 4 * ECT  # what that pool asks
     assert answer.market.explanation.sentence == (
-        "Of 2 pools, 1 is outside us-east; 1 can run it: Ohio."
+        "Of 2 pools, 1 is outside North America East; 1 can run it: Ohio."
     )
 
 
@@ -103,8 +103,8 @@ def test_a_pools_own_requirements_refuse_requesters_it_does_not_know(two_pools):
         ("Ohio", "TARGET.RequesterDeals >= 1")
     ]
     assert explanation.sentence == (
-        "Of 2 pools, 1 is outside us-east, 1 refuses this request by its own requirements; "
-        "none can run it."
+        "Of 2 pools, 1 is outside North America East, 1 refuses this request by its own "
+        "requirements; none can run it."
     )
 
 
