@@ -832,12 +832,8 @@ class MarketAskInputSerializer(serializers.Serializer):
         ref_name = "MarketAskInput"
 
     def validate_category(self, value: int) -> int:
-        names = selectors.category_names(chain_id=settings.CHAIN_ID)
-        if value not in names:
-            known = ", ".join(f"{catid} ({name})" for catid, name in sorted(names.items()))
-            raise serializers.ValidationError(
-                f"The Hub has no such category: choose one of {known}."
-            )
+        if refusal := selectors.category_refusal(value, chain_id=settings.CHAIN_ID):
+            raise serializers.ValidationError(refusal)
         return value
 
 

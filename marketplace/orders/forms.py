@@ -280,10 +280,8 @@ class MarketForm(forms.Form):
 
     def clean_category(self) -> int:
         category = self.cleaned_data["category"]
-        names = selectors.category_names(chain_id=settings.CHAIN_ID)
-        if category not in names:
-            known = ", ".join(f"{catid} ({name})" for catid, name in sorted(names.items()))
-            raise forms.ValidationError(f"The Hub has no such category: choose one of {known}.")
+        if refusal := selectors.category_refusal(category, chain_id=settings.CHAIN_ID):
+            raise forms.ValidationError(refusal)
         return category
 
     def clean(self) -> dict[str, Any]:

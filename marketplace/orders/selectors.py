@@ -308,6 +308,16 @@ def _cheapest_fits(
     )
 
 
+def category_refusal(category: int, *, chain_id: int) -> str:
+    """Why `category` cannot be asked ("" when the Hub has it): the sentence every form and
+    API of a request gives."""
+    names = category_names(chain_id=chain_id)
+    if category in names:
+        return ""
+    known = ", ".join(f"{catid} ({name})" for catid, name in sorted(names.items()))
+    return f"The Hub has no such category: choose one of {known}."
+
+
 def category_names(*, chain_id: int) -> dict[int, str]:
     """The Hub's category names by id (XS, S...), the catalogue's when not indexed yet."""
     names = dict(enumerate(TaskCategory.values))

@@ -205,12 +205,8 @@ def _check_limits(request: RequestOrder, requirements: Requirements) -> None:
 def standing_category(category: int, *, chain_id: int) -> None:
     """Raise StandingRefused (field "category") unless the Hub has `category`: the Hub would
     refuse every match of the request, which would wait in the book for nothing."""
-    names = selectors.category_names(chain_id=chain_id)
-    if category not in names:
-        known = ", ".join(f"{catid} ({name})" for catid, name in sorted(names.items()))
-        raise StandingRefused(
-            f"The Hub has no category {category}: choose one of {known}.", field="category"
-        )
+    if refusal := selectors.category_refusal(category, chain_id=chain_id):
+        raise StandingRefused(refusal, field="category")
 
 
 # What a request may name, by its order field: (the kind of asset, how to say it).

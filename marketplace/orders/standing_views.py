@@ -30,6 +30,7 @@ from marketplace.matchmaking.requirements import ENERGY_CLASSES
 from marketplace.notfound import NotFound
 from marketplace.orders import matching, purchases, selectors, standing
 from marketplace.orders.forms import CUSTOM, WEIGHT_FIELDS, expression_field
+from marketplace.orders.forms import REQUIREMENT_FIELDS as BUY_REQUIREMENTS
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.parsing import TRUST_MAX, OrderError
 from marketplace.orders.services import may_manage, order_unpublish
@@ -38,15 +39,9 @@ from worker.command_line import task_command_line
 
 # The waiting page reads itself again this often.
 POLL_SECONDS = 5
-# The fields of the buy form's requirements, kept with the request.
-REQUIREMENT_FIELDS = (
-    "cores",
-    "memory_mb",
-    "region",
-    "energy_class",
-    "deadline_minutes",
-    "expression",
-)
+# The fields of the buy form's requirements, kept with the request (its max price apart: the
+# pool max price it is signed for, a field of its own here).
+REQUIREMENT_FIELDS = tuple(name for name in BUY_REQUIREMENTS if name != "max_price")
 # In the query string: the form was sent (validate it). Without it the page shows the form
 # filled in from the query string (a link's), and no error until the buyer sends it.
 SHOW = "show"

@@ -14,20 +14,25 @@ pytestmark = pytest.mark.django_db
 POOL = "0x" + "c3" * 20
 
 
+def _registered(*, name: str, owner: str = "0x" + "d4" * 20, listing=None) -> Asset:
+    """POOL as the indexer records its registration (owned by `owner`, listed as `listing`)."""
+    return Asset.objects.create(
+        chain_id=31337,
+        address=POOL,
+        kind="pool",
+        owner=owner,
+        listing=listing,
+        name=name,
+        registered_block=1,
+        block_number=1,
+    )
+
+
 def test_a_listed_pools_profile_carries_its_attributes_and_its_operators_expressions():
     pool = WorkerpoolFactory(
         listing__name="Lyon Edge", requirements="TARGET.Volume >= 2", rank="TARGET.Volume"
     )
-    Asset.objects.create(
-        chain_id=31337,
-        address=POOL,
-        kind="pool",
-        owner="0x" + "d4" * 20,
-        listing=pool.listing,
-        name="lyon",
-        registered_block=1,
-        block_number=1,
-    )
+    _registered(listing=pool.listing, name="lyon")
     profile = pool_profiles(chain_id=31337, addresses=[POOL])[POOL]
     assert profile.listed and profile.name == "Lyon Edge"
     assert profile.attributes == {
@@ -46,15 +51,7 @@ def test_a_listed_pools_profile_carries_its_attributes_and_its_operators_express
 
 
 def test_a_pool_only_on_chain_has_its_name_and_owner_and_no_requirements():
-    Asset.objects.create(
-        chain_id=31337,
-        address=POOL,
-        kind="pool",
-        owner="0x" + "d4" * 20,
-        name="somewhere",
-        registered_block=1,
-        block_number=1,
-    )
+    _registered(name="somewhere")
     profile = pool_profiles(chain_id=31337, addresses=[POOL])[POOL]
     assert (profile.listed, profile.name, profile.requirements) == (False, "somewhere", None)
     assert set(profile.attributes) == {"Name", "Pool", "Owner"}
@@ -68,15 +65,7 @@ def test_a_stored_expression_that_no_longer_reads_takes_nothing_rather_than_ever
 
 def test_a_pool_this_site_schedules_says_how_many_members_in_good_standing_it_has():
     owner = DEV_ADDRESSES[3]  # a dev account: on the dev chain, this site schedules its pools
-    Asset.objects.create(
-        chain_id=31337,
-        address=POOL,
-        kind="pool",
-        owner=owner,
-        name="scheduled here",
-        registered_block=1,
-        block_number=1,
-    )
+    _registered(owner=owner, name="scheduled here")
     assert pool_profiles(chain_id=31337, addresses=[POOL])[POOL].attributes["Workers"] == 0
     admit(POOL, [DEV_ADDRESSES[5], DEV_ADDRESSES[6], DEV_ADDRESSES[7]])
     PoolMember.objects.filter(worker=DEV_ADDRESSES[7]).update(status=MemberStatus.REMOVED)
@@ -85,16 +74,7 @@ def test_a_pool_this_site_schedules_says_how_many_members_in_good_standing_it_ha
 
 def test_a_pool_waiting_for_review_is_named_as_on_chain_not_by_its_unreviewed_name():
     pool = WorkerpoolFactory(listing__name="Renamed, not reviewed", listing__status="pending")
-    Asset.objects.create(
-        chain_id=31337,
-        address=POOL,
-        kind="pool",
-        owner="0x" + "d4" * 20,
-        listing=pool.listing,
-        name="lyon",
-        registered_block=1,
-        block_number=1,
-    )
+    _registered(listing=pool.listing, name="lyon")
 
     profile = pool_profiles(chain_id=31337, addresses=[POOL])[POOL]
 

@@ -363,7 +363,7 @@ def test_a_request_for_a_category_the_hub_lacks_is_refused(book, requester):
         stand(book, requester, category=99)
 
     assert refused.value.field == "category"
-    assert str(refused.value) == f"The Hub has no category 99: {known}"
+    assert str(refused.value) == f"The Hub has no such category: {known}"
     assert not Order.objects.filter(kind="request").exists()
     # Nor is one drafted for the buyer to sign.
     with pytest.raises(standing.StandingRefused) as drafted:
@@ -374,7 +374,7 @@ def test_a_request_for_a_category_the_hub_lacks_is_refused(book, requester):
         )
     assert (drafted.value.field, str(drafted.value)) == (
         "category",
-        f"The Hub has no category 5: {known}",
+        f"The Hub has no such category: {known}",
     )
 
 

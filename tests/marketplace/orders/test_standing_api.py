@@ -140,7 +140,7 @@ def test_a_request_for_a_category_the_hub_lacks_is_refused_and_nothing_is_stored
     assert response.status_code == 400
     assert response.json()["field"] == "category"
     assert response.json()["error"] == (
-        "The Hub has no category 99: choose one of 0 (XS), 1 (S), 2 (M), 3 (L), 4 (XL)."
+        "The Hub has no such category: choose one of 0 (XS), 1 (S), 2 (M), 3 (L), 4 (XL)."
     )
     assert not Order.objects.filter(kind="request").exists()
 

@@ -286,7 +286,7 @@ def test_a_new_request_preselects_the_app_the_buy_page_names(browser, book, aske
         ),
         (
             {"category": 99},
-            "The Hub has no category 99: choose one of 0 (XS), 1 (S), 2 (M), 3 (L), 4 (XL).",
+            "The Hub has no such category: choose one of 0 (XS), 1 (S), 2 (M), 3 (L), 4 (XL).",
         ),
     ],
 )
