@@ -112,11 +112,16 @@ def _check_texts(*, name: str, summary: str, description: str) -> tuple[str, str
     return name, summary, description
 
 
+def _tag_slug(raw: str) -> str:
+    """The slug a tag typed as `raw` is kept under ("" for none)."""
+    return slugify(" ".join(raw.split())[:40])[:40]
+
+
 def _tags_from_names(names: Iterable[str]) -> list[Tag]:
     tags = []
     for raw in names:
         name = " ".join(raw.split())[:40]
-        slug = slugify(name)[:40]
+        slug = _tag_slug(raw)
         if not slug:
             continue
         tag, _ = Tag.objects.get_or_create(slug=slug, defaults={"name": name})
@@ -155,7 +160,7 @@ def listing_unchanged(
     texts_now = tuple(map(texts.normalized, (listing.name, listing.summary, listing.description)))
     if tuple(map(texts.normalized, (name, summary, description))) != texts_now:
         return False
-    wanted_tags = {slugify(" ".join(raw.split())[:40])[:40] for raw in tags} - {""}
+    wanted_tags = {_tag_slug(raw) for raw in tags} - {""}
     if wanted_tags != set(listing.tags.values_list("slug", flat=True)):
         return False
     if (owner_wallet or "") != (listing.owner_wallet or ""):
