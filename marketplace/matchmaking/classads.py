@@ -304,8 +304,8 @@ def of_kind(
     if tried and all(found is classad2.Value.Error for found in tried):
         raise ExpressionRefused(
             f"{_WHAT[kind]}, but this is an error for any ads: it uses a value of one kind as "
-            "another (text compared with a number, a number where a list is needed...). Check "
-            "what each attribute holds in the list below the box."
+            "another (text compared with a number, a number where a list is needed...): compare "
+            "each attribute with a value of its own kind."
         )
     if tried and not any(isinstance(found, classad2.Value) for found in tried):
         for found in tried:
