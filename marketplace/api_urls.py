@@ -11,6 +11,7 @@ urlpatterns = [
     path("auth/", include("marketplace.accounts.api_urls")),
     path("escrow/", include("marketplace.chain.api_urls")),
     path("orders/", include("marketplace.orders.api_urls")),
+    path("wallets/", include("marketplace.orders.runway_urls")),
     path("workers/", include("pools.api_urls")),
     path("", include("marketplace.catalogue.api_v1_urls")),
     path("", include("marketplace.deals.api_urls")),

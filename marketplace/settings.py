@@ -285,6 +285,9 @@ INPUT_QUOTA_BYTES = env.int("INPUT_QUOTA_BYTES", default=200 * 1024 * 1024)
 INPUT_QUOTA_BYTES_PER_IP = env.int("INPUT_QUOTA_BYTES_PER_IP", default=1024 * 1024 * 1024)
 INPUT_QUOTA_FILES = env.int("INPUT_QUOTA_FILES", default=100)
 INPUT_RETENTION_DAYS = env.float("INPUT_RETENTION_DAYS", default=7)
+# A wallet whose free escrow lasts fewer days than this at its spending rate is warned
+# (marketplace.orders.runway.runway_low).
+RUNWAY_WARNING_DAYS = env.float("RUNWAY_WARNING_DAYS", default=3)
 # Result archives a worker uploads: plain tars of at most this many files and folders, whose
 # files add up to at most this many bytes (the agent's output limit).
 RESULT_MAX_MEMBERS = env.int("RESULT_MAX_MEMBERS", default=10_000)

@@ -11,4 +11,5 @@ urlpatterns = [
     path("siwe/verify/", api.SiweSignInApi.as_view(), name="siwe_verify"),
     path("wallets/", views.wallet_list, name="wallet_list"),
     path("wallets/<str:address>/unlink/", views.wallet_unlink, name="wallet_unlink"),
+    path("wallets/<str:address>/caps/", views.wallet_caps, name="wallet_caps"),
 ]

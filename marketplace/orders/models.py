@@ -232,3 +232,20 @@ class StandingMatch(models.Model):
 
     def __str__(self) -> str:
         return f"match of {self.request_digest[:10]} ({self.status})"
+
+
+class SpendingCap(models.Model):
+    """What a linked wallet may spend through the site: at most `per_deal` on one purchase or
+    standing request, and at most `daily` within any 24 hours (None: no such cap). The site
+    checks them before it builds a request the wallet would pay for (marketplace.orders.caps);
+    the chain knows nothing of them. Gone with the wallet's link."""
+
+    wallet = models.OneToOneField(
+        "wallets.Wallet", on_delete=models.CASCADE, related_name="spending_cap"
+    )
+    daily = Units(null=True, blank=True, default=None, help_text="ECT base units; empty: none.")
+    per_deal = Units(null=True, blank=True, default=None, help_text="ECT base units; empty: none.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"spending cap of {self.wallet_id}"

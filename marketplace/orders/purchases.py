@@ -36,7 +36,7 @@ from marketplace.indexer.models import Category, OrderKind
 from marketplace.matchmaking.choice import DEFAULT_PRESET, PRESETS, Weights
 from marketplace.matchmaking.explain import NO_OFFER
 from marketplace.matchmaking.requirements import Requirements
-from marketplace.orders import matching, selectors
+from marketplace.orders import caps, matching, selectors
 from marketplace.orders.models import Order as BookOrder
 from marketplace.orders.models import OrderStatus
 from marketplace.orders.parsing import (
@@ -589,6 +589,13 @@ def purchase_quote(
     app = chain_order(app_order)
     dataset = chain_order(dataset_order) if dataset_order else None
     workerpool = chain_order(workerpool_order)
+    # The wallet's spending caps, before the request is built: nothing is signed over them.
+    caps.spending_cap_check(
+        chain_id=chain_id,
+        requester=wanted.requester,
+        cost=(app.appprice + (dataset.datasetprice if dataset else 0) + workerpool.workerpoolprice)
+        * wanted.volume,
+    )
     request = RequestOrder(
         app=app.app,
         appmaxprice=app.appprice,
@@ -731,6 +738,12 @@ def purchase_match_transaction(
             "send it from the wallet that signed.",
             field="sender",
         )
+    # A script may sign a request of its own: the caps hold before its transaction is built.
+    caps.spending_cap_check(
+        chain_id=domain.chain_id,
+        requester=request_order.requester,
+        cost=request_cost(request_order),
+    )
     app = _book_order(app_order, OrderKind.APP, domain, field="app_order")
     workerpool = _book_order(
         workerpool_order, OrderKind.WORKERPOOL, domain, field="workerpool_order"
@@ -795,6 +808,13 @@ def purchase_match_transaction(
         dealid="0x" + deal_id(digest, consumed_before).hex(),
         request_digest="0x" + digest.hex(),
     )
+
+
+def request_cost(request: RequestOrder) -> int:
+    """The most a request can cost its requester: its max prices times its volume."""
+    return (
+        request.appmaxprice + request.datasetmaxprice + request.workerpoolmaxprice
+    ) * request.volume
 
 
 def _sign(order: BookOrder) -> bytes:

@@ -54,7 +54,7 @@ from marketplace.matchmaking.requirements import (
     RequirementsRefused,
     parse_requirements,
 )
-from marketplace.orders import matching, purchases, selectors
+from marketplace.orders import caps, matching, purchases, selectors
 from marketplace.orders.models import (
     UNRESOLVED,
     MatchStatus,
@@ -325,6 +325,10 @@ def standing_draft(
                 field="dataset_max",
             )
         dataset_max = int(offer.price)
+    total = (app_max + dataset_max + workerpool_max) * wanted.volume
+    caps.spending_cap_check(
+        chain_id=domain.chain_id, requester=wanted.requester, cost=total, standing=True
+    )
     request = RequestOrder(
         app=wanted.app,
         appmaxprice=app_max,
@@ -348,7 +352,7 @@ def standing_draft(
         request=request,
         typed_data=typed_data(request, domain),
         digest="0x" + order_digest(request, domain).hex(),
-        total=(app_max + dataset_max + workerpool_max) * wanted.volume,
+        total=total,
         stake=stake,
     )
 
@@ -372,7 +376,8 @@ def standing_publish(
     Precondition: `user` is signed in. The request's requester must be one of their linked
     wallets (else NotYourOrder); the request is checked as the book checks every order
     (signature, volume, the requester's escrow: services.order_publish), its category must
-    be one the Hub has, and its task is checked as a purchase checks it. Raises
+    be one the Hub has, its task is checked as a purchase checks it, and its cost against the
+    requester's spending caps (caps.spending_cap_check). Raises
     StandingRefused (or the book's OrderError) naming the field at fault; nothing is stored
     then.
     """
@@ -391,6 +396,13 @@ def standing_publish(
     _check_limits(request, parsed)
     _check_request(request, chain_id=settings.CHAIN_ID)
     _check_task(request)
+    caps.spending_cap_check(
+        chain_id=settings.CHAIN_ID,
+        requester=request.requester,
+        cost=purchases.request_cost(request),
+        standing=True,
+        now=now,
+    )
     order = order_publish(
         kind=OrderKind.REQUEST, order=message, signature=signature, user=user, site_url=site_url
     )
