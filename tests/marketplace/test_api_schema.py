@@ -395,6 +395,11 @@ def throttled(call: Callable[[], object], client: APIClient) -> object:
         return call()
 
 
+def _caps(w: World, address: str | None = None) -> str:
+    """The caps of the buyer's wallet (or of `address`)."""
+    return f"/api/v1/wallets/{address or w.market.requester.address}/caps/"
+
+
 def text(client: APIClient, path: str) -> object:
     """A POST of a plain-text body, which no endpoint reads."""
     return client.post(path, "plain words", content_type="text/plain")
@@ -798,6 +803,32 @@ CASES: list[Case] = [
         _403=lambda w: w.app_owner.get(f"{STANDING}{_standing(w)}/"),
         _404=lambda w: w.session.get(f"{STANDING}{UNKNOWN_ID}/"),
     ),
+    # ------------------------------------------------------------------ your wallets' funds
+    *cases(
+        "GET /api/v1/wallets/",
+        _200=lambda w: w.session.get("/api/v1/wallets/"),
+        _401=lambda w: w.anonymous.get("/api/v1/wallets/"),
+    ),
+    *[
+        case
+        for method in ("put", "patch")
+        for case in cases(
+            f"{method.upper()} /api/v1/wallets/{{address}}/caps/",
+            _200=lambda w, m=method: getattr(w.session, m)(
+                _caps(w), {"daily": "10", "per_deal": None}, "json"
+            ),
+            _400=lambda w, m=method: getattr(w.session, m)(
+                _caps(w), {"daily": "-1", "per_deal": None}, "json"
+            ),
+            _401=lambda w, m=method: getattr(w.anonymous, m)(_caps(w), {}, "json"),
+            _403=lambda w, m=method: getattr(w.session, m)(
+                _caps(w, Account.create().address), {"daily": "1", "per_deal": "1"}, "json"
+            ),
+            _415=lambda w, m=method: getattr(w.session, m)(
+                _caps(w), "plain words", content_type="text/plain"
+            ),
+        )
+    ],
     # ------------------------------------------------------------------ a provider's tools
     *cases(
         "POST /offers/{kind}/{slug}/register/",
