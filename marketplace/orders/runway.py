@@ -26,12 +26,13 @@ import dataclasses
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable
+from decimal import Decimal
 from fractions import Fraction
 
 from django.conf import settings
 from django.utils import timezone
 
-from marketplace.chain.amounts import format_ect
+from marketplace.chain.amounts import ECT_DECIMALS, format_amount, format_ect
 from marketplace.indexer.models import Asset, Deal, EscrowAccount, OrderKind
 from marketplace.orders.models import Order, OrderStatus
 
@@ -40,6 +41,12 @@ DAY = datetime.timedelta(days=1)
 _MICROSECOND = datetime.timedelta(microseconds=1)
 # Orders that may still be matched: a dead one comes back once its signer's escrow covers it.
 LIVE = (OrderStatus.OPEN, OrderStatus.DEAD)
+
+
+def _about(units_a_day: Fraction) -> str:
+    """A rate in ECT as people say it: three significant digits ("0.0699 ECT")."""
+    ect = Decimal(units_a_day.numerator) / Decimal(units_a_day.denominator) / 10**ECT_DECIMALS
+    return f"{format_amount(Decimal(f'{ect:.3g}'))} ECT"
 
 
 def runway_words(days: Fraction | None) -> str:
@@ -94,7 +101,7 @@ class Runway:
                 "before they expire"
             )
         return (
-            f"You spend about {format_ect(int(self.daily_rate))} a day ({parts}). At this rate "
+            f"You spend about {_about(self.daily_rate)} a day ({parts}). At this rate "
             f"your escrow lasts {self.lasts}."
         )
 
@@ -223,7 +230,7 @@ def runway_low(*, chain_id: int, wallet: str, now: datetime.datetime | None = No
     if days is None or days >= Fraction(str(settings.RUNWAY_WARNING_DAYS)):
         return None
     return (
-        f"At its spending rate ({format_ect(int(runway.daily_rate))} a day), the escrow of "
+        f"At its spending rate (about {_about(runway.daily_rate)} a day), the escrow of "
         f"wallet {wallet} lasts {runway.lasts}: {format_ect(runway.free)} free. Deposit on "
         "the wallets page, or your standing requests stop matching and your purchases need a "
         "deposit first."

@@ -226,7 +226,7 @@ def test_a_runway_under_the_warning_days_is_told(settings):
     assert runway.runway_low(chain_id=31337, wallet=BUYER, now=NOW) is None
     settings.RUNWAY_WARNING_DAYS = 3.5
     assert runway.runway_low(chain_id=31337, wallet=BUYER, now=NOW) == (
-        f"At its spending rate (0.5 ECT a day), the escrow of wallet {BUYER} lasts ~3 days: "
+        f"At its spending rate (about 0.5 ECT a day), the escrow of wallet {BUYER} lasts ~3 days: "
         "1.5 ECT free. Deposit on the wallets page, or your standing requests stop matching and "
         "your purchases need a deposit first."
     )
@@ -249,3 +249,46 @@ def test_a_days_spending_counts_deals_and_standing_requests_published_in_it():
     spent = runway.recent_spending(chain_id=31337, address=BUYER, since=NOW - DAY, now=NOW)
 
     assert spent == 5 * ECT
+
+
+def test_the_demo_buyer_and_pool_operators_see_their_runway(chain, hub_deployment, client):
+    """What `make run` shows: the demo's buyer has paid its first deal and waits with a standing
+    request; the demo's pool operators stake for their offers."""
+    from django.core.management import call_command
+
+    from marketplace.accounts.models import Wallet
+    from marketplace.chain.keys import DEV_ADDRESSES
+    from marketplace.demo.onchain import DEMO_POOL_STAKE
+    from marketplace.indexer.models import Deal
+    from marketplace.orders.models import Order
+    from tests.marketplace.demo.deployments import record_deployment
+    from tests.marketplace.indexer.helpers import index_to_head
+
+    record_deployment(hub_deployment)
+    call_command("seed_demo")
+    index_to_head(hub_deployment)
+
+    buyer, operator = runway.wallets_runway(
+        chain_id=31337, addresses=[DEV_ADDRESSES[5], DEV_ADDRESSES[1]]
+    )
+    (deal,) = Deal.objects.filter(payer=DEV_ADDRESSES[5])
+    (request,) = Order.objects.filter(kind=OrderKind.REQUEST)
+    assert buyer.spent == deal.task_price * deal.volume > 0
+    assert buyer.committed == int(request.price) * request.remaining > 0
+    assert buyer.lasts == "more than a year"
+    assert operator.free == DEMO_POOL_STAKE
+    assert operator.offers_need > 0
+    assert operator.offers_sentence.endswith("ECT free: enough for all.")
+    client.force_login(Wallet.objects.get(address=DEV_ADDRESSES[5]).user)
+    page = client.get("/accounts/wallets/").content.decode()
+    assert f"<p data-runway>{buyer.sentence}</p>" in page
+
+
+def test_a_rate_is_said_to_three_significant_digits():
+    EscrowAccountFactory(address=BUYER, stake=ECT)
+    _deal(days_ago=1, price=(465 * ECT // 1000, 0, 0), volume=1)  # 0.066428571... ECT a day
+
+    assert _runway().sentence == (
+        "You spend about 0.0664 ECT a day (0.465 ECT on deals in the last 7 days). At this rate "
+        "your escrow lasts ~15 days."
+    )
