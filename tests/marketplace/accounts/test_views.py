@@ -189,7 +189,7 @@ def test_caps_sent_by_htmx_get_the_wallets_panel_back(client):
 
     assert response.status_code == 200
     part = response.content.decode()
-    assert part.startswith(f'<div class="wallet-funds" id="funds-{ALICE}"')
+    assert part.startswith(f'<div class="escrow-wallet" id="funds-{ALICE}"')
     assert "<p data-caps>No spending cap.</p>" in part
     assert f"{ALICE} has no spending cap any more." in part
     assert not SpendingCap.objects.exists()
