@@ -127,6 +127,19 @@ class WalletRunwayListApi(APIView):
         return Response([_runway(wallet, found.get(wallet.address)) for wallet in runways])
 
 
+_CAPS_SCHEMA = extend_schema(
+    parameters=[ADDRESS],
+    request=SpendingCapSerializer,
+    responses={
+        200: SpendingCapSerializer,
+        **error_responses(
+            _400="A cap is refused: field names it.",
+            _403="The wallet is not one of your linked wallets.",
+        ),
+    },
+)
+
+
 class SpendingCapUpdateApi(APIView):
     """Set the spending caps of one of your linked wallets: PUT both (null: no cap), or PATCH
     either. A purchase or standing request over a cap is refused before its request is built,
@@ -149,31 +162,11 @@ class SpendingCapUpdateApi(APIView):
         )
         return Response(_caps(cap))
 
-    @extend_schema(
-        parameters=[ADDRESS],
-        request=SpendingCapSerializer,
-        responses={
-            200: SpendingCapSerializer,
-            **error_responses(
-                _400="A cap is refused: field names it.",
-                _403="The wallet is not one of your linked wallets.",
-            ),
-        },
-    )
+    @_CAPS_SCHEMA
     def put(self, request: Request, address: str) -> Response:
         return self._set(request, address, partial=False)
 
-    @extend_schema(
-        parameters=[ADDRESS],
-        request=SpendingCapSerializer,
-        responses={
-            200: SpendingCapSerializer,
-            **error_responses(
-                _400="A cap is refused: field names it.",
-                _403="The wallet is not one of your linked wallets.",
-            ),
-        },
-    )
+    @_CAPS_SCHEMA
     def patch(self, request: Request, address: str) -> Response:
         return self._set(request, address, partial=True)
 
