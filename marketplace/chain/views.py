@@ -15,11 +15,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from marketplace import ratelimit
-from marketplace.accounts.selectors import user_can_sign_in_without_wallet, wallet_list
+from marketplace.accounts.selectors import wallet_list
 from marketplace.chain.anvil import DEV_CHAIN_ID
 from marketplace.chain.errors import ChainError, ChainUnavailable
 from marketplace.clientip import client_ip
 from marketplace.notfound import NotFound
+from marketplace.orders import wallet_funds
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -101,8 +102,5 @@ def faucet(request: HttpRequest) -> HttpResponse:
     getattr(messages, level)(request, message)
     if level == "success":
         return redirect("wallet_list")
-    context = {
-        "wallets": wallet_list(user=request.user),
-        "can_sign_in_without_wallet": user_can_sign_in_without_wallet(user=request.user),
-    }
+    context = wallet_funds.wallets_page(user=request.user)
     return render(request, "accounts/wallets.html", context, status=status)

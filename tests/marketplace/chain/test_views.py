@@ -127,6 +127,9 @@ def test_a_refused_drip_without_htmx_is_the_wallets_page_with_the_reason(
     html = response.content.decode()
     assert "<h1>Wallets</h1>" in html
     assert f'<p class="msg msg-error">{reason}' in html
+    # The whole page, the wallet's runway and caps included.
+    assert "Runway and spending caps" in html
+    assert "data-runway" in html
     assert chain.eth.get_transaction_count(FAUCET) == nonce
 
 
