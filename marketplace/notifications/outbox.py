@@ -64,7 +64,7 @@ def emails_send(*, now: datetime.datetime | None = None, limit: int = BATCH) -> 
     mail = get_connection(fail_silently=False)
     try:
         for email in claimed:
-            _send_one(email, mail, done)
+            _send_one(email, mail, done, now=now)
     finally:
         try:
             mail.close()
@@ -96,7 +96,7 @@ def _claim(now: datetime.datetime, limit: int) -> list[EmailOutbox]:
         return mine
 
 
-def _send_one(email: EmailOutbox, mail, done: SendRound) -> None:
+def _send_one(email: EmailOutbox, mail, done: SendRound, *, now: datetime.datetime) -> None:
     message = EmailMessage(
         subject=email.subject,
         body=email.body,
@@ -107,7 +107,7 @@ def _send_one(email: EmailOutbox, mail, done: SendRound) -> None:
     try:
         message.send()
     except Exception as error:  # any backend's failure: SMTP refusals, network errors…
-        _failed(email, error, done)
+        _failed(email, error, done, now=now)
         return
     EmailOutbox.objects.filter(pk=email.pk, status=OutboxStatus.SENDING).update(
         status=OutboxStatus.SENT, sent_at=timezone.now(), last_error=""
@@ -115,7 +115,11 @@ def _send_one(email: EmailOutbox, mail, done: SendRound) -> None:
     done.sent += 1
 
 
-def _failed(email: EmailOutbox, error: Exception, done: SendRound) -> None:
+def _failed(
+    email: EmailOutbox, error: Exception, done: SendRound, *, now: datetime.datetime
+) -> None:
+    """Put `email` back for a retry after its backoff from the round's `now`, or, at its last
+    attempt, mark it failed."""
     reason = f"{type(error).__name__}: {error}"[:ERROR_MAX]
     if email.attempts >= settings.EMAIL_MAX_ATTEMPTS:
         EmailOutbox.objects.filter(pk=email.pk, status=OutboxStatus.SENDING).update(
@@ -133,7 +137,7 @@ def _failed(email: EmailOutbox, error: Exception, done: SendRound) -> None:
     EmailOutbox.objects.filter(pk=email.pk, status=OutboxStatus.SENDING).update(
         status=OutboxStatus.PENDING,
         last_error=reason,
-        next_attempt_at=timezone.now() + retry_delay(email.attempts),
+        next_attempt_at=now + retry_delay(email.attempts),
     )
     logger.warning(
         "Email %s to %s not sent (attempt %s): %s",
