@@ -263,7 +263,7 @@ ACCOUNT_RATE_LIMITS = {"login_failed": False}
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
 # Email: printed to the console unless EMAIL_URL names a server (django-environ's form:
-# smtp+tls://user:password@smtp.example.com:587, or consolemail://, filemail:///path…); an
+# smtp+tls://user:password@smtp.example.com:587, consolemail://, filemail:////abs/folder); an
 # EMAIL_BACKEND set alone (a dotted path) is used as it is.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_URL = env.str("EMAIL_URL", default="")

@@ -54,22 +54,21 @@ def retry_delay(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=settings.EMAIL_RETRY_SECONDS * 2 ** (attempts - 1))
 
 
-def emails_send(*, now: datetime.datetime | None = None, limit: int = BATCH) -> SendRound:
-    """Send the due emails of the outbox (at most `limit`), recording each outcome."""
+def emails_send(*, now: datetime.datetime | None = None, batch: int = BATCH) -> SendRound:
+    """Send the due emails of the outbox, `batch` claimed at a time until none is left,
+    recording each outcome."""
     now = now or timezone.now()
     done = SendRound(lost=_give_up_lost(now))
-    claimed = _claim(now, limit)
-    if not claimed:
-        return done
-    mail = get_connection(fail_silently=False)
-    try:
-        for email in claimed:
-            _send_one(email, mail, done, now=now)
-    finally:
+    while claimed := _claim(now, batch):
+        mail = get_connection(fail_silently=False)
         try:
-            mail.close()
-        except Exception:  # closing a broken connection: nothing more to lose
-            logger.debug("Closing the mail connection failed.", exc_info=True)
+            for email in claimed:
+                _send_one(email, mail, done, now=now)
+        finally:
+            try:
+                mail.close()
+            except Exception:  # closing a broken connection: nothing more to lose
+                logger.debug("Closing the mail connection failed.", exc_info=True)
     return done
 
 

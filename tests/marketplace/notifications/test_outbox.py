@@ -53,11 +53,12 @@ def test_due_emails_are_sent_once_and_marked_sent():
     assert set(EmailOutbox.objects.values_list("status", "attempts")) == {(OutboxStatus.SENT, 1)}
 
 
-def test_a_round_sends_at_most_its_limit():
-    _queued(3)
+def test_a_round_sends_every_due_email_a_batch_at_a_time():
+    _queued(5)
 
-    assert outbox.emails_send(limit=2).sent == 2
-    assert EmailOutbox.objects.filter(status=OutboxStatus.PENDING).count() == 1
+    assert outbox.emails_send(batch=2).sent == 5
+    assert not EmailOutbox.objects.exclude(status=OutboxStatus.SENT).exists()
+    assert len(mail.outbox) == 5
 
 
 def test_a_refused_email_is_retried_with_a_doubling_backoff_then_given_up(settings):

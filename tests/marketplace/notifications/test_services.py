@@ -23,6 +23,9 @@ from marketplace.notifications.models import (
 from tests.factories.accounts import UserFactory, WalletFactory
 from tests.factories.catalogue import ListingFactory
 from tests.factories.notifications import NotificationFactory, VerifiedEmailFactory
+from tests.marketplace.indexer.helpers import index_to_head
+from tests.marketplace.orders.conftest import record_deployment
+from tests.marketplace.orders.standing_helpers import match_round, open_book, pool_offer, stand
 
 pytestmark = pytest.mark.django_db
 
@@ -343,3 +346,28 @@ def test_escrow_running_low_is_told_once_per_time_it_goes_under():
         "more, under the 24 h you set. Deposit ECT to keep your tasks running."
     )
     assert later is not None and later.key != first.key
+
+
+def test_the_matcher_tells_the_requester_once_when_their_standing_request_becomes_a_deal(
+    chain, hub_deployment, opened_market
+):
+    record_deployment(hub_deployment)
+    market = open_book(opened_market.copy())
+    index_to_head(hub_deployment)
+    requester = WalletFactory(address=market.requester.address).user
+    order = stand(market, requester)
+    assert match_round(market).matched == []
+    assert not Notification.objects.exists()  # waiting: nothing to tell
+
+    pool_offer(market, price=3)
+    (dealid,) = match_round(market).matched
+    match_round(market)
+
+    matched = Notification.objects.get()
+    assert (matched.user, matched.kind, matched.key, matched.url) == (
+        requester,
+        NotificationKind.STANDING_MATCHED,
+        f"standing-matched:31337:{dealid}",
+        f"/deals/{dealid}/",
+    )
+    assert matched.title == f"Your standing request {order.digest[:10]}… was matched"
