@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SEND_TASK = "marketplace.notifications.tasks.send_emails"
-TITLE_MAX, URL_MAX, SUBJECT_MAX = 200, 500, 250
+KEY_MAX, TITLE_MAX, URL_MAX, SUBJECT_MAX = 200, 200, 500, 250
 EXCERPT_MAX = 300
 
 
@@ -68,7 +68,7 @@ def notify(
             notification = Notification.objects.create(
                 user=user,
                 kind=kind,
-                key=key[:TITLE_MAX],
+                key=key[:KEY_MAX],
                 title=_cut(title, TITLE_MAX),
                 body=body,
                 url=url if len(url) <= URL_MAX else "",
