@@ -15,6 +15,7 @@ INDEXER_LOG := var/indexer.log
 SCHEDULER_LOG := var/scheduler.log
 CLEAN_INPUTS_LOG := var/clean-inputs.log
 STANDING_LOG := var/standing.log
+NOTIFICATIONS_LOG := var/notifications.log
 # The site's access log (a line per request, the agents' polls included) stays out of the terminal.
 ACCESS_LOG := var/access.log
 # The two local worker agents of `make run` (dev chain): anvil's dev accounts 6 and 7.
@@ -108,6 +109,7 @@ run: install
 	echo "  Pools: scheduler $${REDIS_URL:+in Celery beat}$${REDIS_URL:-manage.py run_scheduler, log in $(SCHEDULER_LOG)}; worker agents of dev accounts $(WORKER_ACCOUNTS), logs in var/worker-N.log"; \
 	echo "  Input clean-up: $${REDIS_URL:+Celery beat}$${REDIS_URL:-manage.py clean_inputs --loop, log in $(CLEAN_INPUTS_LOG)}"; \
 	echo "  Standing requests: $${REDIS_URL:+Celery beat}$${REDIS_URL:-manage.py match_standing --loop, log in $(STANDING_LOG)}"; \
+	echo "  Notifications: $${REDIS_URL:+Celery beat}$${REDIS_URL:-manage.py send_notifications --loop, log in $(NOTIFICATIONS_LOG)}; emails $${EMAIL_URL:+sent to EMAIL_URL's server}$${EMAIL_URL:-printed by their sender (console backend)}"; \
 	echo "  Curate as staff: $(BIN)/python manage.py changepassword admin, then /accounts/login/"; \
 	echo ""; \
 	if [ -n "$${REDIS_URL:-}" ]; then \
@@ -121,6 +123,8 @@ run: install
 		$(BIN)/python manage.py clean_inputs --loop >>$(CLEAN_INPUTS_LOG) 2>&1 & \
 		started+=($$!); \
 		$(BIN)/python manage.py match_standing --loop >>$(STANDING_LOG) 2>&1 & \
+		started+=($$!); \
+		$(BIN)/python manage.py send_notifications --loop >>$(NOTIFICATIONS_LOG) 2>&1 & \
 		started+=($$!); \
 	fi; \
 	if [ "$${CHAIN_ID:-31337}" = 31337 ]; then \

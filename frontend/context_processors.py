@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,6 +12,7 @@ from django.urls import reverse
 from marketplace.catalogue.markets import MARKETS
 from marketplace.chain.errors import ChainError
 from marketplace.chain.selectors import current_deployment
+from marketplace.notifications.selectors import unread_count
 
 # Names a wallet shows for the chains this site may run on (wallet_addEthereumChain).
 CHAIN_NAMES = {
@@ -30,6 +32,15 @@ _NO_DEPLOYMENT_SECONDS = 5
 
 def site(request: HttpRequest) -> dict:
     return {"site_name": "SuperEdge", "nav_markets": MARKETS.values(), "chain_config": chain_config}
+
+
+def notifications(request: HttpRequest) -> dict:
+    """The bell's unread count for a signed-in user, as a callable: counted only by a page that
+    shows it, once per request."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"notification_unread": functools.cache(lambda: unread_count(user=user))}
 
 
 def public_rpc_url() -> str:

@@ -1,5 +1,6 @@
-"""Websocket routes: those of the deal pages (marketplace.deals.routing: a deal's live progress);
-any other path is answered by NoSuchSocket (a close with code 4404), never a server error."""
+"""Websocket routes: those of the deal pages (marketplace.deals.routing: a deal's live progress)
+and the header's bell (marketplace.notifications.routing); any other path is answered by
+NoSuchSocket (a close with code 4404), never a server error."""
 
 import json
 
@@ -7,6 +8,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.urls import re_path
 
 from marketplace.deals import routing as deals_routing
+from marketplace.notifications import routing as notifications_routing
 
 CLOSE_NOT_FOUND = 4404
 
@@ -29,5 +31,6 @@ class NoSuchSocket(AsyncWebsocketConsumer):
 
 websocket_urlpatterns: list = [
     *deals_routing.websocket_urlpatterns,
+    *notifications_routing.websocket_urlpatterns,
     re_path(r"", NoSuchSocket.as_asgi()),
 ]

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "marketplace.catalogue",
     "marketplace.chain",
     "marketplace.indexer",
+    "marketplace.notifications",
     "marketplace.deals",
     "marketplace.orders",
     "dappstore",
@@ -129,6 +130,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "frontend.context_processors.site",
+                "frontend.context_processors.notifications",
                 "marketplace.catalogue.pagecache.csrf_slot",
             ],
         },
@@ -199,6 +201,13 @@ STANDING_MATCH_SETTLE_SECONDS = env.float("STANDING_MATCH_SETTLE_SECONDS", defau
 # Deal pages re-read their deal this often besides notifications (which, without Redis, do not
 # cross processes: the indexer's and the scheduler's changes arrive this way).
 PROGRESS_POLL_SECONDS = env.float("PROGRESS_POLL_SECONDS", default=2.0)
+# Notifications (marketplace.notifications): how often refunds newly claimable and chain facts
+# newly confirmed are told and the email outbox is sent; how often an open bell re-reads its
+# count besides being told (which, without Redis, does not cross processes); how old a fact may
+# be and still be told (a first start over a long history, a re-indexing, tell nothing old).
+NOTIFICATIONS_ROUND_SECONDS = env.float("NOTIFICATIONS_ROUND_SECONDS", default=5.0)
+NOTIFICATIONS_POLL_SECONDS = env.float("NOTIFICATIONS_POLL_SECONDS", default=5.0)
+NOTIFICATIONS_MAX_AGE_DAYS = env.float("NOTIFICATIONS_MAX_AGE_DAYS", default=7)
 CELERY_BEAT_SCHEDULE = {
     "index-chain": {
         "task": "marketplace.indexer.tasks.index_chain",
@@ -218,6 +227,11 @@ CELERY_BEAT_SCHEDULE = {
     "match-standing-requests": {
         "task": "marketplace.orders.tasks.match_standing_requests",
         "schedule": STANDING_MATCH_SECONDS,
+        "options": {"expires": 10},
+    },
+    "notifications-round": {
+        "task": "marketplace.notifications.tasks.notifications_round",
+        "schedule": NOTIFICATIONS_ROUND_SECONDS,
         "options": {"expires": 10},
     },
 }
@@ -248,8 +262,23 @@ ACCOUNT_ADAPTER = "marketplace.accounts.adapter.AccountAdapter"
 ACCOUNT_RATE_LIMITS = {"login_failed": False}
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
+# Email: printed to the console unless EMAIL_URL names a server (django-environ's form:
+# smtp+tls://user:password@smtp.example.com:587, consolemail://, filemail:////abs/folder); an
+# EMAIL_BACKEND set alone (a dotted path) is used as it is.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_URL = env.str("EMAIL_URL", default="")
+if EMAIL_URL:
+    globals().update(environ.Env.email_url_config(EMAIL_URL))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SuperEdge <noreply@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)  # seconds a mail server has to answer
+# The outbox of notifications' emails (marketplace.notifications.outbox): a failed send is tried
+# again after EMAIL_RETRY_SECONDS, then twice as long at each attempt, EMAIL_MAX_ATTEMPTS in
+# all; an email a stopped sender left sending is given up after EMAIL_SENDING_LEASE_SECONDS.
+EMAIL_RETRY_SECONDS = env.float("EMAIL_RETRY_SECONDS", default=30)
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=6)
+EMAIL_SENDING_LEASE_SECONDS = env.int("EMAIL_SENDING_LEASE_SECONDS", default=3600)
+# The site's address as emails link to it (no request there to say it).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -423,11 +452,13 @@ INDEXER_POLL_SECONDS = env.float("INDEXER_POLL_SECONDS", default=0.5)
 INDEXER_FIRST_RANGE = env.int("INDEXER_FIRST_RANGE", default=50)
 INDEXER_TARGET_EVENTS = env.int("INDEXER_TARGET_EVENTS", default=10_000)
 # Who the indexer tells of each batch it writes, in this order (marketplace.indexer.followers):
-# the catalogue (list pages, listings of new assets), the order book, the deal pages.
+# the catalogue (list pages, listings of new assets), the order book, the deal pages, the
+# notifications (after the batch commits).
 INDEXER_FOLLOWERS = [
     "marketplace.catalogue.followers.CatalogueFollower",
     "marketplace.orders.followers.OrderBookFollower",
     "marketplace.deals.followers.DealPagesFollower",
+    "marketplace.notifications.followers.NotificationsFollower",
 ]
 # The index counts as lagging (pages warn) when it last reached the head this long ago.
 INDEXER_LAG_SECONDS = env.float("INDEXER_LAG_SECONDS", default=60.0)

@@ -34,6 +34,7 @@ urlpatterns = [
     path("chain/", include("marketplace.chain.urls")),
     path("chain/", include("marketplace.indexer.urls")),
     path("deals/", include("marketplace.deals.urls")),
+    path("notifications/", include("marketplace.notifications.urls")),
     path("", include("marketplace.orders.urls")),
     path("", include("dappstore.urls")),
     path("", include("datamarket.urls")),

@@ -49,6 +49,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("marketplace.accounts",),
     # 3. chain projections and the indexer
     ("marketplace.indexer",),
+    # what users are told (the markets and trade above tell it)
+    ("marketplace.notifications",),
     # 4. the markets: the shared catalogue, then one app per market
     ("marketplace.catalogue",),
     ("dappstore", "datamarket", "pools"),

@@ -29,6 +29,7 @@ from marketplace.catalogue.models import (
     Tag,
 )
 from marketplace.catalogue.storage import atomic_with_files, delete_after_commit, track_saved_file
+from marketplace.notifications.services import notify_listing_curated
 
 
 class CatalogueError(Exception):
@@ -324,18 +325,30 @@ def listing_curate(*, listing: Listing, actor, action: str, reason: str = "") ->
         raise CatalogueError(
             f"Say why ({CURATION_ACTION_LABELS[action]}): the provider sees this message."
         )
-    CurationDecision.objects.create(
+    decision = CurationDecision.objects.create(
         listing=listing,
         actor=actor,
         from_status=listing.status,
         to_status=to_status,
         reason=reason,
     )
+    was_public = listing.is_public
     listing.status = to_status
     listing.is_public = to_status in PUBLIC_STATUSES
     listing.save(update_fields=["status", "is_public", "updated_at"])
     search.index_listings([listing.pk])  # the search index knows which listings are public
     catalogue_changed()
+    # The provider is told when the listing goes public, or a curator asks for changes (the
+    # notification and its email commit, or roll back, with the decision).
+    if (listing.is_public and not was_public) or to_status == CurationStatus.CHANGES_REQUESTED:
+        notify_listing_curated(
+            decision_id=decision.pk,
+            user=listing.owner,
+            listing_name=listing.name,
+            listing_url=listing.get_absolute_url(),
+            approved=to_status != CurationStatus.CHANGES_REQUESTED,
+            reason=reason,
+        )
     return listing
 
 

@@ -54,6 +54,7 @@ from marketplace.matchmaking.requirements import (
     RequirementsRefused,
     parse_requirements,
 )
+from marketplace.notifications.services import notify_standing_matched
 from marketplace.orders import caps, matching, purchases, selectors
 from marketplace.orders.models import (
     UNRESOLVED,
@@ -601,6 +602,7 @@ def _resolve(match: StandingMatch, *, hub: Hub, now: datetime.datetime, done: Ma
         if hub.deal(match.dealid).volume:
             if _finish(match, status=MatchStatus.CONFIRMED, reason=""):
                 done.resolved.append(match.dealid)
+                _matched(match, match.dealid)
             return
         # Consumed without this deal: closed on chain (its consumed volume is its volume now).
         if _finish(
@@ -818,8 +820,22 @@ def _send(match: StandingMatch, *, hub: Hub, sender: TransactionSender, done: Ma
     tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
     (matched,) = hub.orders_matched(receipt)
     dealid = "0x" + bytes(matched.dealid).hex()
-    _finish(match, status=MatchStatus.CONFIRMED, tx_hash=tx_hash, dealid=dealid, reason="")
+    if _finish(match, status=MatchStatus.CONFIRMED, tx_hash=tx_hash, dealid=dealid, reason=""):
+        _matched(match, dealid)
     done.matched.append(dealid)
+
+
+def _matched(match: StandingMatch, dealid: str) -> None:
+    """Tell the requester their standing request became deal `dealid` (once: only the round
+    that recorded the match as confirmed calls this, and the notification's key holds too)."""
+    request = match.request
+    notify_standing_matched(
+        chain_id=match.chain_id,
+        dealid=dealid,
+        request_digest=match.request_digest,
+        requester=request.signer,
+        publisher=request.published_by,
+    )
 
 
 def standing_match_round(
