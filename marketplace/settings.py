@@ -459,6 +459,7 @@ INDEXER_FOLLOWERS = [
     "marketplace.orders.followers.OrderBookFollower",
     "marketplace.deals.followers.DealPagesFollower",
     "marketplace.notifications.followers.NotificationsFollower",
+    "marketplace.orders.followers.RunwayFollower",
 ]
 # The index counts as lagging (pages warn) when it last reached the head this long ago.
 INDEXER_LAG_SECONDS = env.float("INDEXER_LAG_SECONDS", default=60.0)

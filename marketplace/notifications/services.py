@@ -272,6 +272,14 @@ def notify_review_reply(
     )
 
 
+def _span(span: datetime.timedelta) -> str:
+    """A runway in words: hours under two days, else whole days (rounded down: never more
+    than there is)."""
+    if span < datetime.timedelta(days=2):
+        return duration(span.total_seconds())
+    return f"{span.days} days"
+
+
 def notify_runway_low(
     *,
     user: AbstractBaseUser,
@@ -283,16 +291,16 @@ def notify_runway_low(
     url: str = "",
 ) -> Notification | None:
     """Tell `user` that the escrow of wallet `address` pays for only `runway` more of their
-    spending, under their `threshold`, since `since`: once per time it went under (a later
-    `since` is another event)."""
+    spending, under the site's warning `threshold`, as of `since`: once per `since` (the
+    order book passes the day, so a wallet that stays short is told once a day)."""
     return notify(
         user=user,
         kind=NotificationKind.RUNWAY_LOW,
         key=f"runway-low:{chain_id}:{address.lower()}:{int(since.timestamp())}",
-        title=f"Your escrow runs out in about {duration(runway.total_seconds())}",
+        title=f"Your escrow runs out in about {_span(runway)}",
         body=f"At its current spending, the escrow of {address} pays for about "
-        f"{duration(runway.total_seconds())} more, under the "
-        f"{duration(threshold.total_seconds())} you set. Deposit ECT to keep your tasks "
-        "running.",
+        f"{_span(runway)} more, under the warning threshold of "
+        f"{_span(threshold)}. Deposit ECT on the wallets page to keep your "
+        "tasks and standing requests running.",
         url=url,
     )

@@ -30,10 +30,14 @@ from decimal import Decimal
 from fractions import Fraction
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.urls import reverse
 from django.utils import timezone
 
+from marketplace.accounts.models import Wallet
 from marketplace.chain.amounts import ECT_DECIMALS, format_amount, format_ect
 from marketplace.indexer.models import Asset, Deal, EscrowAccount, OrderKind
+from marketplace.notifications.services import notify_runway_low
 from marketplace.orders.models import Order, OrderStatus
 
 RECENT_DAYS = 7
@@ -221,22 +225,6 @@ def wallet_runway(*, chain_id: int, address: str, now: datetime.datetime | None 
     return wallets_runway(chain_id=chain_id, addresses=[address], now=now)[0]
 
 
-def runway_low(*, chain_id: int, wallet: str, now: datetime.datetime | None = None) -> str | None:
-    """A warning when `wallet`'s free escrow lasts fewer than settings.RUNWAY_WARNING_DAYS at
-    its spending rate (what to tell its owner), else None. A wallet spending nothing is never
-    short."""
-    runway = wallet_runway(chain_id=chain_id, address=wallet, now=now)
-    days = runway.days
-    if days is None or days >= Fraction(str(settings.RUNWAY_WARNING_DAYS)):
-        return None
-    return (
-        f"At its spending rate (about {_about(runway.daily_rate)} a day), the escrow of "
-        f"wallet {wallet} lasts {runway.lasts}: {format_ect(runway.free)} free. Deposit on "
-        "the wallets page, or your standing requests stop matching and your purchases need a "
-        "deposit first."
-    )
-
-
 def recent_spending(
     *, chain_id: int, address: str, since: datetime.datetime, now: datetime.datetime
 ) -> int:
@@ -248,3 +236,34 @@ def recent_spending(
     return spent + sum(
         int(price) * remaining for price, remaining in published.values_list("price", "remaining")
     )
+
+
+def runway_warnings(
+    *, chain_id: int, addresses: Iterable[str], now: datetime.datetime | None = None
+) -> int:
+    """Warn the owners of those of `addresses` that are linked wallets and whose free escrow lasts
+    fewer than settings.RUNWAY_WARNING_DAYS at their spending rate: at most once a day per wallet
+    while it stays short (the day is the notification's event). How many were warned."""
+    now = now or timezone.now()
+    owners = dict(Wallet.objects.filter(address__in=list(addresses)).values_list("address", "user"))
+    if not owners:
+        return 0
+    threshold = datetime.timedelta(days=float(settings.RUNWAY_WARNING_DAYS))
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    users = {user.pk: user for user in get_user_model().objects.filter(pk__in=owners.values())}
+    warned = 0
+    for wallet in wallets_runway(chain_id=chain_id, addresses=sorted(owners), now=now):
+        days = wallet.days
+        if days is None or days >= Fraction(str(settings.RUNWAY_WARNING_DAYS)):
+            continue
+        told = notify_runway_low(
+            user=users[owners[wallet.address]],
+            chain_id=chain_id,
+            address=wallet.address,
+            runway=datetime.timedelta(days=float(days)),
+            threshold=threshold,
+            since=day,
+            url=reverse("wallet_list"),
+        )
+        warned += told is not None
+    return warned

@@ -343,7 +343,8 @@ def test_escrow_running_low_is_told_once_per_time_it_goes_under():
     assert first.title == "Your escrow runs out in about 3 h"
     assert first.body == (
         f"At its current spending, the escrow of {arguments['address']} pays for about 3 h "
-        "more, under the 24 h you set. Deposit ECT to keep your tasks running."
+        "more, under the warning threshold of 24 h. Deposit ECT on the wallets page to keep "
+        "your tasks and standing requests running."
     )
     assert later is not None and later.key != first.key
 

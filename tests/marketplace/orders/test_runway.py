@@ -9,8 +9,10 @@ from fractions import Fraction
 import pytest
 
 from marketplace.indexer.models import OrderKind
+from marketplace.notifications.models import Notification
 from marketplace.orders import runway
 from marketplace.orders.models import OrderStatus
+from tests.factories.accounts import WalletFactory
 from tests.factories.deals import DealFactory
 from tests.factories.funds import BookOrderFactory, EscrowAccountFactory, PoolAssetFactory
 
@@ -19,6 +21,7 @@ pytestmark = pytest.mark.django_db
 ECT = 10**9
 NOW = datetime.datetime(2026, 1, 10, 12, 0, tzinfo=datetime.UTC)
 DAY = datetime.timedelta(days=1)
+HOUR = datetime.timedelta(hours=1)
 BUYER = "0x" + "b0" * 20
 OPERATOR = "0x" + "0a" * 20
 
@@ -218,24 +221,32 @@ def test_several_wallets_are_read_in_their_order():
     assert [(w.address, w.free) for w in found] == [(OPERATOR, 2 * ECT), (BUYER, ECT)]
 
 
-def test_a_runway_under_the_warning_days_is_told(settings):
+def test_the_owner_of_a_wallet_under_the_warning_days_is_told_once_a_day(settings):
     settings.RUNWAY_WARNING_DAYS = 3
+    wallet = WalletFactory(address=BUYER)
     EscrowAccountFactory(address=BUYER, stake=3 * ECT // 2)
     _deal(days_ago=2, price=(ECT // 2, ECT // 10, ECT // 10), volume=5)  # 3 days left
 
-    assert runway.runway_low(chain_id=31337, wallet=BUYER, now=NOW) is None
+    assert runway.runway_warnings(chain_id=31337, addresses=[BUYER], now=NOW) == 0
     settings.RUNWAY_WARNING_DAYS = 3.5
-    assert runway.runway_low(chain_id=31337, wallet=BUYER, now=NOW) == (
-        f"At its spending rate (about 0.5 ECT a day), the escrow of wallet {BUYER} lasts ~3 days: "
-        "1.5 ECT free. Deposit on the wallets page, or your standing requests stop matching and "
-        "your purchases need a deposit first."
-    )
+    assert runway.runway_warnings(chain_id=31337, addresses=[BUYER, OPERATOR], now=NOW) == 1
+    # Still short an hour later: the same day, told already; the next day, told again.
+    assert runway.runway_warnings(chain_id=31337, addresses=[BUYER], now=NOW + HOUR) == 0
+    assert runway.runway_warnings(chain_id=31337, addresses=[BUYER], now=NOW + DAY) == 1
+
+    told = Notification.objects.filter(user=wallet.user).order_by("id")
+    assert [n.title for n in told] == ["Your escrow runs out in about 3 days"] * 2
+    assert told[0].url == "/accounts/wallets/"
 
 
-def test_a_wallet_spending_nothing_is_never_low(settings):
+def test_a_wallet_spending_nothing_or_linked_to_nobody_is_never_told(settings):
     settings.RUNWAY_WARNING_DAYS = 3
+    WalletFactory(address=BUYER)
+    EscrowAccountFactory(address=OPERATOR, stake=ECT // 2)
+    _deal(payer=OPERATOR, days_ago=2, price=(ECT, 0, 0), volume=5)  # short, but nobody's
 
-    assert runway.runway_low(chain_id=31337, wallet=BUYER, now=NOW) is None
+    assert runway.runway_warnings(chain_id=31337, addresses=[BUYER, OPERATOR], now=NOW) == 0
+    assert not Notification.objects.exists()
 
 
 def test_a_days_spending_counts_deals_and_standing_requests_published_in_it():
