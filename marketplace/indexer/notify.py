@@ -49,7 +49,7 @@ def _notify(dealid: str) -> None:
         return
     message = {"type": NOTIFICATION_TYPE, "dealid": dealid}
     try:
-        _group_send(layer, group_name(dealid), message)
+        group_send(layer, group_name(dealid), message)
     except Exception:
         logger.warning(
             "Progress of deal %s not broadcast (channel layer failing); pages will catch up"
@@ -59,7 +59,9 @@ def _notify(dealid: str) -> None:
         )
 
 
-def _group_send(layer, group: str, message: dict[str, Any]) -> None:
+def group_send(layer, group: str, message: dict[str, Any]) -> None:
+    """Send `message` to `group` of the channel layer from synchronous code, in or out of an
+    event loop's thread (the deal pages' nudges and the bell's use it)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -16,7 +16,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 # The deal pages' sender, which also works from synchronous code inside an event loop's thread.
-from marketplace.indexer.notify import _group_send
+from marketplace.indexer.notify import group_send
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def _tell(user_id: int) -> None:
     if layer is None:
         return
     try:
-        _group_send(layer, group_name(user_id), {"type": MESSAGE_TYPE})
+        group_send(layer, group_name(user_id), {"type": MESSAGE_TYPE})
     except Exception:
         logger.warning(
             "The bells of user %s were not told (channel layer failing); they catch up on "
