@@ -428,9 +428,7 @@ def test_a_review_is_reported_once_per_user_and_never_by_its_author():
 
     rating.refresh_from_db()
     assert rating.report_count == 1
-    assert list(RatingReport.objects.values_list("reporter", "reason")) == [
-        (reporter.pk, "abuse")
-    ]
+    assert list(RatingReport.objects.values_list("reporter", "reason")) == [(reporter.pk, "abuse")]
 
 
 def test_comment_replies_are_one_level_deep():
