@@ -27,7 +27,7 @@ from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import Comment, CurationStatus, Listing, Rating
 from marketplace.catalogue.pagecache import cache_anonymous_page
 from marketplace.catalogue.pagination import COUNT_CAP, CappedPaginator
-from marketplace.clientip import client_ip
+from marketplace.catalogue.posting import posting_limits, too_fast
 from marketplace.indexer import selectors as index_selectors
 from marketplace.notfound import NotFound
 from marketplace.orders import selectors as order_selectors
@@ -224,23 +224,6 @@ def _safe_next(request: HttpRequest) -> str:
     return target if allowed else ""
 
 
-def _posting_limits(request: HttpRequest, setting: str) -> tuple[ratelimit.Limit, ...]:
-    """The rate in `setting` ("COMMENT_RATE"), for the signed-in user and for the client."""
-    rate = ratelimit.Rate.parse(getattr(settings, setting), setting=setting)
-    return (
-        ratelimit.Limit(scope=f"{setting}:user", ident=str(request.user.pk), rate=rate),
-        ratelimit.Limit(scope=f"{setting}:ip", ident=client_ip(request), rate=rate),
-    )
-
-
-def _too_fast(refused: ratelimit.Refused, what: str) -> str:
-    who = "You are" if refused.limit.scope.endswith(":user") else "Your network is"
-    return (
-        f"{who} posting {what} too fast (at most {refused.limit.rate}): wait "
-        f"{refused.wait_text}, then try again."
-    )
-
-
 def _fail(request: HttpRequest, error: services.CatalogueError) -> None:
     if isinstance(error, services.NotAllowed):
         raise PermissionDenied(str(error))
@@ -288,11 +271,11 @@ def listing_rate(request: HttpRequest, pk: int) -> HttpResponse:
     draft = {key: request.POST.get(key, "") for key in ("title", "body")}
     draft["stars"] = form.cleaned_data.get("stars") if form.is_valid() else None
     level, message, status = "error", "", 400
-    limits = _posting_limits(request, "RATING_RATE")
+    limits = posting_limits(request, "RATING_RATE")
     if not form.is_valid():
         message = next(error for errors in form.errors.values() for error in errors)
     elif refused := ratelimit.take(*limits):
-        message, status = _too_fast(refused, "ratings"), 429
+        message, status = too_fast(refused, "ratings"), 429
     else:
         try:
             review = services.rating_set(
@@ -434,9 +417,9 @@ def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
     if not valid:
         error = "; ".join(e for errs in form.errors.values() for e in errs)
         return _refused(request, listing, replace(problem, error=error))
-    limits = _posting_limits(request, "COMMENT_RATE")
+    limits = posting_limits(request, "COMMENT_RATE")
     if refused := ratelimit.take(*limits):
-        error = _too_fast(refused, "comments")
+        error = too_fast(refused, "comments")
         return _refused(request, listing, replace(problem, error=error), status=429)
     try:
         services.comment_create(
@@ -687,6 +670,7 @@ def curation_queue(request: HttpRequest) -> HttpResponse:
             "statuses": [*CurationStatus.choices, ("reported", "Reported")],
             "page": page,
             "reported_comments": selectors.reported_comments()[:50],
+            "reported_reviews": selectors.reported_reviews()[:50],
         },
     )
 
