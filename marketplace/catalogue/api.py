@@ -67,8 +67,12 @@ class ListingOutputSerializer(serializers.Serializer):
         help_text="The lowest price the listing asks (a pool's cheapest category).",
     )
     cheapest_run = serializers.SerializerMethodField()
-    rating_avg = serializers.DecimalField(max_digits=3, decimal_places=2)
-    rating_count = serializers.IntegerField()
+    rating_avg = serializers.DecimalField(
+        max_digits=3, decimal_places=2, help_text="Stars of verified buyers' reviews, on average."
+    )
+    rating_count = serializers.IntegerField(
+        help_text="Reviews of verified buyers (their wallet paid for a finished task of it)."
+    )
     tags = serializers.SerializerMethodField()
     url = serializers.CharField(source="get_absolute_url")
 
@@ -130,7 +134,10 @@ class ListingDetailOutputSerializer(ListingOutputSerializer):
         help_text="A pool's price per category, as it asks (apps and datasets: none, see price).",
     )
     offers = serializers.SerializerMethodField()
-    rating_histogram = serializers.ListField(child=serializers.IntegerField())
+    rating_histogram = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Verified reviews of 1 to 5 stars; see <url_prefix>/<slug>/reviews/.",
+    )
     on_chain = serializers.SerializerMethodField()
 
     @extend_schema_field(OfferPriceSerializer(many=True))
