@@ -238,6 +238,14 @@ def _sell_orders(hub, w3, listings: list[Listing]) -> int:
     wanted = {owner: DEMO_POOL_STAKE for owner in pool_owners}
     # `make run`'s worker agents stake a share of the pool price for each task they run.
     wanted.update({dev_account(n).address: DEMO_WORKER_STAKE for n in DEMO_AGENTS})
+    _top_up(hub, funder, wanted)
+    outcomes = orders_publish(submissions=submissions)
+    return sum(1 for outcome in outcomes if outcome.order is not None)
+
+
+def _top_up(hub, funder, wanted: dict[str, int]) -> None:
+    """Deposit from `funder` what each address lacks of its `wanted` escrow stake (base
+    units): running the seeding again deposits nothing more."""
     short = {
         address: amount - hub.account(address).stake
         for address, amount in sorted(wanted.items())
@@ -245,10 +253,8 @@ def _sell_orders(hub, w3, listings: list[Listing]) -> int:
     }
     if short:
         hub.approve_call(amount=sum(short.values())).send(funder)
-        for owner, amount in short.items():
-            hub.deposit_for_call(amount=amount, target=owner).send(funder)
-    outcomes = orders_publish(submissions=submissions)
-    return sum(1 for outcome in outcomes if outcome.order is not None)
+        for address, amount in short.items():
+            hub.deposit_for_call(amount=amount, target=address).send(funder)
 
 
 def _units(price: Decimal) -> int:
@@ -461,15 +467,7 @@ def _rater_deals(hub, w3, wanted: list[_Rating], by_name: dict[str, Listing]) ->
             to_buy.setdefault(wallet, []).append(rating.listing)
     if not to_buy:
         return 0
-    short = {
-        wallet: _units(RATER_DEPOSIT) - hub.account(wallet).stake
-        for wallet in to_buy
-        if hub.account(wallet).stake < _units(RATER_DEPOSIT)
-    }
-    if short:
-        hub.approve_call(amount=sum(short.values())).send(funder)
-        for wallet, amount in short.items():
-            hub.deposit_for_call(amount=amount, target=wallet).send(funder)
+    _top_up(hub, funder, dict.fromkeys(to_buy, _units(RATER_DEPOSIT)))
     # eth_account (1.4 s to load): imported when the demo's orders are signed.
     from eth_account import Account
 
