@@ -8,6 +8,7 @@ from marketplace.catalogue.models import (
     ListingPrice,
     ListingReport,
     Rating,
+    RatingReport,
     Tag,
 )
 
@@ -72,9 +73,26 @@ class TagAdmin(admin.ModelAdmin):
 
 @admin.register(Rating)
 class RatingAdmin(ServiceOnlyAdmin):
-    list_display = ("listing", "user", "stars", "updated_at")
+    list_display = (
+        "listing",
+        "user",
+        "stars",
+        "title",
+        "dealid",
+        "is_hidden",
+        "report_count",
+        "updated_at",
+    )
+    list_filter = ("is_hidden",)
+    search_fields = ("title", "body", "dealid", "wallet")
     raw_id_fields = ("listing", "user")
     list_select_related = ("listing", "user")
+
+
+@admin.register(RatingReport)
+class RatingReportAdmin(ServiceOnlyAdmin):
+    list_display = ("rating", "reporter", "reason", "created_at", "resolved_at")
+    raw_id_fields = ("rating", "reporter")
 
 
 @admin.register(Comment)

@@ -18,7 +18,7 @@ from marketplace.api import QueryParameter, checked_query, error_responses
 from marketplace.catalogue import selectors
 from marketplace.catalogue.forms import ListingFilterForm
 from marketplace.catalogue.markets import MARKETS
-from marketplace.catalogue.models import Market
+from marketplace.catalogue.models import Listing, Market
 from marketplace.chain.amounts import ECT_DECIMALS, from_units
 from marketplace.errors import AppError, form_error
 from marketplace.indexer import selectors as index_selectors
@@ -67,8 +67,12 @@ class ListingOutputSerializer(serializers.Serializer):
         help_text="The lowest price the listing asks (a pool's cheapest category).",
     )
     cheapest_run = serializers.SerializerMethodField()
-    rating_avg = serializers.DecimalField(max_digits=3, decimal_places=2)
-    rating_count = serializers.IntegerField()
+    rating_avg = serializers.DecimalField(
+        max_digits=3, decimal_places=2, help_text="Stars of verified buyers' reviews, on average."
+    )
+    rating_count = serializers.IntegerField(
+        help_text="Reviews of verified buyers (their wallet paid for a finished task of it)."
+    )
     tags = serializers.SerializerMethodField()
     url = serializers.CharField(source="get_absolute_url")
 
@@ -130,7 +134,10 @@ class ListingDetailOutputSerializer(ListingOutputSerializer):
         help_text="A pool's price per category, as it asks (apps and datasets: none, see price).",
     )
     offers = serializers.SerializerMethodField()
-    rating_histogram = serializers.ListField(child=serializers.IntegerField())
+    rating_histogram = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Verified reviews of 1 to 5 stars; see <url_prefix>/<slug>/reviews/.",
+    )
     on_chain = serializers.SerializerMethodField()
 
     @extend_schema_field(OfferPriceSerializer(many=True))
@@ -220,15 +227,22 @@ def listing_list_response(request: Request, *, kind: str, view: APIView) -> Resp
     )
 
 
-def listing_detail_response(request: Request, *, kind: str, slug: str) -> Response:
-    """Listing `slug` of market `kind` with its prices and on-chain record; 404 when there is
-    none or `request.user` may not see it."""
+def visible_listing(request: Request, *, kind: str, slug: str) -> Listing:
+    """Listing `slug` of market `kind`; 404 when there is none or `request.user` may not see
+    it."""
     listing = selectors.listing_detail(kind=kind, slug=slug)
     if listing is None or not selectors.listing_visible_to(listing=listing, user=request.user):
         raise Http404(
             f"No {MARKETS[kind].noun} {slug!r} that you may see: check the slug, or "
             "search the list for it."
         )
+    return listing
+
+
+def listing_detail_response(request: Request, *, kind: str, slug: str) -> Response:
+    """Listing `slug` of market `kind` with its prices and on-chain record; 404 when there is
+    none or `request.user` may not see it."""
+    listing = visible_listing(request, kind=kind, slug=slug)
     record = index_selectors.asset_record(
         chain_address=listing.chain_address,
         owner_wallet=listing.owner_wallet,

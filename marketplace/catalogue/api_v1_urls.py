@@ -1,4 +1,5 @@
-"""The catalogue's endpoints under /api/v1/: each market's listings, and one of them."""
+"""The catalogue's endpoints under /api/v1/: each market's listings, one of them, and its
+reviews."""
 
 from django.urls import path
 
@@ -16,6 +17,11 @@ urlpatterns = [
             f"{market.url_prefix}/<slug:slug>/",
             api_v1.detail_api(market).as_view(),
             name=f"api_v1_{kind}_detail",
+        ),
+        path(
+            f"{market.url_prefix}/<slug:slug>/reviews/",
+            api_v1.reviews_api(market).as_view(),
+            name=f"api_v1_{kind}_reviews",
         ),
     )
 ]

@@ -285,6 +285,8 @@ class ListingFilterForm(forms.Form):
 
 
 class RatingForm(forms.Form):
+    """A review: stars, and optionally a title and a text."""
+
     stars = forms.TypedChoiceField(
         coerce=int,
         choices=[(str(i), str(i)) for i in range(1, 6)],
@@ -292,6 +294,16 @@ class RatingForm(forms.Form):
             "invalid_choice": "A rating is a whole number of stars from 1 to 5.",
             "required": "Choose how many stars to give: a whole number from 1 to 5.",
         },
+    )
+    title = CountedCharField(
+        limit=texts.REVIEW_TITLE_MAX, noun="review title", required=False, label="Title"
+    )
+    body = CountedCharField(
+        limit=texts.REVIEW_MAX,
+        noun="review",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Review",
     )
 
 

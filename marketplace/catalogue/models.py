@@ -201,13 +201,41 @@ class ListingPrice(models.Model):
 
 
 class Rating(models.Model):
+    """A buyer's review of a listing: stars, and optionally a title and a text.
+
+    It counts (in the listing's `rating_avg`, `rating_count` and `rating_histogram`) only when
+    verified: `dealid` names a deal of the listing that a wallet of the author (`wallet`) paid
+    for and that has a finalized task, the "verified purchase" its badge links to. Ratings given
+    before purchases were checked keep their stars and their author but no deal: they are shown,
+    labelled as unverified, and not counted, until their author, once a buyer, rates again.
+    Moderators may hide a review (it then no longer counts); the listing's owner may answer it
+    once (`reply`, editable)."""
+
     listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="ratings")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     stars = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
+    title = models.CharField(max_length=120, blank=True)
+    body = models.TextField(max_length=4000, blank=True)
+    dealid = models.CharField(
+        max_length=66, blank=True, help_text="The deal that verifies it; empty: unverified."
+    )
+    wallet = models.CharField(
+        max_length=42,
+        blank=True,
+        validators=[wallet_address_validator],
+        help_text="The author's wallet that paid for that deal.",
+    )
+    is_hidden = models.BooleanField(default=False, help_text="Hidden by a moderator.")
+    hidden_reason = models.CharField(max_length=200, blank=True)
+    report_count = models.PositiveIntegerField(default=0, editable=False)
+    reply = models.TextField(max_length=4000, blank=True, help_text="The listing owner's answer.")
+    replied_at = models.DateTimeField(null=True, blank=True)
+    reply_edited_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -219,6 +247,30 @@ class Rating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} rates {self.listing} {self.stars}/5"
+
+    @property
+    def is_verified(self) -> bool:
+        return bool(self.dealid)
+
+
+class RatingReport(models.Model):
+    """A visitor's report of a review (spam, abuse...) for the moderators, as for comments."""
+
+    rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    reason = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rating", "reporter"], name="one_rating_report_per_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reporter} reports review {self.rating_id}"
 
 
 class Comment(models.Model):

@@ -11,10 +11,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import overload
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 
+from marketplace.accounts.models import Wallet
+from marketplace.addresses import normalize
 from marketplace.catalogue import search
 from marketplace.catalogue.filters import SORTS, ListingFilters
 from marketplace.catalogue.freshness import catalogue_version
@@ -24,9 +27,11 @@ from marketplace.catalogue.models import (
     CurationStatus,
     Listing,
     ListingReport,
+    Rating,
     Tag,
 )
 from marketplace.catalogue.pagination import COUNT_CAP
+from marketplace.indexer.models import Deal, Task, TaskStatus
 
 
 def _card_queryset(kind: str | None = None) -> QuerySet[Listing]:
@@ -159,6 +164,89 @@ def listing_comments(*, listing: Listing) -> list[Comment]:
         .select_related("author")
         .prefetch_related(Prefetch("replies", queryset=replies))
         .order_by("created_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class RatingRight:
+    """Whether a user may rate a listing: the deal that makes them a verified buyer (the
+    earliest of their deals of it with a finalized task), or, when there is none, why not and
+    what to do (`refusal`, one sentence for the page and the API alike)."""
+
+    deal: Deal | None
+    refusal: str = ""
+
+    @property
+    def allowed(self) -> bool:
+        return self.deal is not None
+
+
+def rating_right(*, listing: Listing, user, keep: str = "") -> RatingRight:
+    """May `user` (signed in, not its owner: the service checks those) rate `listing`?
+
+    Only a buyer may: one of the user's wallets paid (the deal's payer) for a deal of the
+    listing (its chain address in the deal's field of its market: app, dataset or workerpool)
+    that has at least one COMPLETED, that is finalized, task. `keep`: the deal a review already
+    names, kept when it still qualifies (its badge does not move at each edit)."""
+    name = listing.name
+    wallets = list(Wallet.objects.filter(user=user).values_list("address", flat=True))
+    if not wallets:
+        return RatingRight(
+            None,
+            f"Only buyers can rate: no wallet is linked to your account. Link the wallet you "
+            f"bought {name} with (on your Wallets page), or buy a run, and rate it once a task "
+            "is finalized.",
+        )
+    if not listing.chain_address:
+        return RatingRight(
+            None,
+            f"Only buyers can rate: {name} is not on chain yet, so no one has bought it. "
+            "Rate it once you bought a run and a task is finalized.",
+        )
+    role = str(MARKETS[listing.kind].order_kind)
+    deals = Deal.objects.filter(
+        chain_id=settings.CHAIN_ID, payer__in=wallets, **{role: normalize(listing.chain_address)}
+    )
+    finished = Task.objects.filter(
+        chain_id=settings.CHAIN_ID, dealid=OuterRef("dealid"), status=TaskStatus.COMPLETED
+    )
+    verified = deals.filter(Exists(finished)).order_by(
+        Case(When(dealid=keep, then=Value(0)), default=Value(1)), "id"
+    )
+    deal = verified.first()
+    if deal is not None:
+        return RatingRight(deal)
+    if deals.exists():
+        return RatingRight(
+            None,
+            f"Only buyers can rate: your purchase of {name} has no finalized task yet. Rate it "
+            "once a task is finalized (its deal page follows it).",
+        )
+    return RatingRight(
+        None,
+        f"Only buyers can rate: none of your wallets paid for a finished task of {name}. Buy "
+        "a run, and rate it once a task is finalized.",
+    )
+
+
+def listing_reviews(*, listing: Listing) -> list[Rating]:
+    """The listing's reviews with their authors: verified ones first, newest first; then the
+    unverified ratings given before purchases were checked (shown, not counted)."""
+    return list(
+        Rating.objects.filter(listing=listing)
+        .select_related("user")
+        .annotate(unverified=Case(When(dealid="", then=Value(1)), default=Value(0)))
+        .order_by("unverified", "-created_at", "-id")
+    )
+
+
+def reported_reviews() -> QuerySet[Rating]:
+    return (
+        Rating.objects.filter(reports__isnull=False, reports__resolved_at__isnull=True)
+        .select_related("user", "listing")
+        .prefetch_related("reports")
+        .distinct()
+        .order_by("-report_count")
     )
 
 

@@ -12,7 +12,7 @@ from django.db.models import Count, F, Min
 from django.utils import timezone
 from django.utils.text import slugify
 
-from marketplace.catalogue import search, texts
+from marketplace.catalogue import search, selectors, texts
 from marketplace.catalogue.freshness import catalogue_changed
 from marketplace.catalogue.markdown import render_markdown
 from marketplace.catalogue.markets import MARKETS
@@ -26,6 +26,7 @@ from marketplace.catalogue.models import (
     ListingPrice,
     ListingReport,
     Rating,
+    RatingReport,
     Tag,
 )
 from marketplace.catalogue.storage import atomic_with_files, delete_after_commit, track_saved_file
@@ -42,6 +43,11 @@ class NotAllowed(CatalogueError):
 
 class IllegalTransition(CatalogueError):
     """The curation status cannot move this way."""
+
+
+class NotABuyer(CatalogueError):
+    """Only verified buyers rate: the user paid for no finished task of the listing. The
+    message says why and what to do (the views answer 403)."""
 
 
 # Curation actions staff can take, and the statuses each can start from.
@@ -353,9 +359,12 @@ def listing_curate(*, listing: Listing, actor, action: str, reason: str = "") ->
 
 
 def listing_refresh_rating(*, listing: Listing) -> None:
-    """Recompute a listing's rating average, count and histogram from its ratings."""
+    """Recompute a listing's rating average, count and histogram from its verified reviews
+    (a deal of the author's proves the purchase) that no moderator hid: ratings from before
+    purchases were checked are kept and shown, but do not count."""
     histogram = [0, 0, 0, 0, 0]
-    for row in Rating.objects.filter(listing=listing).values("stars").annotate(n=Count("id")):
+    counted = Rating.objects.filter(listing=listing, is_hidden=False).exclude(dealid="")
+    for row in counted.values("stars").annotate(n=Count("id")):
         histogram[row["stars"] - 1] = row["n"]
     count = sum(histogram)
     average = (
@@ -376,23 +385,122 @@ def listing_refresh_rating(*, listing: Listing) -> None:
     catalogue_changed()
 
 
+def _review_texts(*, title: str, body: str) -> tuple[str, str]:
+    """A review's title (one line) and text as kept, or CatalogueError saying what to
+    shorten."""
+    title = " ".join(texts.normalized(title).split())
+    body = texts.normalized(body).strip()
+    problem = texts.too_long("review title", title, texts.REVIEW_TITLE_MAX) or texts.too_long(
+        "review", body, texts.REVIEW_MAX
+    )
+    if problem:
+        raise CatalogueError(problem)
+    return title, body
+
+
 @transaction.atomic
-def rating_set(*, listing: Listing, user, stars: int) -> Rating:
-    """A user's rating of a listing: the first one creates it, later ones replace it."""
+def rating_set(*, listing: Listing, user, stars: int, title: str = "", body: str = "") -> Rating:
+    """A buyer's review of a listing (stars, and an optional title and text): the first one
+    creates it, later ones edit it. Only a verified buyer may (selectors.rating_right): the
+    review names the deal that proves the purchase. NotABuyer says why someone else may not."""
     if not user.is_authenticated:
         raise NotAllowed("Sign in to rate.")
-    if not isinstance(stars, int) or not 1 <= stars <= 5:
+    if not isinstance(stars, int) or isinstance(stars, bool) or not 1 <= stars <= 5:
         raise CatalogueError("A rating is a whole number of stars from 1 to 5.")
+    title, body = _review_texts(title=title, body=body)
     if not listing.is_public:
         raise CatalogueError("Only published listings can be rated.")
     if listing.owner_id == user.pk:
         raise NotAllowed("You cannot rate your own listing.")
     # Serialise raters of one listing so that the recomputed aggregate sees every rating.
     Listing.objects.select_for_update().filter(pk=listing.pk).first()
-    rating, _ = Rating.objects.update_or_create(
-        listing=listing, user=user, defaults={"stars": stars}
+    rating = Rating.objects.filter(listing=listing, user=user).first()
+    if rating is not None and rating.is_hidden:
+        raise CatalogueError(
+            f"A moderator hid your review ({rating.hidden_reason or 'it breaks the rules'}): "
+            "it stays as it is and can no longer be edited."
+        )
+    right = selectors.rating_right(
+        listing=listing, user=user, keep=rating.dealid if rating is not None else ""
     )
+    if not right.allowed:
+        raise NotABuyer(right.refusal)
+    fields = {
+        "stars": stars,
+        "title": title,
+        "body": body,
+        "dealid": right.deal.dealid,
+        "wallet": right.deal.payer,
+    }
+    if rating is None:
+        rating = Rating.objects.create(listing=listing, user=user, **fields)
+    else:
+        for name, value in fields.items():
+            setattr(rating, name, value)
+        rating.edited_at = timezone.now()
+        rating.save(update_fields=[*fields, "edited_at", "updated_at"])
     listing_refresh_rating(listing=listing)
+    return rating
+
+
+@transaction.atomic
+def review_reply(*, rating: Rating, actor, body: str) -> Rating:
+    """The listing owner's answer to a review: one per review, which they may edit."""
+    rating = Rating.objects.select_for_update().select_related("listing").get(pk=rating.pk)
+    if not actor.is_authenticated or rating.listing.owner_id != actor.pk:
+        raise NotAllowed(f"Only the owner of {rating.listing.name} can answer its reviews.")
+    if rating.is_hidden:
+        raise CatalogueError("A moderator hid this review: it takes no answer.")
+    body = texts.normalized(body).strip()
+    if not body:
+        raise CatalogueError("Write your answer before posting it.")
+    if problem := texts.too_long("reply", body, texts.REVIEW_REPLY_MAX):
+        raise CatalogueError(problem)
+    now = timezone.now()
+    if rating.reply:
+        rating.reply_edited_at = now
+    else:
+        rating.replied_at = now
+    rating.reply = body
+    rating.save(update_fields=["reply", "replied_at", "reply_edited_at"])
+    return rating
+
+
+@transaction.atomic
+def review_report(*, rating: Rating, reporter, reason: str) -> RatingReport:
+    if not reporter.is_authenticated:
+        raise NotAllowed("Sign in to report a review.")
+    if rating.user_id == reporter.pk:
+        raise CatalogueError("This review is yours: edit it rather than report it.")
+    reason = texts.normalized(reason).strip() or "No reason given"
+    if problem := texts.too_long("reason", reason, texts.REVIEW_REPORT_MAX):
+        raise CatalogueError(problem)
+    try:
+        with transaction.atomic():
+            report = RatingReport.objects.create(rating=rating, reporter=reporter, reason=reason)
+    except IntegrityError:
+        raise CatalogueError(
+            "You already reported this review; a moderator will look at it."
+        ) from None
+    Rating.objects.filter(pk=rating.pk).update(report_count=F("report_count") + 1)
+    return report
+
+
+@transaction.atomic
+def review_moderate(*, rating: Rating, actor, hide: bool, reason: str = "") -> Rating:
+    """Staff hides a review (it no longer counts in the listing's rating) or restores it; its
+    open reports are resolved either way."""
+    if not actor.is_staff:
+        raise NotAllowed("Only moderators (staff) can hide or restore reviews.")
+    Listing.objects.select_for_update().filter(pk=rating.listing_id).first()
+    rating = Rating.objects.select_for_update().select_related("listing").get(pk=rating.pk)
+    rating.is_hidden = hide
+    rating.hidden_reason = reason.strip()[:200] if hide else ""
+    rating.save(update_fields=["is_hidden", "hidden_reason"])
+    RatingReport.objects.filter(rating=rating, resolved_at__isnull=True).update(
+        resolved_at=timezone.now()
+    )
+    listing_refresh_rating(listing=rating.listing)
     return rating
 
 

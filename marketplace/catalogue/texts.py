@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import re
 
-from marketplace.catalogue.models import Comment, CommentReport, Listing, ListingReport
+from marketplace.catalogue.models import (
+    Comment,
+    CommentReport,
+    Listing,
+    ListingReport,
+    Rating,
+    RatingReport,
+)
 
 NAME_MAX = Listing._meta.get_field("name").max_length
 SUMMARY_MAX = Listing._meta.get_field("summary").max_length
@@ -16,6 +23,10 @@ DESCRIPTION_MAX = 20_000
 COMMENT_MAX = Comment._meta.get_field("body").max_length
 COMMENT_REPORT_MAX = CommentReport._meta.get_field("reason").max_length
 LISTING_REPORT_MAX = ListingReport._meta.get_field("reason").max_length
+REVIEW_TITLE_MAX = Rating._meta.get_field("title").max_length
+REVIEW_MAX = Rating._meta.get_field("body").max_length
+REVIEW_REPLY_MAX = Rating._meta.get_field("reply").max_length
+REVIEW_REPORT_MAX = RatingReport._meta.get_field("reason").max_length
 
 # A tag (<b>, </b>, <!-- -->, <?xml) or a character reference (&amp;, &#60;): a name is shown as
 # it is written, so markup in it would show as markup's source, and its slug would carry the rest.

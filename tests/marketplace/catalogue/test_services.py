@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from marketplace.catalogue import services
+from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import (
     Comment,
     CommentReport,
@@ -16,9 +17,15 @@ from marketplace.catalogue.models import (
     ListingPrice,
     Market,
     Rating,
+    RatingReport,
 )
-from tests.factories.accounts import UserFactory
+from marketplace.indexer.models import Deal, TaskStatus
+from tests.chain_scaffold import ECT, new_digest
+from tests.factories.accounts import UserFactory, WalletFactory
 from tests.factories.catalogue import CommentFactory, ListingFactory
+from tests.factories.deals import DealFactory, TaskFactory
+from tests.factories.reviews import buyer, on_chain, purchase
+from tests.marketplace.indexer.helpers import index_to_head
 
 pytestmark = pytest.mark.django_db
 
@@ -195,15 +202,22 @@ def test_listing_curate_by_non_staff_is_refused():
     assert listing.status == CurationStatus.PENDING
 
 
-def test_rating_set_twice_updates_instead_of_duplicating():
+def test_a_buyers_rating_is_verified_by_their_deal_and_editable_in_place():
     listing = ListingFactory()
-    user = UserFactory()
+    user = buyer(listing)
+    deal = Deal.objects.get()
 
-    services.rating_set(listing=listing, user=user, stars=2)
-    services.rating_set(listing=listing, user=user, stars=5)
-    services.rating_set(listing=listing, user=UserFactory(), stars=4)
+    first = services.rating_set(listing=listing, user=user, stars=2)
+    again = services.rating_set(
+        listing=listing, user=user, stars=5, title="  Fast  and\nexact ", body=" Rendered 40. "
+    )
+    services.rating_set(listing=listing, user=buyer(listing), stars=4)
 
-    assert Rating.objects.filter(listing=listing, user=user).get().stars == 5
+    assert again.pk == first.pk and first.edited_at is None
+    rating = Rating.objects.get(listing=listing, user=user)
+    assert (rating.stars, rating.title, rating.body) == (5, "Fast and exact", "Rendered 40.")
+    assert (rating.dealid, rating.wallet) == (deal.dealid, deal.payer)
+    assert rating.edited_at is not None
     listing.refresh_from_db()
     assert (listing.rating_count, listing.rating_avg, listing.rating_histogram) == (
         2,
@@ -212,21 +226,209 @@ def test_rating_set_twice_updates_instead_of_duplicating():
     )
 
 
-@pytest.mark.parametrize("stars", [0, 6, -1, 3.5, "4"])
+@pytest.mark.parametrize("kind", [Market.APP, Market.DATASET, Market.POOL])
+def test_a_deal_verifies_the_listing_in_its_markets_field_only(kind):
+    listing, other = ListingFactory(kind=kind), on_chain(ListingFactory(kind=kind))
+    user = buyer(other)  # bought another listing of the market
+    purchase(listing, user=user)
+
+    rating = services.rating_set(listing=listing, user=user, stars=3)
+
+    deal = Deal.objects.get(**{str(MARKETS[kind].order_kind): listing.chain_address})
+    assert rating.dealid == deal.dealid
+
+
+def test_a_rating_without_a_wallet_is_refused_with_what_to_do():
+    listing = ListingFactory(name="Edge Renderer")
+
+    with pytest.raises(services.NotABuyer) as refused:
+        services.rating_set(listing=listing, user=UserFactory(), stars=4)
+
+    assert str(refused.value) == (
+        "Only buyers can rate: no wallet is linked to your account. Link the wallet you bought "
+        "Edge Renderer with (on your Wallets page), or buy a run, and rate it once a task is "
+        "finalized."
+    )
+    assert not Rating.objects.exists()
+
+
+def test_a_rating_without_a_finished_task_is_refused_and_counts_nothing():
+    listing = on_chain(ListingFactory(name="Edge Renderer"))
+    stranger = WalletFactory().user
+    buyer(listing)  # a buyer, but not the one who rates
+    running = UserFactory()
+    purchase(listing, user=running, status=TaskStatus.ACTIVE)
+    failed = UserFactory()
+    purchase(listing, user=failed, status=TaskStatus.FAILED)
+    payee = UserFactory()  # the beneficiary of a finished deal someone else paid for
+    beneficiary = WalletFactory(user=payee).address
+    TaskFactory(
+        deal=DealFactory(
+            app=listing.chain_address,
+            requester=beneficiary,
+            beneficiary=beneficiary,
+            payer=WalletFactory().address,
+        )
+    )
+
+    with pytest.raises(services.NotABuyer) as refused:
+        services.rating_set(listing=listing, user=stranger, stars=5)
+    assert str(refused.value) == (
+        "Only buyers can rate: none of your wallets paid for a finished task of Edge Renderer. "
+        "Buy a run, and rate it once a task is finalized."
+    )
+    for user in (running, failed):
+        with pytest.raises(services.NotABuyer) as refused:
+            services.rating_set(listing=listing, user=user, stars=5)
+        assert str(refused.value) == (
+            "Only buyers can rate: your purchase of Edge Renderer has no finalized task yet. "
+            "Rate it once a task is finalized (its deal page follows it)."
+        )
+    with pytest.raises(services.NotABuyer, match="none of your wallets paid"):
+        services.rating_set(listing=listing, user=payee, stars=5)
+
+    assert not Rating.objects.exists()
+    listing.refresh_from_db()
+    assert (listing.rating_count, listing.rating_histogram) == (0, [0, 0, 0, 0, 0])
+
+
+def test_a_listing_not_on_chain_cannot_be_rated_yet():
+    listing = ListingFactory(name="Edge Renderer")
+
+    with pytest.raises(services.NotABuyer) as refused:
+        services.rating_set(listing=listing, user=WalletFactory().user, stars=4)
+
+    assert str(refused.value) == (
+        "Only buyers can rate: Edge Renderer is not on chain yet, so no one has bought it. "
+        "Rate it once you bought a run and a task is finalized."
+    )
+    assert not Rating.objects.exists()
+
+
+@pytest.mark.parametrize("stars", [0, 6, -1, 3.5, "4", True])
 def test_rating_outside_one_to_five_is_refused(stars):
     listing = ListingFactory()
 
     with pytest.raises(services.CatalogueError, match="1 to 5"):
-        services.rating_set(listing=listing, user=UserFactory(), stars=stars)
+        services.rating_set(listing=listing, user=buyer(listing), stars=stars)
+
+    assert not Rating.objects.exists()
+
+
+def test_a_review_too_long_is_refused_whole():
+    listing = ListingFactory()
+    user = buyer(listing)
+
+    with pytest.raises(services.CatalogueError) as refused:
+        services.rating_set(listing=listing, user=user, stars=4, body="x" * 4001)
+    assert str(refused.value) == (
+        "A review is at most 4,000 characters; this one has 4,001: shorten it by 1."
+    )
+    with pytest.raises(services.CatalogueError, match="A review title is at most 120"):
+        services.rating_set(listing=listing, user=user, stars=4, title="t" * 121)
 
     assert not Rating.objects.exists()
 
 
 def test_owner_cannot_rate_own_listing():
     listing = ListingFactory()
+    purchase(listing, user=listing.owner)
     with pytest.raises(services.NotAllowed):
         services.rating_set(listing=listing, user=listing.owner, stars=5)
     assert not Rating.objects.exists()
+
+
+def test_ratings_from_before_verification_are_kept_but_not_counted_until_rated_again():
+    listing = ListingFactory()
+    user = UserFactory()
+    old = Rating.objects.create(listing=listing, user=user, stars=1)
+    services.rating_set(listing=listing, user=buyer(listing), stars=5)
+    listing.refresh_from_db()
+    assert (listing.rating_count, listing.rating_histogram) == (1, [0, 0, 0, 0, 1])
+
+    purchase(listing, user=user)
+    services.rating_set(listing=listing, user=user, stars=3)
+
+    old.refresh_from_db()
+    assert old.is_verified and old.stars == 3
+    listing.refresh_from_db()
+    assert (listing.rating_count, listing.rating_avg) == (2, Decimal("4.00"))
+
+
+def test_an_edit_keeps_the_deal_its_badge_links_to():
+    listing = ListingFactory()
+    user = buyer(listing)
+    first = Deal.objects.get()
+    services.rating_set(listing=listing, user=user, stars=4)
+    purchase(listing, user=user)
+
+    rating = services.rating_set(listing=listing, user=user, stars=5)
+
+    assert rating.dealid == first.dealid
+
+
+def test_the_owner_answers_a_review_once_and_may_edit_it():
+    listing = ListingFactory()
+    rating = services.rating_set(listing=listing, user=buyer(listing), stars=2)
+
+    services.review_reply(rating=rating, actor=listing.owner, body=" Fixed in 1.2. ")
+    rating.refresh_from_db()
+    first_reply_at = rating.replied_at
+    services.review_reply(rating=rating, actor=listing.owner, body="Fixed in 1.3.")
+
+    rating.refresh_from_db()
+    assert (rating.reply, rating.replied_at) == ("Fixed in 1.3.", first_reply_at)
+    assert rating.reply_edited_at is not None
+    with pytest.raises(services.NotAllowed, match="Only the owner of"):
+        services.review_reply(rating=rating, actor=rating.user, body="Me too")
+    with pytest.raises(services.CatalogueError, match="Write your answer"):
+        services.review_reply(rating=rating, actor=listing.owner, body="  ")
+    rating.refresh_from_db()
+    assert rating.reply == "Fixed in 1.3."
+
+
+def test_a_hidden_review_stops_counting_takes_no_answer_nor_edit_until_restored():
+    listing = ListingFactory()
+    author = buyer(listing)
+    rating = services.rating_set(listing=listing, user=author, stars=1, body="Spam spam")
+    services.rating_set(listing=listing, user=buyer(listing), stars=5)
+    services.review_report(rating=rating, reporter=UserFactory(), reason="spam")
+    with pytest.raises(services.NotAllowed):
+        services.review_moderate(rating=rating, actor=UserFactory(), hide=True)
+
+    services.review_moderate(
+        rating=rating, actor=UserFactory(is_staff=True), hide=True, reason="Spam"
+    )
+
+    listing.refresh_from_db()
+    assert (listing.rating_count, listing.rating_avg) == (1, Decimal("5.00"))
+    assert not RatingReport.objects.filter(resolved_at__isnull=True).exists()
+    with pytest.raises(services.CatalogueError, match=r"A moderator hid your review \(Spam\)"):
+        services.rating_set(listing=listing, user=author, stars=5)
+    with pytest.raises(services.CatalogueError, match="takes no answer"):
+        services.review_reply(rating=rating, actor=listing.owner, body="Hm")
+
+    services.review_moderate(rating=rating, actor=UserFactory(is_staff=True), hide=False)
+    listing.refresh_from_db()
+    assert (listing.rating_count, listing.rating_avg) == (2, Decimal("3.00"))
+    rating.refresh_from_db()
+    assert (rating.is_hidden, rating.hidden_reason, rating.stars) == (False, "", 1)
+
+
+def test_a_review_is_reported_once_per_user_and_never_by_its_author():
+    listing = ListingFactory()
+    rating = services.rating_set(listing=listing, user=buyer(listing), stars=1)
+    reporter = UserFactory()
+
+    services.review_report(rating=rating, reporter=reporter, reason="abuse")
+    with pytest.raises(services.CatalogueError, match="already reported"):
+        services.review_report(rating=rating, reporter=reporter, reason="again")
+    with pytest.raises(services.CatalogueError, match="This review is yours"):
+        services.review_report(rating=rating, reporter=rating.user, reason="oops")
+
+    rating.refresh_from_db()
+    assert rating.report_count == 1
+    assert list(RatingReport.objects.values_list("reporter", "reason")) == [(reporter.pk, "abuse")]
 
 
 def test_comment_replies_are_one_level_deep():
@@ -346,3 +548,48 @@ def test_texts_are_stored_with_line_breaks_as_they_were_counted():
     listing.refresh_from_db()
     assert listing.summary == "abc\n" * 40 and len(listing.summary) == 160
     assert listing.description == "one\ntwo"
+
+
+def test_a_review_is_refused_before_the_purchase_and_accepted_once_its_task_is_final(
+    chain, opened_market, hub_deployment
+):
+    # Given the market's app, published, and its future buyer signed in with their wallet
+    market = opened_market.copy()
+    index_to_head(hub_deployment)  # the registered assets get their listings
+    app = services.listing_curate(
+        listing=Listing.objects.get(chain_address=market.app),
+        actor=UserFactory(is_staff=True),
+        action="approve",
+    )
+    wallet = WalletFactory(address=market.requester.address)
+
+    def rate():
+        return services.rating_set(listing=app, user=wallet.user, stars=4, body="Counted words.")
+
+    with pytest.raises(services.NotABuyer, match="none of your wallets paid"):
+        rate()
+
+    # When they buy a run: refused while its task runs
+    orders = market.sign_orders(app_price=ECT, dataset_price=None, workerpool_price=ECT)
+    dealid = market.match(orders)
+    taskid = market.initialize(dealid)
+    index_to_head(hub_deployment)
+    with pytest.raises(services.NotABuyer, match="has no finalized task yet"):
+        rate()
+    assert not Rating.objects.exists()
+
+    # Then accepted once the task is finalized and indexed, naming the deal
+    digest = new_digest()
+    market.contribute(market.workers[0], taskid, digest)
+    market.reveal(market.workers[0], taskid, digest)
+    market.finalize(taskid)
+    index_to_head(hub_deployment)
+    rating = rate()
+
+    assert (rating.dealid, rating.wallet) == ("0x" + dealid.hex(), market.requester.address)
+    app.refresh_from_db()
+    assert (app.rating_count, app.rating_avg, app.rating_histogram) == (
+        1,
+        Decimal("4.00"),
+        [0, 0, 0, 1, 0],
+    )

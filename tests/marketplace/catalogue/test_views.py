@@ -15,7 +15,8 @@ from marketplace.catalogue.models import (
     Market,
     Rating,
 )
-from tests.factories.accounts import UserFactory
+from marketplace.indexer.models import Deal
+from tests.factories.accounts import UserFactory, WalletFactory
 from tests.factories.catalogue import (
     AppFactory,
     CommentFactory,
@@ -24,6 +25,7 @@ from tests.factories.catalogue import (
     TagFactory,
     WorkerpoolFactory,
 )
+from tests.factories.reviews import buyer, on_chain, purchase
 
 pytestmark = pytest.mark.django_db
 
@@ -154,14 +156,136 @@ def test_a_refused_rating_is_the_page_again_with_the_reason_in_its_rating_block(
 
 def test_rating_with_htmx_returns_the_updated_block(client):
     listing = AppFactory().listing
-    client.force_login(UserFactory())
+    client.force_login(buyer(listing, username="ann"))
     response = client.post(
-        reverse("listing_rate", args=[listing.pk]), {"stars": 4}, headers={"HX-Request": "true"}
+        reverse("listing_rate", args=[listing.pk]),
+        {"stars": 4, "title": "Sharp", "body": "Rendered <b>40</b> posters."},
+        headers={"HX-Request": "true"},
     )
     body = response.content.decode()
-    assert 'id="rating-block"' in body
-    assert "Your rating: 4" in body
-    assert "<html" not in body
+    assert body.lstrip().startswith('<div id="rating-block"') and "<html" not in body
+    assert '<p class="msg msg-success" role="status">Thanks, your review is posted.</p>' in body
+    assert "Your review: change it" in body
+    assert 'value="4" aria-label="4 stars" required checked>' in body
+    review = body.split('class="comment review"', 1)[1]
+    assert (
+        "<strong>Sharp</strong>" in review and "Rendered &lt;b&gt;40&lt;/b&gt; posters." in review
+    )
+    assert "<strong>ann</strong>" in review
+    assert "from 1 verified review" not in body  # the page's head is not in the block
+    assert "the 1 review of people whose wallet paid" in body
+
+
+def test_a_non_buyer_is_refused_with_the_reason_in_the_rating_block_and_may_comment(client):
+    listing = AppFactory(listing__name="Renderer").listing
+    on_chain(listing)
+    client.force_login(WalletFactory().user)
+    reason = (
+        "Only buyers can rate: none of your wallets paid for a finished task of Renderer. Buy "
+        "a run, and rate it once a task is finalized."
+    )
+
+    page = client.get(listing.get_absolute_url()).content.decode()
+    refused = client.post(
+        reverse("listing_rate", args=[listing.pk]), {"stars": 5, "body": "Great, I guess"}
+    )
+    htmx = client.post(
+        reverse("listing_rate", args=[listing.pk]),
+        {"stars": 5},
+        headers={"HX-Request": "true"},
+    ).content.decode()
+
+    assert f'<p class="msg" role="note">{reason} You can still comment below.</p>' in page
+    assert 'name="stars"' not in page and 'action="/listings/' in page  # the comment form
+    assert refused.status_code == 403
+    block = refused.content.decode().split('id="rating-block"', 1)[1]
+    assert f'<p class="msg msg-error" role="status">{reason}</p>' in block
+    assert f'<p class="msg msg-error" role="status">{reason}</p>' in htmx
+    assert not Rating.objects.exists()
+
+
+def test_the_rating_form_is_for_buyers_and_says_which_deal_makes_them_one(client):
+    listing = AppFactory().listing
+    user = buyer(listing)
+    dealid = Deal.objects.get().dealid
+    anonymous = client.get(listing.get_absolute_url()).content.decode()
+    client.force_login(listing.owner)
+    owner = client.get(listing.get_absolute_url()).content.decode()
+    client.force_login(user)
+
+    page = client.get(listing.get_absolute_url()).content.decode()
+
+    assert "to rate: buyers only." in anonymous and 'name="stars"' not in anonymous
+    assert 'name="stars"' not in owner and "Only buyers can rate" not in owner
+    assert "Rate it" in page and "Post review" in page
+    assert f'<a href="/deals/{dealid}/">deal {dealid[:11]}…</a>' in page
+
+
+def test_reviews_show_the_verified_purchase_badge_and_older_ratings_unverified(client):
+    listing = AppFactory().listing
+    review = services.rating_set(listing=listing, user=buyer(listing), stars=5, title="Exact")
+    Rating.objects.create(listing=listing, user=UserFactory(username="early"), stars=1)
+
+    page = client.get(listing.get_absolute_url()).content.decode()
+
+    badge = f'<a class="badge ok" href="/deals/{review.dealid}/"'
+    assert badge in page and ">Verified purchase</a>" in page
+    assert page.index(badge) < page.index("<strong>early</strong>")  # verified ones first
+    early = page.split("<strong>early</strong>", 1)[1].split("</article>", 1)[0]
+    assert '<span class="badge muted">Not verified</span>' in early
+    assert "Rated before ratings needed a purchase: shown, not counted." in early
+    assert "from 1 verified review</a>" in page
+
+
+def test_the_owner_answers_a_review_under_it_and_a_refusal_keeps_the_text(client):
+    listing = AppFactory().listing
+    review = services.rating_set(listing=listing, user=buyer(listing), stars=2)
+    url = reverse("review_reply", args=[review.pk])
+    client.force_login(review.user)
+    assert client.post(url, {"body": "Me"}).status_code == 403
+    client.force_login(listing.owner)
+
+    long = client.post(url, {"body": "x" * 4001})
+    posted = client.post(url, {"body": "Fixed in 1.2, thanks."})
+    page = client.get(listing.get_absolute_url()).content.decode()
+
+    assert long.status_code == 400
+    form = long.content.decode().split(f'action="{url}"', 1)[1].split("</form>", 1)[0]
+    assert "A reply is at most 4,000 characters; this one has 4,001" in form
+    assert "x" * 4001 in form
+    assert posted.status_code == 302 and posted["Location"].endswith(f"#review-{review.pk}")
+    shown = page.split(f'id="review-{review.pk}"', 1)[1].split("</article>", 1)[0]
+    assert '<span class="badge">Owner</span>' in shown and "Fixed in 1.2, thanks." in shown
+    assert "Edit your answer" in shown
+
+
+def test_staff_hide_a_review_with_a_reason_and_visitors_see_a_placeholder(client):
+    listing = AppFactory().listing
+    review = services.rating_set(listing=listing, user=buyer(listing), stars=1, body="rude words")
+    reporter = UserFactory()
+    client.force_login(reporter)
+    reported = client.post(reverse("review_report", args=[review.pk]), {"reason": "abuse"})
+    client.force_login(UserFactory(is_staff=True))
+    queue = client.get(reverse("curation_queue") + "?status=reported").content.decode()
+
+    hidden = client.post(
+        reverse("review_moderate", args=[review.pk]), {"hide": "1", "reason": "Abuse"}
+    )
+    staff_page = client.get(listing.get_absolute_url()).content.decode()
+    client.force_login(reporter)
+    page = client.get(listing.get_absolute_url()).content.decode()
+
+    assert reported.status_code == hidden.status_code == 302
+    assert "rude words" in queue
+    assert "rude words" in staff_page and "hidden: Abuse" in staff_page
+    assert "rude words" not in page and "This review was hidden by a moderator." in page
+    listing.refresh_from_db()
+    assert listing.rating_count == 0
+    client.force_login(UserFactory())
+    refused = client.post(reverse("review_moderate", args=[review.pk]), {"hide": "0"})
+    assert refused.status_code == 403
+    review.refresh_from_db()
+    assert review.is_hidden
 
 
 def test_comment_html_is_escaped(client):
@@ -246,7 +370,10 @@ def test_a_comment_the_service_refuses_does_not_use_a_turn(client, settings):
 def test_ratings_are_limited_with_the_reason_in_the_htmx_block_and_the_page(client, settings):
     settings.RATING_RATE = "2/min"
     first, second, third = (AppFactory().listing for _ in range(3))
-    client.force_login(UserFactory())
+    user = buyer(first)
+    for listing in (second, third):
+        purchase(listing, user=user)
+    client.force_login(user)
     for listing in (first, second):
         client.post(reverse("listing_rate", args=[listing.pk]), {"stars": 4})
 
@@ -404,7 +531,7 @@ def test_list_results_are_cached_until_a_service_changes_the_catalogue(
 def test_list_results_cache_follows_ratings(client):
     app = AppFactory(listing__name="Renderer")
     assert "(0)" in client.get("/apps/").content.decode()
-    services.rating_set(listing=app.listing, user=UserFactory(), stars=4)
+    services.rating_set(listing=app.listing, user=buyer(app.listing), stars=4)
     assert "(1)" in client.get("/apps/").content.decode()
 
 

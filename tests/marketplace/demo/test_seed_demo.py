@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.core.management import call_command
+from eth_account import Account
 
 from marketplace.accounts.models import Wallet
-from marketplace.catalogue.models import Listing
+from marketplace.catalogue.markets import MARKETS
+from marketplace.catalogue.models import Listing, Rating
 from marketplace.chain.keys import DEV_ADDRESSES
-from marketplace.demo.listings import APPS, DATASETS, POOLS
-from marketplace.indexer.models import Asset
+from marketplace.demo.listings import (
+    APPS,
+    DATASETS,
+    POOLS,
+    RATER_WALLETS,
+    RATINGS,
+    REVIEW_REPLIES,
+)
+from marketplace.demo.onchain import RATER_KEYS
+from marketplace.indexer.models import Asset, Deal, Task, TaskStatus
 from marketplace.orders.models import Order
 from marketplace.orders.purchases import purchase_quote
 from marketplace.orders.selectors import Wanted
@@ -43,10 +55,29 @@ def test_on_the_dev_chain_the_demo_is_registered_and_sells_its_first_tasks(
     assert standing.requirements == {"max_price": "0.05", "energy_class": "A"}
     assert standing.preferences["preset"] == "greenest" and standing.expires_at is not None
     assert "A standing request waits in the book" in out
+    # Every demo rating is a verified buyer's: its rater's wallet paid for a finished run of it.
+    ratings = [(name, *rating) for name, rated in RATINGS.items() for rating in rated]
+    assert "Reviews by verified buyers: 10 of 10 posted, after 5 small deals of theirs" in out
+    assert sorted(
+        Rating.objects.values_list("listing__name", "user__username", "stars", "title", "body")
+    ) == sorted(ratings)
+    for rating in Rating.objects.select_related("listing", "user"):
+        deal = Deal.objects.get(dealid=rating.dealid)
+        assert rating.wallet == deal.payer == RATER_WALLETS[rating.user.username]
+        role = str(MARKETS[rating.listing.kind].order_kind)
+        assert getattr(deal, role) == rating.listing.chain_address
+        assert Task.objects.filter(dealid=deal.dealid, status=TaskStatus.COMPLETED).exists()
+    renderer = Listing.objects.get(name="resvg SVG renderer")
+    assert (renderer.rating_count, renderer.rating_avg) == (3, Decimal("4.67"))
+    answered = Rating.objects.get(listing__name="usvg SVG normalizer", user__username="bob")
+    assert answered.reply == REVIEW_REPLIES[("usvg SVG normalizer", "bob")]
+    deals = Deal.objects.count()
     call_command("seed_demo")  # again: nothing new, nothing sent twice
     out = capsys.readouterr().out
     assert "registered on chain: 0 new" in out and "Sell orders in the book: 0 new" in out
+    assert "Reviews" not in out
     assert Order.objects.count() == published + 1
+    assert Rating.objects.count() == len(ratings)
     # The demo pools admitted `make run`'s two agents by hand, once, as their owners' decision.
     pools = Listing.objects.filter(kind="pool")
     assert PoolMember.objects.filter(status="active", admitted_via="hand").count() == (
@@ -58,11 +89,12 @@ def test_on_the_dev_chain_the_demo_is_registered_and_sells_its_first_tasks(
     assert {m.worker for m in PoolMember.objects.all()} == {DEV_ADDRESSES[6], DEV_ADDRESSES[7]}
 
     index_to_head(hub_deployment)
+    assert Deal.objects.count() == deals  # the second seeding bought nothing
     assert Asset.objects.count() == Listing.objects.count() == listed  # no pending duplicates
-    renderer = Listing.objects.get(name="resvg SVG renderer")
     asset = Asset.objects.get(address=renderer.chain_address)
     assert asset.listing_id == renderer.pk
-    assert (asset.deals, asset.volume_sold, asset.tasks_completed) == (1, 3, 2)
+    # The first deal (3 tasks, 2 run here) and the three raters' one-task runs of it.
+    assert (asset.deals, asset.volume_sold, asset.tasks_completed) == (4, 6, 5)
     assert asset.owner == renderer.owner_wallet
     assert renderer.__class__.objects.get(pk=renderer.pk).reputation > 0
 
@@ -81,6 +113,21 @@ def test_on_the_dev_chain_the_demo_is_registered_and_sells_its_first_tasks(
     )
     quote = purchase_quote(wanted=wanted, params="{}")
     assert quote.failures == [] and quote.total > 0
+
+
+def test_the_demo_ratings_wait_for_their_raters_purchases_off_chain(capsys):
+    call_command("seed_demo", "--no-chain")
+
+    assert not Rating.objects.exists()
+    for username, address in RATER_WALLETS.items():
+        assert Wallet.objects.get(address=address).user.username == username
+
+
+def test_the_raters_keys_are_their_wallets_and_no_other_demo_role_uses_them():
+    for address, key in RATER_KEYS.items():
+        assert Account.from_key(key).address == address
+    assert set(RATER_KEYS) == set(RATER_WALLETS.values())
+    assert not set(RATER_KEYS) & set(DEV_ADDRESSES)  # the dev accounts the demo and server use
 
 
 def test_every_demo_dataset_is_one_well_formed_svg_document():
