@@ -30,7 +30,11 @@ from marketplace.catalogue.models import (
     Tag,
 )
 from marketplace.catalogue.storage import atomic_with_files, delete_after_commit, track_saved_file
-from marketplace.notifications.services import notify_listing_curated
+from marketplace.notifications.services import (
+    notify_listing_curated,
+    notify_review,
+    notify_review_reply,
+)
 
 
 class CatalogueError(Exception):
@@ -434,6 +438,16 @@ def rating_set(*, listing: Listing, user, stars: int, title: str = "", body: str
     }
     if rating is None:
         rating = Rating.objects.create(listing=listing, user=user, **fields)
+        # The provider hears of a new review (not of its edits), with the review's commit.
+        notify_review(
+            review_id=rating.pk,
+            user=listing.owner,
+            listing_name=listing.name,
+            listing_url=f"{listing.get_absolute_url()}#review-{rating.pk}",
+            author_name=user.get_username(),
+            excerpt=title or body or f"{stars} of 5 stars, no text.",
+            stars=stars,
+        )
     else:
         for name, value in fields.items():
             setattr(rating, name, value)
@@ -457,12 +471,22 @@ def review_reply(*, rating: Rating, actor, body: str) -> Rating:
     if problem := texts.too_long("reply", body, texts.REVIEW_REPLY_MAX):
         raise CatalogueError(problem)
     now = timezone.now()
-    if rating.reply:
-        rating.reply_edited_at = now
-    else:
+    first = not rating.reply
+    if first:
         rating.replied_at = now
+    else:
+        rating.reply_edited_at = now
     rating.reply = body
     rating.save(update_fields=["reply", "replied_at", "reply_edited_at"])
+    if first:  # the review's author hears of the answer once, not of its edits
+        notify_review_reply(
+            reply_id=rating.pk,
+            user=rating.user,
+            listing_name=rating.listing.name,
+            listing_url=f"{rating.listing.get_absolute_url()}#review-{rating.pk}",
+            author_name=actor.get_username(),
+            excerpt=body,
+        )
     return rating
 
 

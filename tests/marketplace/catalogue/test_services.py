@@ -20,6 +20,7 @@ from marketplace.catalogue.models import (
     RatingReport,
 )
 from marketplace.indexer.models import Deal, TaskStatus
+from marketplace.notifications.models import Notification
 from tests.chain_scaffold import ECT, new_digest
 from tests.factories.accounts import UserFactory, WalletFactory
 from tests.factories.catalogue import CommentFactory, ListingFactory
@@ -593,3 +594,29 @@ def test_a_review_is_refused_before_the_purchase_and_accepted_once_its_task_is_f
         Decimal("4.00"),
         [0, 0, 0, 1, 0],
     )
+
+
+def test_the_provider_hears_of_a_new_review_once_and_the_author_of_the_first_answer_once():
+    listing = ListingFactory(name="Edge Renderer")
+    author = buyer(listing)
+
+    rating = services.rating_set(listing=listing, user=author, stars=4, title="Fast")
+    services.rating_set(listing=listing, user=author, stars=5, title="Faster")  # an edit
+    services.review_reply(rating=rating, actor=listing.owner, body="Thanks!")
+    services.review_reply(rating=rating, actor=listing.owner, body="Thanks a lot!")  # an edit
+
+    to_owner = Notification.objects.get(user=listing.owner)
+    assert to_owner.title == f"{author.username} reviewed Edge Renderer (4 of 5 stars)"
+    assert to_owner.url == f"{listing.get_absolute_url()}#review-{rating.pk}"
+    to_author = Notification.objects.get(user=author)
+    assert to_author.title == f"{listing.owner.username} replied to your review of Edge Renderer"
+    assert to_author.body == "“Thanks!”"
+
+
+def test_a_refused_review_tells_nobody():
+    listing = ListingFactory()
+
+    with pytest.raises(services.NotABuyer):
+        services.rating_set(listing=listing, user=WalletFactory().user, stars=4)
+
+    assert not Notification.objects.exists()
