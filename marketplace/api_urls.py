@@ -4,14 +4,12 @@ its own `api_urls` module; the schema (/api/schema/) and the docs (/api/docs/) c
 from django.urls import include, path
 
 from marketplace.orders.api import MarketExplainApi
-from marketplace.orders.price_api import MarketDepthApi, PriceHistoryApi
 
 urlpatterns = [
     # Why a request finds no pool, and the ranking of those it finds (the orders' market).
     path("market/explain/", MarketExplainApi.as_view(), name="api_market_explain"),
     # Price history (indexed deals) and depth (the order book) of an asset or a category.
-    path("prices/", PriceHistoryApi.as_view(), name="api_price_history"),
-    path("depth/", MarketDepthApi.as_view(), name="api_market_depth"),
+    path("", include("marketplace.orders.price_api_urls")),
     path("auth/", include("marketplace.accounts.api_urls")),
     path("escrow/", include("marketplace.chain.api_urls")),
     path("orders/", include("marketplace.orders.api_urls")),

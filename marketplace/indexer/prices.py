@@ -118,16 +118,18 @@ def price_window(
     until: str | datetime.datetime | None = None,
     now: datetime.datetime,
 ) -> Window:
-    """The window of a price history: `until` (default `now`) back to `since` (default
-    DEFAULT_WINDOW before `until`), `since` moved back to its bucket's start. PricesRefused
-    for an unknown bucket, a time that does not parse, `since` not before `until`, or a
-    window longer than MAX_SPAN of its bucket."""
+    """The window of a price history: from `since` (default DEFAULT_WINDOW before `until`),
+    moved back to its bucket's start, to `until` (default `now`, or MAX_SPAN after `since`
+    when that is sooner). PricesRefused for an unknown bucket, a time that does not parse,
+    `since` not before `until`, or a window longer than MAX_SPAN of its bucket."""
     if bucket not in BUCKETS:
         raise PricesRefused(
             f"bucket must be one of {', '.join(BUCKETS)}, not {bucket[:40]!r}.", field="bucket"
         )
-    end = _moment(until, field="until") if isinstance(until, str) else until or now
     start = _moment(since, field="since") if isinstance(since, str) else since
+    end = _moment(until, field="until") if isinstance(until, str) else until
+    if end is None:  # now, or as far as a window goes from `since` when that is sooner
+        end = now if start is None else min(now, _floor(start, bucket) + MAX_SPAN[bucket])
     start = _floor(start if start is not None else end - DEFAULT_WINDOW[bucket], bucket)
     if start >= end:
         raise PricesRefused(

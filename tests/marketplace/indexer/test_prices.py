@@ -41,8 +41,16 @@ def test_dates_and_times_are_read_in_utc_unless_they_say_otherwise():
     )
     assert window.since == datetime.datetime(2025, 3, 1, tzinfo=UTC)
     assert window.until == datetime.datetime(2025, 3, 5, 10, tzinfo=UTC)
-    window = price_window(bucket="hour", since="2025-03-01T10:45:00", now=NOW)
-    assert window.since == datetime.datetime(2025, 3, 1, 10, tzinfo=UTC)
+    window = price_window(bucket="hour", since="2025-03-09T10:45:00", now=NOW)
+    assert (window.since, window.until) == (datetime.datetime(2025, 3, 9, 10, tzinfo=UTC), NOW)
+
+
+def test_a_window_from_long_ago_ends_where_the_longest_one_would():
+    window = price_window(bucket="hour", since="2025-01-01T10:45:00", now=NOW)
+    assert (window.since, window.until) == (
+        datetime.datetime(2025, 1, 1, 10, tzinfo=UTC),
+        datetime.datetime(2025, 1, 15, 10, tzinfo=UTC),
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
-"""GET /api/v1/prices/ and /api/v1/depth/: an asset's or a category's price history and depth,
-exact amounts in units and ECT; unknown assets and categories are 404s, parameters that do
-not fit 400s that say what fits."""
+"""The price history and depth API (/api/v1/prices/…, /api/v1/depth/…): an asset's or a
+category's, exact amounts in units and ECT; unknown assets and categories are 404s, parameters
+that do not fit 400s that say what fits."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from tests.marketplace.orders.test_selectors import offer
 
 pytestmark = pytest.mark.django_db
 
-PRICES, DEPTH = "/api/v1/prices/", "/api/v1/depth/"
 APP = Account.create().address
 POOL = Account.create().address
 
@@ -44,21 +43,12 @@ def amount(units: int) -> dict[str, str]:
 
 def test_an_apps_history_by_day(client):
     registered(APP, "app")
-    DealFactory(
-        app=APP,
-        app_price=2 * ECT,
-        volume=3,
-        start_time=datetime.datetime(2025, 3, 1, 9, tzinfo=datetime.UTC),
-    )
-    DealFactory(
-        app=APP,
-        app_price=ECT // 2,
-        start_time=datetime.datetime(2025, 3, 1, 23, tzinfo=datetime.UTC),
-    )
+    for hour, price, volume in ((9, 2 * ECT, 3), (23, ECT // 2, 1)):
+        start = datetime.datetime(2025, 3, 1, hour, tzinfo=datetime.UTC)
+        DealFactory(app=APP, app_price=price, volume=volume, start_time=start)
 
     answer = client.get(
-        PRICES,
-        {"kind": "app", "address": APP.lower(), "since": "2025-03-01", "until": "2025-03-03"},
+        f"/api/v1/prices/apps/{APP.lower()}/", {"since": "2025-03-01", "until": "2025-03-03"}
     )
 
     assert answer.status_code == 200
@@ -87,8 +77,8 @@ def test_the_markets_history_by_hour_and_its_depth(client):
     DealFactory(workerpool_price=3 * ECT, category=2, start_time=now - datetime.timedelta(hours=1))
     offer(SimpleNamespace(kind="pool", chain_address=POOL), "1.5", category=2)
 
-    history = client.get(PRICES, {"kind": "market", "category": "2", "bucket": "hour"}).json()
-    depth = client.get(DEPTH, {"kind": "market", "category": "2"}).json()
+    history = client.get("/api/v1/prices/market/", {"category": "2", "bucket": "hour"}).json()
+    depth = client.get("/api/v1/depth/market/", {"category": "2"}).json()
 
     assert history["subject"] == {
         "kind": "market",
@@ -104,68 +94,56 @@ def test_the_markets_history_by_hour_and_its_depth(client):
     }
 
 
-def test_nothing_traded_is_an_empty_history(client):
+def test_a_pools_depth_is_of_the_category_asked(client):
     registered(POOL, "pool")
-    answer = client.get(PRICES, {"kind": "pool", "address": POOL, "category": "0"})
+    pool = SimpleNamespace(kind="pool", chain_address=POOL)
+    offer(pool, "2", category=0)
+    offer(pool, "9", category=4)
+
+    answer = client.get(f"/api/v1/depth/pools/{POOL}/", {"category": "4"})
+
+    assert answer.status_code == 200
+    assert answer.json()["offers"] == [{"price": amount(9 * ECT), "tasks": 100, "orders": 1}]
+    assert answer.json()["subject"]["category_name"] == "XL"
+
+
+def test_nothing_traded_is_an_empty_history_of_xs_tasks_unless_said(client):
+    registered(POOL, "pool")
+    answer = client.get(f"/api/v1/prices/pools/{POOL}/")
     assert answer.status_code == 200
     assert (answer.json()["points"], answer.json()["deals"]) == ([], 0)
+    assert answer.json()["subject"]["category_name"] == "XS"
 
 
+NO_APP = f"No app is registered at {POOL} on this chain (or the index has not seen it yet)."
+NO_CATEGORY = "The Hub has no category 9: choose one of 0 (XS), 1 (S), 2 (M), 3 (L), 4 (XL)."
+
+
+@pytest.mark.parametrize("what", ["prices", "depth"])
 @pytest.mark.parametrize(
-    ("query", "status", "field", "error"),
+    ("path", "query", "status", "field", "error"),
     [
-        ({}, 400, "kind", "kind is required: give one of app, dataset, pool, market."),
+        (f"apps/{POOL}/", {}, 404, "address", NO_APP),
         (
-            {"kind": "song", "address": APP},
-            400,
-            "kind",
-            "kind must be one of app, dataset, pool, market, not 'song'.",
-        ),
-        (
-            {"kind": "app"},
-            400,
-            "address",
-            "address is required for kind=app: give the app's address.",
-        ),
-        (
-            {"kind": "app", "address": APP, "category": "0"},
-            400,
-            "category",
-            "An app's price is the same in every category: leave category out.",
-        ),
-        (
-            {"kind": "pool", "address": POOL},
-            400,
-            "category",
-            "category is required for kind=pool: prices differ by category (0 is XS).",
-        ),
-        (
-            {"kind": "market", "category": "0", "address": APP},
-            400,
-            "address",
-            "A market has no address: leave address out.",
-        ),
-        (
-            {"kind": "dataset", "address": APP},
+            "apps/0x12/",
+            {},
             404,
             "address",
-            f"No dataset is registered at {APP} on this chain (or the index has not seen it yet).",
+            "No app is registered at 0x12 on this chain (or the index has not seen it yet).",
         ),
+        ("market/", {"category": "9"}, 404, "category", NO_CATEGORY),
         (
-            {"kind": "market", "category": "9"},
-            404,
+            "market/",
+            {"category": "XS"},
+            400,
             "category",
-            "The Hub has no category 9: choose one of 0 (XS), 1 (S), 2 (M), 3 (L), 4 (XL).",
+            "category must be a whole number from 0 to 2147483647, not 'XS'.",
         ),
     ],
 )
-@pytest.mark.parametrize("endpoint", [PRICES, DEPTH])
-def test_what_the_query_names_must_exist_and_fit_its_kind(
-    client, endpoint, query, status, field, error
-):
-    registered(APP, "app")
+def test_what_the_request_names_must_exist(client, what, path, query, status, field, error):
     registered(POOL, "pool")
-    answer = client.get(endpoint, query)
+    answer = client.get(f"/api/v1/{what}/{path}", query)
     assert (answer.status_code, answer.json()) == (status, {"error": error, "field": field})
 
 
@@ -173,6 +151,11 @@ def test_what_the_query_names_must_exist_and_fit_its_kind(
     ("query", "field", "error"),
     [
         ({"bucket": "minute"}, "bucket", "bucket must be one of hour, day, not 'minute'."),
+        (
+            {"since": "yesterday"},
+            "since",
+            "since must be a date (2025-03-01) or a time (2025-03-01T12:00:00Z), not 'yesterday'.",
+        ),
         (
             {"since": "2025-13-01"},
             "since",
@@ -192,7 +175,8 @@ def test_what_the_query_names_must_exist_and_fit_its_kind(
         ),
     ],
 )
-def test_a_bad_bucket_or_window_is_refused(client, query, field, error):
-    registered(APP, "app")
-    answer = client.get(PRICES, {"kind": "app", "address": APP, **query})
+def test_a_bad_bucket_or_window_is_refused_before_the_asset_is_looked_up(
+    client, query, field, error
+):
+    answer = client.get(f"/api/v1/prices/apps/{APP}/", query)  # APP is not registered
     assert (answer.status_code, answer.json()) == (400, {"error": error, "field": field})
