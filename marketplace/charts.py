@@ -136,7 +136,8 @@ def price_history_svg(
     if not points:
         return ""
     left, right, top, bottom = _LEFT, width - _RIGHT, _TOP, height - _BOTTOM
-    low, high = min(p.low for p in points), max(p.high for p in points)
+    cheapest, dearest = min(p.low for p in points), max(p.high for p in points)
+    low, high = cheapest, dearest
     if low == high:  # one price: give it room above and below
         pad = max(1, low // 10)
         low, high = max(0, low - pad), high + pad
@@ -154,7 +155,7 @@ def price_history_svg(
     desc = (
         f"{sum(p.deals for p in points)} deal(s), {sum(p.tasks for p in points)} task(s) in "
         f"{len(points)} of the buckets shown; medians from {money(min(medians))} to "
-        f"{money(max(medians))} {unit}, prices from {money(low)} to {money(high)}."
+        f"{money(max(medians))} {unit}, prices from {money(cheapest)} to {money(dearest)}."
     )
     parts = _frame(
         chart_id=chart_id,

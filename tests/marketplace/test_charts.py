@@ -100,6 +100,8 @@ def test_a_chart_holds_no_script_no_style_and_escapes_names():
         title='Prices of <script>alert("x")</script> & co',
     )
     assert "<script" not in svg and "style" not in svg and "href" not in svg
+    # One price: the axis makes room around it, the description says the price itself.
+    assert parsed(svg).find(f"{SVG}desc").text.endswith("prices from 2 to 2.")
     assert parsed(svg).find(f"{SVG}title").text == 'Prices of <script>alert("x")</script> & co'
 
 
