@@ -8,7 +8,7 @@ an app, `datasetmaxprice` for a dataset, `workerpoolmaxprice` for a pool) for it
 volume. A pool's offers and bids are of one category, as its prices are.
 
 Reads are bounded: the DEPTH_LEVELS cheapest prices on offer (grouped in SQL, off the book's
-partial indexes of open orders), and the DEPTH_BIDS requests asking the most.
+partial indexes of open orders), and the DEPTH_BIDS requests that offer the most per task in all.
 """
 
 from __future__ import annotations
