@@ -1,6 +1,14 @@
-"""Catalogue benchmark: list, search and filter pages over HTTP, against a large catalogue.
+"""Catalogue benchmark: list, search and filter pages over HTTP, against a large catalogue,
+and listing pages with their on-chain record and price charts against a large index of deals.
 
-    .venv/bin/python bench/catalogue.py [--listings 100000] [--requests 400] [--concurrency 4]
+    .venv/bin/python bench/catalogue.py [--listings 100000] [--deals 1000000] [--requests 400]
+        [--concurrency 4]
+
+`--registered` of the public listings are registered on chain (an indexed asset each) and
+`--deals` indexed deals are spread among them as a market spreads them: a few hot apps, datasets
+and pools take most deals (Zipf-like weights), over the last year, prices drifting around each
+asset's own. The "detail" scenario asks those listings' pages (hot ones more often, some by
+hour, pools in one of their categories), each with its record, its price history and depth.
 
 It never touches the developer's data: everything lives in a temporary directory
 (`SUPEREDGE_VAR_DIR`: SQLite file, media, dev secrets). With `DATABASE_URL` set it uses that
@@ -44,7 +52,7 @@ from typing import Any
 BASE_DIR = Path(__file__).resolve().parent.parent
 VENV_BIN = BASE_DIR / ".venv" / "bin"
 
-# Targets at 100,000 listings.
+# Targets at 100,000 listings (and, for the listing pages, 1,000,000 indexed deals).
 TARGET_P95_MS = 50.0
 TARGET_LIST_RPS_SHARE = 0.5
 
@@ -517,6 +525,153 @@ def seed(*, listings: int, rng_seed: int) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------------------------
+# Indexed deals
+
+DEAL_BATCH = 10_000
+CHAIN_ID = 31337
+PRICE_DAYS = 10
+
+
+def _zipf_weights(count: int, exponent: float = 1.1) -> list[float]:
+    return list(itertools.accumulate(1 / (rank + 1) ** exponent for rank in range(count)))
+
+
+@dataclass
+class Registered:
+    """The listings registered on chain, by kind: (listing id, slug, address) hottest first."""
+
+    by_kind: dict[str, list[tuple[int, str, str]]]
+
+
+def seed_deals(*, registered: int, deals: int, rng_seed: int) -> tuple[Registered, float]:
+    """Register `registered` public listings on chain (an indexed asset each, owned by their
+    wallet) and write `deals` indexed deals among them; then refresh the planner statistics.
+    Returns the registered listings and the seconds it took."""
+    from django.db import connection, transaction
+    from django.test.utils import override_settings
+
+    from marketplace.catalogue.models import Listing
+    from marketplace.indexer.models import Asset, Deal
+
+    rng = random.Random(rng_seed + 2)
+    started = time.perf_counter()
+    now = datetime.now(UTC)
+    by_kind: dict[str, list[tuple[int, str, str]]] = {}
+    with override_settings(DEBUG=False):
+        public = list(
+            Listing.objects.filter(is_public=True)
+            .order_by("pk")
+            .values_list("pk", "slug", "kind", "price_from")[:registered]
+        )
+        rng.shuffle(public)
+        base_price: dict[str, int] = {}
+        with transaction.atomic():
+            assets = []
+            for pk, slug, kind, price_from in public:
+                address = "0x" + hashlib.sha256(f"asset {pk}".encode()).hexdigest()[:40]
+                Listing.objects.filter(pk=pk).update(chain_address=address)
+                by_kind.setdefault(kind, []).append((pk, slug, address))
+                base_price[address] = int(Decimal(price_from) * 10**9) or 1
+                assets.append(
+                    Asset(
+                        chain_id=CHAIN_ID,
+                        address=address,
+                        kind=kind,
+                        owner="0x" + "0" * 39 + "1",
+                        listing_id=pk,
+                        name=slug[:200],
+                        registered_block=1,
+                        block_number=1,
+                    )
+                )
+            Asset.objects.bulk_create(assets, batch_size=SEED_BATCH)
+        weights = {kind: _zipf_weights(len(rows)) for kind, rows in by_kind.items()}
+
+        def draw(kind: str) -> str:
+            rows = by_kind.get(kind, [])
+            return rng.choices(rows, cum_weights=weights[kind])[0][2] if rows else ""
+
+        # Deals are matched at the offers' prices, which their owners change now and then:
+        # each asset's price moves every PRICE_DAYS days, around its own.
+        prices_then: dict[tuple[str, int], int] = {}
+
+        def price(address: str, day: int) -> int:
+            key = (address, day // PRICE_DAYS)
+            if key not in prices_then:
+                prices_then[key] = max(1, int(base_price[address] * rng.uniform(0.8, 1.25)))
+            return prices_then[key]
+
+        fields = [
+            f.column
+            for f in Deal._meta.concrete_fields
+            if f.column != "id"  # the database numbers them
+        ]
+        insert = (
+            f'INSERT INTO "{Deal._meta.db_table}" ({", ".join(fields)}) '
+            f"VALUES ({', '.join(['%s'] * len(fields))})"
+        )
+        zero = "0x" + "0" * 40
+        year = 365 * 24 * 3600
+        moment = connection.ops.adapt_datetimefield_value  # as the ORM writes it
+        for start in range(0, deals, DEAL_BATCH):
+            rows = []
+            for n in range(start, min(deals, start + DEAL_BATCH)):
+                age = year * (deals - n) / deals  # oldest first, the newest a moment ago
+                day = int(age // 86400)
+                app, pool = draw("app"), draw("pool")
+                dataset = draw("dataset") if rng.random() < 0.4 else ""
+                category = rng.choices(range(5), weights=(40, 30, 15, 10, 5))[0]
+                values = {
+                    "chain_id": CHAIN_ID,
+                    "block_number": n + 1,
+                    "dealid": f"0x{n:064x}",
+                    "tx_hash": f"0x{n:064x}",
+                    "app": app,
+                    "dataset": dataset,
+                    "workerpool": pool,
+                    "requester": zero,
+                    "beneficiary": zero,
+                    "callback": "",
+                    "payer": zero,
+                    "app_owner": zero,
+                    "dataset_owner": zero if dataset else "",
+                    "workerpool_owner": zero,
+                    "app_price": price(app, day) if app else 0,
+                    "dataset_price": price(dataset, day) if dataset else 0,
+                    "workerpool_price": price(pool, day) * CATEGORY_FACTORS[category]
+                    if pool
+                    else 0,
+                    "bot_first": 0,
+                    "volume": rng.choice((1, 1, 1, 2, 5, 10, 100)),
+                    "category": category,
+                    "trust": 1,
+                    "tag": "0x" + "0" * 64,
+                    "worker_stake": 0,
+                    "scheduler_reward_ratio": 0,
+                    "start_time": moment(now - timedelta(seconds=age)),
+                    "time_ref": 300,
+                    "params": "{}",
+                    "app_order": "",
+                    "dataset_order": "",
+                    "workerpool_order": "",
+                    "request_order": "",
+                    "tasks_completed": 0,
+                    "tasks_failed": 0,
+                }
+                rows.append(tuple(values[column] for column in fields))
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.executemany(insert, rows)
+            done = min(deals, start + DEAL_BATCH)
+            if done % 200_000 == 0 or done == deals:
+                elapsed = time.perf_counter() - started
+                print(f"  seeded {done:,} deals in {elapsed:.1f} s", flush=True)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE" if connection.vendor == "sqlite" else "VACUUM (ANALYZE)")
+    connection.close()
+    return Registered(by_kind=by_kind), time.perf_counter() - started
+
+
+# --------------------------------------------------------------------------------------------
 # Server
 
 
@@ -694,8 +849,33 @@ def filter_path(rng: random.Random) -> str:
     return f"{rng.choice(MARKET_PATHS)}?{urllib.parse.urlencode(query)}"
 
 
+URL_PREFIXES = {"app": "apps", "dataset": "datasets", "pool": "pools"}
+
+
+def detail_path(rng: random.Random, registered: Registered) -> str:
+    """A registered listing's page: half the time one of the hottest hundredth, some by hour,
+    a pool's in one of the categories."""
+    kind = rng.choices(list(registered.by_kind), weights=[40, 35, 25][: len(registered.by_kind)])[0]
+    rows = registered.by_kind[kind]
+    hot = rows[: max(1, len(rows) // 100)]
+    _, slug, _ = rng.choice(hot if rng.random() < 0.5 else rows)
+    query = {}
+    if rng.random() < 0.25:
+        query["prices"] = "hour"
+    if kind == "pool" and rng.random() < 0.5:
+        query["category"] = rng.randrange(5)
+    path = f"/{URL_PREFIXES[kind]}/{slug}/"
+    return f"{path}?{urllib.parse.urlencode(query)}" if query else path
+
+
 def measure(
-    port: int, *, requests: int, warmup: int, concurrency: int, rng_seed: int
+    port: int,
+    *,
+    requests: int,
+    warmup: int,
+    concurrency: int,
+    rng_seed: int,
+    registered: Registered,
 ) -> dict[str, Result]:
     rng = random.Random(rng_seed + 1)
     rare = rare_words(rng_seed)
@@ -703,6 +883,7 @@ def measure(
         "list": list_path,
         "search": lambda rng: search_path(rng, rare),
         "filter": filter_path,
+        "detail": lambda rng: detail_path(rng, registered),
         "trivial": lambda rng: "/healthz/",
     }
     results = {}
@@ -714,7 +895,10 @@ def measure(
     return results
 
 
-def report(results: dict[str, Result], *, listings: int, vendor: str) -> bool:
+MEASURED = ("list", "search", "filter", "detail")
+
+
+def report(results: dict[str, Result], *, listings: int, deals: int, vendor: str) -> bool:
     """Print the table, the targets and the JSON line; True when every response was a 200."""
     print()
     print(
@@ -728,7 +912,7 @@ def report(results: dict[str, Result], *, listings: int, vendor: str) -> bool:
             f"{result.rps:>9.1f}{len(result.failures):>9}"
         )
     print()
-    for name in ("list", "search", "filter"):
+    for name in MEASURED:
         slowest = sorted(results[name].samples, reverse=True)[:3]
         print(f"slowest {name}: " + ", ".join(f"{path} ({ms:.0f} ms)" for ms, path in slowest))
     all_ok = True
@@ -743,7 +927,7 @@ def report(results: dict[str, Result], *, listings: int, vendor: str) -> bool:
             )
     print()
     list_share = results["list"].rps / results["trivial"].rps if results["trivial"].rps else 0
-    for name in ("list", "search", "filter"):
+    for name in MEASURED:
         p95 = results[name].percentile(0.95)
         verdict = "met" if p95 <= TARGET_P95_MS else "NOT MET"
         print(f"target {name} p95 <= {TARGET_P95_MS:.0f} ms: {verdict} ({p95:.1f} ms)")
@@ -751,12 +935,15 @@ def report(results: dict[str, Result], *, listings: int, vendor: str) -> bool:
     print(
         f"target list req/s >= {TARGET_LIST_RPS_SHARE:.0%} of trivial: {verdict} ({list_share:.0%})"
     )
-    if listings < 100_000:
-        print(f"(the targets are set for 100,000 listings; this run has {listings:,})")
-    summary = {"listings": listings}
-    for name in ("list", "search", "filter"):
+    if listings < 100_000 or deals < 1_000_000:
+        print(
+            "(the targets are set for 100,000 listings and 1,000,000 deals; this run has "
+            f"{listings:,} and {deals:,})"
+        )
+    summary = {"listings": listings, "deals": deals}
+    for name in MEASURED:
         summary[f"{name}_p95_ms"] = round(results[name].percentile(0.95), 1)
-    for name in ("list", "trivial", "search", "filter"):
+    for name in ("list", "trivial", *MEASURED[1:]):
         summary[f"{name}_rps"] = round(results[name].rps, 1)
     summary["database"] = vendor
     print(json.dumps(summary))
@@ -769,6 +956,10 @@ def report(results: dict[str, Result], *, listings: int, vendor: str) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--listings", type=int, default=100_000)
+    parser.add_argument("--deals", type=int, default=1_000_000, help="indexed deals")
+    parser.add_argument(
+        "--registered", type=int, default=10_000, help="public listings registered on chain"
+    )
     parser.add_argument("--requests", type=int, default=400, help="per scenario")
     parser.add_argument("--warmup", type=int, default=30, help="per scenario, not measured")
     parser.add_argument("--concurrency", type=int, default=4, help="client threads")
@@ -788,6 +979,14 @@ def main() -> int:
             f"{timings['search_index']:.1f} s, analyze {timings['analyze']:.1f} s "
             f"(total {sum(timings.values()):.1f} s)"
         )
+        registered, seconds = seed_deals(
+            registered=args.registered, deals=args.deals, rng_seed=args.seed
+        )
+        print(
+            f"seed: {args.deals:,} deals among "
+            f"{sum(map(len, registered.by_kind.values())):,} registered listings in "
+            f"{seconds:.1f} s"
+        )
         port = free_port()
         log_path = var_dir / "server.log"
         server = start_server(db, port, log_path)
@@ -804,9 +1003,11 @@ def main() -> int:
             warmup=args.warmup,
             concurrency=args.concurrency,
             rng_seed=args.seed,
+            registered=registered,
         )
         print(f"load average after measuring: {os.getloadavg()[0]:.1f}")
-        return 0 if report(results, listings=args.listings, vendor=db.vendor) else 1
+        summary = report(results, listings=args.listings, deals=args.deals, vendor=db.vendor)
+        return 0 if summary else 1
     finally:
         try:
             if server is not None:

@@ -8,6 +8,8 @@ from marketplace.orders.api import MarketExplainApi
 urlpatterns = [
     # Why a request finds no pool, and the ranking of those it finds (the orders' market).
     path("market/explain/", MarketExplainApi.as_view(), name="api_market_explain"),
+    # Price history (indexed deals) and depth (the order book) of an asset or a category.
+    path("", include("marketplace.orders.price_api_urls")),
     path("auth/", include("marketplace.accounts.api_urls")),
     path("escrow/", include("marketplace.chain.api_urls")),
     path("orders/", include("marketplace.orders.api_urls")),

@@ -40,6 +40,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "marketplace.devstate",
         "marketplace.parsers",
         "marketplace.matchmaking",
+        "marketplace.charts",
     ),
     # 1. the only web3 user
     ("marketplace.chain",),
@@ -82,6 +83,7 @@ ENTRY_POINT_NAMES = {
     "views",
     "api",
     "api_v1",
+    "price_api",
     "urls",
     "api_urls",
     "api_v1_urls",

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
@@ -31,6 +32,7 @@ from marketplace.catalogue.posting import posting_limits, too_fast
 from marketplace.indexer import selectors as index_selectors
 from marketplace.notfound import NotFound
 from marketplace.orders import selectors as order_selectors
+from marketplace.orders.price_charts import listing_price_charts
 
 
 def staff_required(view):
@@ -199,6 +201,10 @@ def _detail_page(
         freshness=context["freshness"],
     )
     context.update(market.detail_context(listing))
+    # Its price history (indexed deals) and depth (the book), by ?prices=hour|day.
+    context["price_charts"] = listing_price_charts(
+        listing=listing, query=request.GET, chain_id=settings.CHAIN_ID, now=timezone.now()
+    )
     return render(request, "catalogue/listing_detail.html", context, status=status)
 
 

@@ -263,6 +263,31 @@ class Deal(ChainRow):
                 fields=["chain_id", "workerpool", "-block_number"], name="deal_by_workerpool"
             ),
             models.Index(fields=["chain_id", "requester", "-block_number"], name="deal_by_buyer"),
+            # Price histories (marketplace.indexer.prices): a window of an asset's deals, or of
+            # a category's, by start time, with the price and volume read off the index alone.
+            models.Index(
+                fields=["chain_id", "app", "start_time", "app_price", "volume"],
+                name="deal_app_prices",
+            ),
+            models.Index(
+                fields=["chain_id", "dataset", "start_time", "dataset_price", "volume"],
+                name="deal_dataset_prices",
+            ),
+            models.Index(
+                fields=[
+                    "chain_id",
+                    "workerpool",
+                    "category",
+                    "start_time",
+                    "workerpool_price",
+                    "volume",
+                ],
+                name="deal_pool_prices",
+            ),
+            models.Index(
+                fields=["chain_id", "category", "start_time", "workerpool_price", "volume"],
+                name="deal_category_prices",
+            ),
         ]
 
     def __str__(self) -> str:

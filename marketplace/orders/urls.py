@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from marketplace.orders import demand_views, views
+from marketplace.orders import demand_views, price_views, views
 from marketplace.orders.standing_views import (
     standing_cancel,
     standing_detail,
@@ -28,6 +28,7 @@ urlpatterns = [
         demand_views.requirements_check,
         name="pool_requirements_check",
     ),
+    path("market/", price_views.market_prices, name="market_prices"),
     path("requests/", standing_list, name="standing_list"),
     path("requests/new/", standing_new, name="standing_new"),
     path("requests/<str:digest>/", standing_detail, name="standing_detail"),

@@ -565,6 +565,15 @@ def _standing(w: World) -> str:
 UNKNOWN_ID = "0x" + "ab" * 32
 ESCROW = "/api/v1/escrow/"
 
+
+def _priced(w: World, path: str, query: dict | None = None, *, address: str = "") -> object:
+    """GET /api/v1/<path><the market's asset of that kind>/ (`address` instead when given)."""
+    prefix = path.split("/")[1]
+    role = {"apps": "app", "datasets": "dataset", "pools": "workerpool"}.get(prefix)
+    address = address or (getattr(w.market, role) if role else "")
+    return w.anonymous.get(f"/api/v1/{path}{address}{'/' if address else ''}", query or {})
+
+
 CASES: list[Case] = [
     *cases("GET /api/chain/status/", _200=lambda w: w.anonymous.get("/api/chain/status/")),
     # ------------------------------------------------------------------ the catalogue
@@ -657,6 +666,43 @@ CASES: list[Case] = [
         _200=lambda w: w.anonymous.get(f"/api/v1/tasks/{w.taskid}/"),
         _400=lambda w: w.anonymous.get("/api/v1/tasks/task-0/"),
         _404=lambda w: w.anonymous.get(f"/api/v1/tasks/{UNKNOWN_ID}/"),
+    ),
+    # ------------------------------------------------------------------ prices and depth
+    *[
+        case
+        for what in ("prices", "depth")
+        for case in (
+            *cases(
+                f"GET /api/v1/{what}/apps/{{address}}/",
+                _200=lambda w, o=what: _priced(w, f"{o}/apps/"),
+                _404=lambda w, o=what: _priced(w, f"{o}/apps/", address=w.market.dataset),
+            ),
+            *cases(
+                f"GET /api/v1/{what}/datasets/{{address}}/",
+                _200=lambda w, o=what: _priced(w, f"{o}/datasets/"),
+                _404=lambda w, o=what: _priced(w, f"{o}/datasets/", address=w.market.app),
+            ),
+            *cases(
+                f"GET /api/v1/{what}/pools/{{address}}/",
+                _200=lambda w, o=what: _priced(w, f"{o}/pools/", {"category": "0"}),
+                _400=lambda w, o=what: _priced(w, f"{o}/pools/", {"category": "XS"}),
+                _404=lambda w, o=what: _priced(w, f"{o}/pools/", {"category": "9"}),
+            ),
+            *cases(
+                f"GET /api/v1/{what}/market/",
+                _200=lambda w, o=what: _priced(w, f"{o}/market/", {"category": "0"}),
+                _400=lambda w, o=what: _priced(w, f"{o}/market/", {"category": "-1"}),
+                _404=lambda w, o=what: _priced(w, f"{o}/market/", {"category": "9"}),
+            ),
+        )
+    ],
+    *cases(
+        "GET /api/v1/prices/apps/{address}/",
+        _400=lambda w: _priced(w, "prices/apps/", {"bucket": "week"}),
+    ),
+    *cases(
+        "GET /api/v1/prices/datasets/{address}/",
+        _400=lambda w: _priced(w, "prices/datasets/", {"since": "2025-03-01", "until": "2025"}),
     ),
     # ------------------------------------------------------------------ escrow
     *cases(
@@ -1063,6 +1109,7 @@ CANDIDATES = [
     *["2.1234567891", "1e3", "1e999999999", "9" * 40, "²", "①", "\u0661", "abc", "a b", "gpu"],
     *["x" * 300, "\x00", "tee", "tee,3", "TEE", "tee,", "0x" + "ab" * 20, "0x" + "AB" * 20],
     *["0x12", "eu-west", "europe", "A", "newest", "cheapest", "app", "pool", "open", "public"],
+    *["day", "2025-03-01", "2025-03-01T12:00:00Z"],
 ]
 
 

@@ -1,0 +1,228 @@
+"""Price history from the indexed deals: the prices deals were matched at, per hour or per day,
+of one app, dataset or pool, or of the pools of one category market-wide.
+
+An app's price in a deal is its `app_price`, a dataset's its `dataset_price`, a pool's its
+`workerpool_price`; market-wide, a category's price is the pools' price of its deals. A pool's
+prices depend on the category (an XL task costs more than an XS one), so a pool's history is
+always of one category.
+
+Each bucket (an hour or a UTC day, by the deal's `start_time`) says the median, lowest and
+highest price and how many deals and tasks were matched. The median is over tasks: the price
+half of the tasks were bought at or below (the lower one when they split evenly), so that one
+deal of 1,000 tasks weighs more than one of a single task, and it is always a price someone
+paid. A read covers a bounded window (at most MAX_SPAN of its bucket) straight off an index of
+deals by asset (or category) and start time that holds the price and volume too: SQL groups the
+window by bucket and price, and the medians are taken here over those few rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Iterable
+
+from django.db import connection
+from django.db.models import CharField, Count, Func, Sum, Value
+from django.db.models.functions import Trunc
+from django.utils.dateparse import parse_date, parse_datetime
+
+from marketplace.errors import AppError
+from marketplace.indexer.models import Deal, Market, OrderKind
+
+UTC = datetime.UTC
+HOUR, DAY = "hour", "day"
+BUCKETS = (HOUR, DAY)
+BUCKET_LENGTH = {HOUR: datetime.timedelta(hours=1), DAY: datetime.timedelta(days=1)}
+# The window shown unless another is asked for, and the longest one may ask.
+DEFAULT_WINDOW = {HOUR: datetime.timedelta(hours=48), DAY: datetime.timedelta(days=30)}
+MAX_SPAN = {HOUR: datetime.timedelta(days=14), DAY: datetime.timedelta(days=366)}
+# The deal field naming an asset of each market, and the field of its price.
+_ROLE = {market: str(Market(market).order_kind) for market in Market.values}
+
+
+class PricesRefused(AppError):
+    """A price history asked with a bucket or window it cannot have: says what is allowed."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """[since, until) cut in buckets of `bucket`: `since` is a bucket's start."""
+
+    bucket: str
+    since: datetime.datetime
+    until: datetime.datetime
+
+    @property
+    def step(self) -> datetime.timedelta:
+        return BUCKET_LENGTH[self.bucket]
+
+
+@dataclasses.dataclass(frozen=True)
+class PricePoint:
+    """The deals matched in one bucket (`start`, UTC): their median, lowest and highest price
+    per task (ECT base units), how many deals and how many tasks."""
+
+    start: datetime.datetime
+    median: int
+    low: int
+    high: int
+    deals: int
+    tasks: int
+
+
+@dataclasses.dataclass(frozen=True)
+class PriceSeries:
+    """The buckets of `window` in which deals were matched, oldest first (none: no trade)."""
+
+    window: Window
+    points: list[PricePoint]
+
+    @property
+    def deals(self) -> int:
+        return sum(point.deals for point in self.points)
+
+    @property
+    def tasks(self) -> int:
+        return sum(point.tasks for point in self.points)
+
+
+def _floor(moment: datetime.datetime, bucket: str) -> datetime.datetime:
+    moment = moment.astimezone(UTC)
+    if bucket == DAY:
+        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _moment(value: str, *, field: str) -> datetime.datetime:
+    """A date (its midnight, UTC) or a time (UTC when it names no zone) given as text."""
+    try:
+        moment = parse_datetime(value)
+        if moment is None:
+            day = parse_date(value)
+            if day is not None:
+                moment = datetime.datetime.combine(day, datetime.time(), tzinfo=UTC)
+    except ValueError:  # well formed, but no such date (2025-02-30)
+        moment = None
+    if moment is None:
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        raise PricesRefused(
+            f"{field} must be a date (2025-03-01) or a time (2025-03-01T12:00:00Z), not {shown!r}.",
+            field=field,
+        )
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def price_window(
+    *,
+    bucket: str = DAY,
+    since: str | datetime.datetime | None = None,
+    until: str | datetime.datetime | None = None,
+    now: datetime.datetime,
+) -> Window:
+    """The window of a price history: from `since` (default DEFAULT_WINDOW before `until`),
+    moved back to its bucket's start, to `until` (default `now`, or MAX_SPAN after `since`
+    when that is sooner). PricesRefused for an unknown bucket, a time that does not parse,
+    `since` not before `until`, or a window longer than MAX_SPAN of its bucket."""
+    if bucket not in BUCKETS:
+        raise PricesRefused(
+            f"bucket must be one of {', '.join(BUCKETS)}, not {bucket[:40]!r}.", field="bucket"
+        )
+    start = _moment(since, field="since") if isinstance(since, str) else since
+    end = _moment(until, field="until") if isinstance(until, str) else until
+    if end is None:  # now, or as far as a window goes from `since` when that is sooner
+        end = now if start is None else min(now, _floor(start, bucket) + MAX_SPAN[bucket])
+    start = _floor(start if start is not None else end - DEFAULT_WINDOW[bucket], bucket)
+    if start >= end:
+        raise PricesRefused(
+            f"since ({start:%Y-%m-%d %H:%M} UTC, the start of its {bucket}) must be before "
+            f"until ({end:%Y-%m-%d %H:%M} UTC).",
+            field="since",
+        )
+    if end - start > MAX_SPAN[bucket]:
+        raise PricesRefused(
+            f"A history by {bucket} covers {MAX_SPAN[bucket].days} days at most: bring since "
+            f"and until closer{'' if bucket == DAY else ', or ask by day'}.",
+            field="since",
+        )
+    return Window(bucket=bucket, since=start, until=end.astimezone(UTC))
+
+
+def _points(rows: Iterable[tuple[datetime.datetime | str, int, int, int]]) -> list[PricePoint]:
+    """Points from (bucket, price, deals, tasks) rows, one per bucket."""
+    by_bucket: dict[datetime.datetime, list[tuple[int, int, int]]] = {}
+    for start, price, deals, tasks in rows:
+        if isinstance(start, str):  # SQLite's text, in UTC
+            start = datetime.datetime.fromisoformat(start).replace(tzinfo=UTC)
+        by_bucket.setdefault(start.astimezone(UTC), []).append((int(price), deals, tasks))
+    points = []
+    for start, prices in sorted(by_bucket.items()):
+        prices.sort()
+        total = sum(tasks for _, _, tasks in prices)
+        # The lower median over tasks: the first price at which half of them are counted.
+        counted, median = 0, prices[-1][0]
+        for price, _, tasks in prices:
+            counted += tasks
+            if 2 * counted >= total:
+                median = price
+                break
+        points.append(
+            PricePoint(
+                start=start,
+                median=median,
+                low=prices[0][0],
+                high=prices[-1][0],
+                deals=sum(deals for _, deals, _ in prices),
+                tasks=total,
+            )
+        )
+    return points
+
+
+class _SQLiteBucket(Func):
+    """The start of a deal's bucket as SQLite's own strftime writes it ("2025-03-01 14:00:00",
+    UTC as Django stores times there): Django's Trunc calls a Python function per row on
+    SQLite, which a hot asset's thousands of deals a month make slow."""
+
+    function = "strftime"
+    output_field = CharField()
+
+    def __init__(self, expression: str, bucket: str) -> None:
+        hour = "00" if bucket == DAY else "%H"
+        super().__init__(Value(f"%Y-%m-%d {hour}:00:00"), expression)
+
+
+def _bucket(bucket: str) -> Func:
+    if connection.vendor == "sqlite":
+        return _SQLiteBucket("start_time", bucket)
+    return Trunc("start_time", bucket, tzinfo=UTC)
+
+
+def _series(window: Window, price_field: str, **match: object) -> PriceSeries:
+    rows = (
+        Deal.objects.filter(start_time__gte=window.since, start_time__lt=window.until, **match)
+        .annotate(bucket=_bucket(window.bucket))
+        .values("bucket", price_field)
+        .annotate(deals=Count("*"), tasks=Sum("volume"))
+        .order_by()
+        .values_list("bucket", price_field, "deals", "tasks")
+    )
+    return PriceSeries(window=window, points=_points(rows))
+
+
+def asset_price_series(
+    *, chain_id: int, kind: str, address: str, window: Window, category: int | None = None
+) -> PriceSeries:
+    """The prices the asset of market `kind` (app, dataset, pool) at `address` (checksummed,
+    as the index keeps it) was matched at. A pool's are of `category` only (required)."""
+    role = _ROLE[kind]
+    match: dict[str, object] = {"chain_id": chain_id, role: address}
+    if role == OrderKind.WORKERPOOL:
+        if category is None:
+            raise ValueError("a pool's prices are of one category: give the category")
+        match["category"] = category
+    return _series(window, f"{role}_price", **match)
+
+
+def category_price_series(*, chain_id: int, category: int, window: Window) -> PriceSeries:
+    """The prices pools were matched at for tasks of `category`, market-wide."""
+    return _series(window, "workerpool_price", chain_id=chain_id, category=category)
