@@ -422,6 +422,7 @@ INDEXER_TARGET_EVENTS = env.int("INDEXER_TARGET_EVENTS", default=10_000)
 # Who the indexer tells of each batch it writes, in this order (marketplace.indexer.followers):
 # the catalogue (list pages, listings of new assets), the order book, the deal pages.
 INDEXER_FOLLOWERS = [
+    "pools.followers.PoolRecordFollower",  # before the catalogue's, which ranks pools by it
     "marketplace.catalogue.followers.CatalogueFollower",
     "marketplace.orders.followers.OrderBookFollower",
     "marketplace.deals.followers.DealPagesFollower",
