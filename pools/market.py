@@ -47,9 +47,10 @@ class WorkerpoolMarket(MarketAdapter):
     reputation_note = (
         "A pool's reputation is its reliability (0 to 1000), from the chain alone: over its "
         f"latest {RECORD_TASKS} ended tasks, 1000 {TIMES} W {TIMES} T, where W is the lower "
-        "bound of the 95 % Wilson interval of the share finalized (failed ones, given up or claimed, count against it) "
-        "and T the share of those finalized within their category's time. No task ended yet: "
-        "0. Equal ones: newest first. Each pool's page shows its figure with its inputs."
+        "bound of the 95 % Wilson interval of the share finalized (failed ones, given up or "
+        "claimed, count against it) and T the share of those finalized within their "
+        "category's time. No task ended yet: 0. Equal ones: newest first. Each pool's page "
+        "shows its figure with its inputs."
     )
 
     def record_reputations(self, *, chain_id: int, addresses: list[str]) -> dict[str, int]:
