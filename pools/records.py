@@ -46,6 +46,7 @@ from marketplace.indexer.models import (
     WorkerBond,
     reputation,
 )
+from marketplace.matchmaking.choice import duration
 from pools.models import PoolRecord
 
 # The tasks the times, the share in time and the reliability figure are taken over: recent
@@ -284,6 +285,18 @@ class CategoryTimes:
     @property
     def in_time_share(self) -> float:
         return self.in_time / self.finalized
+
+    @property
+    def median_text(self) -> str:
+        return duration(self.median)
+
+    @property
+    def p95_text(self) -> str:
+        return duration(self.p95)
+
+    @property
+    def time_ref_text(self) -> str:
+        return duration(self.time_ref)
 
 
 @dataclasses.dataclass(frozen=True)
