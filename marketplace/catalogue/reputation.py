@@ -40,10 +40,10 @@ REVENUE_FULL_ECT = 100_000
 
 
 def _log_share(value: float, full: float) -> float:
-    """0 to 1000: log10(1 + value) against log10(1 + full), at most 1000."""
+    """0 to 1000: log10(1 + value) against log10(full), at most 1000."""
     if value <= 0:
         return 0.0
-    return 1000 * min(1.0, math.log10(1 + value) / math.log10(1 + full))
+    return 1000 * min(1.0, math.log10(1 + value) / math.log10(full))
 
 
 def components(
