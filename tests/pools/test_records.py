@@ -5,8 +5,10 @@ worker's stake seized for a wrong result; the figures checked by hand."""
 from __future__ import annotations
 
 import datetime
+import io
 
 import pytest
+from django.core.management import call_command
 
 from marketplace.catalogue.models import Listing
 from marketplace.chain import client
@@ -234,3 +236,24 @@ def test_the_records_windows_are_read_from_its_days():
         (None, 9, 2, 1),
     ]
     assert read.categories == [] and read.workers == []
+
+
+def test_refresh_records_derives_the_records_an_older_index_lacks(market, hub_deployment):
+    deal = market.match(
+        market.sign_orders(app_price=0, dataset_price=None, workerpool_price=ECT, volume=1)
+    )
+    _finalized(market, deal, 0)
+    index_to_head(hub_deployment)
+    PoolRecord.objects.all().delete()  # an index built before the records existed
+    Listing.objects.update(reputation=0)
+    out = io.StringIO()
+
+    call_command("refresh_records", stdout=out)
+
+    record = PoolRecord.objects.get(workerpool=market.workerpool)
+    assert (record.finalized, record.reliability) == (1, reputation(1, 0))
+    listing = Listing.objects.get(chain_address=market.workerpool)
+    assert listing.reputation == reputation(1, 0)
+    assert out.getvalue() == (
+        "1 pool record on chain 31337, 1 with a new reliability figure; listings ranked again.\n"
+    )
