@@ -1,8 +1,8 @@
 """What a pool says of itself in matchmaking: its attributes as a ClassAd's, its operator's
 Requirements and Rank (marketplace.matchmaking), and what its reliability record says of it
 (pools.records): Reliability, the figure as a share (0 to 1); MedianSeconds, the median time of
-its tasks of the request's category where it has finalized some, else of all its recent ones;
-TasksFinalized. A pool with no task ended leaves them undefined."""
+its recent tasks of the request's category (undefined where it finalized none of them);
+TasksFinalized. A pool with no task ended leaves them all undefined."""
 
 from __future__ import annotations
 

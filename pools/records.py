@@ -203,6 +203,7 @@ def touched_pools(*, chain_id: int, dealids: Iterable[str]) -> set[str]:
     """The pools of these deals: those whose record a batch that changed them may change."""
     return set(
         Deal.objects.filter(chain_id=chain_id, dealid__in=list(dealids))
+        .order_by()
         .values_list("workerpool", flat=True)
         .distinct()
     )
@@ -214,7 +215,10 @@ def pool_records_refresh(*, chain_id: int, workerpools: Iterable[str] | None) ->
     whose reliability figure changed (their listings rank by it)."""
     if workerpools is None:
         pools = set(
-            Task.objects.filter(chain_id=chain_id).values_list("workerpool", flat=True).distinct()
+            Task.objects.filter(chain_id=chain_id)
+            .order_by()
+            .values_list("workerpool", flat=True)
+            .distinct()
         )
         pools |= set(
             PoolRecord.objects.filter(chain_id=chain_id).values_list("workerpool", flat=True)

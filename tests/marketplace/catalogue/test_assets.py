@@ -21,13 +21,15 @@ OWNER = "0x" + "b2" * 20
 APP = "0x" + "d4" * 20
 
 
-def _register(block: int, address: str = POOL, **record) -> Listing:
-    """Project the registration of a pool in unconfirmed `block`, as the indexer does."""
+def _register(block: int, address: str = POOL, *, kind: str = "pool", **record) -> Listing:
+    """Project the registration of a pool (or an app) in unconfirmed `block`, as the indexer
+    does."""
     changes = Changes(chain_id=CHAIN, journal_block=block)
     asset = changes.create(
         Asset,
         address,
-        kind="pool",
+        kind=kind,
+        checksum="0x" + "ee" * 32 if kind == "app" else "",
         owner=OWNER,
         name="Render farm",
         registered_block=block,
@@ -75,28 +77,9 @@ def test_a_reorganization_unlinks_a_listing_its_owner_had_announced():
     assert announced.chain_address == ""
 
 
-def _register_app(block: int, address: str, **record) -> Listing:
-    """Project the registration of an app in `block` with this task record."""
-    changes = Changes(chain_id=CHAIN)
-    asset = changes.create(
-        Asset,
-        address,
-        kind="app",
-        owner=OWNER,
-        name="Renderer",
-        checksum="0x" + "ee" * 32,
-        registered_block=block,
-        block_number=block,
-        **record,
-    )
-    link_listing(asset, changes)
-    changes.flush()
-    return Listing.objects.get(pk=asset.listing_id)
-
-
 def test_apps_rank_by_their_assets_records_blended_with_their_rating():
-    listing = _register_app(7, APP, tasks_completed=9, tasks_failed=1, revenue=9 * 10**9)
-    other = _register_app(7, "0x" + "c3" * 20, tasks_completed=1)
+    listing = _register(7, APP, kind="app", tasks_completed=9, tasks_failed=1, revenue=9 * 10**9)
+    other = _register(7, "0x" + "c3" * 20, kind="app", tasks_completed=1)
     Listing.objects.filter(pk=listing.pk).update(rating_avg=5, rating_count=2)
 
     assert rank_listings(chain_id=CHAIN, assets=[APP]) is True
@@ -121,7 +104,7 @@ def test_pools_rank_by_their_reliability_record_not_their_assets_counts():
 
 
 def test_ranking_everything_sets_a_listing_without_an_asset_back_to_nothing():
-    listing = _register_app(7, APP, tasks_completed=4)
+    listing = _register(7, APP, kind="app", tasks_completed=4)
     rank_listings(chain_id=CHAIN, assets=None)
     listing.refresh_from_db()
     assert listing.reputation > 0
