@@ -455,6 +455,7 @@ INDEXER_TARGET_EVENTS = env.int("INDEXER_TARGET_EVENTS", default=10_000)
 # the catalogue (list pages, listings of new assets), the order book, the deal pages, the
 # notifications (after the batch commits).
 INDEXER_FOLLOWERS = [
+    "pools.followers.PoolRecordFollower",  # before the catalogue's, which ranks pools by it
     "marketplace.catalogue.followers.CatalogueFollower",
     "marketplace.orders.followers.OrderBookFollower",
     "marketplace.deals.followers.DealPagesFollower",

@@ -1,5 +1,8 @@
-"""What a pool says of itself in matchmaking: its attributes as a ClassAd's, and its operator's
-Requirements and Rank (marketplace.matchmaking)."""
+"""What a pool says of itself in matchmaking: its attributes as a ClassAd's, its operator's
+Requirements and Rank (marketplace.matchmaking), and what its reliability record says of it
+(pools.records): Reliability, the figure as a share (0 to 1); MedianSeconds, the median time of
+its recent tasks of the request's category (undefined where it finalized none of them);
+TasksFinalized. A pool with no task ended leaves them all undefined."""
 
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ from django.db.models import Count
 from marketplace.indexer.models import Asset
 from marketplace.matchmaking import classads
 from marketplace.matchmaking.attributes import pool_expression
-from pools.models import MemberStatus, PoolMember
+from pools.models import MemberStatus, PoolMember, PoolRecord
+from pools.records import pool_records
 from pools.scheduler import operated_pools
 
 log = logging.getLogger(__name__)
@@ -59,13 +63,32 @@ def _members(chain_id: int, pools: set[str]) -> dict[str, int]:
     return counts
 
 
-def pool_profiles(*, chain_id: int, addresses: Iterable[str]) -> dict[str, PoolProfile]:
-    """The profile of each of these pools registered on chain, by address."""
+def record_attributes(record: PoolRecord, *, category: int | None) -> dict[str, Any]:
+    """The ad's attributes from a pool's record, timed for tasks of `category` (None: of the
+    category it finalized most of); no time where it has finalized none of it."""
+    if record.reliability is None:
+        return {}
+    attributes: dict[str, Any] = {
+        "Reliability": record.reliability / 1000,
+        "TasksFinalized": record.finalized,
+    }
+    times = [c for c in record.categories if category is None or c["catid"] == category]
+    if times:
+        attributes["MedianSeconds"] = max(times, key=lambda c: c["finalized"])["median"]
+    return attributes
+
+
+def pool_profiles(
+    *, chain_id: int, addresses: Iterable[str], category: int | None = None
+) -> dict[str, PoolProfile]:
+    """The profile of each of these pools registered on chain, by address; its record's
+    figures timed for tasks of `category` where it has some."""
     wanted = set(addresses)
     assets = Asset.objects.filter(chain_id=chain_id, address__in=wanted).select_related(
         "listing__workerpool"
     )
     workers = _members(chain_id, wanted)
+    records = pool_records(chain_id=chain_id, workerpools=wanted)
     profiles = {}
     for asset in assets:
         pool = getattr(asset.listing, "workerpool", None) if asset.listing else None
@@ -84,6 +107,8 @@ def pool_profiles(*, chain_id: int, addresses: Iterable[str]) -> dict[str, PoolP
             )
         if asset.address in workers:
             attributes["Workers"] = workers[asset.address]
+        if asset.address in records:
+            attributes.update(record_attributes(records[asset.address], category=category))
         profiles[asset.address] = PoolProfile(
             address=asset.address,
             name=name,

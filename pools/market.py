@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from marketplace.addresses import is_address, normalize
 from marketplace.catalogue.filters import ListingFilters
 from marketplace.catalogue.markets import MarketAdapter
 from marketplace.catalogue.models import Listing, Market
 from marketplace.indexer.models import Asset, OrderKind
 from pools.forms import WorkerpoolFilterForm, WorkerpoolForm
 from pools.models import EnergyClass, Region, Workerpool
+from pools.records import RECORD_TASKS, TIMES, Reliability, pool_records, pool_reliability
 
 
 class WorkerpoolMarket(MarketAdapter):
@@ -40,6 +44,31 @@ class WorkerpoolMarket(MarketAdapter):
     offers_actions_template = "pools/_offers_actions.html"  # a run on it: an app's, chosen next
     onchain_facts_template = "pools/_onchain_facts.html"
     filters_template = "pools/_filters.html"
+    reputation_note = (
+        "A pool's reputation is its reliability (0 to 1000), from the chain alone: over its "
+        f"latest {RECORD_TASKS} ended tasks, 1000 {TIMES} W {TIMES} T, where W is the lower "
+        "bound of the 95 % Wilson interval of the share finalized (failed ones, given up or "
+        "claimed, count against it) and T the share of those finalized within their "
+        "category's time. No task ended yet: 0. Equal ones: newest first. Each pool's page "
+        "shows its figure with its inputs."
+    )
+
+    def record_reputations(self, *, chain_id: int, addresses: list[str]) -> dict[str, int]:
+        records = pool_records(chain_id=chain_id, workerpools=addresses)
+        return {
+            address: records[address].reliability or 0 if address in records else 0
+            for address in addresses
+        }
+
+    def listing_record(self, listing: Listing) -> Reliability | None:
+        if not is_address(listing.chain_address):
+            return None
+        # The index keeps addresses checksummed; a listing may name its pool in any case.
+        address = normalize(listing.chain_address)
+        return pool_reliability(chain_id=settings.CHAIN_ID, workerpool=address)
+
+    def detail_context(self, listing: Listing) -> dict[str, Any]:
+        return {"reliability": self.listing_record(listing)}
 
     def filter_listings(self, queryset: QuerySet[Listing], filters: ListingFilters):
         pool_filters = {}

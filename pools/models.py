@@ -368,3 +368,52 @@ class MembershipDecision(models.Model):
         if self.decided_by_id:
             return str(self.decided_by)
         return "the pool's scheduler"
+
+
+# ---------------------------------------------------------------------- reliability record
+
+
+class PoolRecord(models.Model):
+    """How a pool's tasks went on chain, derived from the index (pools.records) by its follower
+    inside each batch's transaction, so that it rolls back with a reorganization. One row per
+    pool that has ever had a task end; a pool without one has no record yet.
+
+    `days` holds the ended tasks per UTC day of their end ({"2025-06-01": [finalized, given
+    up, claimed]}), from which pages sum the last 7 and 30 days when they are read: windows age
+    with the clock, not with the chain. The times, the share in time and the reliability figure
+    rest on the pool's latest RECORD_TASKS ended tasks, which change only with new events."""
+
+    chain_id = models.PositiveBigIntegerField()
+    workerpool = models.CharField(max_length=42)
+    finalized = models.PositiveBigIntegerField(default=0)
+    given_up = models.PositiveBigIntegerField(
+        default=0, help_text="Failed by the scheduler's giveUp before the final deadline."
+    )
+    claimed = models.PositiveBigIntegerField(
+        default=0, help_text="Failed by a claim at or after the final deadline (refunded)."
+    )
+    days = models.JSONField(default=dict)
+    # The reliability figure's inputs, over the latest RECORD_TASKS ended tasks.
+    recent_ended = models.PositiveIntegerField(default=0)
+    recent_finalized = models.PositiveIntegerField(default=0)
+    recent_in_time = models.PositiveIntegerField(default=0)
+    reliability = models.PositiveIntegerField(
+        null=True, help_text="0 to 1000 (pools.records.reliability); null: no task ended."
+    )
+    # [{"catid", "time_ref", "finalized", "in_time", "median", "p95"}], times in seconds.
+    categories = models.JSONField(default=list)
+    workers_seen = models.PositiveIntegerField(default=0)
+    # The most active workers: [{"address", "contributions", "accurate", "faulty"}].
+    workers = models.JSONField(default=list)
+    pool_stake_seized = Units()
+    workers_stake_seized = Units()
+    last_ended_at = models.DateTimeField(null=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["chain_id", "workerpool"], name="pool_record_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"record of {self.workerpool}"

@@ -73,6 +73,10 @@ class ListingOutputSerializer(serializers.Serializer):
     rating_count = serializers.IntegerField(
         help_text="Reviews of verified buyers (their wallet paid for a finished task of it)."
     )
+    reputation = serializers.IntegerField(
+        help_text="0 to 1000, what sort=reputation orders by: an app's or a dataset's blend of "
+        "its chain record, usage, revenue and rating; a pool's reliability."
+    )
     tags = serializers.SerializerMethodField()
     url = serializers.CharField(source="get_absolute_url")
 
@@ -126,6 +130,57 @@ class OnChainOutputSerializer(serializers.Serializer):
     )
 
 
+class ReliabilityWindowSerializer(serializers.Serializer):
+    days = serializers.IntegerField(allow_null=True, help_text="null: all time.")
+    finalized = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    given_up = serializers.IntegerField(help_text="Failed by the scheduler's giveUp.")
+    claimed = serializers.IntegerField(help_text="Failed by a claim after the final deadline.")
+
+
+class ReliabilityCategorySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    time_ref = serializers.IntegerField(help_text="The category's reference time, seconds.")
+    finalized = serializers.IntegerField()
+    in_time = serializers.IntegerField(help_text="Finalized within the reference time.")
+    median = serializers.FloatField(help_text="Seconds from the deal's start to finalized.")
+    p95 = serializers.FloatField(help_text="Seconds; 95 % of the tasks took at most this.")
+
+
+class ReliabilityWorkerSerializer(serializers.Serializer):
+    address = serializers.CharField()
+    score = serializers.IntegerField(help_text="The Hub's score, earned in any pool.")
+    contributions = serializers.IntegerField(help_text="To this pool's tasks.")
+    accurate = serializers.IntegerField()
+    faulty = serializers.IntegerField()
+
+
+class ReliabilityOutputSerializer(serializers.Serializer):
+    """A pool's reliability record, from the chain alone (pools.records)."""
+
+    figure = serializers.IntegerField(
+        allow_null=True, help_text="0 to 1000 (see formula); null: no task ended yet."
+    )
+    formula = serializers.CharField(help_text="The figure with its inputs, in words.")
+    recent_ended = serializers.IntegerField(help_text="The ended tasks the figure is over.")
+    recent_finalized = serializers.IntegerField()
+    recent_in_time = serializers.IntegerField()
+    windows = ReliabilityWindowSerializer(many=True, help_text="7 days, 30 days, all time.")
+    categories = ReliabilityCategorySerializer(many=True)
+    workers_seen = serializers.IntegerField()
+    workers = ReliabilityWorkerSerializer(many=True, help_text="The most active.")
+    pool_stake_seized_units = serializers.CharField(
+        source="pool_stake_seized", help_text="ECT base units seized from the pool's stake."
+    )
+    workers_stake_seized_units = serializers.CharField(
+        source="workers_stake_seized",
+        help_text="ECT base units seized from its workers for wrong results.",
+    )
+    bonds_seized_units = serializers.CharField(
+        source="bonds_seized", help_text="ECT base units seized from its workers' bonds."
+    )
+
+
 class ListingDetailOutputSerializer(ListingOutputSerializer):
     description = serializers.CharField()
     prices = PriceSerializer(
@@ -139,6 +194,7 @@ class ListingDetailOutputSerializer(ListingOutputSerializer):
         help_text="Verified reviews of 1 to 5 stars; see <url_prefix>/<slug>/reviews/.",
     )
     on_chain = serializers.SerializerMethodField()
+    reliability = serializers.SerializerMethodField()
 
     @extend_schema_field(OfferPriceSerializer(many=True))
     def get_offers(self, listing) -> list[dict]:
@@ -149,6 +205,12 @@ class ListingDetailOutputSerializer(ListingOutputSerializer):
     def get_on_chain(self, listing) -> dict | None:
         record = self.context.get("on_chain")
         return None if record is None else OnChainOutputSerializer(record).data
+
+    @extend_schema_field(ReliabilityOutputSerializer(allow_null=True))
+    def get_reliability(self, listing) -> dict | None:
+        """Pools: their reliability record (null: not indexed yet; other markets: null)."""
+        record = self.context.get("reliability")
+        return None if record is None else ReliabilityOutputSerializer(record).data
 
 
 def _query_parameter(name: str, field: forms.Field, *, only: str = "") -> QueryParameter:
@@ -252,6 +314,7 @@ def listing_detail_response(request: Request, *, kind: str, slug: str) -> Respon
         "on_chain": record,
         "offers": order_selectors.book_prices(chain_id=settings.CHAIN_ID, listing=listing),
         "runs": order_selectors.cheapest_runs(chain_id=settings.CHAIN_ID, listings=[listing]),
+        "reliability": MARKETS[kind].listing_record(listing),
     }
     return Response(ListingDetailOutputSerializer(listing, context=context).data)
 

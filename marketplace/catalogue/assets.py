@@ -11,8 +11,9 @@ from marketplace.accounts.services import user_for_wallet
 from marketplace.catalogue import services, texts
 from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import CurationStatus, Listing
+from marketplace.catalogue.reputation import listing_reputations
 from marketplace.indexer.changes import Changes
-from marketplace.indexer.models import Asset, reputation
+from marketplace.indexer.models import Asset
 
 # What the indexer's journal keeps of a listing it links: a reorganization that takes the
 # asset back leaves the listing (its owner's to describe from then on) unlinked, to be found
@@ -79,21 +80,26 @@ def link_listing(asset: Asset, changes: Changes) -> None:
 
 def rank_listings(*, chain_id: int, assets: Iterable[str] | None) -> bool:
     """Listings rank by their assets' records: set the reputation of the listings of `assets`
-    (addresses on `chain_id`; None: every listing, a listing with no asset ranking 0) from
-    their task records. Whether any listing changed."""
+    (addresses on `chain_id`; None: every listing, a listing with no asset ranking 0) as
+    marketplace.catalogue.reputation computes it. Whether any listing changed."""
     linked = Asset.objects.filter(chain_id=chain_id, listing__isnull=False)
     if assets is not None:
         linked = linked.filter(address__in=list(assets))
-    scores = {
-        pk: reputation(completed, failed)
-        for pk, completed, failed in linked.values_list(
-            "listing_id", "tasks_completed", "tasks_failed"
-        )
-    }
+    linked = list(
+        linked.only("address", "listing_id", "tasks_completed", "tasks_failed", "revenue")
+    )
+    listings = Listing.objects.filter(pk__in=[asset.listing_id for asset in linked]).only(
+        "pk", "kind", "reputation", "rating_avg", "rating_count"
+    )
+    by_pk = {listing.pk: listing for listing in listings}
+    scores = listing_reputations(
+        chain_id=chain_id,
+        linked=[(asset, by_pk[asset.listing_id]) for asset in linked if asset.listing_id in by_pk],
+    )
     changed = [
         listing
-        for listing in Listing.objects.filter(pk__in=scores).only("pk", "reputation")
-        if listing.reputation != scores[listing.pk]
+        for pk, listing in by_pk.items()
+        if pk in scores and listing.reputation != scores[pk]
     ]
     for listing in changed:
         listing.reputation = scores[listing.pk]

@@ -13,7 +13,12 @@ SORTS = {
     # Read backwards along the (price_from, -id) index.
     "price_desc": ("-price_from", "id"),
     "rating": ("-rating_avg", "-rating_count", "-id"),
+    # marketplace.catalogue.reputation; equals (all 0 before any record) newest first.
+    "reputation": ("-reputation", "-id"),
 }
+# Every market's list opens by reputation: before any record every listing ranks 0, and the
+# order is the newest first, as it was.
+DEFAULT_SORT = "reputation"
 
 
 @dataclass(frozen=True)
@@ -23,7 +28,7 @@ class ListingFilters:
     price_min: Decimal | None = None
     price_max: Decimal | None = None
     rating_min: int | None = None
-    sort: str = "newest"
+    sort: str = DEFAULT_SORT
     # worker pools only
     cores_min: int | None = None
     memory_min_gib: int | None = None

@@ -246,6 +246,7 @@ class ListingFilterForm(forms.Form):
         required=False,
         widget=QuickSelect,
         choices=[
+            ("reputation", "Reputation"),
             ("newest", "Newest"),
             ("price_asc", "Price: low to high"),
             ("price_desc", "Price: high to low"),

@@ -93,6 +93,14 @@ class MarketAdapter:
     offers_actions_template: ClassVar[str | None] = None
     filters_template: ClassVar[str | None] = None
     curation_checks_template: ClassVar[str | None] = None
+    # How its list page says reputation is computed (marketplace.catalogue.reputation).
+    reputation_note: ClassVar[str] = (
+        "Reputation (0 to 1000) blends what the chain and verified buyers say: 40 % the "
+        "record (the lower bound of the 95 % Wilson interval of tasks completed among those "
+        "finished), 20 % usage (tasks completed, on a log scale full at 10,000), 20 % revenue "
+        "(ECT earned, on a log scale full at 100,000) and 20 % the rating (the Wilson lower "
+        "bound of the stars given above one). Not on chain yet: 0. Equal ones: newest first."
+    )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.kind}>"
@@ -114,8 +122,19 @@ class MarketAdapter:
         """What its part of the listing page shows besides the listing's own fields."""
         return {}
 
+    def listing_record(self, listing: Listing) -> Any | None:
+        """The record its market keeps of the listing's asset besides the index's (a pool's
+        reliability: pools.records.Reliability), for its page and the API; None: none."""
+        return None
+
     def program(self, listing: Listing) -> str | None:
         """The checksum of the listing's program (compared under `program_lookup`)."""
+        return None
+
+    def record_reputations(self, *, chain_id: int, addresses: list[str]) -> dict[str, int] | None:
+        """The reputation (0 to 1000) of its assets at `addresses` on `chain_id`, by address,
+        from a record of its own; None: its listings take the catalogue's blend
+        (marketplace.catalogue.reputation)."""
         return None
 
     # ------------------------------------------------------------------ on chain

@@ -136,6 +136,11 @@ class Listing(models.Model):
                 condition=Q(is_public=True),
             ),
             models.Index(
+                fields=["kind", "-reputation", "-id"],
+                name="listing_reputation",
+                condition=Q(is_public=True),
+            ),
+            models.Index(
                 fields=["-id"],
                 name="listing_public_newest",
                 condition=Q(is_public=True),

@@ -29,6 +29,7 @@ from marketplace.catalogue.models import (
     RatingReport,
     Tag,
 )
+from marketplace.catalogue.reputation import listing_rerank
 from marketplace.catalogue.storage import atomic_with_files, delete_after_commit, track_saved_file
 from marketplace.notifications.services import (
     notify_listing_curated,
@@ -386,6 +387,7 @@ def listing_refresh_rating(*, listing: Listing) -> None:
         count,
         histogram,
     )
+    listing_rerank(listing=listing)  # the rating is part of an app's or a dataset's reputation
     catalogue_changed()
 
 

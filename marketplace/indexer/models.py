@@ -321,6 +321,11 @@ class Task(ChainRow):
         help_text="Failed by its scheduler's giveUp before the final deadline (TaskGivenUp), "
         "not by a claim after it.",
     )
+    # What the Hub seized as penalties on this task (its Seize events, in base units): the
+    # pool owner's stake when the task failed (into the kitty), and the stakes of the workers
+    # whose contributions it found faulty (shared by the winners).
+    pool_stake_seized = Units()
+    workers_stake_seized = Units()
 
     KEY = "taskid"
 
@@ -328,7 +333,11 @@ class Task(ChainRow):
         db_table = "deals_task"
         ordering = ["dealid", "idx"]
         constraints = [models.UniqueConstraint(fields=["chain_id", "taskid"], name="task_unique")]
-        indexes = [models.Index(fields=["chain_id", "dealid", "idx"], name="task_by_deal")]
+        indexes = [
+            models.Index(fields=["chain_id", "dealid", "idx"], name="task_by_deal"),
+            # A pool's record reads its ended tasks, latest first.
+            models.Index(fields=["chain_id", "workerpool", "-finished_at"], name="task_by_pool"),
+        ]
 
     def __str__(self) -> str:
         return f"task {self.taskid[:10]}"
@@ -392,6 +401,7 @@ class WorkerBond(ChainRow):
     worker = models.CharField(max_length=42)
     amount = Units()
     unbond_at = models.DateTimeField(null=True, blank=True)
+    seized = Units(help_text="Seized from the bond by the pool's owner, in all.")
 
     key = models.CharField(max_length=85, help_text="workerpool:worker")
 

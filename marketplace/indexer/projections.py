@@ -35,6 +35,8 @@ from marketplace.indexer.models import (
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 ZERO_HASH = "0x" + "00" * 32
+# A bond's escrow moves name its pool as their ref: the address in the low 20 bytes.
+BOND_REF_PREFIX = "0x" + "00" * 12
 _ORDER_KINDS = {
     0: OrderKind.APP,
     1: OrderKind.DATASET,
@@ -88,6 +90,10 @@ class Context:
         self.matched: dict[str, dict[str, Any]] = {}
         # Assets whose task record (completed, failed) changed: what their reputation rests on.
         self.rated: set[str] = set()
+        # The last Seize of each (account, ref): the events that say why it was seized (a
+        # FaultyContribution, a KittyCredit) come right after it in the same transaction.
+        self.seizures: dict[tuple[str, str], int] = {}
+        self.last_seized: dict[str, str] = {}  # by ref: the account of its latest Seize
 
     def escrow(self, address: str, block: int) -> EscrowAccount:
         account = self.changes.get(EscrowAccount, address)
@@ -161,6 +167,27 @@ def _reward(e: DecodedEvent, c: Context) -> None:
 
 def _seize(e: DecodedEvent, c: Context) -> None:
     c.escrow(e.args["account"], e.block_number).locked -= e.args["amount"]
+    c.seizures[(e.args["account"], e.args["ref"])] = e.args["amount"]
+    c.last_seized[e.args["ref"]] = e.args["account"]
+
+
+def _kitty_credit(e: DecodedEvent, c: Context) -> None:
+    """A seizure into the kitty: a failed task's pool stake (ref: the task), or part of a
+    worker's bond (ref: the pool's address; the worker is the Seize just before)."""
+    ref, amount = e.args["ref"], e.args["amount"]
+    task = c.task(ref, e.block_number)
+    if task is not None:
+        task.pool_stake_seized += amount
+        return
+    if not ref.startswith(BOND_REF_PREFIX):
+        return
+    workerpool = _checksum(ref[-40:])
+    worker = c.last_seized.get(ref)
+    bond = c.changes.get(WorkerBond, WorkerBond.key_of(workerpool, worker)) if worker else None
+    if bond is not None:
+        c.changes.edit(bond)
+        bond.seized += amount
+        bond.block_number = e.block_number
 
 
 def _worker_bond(e: DecodedEvent, c: Context) -> None:
@@ -452,8 +479,13 @@ def _outcome(accurate: bool) -> Callable[[DecodedEvent, Context], None]:
         worker = c.worker(e.args["worker"], e.block_number)
         if accurate:
             worker.accurate += 1
-        else:
-            worker.faulty += 1
+            return
+        worker.faulty += 1
+        # Its stake was seized just before (none when the deal asked no stake).
+        seized = c.seizures.pop((e.args["worker"], e.args["taskid"]), 0)
+        task = c.task(e.args["taskid"], e.block_number) if seized else None
+        if task is not None:
+            task.workers_stake_seized += seized
 
     return handler
 
@@ -522,6 +554,7 @@ HANDLERS: dict[tuple[str, str], Callable[[DecodedEvent, Context], None]] = {
     ("hub", "Unlock"): _unlock,
     ("hub", "Reward"): _reward,
     ("hub", "Seize"): _seize,
+    ("hub", "KittyCredit"): _kitty_credit,
     ("hub", "WorkerBond"): _worker_bond,
     ("hub", "CreateCategory"): _create_category,
     ("hub", "OrderPresigned"): _order_presigned,
@@ -574,6 +607,8 @@ def _prefetch(events: Iterable[DecodedEvent], changes: Changes) -> None:
                 contributions.add(f"{args['taskid']}:{args['worker']}")
         if "dealid" in args:
             deals.add(args["dealid"])
+        if e.name == "KittyCredit":
+            tasks.add(args["ref"])
         if e.name in ("Deposit", "Withdraw", "Lock", "Unlock", "Reward", "Seize"):
             accounts.add(args["account"])
         elif e.name == "WorkerBond":

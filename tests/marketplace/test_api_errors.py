@@ -163,7 +163,8 @@ def test_a_bad_parameter_is_named_with_what_to_give():
         "tag must be tee, tdx or bit numbers 0 to 62, comma-separated, not '²'."
     )
     assert assert_api_error(empty, 400, field="sort") == (
-        "sort is empty: leave it out, or give one of newest, price_asc, price_desc, rating."
+        "sort is empty: leave it out, or give one of reputation, newest, price_asc, price_desc, "
+        "rating."
     )
     assert assert_api_error(repeated, 400, field="page") == (
         "page is given 2 times: give it once, as a whole number from 1 to 1000000."

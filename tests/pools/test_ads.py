@@ -6,7 +6,7 @@ from marketplace.chain.keys import DEV_ADDRESSES
 from marketplace.indexer.models import Asset
 from marketplace.orders.selectors import listings_by_address
 from pools.ads import pool_profiles, stored_expression
-from pools.models import MemberStatus, PoolMember
+from pools.models import MemberStatus, PoolMember, PoolRecord
 from tests.factories.catalogue import WorkerpoolFactory
 from tests.pools.members import admit
 
@@ -80,3 +80,52 @@ def test_a_pool_waiting_for_review_is_named_as_on_chain_not_by_its_unreviewed_na
 
     assert profile.attributes["Name"] == "lyon"
     assert listings_by_address(chain_id=31337, addresses=[POOL]) == {}
+
+
+def _record(**fields) -> PoolRecord:
+    return PoolRecord.objects.create(chain_id=31337, workerpool=POOL, **fields)
+
+
+def test_a_pools_record_gives_its_ad_the_reliability_and_the_median_of_the_requests_category():
+    _registered(name="somewhere")
+    _record(
+        finalized=30,
+        reliability=812,
+        categories=[
+            {
+                "catid": 0,
+                "time_ref": 300,
+                "finalized": 20,
+                "in_time": 19,
+                "median": 40.0,
+                "p95": 90,
+            },
+            {
+                "catid": 2,
+                "time_ref": 3600,
+                "finalized": 10,
+                "in_time": 10,
+                "median": 900,
+                "p95": 2e3,
+            },
+        ],
+    )
+    timed = {
+        category: pool_profiles(chain_id=31337, addresses=[POOL], category=category)[POOL]
+        for category in (0, 2, 4, None)
+    }
+    assert {k: v for k, v in timed[0].attributes.items() if k not in ("Name", "Pool", "Owner")} == {
+        "Reliability": 0.812,
+        "TasksFinalized": 30,
+        "MedianSeconds": 40.0,
+    }
+    assert timed[2].attributes["MedianSeconds"] == 900
+    assert "MedianSeconds" not in timed[4].attributes  # none of XL finalized: no speed known
+    assert timed[None].attributes["MedianSeconds"] == 40.0  # the category it ran most
+
+
+def test_a_pool_whose_tasks_never_ended_leaves_its_record_undefined_in_its_ad():
+    _registered(name="somewhere")
+    _record(workers_seen=2, reliability=None)
+    profile = pool_profiles(chain_id=31337, addresses=[POOL], category=0)[POOL]
+    assert set(profile.attributes) == {"Name", "Pool", "Owner"}

@@ -55,6 +55,7 @@ def test_each_market_lists_its_published_listings(client):
                 "cheapest_run": None,
                 "rating_avg": "0.00",
                 "rating_count": 0,
+                "reputation": 0,
                 "tags": ["wasm"],
                 "url": f"/apps/{app.slug}/",
             }
@@ -100,8 +101,8 @@ def test_filters_the_list_page_takes_empty_are_refused_by_the_api(client):
 
     assert answer.status_code == 400
     assert answer.json() == {
-        "error": "sort is empty: leave it out, or give one of newest, price_asc, price_desc, "
-        "rating.",
+        "error": "sort is empty: leave it out, or give one of reputation, newest, price_asc, "
+        "price_desc, rating.",
         "field": "sort",
     }
 

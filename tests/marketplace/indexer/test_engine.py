@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from marketplace.catalogue.models import Listing
+from marketplace.catalogue.reputation import blend
 from marketplace.chain import client
 from marketplace.chain.errors import ChainUnavailable
 from marketplace.chain.hub import TaskStatus as HubTaskStatus
@@ -30,7 +31,6 @@ from marketplace.indexer.models import (
     UndoRecord,
     Worker,
     WorkerBond,
-    reputation,
 )
 from tests.chain_scaffold import ECT, Market, new_digest
 from tests.marketplace.indexer.helpers import index_contents, index_to_head
@@ -103,7 +103,10 @@ def test_projections_say_what_the_hub_says(market, hub_deployment):
     # Each asset got a pending listing for its owner, ranked by its record.
     listing = Listing.objects.get(chain_address=market.app)
     assert listing.status == "pending" and listing.owner_wallet == market.app_owner.address
-    assert listing.reputation == reputation(3, 0) > 0
+    assert listing.reputation == blend(
+        completed=3, failed=0, revenue_units=2 * ECT, rating_avg=0, rating_count=0
+    )
+    assert listing.reputation > 0
 
 
 def test_worker_bonds_say_what_the_hub_says_and_a_reorg_takes_them_back(market, hub_deployment):
