@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import statistics
-from collections.abc import Iterable
 
 from django.conf import settings
-from django.db.models import Count, F, OuterRef, Subquery, Window
-from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from marketplace.indexer.models import (
@@ -21,7 +17,6 @@ from marketplace.indexer.models import (
     Market,
     OrderKind,
     Task,
-    TaskStatus,
     reputation,
 )
 
@@ -169,72 +164,3 @@ def asset_record(
         ],
         workers=workers,
     )
-
-
-# How many of a pool's latest finalized tasks its median time is taken over.
-TRACK_RECORD_TASKS = 200
-
-
-@dataclasses.dataclass(frozen=True)
-class TrackRecord:
-    """How a pool's tasks went on chain: finalized and failed, the share finalized (None
-    before any ended) and the median seconds from deal to finalized task over its latest
-    TRACK_RECORD_TASKS (None before any was finalized)."""
-
-    finalized: int
-    failed: int
-    median_seconds: float | None
-
-    @property
-    def reliability(self) -> float | None:
-        ended = self.finalized + self.failed
-        return self.finalized / ended if ended else None
-
-
-def pool_track_records(*, chain_id: int, workerpools: Iterable[str]) -> dict[str, TrackRecord]:
-    """The track record of each of these pools (by address) that has had a task end."""
-    pools = set(workerpools)
-    if not pools:
-        return {}
-    counts = (
-        Task.objects.filter(
-            chain_id=chain_id,
-            workerpool__in=pools,
-            status__in=(TaskStatus.COMPLETED, TaskStatus.FAILED),
-        )
-        .values("workerpool", "status")
-        .annotate(n=Count("id"))
-    )
-    ended: dict[str, dict[str, int]] = {}
-    for row in counts:
-        ended.setdefault(row["workerpool"], {})[row["status"]] = row["n"]
-    started = Deal.objects.filter(chain_id=chain_id, dealid=OuterRef("dealid")).values(
-        "start_time"
-    )[:1]
-    latest = (
-        Task.objects.filter(
-            chain_id=chain_id,
-            workerpool__in=ended,
-            status=TaskStatus.COMPLETED,
-            finished_at__isnull=False,
-        )
-        .annotate(
-            started=Subquery(started),
-            latest=Window(
-                RowNumber(), partition_by=[F("workerpool")], order_by=F("finished_at").desc()
-            ),
-        )
-        .values_list("workerpool", "finished_at", "started", "latest")
-    )
-    durations: dict[str, list[float]] = {}
-    for pool, finished, began, position in latest:
-        if began is not None and position <= TRACK_RECORD_TASKS:
-            durations.setdefault(pool, []).append(max(0.0, (finished - began).total_seconds()))
-    return {
-        pool: TrackRecord(
-            finalized=by_status.get(TaskStatus.COMPLETED, 0),
-            failed=by_status.get(TaskStatus.FAILED, 0),
-            median_seconds=statistics.median(durations[pool]) if pool in durations else None,
-        )
-        for pool, by_status in ended.items()
-    }

@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from marketplace.chain.amounts import ECT_DECIMALS
 from marketplace.indexer.models import OrderKind
-from marketplace.indexer.selectors import pool_track_records
 from marketplace.matchmaking import classads
 from marketplace.matchmaking.attributes import PoolAd, pool_expression, request_ad
 from marketplace.matchmaking.choice import DEFAULT_PRESET, PRESETS
@@ -110,13 +109,6 @@ def _candidate_attributes(
         profile = pool_profiles(chain_id=chain_id, addresses=[workerpool]).get(workerpool)
         if profile is not None:
             found.update(profile.attributes)
-        record = pool_track_records(chain_id=chain_id, workerpools=[workerpool]).get(workerpool)
-        if record is not None:
-            found.update(
-                Reliability=record.reliability,
-                MedianSeconds=record.median_seconds,
-                TasksFinalized=record.finalized,
-            )
     for name, ad_name in AD_NAMES.items():
         if attributes.get(name) not in (None, ""):
             found[ad_name] = attributes[name]

@@ -17,7 +17,6 @@ from django.utils import timezone
 from marketplace.chain.amounts import ECT_DECIMALS
 from marketplace.chain.orders import tag_covers
 from marketplace.indexer.models import Deal, OrderKind
-from marketplace.indexer.selectors import TrackRecord, pool_track_records
 from marketplace.matchmaking import choice
 from marketplace.matchmaking.attributes import PoolAd
 from marketplace.matchmaking.explain import Explanation, explain
@@ -120,17 +119,11 @@ def _ad(
     address: str,
     offers: list[Order],
     context: _Context,
-    record: TrackRecord | None,
     reach: int | None,
 ) -> PoolAd:
+    # The profile carries the pool's reliability record, timed for the request's category.
     attributes: dict[str, Any] = dict(profile.attributes) if profile else {"Pool": address}
     name = profile.name if profile else address
-    if record is not None:
-        attributes.update(
-            Reliability=record.reliability,
-            MedianSeconds=record.median_seconds,
-            TasksFinalized=record.finalized,
-        )
     ad = PoolAd(
         key=address,
         name=name,
@@ -214,12 +207,11 @@ def market_for(
         ),
         category_name=names.get(wanted.category, str(wanted.category)),
     )
-    profiles = pool_profiles(chain_id=chain_id, addresses=by_pool)
-    records = pool_track_records(chain_id=chain_id, workerpools=by_pool)
+    profiles = pool_profiles(chain_id=chain_id, addresses=by_pool, category=wanted.category)
     buyers = [wanted.requester, beneficiary or wanted.requester]
     reach = _reach(chain_id, by_pool, buyers, wanted.dataset)
     ads = [
-        _ad(profiles.get(pool), pool, pool_offers, context, records.get(pool), reach.get(pool))
+        _ad(profiles.get(pool), pool, pool_offers, context, reach.get(pool))
         for pool, pool_offers in by_pool.items()
     ]
     if wanted.trust and requirements.trust is None:

@@ -16,6 +16,7 @@ from marketplace.catalogue.models import CurationStatus, Listing
 from marketplace.chain.orders import AppOrder, WorkerpoolOrder
 from marketplace.orders.models import DemandSample, Order
 from pools.models import Workerpool
+from pools.records import pool_records_refresh
 from tests.chain_scaffold import ECT
 from tests.factories.accounts import WalletFactory
 from tests.factories.deals import DealFactory, TaskFactory
@@ -31,6 +32,7 @@ def finished_task(pool: str, seconds: int) -> None:
     now = timezone.now()
     deal = DealFactory(workerpool=pool, start_time=now - datetime.timedelta(seconds=seconds))
     TaskFactory(deal=deal, finished_at=now)
+    pool_records_refresh(chain_id=deal.chain_id, workerpools=[pool])  # as the indexer would
 
 
 @pytest.fixture

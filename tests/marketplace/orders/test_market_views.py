@@ -16,6 +16,7 @@ from eth_account import Account
 
 from marketplace.indexer.models import Asset, Category
 from marketplace.orders.models import DemandSample
+from pools.records import pool_records_refresh
 from tests.factories.accounts import WalletFactory
 from tests.factories.catalogue import AppFactory, WorkerpoolFactory
 from tests.factories.deals import DealFactory, TaskFactory
@@ -52,6 +53,7 @@ def pool(name: str, price: str, *, region: str, energy: str, seconds: float | No
         now = timezone.now()
         deal = DealFactory(workerpool=address, start_time=now - datetime.timedelta(seconds=seconds))
         TaskFactory(deal=deal, finished_at=now)
+        pool_records_refresh(chain_id=deal.chain_id, workerpools=[address])  # as the indexer
     return listing
 
 

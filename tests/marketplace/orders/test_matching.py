@@ -8,19 +8,32 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from marketplace.chain.orders import AppOrder, WorkerpoolOrder
 from marketplace.indexer.models import Asset, TaskStatus
 from marketplace.matchmaking.requirements import Requirements
 from marketplace.orders import matching, purchases, selectors
 from marketplace.orders.models import DemandSample
+from pools.records import pool_records_refresh
 from tests.chain_scaffold import ECT
 from tests.factories.catalogue import AppFactory, WorkerpoolFactory
-from tests.marketplace.indexer.test_selectors import deal_with_task
+from tests.factories.deals import DealFactory, TaskFactory
 from tests.marketplace.orders.test_purchases import publish
 from tests.pools.members import admit
 
 pytestmark = pytest.mark.django_db
+
+
+def deal_with_task(*, pool: str, seconds: float, status: str) -> None:
+    """A deal of `pool` started `seconds` ago, its task ended now with `status`, on the pool's
+    record (as the indexer's follower would have it)."""
+    now = timezone.now()
+    deal = DealFactory(workerpool=pool, start_time=now - datetime.timedelta(seconds=seconds))
+    TaskFactory(
+        deal=deal, status=status, finished_at=now if status == TaskStatus.COMPLETED else None
+    )
+    pool_records_refresh(chain_id=deal.chain_id, workerpools=[pool])
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from tests.marketplace.orders.test_selectors import offer
 
 pytestmark = pytest.mark.django_db
 
-APP = Account.create().address
-POOL = Account.create().address
+APP = "0x01A688d201Dcb310FADB27EC3d891215F6e1D628"  # fixed: it names parametrized tests
+POOL = "0x7d8cD0bD0c0E5e4e7f1aA2B35bB3e8d0D1e34A21"
 
 
 def registered(address: str, kind: str) -> str:

@@ -287,7 +287,7 @@ def test_the_demo_buyer_and_pool_operators_see_their_runway(chain, hub_deploymen
     assert buyer.spent == deal.task_price * deal.volume > 0
     assert buyer.committed == int(request.price) * request.remaining > 0
     assert buyer.lasts == "more than a year"
-    assert operator.free == DEMO_POOL_STAKE
+    assert operator.free >= DEMO_POOL_STAKE  # its stake, and what the demo's tasks earned it
     assert operator.offers_need > 0
     assert operator.offers_sentence.endswith("ECT free: enough for all.")
     client.force_login(Wallet.objects.get(address=DEV_ADDRESSES[5]).user)
