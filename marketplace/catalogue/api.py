@@ -124,7 +124,6 @@ class OnChainOutputSerializer(serializers.Serializer):
     revenue_units = serializers.CharField(
         source="asset.revenue", help_text="ECT base units (9 decimals) earned, as a string."
     )
-    reputation = serializers.IntegerField(help_text="0 to 1000.")
     unconfirmed = serializers.BooleanField(
         help_text="Some of these figures come from blocks a reorganization could take back."
     )

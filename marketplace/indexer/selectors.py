@@ -17,7 +17,6 @@ from marketplace.indexer.models import (
     Market,
     OrderKind,
     Task,
-    reputation,
 )
 
 RECENT_DEALS = 5
@@ -120,7 +119,6 @@ class AssetRecord:
     asset: Asset
     unconfirmed: bool
     transferred: bool  # the NFT left the wallet the listing names
-    reputation: int
     recent_deals: list[DealLine]
     workers: int  # pools: distinct workers that contributed to its tasks
 
@@ -157,7 +155,6 @@ def asset_record(
         asset=asset,
         unconfirmed=freshness.is_unconfirmed(asset.block_number),
         transferred=bool(owner_wallet) and owner_wallet.lower() != asset.owner.lower(),
-        reputation=reputation(asset.tasks_completed, asset.tasks_failed),
         recent_deals=[
             DealLine(deal=deal, unconfirmed=freshness.is_unconfirmed(deal.block_number))
             for deal in deals

@@ -198,7 +198,6 @@ def test_a_detail_carries_the_assets_record_on_chain(client, chain, hub_deployme
         "tasks_failed": 0,
         "success_rate": None,
         "revenue_units": "0",
-        "reputation": 0,
         "unconfirmed": False,
     }
 
