@@ -37,8 +37,9 @@ def _finished_deal(market: Market) -> str:
 
 
 def test_the_follower_is_registered_after_the_deal_pages():
-    assert settings.INDEXER_FOLLOWERS[-1] == (
-        "marketplace.notifications.followers.NotificationsFollower"
+    names = settings.INDEXER_FOLLOWERS
+    assert names.index("marketplace.notifications.followers.NotificationsFollower") > (
+        names.index("marketplace.deals.followers.DealPagesFollower")
     )
     assert followers.NotificationsFollower.in_transaction is False
 

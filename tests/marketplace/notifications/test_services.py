@@ -8,6 +8,7 @@ import datetime
 
 import pytest
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -144,47 +145,64 @@ def test_long_texts_are_cut_at_a_word():
     assert notification.title.endswith("word…")
 
 
-def _receive(channel: str) -> dict | None:
-    async def receive():
+@pytest.fixture
+async def bell():
+    """Listen to a new user's bell group (in the test's event loop, as consumers do); yields
+    the user and a receive-with-timeout."""
+    layer = get_channel_layer()
+    user = await database_sync_to_async(UserFactory)()
+    channel = await layer.new_channel()
+    await layer.group_add(live.group_name(user.pk), channel)
+
+    async def receive() -> dict | None:
         try:
-            return await asyncio.wait_for(get_channel_layer().receive(channel), 0.5)
+            return await asyncio.wait_for(layer.receive(channel), 0.5)
         except TimeoutError:
             return None
 
-    return async_to_sync(receive)()
+    yield user, receive
+    await layer.group_discard(live.group_name(user.pk), channel)
 
 
-def _listening(user) -> str:
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(live.group_name(user.pk), channel)
-    return channel
+class Rollback(Exception):
+    pass
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_bells_are_told_after_the_commit_and_never_on_rollback():
-    user = UserFactory()
-    channel = _listening(user)
-
-    with transaction.atomic():
-        services.notify(user=user, **EVENT)
-        assert _receive(channel) is None  # not committed yet
-    assert _receive(channel) == {"type": live.MESSAGE_TYPE}
-
-    with pytest.raises(RuntimeError), transaction.atomic():
-        services.notify(user=user, **{**EVENT, "key": "other"})
-        raise RuntimeError("rolled back")
-    assert _receive(channel) is None
+@database_sync_to_async
+def _notify_in_transaction(user, receive, *, key: str, commit: bool) -> dict | None:
+    """Notify inside a transaction, committed or rolled back; what the bell got meanwhile."""
+    try:
+        with transaction.atomic():
+            services.notify(user=user, **{**EVENT, "key": key})
+            meanwhile = async_to_sync(receive)()
+            if not commit:
+                raise Rollback
+    except Rollback:
+        pass
+    return meanwhile
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_kind_not_shown_in_the_site_tells_no_bell(user):
-    channel = _listening(user)
-    services.preferences_set(user=user, in_site=[], by_email=[NotificationKind.DEAL_FINISHED])
+async def test_the_bells_are_told_after_the_commit_and_never_on_rollback(bell):
+    user, receive = bell
 
-    services.notify(user=user, **EVENT)
+    assert await _notify_in_transaction(user, receive, key="one", commit=True) is None
+    assert await receive() == {"type": live.MESSAGE_TYPE}
 
-    assert _receive(channel) is None
+    assert await _notify_in_transaction(user, receive, key="other", commit=False) is None
+    assert await receive() is None
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_kind_not_shown_in_the_site_tells_no_bell(bell):
+    user, receive = bell
+    await database_sync_to_async(services.preferences_set)(
+        user=user, in_site=[], by_email=[NotificationKind.DEAL_FINISHED]
+    )
+
+    await database_sync_to_async(services.notify)(user=user, **EVENT)
+
+    assert await receive() is None
 
 
 def test_reading_one_or_all():
