@@ -120,7 +120,8 @@ def test_a_pools_page_shows_its_reliability_with_the_formula_behind_its_figure(c
     assert "<td>0</td><td>0</td><td>3</td>" in panel  # finalized: 7 days, 30 days, all time
     assert '<th scope="row">XS</th><td>42 s</td><td>7.7 min</td>' in panel
     assert "1.8 ECT of the pool's on failed tasks; 0.3 ECT of its workers'" in panel
-    assert f'<td class="mono wrap-any">{"0x" + "cd" * 20}</td><td>7</td><td>3</td>' in panel
+    worker = "0x" + "cd" * 20  # shortened, whole on hover
+    assert f'<abbr title="{worker}">0xcdcdcd…cdcd</abbr></td><td>7</td><td>3</td>' in panel
 
 
 def test_a_pool_with_no_record_says_so_rather_than_a_figure(client):
