@@ -109,7 +109,7 @@ run: install
 	echo "  Pools: scheduler $${REDIS_URL:+in Celery beat}$${REDIS_URL:-manage.py run_scheduler, log in $(SCHEDULER_LOG)}; worker agents of dev accounts $(WORKER_ACCOUNTS), logs in var/worker-N.log"; \
 	echo "  Input clean-up: $${REDIS_URL:+Celery beat}$${REDIS_URL:-manage.py clean_inputs --loop, log in $(CLEAN_INPUTS_LOG)}"; \
 	echo "  Standing requests: $${REDIS_URL:+Celery beat}$${REDIS_URL:-manage.py match_standing --loop, log in $(STANDING_LOG)}"; \
-	echo "  Notifications: $${REDIS_URL:+Celery beat}$${REDIS_URL:-manage.py send_notifications --loop, log in $(NOTIFICATIONS_LOG)}; emails $${EMAIL_URL:+sent to EMAIL_URL's server}$${EMAIL_URL:-printed by their sender (console backend)}"; \
+	echo "  Notifications: $${REDIS_URL:+Celery beat}$${REDIS_URL:-manage.py send_notifications --loop, log in $(NOTIFICATIONS_LOG)}; emails $${EMAIL_URL:+sent through the EMAIL_URL server}$${EMAIL_URL:-printed by their sender (console backend)}"; \
 	echo "  Curate as staff: $(BIN)/python manage.py changepassword admin, then /accounts/login/"; \
 	echo ""; \
 	if [ -n "$${REDIS_URL:-}" ]; then \
