@@ -21,8 +21,8 @@ from html import escape
 from typing import Protocol
 
 WIDTH, HEIGHT = 640, 240
-# Room at the left and the bottom for the axes' values and titles.
-_LEFT, _RIGHT, _TOP, _BOTTOM = 64, 12, 12, 40
+# Room for the axes' values and titles (left, bottom) and for the last tick's label (right).
+_LEFT, _RIGHT, _TOP, _BOTTOM = 64, 28, 12, 40
 
 
 class TimePoint(Protocol):

@@ -127,7 +127,7 @@ def test_a_depth_chart_steps_up_through_the_offers_and_the_bids():
     paths = {p.get("class"): p.get("d") for p in root.iter(f"{SVG}path") if p.get("class")}
     # Offers: up to 5 tasks at 1, along to 2, up to 8, then on to the right edge; bids: up to 2
     # at 1.5, along (left) to 0.5, up to 6, then on to the left edge.
-    assert re.fullmatch(r"M[\d.]+ 200V[\d.]+H[\d.]+V[\d.]+H628", paths["price-offers"])
+    assert re.fullmatch(r"M[\d.]+ 200V[\d.]+H[\d.]+V[\d.]+H612", paths["price-offers"])
     assert re.fullmatch(r"M[\d.]+ 200V[\d.]+H[\d.]+V[\d.]+H64", paths["price-bids"])
     offers = [float(n) for n in re.findall(r"[\d.]+", paths["price-offers"])]
     bids = [float(n) for n in re.findall(r"[\d.]+", paths["price-bids"])]
