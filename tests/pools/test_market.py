@@ -121,7 +121,10 @@ def test_a_pools_page_shows_its_reliability_with_the_formula_behind_its_figure(c
     assert '<th scope="row">XS</th><td>42 s</td><td>7.7 min</td>' in panel
     assert "1.8 ECT of the pool's on failed tasks; 0.3 ECT of its workers'" in panel
     worker = "0x" + "cd" * 20  # shortened, whole on hover
-    assert f'<abbr title="{worker}">0xcdcdcd…cdcd</abbr></td><td>7</td><td>3</td>' in panel
+    assert (
+        f'<abbr title="{worker}">0xcdcdcd…cdcd</abbr></td><td>7</td>'
+        '<td title="3 contributions here">1 / 0</td>'
+    ) in panel
 
 
 def test_a_pool_with_no_record_says_so_rather_than_a_figure(client):
