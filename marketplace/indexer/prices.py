@@ -36,6 +36,9 @@ BUCKET_LENGTH = {HOUR: datetime.timedelta(hours=1), DAY: datetime.timedelta(days
 # The window shown unless another is asked for, and the longest one may ask.
 DEFAULT_WINDOW = {HOUR: datetime.timedelta(hours=48), DAY: datetime.timedelta(days=30)}
 MAX_SPAN = {HOUR: datetime.timedelta(days=14), DAY: datetime.timedelta(days=366)}
+# The times a window may name: from the year Ethereum began to as late as anyone will ask.
+EARLIEST = datetime.datetime(2015, 1, 1, tzinfo=UTC)
+LATEST = datetime.datetime(2999, 12, 31, tzinfo=UTC)
 # The deal field naming an asset of each market, and the field of its price.
 _ROLE = {market: str(Market(market).order_kind) for market in Market.values}
 
@@ -109,7 +112,18 @@ def _moment(value: str, *, field: str) -> datetime.datetime:
             f"{field} must be a date (2025-03-01) or a time (2025-03-01T12:00:00Z), not {shown!r}.",
             field=field,
         )
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        in_utc = moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before the first day there is
+        in_utc = None
+    # Windows are widened and stepped back by days: the years near the calendar's ends have
+    # no room for it, and no chain holds trades from before its own time anyway.
+    if in_utc is None or not EARLIEST <= in_utc <= LATEST:
+        raise PricesRefused(
+            f"{field} must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}.", field=field
+        )
+    return moment
 
 
 def price_window(

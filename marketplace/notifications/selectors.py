@@ -80,3 +80,8 @@ def users_of_wallets(addresses: Iterable[str]) -> list[AbstractBaseUser]:
         if user is not None:
             users.setdefault(user.pk, user)
     return list(users.values())
+
+
+def notification_exists(*, user: AbstractBaseUser, pk: int) -> bool:
+    """Whether notification `pk` is `user`'s."""
+    return Notification.objects.filter(user=user, pk=pk).exists()

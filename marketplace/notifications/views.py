@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from marketplace.notfound import NotFound
 from marketplace.notifications import selectors, services
 
 PER_PAGE = 20
@@ -31,7 +32,10 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
-    services.notification_mark_read(user=request.user, pk=pk)
+    if not services.notification_mark_read(user=request.user, pk=pk) and not (
+        selectors.notification_exists(user=request.user, pk=pk)
+    ):
+        raise NotFound("You have no such notification: it may be another account's.")
     return redirect(_back(request))
 
 

@@ -95,7 +95,13 @@ def chart_category(query: QueryDict, *, chain_id: int, default: int) -> tuple[in
 
 
 def _window(query: QueryDict, now: datetime.datetime) -> prices.Window:
-    return prices.price_window(bucket=_asked(query, "prices") or prices.DAY, now=now)
+    bucket = _asked(query, "prices") or prices.DAY
+    if bucket not in prices.BUCKETS:  # said in the page's own words: its query is `prices`
+        raise prices.PricesRefused(
+            f"prices must be one of {', '.join(prices.BUCKETS)}, not {bucket[:40]!r}.",
+            field="prices",
+        )
+    return prices.price_window(bucket=bucket, now=now)
 
 
 def _charts(

@@ -84,6 +84,19 @@ def test_a_window_from_long_ago_ends_where_the_longest_one_would():
             "since",
             "A history by day covers 366 days at most: bring since and until closer.",
         ),
+        # The calendar's ends: no room to widen or step back a window there.
+        ({"since": "9999-12-31"}, "since", "since must be between 2015-01-01 and 2999-12-31."),
+        (
+            {"since": "9999-12-31T23:00:00-14:00", "bucket": "hour"},
+            "since",
+            "since must be between 2015-01-01 and 2999-12-31.",
+        ),
+        ({"until": "0001-01-01"}, "until", "until must be between 2015-01-01 and 2999-12-31."),
+        (
+            {"until": "0001-01-01T00:00:00+14:00"},
+            "until",
+            "until must be between 2015-01-01 and 2999-12-31.",
+        ),
     ],
 )
 def test_a_window_it_cannot_have_is_refused_saying_what_it_takes(asked, field, message):

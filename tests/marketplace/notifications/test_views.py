@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from marketplace.notifications.models import Notification, NotificationKind, Preference
 from marketplace.notifications.services import notify_listing_curated
@@ -100,14 +101,23 @@ def test_reading_one_goes_back_to_its_page_and_lowers_the_count(client, user):
     assert 'data-unread="20"' in client.get("/").content.decode()
 
 
-def test_reading_someone_elses_notification_changes_nothing(client):
+def test_reading_someone_elses_notification_is_not_found_and_changes_nothing(client):
     theirs = NotificationFactory()
 
     response = client.post(f"/notifications/{theirs.pk}/read/", {"page": "https://evil.test/"})
 
-    assert response["Location"] == "/notifications/"
+    assert response.status_code == 404
+    assert "You have no such notification" in response.content.decode()
     theirs.refresh_from_db()
     assert theirs.read_at is None
+
+
+def test_reading_a_notification_read_already_goes_back_quietly(client, user):
+    read = NotificationFactory(user=user, read_at=timezone.now())
+
+    response = client.post(f"/notifications/{read.pk}/read/", {"page": "https://evil.test/"})
+
+    assert response["Location"] == "/notifications/"
 
 
 def test_reading_all_says_how_many(client, user):

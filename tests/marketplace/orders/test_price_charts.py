@@ -94,7 +94,7 @@ def test_a_pools_page_shows_one_category_first_the_one_it_offers(client):
 @pytest.mark.parametrize(
     ("query", "status", "said"),
     [
-        ("?prices=week", 400, "bucket must be one of hour, day, not 'week'."),
+        ("?prices=week", 400, "prices must be one of hour, day, not 'week'."),
         ("?category=7", 404, "The Hub has no category '7': choose one of 0 (XS), 1 (S),"),
         ("?category=S", 404, "The Hub has no category 'S': choose one of 0 (XS), 1 (S),"),
     ],
