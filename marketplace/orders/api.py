@@ -54,7 +54,7 @@ from marketplace.matchmaking.requirements import (
     RequirementsRefused,
     parse_requirements,
 )
-from marketplace.orders import matching, purchases, selectors, services
+from marketplace.orders import caps, matching, purchases, selectors, services
 from marketplace.orders.models import InputFile, Order, OrderStatus
 from marketplace.orders.parsing import (
     ARGS_MAX,
@@ -519,6 +519,13 @@ class OrderTypedDataApi(APIView):
         data = _valid(self.OrderTypedDataInputSerializer, request.data)
         domain = services.book_domain()
         order = order_with_defaults(data["kind"], data["order"])
+        if data["kind"] == OrderKind.REQUEST:  # the requester's caps hold before it is built
+            caps.spending_cap_check(
+                chain_id=domain.chain_id,
+                requester=order.requester,
+                cost=purchases.request_cost(order),
+                standing=True,
+            )
 
         return Response(
             {

@@ -274,3 +274,27 @@ def test_the_standing_api_stores_nothing_over_the_cap(buyer, book, requester):
     assert response.status_code == 400
     assert response.json() == {"error": _standing_over(requester.address)}
     assert not Order.objects.filter(kind=OrderKind.REQUEST).exists()
+
+
+def test_no_typed_data_is_built_for_a_request_over_the_cap(buyer, book, requester):
+    SpendingCapFactory(wallet=requester, per_deal=7 * ECT)
+    request = {
+        "app": book.app,
+        "appmaxprice": ECT,
+        "workerpoolmaxprice": 3 * ECT,
+        "requester": requester.address,
+        "volume": 2,
+    }
+
+    over = buyer.post("/api/v1/orders/typed-data/", {"kind": "request", "order": request}, "json")
+    within = buyer.post(
+        "/api/v1/orders/typed-data/",
+        {"kind": "request", "order": {**request, "volume": 1}},
+        "json",
+    )
+
+    assert over.status_code == 400
+    assert over.json() == {"error": _standing_over(requester.address)}
+    assert "typed_data" not in over.json()
+    assert within.status_code == 200
+    assert within.json()["typed_data"]["message"]["volume"] == "1"
