@@ -13,7 +13,7 @@ TESTS = ROOT / "tests"
 # Folders of tests/ that mirror no code: browser tests of the whole site, factory_boy factories.
 OWN_FOLDERS = {"e2e", "factories"}
 # Tests at the top of tests/ that check the whole tree rather than one package.
-CROSS_CUTTING = {"test_layering.py", "test_layout.py"}
+CROSS_CUTTING = {"test_layering.py", "test_layout.py", "test_makefile.py"}
 
 
 def misplaced_test_modules(tests: Path, code: Path) -> list[str]:

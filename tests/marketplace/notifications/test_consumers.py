@@ -8,7 +8,7 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from marketplace.asgi import application
@@ -24,7 +24,10 @@ QUIET = 0.3  # seconds without a message that count as "nothing was sent"
 
 @pytest.fixture(autouse=True)
 async def _fresh_layer():
-    """Groups of earlier tests' consumers must not linger in the (process-wide) layer."""
+    """Groups of earlier tests' consumers must not linger in the (process-wide) layer. A layer
+    of this test's own event loop flushes them: one that earlier sync code used from other
+    loops (async_to_sync) holds Redis connections it cannot close from this one."""
+    channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
     await get_channel_layer().flush()
     yield
 
