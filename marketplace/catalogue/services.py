@@ -498,18 +498,14 @@ def review_report(*, rating: Rating, reporter, reason: str) -> RatingReport:
         raise NotAllowed("Sign in to report a review.")
     if rating.user_id == reporter.pk:
         raise CatalogueError("This review is yours: edit it rather than report it.")
-    reason = texts.normalized(reason).strip() or "No reason given"
-    if problem := texts.too_long("reason", reason, texts.REVIEW_REPORT_MAX):
-        raise CatalogueError(problem)
-    try:
-        with transaction.atomic():
-            report = RatingReport.objects.create(rating=rating, reporter=reporter, reason=reason)
-    except IntegrityError:
-        raise CatalogueError(
-            "You already reported this review; a moderator will look at it."
-        ) from None
-    Rating.objects.filter(pk=rating.pk).update(report_count=F("report_count") + 1)
-    return report
+    return _report(
+        RatingReport(rating=rating),
+        rating,
+        reporter=reporter,
+        reason=reason,
+        noun="review",
+        limit=texts.REVIEW_REPORT_MAX,
+    )
 
 
 @transaction.atomic
@@ -584,17 +580,40 @@ def comment_edit(*, comment: Comment, actor, body: str) -> Comment:
 def comment_report(*, comment: Comment, reporter, reason: str) -> CommentReport:
     if not reporter.is_authenticated:
         raise NotAllowed("Sign in to report a comment.")
+    return _report(
+        CommentReport(comment=comment),
+        comment,
+        reporter=reporter,
+        reason=reason,
+        noun="comment",
+        limit=texts.COMMENT_REPORT_MAX,
+    )
+
+
+def _report(
+    report: RatingReport | CommentReport,
+    reported: Rating | Comment,
+    *,
+    reporter,
+    reason: str,
+    noun: str,
+    limit: int,
+) -> RatingReport | CommentReport:
+    """Save `report` (unsaved) of `reported` (a review or a comment, its `noun`) by
+    `reporter`: once per user, its reason at most `limit` long; the reported row's count
+    raised."""
     reason = texts.normalized(reason).strip() or "No reason given"
-    if problem := texts.too_long("reason", reason, texts.COMMENT_REPORT_MAX):
+    if problem := texts.too_long("reason", reason, limit):
         raise CatalogueError(problem)
+    report.reporter, report.reason = reporter, reason
     try:
         with transaction.atomic():
-            report = CommentReport.objects.create(comment=comment, reporter=reporter, reason=reason)
+            report.save()
     except IntegrityError:
         raise CatalogueError(
-            "You already reported this comment; a moderator will look at it."
+            f"You already reported this {noun}; a moderator will look at it."
         ) from None
-    Comment.objects.filter(pk=comment.pk).update(report_count=F("report_count") + 1)
+    type(reported).objects.filter(pk=reported.pk).update(report_count=F("report_count") + 1)
     return report
 
 
