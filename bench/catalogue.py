@@ -530,6 +530,9 @@ def seed(*, listings: int, rng_seed: int) -> dict[str, float]:
 DEAL_BATCH = 10_000
 CHAIN_ID = 31337
 PRICE_DAYS = 10
+# Tasks (and their contributions) for the latest deals; open requests on the book.
+TASK_DEALS = 100_000
+BOOK_REQUESTS = 3_000
 
 
 def _zipf_weights(count: int, exponent: float = 1.1) -> list[float]:
@@ -549,9 +552,12 @@ def seed_deals(*, registered: int, deals: int, rng_seed: int) -> tuple[Registere
     Returns the registered listings and the seconds it took."""
     from django.db import connection, transaction
     from django.test.utils import override_settings
+    from eth_utils import to_checksum_address
 
+    from marketplace.catalogue.assets import rank_listings
     from marketplace.catalogue.models import Listing
     from marketplace.indexer.models import Asset, Deal
+    from pools.records import pool_records_refresh
 
     rng = random.Random(rng_seed + 2)
     started = time.perf_counter()
@@ -568,7 +574,10 @@ def seed_deals(*, registered: int, deals: int, rng_seed: int) -> tuple[Registere
         with transaction.atomic():
             assets = []
             for pk, slug, kind, price_from in public:
-                address = "0x" + hashlib.sha256(f"asset {pk}".encode()).hexdigest()[:40]
+                # Checksummed, as the indexer and the book write addresses.
+                address = to_checksum_address(
+                    "0x" + hashlib.sha256(f"asset {pk}".encode()).hexdigest()[:40]
+                )
                 Listing.objects.filter(pk=pk).update(chain_address=address)
                 by_kind.setdefault(kind, []).append((pk, slug, address))
                 base_price[address] = int(Decimal(price_from) * 10**9) or 1
@@ -665,10 +674,163 @@ def seed_deals(*, registered: int, deals: int, rng_seed: int) -> tuple[Registere
             if done % 200_000 == 0 or done == deals:
                 elapsed = time.perf_counter() - started
                 print(f"  seeded {done:,} deals in {elapsed:.1f} s", flush=True)
-        with connection.cursor() as cursor:
+        seed_tasks(deals=deals, rng=rng, now=now)
+        print(f"  seeded tasks in {time.perf_counter() - started:.1f} s", flush=True)
+        seed_book(by_kind, base_price, rng=rng)
+        with connection.cursor() as cursor:  # the planner's statistics of the tables now
             cursor.execute("ANALYZE" if connection.vendor == "sqlite" else "VACUUM (ANALYZE)")
+        # What the indexer's followers derive as the chain is followed: the pools' records
+        # (which rank pools) and the listings' reputations.
+        pool_records_refresh(chain_id=CHAIN_ID, workerpools=None)
+        rank_listings(chain_id=CHAIN_ID, assets=None)
+        print(f"  book, records and ranks in {time.perf_counter() - started:.1f} s", flush=True)
     connection.close()
     return Registered(by_kind=by_kind), time.perf_counter() - started
+
+
+def _workers_of(pool: str) -> list[str]:
+    """A pool's few workers, the same on every run."""
+    return ["0x" + hashlib.sha256(f"worker {pool} {n}".encode()).hexdigest()[:40] for n in range(3)]
+
+
+def seed_tasks(*, deals: int, rng: random.Random, now: datetime) -> None:
+    """A task for each of the latest TASK_DEALS deals (most completed, some failed or given
+    up, finished within their category's time or not), with two contributions each: what the
+    pools' records are derived from."""
+    from django.db import transaction
+    from eth_utils import to_checksum_address
+
+    from marketplace.indexer.models import Contribution, Deal, Task
+
+    first = max(0, deals - TASK_DEALS)
+    rows = Deal.objects.filter(block_number__gt=first).values_list(
+        "block_number", "dealid", "workerpool", "start_time", "time_ref"
+    )
+    tasks, contributions = [], []
+    for block, dealid, pool, start, time_ref in rows.iterator(chunk_size=SEED_BATCH):
+        taskid = "0x" + hashlib.sha256(f"task {dealid}".encode()).hexdigest()
+        roll = rng.random()
+        status = "failed" if roll < 0.08 else "completed"
+        # Most within the category's time, some late.
+        took = timedelta(seconds=time_ref * rng.uniform(0.1, 0.9 if roll > 0.15 else 3.0))
+        finished = start + took
+        if finished > now:
+            continue  # still running: not ended yet
+        tasks.append(
+            Task(
+                chain_id=CHAIN_ID,
+                block_number=block,
+                taskid=taskid,
+                dealid=dealid,
+                idx=0,
+                workerpool=pool,
+                status=status,
+                initialized_at=start,
+                finished_at=finished,
+                given_up=status == "failed" and roll < 0.03,
+                contributions=2,
+                reveals=2 if status == "completed" else 0,
+                pool_stake_seized=0,
+                workers_stake_seized=0,
+            )
+        )
+        for worker in rng.sample(_workers_of(pool), 2):
+            worker = to_checksum_address(worker)
+            contributions.append(
+                Contribution(
+                    chain_id=CHAIN_ID,
+                    block_number=block,
+                    taskid=taskid,
+                    worker=worker,
+                    result_hash="0x" + "1" * 64,
+                    status="accurate" if status == "completed" else "contributed",
+                    contributed_at=start,
+                    key=f"{taskid}:{worker}",
+                )
+            )
+        if len(tasks) >= SEED_BATCH:
+            with transaction.atomic():
+                Task.objects.bulk_create(tasks)
+                Contribution.objects.bulk_create(contributions)
+            tasks, contributions = [], []
+    with transaction.atomic():
+        Task.objects.bulk_create(tasks)
+        Contribution.objects.bulk_create(contributions)
+
+
+def seed_book(
+    by_kind: dict[str, list[tuple[int, str, str]]],
+    base_price: dict[str, int],
+    *,
+    rng: random.Random,
+) -> None:
+    """The order book now: open offers of most registered apps and datasets, of pools in a
+    few categories each, and BOOK_REQUESTS open requests (bids) among them."""
+    from marketplace.orders.models import Order
+
+    owner = "0x" + "0" * 39 + "1"
+    zero_tag = "0x" + "0" * 64
+    orders: list[Order] = []
+
+    def order(kind: str, asset: str, price: int, **fields: Any) -> Order:
+        volume = rng.choice((1, 5, 10, 100, 1000))
+        return Order(
+            chain_id=CHAIN_ID,
+            hub=owner,
+            digest="0x" + hashlib.sha256(f"order {len(orders)}".encode()).hexdigest(),
+            kind=kind,
+            asset=asset,
+            signer=fields.pop("signer", owner),
+            price=price,
+            volume=volume,
+            consumed=0,
+            remaining=volume,
+            tag=zero_tag,
+            message=fields.pop("message", {}),
+            status="open",
+            **fields,
+        )
+
+    for kind, order_kind in (("app", "app"), ("dataset", "dataset")):
+        for _, _, address in by_kind.get(kind, []):
+            if rng.random() < 0.6:
+                price = int(base_price[address] * rng.uniform(0.8, 1.25)) or 1
+                orders.append(order(order_kind, address, price))
+    for _, _, address in by_kind.get("pool", []):
+        for category in rng.sample(range(5), rng.randint(1, 3)):
+            price = int(base_price[address] * CATEGORY_FACTORS[category] * rng.uniform(0.8, 1.25))
+            orders.append(order("workerpool", address, price or 1, category=category, trust=1))
+    apps, datasets, pools = (
+        [address for _, _, address in by_kind.get(kind, [])] for kind in ("app", "dataset", "pool")
+    )
+    for _ in range(BOOK_REQUESTS if apps and pools else 0):
+        app = rng.choice(apps[: max(1, len(apps) // 10)])
+        dataset = rng.choice(datasets) if datasets and rng.random() < 0.3 else ""
+        pool = rng.choice(pools) if rng.random() < 0.3 else ""
+        category = rng.choices(range(5), weights=(40, 30, 15, 10, 5))[0]
+        maxima = {
+            "appmaxprice": int(base_price[app] * rng.uniform(0.9, 1.5)),
+            "datasetmaxprice": int(base_price[dataset] * rng.uniform(0.9, 1.5)) if dataset else 0,
+            "workerpoolmaxprice": int(
+                base_price[pool or rng.choice(pools)]
+                * CATEGORY_FACTORS[category]
+                * rng.uniform(0.9, 1.5)
+            ),
+        }
+        orders.append(
+            order(
+                "request",
+                app,
+                sum(maxima.values()),
+                signer="0x" + hashlib.sha256(f"buyer {len(orders) % 50}".encode()).hexdigest()[:40],
+                dataset=dataset,
+                workerpool=pool,
+                category=category,
+                trust=1,
+                message=maxima,
+            )
+        )
+    Order.objects.bulk_create(orders, batch_size=SEED_BATCH)
 
 
 # --------------------------------------------------------------------------------------------

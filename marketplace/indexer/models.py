@@ -366,7 +366,9 @@ class Contribution(ChainRow):
         indexes = [
             models.Index(
                 fields=["chain_id", "worker", "-block_number"], name="contribution_by_worker"
-            )
+            ),
+            # A pool's record reads the contributions to its tasks.
+            models.Index(fields=["chain_id", "taskid", "worker"], name="contribution_by_task"),
         ]
 
     def __str__(self) -> str:

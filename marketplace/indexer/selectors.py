@@ -8,15 +8,13 @@ import datetime
 from django.conf import settings
 from django.utils import timezone
 
+from marketplace.addresses import is_address, normalize
 from marketplace.indexer.models import (
     Asset,
-    Contribution,
     Deal,
     IndexerState,
     IndexerStatus,
     Market,
-    OrderKind,
-    Task,
 )
 
 RECENT_DEALS = 5
@@ -120,7 +118,6 @@ class AssetRecord:
     unconfirmed: bool
     transferred: bool  # the NFT left the wallet the listing names
     recent_deals: list[DealLine]
-    workers: int  # pools: distinct workers that contributed to its tasks
 
 
 def asset_record(
@@ -128,9 +125,13 @@ def asset_record(
 ) -> AssetRecord | None:
     """The on-chain record of the asset at `chain_address`, which a listing shows as its owner
     `owner_wallet` says (None when there is no address, or it is not indexed)."""
-    if not chain_address:
+    if not is_address(chain_address):
         return None
-    asset = Asset.objects.filter(chain_id=settings.CHAIN_ID, address__iexact=chain_address).first()
+    # The index keeps addresses checksummed (an exact match uses its index, where a
+    # case-insensitive one reads every asset); a listing may name its asset in any case.
+    asset = Asset.objects.filter(
+        chain_id=settings.CHAIN_ID, address=normalize(chain_address)
+    ).first()
     if asset is None:
         return None
     # The deal field naming assets of its market: the Hub's name of their kind.
@@ -140,17 +141,6 @@ def asset_record(
             "-block_number", "-id"
         )[:RECENT_DEALS]
     )
-    workers = 0
-    if role == OrderKind.WORKERPOOL:  # the workers of the tasks it ran
-        tasks = Task.objects.filter(chain_id=settings.CHAIN_ID, workerpool=asset.address)
-        workers = (
-            Contribution.objects.filter(
-                chain_id=settings.CHAIN_ID, taskid__in=tasks.values("taskid")
-            )
-            .values("worker")
-            .distinct()
-            .count()
-        )
     return AssetRecord(
         asset=asset,
         unconfirmed=freshness.is_unconfirmed(asset.block_number),
@@ -159,5 +149,4 @@ def asset_record(
             DealLine(deal=deal, unconfirmed=freshness.is_unconfirmed(deal.block_number))
             for deal in deals
         ],
-        workers=workers,
     )

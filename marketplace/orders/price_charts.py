@@ -27,6 +27,9 @@ from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.selectors import category_names
 
 UNIT = "ECT per task"
+# The depth table under the chart lists the best prices of each side, as a book's page does:
+# a busy book has hundreds, which the chart draws and the API gives.
+DEPTH_TABLE_ROWS = 20
 _BUCKET_LABELS = {prices.DAY: "By day", prices.HOUR: "By hour"}
 _WINDOW_WORDS = {prices.DAY: "the last 30 days", prices.HOUR: "the last 48 hours"}
 
@@ -61,6 +64,21 @@ class PriceCharts:
     @property
     def window_words(self) -> str:
         return _WINDOW_WORDS[self.window.bucket]
+
+    @property
+    def offer_rows(self) -> list[depth.DepthLevel]:
+        """The cheapest prices on offer, as many as the page's table lists."""
+        return self.depth.offers[:DEPTH_TABLE_ROWS]
+
+    @property
+    def bid_rows(self) -> list[depth.DepthLevel]:
+        """The dearest prices asked, as many as the page's table lists."""
+        return self.depth.bids[:DEPTH_TABLE_ROWS]
+
+    @property
+    def depth_rows_cut(self) -> bool:
+        """Whether the table lists fewer prices than the chart draws (the API has them all)."""
+        return max(len(self.depth.offers), len(self.depth.bids)) > DEPTH_TABLE_ROWS
 
 
 def _query_link(query: QueryDict, path: str, **changes: str) -> str:

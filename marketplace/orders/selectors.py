@@ -8,12 +8,14 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from django.db.models import Count, F, Min, Q, QuerySet, Sum, Window
+from django.core.cache import cache
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 
 from datamarket.models import Dataset
+from marketplace.catalogue.freshness import catalogue_version
 from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import Listing, Market, TaskCategory
 from marketplace.chain.orders import checksummed, tag_covers, tag_union
@@ -428,6 +430,15 @@ def _public_listings(kind: str, addresses: set[str]) -> dict[str, Listing]:
     return {checksummed(listing.chain_address.lower()): listing for listing in listings}
 
 
+def _listed(kind: str) -> Exists:
+    """An offer's asset has a public listing of `kind`: looked up per offer by the listings'
+    address index, where `asset IN (public listings)` makes SQLite list every public listing of
+    the market first, on every call, whatever the size of the book."""
+    return Exists(
+        Listing.objects.filter(kind=kind, is_public=True, chain_address=OuterRef("asset"))
+    )
+
+
 def _allowed_pairs(datasets: set[str]) -> set[tuple[str, str]]:
     """(dataset, app) addresses: the apps each dataset lets read it (the site's rule, which
     key releases follow)."""
@@ -441,6 +452,48 @@ def _allowed_pairs(datasets: set[str]) -> set[tuple[str, str]]:
 
 def _unique(orders: Iterable[Order]) -> list[Order]:
     return list({order.pk: order for order in orders}.values())
+
+
+RUN_CANDIDATES_SECONDS = 300
+
+
+def _market_candidates(
+    chain_id: int, name: str, read: Callable[[], Iterable[Order]]
+) -> list[Order]:
+    """Candidates of every listing's runs that depend on the book alone (`read`): read once
+    per version of the catalogue, which changes with every offer that comes or goes
+    (marketplace.catalogue.freshness), and shared by every page and card until then."""
+    key = f"runs:{chain_id}:{name}:{catalogue_version()}"
+    found = cache.get(key)
+    if found is None:
+        found = list(read())
+        cache.set(key, found, RUN_CANDIDATES_SECONDS)
+    return found
+
+
+def _offered(chain_id: int, addresses: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Of these asset addresses by market, those with an open offer a default purchase may
+    take (`_runnable_offers`)."""
+    every = set().union(*addresses.values())
+    if not every:
+        return addresses
+    offered = set(
+        Order.objects.filter(
+            Q(kind__in=(OrderKind.APP, OrderKind.DATASET))
+            | Q(kind=OrderKind.WORKERPOOL, trust__gte=DEFAULT_TRUST),
+            chain_id=chain_id,
+            status=OrderStatus.OPEN,
+            requester_restrict="",
+            asset__in=every,
+        )
+        .order_by()
+        .values_list("kind", "asset")
+        .distinct()
+    )
+    return {
+        market: {address for address in found if (Market(market).order_kind, address) in offered}
+        for market, found in addresses.items()
+    }
 
 
 def cheapest_runs(*, chain_id: int, listings: Iterable[Listing]) -> dict[int, Run | None]:
@@ -461,6 +514,9 @@ def cheapest_runs(*, chain_id: int, listings: Iterable[Listing]) -> dict[int, Ru
     for listing in listings:
         if address := _address(listing):
             mine[listing.kind].add(address)
+    # Each part of a run is an offer of its own: a listing with none is in no run. One cheap
+    # read of the book spares the ranked reads below for the many listings with no offer.
+    mine = _offered(chain_id, mine)
     if not any(mine.values()):
         return runs
 
@@ -475,14 +531,15 @@ def cheapest_runs(*, chain_id: int, listings: Iterable[Listing]) -> dict[int, Ru
             limit=OFFERS_PER_ASSET,
         )
     if mine[Market.POOL]:
-        public_apps = Listing.objects.filter(kind=Market.APP, is_public=True).values(
-            "chain_address"
-        )
-        app_offers += _cheapest_fits(
-            _runnable_offers(chain_id, OrderKind.APP).filter(asset__in=public_apps),
-            kind=OrderKind.APP,
-            per=(),
-            limit=RUN_CANDIDATES,
+        app_offers += _market_candidates(
+            chain_id,
+            "apps",
+            lambda: _cheapest_fits(
+                _runnable_offers(chain_id, OrderKind.APP).filter(_listed(Market.APP)),
+                kind=OrderKind.APP,
+                per=(),
+                limit=RUN_CANDIDATES,
+            ),
         )
     apps = _public_listings(Market.APP, {offer.asset for offer in app_offers})
     app_offers = [offer for offer in _unique(app_offers) if offer.asset in apps]
@@ -509,18 +566,28 @@ def cheapest_runs(*, chain_id: int, listings: Iterable[Listing]) -> dict[int, Ru
 
     pool_offers: list[Order] = []
     if app_offers:
-        fitting = _runnable_offers(chain_id, OrderKind.WORKERPOOL).filter(
-            app_restrict__in=["", *apps], dataset_restrict__in=["", *datasets]
+        offers = _runnable_offers(chain_id, OrderKind.WORKERPOOL)
+        fitting = offers.filter(app_restrict__in=["", *apps], dataset_restrict__in=["", *datasets])
+        # The cheapest offers anyone's app may use are the same for every listing; those
+        # restricted to these apps or datasets (rare) are read apart.
+        pool_offers += _market_candidates(
+            chain_id,
+            "pools",
+            lambda: _cheapest_fits(
+                offers.filter(_listed(Market.POOL), app_restrict="", dataset_restrict=""),
+                kind=OrderKind.WORKERPOOL,
+                per=("category",),
+                limit=RUN_CANDIDATES,
+            ),
         )
-        public_pools = Listing.objects.filter(kind=Market.POOL, is_public=True).values(
-            "chain_address"
-        )
-        pool_offers += _cheapest_fits(
-            fitting.filter(asset__in=public_pools),
-            kind=OrderKind.WORKERPOOL,
-            per=("category",),
-            limit=RUN_CANDIDATES,
-        )
+        restricted = fitting.filter(~Q(app_restrict="") | ~Q(dataset_restrict=""))
+        if restricted.exists():
+            pool_offers += _cheapest_fits(
+                restricted.filter(_listed(Market.POOL)),
+                kind=OrderKind.WORKERPOOL,
+                per=("category",),
+                limit=RUN_CANDIDATES,
+            )
         named = mine[Market.POOL] | {
             offer.workerpool_restrict
             for offer in (*app_offers, *dataset_offers)

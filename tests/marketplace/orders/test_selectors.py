@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 
+from marketplace.catalogue.freshness import catalogue_changed
 from marketplace.catalogue.models import CurationStatus
 from marketplace.chain.amounts import ECT_DECIMALS, to_units
 from marketplace.orders import selectors
@@ -333,7 +334,9 @@ def _flood_all(parts, count: int) -> None:
 
 
 def _read(rows):
-    """The runs of `rows`, and how many orders reading them loaded from the database."""
+    """The runs of `rows`, and how many orders reading them loaded from the database (with
+    the market-wide candidates read afresh, not from the cache)."""
+    cache.clear()
     loaded = []
 
     def count(sender, instance, **kwargs):
@@ -383,3 +386,20 @@ def test_many_offers_leave_the_rows_read_bounded_and_the_run_still_the_cheapest(
         graphviz.listing,
         "S",
     )
+
+
+def test_a_pool_cards_app_candidates_are_read_once_per_version_of_the_book():
+    graphviz = app("Graphviz", "0.03")
+    lyon = pool("Lyon", {XS: "0.2"})
+    (before,) = runs(lyon)
+    assert before.app == graphviz.listing
+    resvg = app("resvg", "0.01")  # cheaper, but the book's version has not moved yet
+    with CaptureQueriesContext(connection) as read:
+        (cached,) = runs(lyon)
+    assert cached.app == graphviz.listing
+    catalogue_changed()  # what every service that opens or closes an offer calls
+    (after,) = runs(lyon)
+    assert (after.app, after.price) == (resvg.listing, units("0.21"))
+    with CaptureQueriesContext(connection) as again:
+        runs(lyon)
+    assert len(again) == len(read)  # the market-wide ranking is not read again
