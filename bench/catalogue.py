@@ -4,11 +4,15 @@ and listing pages with their on-chain record and price charts against a large in
     .venv/bin/python bench/catalogue.py [--listings 100000] [--deals 1000000] [--requests 400]
         [--concurrency 4]
 
-`--registered` of the public listings are registered on chain (an indexed asset each) and
-`--deals` indexed deals are spread among them as a market spreads them: a few hot apps, datasets
-and pools take most deals (Zipf-like weights), over the last year, prices drifting around each
-asset's own. The "detail" scenario asks those listings' pages (hot ones more often, some by
-hour, pools in one of their categories), each with its record, its price history and depth.
+`--registered` of the public listings are registered on chain (an indexed asset each, at its
+checksummed address as the indexer writes it) and `--deals` indexed deals are spread among them
+as a market spreads them: a few hot apps, datasets and pools take most deals (Zipf-like
+weights), over the last year, prices drifting around each asset's own. The latest deals have
+their tasks and contributions (most completed, some failed, given up or late), the book holds
+open offers of most registered listings and open requests among them, and the pools' records
+and the listings' reputations are derived as the indexer's followers derive them. The "detail"
+scenario asks those listings' pages (hot ones more often, some by hour, pools in one of their
+categories), each with its record, its cheapest run, its price history and depth.
 
 It never touches the developer's data: everything lives in a temporary directory
 (`SUPEREDGE_VAR_DIR`: SQLite file, media, dev secrets). With `DATABASE_URL` set it uses that
