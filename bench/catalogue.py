@@ -832,6 +832,9 @@ def seed_book(
                 category=category,
                 trust=1,
                 message=maxima,
+                app_max_price=maxima["appmaxprice"],
+                dataset_max_price=maxima["datasetmaxprice"],
+                workerpool_max_price=maxima["workerpoolmaxprice"],
             )
         )
     Order.objects.bulk_create(orders, batch_size=SEED_BATCH)

@@ -4,11 +4,12 @@ open requests ask for at each price they accept.
 Offers are the open sell orders anyone may take (no requester restriction), counted by their
 remaining volume. Bids are the open requests of the book (standing requests until their
 expiry): each accepts at most its signed max price for the part in question (`appmaxprice` for
-an app, `datasetmaxprice` for a dataset, `workerpoolmaxprice` for a pool) for its remaining
-volume. A pool's offers and bids are of one category, as its prices are.
+an app, `datasetmaxprice` for a dataset, `workerpoolmaxprice` for a pool, kept in columns of
+their own) for its remaining volume. A pool's offers and bids are of one category, as its prices
+are.
 
-Reads are bounded: the DEPTH_LEVELS cheapest prices on offer (grouped in SQL, off the book's
-partial indexes of open orders), and the DEPTH_BIDS requests that offer the most per task in all.
+Reads are bounded and grouped in SQL: the DEPTH_LEVELS cheapest prices on offer and the
+DEPTH_LEVELS highest prices asked (off the book's partial indexes of open orders).
 """
 
 from __future__ import annotations
@@ -22,12 +23,11 @@ from marketplace.indexer.models import Market, OrderKind
 from marketplace.orders.models import Order, OrderStatus
 
 DEPTH_LEVELS = 200
-DEPTH_BIDS = 1_000
-# The field of a request's message holding its max price for each kind of offer.
+# The column of a request holding its max price for each kind of offer.
 _MAX_PRICE = {
-    OrderKind.APP: "appmaxprice",
-    OrderKind.DATASET: "datasetmaxprice",
-    OrderKind.WORKERPOOL: "workerpoolmaxprice",
+    OrderKind.APP: "app_max_price",
+    OrderKind.DATASET: "dataset_max_price",
+    OrderKind.WORKERPOOL: "workerpool_max_price",
 }
 
 
@@ -65,6 +65,7 @@ def _offer_levels(offers: QuerySet[Order]) -> list[DepthLevel]:
 
 
 def _bid_levels(requests: QuerySet[Order], kind: str, now: datetime.datetime) -> list[DepthLevel]:
+    column = _MAX_PRICE[kind]
     rows = (
         requests.filter(
             Q(expires_at__isnull=True) | Q(expires_at__gt=now),
@@ -72,17 +73,13 @@ def _bid_levels(requests: QuerySet[Order], kind: str, now: datetime.datetime) ->
             status=OrderStatus.OPEN,
             remaining__gt=0,
         )
-        .order_by("-price", "id")
-        .values_list("message", "remaining")[:DEPTH_BIDS]
+        .order_by()
+        .values(column)
+        .annotate(tasks=Sum("remaining"), orders=Count("*"))
+        .order_by(f"-{column}")
+        .values_list(column, "tasks", "orders")[:DEPTH_LEVELS]
     )
-    # The part's max price is in the signed message only (the `price` column is their sum).
-    by_price: dict[int, list[int]] = {}
-    for message, left in rows:
-        by_price.setdefault(int(message[_MAX_PRICE[kind]]), []).append(left)
-    return [
-        DepthLevel(price=price, tasks=sum(tasks), orders=len(tasks))
-        for price, tasks in sorted(by_price.items(), reverse=True)
-    ]
+    return [DepthLevel(price=int(price), tasks=tasks, orders=n) for price, tasks, n in rows]
 
 
 def asset_depth(

@@ -44,6 +44,11 @@ class Order(models.Model):
         max_length=42, help_text="The asset's owner, or the requester, who signed."
     )
     price = Units(help_text="Per task, ECT base units; a request's total of its max prices.")
+    # A request's signed max price for each part (the book's depth groups requests by them);
+    # 0 on offers.
+    app_max_price = Units(help_text="A request's appmaxprice, ECT base units.")
+    dataset_max_price = Units(help_text="A request's datasetmaxprice, ECT base units.")
+    workerpool_max_price = Units(help_text="A request's workerpoolmaxprice, ECT base units.")
     volume = models.PositiveBigIntegerField()
     consumed = models.PositiveBigIntegerField(default=0)
     remaining = models.PositiveBigIntegerField()

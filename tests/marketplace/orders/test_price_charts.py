@@ -5,6 +5,7 @@ JavaScript; links that ask for what does not exist are refused."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import html
 import re
@@ -13,6 +14,8 @@ import pytest
 from django.utils import timezone
 from eth_account import Account
 
+from marketplace.indexer.prices import PriceSeries, price_window
+from marketplace.orders import depth, price_charts
 from tests.chain_scaffold import ECT
 from tests.factories.catalogue import AppFactory, WorkerpoolFactory
 from tests.factories.deals import DealFactory
@@ -139,18 +142,15 @@ def test_the_market_overview_with_no_trade_says_so(client):
 
 
 def test_the_depth_table_lists_the_best_prices_of_each_side_and_the_chart_all_of_them():
-    from marketplace.indexer import prices
-    from marketplace.orders import depth, price_charts
-
     rows = price_charts.DEPTH_TABLE_ROWS
     book = depth.Depth(
         offers=[depth.DepthLevel(price=10 + n, tasks=1, orders=1) for n in range(rows + 5)],
         bids=[depth.DepthLevel(price=9 - n, tasks=1, orders=1) for n in range(3)],
     )
-    window = prices.price_window(now=timezone.now())
+    window = price_window(now=timezone.now())
     charts = price_charts.PriceCharts(
         window=window,
-        series=prices.PriceSeries(window=window, points=[]),
+        series=PriceSeries(window=window, points=[]),
         depth=book,
         history_svg="",
         depth_svg="<svg></svg>",
@@ -161,6 +161,5 @@ def test_the_depth_table_lists_the_best_prices_of_each_side_and_the_chart_all_of
     assert [level.price for level in charts.offer_rows] == list(range(10, 10 + rows))
     assert [level.price for level in charts.bid_rows] == [9, 8, 7]
     assert charts.depth_rows_cut
-    assert not price_charts.PriceCharts(
-        **{**charts.__dict__, "depth": depth.Depth(offers=book.offers[:rows], bids=book.bids)}
-    ).depth_rows_cut
+    fewer = depth.Depth(offers=book.offers[:rows], bids=book.bids)
+    assert not dataclasses.replace(charts, depth=fewer).depth_rows_cut

@@ -403,3 +403,15 @@ def test_a_pool_cards_app_candidates_are_read_once_per_version_of_the_book():
     with CaptureQueriesContext(connection) as again:
         runs(lyon)
     assert len(again) == len(read)  # the market-wide ranking is not read again
+
+
+def test_a_pool_offer_kept_for_one_app_makes_that_apps_run_and_no_other():
+    graphviz = app("Graphviz", "0.03")
+    wordcount = app("Word count", "0.03")
+    lyon = pool("Lyon", {XS: "0.2"})
+    offer(lyon.listing, "0.05", category=XS, app_restrict=graphviz.listing.chain_address)
+
+    graphviz_run, wordcount_run = runs(graphviz, wordcount)
+
+    assert graphviz_run.price == units("0.08")
+    assert wordcount_run.price == units("0.23")
