@@ -1,4 +1,5 @@
-"""The catalogue's version: a value that changes whenever any listing's public face changes.
+"""The catalogue's version: a value that changes whenever any listing's public face changes;
+and each listing page's own, for what only that page shows (its comments and reviews).
 
 List pages cache their rendered results under keys that include it, so one call to
 `catalogue_changed` retires every cached result page at once, in every process sharing the
@@ -36,3 +37,24 @@ def catalogue_changed() -> None:
     old rows and cache them under the new version."""
     _new_version()
     transaction.on_commit(_new_version)
+
+
+def _page_key(listing_id: int) -> str:
+    return f"catalogue:page:{listing_id}"
+
+
+def listing_page_version(listing_id: int) -> int:
+    """The version of what only the page of listing `listing_id` shows (0: unchanged since
+    the cache began)."""
+    return cache.get(_page_key(listing_id), 0)
+
+
+def listing_page_changed(listing_id: int) -> None:
+    """Retire the cached pages of listing `listing_id` (a comment or a review came, changed or
+    went): now, and again once the surrounding transaction commits."""
+
+    def bump() -> None:
+        cache.set(_page_key(listing_id), time.time_ns(), timeout=None)
+
+    bump()
+    transaction.on_commit(bump)

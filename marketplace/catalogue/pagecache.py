@@ -5,7 +5,10 @@ its URL and the catalogue (see freshness.py): one rendering can serve them all. 
 the CSRF token every page carries for htmx. The page is rendered with a slot in its place (the
 `csrf_slot` context processor): a random string made for that rendering, stored with it and
 never sent, so that no text a visitor types or lists can fake it. Each response gets the
-visitor's own token in the slot.
+visitor's own token in the slot. A view may name other live parts the same way (`live`: a
+name, and the function that renders that part for a request): a template writes
+`live_slots.<name>` in their place, and each response gets them rendered afresh (the index's
+"indexed N seconds ago" line, which changes while the rest of a page does not).
 
 A request is served from, or stored in, this cache only when nothing else about the visitor can
 show on the page: no session cookie (so nobody is signed in and the session holds nothing) and
@@ -17,7 +20,7 @@ is stored only when it is a plain 200 with no header but its content type and no
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 
 from django.conf import settings
@@ -31,15 +34,21 @@ from marketplace.catalogue.freshness import catalogue_version
 
 PAGE_CACHE_SECONDS = 300
 _SLOT_ATTRIBUTE = "_page_cache_slot"
+_LIVE_ATTRIBUTE = "_page_cache_live"
 
 # The page of a request, in the view's terms: what it shows, or None when not to share it.
 PageKey = Callable[..., str | None]
 
 
+# A live part of a page: rendered for each response, in the slot the cached page keeps for it.
+LivePart = Callable[[HttpRequest], str]
+
+
 def csrf_slot(request: HttpRequest) -> dict:
-    """Context processor: while a page is rendered for the cache, its token is the slot."""
+    """Context processor: while a page is rendered for the cache, its token is the slot, and
+    `live_slots` holds the slots of its live parts."""
     slot = getattr(request, _SLOT_ATTRIBUTE, None)
-    return {"csrf_token": slot} if slot else {}
+    return {"csrf_token": slot, "live_slots": getattr(request, _LIVE_ATTRIBUTE, {})} if slot else {}
 
 
 def _anonymous(request: HttpRequest) -> bool:
@@ -62,15 +71,26 @@ def _shareable(request: HttpRequest, response: HttpResponse) -> bool:
     )
 
 
-def _respond(request: HttpRequest, content: str, content_type: str, slot: str) -> HttpResponse:
+def _respond(
+    request: HttpRequest,
+    live: Mapping[str, LivePart],
+    content: str,
+    content_type: str,
+    slot: str,
+    live_slots: Mapping[str, str],
+) -> HttpResponse:
+    for name, live_slot in live_slots.items():
+        content = content.replace(live_slot, live[name](request))
     response = HttpResponse(content.replace(slot, get_token(request)), content_type)
     patch_vary_headers(response, ("HX-Request", "HX-Boosted"))
     return response
 
 
-def cache_anonymous_page(key: PageKey) -> Callable:
+def cache_anonymous_page(key: PageKey, *, live: Mapping[str, LivePart] | None = None) -> Callable:
     """Serve the view's pages to anonymous visitors from the cache, under
-    `key(request, *args, **kwargs)` and the catalogue's version."""
+    `key(request, *args, **kwargs)` and the catalogue's version, with their `live` parts
+    rendered for each response."""
+    live = dict(live or {})
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
@@ -84,23 +104,31 @@ def cache_anonymous_page(key: PageKey) -> Callable:
             cache_key = f"page:{catalogue_version()}:{request.get_host()}:{htmx}:{page}"
             cached = cache.get(cache_key)
             if cached is not None:
-                return _respond(request, *cached)
+                return _respond(request, live, *cached)
             slot = f"csrf-slot-{secrets.token_hex(16)}"
+            live_slots = {name: f"live-slot-{secrets.token_hex(16)}" for name in live}
             setattr(request, _SLOT_ATTRIBUTE, slot)
+            setattr(request, _LIVE_ATTRIBUTE, live_slots)
             try:
                 response = view(request, *args, **kwargs)
             finally:
                 setattr(request, _SLOT_ATTRIBUTE, None)
+                setattr(request, _LIVE_ATTRIBUTE, {})
+            entry = (
+                None if response.streaming else response.content.decode(response.charset),
+                response.get("Content-Type", ""),
+                slot,
+                live_slots,
+            )
             if not _shareable(request, response):
-                # Rendered for this visitor alone; it may still hold the slot.
-                if not response.streaming:
-                    response.content = response.content.replace(
-                        slot.encode(), get_token(request).encode()
-                    )
+                # Rendered for this visitor alone; it may still hold the slots.
+                if response.streaming:
+                    return response
+                filled = _respond(request, live, *entry)
+                response.content = filled.content
                 return response
-            entry = (response.content.decode(response.charset), response["Content-Type"], slot)
             cache.set(cache_key, entry, PAGE_CACHE_SECONDS)
-            return _respond(request, *entry)
+            return _respond(request, live, *entry)
 
         return wrapper
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from marketplace.catalogue import search, selectors, texts
-from marketplace.catalogue.freshness import catalogue_changed
+from marketplace.catalogue.freshness import catalogue_changed, listing_page_changed
 from marketplace.catalogue.markdown import render_markdown
 from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import (
@@ -480,6 +480,7 @@ def review_reply(*, rating: Rating, actor, body: str) -> Rating:
         rating.reply_edited_at = now
     rating.reply = body
     rating.save(update_fields=["reply", "replied_at", "reply_edited_at"])
+    listing_page_changed(rating.listing_id)
     if first:  # the review's author hears of the answer once, not of its edits
         notify_review_reply(
             reply_id=rating.pk,
@@ -544,6 +545,7 @@ def comment_create(
             raise CatalogueError("That comment belongs to another listing.")
         if parent.parent_id is not None:
             raise CatalogueError("Replies go one level deep: reply to the first comment.")
+    listing_page_changed(listing.pk)
     return Comment.objects.create(listing=listing, author=author, body=body, parent=parent)
 
 
@@ -573,6 +575,7 @@ def comment_edit(*, comment: Comment, actor, body: str) -> Comment:
     comment.body = body
     comment.edited_at = timezone.now()
     comment.save(update_fields=["body", "edited_at"])
+    listing_page_changed(comment.listing_id)
     return comment
 
 
@@ -614,6 +617,7 @@ def _report(
             f"You already reported this {noun}; a moderator will look at it."
         ) from None
     type(reported).objects.filter(pk=reported.pk).update(report_count=F("report_count") + 1)
+    listing_page_changed(reported.listing_id)
     return report
 
 
@@ -628,6 +632,7 @@ def comment_moderate(*, comment: Comment, actor, hide: bool, reason: str = "") -
     CommentReport.objects.filter(comment=comment, resolved_at__isnull=True).update(
         resolved_at=timezone.now()
     )
+    listing_page_changed(comment.listing_id)
     return comment
 
 

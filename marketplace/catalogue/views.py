@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from marketplace import ratelimit
 from marketplace.catalogue import selectors, services
 from marketplace.catalogue.forms import CommentForm, CurationForm, RatingForm, ReportForm
+from marketplace.catalogue.freshness import listing_page_version
 from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import Comment, CurationStatus, Listing, Rating
 from marketplace.catalogue.pagecache import cache_anonymous_page
@@ -130,6 +131,42 @@ def _visible_listing(request: HttpRequest, kind: str, slug: str) -> Listing:
     return listing
 
 
+_DETAIL_QUERY = {"prices": ("hour", "day")}
+
+
+def _detail_page_key(request: HttpRequest, *, kind: str, slug: str) -> str | None:
+    """A listing page worth sharing: only the charts' own query, each value once and in its
+    one spelling (any other renders afresh), keyed by what its parts come from besides the
+    catalogue: the listing's comments and reviews, the index's state and the hour (the
+    charts' windows end now)."""
+    query = {}
+    for name, values in request.GET.lists():
+        value = values[0] if len(values) == 1 else None
+        if name == "category" and value and value.isascii() and value.isdigit():
+            if value != str(int(value)) or int(value) > 255:  # a Hub's categories are few
+                return None
+        elif name not in _DETAIL_QUERY or value not in _DETAIL_QUERY[name]:
+            return None
+        query[name] = value
+    listing_id = Listing.objects.filter(kind=kind, slug=slug).values_list("pk", flat=True).first()
+    if listing_id is None:
+        return None
+    index = index_selectors.index_freshness()
+    return (
+        f"detail:{listing_id}:{listing_page_version(listing_id)}:"
+        f"{index.block}:{index.confirmed_block}:{index.status}:"
+        f"{timezone.now():%Y%m%d%H}:{urlencode(sorted(query.items()))}"
+    )
+
+
+def _freshness_line(request: HttpRequest) -> str:
+    """How fresh the index is now: the live part of a cached listing page."""
+    return render_to_string(
+        "indexer/status.html#freshness", {"freshness": index_selectors.index_freshness()}
+    )
+
+
+@cache_anonymous_page(_detail_page_key, live={"freshness": _freshness_line})
 def listing_detail(request: HttpRequest, *, kind: str, slug: str) -> HttpResponse:
     return _detail_page(request, _visible_listing(request, kind, slug))
 

@@ -4,6 +4,7 @@ differ, with each visitor's own CSRF token, and retired when the catalogue chang
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib import messages
@@ -11,10 +12,12 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.http import HttpResponse
 from django.middleware.csrf import CSRF_TOKEN_LENGTH
 from django.test import Client, RequestFactory
+from django.utils import timezone
 
 from marketplace.catalogue import services
 from marketplace.catalogue.models import Listing
-from marketplace.catalogue.views import _home_page, _list_page
+from marketplace.catalogue.views import _detail_page_key, _home_page, _list_page
+from marketplace.indexer.models import IndexerState
 from tests.factories.accounts import UserFactory
 from tests.factories.catalogue import AppFactory
 
@@ -158,3 +161,65 @@ def test_a_request_without_session_support_is_rendered_not_shared(rf):
     response = views.home(request)
     assert response.status_code == 200
     assert "csrf-slot-" not in response.content.decode()
+
+
+def _index_state(**fields):
+    defaults = {
+        "chain_id": 31337,
+        "hub": "0x" + "1" * 40,
+        "first_block": 1,
+        "deployment_marker": "m",
+        "checkpoint": 9,
+        "confirmed_height": 9,
+        "head": 9,
+        "indexed_at": timezone.now(),
+    }
+    return IndexerState.objects.create(**{**defaults, **fields})
+
+
+def test_a_listing_page_is_shared_until_its_comments_or_the_index_change(
+    django_capture_on_commit_callbacks,
+):
+    app = AppFactory(listing__name="Renderer", listing__summary="Draws shapes")
+    _index_state()
+    url = app.listing.get_absolute_url()
+    assert "Draws shapes" in Client().get(url).content.decode()
+    # Written behind the services' back: only a cached page still says it.
+    Listing.objects.filter(pk=app.listing.pk).update(summary="Changed quietly")
+    assert "Draws shapes" in Client().get(url).content.decode()
+    # A comment, through its service, retires the page's entry.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.comment_create(listing=app.listing, author=UserFactory(), body="Works well")
+    page = Client().get(url).content.decode()
+    assert "Works well" in page and "Changed quietly" in page
+    # So does a new block indexed (the page's on-chain parts come from the index).
+    Listing.objects.filter(pk=app.listing.pk).update(summary="Changed again")
+    IndexerState.objects.update(checkpoint=10, confirmed_height=10)
+    assert "Changed again" in Client().get(url).content.decode()
+
+
+def test_a_cached_listing_page_says_how_fresh_the_index_is_now():
+    app = AppFactory(listing__name="Renderer")
+    _index_state()
+    url = app.listing.get_absolute_url()
+    Client().get(url)  # cached
+    IndexerState.objects.update(indexed_at=timezone.now() - timedelta(seconds=4321))
+    page = Client().get(url).content.decode()
+    assert "4,321 seconds ago" in page
+    assert "head 72 min ago: on-chain figures may be out of date" in page
+    assert "live-slot-" not in page and "csrf-slot-" not in page
+
+
+def test_only_the_charts_own_query_gets_a_listing_page_its_entry(rf):
+    app = AppFactory(listing__name="Renderer")
+    _index_state()
+
+    def key(query: str, slug: str = app.listing.slug):
+        return _detail_page_key(rf.get(f"/apps/{slug}/?{query}"), kind="app", slug=slug)
+
+    assert key("prices=hour&category=1") == key("category=1&prices=hour")
+    assert key("prices=hour") != key("prices=day") != key("")
+    for query in ("prices=week", "category=01", "category=1000", "category=x", "utm=mail"):
+        assert key(query) is None, query
+    assert key("prices=hour&prices=day") is None
+    assert key("", slug="no-such-app") is None
