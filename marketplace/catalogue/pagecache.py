@@ -101,7 +101,9 @@ def cache_anonymous_page(key: PageKey, *, live: Mapping[str, LivePart] | None = 
             htmx = (
                 f"{request.headers.get('HX-Request', '')}|{request.headers.get('HX-Boosted', '')}"
             )
-            cache_key = f"page:{catalogue_version()}:{request.get_host()}:{htmx}:{page}"
+            # "page2": entries hold their live slots (those of "page:" entries, which did
+            # not, are never read as such after an upgrade sharing the cache).
+            cache_key = f"page2:{catalogue_version()}:{request.get_host()}:{htmx}:{page}"
             cached = cache.get(cache_key)
             if cached is not None:
                 return _respond(request, live, *cached)

@@ -17,7 +17,10 @@ def _migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
-def _latest():
+@pytest.fixture(autouse=True)
+def _latest_schema_after():
+    """The test leaves every app at its latest migration, as the tests after it need."""
+    yield
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
@@ -42,11 +45,8 @@ def test_requests_already_in_the_book_get_their_max_prices_from_their_signed_mes
     )
     offer = order("app", "0x02", {"appprice": 7})
 
-    try:
-        apps = _migrate(AFTER)
-        Order = apps.get_model("orders", "Order")
-        fields = ("app_max_price", "dataset_max_price", "workerpool_max_price")
-        assert Order.objects.values_list(*fields).get(pk=request) == (3, 0, 4 * 10**27)
-        assert Order.objects.values_list(*fields).get(pk=offer) == (0, 0, 0)
-    finally:
-        _latest()
+    apps = _migrate(AFTER)
+    Order = apps.get_model("orders", "Order")
+    fields = ("app_max_price", "dataset_max_price", "workerpool_max_price")
+    assert Order.objects.values_list(*fields).get(pk=request) == (3, 0, 4 * 10**27)
+    assert Order.objects.values_list(*fields).get(pk=offer) == (0, 0, 0)
