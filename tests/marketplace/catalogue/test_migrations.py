@@ -5,10 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from tests.factories.deals import DealFactory
+from tests.schema import latest_schema_after, migrate  # noqa: F401 (a fixture)
 
 BEFORE = [("catalogue", "0009_asset")]
 AFTER = [("catalogue", "0010_one_price_per_task")]
@@ -18,26 +17,10 @@ UNVERIFIED = [("catalogue", "0011_asset_to_indexer"), *INDEXED]
 VERIFIED = [("catalogue", "0012_verified_reviews"), *INDEXED]
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture(autouse=True)
-def _latest_schema_after():
-    """Each test leaves every app at its latest migration: the targets above hold some apps
-    back (the index at 0003), which the tests run after these on this database would miss."""
-    yield
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("latest_schema_after")
 def test_apps_and_datasets_keep_their_lowest_category_price_and_pools_keep_theirs():
-    apps = _migrate(BEFORE)
+    apps = migrate(BEFORE)
     user = apps.get_model("auth", "User").objects.create(username="maker")
     Listing = apps.get_model("catalogue", "Listing")
     ListingPrice = apps.get_model("catalogue", "ListingPrice")
@@ -55,7 +38,7 @@ def test_apps_and_datasets_keep_their_lowest_category_price_and_pools_keep_their
     pool = listing("pool", "lyon", {"XS": "0.1", "S": "0.3"})
     unpriced = listing("app", "free", {})
 
-    apps = _migrate(AFTER)
+    apps = migrate(AFTER)
     Listing = apps.get_model("catalogue", "Listing")
     ListingPrice = apps.get_model("catalogue", "ListingPrice")
 
@@ -73,17 +56,18 @@ def test_apps_and_datasets_keep_their_lowest_category_price_and_pools_keep_their
     }
 
     # Going back: an app's price is its price in every category.
-    apps = _migrate(BEFORE)
+    apps = migrate(BEFORE)
     ListingPrice = apps.get_model("catalogue", "ListingPrice")
     assert dict(ListingPrice.objects.filter(listing_id=app).values_list("category", "price")) == {
         category: Decimal("0.05") for category in ("XS", "S", "M", "L", "XL")
     }
-    _migrate(AFTER)
+    migrate(AFTER)
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("latest_schema_after")
 def test_older_ratings_are_kept_verified_by_a_finished_deal_when_there_is_one_and_counted_so():
-    apps = _migrate(UNVERIFIED)
+    apps = migrate(UNVERIFIED)
     User = apps.get_model("auth", "User")
     Listing = apps.get_model("catalogue", "Listing")
     Rating = apps.get_model("catalogue", "Rating")
@@ -116,7 +100,7 @@ def test_older_ratings_are_kept_verified_by_a_finished_deal_when_there_is_one_an
     verified = Rating.objects.create(listing=pool, user=buyer, stars=4).pk
     kept = Rating.objects.create(listing=pool, user=visitor, stars=2).pk
 
-    apps = _migrate(VERIFIED)
+    apps = migrate(VERIFIED)
     Listing = apps.get_model("catalogue", "Listing")
     Rating = apps.get_model("catalogue", "Rating")
 
@@ -130,7 +114,7 @@ def test_older_ratings_are_kept_verified_by_a_finished_deal_when_there_is_one_an
     )
 
     # Going back: every rating counts again, as it did.
-    apps = _migrate(UNVERIFIED)
+    apps = migrate(UNVERIFIED)
     pool = apps.get_model("catalogue", "Listing").objects.get(slug="pool")
     assert (pool.rating_count, pool.rating_avg) == (2, Decimal("3.00"))
-    _migrate(VERIFIED)
+    migrate(VERIFIED)

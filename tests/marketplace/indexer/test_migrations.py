@@ -6,8 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.schema import latest_schema_after, migrate, migrate_to_latest  # noqa: F401 (a fixture)
 
 BEFORE = [
     ("indexer", "0001_initial"),
@@ -18,16 +18,10 @@ AFTER = [("indexer", "0002_chain_projections")]
 APP = "0x1000000000000000000000000000000000000001"
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("latest_schema_after")
 def test_projection_rows_and_their_undo_journal_move_to_the_indexer_as_they_are():
-    apps = _migrate(BEFORE)
+    apps = migrate(BEFORE)
     apps.get_model("deals", "Category").objects.create(
         chain_id=31337, block_number=4, catid=0, name="XS", time_ref=300
     )
@@ -46,7 +40,7 @@ def test_projection_rows_and_their_undo_journal_move_to_the_indexer_as_they_are(
     UndoRecord.objects.create(chain_id=31337, block_number=5, model="catalogue.Asset", key=APP)
     UndoRecord.objects.create(chain_id=31337, block_number=5, model="catalogue.Listing", key="1")
 
-    apps = _migrate(AFTER)
+    apps = migrate(AFTER)
 
     category = apps.get_model("indexer", "Category").objects.get()
     assert (category.catid, category.name, category.time_ref) == (0, "XS", 300)
@@ -65,7 +59,7 @@ def test_projection_rows_and_their_undo_journal_move_to_the_indexer_as_they_are(
     ]
 
     # Going back: the rows are the deals' and the catalogue's again, the journal too.
-    apps = _migrate(BEFORE)
+    apps = migrate(BEFORE)
     assert apps.get_model("catalogue", "Asset").objects.get().address == APP
     assert apps.get_model("deals", "Category").objects.get().name == "XS"
     assert sorted(
@@ -74,13 +68,14 @@ def test_projection_rows_and_their_undo_journal_move_to_the_indexer_as_they_are(
         "catalogue.Asset",
         "catalogue.Listing",
     ]
-    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    migrate_to_latest()
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("latest_schema_after")
 def test_a_journaled_listing_creation_becomes_its_unlinking_and_back():
     before = [("indexer", "0002_chain_projections")]
-    apps = _migrate(before)
+    apps = migrate(before)
     UndoRecord = apps.get_model("indexer", "UndoRecord")
     UndoRecord.objects.create(chain_id=31337, block_number=5, model="catalogue.Listing", key="1")
     UndoRecord.objects.create(chain_id=31337, block_number=5, model="indexer.Asset", key=APP)
@@ -89,7 +84,7 @@ def test_a_journaled_listing_creation_becomes_its_unlinking_and_back():
         chain_id=31337, block_number=5, model="catalogue.Listing", key="2", previous=edited
     )
 
-    apps = _migrate([("indexer", "0003_listing_links_journaled_as_edits")])
+    apps = migrate([("indexer", "0003_listing_links_journaled_as_edits")])
     journal = apps.get_model("indexer", "UndoRecord").objects
     assert dict(journal.values_list("key", "previous")) == {
         "1": '{"chain_address": ""}',
@@ -97,8 +92,8 @@ def test_a_journaled_listing_creation_becomes_its_unlinking_and_back():
         "2": edited,
     }
 
-    apps = _migrate(before)
+    apps = migrate(before)
     journal = apps.get_model("indexer", "UndoRecord").objects
     assert journal.get(key="1").previous is None
     assert journal.get(key="2").previous == edited
-    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    migrate_to_latest()

@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.schema import latest_schema_after, migrate  # noqa: F401 (a fixture)
 
 BEFORE = [("orders", "0006_spending_caps")]
 AFTER = [("orders", "0007_request_max_prices")]
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture(autouse=True)
-def _latest_schema_after():
-    """The test leaves every app at its latest migration, as the tests after it need."""
-    yield
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("latest_schema_after")
 def test_requests_already_in_the_book_get_their_max_prices_from_their_signed_messages():
-    apps = _migrate(BEFORE)
+    apps = migrate(BEFORE)
     Order = apps.get_model("orders", "Order")
 
     def order(kind, digest, message):
@@ -45,7 +30,7 @@ def test_requests_already_in_the_book_get_their_max_prices_from_their_signed_mes
     )
     offer = order("app", "0x02", {"appprice": 7})
 
-    apps = _migrate(AFTER)
+    apps = migrate(AFTER)
     Order = apps.get_model("orders", "Order")
     fields = ("app_max_price", "dataset_max_price", "workerpool_max_price")
     assert Order.objects.values_list(*fields).get(pk=request) == (3, 0, 4 * 10**27)
