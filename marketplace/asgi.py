@@ -1,7 +1,9 @@
 """ASGI entry point: HTTP through Django, websockets through Channels (served by Daphne)."""
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
+from asgiref.sync import ThreadSensitiveContext
 from django.core.asgi import get_asgi_application
 
 
@@ -46,6 +48,42 @@ def _daphne_bounds_websocket_messages() -> None:
     server.WebSocketFactory = WebSocketFactory
 
 
+class RequestThreads:
+    """Serve each HTTP request's Django code on a thread that served earlier ones.
+
+    Django runs a request's synchronous code (middleware, views) on one thread of its own, by
+    default a new thread per request: it opens a database connection of its own (SQLite opens
+    the file and reads the schema again, about a millisecond) and leaves it at the end. Here each
+    request takes an idle thread, one request per thread at a time as Django requires, so that
+    its connection (kept for CONN_MAX_AGE) serves the next. A request that ends without its
+    code having finished (the client left and the view was cancelled) gives its thread up."""
+
+    def __init__(self, app, *, keep: int = 32) -> None:
+        self.app = app
+        self.keep = keep
+        self._idle: list[ThreadPoolExecutor] = []
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        executor = (
+            self._idle.pop()
+            if self._idle
+            else ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
+        )
+        finished = False
+        try:
+            async with ThreadSensitiveContext(executor=executor):
+                await self.app(scope, receive, send)
+            finished = True
+        finally:
+            if finished and len(self._idle) < self.keep:
+                self._idle.append(executor)
+            else:
+                executor.shutdown(wait=False)
+
+
 _daphne_hands_bodies_to_django()
 _daphne_bounds_websocket_messages()
 
@@ -60,7 +98,7 @@ from marketplace.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": RequestThreads(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

@@ -150,6 +150,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
         " PRAGMA busy_timeout=5000; PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;",
     }
+    # Request threads are reused (marketplace.asgi.RequestThreads), each keeping its connection
+    # and the pages SQLite has cached in it, instead of opening the file at every request.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=600)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Daphne serves each request from a fresh thread, so per-thread persistent connections
     # would never be reused: a process-wide pool is (CONN_MAX_AGE must then be 0).

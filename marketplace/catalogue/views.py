@@ -151,7 +151,7 @@ def _detail_page_key(request: HttpRequest, *, kind: str, slug: str) -> str | Non
     listing_id = Listing.objects.filter(kind=kind, slug=slug).values_list("pk", flat=True).first()
     if listing_id is None:
         return None
-    index = index_selectors.index_freshness()
+    index = _index_freshness(request)
     return (
         f"detail:{listing_id}:{listing_page_version(listing_id)}:"
         f"{index.block}:{index.confirmed_block}:{index.status}:"
@@ -159,10 +159,19 @@ def _detail_page_key(request: HttpRequest, *, kind: str, slug: str) -> str | Non
     )
 
 
+def _index_freshness(request: HttpRequest) -> index_selectors.Freshness:
+    """The index's state, read once per request: a listing page's cache key, its record and
+    its live line all show it."""
+    freshness = getattr(request, "_index_freshness", None)
+    if freshness is None:
+        freshness = request._index_freshness = index_selectors.index_freshness()
+    return freshness
+
+
 def _freshness_line(request: HttpRequest) -> str:
     """How fresh the index is now: the live part of a cached listing page."""
     return render_to_string(
-        "indexer/status.html#freshness", {"freshness": index_selectors.index_freshness()}
+        "indexer/status.html#freshness", {"freshness": _index_freshness(request)}
     )
 
 
@@ -231,7 +240,7 @@ def _detail_page(
         chain_id=settings.CHAIN_ID, listing=listing
     )
     context["run"] = _runs([listing])[listing.pk]
-    context["freshness"] = index_selectors.index_freshness()
+    context["freshness"] = _index_freshness(request)
     context["onchain"] = index_selectors.asset_record(
         chain_address=listing.chain_address,
         owner_wallet=listing.owner_wallet,

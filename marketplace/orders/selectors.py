@@ -8,9 +8,8 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
-from django.core.cache import cache
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 
@@ -454,21 +453,117 @@ def _unique(orders: Iterable[Order]) -> list[Order]:
     return list({order.pk: order for order in orders}.values())
 
 
-RUN_CANDIDATES_SECONDS = 300
+@dataclasses.dataclass(frozen=True)
+class _MarketSide:
+    """What the runs of every listing share, read from the book once per version of the
+    catalogue (which changes with every offer that comes or goes and every listing that
+    changes: marketplace.catalogue.freshness). Read only: its orders and listings go into
+    many pages' runs."""
+
+    apps: list[Order]  # the RUN_CANDIDATES cheapest app offers: a pool card's partners
+    pools: list[Order]  # the RUN_CANDIDATES cheapest unrestricted pool offers per category
+    # The offers of the datasets allowing one of `apps`, and the apps each allows.
+    datasets: list[Order]
+    allowed: frozenset[tuple[str, str]]
+    # The public listings of all those offers, by market and address.
+    listings: dict[tuple[str, str], Listing]
+    # The apps and the datasets each pool's runnable offers are restricted to, if any.
+    kept_for: dict[str, frozenset[str]]
+    restricted: frozenset[str]  # all of those
+    names: dict[int, str]  # the categories' names
 
 
-def _market_candidates(
-    chain_id: int, name: str, read: Callable[[], Iterable[Order]]
+# Per process: each reads the market side once per version, and holds the latest few.
+_MARKET_SIDES: dict[tuple[int, int], _MarketSide] = {}
+_MARKET_SIDES_KEPT = 4
+
+
+def _market_side(chain_id: int) -> _MarketSide:
+    key = (chain_id, catalogue_version())
+    side = _MARKET_SIDES.get(key)
+    if side is None:
+        side = _read_market_side(chain_id)
+        while len(_MARKET_SIDES) >= _MARKET_SIDES_KEPT:
+            _MARKET_SIDES.pop(next(iter(_MARKET_SIDES)), None)
+        _MARKET_SIDES[key] = side
+    return side
+
+
+def _read_market_side(chain_id: int) -> _MarketSide:
+    apps = list(
+        _cheapest_fits(
+            _runnable_offers(chain_id, OrderKind.APP).filter(_listed(Market.APP)),
+            kind=OrderKind.APP,
+            per=(),
+            limit=RUN_CANDIDATES,
+        )
+    )
+    pools = list(
+        _cheapest_fits(
+            _runnable_offers(chain_id, OrderKind.WORKERPOOL).filter(
+                _listed(Market.POOL), app_restrict="", dataset_restrict=""
+            ),
+            kind=OrderKind.WORKERPOOL,
+            per=("category",),
+            limit=RUN_CANDIDATES,
+        )
+    )
+    listings = _listings_by_market(
+        {Market.APP: {offer.asset for offer in apps}, Market.POOL: {offer.asset for offer in pools}}
+    )
+    apps = [offer for offer in apps if (Market.APP, offer.asset) in listings]
+    pools = [offer for offer in pools if (Market.POOL, offer.asset) in listings]
+    datasets = _dataset_offers(chain_id, {offer.asset for offer in apps})
+    found = _listings_by_market({Market.DATASET: {offer.asset for offer in datasets}})
+    listings.update(found)
+    datasets = [offer for offer in datasets if (Market.DATASET, offer.asset) in found]
+    kept_for: dict[str, set[str]] = {}
+    for pool, app_restrict, dataset_restrict in (
+        _runnable_offers(chain_id, OrderKind.WORKERPOOL)
+        .filter(~Q(app_restrict="") | ~Q(dataset_restrict=""))
+        .order_by()
+        .values_list("asset", "app_restrict", "dataset_restrict")
+        .distinct()
+    ):
+        kept_for.setdefault(pool, set()).update({app_restrict, dataset_restrict} - {""})
+    return _MarketSide(
+        apps=apps,
+        pools=pools,
+        datasets=datasets,
+        allowed=frozenset(_allowed_pairs({offer.asset for offer in datasets})),
+        listings=listings,
+        kept_for={pool: frozenset(assets) for pool, assets in kept_for.items()},
+        restricted=frozenset().union(*kept_for.values()),
+        names=category_names(chain_id=chain_id),
+    )
+
+
+def _listings_by_market(addresses: dict[str, set[str]]) -> dict[tuple[str, str], Listing]:
+    return {
+        (market, address): listing
+        for market, found in addresses.items()
+        for address, listing in _public_listings(market, found).items()
+    }
+
+
+def _dataset_offers(
+    chain_id: int, apps: set[str], datasets: set[str] = frozenset(), skip: set[str] = frozenset()
 ) -> list[Order]:
-    """Candidates of every listing's runs that depend on the book alone (`read`): read once
-    per version of the catalogue, which changes with every offer that comes or goes
-    (marketplace.catalogue.freshness), and shared by every page and card until then."""
-    key = f"runs:{chain_id}:{name}:{catalogue_version()}"
-    found = cache.get(key)
-    if found is None:
-        found = list(read())
-        cache.set(key, found, RUN_CANDIDATES_SECONDS)
-    return found
+    """The cheapest offers of `datasets` and of the datasets allowing one of `apps`, but those
+    of `skip` (already read)."""
+    if not apps and not datasets:
+        return []
+    allowing = Listing.objects.filter(
+        kind=Market.DATASET, dataset__allowed_apps__listing__chain_address__in=apps
+    ).values("chain_address")
+    offers = _runnable_offers(chain_id, OrderKind.DATASET).filter(
+        Q(asset__in=datasets) | Q(asset__in=allowing)
+    )
+    if skip:
+        offers = offers.exclude(asset__in=skip)
+    return list(
+        _cheapest_fits(offers, kind=OrderKind.DATASET, per=("asset",), limit=OFFERS_PER_ASSET)
+    )
 
 
 def _offered(chain_id: int, addresses: dict[str, set[str]]) -> dict[str, set[str]]:
@@ -505,9 +600,11 @@ def cheapest_runs(*, chain_id: int, listings: Iterable[Listing]) -> dict[int, Ru
     of public listings, open, for any buyer, and accepting each other (restrictions, the
     dataset's allowed apps, the pool's tag). Of each asset's offers (a pool's: of each
     category) only the OFFERS_PER_ASSET cheapest that fit differently are looked at; a pool's
-    card looks at the RUN_CANDIDATES cheapest app offers, an app's or dataset's at the
-    RUN_CANDIDATES cheapest pool offers of each category that may fit. A bounded number of
-    queries, and of rows read and paired, whatever the number of orders."""
+    card looks at the RUN_CANDIDATES cheapest app offers (and those of the apps and datasets
+    its offers are kept for), an app's or dataset's at the RUN_CANDIDATES cheapest pool offers
+    of each category that may fit. A bounded number of queries, and of rows read and paired,
+    whatever the number of orders; what every listing shares is read once per version of the
+    catalogue (`_market_side`)."""
     listings = list(listings)
     runs: dict[int, Run | None] = {listing.pk: None for listing in listings}
     mine: dict[str, set[str]] = {Market.APP: set(), Market.DATASET: set(), Market.POOL: set()}
@@ -520,9 +617,29 @@ def cheapest_runs(*, chain_id: int, listings: Iterable[Listing]) -> dict[int, Ru
     if not any(mine.values()):
         return runs
 
-    allowed = _allowed_pairs(mine[Market.DATASET])
+    side = _market_side(chain_id)
+    found = dict(side.listings)
+
+    def listed(market: str, offers: list[Order]) -> dict[str, Listing]:
+        """The public listings of these offers' assets, by address (read unless known)."""
+        missing = {offer.asset for offer in offers if (market, offer.asset) not in found}
+        found.update(_listings_by_market({market: missing}))
+        return {
+            offer.asset: found[market, offer.asset]
+            for offer in offers
+            if (market, offer.asset) in found
+        }
+
+    side_datasets = {offer.asset for offer in side.datasets}
+    # The apps and datasets some offer of these pools is kept for: read as theirs (an address
+    # of one market never matches an offer of the other).
+    kept_for = set().union(*(side.kept_for.get(pool, ()) for pool in mine[Market.POOL]))
+    own_datasets = mine[Market.DATASET] | kept_for
+    allowed = set(side.allowed) | _allowed_pairs(own_datasets - side_datasets)
     app_offers: list[Order] = []
-    app_assets = mine[Market.APP] | {app for _, app in allowed}
+    app_assets = (
+        mine[Market.APP] | kept_for | {app for dataset, app in allowed if dataset in own_datasets}
+    )
     if app_assets:
         app_offers += _cheapest_fits(
             _runnable_offers(chain_id, OrderKind.APP).filter(asset__in=app_assets),
@@ -531,38 +648,23 @@ def cheapest_runs(*, chain_id: int, listings: Iterable[Listing]) -> dict[int, Ru
             limit=OFFERS_PER_ASSET,
         )
     if mine[Market.POOL]:
-        app_offers += _market_candidates(
-            chain_id,
-            "apps",
-            lambda: _cheapest_fits(
-                _runnable_offers(chain_id, OrderKind.APP).filter(_listed(Market.APP)),
-                kind=OrderKind.APP,
-                per=(),
-                limit=RUN_CANDIDATES,
-            ),
-        )
-    apps = _public_listings(Market.APP, {offer.asset for offer in app_offers})
-    app_offers = [offer for offer in _unique(app_offers) if offer.asset in apps]
+        app_offers += side.apps
+    app_offers = _unique(app_offers)
+    apps = listed(Market.APP, app_offers)
+    app_offers = [offer for offer in app_offers if offer.asset in apps]
     needing = {address for address, app in apps.items() if needs_dataset(app)}
 
-    dataset_offers: list[Order] = []
-    if mine[Market.DATASET] or apps:
-        allowing = Listing.objects.filter(
-            kind=Market.DATASET, dataset__allowed_apps__listing__chain_address__in=set(apps)
-        ).values("chain_address")
-        dataset_offers = list(
-            _cheapest_fits(
-                _runnable_offers(chain_id, OrderKind.DATASET).filter(
-                    Q(asset__in=mine[Market.DATASET]) | Q(asset__in=allowing)
-                ),
-                kind=OrderKind.DATASET,
-                per=("asset",),
-                limit=OFFERS_PER_ASSET,
-            )
-        )
-    datasets = _public_listings(Market.DATASET, {offer.asset for offer in dataset_offers})
+    # The datasets of the market side that may go with these apps (or are among `listings`),
+    # and the others' offers read here.
+    relevant = {dataset for dataset, app in side.allowed if app in apps}
+    relevant |= own_datasets & side_datasets
+    dataset_offers = [offer for offer in side.datasets if offer.asset in relevant]
+    others = set(apps) - {offer.asset for offer in side.apps}
+    if others or own_datasets - side_datasets:
+        dataset_offers += _dataset_offers(chain_id, others, own_datasets, skip=side_datasets)
+    datasets = listed(Market.DATASET, dataset_offers)
     dataset_offers = [offer for offer in dataset_offers if offer.asset in datasets]
-    allowed |= _allowed_pairs(set(datasets) - mine[Market.DATASET])
+    allowed |= _allowed_pairs(set(datasets) - own_datasets - side_datasets)
 
     pool_offers: list[Order] = []
     if app_offers:
@@ -570,20 +672,12 @@ def cheapest_runs(*, chain_id: int, listings: Iterable[Listing]) -> dict[int, Ru
         fitting = offers.filter(app_restrict__in=["", *apps], dataset_restrict__in=["", *datasets])
         # The cheapest offers anyone's app may use are the same for every listing; those
         # restricted to these apps or datasets (rare) are read apart.
-        pool_offers += _market_candidates(
-            chain_id,
-            "pools",
-            lambda: _cheapest_fits(
-                offers.filter(_listed(Market.POOL), app_restrict="", dataset_restrict=""),
-                kind=OrderKind.WORKERPOOL,
-                per=("category",),
-                limit=RUN_CANDIDATES,
-            ),
-        )
-        restricted = fitting.filter(~Q(app_restrict="") | ~Q(dataset_restrict=""))
-        if restricted.exists():
+        pool_offers += side.pools
+        if side.restricted & (set(apps) | set(datasets)):
             pool_offers += _cheapest_fits(
-                restricted.filter(_listed(Market.POOL)),
+                fitting.filter(~Q(app_restrict="") | ~Q(dataset_restrict="")).filter(
+                    _listed(Market.POOL)
+                ),
                 kind=OrderKind.WORKERPOOL,
                 per=("category",),
                 limit=RUN_CANDIDATES,
@@ -600,11 +694,12 @@ def cheapest_runs(*, chain_id: int, listings: Iterable[Listing]) -> dict[int, Ru
                 per=("asset", "category"),
                 limit=OFFERS_PER_ASSET,
             )
-    pools = _public_listings(Market.POOL, {offer.asset for offer in pool_offers})
-    pool_offers = [offer for offer in _unique(pool_offers) if offer.asset in pools]
+    pool_offers = _unique(pool_offers)
+    pools = listed(Market.POOL, pool_offers)
+    pool_offers = [offer for offer in pool_offers if offer.asset in pools]
     if not pool_offers:
         return runs
-    names = category_names(chain_id=chain_id)
+    names = side.names
 
     # An app part: an app offer, with a dataset offer it may read or alone when it can.
     parts: list[tuple[int, Order, Order | None]] = []
@@ -619,15 +714,18 @@ def cheapest_runs(*, chain_id: int, listings: Iterable[Listing]) -> dict[int, Ru
             ):
                 parts.append((int(app.price) + int(dataset.price), app, dataset))
     best: dict[str, tuple[tuple[int, int], Run]] = {}
+    # What each pool offer's tag leaves out: a run fits when its app and dataset require none
+    # of it (tag_covers), checked here for every pair.
+    lacking = {pool.pk: ~int.from_bytes(tag_union(pool.tag), "big") for pool in pool_offers}
     for part_price, app, dataset in parts:
-        required = tag_union(app.tag, dataset.tag if dataset else bytes(32))
+        required = int.from_bytes(tag_union(app.tag, dataset.tag if dataset else bytes(32)), "big")
         for pool in pool_offers:
             if not (
                 app.workerpool_restrict in ("", pool.asset)
                 and (dataset is None or dataset.workerpool_restrict in ("", pool.asset))
                 and pool.app_restrict in ("", app.asset)
                 and pool.dataset_restrict in ("", dataset.asset if dataset else "")
-                and tag_covers(offered=pool.tag, required=required)
+                and not required & lacking[pool.pk]
             ):
                 continue
             key = (part_price + int(pool.price), pool.category)

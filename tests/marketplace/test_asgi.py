@@ -1,18 +1,24 @@
-"""The ASGI application under Daphne, as `make run` serves it: request bodies reach Django."""
+"""The ASGI application under Daphne, as `make run` serves it: request bodies reach Django;
+requests run on reused threads (RequestThreads)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+from asgiref.sync import sync_to_async
+
+from marketplace.asgi import RequestThreads
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -113,3 +119,149 @@ def test_a_websocket_message_over_the_bound_closes_the_socket_before_it_is_read(
     # Autobahn fails the connection (1009, message too big, or without a close frame at all):
     # without the bound, the message would be read and answered like the one above.
     assert closed.value.rcvd is None or closed.value.rcvd.code == 1009
+
+
+# ---------------------------------------------------------------- request threads, reused
+
+
+def _call(app, path: str = "/") -> asyncio.Future:
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        pass
+
+    scope = {"type": "http", "method": "GET", "path": path, "headers": []}
+    return app(scope, receive, send)
+
+
+def test_requests_one_after_another_run_on_the_same_thread_not_the_servers():
+    seen: list[int] = []
+    app = RequestThreads(_app(lambda: seen.append(threading.get_ident())))
+
+    async def two() -> None:
+        await _call(app)
+        await _call(app)
+
+    asyncio.run(two())
+
+    assert seen[0] == seen[1] != threading.get_ident()
+
+
+def test_requests_at_the_same_time_each_get_a_thread_of_their_own():
+    both_in = threading.Barrier(2, timeout=5)  # broken if they waited for one thread
+    seen: list[int] = []
+
+    def view() -> None:
+        both_in.wait()
+        seen.append(threading.get_ident())
+
+    app = RequestThreads(_app(view))
+
+    async def together() -> None:
+        await asyncio.gather(_call(app), _call(app))
+
+    asyncio.run(together())
+
+    assert len(set(seen)) == 2
+    assert len(app._idle) == 2  # both kept for the next requests
+
+
+def test_a_request_that_fails_gives_its_thread_up():
+    def view() -> None:
+        raise RuntimeError("the view failed")
+
+    app = RequestThreads(_app(view))
+
+    with pytest.raises(RuntimeError, match="the view failed"):
+        asyncio.run(_call(app))
+
+    assert app._idle == []
+
+
+def test_no_more_idle_threads_are_kept_than_asked():
+    app = RequestThreads(_app(lambda: time.sleep(0.05)), keep=1)
+
+    async def three() -> None:
+        await asyncio.gather(_call(app), _call(app), _call(app))
+
+    asyncio.run(three())
+
+    assert len(app._idle) == 1
+
+
+def test_websockets_pass_through_untouched():
+    scopes: list[dict] = []
+
+    async def inner(scope, receive, send) -> None:
+        scopes.append(scope)
+
+    app = RequestThreads(inner)
+    asyncio.run(app({"type": "websocket", "path": "/ws/"}, None, None))
+
+    assert scopes == [{"type": "websocket", "path": "/ws/"}] and app._idle == []
+
+
+@pytest.fixture
+def kept_connections():
+    """The site's CONN_MAX_AGE on SQLite (the suite runs with 0: see tests/conftest.py)."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL connections come from the process's pool")
+    kept = connection.settings_dict  # every thread's connection reads this one dict
+    before, kept["CONN_MAX_AGE"] = kept["CONN_MAX_AGE"], 600
+    yield
+    kept["CONN_MAX_AGE"] = before
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("kept_connections")
+def test_a_reused_request_thread_keeps_its_database_connection():
+    """What the reuse is for: the second request's queries go through the first one's SQLite
+    connection, kept by CONN_MAX_AGE past Django's end-of-request check."""
+    from django.db import close_old_connections, connection
+
+    opened: list = []
+
+    def view() -> None:
+        close_old_connections()  # what Django does as a request starts and ends
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        opened.append(connection.connection)
+        close_old_connections()
+
+    app = RequestThreads(_app(view))
+
+    async def two() -> None:
+        await _call(app)
+        await _call(app)
+
+    asyncio.run(two())
+
+    assert opened[0] is opened[1]
+
+
+def test_the_site_keeps_sqlite_connections_between_requests(tmp_path):
+    code = "from django.conf import settings; print(settings.DATABASES['default']['CONN_MAX_AGE'])"
+    env = {**os.environ, "SUPEREDGE_VAR_DIR": str(tmp_path), "DJANGO_DEBUG": "true"}
+    env.pop("DATABASE_URL", None)
+    shown = subprocess.run(  # noqa: S603 - our own interpreter with fixed code
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=REPO,
+        env={**env, "DJANGO_SETTINGS_MODULE": "marketplace.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert int(shown.stdout) > 0
+
+
+def _app(view):
+    """An ASGI app running `view` as Django runs a view: thread-sensitive sync code."""
+    run = sync_to_async(view, thread_sensitive=True)
+
+    async def app(scope, receive, send) -> None:
+        await run()
+
+    return app

@@ -14,7 +14,7 @@ from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 
 from marketplace.catalogue.freshness import catalogue_changed
-from marketplace.catalogue.models import CurationStatus
+from marketplace.catalogue.models import CurationStatus, Listing
 from marketplace.chain.amounts import ECT_DECIMALS, to_units
 from marketplace.orders import selectors
 from marketplace.orders.models import Order, OrderStatus
@@ -198,11 +198,18 @@ def test_the_list_page_reads_the_runs_in_a_bounded_number_of_queries(client):
     first = app("App 0", "0.03", args="{dataset}")
     dataset("Data 0", "0.01", [first])
     pool("Pool 0", {XS: "0.1", S: "0.3"})
+
+    def more(count: int) -> None:
+        for _ in range(count):
+            n = Listing.objects.count()
+            made = app(f"App {n}", "0.03", args="{dataset}" if n % 2 else "")
+            dataset(f"Data {n}", "0.01", [made, first])
+            pool(f"Pool {n}", {XS: "0.1", S: "0.3", M: "1"})
+
+    # More listings than the market-wide candidates of a run, then twice as many.
+    more(selectors.RUN_CANDIDATES + 1)
     few = queries()
-    for n in range(1, 12):
-        made = app(f"App {n}", "0.03", args="{dataset}" if n % 2 else "")
-        dataset(f"Data {n}", "0.01", [made, first])
-        pool(f"Pool {n}", {XS: "0.1", S: "0.3", M: "1"})
+    more(selectors.RUN_CANDIDATES + 1)
 
     assert queries() == few
 
@@ -415,3 +422,30 @@ def test_a_pool_offer_kept_for_one_app_makes_that_apps_run_and_no_other():
 
     assert graphviz_run.price == units("0.08")
     assert wordcount_run.price == units("0.23")
+
+
+def test_listings_beyond_the_market_wide_candidates_find_their_own_runs():
+    """The market side (read once per version) holds the cheapest app offers and what goes
+    with them; an app too dear to be among them, the dataset only it may read, and a pool
+    offer kept for it are read for its own page, and its pool's."""
+    for n in range(selectors.RUN_CANDIDATES + 2):
+        app(f"Cheap app {n}", "0.01")
+    general = pool("General", {XS: "0.5"})
+    dear = app("Dear app", "0.9", args="{dataset}")
+    only = dataset("Only for the dear app", "0.02", [dear])
+    kept = pool("Kept", {})
+    offer(kept.listing, "0.1", category=XS, app_restrict=dear.listing.chain_address)
+
+    dear_run, only_run, kept_run, general_run = runs(dear, only, kept, general)
+
+    assert (dear_run.price, dear_run.workerpool) == (units("1.02"), kept.listing)
+    assert only_run == dear_run
+    assert kept_run == dear_run
+    assert general_run.app != dear.listing and general_run.price == units("0.51")
+    # The same runs read one listing at a time, once the market side is known.
+    assert [runs(row)[0] for row in (dear, only, kept, general)] == [
+        dear_run,
+        only_run,
+        kept_run,
+        general_run,
+    ]
