@@ -4,6 +4,7 @@ requests run on reused threads (RequestThreads)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import socket
@@ -18,7 +19,8 @@ from pathlib import Path
 import pytest
 from asgiref.sync import sync_to_async
 
-from marketplace.asgi import RequestThreads
+from marketplace import asgi
+from marketplace.asgi import RequestThreads, SettledHeap
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -265,3 +267,32 @@ def _app(view):
         await run()
 
     return app
+
+
+# ---------------------------------------------------------------- the settled heap
+
+
+def test_the_heap_is_settled_after_the_first_requests(monkeypatch):
+    settled: list[int] = []
+    app = SettledHeap(_app(lambda: None))
+    monkeypatch.setattr(asgi, "settle_heap", lambda: settled.append(app.served))
+    monkeypatch.setattr(SettledHeap, "SETTLE_AFTER", (2, 4))
+
+    async def six() -> None:
+        for _ in range(6):
+            await _call(app)
+        await app({"type": "websocket", "path": "/ws/"}, None, None)  # not a request
+
+    asyncio.run(six())
+
+    assert settled == [2, 4] and app.served == 6
+
+
+def test_settling_the_heap_leaves_what_lives_now_out_of_collections():
+    gc.unfreeze()
+    try:
+        survivor = [object() for _ in range(100)]
+        asgi.settle_heap()
+        assert gc.get_freeze_count() >= len(survivor)
+    finally:
+        gc.unfreeze()
