@@ -32,6 +32,7 @@ from marketplace.catalogue.models import (
 )
 from marketplace.catalogue.pagination import COUNT_CAP
 from marketplace.indexer.models import Deal, Task, TaskStatus
+from marketplace.prepared import Prepared
 
 
 def _card_queryset(kind: str | None = None) -> QuerySet[Listing]:
@@ -141,6 +142,18 @@ def listing_visible_to(*, listing: Listing, user) -> bool:
     return listing.is_public or (
         user.is_authenticated and (user.is_staff or listing.owner_id == user.pk)
     )
+
+
+# Every anonymous visit of a listing page reads it first (its cache key): prepared.
+_listing_ids = Prepared(
+    lambda kind, slug: Listing.objects.filter(kind=kind, slug=slug).values_list("pk", flat=True)
+)
+
+
+def listing_id(*, kind: str, slug: str) -> int | None:
+    """The id of listing `slug` of market `kind`, whoever may see it (None: none)."""
+    found = _listing_ids(kind=kind, slug=slug)
+    return found[0] if found else None
 
 
 def listing_detail(*, kind: str, slug: str) -> Listing | None:

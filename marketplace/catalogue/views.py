@@ -148,7 +148,7 @@ def _detail_page_key(request: HttpRequest, *, kind: str, slug: str) -> str | Non
         elif name not in _DETAIL_QUERY or value not in _DETAIL_QUERY[name]:
             return None
         query[name] = value
-    listing_id = Listing.objects.filter(kind=kind, slug=slug).values_list("pk", flat=True).first()
+    listing_id = selectors.listing_id(kind=kind, slug=slug)
     if listing_id is None:
         return None
     index = _index_freshness(request)

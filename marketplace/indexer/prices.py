@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import CharField, Count, Func, Sum, Value
+from django.db.models import CharField, Count, Func, QuerySet, Sum, Value
 from django.db.models.functions import Trunc
 from django.utils.dateparse import parse_date, parse_datetime
 
 from marketplace.errors import AppError
 from marketplace.indexer.models import Deal, Market, OrderKind
+from marketplace.prepared import Prepared
 
 UTC = datetime.UTC
 HOUR, DAY = "hour", "day"
@@ -211,16 +213,29 @@ def _bucket(bucket: str) -> Func:
     return Trunc("start_time", bucket, tzinfo=UTC)
 
 
-def _series(window: Window, price_field: str, **match: object) -> PriceSeries:
-    rows = (
-        Deal.objects.filter(start_time__gte=window.since, start_time__lt=window.until, **match)
-        .annotate(bucket=_bucket(window.bucket))
+def _series_rows(bucket: str, price_field: str, since, until, **match: object) -> QuerySet:
+    return (
+        Deal.objects.filter(start_time__gte=since, start_time__lt=until, **match)
+        .annotate(bucket=_bucket(bucket))
         .values("bucket", price_field)
         .annotate(deals=Count("*"), tasks=Sum("volume"))
         .order_by()
         .values_list("bucket", price_field, "deals", "tasks")
     )
-    return PriceSeries(window=window, points=_points(rows))
+
+
+# Every listing page reads a series: prepared (marketplace.prepared), one query per bucket,
+# price and the fields matched.
+_SERIES: dict[tuple[str, str, tuple[str, ...]], Prepared] = {}
+
+
+def _series(window: Window, price_field: str, **match: str | int) -> PriceSeries:
+    shape = (window.bucket, price_field, tuple(sorted(match)))
+    rows = _SERIES.get(shape)
+    if rows is None:
+        rows = _SERIES[shape] = Prepared(functools.partial(_series_rows, *shape[:2]))
+    found = rows(since=window.since, until=window.until, **match)
+    return PriceSeries(window=window, points=_points(found))
 
 
 def asset_price_series(

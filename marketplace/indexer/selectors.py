@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.utils import timezone
@@ -16,6 +17,7 @@ from marketplace.indexer.models import (
     IndexerStatus,
     Market,
 )
+from marketplace.prepared import Prepared
 
 RECENT_DEALS = 5
 
@@ -54,10 +56,28 @@ def _ago(seconds: float) -> str:
     return f"{seconds // 3600} h"
 
 
+_STATE_FIELDS = (
+    "chain_id",
+    "first_block",
+    "checkpoint",
+    "confirmed_height",
+    "head",
+    "indexed_at",
+    "status",
+    "problem",
+    "problem_since",
+)
+# Every page reads it: prepared (marketplace.prepared).
+_state = Prepared(
+    lambda chain_id: IndexerState.objects.filter(chain_id=chain_id).values_list(*_STATE_FIELDS)
+)
+
+
 def index_freshness(*, now: datetime.datetime | None = None) -> Freshness:
     """The index of settings.CHAIN_ID as pages show it (one query)."""
     now = now or timezone.now()
-    state = IndexerState.objects.filter(chain_id=settings.CHAIN_ID).first()
+    rows = _state(chain_id=settings.CHAIN_ID)
+    state = SimpleNamespace(**dict(zip(_STATE_FIELDS, rows[0], strict=True))) if rows else None
     if state is None:
         return Freshness(
             chain_id=settings.CHAIN_ID,

@@ -21,6 +21,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from marketplace.indexer.models import Market, OrderKind
 from marketplace.orders.models import Order, OrderStatus
+from marketplace.prepared import Prepared
 
 DEPTH_LEVELS = 200
 # The column of a request holding its max price for each kind of offer.
@@ -52,8 +53,8 @@ class Depth:
         return not self.offers and not self.bids
 
 
-def _offer_levels(offers: QuerySet[Order]) -> list[DepthLevel]:
-    rows = (
+def _offer_rows(offers: QuerySet[Order]) -> QuerySet:
+    return (
         offers.filter(status=OrderStatus.OPEN, requester_restrict="", remaining__gt=0)
         .order_by()
         .values("price")
@@ -61,12 +62,11 @@ def _offer_levels(offers: QuerySet[Order]) -> list[DepthLevel]:
         .order_by("price")
         .values_list("price", "tasks", "orders")[:DEPTH_LEVELS]
     )
-    return [DepthLevel(price=int(price), tasks=tasks, orders=n) for price, tasks, n in rows]
 
 
-def _bid_levels(requests: QuerySet[Order], kind: str, now: datetime.datetime) -> list[DepthLevel]:
+def _bid_rows(requests: QuerySet[Order], kind: str, now: datetime.datetime) -> QuerySet:
     column = _MAX_PRICE[kind]
-    rows = (
+    return (
         requests.filter(
             Q(expires_at__isnull=True) | Q(expires_at__gt=now),
             kind=OrderKind.REQUEST,
@@ -79,7 +79,41 @@ def _bid_levels(requests: QuerySet[Order], kind: str, now: datetime.datetime) ->
         .order_by(f"-{column}")
         .values_list(column, "tasks", "orders")[:DEPTH_LEVELS]
     )
+
+
+def _levels(rows) -> list[DepthLevel]:
     return [DepthLevel(price=int(price), tasks=tasks, orders=n) for price, tasks, n in rows]
+
+
+def _asset_requests(kind: str, chain_id: int, asset: str, category: int | None) -> QuerySet:
+    """The requests that would take the asset of `kind` at `asset` (a pool's: of `category`,
+    naming it or no pool)."""
+    book = Order.objects.filter(chain_id=chain_id)
+    if kind == OrderKind.APP:
+        return book.filter(asset=asset)
+    if kind == OrderKind.DATASET:
+        return book.filter(dataset=asset)
+    return book.filter(category=category, workerpool__in=("", asset))
+
+
+# Every listing page reads its asset's depth: prepared per kind (marketplace.prepared); a
+# pool's take its category too.
+_ASSET_OFFERS = {
+    kind: Prepared(
+        lambda chain_id, asset, kind=kind, **category: _offer_rows(
+            Order.objects.filter(chain_id=chain_id, kind=kind, asset=asset, **category)
+        )
+    )
+    for kind in _MAX_PRICE
+}
+_ASSET_BIDS = {
+    kind: Prepared(
+        lambda chain_id, asset, now, kind=kind, category=None: _bid_rows(
+            _asset_requests(kind, chain_id, asset, category), kind, now
+        )
+    )
+    for kind in _MAX_PRICE
+}
 
 
 def asset_depth(
@@ -94,24 +128,21 @@ def asset_depth(
     (checksummed): its offers, and the requests that would take it (a pool's: of `category`,
     required, naming it or no pool)."""
     order_kind = Market(kind).order_kind
-    book = Order.objects.filter(chain_id=chain_id)
-    offers = book.filter(kind=order_kind, asset=address)
-    if order_kind == OrderKind.APP:
-        requests = book.filter(asset=address)
-    elif order_kind == OrderKind.DATASET:
-        requests = book.filter(dataset=address)
-    else:
+    pool = {}
+    if order_kind == OrderKind.WORKERPOOL:
         if category is None:
             raise ValueError("a pool's depth is of one category: give the category")
-        offers = offers.filter(category=category)
-        requests = book.filter(category=category, workerpool__in=("", address))
-    return Depth(offers=_offer_levels(offers), bids=_bid_levels(requests, order_kind, now))
+        pool = {"category": category}
+    return Depth(
+        offers=_levels(_ASSET_OFFERS[order_kind](chain_id=chain_id, asset=address, **pool)),
+        bids=_levels(_ASSET_BIDS[order_kind](chain_id=chain_id, asset=address, now=now, **pool)),
+    )
 
 
 def category_depth(*, chain_id: int, category: int, now: datetime.datetime) -> Depth:
     """The pools' offers of `category` market-wide, and the requests of that category."""
     book = Order.objects.filter(chain_id=chain_id, category=category)
     return Depth(
-        offers=_offer_levels(book.filter(kind=OrderKind.WORKERPOOL)),
-        bids=_bid_levels(book, OrderKind.WORKERPOOL, now),
+        offers=_levels(_offer_rows(book.filter(kind=OrderKind.WORKERPOOL))),
+        bids=_levels(_bid_rows(book, OrderKind.WORKERPOOL, now)),
     )

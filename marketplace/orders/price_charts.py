@@ -25,6 +25,7 @@ from marketplace.indexer.models import Market, OrderKind
 from marketplace.orders import depth
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.selectors import category_names
+from marketplace.prepared import Prepared
 
 UNIT = "ECT per task"
 # The depth table under the chart lists the best prices of each side, as a book's page does:
@@ -167,18 +168,20 @@ def _charts(
     )
 
 
+_first_category = Prepared(
+    lambda chain_id, workerpool: Order.objects.filter(
+        chain_id=chain_id, kind=OrderKind.WORKERPOOL, asset=workerpool, status=OrderStatus.OPEN
+    )
+    .order_by("category")
+    .values_list("category", flat=True)[:1]
+)
+
+
 def _first_offered_category(*, chain_id: int, workerpool: str) -> int:
     """The lowest category a pool has an open offer of (0 when none): what its page shows
     first."""
-    first = (
-        Order.objects.filter(
-            chain_id=chain_id, kind=OrderKind.WORKERPOOL, asset=workerpool, status=OrderStatus.OPEN
-        )
-        .order_by("category")
-        .values_list("category", flat=True)
-        .first()
-    )
-    return first or 0
+    first = _first_category(chain_id=chain_id, workerpool=workerpool)
+    return (first[0] if first else None) or 0
 
 
 def listing_price_charts(

@@ -21,6 +21,7 @@ from marketplace.chain.orders import checksummed, tag_covers, tag_union
 from marketplace.deals.selectors import deal_final_deadline
 from marketplace.indexer.models import Asset, Category, Deal, OrderKind
 from marketplace.orders.models import InputFile, Order, OrderStatus
+from marketplace.prepared import Prepared
 
 # Tag bits 0 to 62 are filtered in SQL (the `tag_bits` column); a request needing a higher bit,
 # which no pool of ours offers, has the cheapest offers checked in Python.
@@ -319,10 +320,15 @@ def category_refusal(category: int, *, chain_id: int) -> str:
     return f"The Hub has no such category: choose one of {known}."
 
 
+_categories = Prepared(
+    lambda chain_id: Category.objects.filter(chain_id=chain_id).values_list("catid", "name")
+)
+
+
 def category_names(*, chain_id: int) -> dict[int, str]:
     """The Hub's category names by id (XS, S...), the catalogue's when not indexed yet."""
     names = dict(enumerate(TaskCategory.values))
-    names.update(Category.objects.filter(chain_id=chain_id).values_list("catid", "name"))
+    names.update(_categories(chain_id=chain_id))
     return names
 
 
@@ -341,6 +347,22 @@ class BookPrice:
         return ""
 
 
+# Every listing page reads one of them: prepared (marketplace.prepared).
+_cheapest_per_category = Prepared(
+    lambda chain_id, kind, asset: _public_offers(chain_id, kind)
+    .filter(asset=asset)
+    .order_by("category")
+    .values("category")
+    .annotate(cheapest=Min("price"))
+    .values_list("category", "cheapest")
+)
+_cheapest_price = Prepared(
+    lambda chain_id, kind, asset: _public_offers(chain_id, kind)
+    .filter(asset=asset)
+    .values_list("price", flat=True)[:1]
+)
+
+
 def book_prices(*, chain_id: int, listing: Listing) -> list[BookPrice]:
     """The prices on offer now for `listing`: an app's or dataset's cheapest open offer anyone
     may take (one price per task, whatever the category), or a pool's cheapest per category,
@@ -351,25 +373,13 @@ def book_prices(*, chain_id: int, listing: Listing) -> list[BookPrice]:
     market = MARKETS[listing.kind]
     if market.prices_per_category:
         names = category_names(chain_id=chain_id)
-        cheapest = (
-            _public_offers(chain_id, market.order_kind)
-            .filter(asset=address)
-            .order_by("category")
-            .values("category")
-            .annotate(cheapest=Min("price"))
-            .values_list("category", "cheapest")
-        )
+        cheapest = _cheapest_per_category(chain_id=chain_id, kind=market.order_kind, asset=address)
         return [
             BookPrice(price=int(price), category=names.get(category, str(category)))
             for category, price in cheapest
         ]
-    price = (
-        _public_offers(chain_id, market.order_kind)
-        .filter(asset=address)
-        .values_list("price", flat=True)
-        .first()
-    )
-    return [] if price is None else [BookPrice(price=int(price))]
+    prices = _cheapest_price(chain_id=chain_id, kind=market.order_kind, asset=address)
+    return [BookPrice(price=int(price)) for price in prices]
 
 
 def categories_on_offer(
@@ -566,25 +576,28 @@ def _dataset_offers(
     )
 
 
+_offered_assets = Prepared(
+    lambda chain_id, assets: Order.objects.filter(
+        Q(kind__in=(OrderKind.APP, OrderKind.DATASET))
+        | Q(kind=OrderKind.WORKERPOOL, trust__gte=DEFAULT_TRUST),
+        chain_id=chain_id,
+        status=OrderStatus.OPEN,
+        requester_restrict="",
+        asset__in=assets,
+    )
+    .order_by()
+    .values_list("kind", "asset")
+    .distinct()
+)
+
+
 def _offered(chain_id: int, addresses: dict[str, set[str]]) -> dict[str, set[str]]:
     """Of these asset addresses by market, those with an open offer a default purchase may
     take (`_runnable_offers`)."""
     every = set().union(*addresses.values())
     if not every:
         return addresses
-    offered = set(
-        Order.objects.filter(
-            Q(kind__in=(OrderKind.APP, OrderKind.DATASET))
-            | Q(kind=OrderKind.WORKERPOOL, trust__gte=DEFAULT_TRUST),
-            chain_id=chain_id,
-            status=OrderStatus.OPEN,
-            requester_restrict="",
-            asset__in=every,
-        )
-        .order_by()
-        .values_list("kind", "asset")
-        .distinct()
-    )
+    offered = set(_offered_assets(chain_id=chain_id, assets=tuple(sorted(every))))
     return {
         market: {address for address in found if (Market(market).order_kind, address) in offered}
         for market, found in addresses.items()
