@@ -138,6 +138,8 @@ class Prepared:
     """A values_list query built by `build(**values)` once per shape, then run with each
     call's values (see the module's rules)."""
 
+    MAX_SHAPES = 256
+
     def __init__(self, build: Callable[..., QuerySet]) -> None:
         self.build = build
         self._shapes: dict[tuple, _Shape] = {}
@@ -149,6 +151,8 @@ class Prepared:
         )
         shape = self._shapes.get(key)
         if shape is None:
+            if len(self._shapes) >= self.MAX_SHAPES:  # tuples of ever new lengths
+                self._shapes.clear()
             shape = self._shapes[key] = self._shape(values)
         return shape.run(values)
 

@@ -10,6 +10,7 @@ import datetime
 import re
 from collections.abc import Iterable
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 
@@ -556,13 +557,7 @@ def _listings_by_market(addresses: dict[str, set[str]]) -> dict[tuple[str, str],
     }
 
 
-def _dataset_offers(
-    chain_id: int, apps: set[str], datasets: set[str] = frozenset(), skip: set[str] = frozenset()
-) -> list[Order]:
-    """The cheapest offers of `datasets` and of the datasets allowing one of `apps`, but those
-    of `skip` (already read)."""
-    if not apps and not datasets:
-        return []
+def _datasets_offers(chain_id: int, apps, datasets, skip=()) -> QuerySet[Order]:
     allowing = Listing.objects.filter(
         kind=Market.DATASET, dataset__allowed_apps__listing__chain_address__in=apps
     ).values("chain_address")
@@ -571,9 +566,66 @@ def _dataset_offers(
     )
     if skip:
         offers = offers.exclude(asset__in=skip)
-    return list(
-        _cheapest_fits(offers, kind=OrderKind.DATASET, per=("asset",), limit=OFFERS_PER_ASSET)
+    return _cheapest_fits(offers, kind=OrderKind.DATASET, per=("asset",), limit=OFFERS_PER_ASSET)
+
+
+def _dataset_offers(
+    chain_id: int, apps: set[str], datasets: set[str] = frozenset(), skip: set[str] = frozenset()
+) -> list[Order]:
+    """The cheapest offers of `datasets` and of the datasets allowing one of `apps`, but those
+    of `skip` (already read)."""
+    if not apps and not datasets:
+        return []
+    return _orders(
+        _own_dataset_offers,
+        chain_id=chain_id,
+        apps=tuple(sorted(apps)),
+        datasets=tuple(sorted(datasets)),
+        skip=tuple(sorted(skip)),
     )
+
+
+# The orders a listing's run reads for itself (its page, its card): prepared, each read as an
+# Order whose signed message is left unread (as `_cheapest_fits` defers it).
+_ORDER_COLUMNS = tuple(
+    field.attname for field in Order._meta.concrete_fields if field.name != "message"
+)
+
+
+def _orders(prepared: Prepared, **values) -> list[Order]:
+    return [Order.from_db(DEFAULT_DB_ALIAS, _ORDER_COLUMNS, row) for row in prepared(**values)]
+
+
+_own_app_offers = Prepared(
+    lambda chain_id, assets: _cheapest_fits(
+        _runnable_offers(chain_id, OrderKind.APP).filter(asset__in=assets),
+        kind=OrderKind.APP,
+        per=("asset",),
+        limit=OFFERS_PER_ASSET,
+    ).values_list(*_ORDER_COLUMNS)
+)
+_own_dataset_offers = Prepared(
+    lambda chain_id, apps, datasets, skip: _datasets_offers(
+        chain_id, apps, datasets, skip
+    ).values_list(*_ORDER_COLUMNS)
+)
+
+
+def _fitting_pool_offers(chain_id: int, apps, datasets) -> QuerySet[Order]:
+    """Runnable pool offers that these apps and datasets may use."""
+    return _runnable_offers(chain_id, OrderKind.WORKERPOOL).filter(
+        app_restrict__in=("", *apps), dataset_restrict__in=("", *datasets)
+    )
+
+
+_named_pool_offers = Prepared(
+    lambda chain_id, apps, datasets, named: _cheapest_fits(
+        _fitting_pool_offers(chain_id, apps, datasets).filter(asset__in=named),
+        kind=OrderKind.WORKERPOOL,
+        per=("asset", "category"),
+        limit=OFFERS_PER_ASSET,
+    ).values_list(*_ORDER_COLUMNS)
+)
 
 
 _offered_assets = Prepared(
@@ -654,12 +706,7 @@ def cheapest_runs(*, chain_id: int, listings: Iterable[Listing]) -> dict[int, Ru
         mine[Market.APP] | kept_for | {app for dataset, app in allowed if dataset in own_datasets}
     )
     if app_assets:
-        app_offers += _cheapest_fits(
-            _runnable_offers(chain_id, OrderKind.APP).filter(asset__in=app_assets),
-            kind=OrderKind.APP,
-            per=("asset",),
-            limit=OFFERS_PER_ASSET,
-        )
+        app_offers += _orders(_own_app_offers, chain_id=chain_id, assets=tuple(sorted(app_assets)))
     if mine[Market.POOL]:
         app_offers += side.apps
     app_offers = _unique(app_offers)
@@ -681,16 +728,14 @@ def cheapest_runs(*, chain_id: int, listings: Iterable[Listing]) -> dict[int, Ru
 
     pool_offers: list[Order] = []
     if app_offers:
-        offers = _runnable_offers(chain_id, OrderKind.WORKERPOOL)
-        fitting = offers.filter(app_restrict__in=["", *apps], dataset_restrict__in=["", *datasets])
         # The cheapest offers anyone's app may use are the same for every listing; those
         # restricted to these apps or datasets (rare) are read apart.
         pool_offers += side.pools
         if side.restricted & (set(apps) | set(datasets)):
             pool_offers += _cheapest_fits(
-                fitting.filter(~Q(app_restrict="") | ~Q(dataset_restrict="")).filter(
-                    _listed(Market.POOL)
-                ),
+                _fitting_pool_offers(chain_id, apps, datasets)
+                .filter(~Q(app_restrict="") | ~Q(dataset_restrict=""))
+                .filter(_listed(Market.POOL)),
                 kind=OrderKind.WORKERPOOL,
                 per=("category",),
                 limit=RUN_CANDIDATES,
@@ -701,11 +746,12 @@ def cheapest_runs(*, chain_id: int, listings: Iterable[Listing]) -> dict[int, Ru
             if offer.workerpool_restrict
         }
         if named:
-            pool_offers += _cheapest_fits(
-                fitting.filter(asset__in=named),
-                kind=OrderKind.WORKERPOOL,
-                per=("asset", "category"),
-                limit=OFFERS_PER_ASSET,
+            pool_offers += _orders(
+                _named_pool_offers,
+                chain_id=chain_id,
+                apps=tuple(sorted(apps)),
+                datasets=tuple(sorted(datasets)),
+                named=tuple(sorted(named)),
             )
     pool_offers = _unique(pool_offers)
     pools = listed(Market.POOL, pool_offers)
