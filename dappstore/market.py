@@ -12,6 +12,14 @@ from marketplace.catalogue.forms import ListingFilterForm
 from marketplace.catalogue.markets import MarketAdapter
 from marketplace.catalogue.models import Listing, Market
 from marketplace.indexer.models import Asset, OrderKind
+from marketplace.prepared import Prepared
+
+# Every app's page reads them: prepared (marketplace.prepared).
+_datasets_for_app = Prepared(
+    lambda app_id: Listing.objects.filter(dataset__allowed_apps=app_id, is_public=True).order_by(
+        "name"
+    )[:12]
+)
 
 
 class AppMarket(MarketAdapter):
@@ -32,11 +40,7 @@ class AppMarket(MarketAdapter):
     curation_checks_template = "dappstore/_curation_checks.html"
 
     def detail_context(self, listing: Listing) -> dict[str, Any]:
-        return {
-            "datasets_for_app": Listing.objects.filter(
-                dataset__allowed_apps=listing.app, is_public=True
-            ).order_by("name")[:12]
-        }
+        return {"datasets_for_app": _datasets_for_app(app_id=listing.app.pk)}
 
     def program(self, listing: Listing) -> str | None:
         app = getattr(listing, "app", None)

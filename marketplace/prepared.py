@@ -11,7 +11,9 @@ columns as Django would (decimals, dates, booleans of SQLite...).
     _cheapest(asset="0x...")  # [(Decimal(...),), ...], as list(values_list) gives
 
 Its rules, checked when a shape is first built (ValueError otherwise):
-- `build` returns a `values_list` queryset (flat or not): rows of plain values.
+- `build` returns a `values_list` queryset (flat or not), giving rows of plain values, or a
+  queryset of models, giving them with their `select_related` objects and annotations, and
+  their `prefetch_related` lookups read by the ORM as usual.
 - Each value is a str, an int, an aware datetime (compared with a DateTimeField) or a tuple of
   str and int (an `__in`: the shape includes its length), and reaches the SQL as a parameter
   of its own: a filter's value does, a value turned into a pattern (`contains`) or a LIMIT
@@ -27,8 +29,13 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import QuerySet
-from django.db.models.query import FlatValuesListIterable, ValuesListIterable
+from django.db.models import QuerySet, prefetch_related_objects
+from django.db.models.query import (
+    FlatValuesListIterable,
+    ModelIterable,
+    ValuesListIterable,
+    get_related_populators,
+)
 
 Value = str | int | datetime.datetime | tuple
 
@@ -72,8 +79,11 @@ class _Marker:
 
 class _Shape:
     def __init__(self, queryset: QuerySet, marker: _Marker) -> None:
-        if queryset._iterable_class not in (ValuesListIterable, FlatValuesListIterable):
-            raise ValueError("a prepared query is a values_list queryset")
+        rows = queryset._iterable_class
+        if rows not in (ValuesListIterable, FlatValuesListIterable, ModelIterable) or (
+            queryset._known_related_objects
+        ):
+            raise ValueError("a prepared query is a values_list queryset or one of models")
         self.alias = queryset.db
         if self.alias != DEFAULT_DB_ALIAS:
             raise ValueError("a prepared query reads the default database")
@@ -104,6 +114,20 @@ class _Shape:
             return
         fields = [select[0] for select in compiler.select[0 : compiler.col_count]]
         self.converters = list(compiler.get_converters(fields).items())
+        self.models = None
+        if queryset._iterable_class is ModelIterable:
+            # As ModelIterable makes them, from what the compiler says of its columns.
+            info = compiler.klass_info
+            first, last = info["select_fields"][0], info["select_fields"][-1] + 1
+            self.models = (
+                info["model"],
+                [column[0].target.attname for column in compiler.select[first:last]],
+                first,
+                last,
+                get_related_populators(info, compiler.select, self.alias),
+                dict(compiler.annotation_col_map or {}),
+                tuple(queryset._prefetch_related_lookups),
+            )
 
     def run(self, values: dict[str, Value]) -> list:
         if self.sql is None:
@@ -131,12 +155,28 @@ class _Shape:
                     row[position] = value
                 converted.append(tuple(row))
             rows = converted
+        if self.models is not None:
+            return self._instances(rows)
         return [row[0] for row in rows] if self.flat else rows
+
+    def _instances(self, rows: list[tuple]) -> list:
+        model, names, first, last, populators, annotations, prefetches = self.models
+        found = []
+        for row in rows:
+            instance = model.from_db(self.alias, names, row[first:last])
+            for populator in populators:
+                populator.populate(row, instance)
+            for name, position in annotations.items():
+                setattr(instance, name, row[position])
+            found.append(instance)
+        if prefetches:
+            prefetch_related_objects(found, *prefetches)
+        return found
 
 
 class Prepared:
-    """A values_list query built by `build(**values)` once per shape, then run with each
-    call's values (see the module's rules)."""
+    """A query built by `build(**values)` once per shape, then run with each call's values
+    (see the module's rules)."""
 
     MAX_SHAPES = 256
 

@@ -41,6 +41,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "marketplace.parsers",
         "marketplace.matchmaking",
         "marketplace.charts",
+        "marketplace.prepared",
     ),
     # 1. the only web3 user
     ("marketplace.chain",),

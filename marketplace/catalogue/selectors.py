@@ -156,28 +156,48 @@ def listing_id(*, kind: str, slug: str) -> int | None:
     return found[0] if found else None
 
 
+# A listing page's own reads: prepared (marketplace.prepared), a listing's per market (made
+# when first read: the markets load once Django is ready).
+_LISTING_PAGES: dict[str, Prepared] = {}
+
+
+def _listing_page(kind: str) -> Prepared:
+    read = _LISTING_PAGES.get(kind)
+    if read is None:
+        relation = MARKETS[kind].detail_relation
+        read = _LISTING_PAGES[kind] = Prepared(
+            lambda slug: Listing.objects.select_related("owner", relation)
+            .prefetch_related("tags", "prices")
+            .filter(kind=kind, slug=slug)
+            .order_by("pk")[:1]
+        )
+    return read
+
+
+_comments = Prepared(
+    lambda listing_id: Comment.objects.filter(listing_id=listing_id, parent__isnull=True)
+    .select_related("author")
+    .prefetch_related(
+        Prefetch(
+            "replies",
+            queryset=Comment.objects.select_related("author").order_by("created_at", "id"),
+        )
+    )
+    .order_by("created_at", "id")
+)
+
+
 def listing_detail(*, kind: str, slug: str) -> Listing | None:
     """Listing `slug` of market `kind` with its market's row; None: none (or no such market)."""
-    market = MARKETS.get(kind)
-    if market is None:
+    if kind not in MARKETS:
         return None
-    return (
-        Listing.objects.select_related("owner", market.detail_relation)
-        .prefetch_related("tags", "prices")
-        .filter(kind=kind, slug=slug)
-        .first()
-    )
+    found = _listing_page(kind)(slug=slug)
+    return found[0] if found else None
 
 
 def listing_comments(*, listing: Listing) -> list[Comment]:
     """First-level comments, oldest first, with their replies and authors."""
-    replies = Comment.objects.select_related("author").order_by("created_at", "id")
-    return list(
-        Comment.objects.filter(listing=listing, parent__isnull=True)
-        .select_related("author")
-        .prefetch_related(Prefetch("replies", queryset=replies))
-        .order_by("created_at", "id")
-    )
+    return _comments(listing_id=listing.pk)
 
 
 @dataclass(frozen=True)
@@ -242,15 +262,18 @@ def rating_right(*, listing: Listing, user, keep: str = "") -> RatingRight:
     )
 
 
+_reviews = Prepared(
+    lambda listing_id: Rating.objects.filter(listing_id=listing_id)
+    .select_related("user")
+    .annotate(unverified=Case(When(dealid="", then=Value(1)), default=Value(0)))
+    .order_by("unverified", "-created_at", "-id")
+)
+
+
 def listing_reviews(*, listing: Listing) -> list[Rating]:
     """The listing's reviews with their authors: verified ones first, newest first; then the
     unverified ratings given before purchases were checked (shown, not counted)."""
-    return list(
-        Rating.objects.filter(listing=listing)
-        .select_related("user")
-        .annotate(unverified=Case(When(dealid="", then=Value(1)), default=Value(0)))
-        .order_by("unverified", "-created_at", "-id")
-    )
+    return _reviews(listing_id=listing.pk)
 
 
 def reported_reviews() -> QuerySet[Rating]:

@@ -140,6 +140,23 @@ class AssetRecord:
     recent_deals: list[DealLine]
 
 
+# Every listing page reads them: prepared (marketplace.prepared).
+_assets = Prepared(
+    lambda chain_id, address: Asset.objects.filter(chain_id=chain_id, address=address).order_by(
+        "pk"
+    )[:1]
+)
+# By the deal field naming assets of each market: the Hub's name of their kind.
+_RECENT_DEALS = {
+    role: Prepared(
+        lambda chain_id, address, role=role: Deal.objects.filter(
+            chain_id=chain_id, **{role: address}
+        ).order_by("-block_number", "-id")[:RECENT_DEALS]
+    )
+    for role in (market.order_kind for market in Market)
+}
+
+
 def asset_record(
     *, chain_address: str, owner_wallet: str, freshness: Freshness
 ) -> AssetRecord | None:
@@ -149,17 +166,12 @@ def asset_record(
         return None
     # The index keeps addresses checksummed (an exact match uses its index, where a
     # case-insensitive one reads every asset); a listing may name its asset in any case.
-    asset = Asset.objects.filter(
-        chain_id=settings.CHAIN_ID, address=normalize(chain_address)
-    ).first()
-    if asset is None:
+    found = _assets(chain_id=settings.CHAIN_ID, address=normalize(chain_address))
+    if not found:
         return None
-    # The deal field naming assets of its market: the Hub's name of their kind.
-    role = Market(asset.kind).order_kind
-    deals = list(
-        Deal.objects.filter(chain_id=settings.CHAIN_ID, **{role: asset.address}).order_by(
-            "-block_number", "-id"
-        )[:RECENT_DEALS]
+    asset = found[0]
+    deals = _RECENT_DEALS[Market(asset.kind).order_kind](
+        chain_id=settings.CHAIN_ID, address=asset.address
     )
     return AssetRecord(
         asset=asset,

@@ -431,12 +431,26 @@ def needs_dataset(app: Listing) -> bool:
     return app.app.needs_dataset
 
 
+# Made when first read: the markets load once Django is ready.
+_PUBLIC_LISTINGS: dict[str, Prepared] = {}
+
+
+def _public_listings_of(kind: str) -> Prepared:
+    read = _PUBLIC_LISTINGS.get(kind)
+    if read is None:
+        relation = MARKETS[kind].detail_relation  # an app's card reads its program's needs
+        read = _PUBLIC_LISTINGS[kind] = Prepared(
+            lambda addresses: Listing.objects.filter(
+                kind=kind, is_public=True, chain_address__in=addresses
+            ).select_related(relation)
+        )
+    return read
+
+
 def _public_listings(kind: str, addresses: set[str]) -> dict[str, Listing]:
     if not addresses:
         return {}
-    listings = Listing.objects.filter(
-        kind=kind, is_public=True, chain_address__in=addresses
-    ).select_related(MARKETS[kind].detail_relation)  # an app's card reads its program's needs
+    listings = _public_listings_of(kind)(addresses=tuple(sorted(addresses)))
     return {checksummed(listing.chain_address.lower()): listing for listing in listings}
 
 
@@ -449,14 +463,19 @@ def _listed(kind: str) -> Exists:
     )
 
 
+_allowed_apps = Prepared(
+    lambda datasets: Dataset.allowed_apps.through.objects.filter(
+        dataset__listing__chain_address__in=datasets
+    ).values_list("dataset__listing__chain_address", "app__listing__chain_address")
+)
+
+
 def _allowed_pairs(datasets: set[str]) -> set[tuple[str, str]]:
     """(dataset, app) addresses: the apps each dataset lets read it (the site's rule, which
     key releases follow)."""
     if not datasets:
         return set()
-    pairs = Dataset.allowed_apps.through.objects.filter(
-        dataset__listing__chain_address__in=datasets
-    ).values_list("dataset__listing__chain_address", "app__listing__chain_address")
+    pairs = _allowed_apps(datasets=tuple(sorted(datasets)))
     return {(checksummed(d.lower()), checksummed(a.lower())) for d, a in pairs if d and a}
 
 

@@ -105,9 +105,9 @@ def test_a_value_not_in_the_sql_is_refused():
         prepared(n=3)
 
 
-def test_rows_of_models_and_values_of_other_types_are_refused():
-    with pytest.raises(ValueError, match="values_list"):
-        Prepared(lambda asset: Order.objects.filter(asset=asset))(asset="0x")
+def test_values_and_querysets_of_other_kinds_are_refused():
+    with pytest.raises(ValueError, match="values_list queryset or one of models"):
+        Prepared(lambda asset: Order.objects.filter(asset=asset).values("id"))(asset="0x")
     with pytest.raises(ValueError, match="str, int and aware datetime values"):
         Prepared(lambda open: Order.objects.filter(unpublished=open).values_list("id"))(open=True)
 
@@ -137,3 +137,44 @@ def test_a_datetime_value_compares_as_the_orm_compares_it():
     assert prepared(since=datetime.datetime(2030, 1, 2, 3, 3, tzinfo=datetime.UTC)) == [
         f"0x{2:064x}"
     ]
+
+
+def test_models_come_with_their_related_objects_annotations_and_prefetches(
+    django_assert_num_queries,
+):
+    from django.db.models import Case, Prefetch, When
+
+    from marketplace.catalogue.models import Comment
+    from tests.factories.catalogue import AppFactory, CommentFactory
+
+    app = AppFactory()
+    first = CommentFactory(listing=app.listing, body="first")
+    CommentFactory(listing=app.listing, parent=first, body="a reply")
+    CommentFactory(listing=app.listing, body="second", is_hidden=True)
+
+    def build(listing_id):
+        return (
+            Comment.objects.filter(listing_id=listing_id, parent__isnull=True)
+            .select_related("author", "listing__owner")
+            .prefetch_related(Prefetch("replies", queryset=Comment.objects.order_by("id")))
+            .annotate(hidden=Case(When(is_hidden=True, then=1), default=0))
+            .order_by("id")
+        )
+
+    prepared = Prepared(build)
+    prepared(listing_id=app.listing.pk)  # built (twice) and run once
+    with django_assert_num_queries(2):  # the comments, and their replies
+        found = prepared(listing_id=app.listing.pk)
+    expected = list(build(app.listing.pk))
+    assert [c.pk for c in found] == [c.pk for c in expected]
+    with django_assert_num_queries(0):
+        for comment, orm in zip(found, expected, strict=True):
+            assert (comment.body, comment.hidden, comment.created_at) == (
+                orm.body,
+                orm.hidden,
+                orm.created_at,
+            )
+            assert comment.author.username == orm.author.username
+            assert comment.listing.owner == app.listing.owner
+            assert [r.body for r in comment.replies.all()] == [r.body for r in orm.replies.all()]
+    assert prepared(listing_id=app.listing.pk + 1000) == []
