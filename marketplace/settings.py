@@ -285,7 +285,11 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
+# The site speaks English only: without translation machinery, each number or date a page shows
+# skips looking up the active language (a tenth of a listing page's rendering). Its formats are
+# Django's defaults, which are English's, but for digit grouping (intcomma: 1,234).
+USE_I18N = False
+NUMBER_GROUPING = 3
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -47,6 +47,7 @@ from marketplace.indexer.models import (
     reputation,
 )
 from marketplace.matchmaking.choice import duration
+from marketplace.prepared import Prepared
 from pools.models import PoolRecord
 
 # The tasks the times, the share in time and the reliability figure are taken over: recent
@@ -373,28 +374,47 @@ def _windows(days: dict[str, list[int]], today: datetime.date) -> list[Window]:
     return windows
 
 
+# Every pool's page reads them: prepared (marketplace.prepared).
+_record = Prepared(
+    lambda chain_id, workerpool: PoolRecord.objects.filter(
+        chain_id=chain_id, workerpool=workerpool
+    ).order_by("pk")[:1]
+)
+_category_names = Prepared(
+    lambda chain_id: Category.objects.filter(chain_id=chain_id).values_list("catid", "name")
+)
+_scores = Prepared(
+    lambda chain_id, addresses: Worker.objects.filter(
+        chain_id=chain_id, address__in=addresses
+    ).values_list("address", "score")
+)
+_bonds_seized = Prepared(
+    lambda chain_id, workerpool: WorkerBond.objects.filter(chain_id=chain_id, workerpool=workerpool)
+    .order_by()
+    .values("workerpool")
+    .annotate(seized=Sum("seized"))
+    .values_list("seized", flat=True)
+)
+
+
 def pool_reliability(
     *, chain_id: int, workerpool: str, now: datetime.datetime | None = None
 ) -> Reliability | None:
     """The record of `workerpool` as pages show it (None: the index has nothing of it yet),
     its windows counted up to `now`'s UTC day included."""
-    record = PoolRecord.objects.filter(chain_id=chain_id, workerpool=workerpool).first()
-    if record is None:
+    found = _record(chain_id=chain_id, workerpool=workerpool)
+    if not found:
         return None
+    record = found[0]
     today = (now or timezone.now()).astimezone(datetime.UTC).date()
-    names = dict(Category.objects.filter(chain_id=chain_id).values_list("catid", "name"))
-    scores = dict(
-        Worker.objects.filter(
-            chain_id=chain_id, address__in=[w["address"] for w in record.workers]
-        ).values_list("address", "score")
-    )
+    names = dict(_category_names(chain_id=chain_id))
+    addresses = tuple(sorted({w["address"] for w in record.workers}))
+    scores = dict(_scores(chain_id=chain_id, addresses=addresses)) if addresses else {}
     workers = sorted(
         (SeenWorker(score=scores.get(w["address"], 0), **w) for w in record.workers),
         key=lambda w: (-w.score, -w.contributions, w.address),
     )
-    bonds = WorkerBond.objects.filter(chain_id=chain_id, workerpool=workerpool).aggregate(
-        seized=Sum("seized")
-    )
+    seized = _bonds_seized(chain_id=chain_id, workerpool=workerpool)
     return Reliability(
         workerpool=workerpool,
         windows=[
@@ -416,7 +436,7 @@ def pool_reliability(
         workers=workers,
         pool_stake_seized=int(record.pool_stake_seized),
         workers_stake_seized=int(record.workers_stake_seized),
-        bonds_seized=int(bonds["seized"] or Decimal(0)),
+        bonds_seized=int((seized[0] if seized else None) or Decimal(0)),
         recent_ended=record.recent_ended,
         recent_finalized=record.recent_finalized,
         recent_in_time=record.recent_in_time,
