@@ -15,9 +15,10 @@ Its rules, checked when a shape is first built (ValueError otherwise):
   queryset of models, giving them with their `select_related` objects and annotations, and
   their `prefetch_related` lookups read by the ORM as usual.
 - Each value is a str, an int, an aware datetime (compared with a DateTimeField) or a tuple of
-  str and int (an `__in`: the shape includes its length), and reaches the SQL as a parameter
-  of its own: a filter's value does, a value turned into a pattern (`contains`) or a LIMIT
-  does not.
+  str and int, and reaches the SQL as a parameter of its own: a filter's value does, a value
+  turned into a pattern (`contains`) or a LIMIT does not.
+- A tuple is for `__in` only: it is padded to a power of two with its last item, so that a few
+  shapes serve every length (a repeat changes nothing in an IN list).
 """
 
 from __future__ import annotations
@@ -174,6 +175,13 @@ class _Shape:
         return found
 
 
+def _padded(value: Value) -> Value:
+    if isinstance(value, tuple) and len(value) > 1:
+        size = 1 << (len(value) - 1).bit_length()
+        return value + (value[-1],) * (size - len(value))
+    return value
+
+
 class Prepared:
     """A query built by `build(**values)` once per shape, then run with each call's values
     (see the module's rules)."""
@@ -185,6 +193,7 @@ class Prepared:
         self._shapes: dict[tuple, _Shape] = {}
 
     def __call__(self, **values: Value) -> list:
+        values = {name: _padded(value) for name, value in values.items()}
         key = tuple(
             (name, len(value) if isinstance(value, tuple) else type(value).__name__)
             for name, value in sorted(values.items())

@@ -71,7 +71,7 @@ def test_a_prepared_query_gives_what_the_orm_gives_for_any_values(shape):
 
 
 @pytest.mark.usefixtures("book")
-def test_a_shape_is_built_once_and_a_tuple_of_values_per_length():
+def test_a_shape_is_built_once_and_tuples_of_values_once_per_power_of_two():
     built = []
 
     def build(assets, chain_id):
@@ -89,8 +89,11 @@ def test_a_shape_is_built_once_and_a_tuple_of_values_per_length():
     assert prepared(assets=(ASSETS[2],), chain_id=31337) == [digests[ASSETS[2]]]
     assert prepared(assets=(ASSETS[2],), chain_id=1) == []
     assert len(prepared(assets=ASSETS, chain_id=31337)) == 5
+    assert len(prepared(assets=ASSETS[:2], chain_id=31337)) == 4
+    assert len(prepared(assets=(*ASSETS, *ASSETS), chain_id=31337)) == 5
     assert prepared(assets=(), chain_id=31337) == []  # no SQL at all: Django's empty `__in`
-    assert built == [1, 1, 3, 3, 0, 0]  # each shape built twice (Prepared._shape says why)
+    # Each shape built twice (Prepared._shape says why); tuples padded to a power of two.
+    assert built == [1, 1, 4, 4, 2, 2, 8, 8, 0, 0]
 
 
 def test_a_value_turned_into_a_pattern_is_refused():
