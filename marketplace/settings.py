@@ -154,8 +154,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # and the pages SQLite has cached in it, instead of opening the file at every request.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=600)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Daphne serves each request from a fresh thread, so per-thread persistent connections
-    # would never be reused: a process-wide pool is (CONN_MAX_AGE must then be 0).
+    # A process-wide pool (CONN_MAX_AGE must then be 0): request threads are reused
+    # (marketplace.asgi.RequestThreads), but Celery's and the consumers' come and go, and the
+    # pool bounds the server's connections whatever their number.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DB_POOL_MIN", default=2),

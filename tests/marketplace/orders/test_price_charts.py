@@ -163,3 +163,46 @@ def test_the_depth_table_lists_the_best_prices_of_each_side_and_the_chart_all_of
     assert charts.depth_rows_cut
     fewer = depth.Depth(offers=book.offers[:rows], bids=book.bids)
     assert not dataclasses.replace(charts, depth=fewer).depth_rows_cut
+
+
+def test_the_tables_rows_say_what_the_template_filters_would():
+    from django.template import Context, Template
+
+    from marketplace.indexer.prices import PricePoint
+
+    start = datetime.datetime(2026, 3, 1, 14, tzinfo=datetime.UTC)
+    points = [
+        PricePoint(start=start, median=250_000_000, low=1, high=12_000 * 10**9, deals=3, tasks=1234)
+    ]
+    book = depth.Depth(
+        offers=[depth.DepthLevel(price=10**9, tasks=5, orders=2)],
+        bids=[depth.DepthLevel(price=7 * 10**8, tasks=1, orders=1)],
+    )
+    window = price_window(bucket="hour", now=start)
+    charts = price_charts.PriceCharts(
+        window=window,
+        series=PriceSeries(window=window, points=points),
+        depth=book,
+        history_svg="",
+        depth_svg="",
+        buckets=[],
+        categories=[],
+        category="",
+    )
+    filtered = Template(
+        "{% load ui %}{{ p.median|ect_units }}|{{ p.low|ect_units }}|{{ p.high|ect_units }}"
+    ).render(Context({"p": points[0]}))
+
+    assert filtered == "0.25 ECT|0.000000001 ECT|12000 ECT"
+    assert charts.history_rows == (
+        '<tr><td>2026-03-01 14:00</td><td class="num">0.25 ECT</td>'
+        '<td class="num">0.000000001 ECT</td><td class="num">12000 ECT</td>'
+        '<td class="num">3</td><td class="num">1234</td></tr>'
+    )
+    by_day = dataclasses.replace(charts, window=price_window(now=start))
+    assert by_day.history_rows.startswith("<tr><td>2026-03-01</td>")
+    assert charts.depth_rows == (
+        '<tr><td>Offered</td><td class="num">1 ECT</td><td class="num">5</td>'
+        '<td class="num">2</td></tr><tr><td>Asked</td><td class="num">0.7 ECT</td>'
+        '<td class="num">1</td><td class="num">1</td></tr>'
+    )
