@@ -182,6 +182,18 @@ def _padded(value: Value) -> Value:
     return value
 
 
+def give_prefetched(instance: Any, name: str, rows: list) -> None:
+    """Hand `rows` to `instance` as its relation `name` (many-to-many or reverse) prefetched,
+    as prefetch_related does: `instance.<name>.all()` then reads nothing. For rows a prepared
+    query read, where a `prefetch_related` would build its query anew at each call."""
+    queryset = getattr(instance, name).all()
+    queryset._result_cache = list(rows)
+    queryset._prefetch_done = True
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[name] = queryset
+
+
 class Prepared:
     """A query built by `build(**values)` once per shape, then run with each call's values
     (see the module's rules)."""

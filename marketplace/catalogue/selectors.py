@@ -26,13 +26,14 @@ from marketplace.catalogue.models import (
     Comment,
     CurationStatus,
     Listing,
+    ListingPrice,
     ListingReport,
     Rating,
     Tag,
 )
 from marketplace.catalogue.pagination import COUNT_CAP
 from marketplace.indexer.models import Deal, Task, TaskStatus
-from marketplace.prepared import Prepared
+from marketplace.prepared import Prepared, give_prefetched
 
 
 def _card_queryset(kind: str | None = None) -> QuerySet[Listing]:
@@ -167,11 +168,15 @@ def _listing_page(kind: str) -> Prepared:
         relation = MARKETS[kind].detail_relation
         read = _LISTING_PAGES[kind] = Prepared(
             lambda slug: Listing.objects.select_related("owner", relation)
-            .prefetch_related("tags", "prices")
             .filter(kind=kind, slug=slug)
             .order_by("pk")[:1]
         )
     return read
+
+
+# Its tags and prices, given to it as prefetched (see give_prefetched).
+_tags = Prepared(lambda listing_id: Tag.objects.filter(listings=listing_id))
+_prices = Prepared(lambda listing_id: ListingPrice.objects.filter(listing_id=listing_id))
 
 
 _comments = Prepared(
@@ -192,7 +197,12 @@ def listing_detail(*, kind: str, slug: str) -> Listing | None:
     if kind not in MARKETS:
         return None
     found = _listing_page(kind)(slug=slug)
-    return found[0] if found else None
+    if not found:
+        return None
+    listing = found[0]
+    give_prefetched(listing, "tags", _tags(listing_id=listing.pk))
+    give_prefetched(listing, "prices", _prices(listing_id=listing.pk))
+    return listing
 
 
 def listing_comments(*, listing: Listing) -> list[Comment]:

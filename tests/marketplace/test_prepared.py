@@ -181,3 +181,26 @@ def test_models_come_with_their_related_objects_annotations_and_prefetches(
             assert comment.listing.owner == app.listing.owner
             assert [r.body for r in comment.replies.all()] == [r.body for r in orm.replies.all()]
     assert prepared(listing_id=app.listing.pk + 1000) == []
+
+
+def test_a_listing_page_reads_its_tags_and_prices_with_the_listing(django_assert_num_queries):
+    from marketplace.catalogue import selectors
+    from marketplace.catalogue.models import Listing, ListingPrice, Tag
+    from tests.factories.catalogue import WorkerpoolFactory
+
+    listing = WorkerpoolFactory().listing
+    listing.tags.set([Tag.objects.create(name=name, slug=name) for name in ("gpu", "edge")])
+    for category, price in (("S", "0.3"), ("XS", "0.1")):
+        ListingPrice.objects.update_or_create(
+            listing=listing, category=category, defaults={"price": Decimal(price)}
+        )
+    orm = Listing.objects.prefetch_related("tags", "prices").get(pk=listing.pk)
+
+    found = selectors.listing_detail(kind="pool", slug=listing.slug)
+    with django_assert_num_queries(0):
+        assert [tag.slug for tag in found.tags.all()] == [tag.slug for tag in orm.tags.all()]
+        assert [(p.category, p.price) for p in found.prices.all()] == [
+            (p.category, p.price) for p in orm.prices.all()
+        ]
+        assert [p.category for p in found.prices_in_order][:2] == ["XS", "S"]
+    assert selectors.listing_detail(kind="pool", slug="no-such-pool") is None
