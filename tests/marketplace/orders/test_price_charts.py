@@ -141,23 +141,27 @@ def test_the_market_overview_with_no_trade_says_so(client):
     assert '<strong aria-current="page">XS</strong>' in prices
 
 
+def _charts(window, points, book) -> price_charts.PriceCharts:
+    """A price section of these points and this book, drawn as nothing."""
+    return price_charts.PriceCharts(
+        window=window,
+        series=PriceSeries(window=window, points=points),
+        depth=book,
+        history_svg="",
+        depth_svg="",
+        buckets=[],
+        categories=[],
+        category="",
+    )
+
+
 def test_the_depth_table_lists_the_best_prices_of_each_side_and_the_chart_all_of_them():
     rows = price_charts.DEPTH_TABLE_ROWS
     book = depth.Depth(
         offers=[depth.DepthLevel(price=10 + n, tasks=1, orders=1) for n in range(rows + 5)],
         bids=[depth.DepthLevel(price=9 - n, tasks=1, orders=1) for n in range(3)],
     )
-    window = price_window(now=timezone.now())
-    charts = price_charts.PriceCharts(
-        window=window,
-        series=PriceSeries(window=window, points=[]),
-        depth=book,
-        history_svg="",
-        depth_svg="<svg></svg>",
-        buckets=[],
-        categories=[],
-        category="",
-    )
+    charts = _charts(price_window(now=timezone.now()), [], book)
     assert [level.price for level in charts.offer_rows] == list(range(10, 10 + rows))
     assert [level.price for level in charts.bid_rows] == [9, 8, 7]
     assert charts.depth_rows_cut
@@ -178,17 +182,7 @@ def test_the_tables_rows_say_what_the_template_filters_would():
         offers=[depth.DepthLevel(price=10**9, tasks=5, orders=2)],
         bids=[depth.DepthLevel(price=7 * 10**8, tasks=1, orders=1)],
     )
-    window = price_window(bucket="hour", now=start)
-    charts = price_charts.PriceCharts(
-        window=window,
-        series=PriceSeries(window=window, points=points),
-        depth=book,
-        history_svg="",
-        depth_svg="",
-        buckets=[],
-        categories=[],
-        category="",
-    )
+    charts = _charts(price_window(bucket="hour", now=start), points, book)
     filtered = Template(
         "{% load ui %}{{ p.median|ect_units }}|{{ p.low|ect_units }}|{{ p.high|ect_units }}"
     ).render(Context({"p": points[0]}))
