@@ -36,7 +36,6 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from marketplace.indexer.models import (
-    Category,
     Contribution,
     ContributionStatus,
     Deal,
@@ -46,6 +45,7 @@ from marketplace.indexer.models import (
     WorkerBond,
     reputation,
 )
+from marketplace.indexer.selectors import indexed_categories
 from marketplace.matchmaking.choice import duration
 from marketplace.prepared import Prepared
 from pools.models import PoolRecord
@@ -380,9 +380,6 @@ _record = Prepared(
         chain_id=chain_id, workerpool=workerpool
     ).order_by("pk")[:1]
 )
-_category_names = Prepared(
-    lambda chain_id: Category.objects.filter(chain_id=chain_id).values_list("catid", "name")
-)
 _scores = Prepared(
     lambda chain_id, addresses: Worker.objects.filter(
         chain_id=chain_id, address__in=addresses
@@ -407,7 +404,7 @@ def pool_reliability(
         return None
     record = found[0]
     today = (now or timezone.now()).astimezone(datetime.UTC).date()
-    names = dict(_category_names(chain_id=chain_id))
+    names = indexed_categories(chain_id=chain_id)
     addresses = tuple(sorted({w["address"] for w in record.workers}))
     scores = dict(_scores(chain_id=chain_id, addresses=addresses)) if addresses else {}
     workers = sorted(

@@ -12,6 +12,7 @@ from django.utils import timezone
 from marketplace.addresses import is_address, normalize
 from marketplace.indexer.models import (
     Asset,
+    Category,
     Deal,
     IndexerState,
     IndexerStatus,
@@ -155,6 +156,16 @@ _RECENT_DEALS = {
     )
     for role in (market.order_kind for market in Market)
 }
+
+
+_categories = Prepared(
+    lambda chain_id: Category.objects.filter(chain_id=chain_id).values_list("catid", "name")
+)
+
+
+def indexed_categories(*, chain_id: int) -> dict[int, str]:
+    """The Hub's categories as indexed: their names by id (pages read them: prepared)."""
+    return dict(_categories(chain_id=chain_id))
 
 
 def asset_record(

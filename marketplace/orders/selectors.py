@@ -20,7 +20,8 @@ from marketplace.catalogue.markets import MARKETS
 from marketplace.catalogue.models import Listing, Market, TaskCategory
 from marketplace.chain.orders import checksummed, tag_covers, tag_union
 from marketplace.deals.selectors import deal_final_deadline
-from marketplace.indexer.models import Asset, Category, Deal, OrderKind
+from marketplace.indexer.models import Asset, Deal, OrderKind
+from marketplace.indexer.selectors import indexed_categories
 from marketplace.orders.models import InputFile, Order, OrderStatus
 from marketplace.prepared import Prepared
 
@@ -321,15 +322,10 @@ def category_refusal(category: int, *, chain_id: int) -> str:
     return f"The Hub has no such category: choose one of {known}."
 
 
-_categories = Prepared(
-    lambda chain_id: Category.objects.filter(chain_id=chain_id).values_list("catid", "name")
-)
-
-
 def category_names(*, chain_id: int) -> dict[int, str]:
     """The Hub's category names by id (XS, S...), the catalogue's when not indexed yet."""
     names = dict(enumerate(TaskCategory.values))
-    names.update(_categories(chain_id=chain_id))
+    names.update(indexed_categories(chain_id=chain_id))
     return names
 
 
@@ -576,7 +572,7 @@ def _listings_by_market(addresses: dict[str, set[str]]) -> dict[tuple[str, str],
     }
 
 
-def _datasets_offers(chain_id: int, apps, datasets, skip=()) -> QuerySet[Order]:
+def _dataset_offers_query(chain_id: int, apps, datasets, skip=()) -> QuerySet[Order]:
     allowing = Listing.objects.filter(
         kind=Market.DATASET, dataset__allowed_apps__listing__chain_address__in=apps
     ).values("chain_address")
@@ -624,7 +620,7 @@ _own_app_offers = Prepared(
     ).values_list(*_ORDER_COLUMNS)
 )
 _own_dataset_offers = Prepared(
-    lambda chain_id, apps, datasets, skip: _datasets_offers(
+    lambda chain_id, apps, datasets, skip: _dataset_offers_query(
         chain_id, apps, datasets, skip
     ).values_list(*_ORDER_COLUMNS)
 )
