@@ -164,6 +164,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "timeout": 10,
     }
 
+# How many requests' Django code a server process runs at a time (marketplace.asgi.RequestSlots):
+# the others queue, first come first served, unless one has waited SERVER_SLOT_WAIT_SECONDS.
+SERVER_REQUEST_SLOTS = env.int("SERVER_REQUEST_SLOTS", default=2)
+SERVER_SLOT_WAIT_SECONDS = env.float("SERVER_SLOT_WAIT_SECONDS", default=0.25)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -104,6 +104,30 @@ class Order(models.Model):
                 name="order_open_by_category",
                 condition=Q(status="open"),
             ),
+            # The bids of the depth charts (orders.depth): the open requests that would take
+            # an app, a dataset or a category's pools, by the max price each accepts for that
+            # part, and what the grouping reads of them, so that the dearest levels come off
+            # the index in order, however many requests the book holds.
+            *(
+                models.Index(
+                    fields=[
+                        "chain_id",
+                        "kind",
+                        target,
+                        max_price,
+                        *also,
+                        "remaining",
+                        "expires_at",
+                    ],
+                    name=f"order_open_bids_by_{name}",
+                    condition=Q(status="open"),
+                )
+                for name, target, max_price, also in (
+                    ("app", "asset", "app_max_price", ()),
+                    ("dataset", "dataset", "dataset_max_price", ()),
+                    ("category", "category", "workerpool_max_price", ("workerpool",)),
+                )
+            ),
             models.Index(fields=["chain_id", "kind", "price", "created_at"], name="order_by_price"),
             models.Index(
                 fields=["chain_id", "status", "price", "created_at", "id"], name="order_book_page"

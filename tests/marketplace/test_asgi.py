@@ -20,7 +20,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from marketplace import asgi
-from marketplace.asgi import RequestThreads, SettledHeap
+from marketplace.asgi import RequestSlots, RequestThreads, SettledHeap
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -269,6 +269,218 @@ def _app(view):
     return app
 
 
+# ---------------------------------------------------------------- request slots
+
+
+def _site_app(view, *, sending=None):
+    """An ASGI app as Django's handler is one: it reads the body whole, runs `view` (sync,
+    thread-sensitive, given the path) and starts the response; for the paths of `sending` it
+    then awaits their event (a body still being sent) before its last message."""
+    run = sync_to_async(view, thread_sensitive=True)
+
+    async def app(scope, receive, send) -> None:
+        while (await receive()).get("more_body", False):
+            pass
+        await run(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        if scope["path"] in (sending or {}):
+            await sending[scope["path"]].wait()
+        await send({"type": "http.response.body", "body": b""})
+
+    return app
+
+
+def _request(app, path: str, *, body_parts: list | None = None) -> asyncio.Future:
+    """A request to `app`; its body arrives in `body_parts` (asyncio events set as each part
+    arrives), or at once."""
+    parts = list(body_parts or [])
+
+    async def receive() -> dict:
+        if parts:
+            await parts.pop(0).wait()
+            return {"type": "http.request", "body": b"x", "more_body": bool(parts)}
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        pass
+
+    return app({"type": "http", "method": "GET", "path": path, "headers": []}, receive, send)
+
+
+def _slotted(view, *, count: int = 1, wait: float = 30.0, sending=None) -> RequestThreads:
+    return RequestThreads(_site_app(view, sending=sending), slots=RequestSlots(count, wait=wait))
+
+
+async def _until(condition, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        await asyncio.sleep(0.005)
+
+
+def test_with_one_slot_a_request_waits_until_the_one_ahead_has_answered():
+    started: list[str] = []
+    first_may_end = threading.Event()
+
+    def view(path: str) -> None:
+        started.append(path)
+        if path == "/first/":
+            assert first_may_end.wait(5)
+
+    app = _slotted(view)
+
+    async def two() -> None:
+        first = asyncio.ensure_future(_request(app, "/first/"))
+        await _until(lambda: started == ["/first/"])
+        second = asyncio.ensure_future(_request(app, "/second/"))
+        await asyncio.sleep(0.1)
+        assert started == ["/first/"]  # queued, not running beside the first
+        first_may_end.set()
+        await asyncio.gather(first, second)
+
+    asyncio.run(two())
+
+    assert started == ["/first/", "/second/"]
+
+
+def test_waiting_requests_run_first_come_first_served_one_at_a_time():
+    seen: list[str] = []
+    first_may_end = threading.Event()
+
+    def view(path: str) -> None:
+        seen.append(f"start {path}")
+        if path == "/0/":
+            assert first_may_end.wait(5)
+        else:
+            time.sleep(0.01)  # long enough for another to start beside it, were it let
+        seen.append(f"end {path}")
+
+    app = _slotted(view)
+
+    async def queued() -> None:
+        first = asyncio.ensure_future(_request(app, "/0/"))
+        await _until(lambda: seen == ["start /0/"])
+        others = []
+        for n in range(1, 6):
+            others.append(asyncio.ensure_future(_request(app, f"/{n}/")))
+            await asyncio.sleep(0.01)  # in this order
+        first_may_end.set()
+        await asyncio.gather(first, *others)
+
+    asyncio.run(queued())
+
+    assert seen == [f"{event} /{n}/" for n in range(6) for event in ("start", "end")]
+
+
+def test_two_slots_run_two_requests_at_once():
+    both_in = threading.Barrier(2, timeout=5)  # broken if the second waited for the first
+
+    app = _slotted(lambda path: both_in.wait(), count=2)
+
+    async def together() -> None:
+        await asyncio.gather(_request(app, "/a/"), _request(app, "/b/"))
+
+    asyncio.run(together())
+
+
+def test_a_request_that_waited_too_long_runs_without_a_slot():
+    started: list[str] = []
+    stuck_may_end = threading.Event()
+
+    def view(path: str) -> None:
+        started.append(path)
+        if path == "/stuck/":  # say, waiting on a node that does not answer
+            assert stuck_may_end.wait(5)
+
+    app = _slotted(view, wait=0.2)
+
+    async def behind_a_stuck_one() -> None:
+        stuck = asyncio.ensure_future(_request(app, "/stuck/"))
+        await _until(lambda: started == ["/stuck/"])
+        await asyncio.wait_for(_request(app, "/next/"), 3)  # served while the first is stuck
+        assert started == ["/stuck/", "/next/"]
+        stuck_may_end.set()
+        await stuck
+
+    asyncio.run(behind_a_stuck_one())
+
+
+def test_a_response_being_sent_leaves_its_slot_to_the_next_request():
+    started: list[str] = []
+    sent = asyncio.Event()
+
+    app = _slotted(started.append, sending={"/download/": sent})
+
+    async def while_sending() -> None:
+        long = asyncio.ensure_future(_request(app, "/download/"))
+        # Its body is still being sent: the next request runs all the same.
+        await asyncio.wait_for(_request(app, "/page/"), 3)
+        assert started == ["/download/", "/page/"] and not long.done()
+        sent.set()
+        await long
+
+    asyncio.run(while_sending())
+
+
+def test_a_request_whose_body_is_still_arriving_holds_no_slot():
+    started: list[str] = []
+    rest_of_body = asyncio.Event()
+
+    app = _slotted(started.append)
+
+    async def slow_upload() -> None:
+        arrived = asyncio.Event()
+        arrived.set()
+        upload = asyncio.ensure_future(
+            _request(app, "/upload/", body_parts=[arrived, rest_of_body])
+        )
+        await asyncio.sleep(0.05)
+        await asyncio.wait_for(_request(app, "/page/"), 3)  # not behind the upload
+        assert started == ["/page/"]
+        rest_of_body.set()
+        await upload
+
+    asyncio.run(slow_upload())
+
+    assert started == ["/page/", "/upload/"]
+
+
+def test_a_request_that_fails_gives_its_slot_back():
+    def view(path: str) -> None:
+        if path == "/fails/":
+            raise RuntimeError("the view failed")
+
+    app = _slotted(view, wait=30)
+
+    async def after_a_failure() -> None:
+        with pytest.raises(RuntimeError):
+            await _request(app, "/fails/")
+        await asyncio.wait_for(_request(app, "/next/"), 3)  # not 30 s for a lost slot
+
+    asyncio.run(after_a_failure())
+
+
+def test_a_turn_is_given_back_once():
+    slots = RequestSlots(1, wait=0.1)
+
+    async def twice() -> bool:
+        turn = slots.turn()
+        await turn.take()
+        turn.end()
+        turn.end()  # the second does not free a slot it no longer holds
+        first, second = slots.turn(), slots.turn()
+        await first.take()
+        await second.take()  # waits `wait`, then goes on without
+        return first.held and not second.held
+
+    assert asyncio.run(twice())
+
+
+def test_a_server_has_at_least_one_slot():
+    with pytest.raises(ValueError, match="at least one"):
+        RequestSlots(0, wait=1)
+
+
 # ---------------------------------------------------------------- the settled heap
 
 
@@ -296,3 +508,15 @@ def test_settling_the_heap_leaves_what_lives_now_out_of_collections():
         assert gc.get_freeze_count() >= len(survivor)
     finally:
         gc.unfreeze()
+
+
+def test_the_site_serves_requests_in_the_slots_its_settings_give():
+    from django.conf import settings
+
+    threads = asgi.application.application_mapping["http"].app
+
+    assert isinstance(threads, RequestThreads)
+    assert (threads.slots.count, threads.slots.wait) == (
+        settings.SERVER_REQUEST_SLOTS,
+        settings.SERVER_SLOT_WAIT_SECONDS,
+    )
