@@ -118,6 +118,7 @@ class Order(models.Model):
                         *also,
                         "remaining",
                         "expires_at",
+                        "status",
                     ],
                     name=f"order_open_bids_by_{name}",
                     condition=Q(status="open"),

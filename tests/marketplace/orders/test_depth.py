@@ -154,3 +154,34 @@ def test_requests_that_expired_or_left_the_book_ask_for_nothing(book):
     assert asset_depth(chain_id=settings.CHAIN_ID, kind="app", address=book.app, now=now).bids == [
         DepthLevel(price=ECT, tasks=2, orders=1)
     ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "category", "index"),
+    [
+        ("app", None, "order_open_bids_by_app"),
+        ("dataset", None, "order_open_bids_by_dataset"),
+        ("pool", 2, "order_open_bids_by_category"),
+    ],
+)
+def test_the_bids_come_off_an_index_of_open_requests_in_price_order(kind, category, index):
+    """However many requests the book holds, a listing's bids are read off the index of the
+    open requests for its app, dataset or category, dearest first: no scan of the book's
+    requests, no sort."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the plan is read with SQLite's EXPLAIN QUERY PLAN")
+    address = Account.create().address
+    extra = {} if category is None else {"category": category}
+    with CaptureQueriesContext(connection) as queries:
+        asset_depth(
+            chain_id=settings.CHAIN_ID, kind=kind, address=address, now=timezone.now(), **extra
+        )
+    (bids,) = [query["sql"] for query in queries if "_max_price" in query["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {bids}")
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert f"USING COVERING INDEX {index}" in plan
+    assert "TEMP B-TREE" not in plan
