@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from html import escape
 
 from django.http import QueryDict
 from django.utils import timezone
-from django.utils.html import format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from marketplace import charts
 from marketplace.catalogue.models import Listing
@@ -36,6 +36,7 @@ UNIT = "ECT per task"
 DEPTH_TABLE_ROWS = 20
 _BUCKET_LABELS = {prices.DAY: "By day", prices.HOUR: "By hour"}
 _WINDOW_WORDS = {prices.DAY: "the last 30 days", prices.HOUR: "the last 48 hours"}
+_ECT_UNIT = 10**ECT_DECIMALS
 
 
 def ect(units: int) -> str:
@@ -44,8 +45,25 @@ def ect(units: int) -> str:
 
 
 def ect_text(units: int) -> str:
-    """Base units as the site's pages write a price: "0.25 ECT" (frontend's ect_units)."""
-    return f"{from_units(int(units), decimals=ECT_DECIMALS).normalize():f} ECT"
+    """Base units as the site's pages write a price: "0.25 ECT" (frontend's ect_units), in
+    integer arithmetic (the tables write hundreds)."""
+    whole, fraction = divmod(int(units), _ECT_UNIT)
+    if not fraction:
+        return f"{whole} ECT"
+    return f"{whole}.{fraction:0{ECT_DECIMALS}d}".rstrip("0") + " ECT"
+
+
+def _table_rows(rows) -> SafeString:
+    """Table rows of a first cell then numeric ones, each value escaped."""
+    numeric = '</td><td class="num">'
+    return mark_safe(  # noqa: S308 -- every value is escaped here
+        "".join(
+            f'<tr><td>{escape(str(first))}</td><td class="num">'
+            + numeric.join(escape(str(value)) for value in values)
+            + "</td></tr>"
+            for first, *values in rows
+        )
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,33 +115,28 @@ class PriceCharts:
     def history_rows(self) -> SafeString:
         """The rows of the history's table: bucket (UTC), median, lowest, highest, deals, tasks."""
         label = "%Y-%m-%d %H:%M" if self.window.bucket == prices.HOUR else "%Y-%m-%d"
-        return format_html_join(
-            "",
-            "<tr><td>{}</td>" + '<td class="num">{}</td>' * 5 + "</tr>",
+        zone = timezone.get_current_timezone()
+        return _table_rows(
             (
-                (
-                    timezone.localtime(point.start).strftime(label),
-                    ect_text(point.median),
-                    ect_text(point.low),
-                    ect_text(point.high),
-                    point.deals,
-                    point.tasks,
-                )
-                for point in self.series.points
-            ),
+                point.start.astimezone(zone).strftime(label),
+                ect_text(point.median),
+                ect_text(point.low),
+                ect_text(point.high),
+                point.deals,
+                point.tasks,
+            )
+            for point in self.series.points
         )
 
     @property
     def depth_rows(self) -> SafeString:
         """The rows of the depth's table: the offered prices listed, then the asked ones."""
-        return format_html_join(
-            "",
-            "<tr><td>{}</td>" + '<td class="num">{}</td>' * 3 + "</tr>",
+        return _table_rows(
             (
                 (side, ect_text(level.price), level.tasks, level.orders)
                 for side, levels in (("Offered", self.offer_rows), ("Asked", self.bid_rows))
                 for level in levels
-            ),
+            )
         )
 
 

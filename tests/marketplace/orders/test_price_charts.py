@@ -13,6 +13,8 @@ import re
 import pytest
 from django.utils import timezone
 from eth_account import Account
+from hypothesis import given
+from hypothesis import strategies as st
 
 from marketplace.indexer.prices import PriceSeries, price_window
 from marketplace.orders import depth, price_charts
@@ -200,3 +202,11 @@ def test_the_tables_rows_say_what_the_template_filters_would():
         '<td class="num">2</td></tr><tr><td>Asked</td><td class="num">0.7 ECT</td>'
         '<td class="num">1</td><td class="num">1</td></tr>'
     )
+
+
+# Up to 28 digits: the filter's decimals round beyond (a billion billion ECT and more).
+@given(units=st.integers(min_value=0, max_value=10**28 - 1))
+def test_a_table_writes_any_amount_as_the_ect_units_filter_does(units):
+    from frontend.templatetags.ui import ect_units
+
+    assert price_charts.ect_text(units) == ect_units(units)
