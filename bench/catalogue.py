@@ -561,6 +561,7 @@ def seed_deals(*, registered: int, deals: int, rng_seed: int) -> tuple[Registere
     from marketplace.catalogue.assets import rank_listings
     from marketplace.catalogue.models import Listing
     from marketplace.indexer.models import Asset, Deal
+    from marketplace.indexer.prices import price_levels_refresh
     from pools.records import pool_records_refresh
 
     rng = random.Random(rng_seed + 2)
@@ -680,6 +681,9 @@ def seed_deals(*, registered: int, deals: int, rng_seed: int) -> tuple[Registere
                 print(f"  seeded {done:,} deals in {elapsed:.1f} s", flush=True)
         seed_tasks(deals=deals, rng=rng, now=now)
         print(f"  seeded tasks in {time.perf_counter() - started:.1f} s", flush=True)
+        # The price histories' read model, as the indexer's follower derives it.
+        price_levels_refresh(chain_id=CHAIN_ID, dealids=None)
+        print(f"  price levels in {time.perf_counter() - started:.1f} s", flush=True)
         seed_book(by_kind, base_price, rng=rng)
         with connection.cursor() as cursor:  # the planner's statistics of the tables now
             cursor.execute("ANALYZE" if connection.vendor == "sqlite" else "VACUUM (ANALYZE)")

@@ -465,9 +465,10 @@ INDEXER_POLL_SECONDS = env.float("INDEXER_POLL_SECONDS", default=0.5)
 INDEXER_FIRST_RANGE = env.int("INDEXER_FIRST_RANGE", default=50)
 INDEXER_TARGET_EVENTS = env.int("INDEXER_TARGET_EVENTS", default=10_000)
 # Who the indexer tells of each batch it writes, in this order (marketplace.indexer.followers):
-# the catalogue (list pages, listings of new assets), the order book, the deal pages, the
-# notifications (after the batch commits).
+# the price histories' levels, the pools' records, the catalogue (list pages, listings of new
+# assets), the order book, the deal pages, the notifications (after the batch commits).
 INDEXER_FOLLOWERS = [
+    "marketplace.indexer.prices.PriceLevelFollower",  # the price histories' read model
     "pools.followers.PoolRecordFollower",  # before the catalogue's, which ranks pools by it
     "marketplace.catalogue.followers.CatalogueFollower",
     "marketplace.orders.followers.OrderBookFollower",

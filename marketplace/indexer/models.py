@@ -298,6 +298,37 @@ class Deal(ChainRow):
         return int(self.app_price) + int(self.dataset_price) + int(self.workerpool_price)
 
 
+class PriceLevel(models.Model):
+    """The deals matched at one price in one hour or one UTC day (`bucket`, from `start`): of
+    one app, dataset or pool (`role` names the part, `asset` its address; a pool's of one
+    `category`), or market-wide the pools' of one category (`asset` empty). The read model of
+    the price histories (marketplace.indexer.prices), derived from the deals again for the
+    buckets each indexed batch touches, so that a history reads a few rows per bucket whatever
+    the number of deals."""
+
+    chain_id = models.PositiveBigIntegerField()
+    role = models.CharField(max_length=10, help_text="app, dataset or workerpool (OrderKind).")
+    asset = models.CharField(max_length=42, blank=True, help_text="Empty: market-wide.")
+    category = models.IntegerField(help_text="A pool's category; -1 for an app or a dataset.")
+    bucket = models.CharField(max_length=4, help_text="hour or day.")
+    start = models.DateTimeField(help_text="The bucket's start (UTC).")
+    price = Units(help_text="Per task, ECT base units.")
+    deals = models.PositiveBigIntegerField()
+    tasks = models.PositiveBigIntegerField()
+
+    class Meta:
+        db_table = "deals_pricelevel"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chain_id", "role", "asset", "category", "bucket", "start", "price"],
+                name="price_level_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.asset or 'market'} {self.bucket} {self.start:%Y-%m-%d %H:%M}"
+
+
 class Task(ChainRow):
     """A task the scheduler initialized (task `idx` of its deal)."""
 

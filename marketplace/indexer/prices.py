@@ -10,9 +10,15 @@ Each bucket (an hour or a UTC day, by the deal's `start_time`) says the median, 
 highest price and how many deals and tasks were matched. The median is over tasks: the price
 half of the tasks were bought at or below (the lower one when they split evenly), so that one
 deal of 1,000 tasks weighs more than one of a single task, and it is always a price someone
-paid. A read covers a bounded window (at most MAX_SPAN of its bucket) straight off an index of
-deals by asset (or category) and start time that holds the price and volume too: SQL groups the
-window by bucket and price, and the medians are taken here over those few rows.
+paid. A read covers a bounded window (at most MAX_SPAN of its bucket).
+
+What a window reads is its read model, the price levels (PriceLevel: the deals and tasks matched
+at each price in each hour and each day, of each asset and of each category market-wide),
+derived from the deals by the indexer's follower (PriceLevelFollower) again for the buckets a
+batch touched, and all of them again when a reorganization was taken back. A history then reads
+a few rows per bucket however many deals a hot asset has; only a window ending within a bucket
+reads that last part of a bucket from the deals themselves, off their index by asset (or
+category) and start time. The medians are taken here over those rows.
 """
 
 from __future__ import annotations
@@ -23,12 +29,13 @@ import functools
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import CharField, Count, Func, QuerySet, Sum, Value
+from django.db.models import CharField, Count, F, Func, IntegerField, QuerySet, Sum, Value
 from django.db.models.functions import Trunc
 from django.utils.dateparse import parse_date, parse_datetime
 
 from marketplace.errors import AppError
-from marketplace.indexer.models import Deal, Market, OrderKind
+from marketplace.indexer.followers import IndexedBatch
+from marketplace.indexer.models import Deal, Market, OrderKind, PriceLevel
 from marketplace.prepared import Prepared
 
 UTC = datetime.UTC
@@ -214,6 +221,7 @@ def _bucket(bucket: str) -> Func:
 
 
 def _series_rows(bucket: str, price_field: str, since, until, **match: object) -> QuerySet:
+    """(bucket start, price, deals, tasks) of the deals in [since, until), from the deals."""
     return (
         Deal.objects.filter(start_time__gte=since, start_time__lt=until, **match)
         .annotate(bucket=_bucket(bucket))
@@ -224,17 +232,40 @@ def _series_rows(bucket: str, price_field: str, since, until, **match: object) -
     )
 
 
-# Every listing page reads a series: prepared (marketplace.prepared), one query per bucket,
-# price and the fields matched.
+# A price level's category when its part is an app's or a dataset's (their prices are of any).
+ANY_CATEGORY = -1
+
+# Every listing page reads a series: prepared (marketplace.prepared). Its whole buckets come
+# from the levels (one shape), the part of a bucket a window ends within from the deals (one
+# query per bucket, price and the fields matched).
+_LEVELS = Prepared(
+    lambda since, until, **level: PriceLevel.objects.filter(
+        start__gte=since, start__lt=until, **level
+    )
+    .order_by()
+    .values_list("start", "price", "deals", "tasks")
+)
 _SERIES: dict[tuple[str, str, tuple[str, ...]], Prepared] = {}
 
 
-def _series(window: Window, price_field: str, **match: str | int) -> PriceSeries:
-    shape = (window.bucket, price_field, tuple(sorted(match)))
-    rows = _SERIES.get(shape)
-    if rows is None:
-        rows = _SERIES[shape] = Prepared(functools.partial(_series_rows, *shape[:2]))
-    found = rows(since=window.since, until=window.until, **match)
+def _series(
+    window: Window, price_field: str, *, level: dict[str, object], **match: object
+) -> PriceSeries:
+    """The series of `window`: its whole buckets' levels (`level`: what names them), and the
+    deals (`match`) of the bucket it ends within, from that bucket's start to its end."""
+    last = _floor(window.until, window.bucket)
+    found = list(
+        _LEVELS(since=window.since, until=last, bucket=window.bucket, **level)
+        if last > window.since
+        else ()
+    )
+    ending = max(last, window.since)
+    if ending < window.until:
+        shape = (window.bucket, price_field, tuple(sorted(match)))
+        rows = _SERIES.get(shape)
+        if rows is None:
+            rows = _SERIES[shape] = Prepared(functools.partial(_series_rows, *shape[:2]))
+        found += rows(since=ending, until=window.until, **match)
     return PriceSeries(window=window, points=_points(found))
 
 
@@ -245,13 +276,171 @@ def asset_price_series(
     as the index keeps it) was matched at. A pool's are of `category` only (required)."""
     role = _ROLE[kind]
     match: dict[str, object] = {"chain_id": chain_id, role: address}
+    level: dict[str, object] = {
+        "chain_id": chain_id,
+        "role": role,
+        "asset": address,
+        "category": ANY_CATEGORY,
+    }
     if role == OrderKind.WORKERPOOL:
         if category is None:
             raise ValueError("a pool's prices are of one category: give the category")
-        match["category"] = category
-    return _series(window, f"{role}_price", **match)
+        match["category"] = level["category"] = category
+    return _series(window, f"{role}_price", level=level, **match)
 
 
 def category_price_series(*, chain_id: int, category: int, window: Window) -> PriceSeries:
     """The prices pools were matched at for tasks of `category`, market-wide."""
-    return _series(window, "workerpool_price", chain_id=chain_id, category=category)
+    level = {"chain_id": chain_id, "role": _ROLE[Market.POOL], "asset": "", "category": category}
+    return _series(window, "workerpool_price", level=level, chain_id=chain_id, category=category)
+
+
+# ------------------------------------------------------------------------- the price levels
+#
+# Derived from the deals in SQL (INSERT ... SELECT): each part's levels, per hour and per day,
+# and the pools' of each category market-wide.
+
+_LEVEL_COLUMNS = (
+    "chain_id",
+    "role",
+    "asset",
+    "category",
+    "bucket",
+    "start",
+    "price",
+    "deals",
+    "tasks",
+)
+
+
+def _level_rows(deals: QuerySet, role: str, bucket: str, *, market_wide: bool) -> QuerySet:
+    """The levels of `deals` for the part `role` by `bucket` (market-wide: of the pools of
+    each category), in the columns of _LEVEL_COLUMNS."""
+    pool = role == OrderKind.WORKERPOOL
+    return (
+        deals.annotate(
+            level_role=Value(role, output_field=CharField()),
+            level_asset=Value("", output_field=CharField()) if market_wide else F(role),
+            level_category=F("category")
+            if pool
+            else Value(ANY_CATEGORY, output_field=IntegerField()),
+            level_bucket=Value(bucket, output_field=CharField()),
+            level_start=_bucket(bucket),
+        )
+        .values(
+            "chain_id",
+            "level_role",
+            "level_asset",
+            "level_category",
+            "level_bucket",
+            "level_start",
+            f"{role}_price",
+        )
+        .annotate(level_deals=Count("*"), level_tasks=Sum("volume"))
+        .order_by()
+        .values_list(
+            "chain_id",
+            "level_role",
+            "level_asset",
+            "level_category",
+            "level_bucket",
+            "level_start",
+            f"{role}_price",
+            "level_deals",
+            "level_tasks",
+        )
+    )
+
+
+def _insert_levels(rows: QuerySet, table: str) -> None:
+    sql, params = rows.query.sql_with_params()
+    columns = ", ".join(connection.ops.quote_name(column) for column in _LEVEL_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {connection.ops.quote_name(table)} ({columns}) {sql}", params)
+
+
+def _derive(deals: QuerySet, levels: QuerySet, bucket: str, parts: dict[str, object]) -> None:
+    """Replace the `levels` of `bucket` (already narrowed to a window, or not) by those of
+    `deals`: for each role of `parts` (its assets, or None: all), and market-wide for the
+    categories of `parts["market"]` (None: all)."""
+    table = levels.model._meta.db_table
+    levels = levels.filter(bucket=bucket)
+    for role in (OrderKind.APP, OrderKind.DATASET, OrderKind.WORKERPOOL):
+        if role not in parts:
+            continue
+        assets = parts[role]
+        of_role = deals.exclude(**{role: ""}) if role == OrderKind.DATASET else deals
+        if assets is not None:
+            of_role = of_role.filter(**{f"{role}__in": assets})
+            levels.filter(role=role, asset__in=assets).delete()
+        else:
+            levels.filter(role=role).exclude(asset="").delete()
+        _insert_levels(_level_rows(of_role, role, bucket, market_wide=False), table)
+    if "market" in parts:
+        categories = parts["market"]
+        market = levels.filter(role=OrderKind.WORKERPOOL, asset="")
+        of_market = deals
+        if categories is not None:
+            market = market.filter(category__in=categories)
+            of_market = deals.filter(category__in=categories)
+        market.delete()
+        _insert_levels(
+            _level_rows(of_market, OrderKind.WORKERPOOL, bucket, market_wide=True), table
+        )
+
+
+def derive_all_price_levels(deals: QuerySet, levels: QuerySet) -> None:
+    """Every level of `deals` (one chain's, or all of them), replacing `levels`."""
+    levels.delete()
+    every = dict.fromkeys((OrderKind.APP, OrderKind.DATASET, OrderKind.WORKERPOOL, "market"))
+    for bucket in BUCKETS:
+        _derive(deals, levels, bucket, every)
+
+
+def price_levels_refresh(*, chain_id: int, dealids: Iterable[str] | None) -> None:
+    """Derive `chain_id`'s price levels again: all of them (`dealids` None), or those of the
+    buckets of these deals' app, dataset, pool and category."""
+    deals = Deal.objects.filter(chain_id=chain_id)
+    levels = PriceLevel.objects.filter(chain_id=chain_id)
+    if dealids is None:
+        derive_all_price_levels(deals, levels)
+        return
+    touched = list(
+        deals.filter(dealid__in=list(dealids)).values_list(
+            "app", "dataset", "workerpool", "category", "start_time"
+        )
+    )
+    if not touched:
+        return
+    parts = {
+        OrderKind.APP: sorted({app for app, *_ in touched}),
+        OrderKind.DATASET: sorted({dataset for _, dataset, *_ in touched if dataset}),
+        OrderKind.WORKERPOOL: sorted({pool for _, _, pool, *_ in touched}),
+        "market": sorted({category for *_, category, _ in touched}),
+    }
+    first = min(start for *_, start in touched)
+    last = max(start for *_, start in touched)
+    for bucket in BUCKETS:
+        since = _floor(first, bucket)
+        until = _floor(last, bucket) + BUCKET_LENGTH[bucket]
+        window = {"start_time__gte": since, "start_time__lt": until}
+        _derive(
+            deals.filter(**window),
+            levels.filter(start__gte=since, start__lt=until),
+            bucket,
+            {part: assets for part, assets in parts.items() if assets},
+        )
+
+
+class PriceLevelFollower:
+    """Follows the indexer (marketplace.indexer.followers): the price levels of the buckets a
+    batch's deals fall in are derived again, inside the batch's transaction, so that they
+    commit (or roll back) with the deals."""
+
+    in_transaction = True
+
+    def __call__(self, batch: IndexedBatch) -> None:
+        if batch.everything:
+            price_levels_refresh(chain_id=batch.chain_id, dealids=None)
+        elif batch.dealids:
+            price_levels_refresh(chain_id=batch.chain_id, dealids=batch.dealids)

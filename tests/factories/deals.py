@@ -10,6 +10,7 @@ from django.utils import timezone
 from eth_account import Account
 
 from marketplace.indexer.models import Deal, Task, TaskStatus
+from marketplace.indexer.prices import price_levels_refresh
 
 
 def _address() -> str:
@@ -21,6 +22,7 @@ class DealFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Deal
+        skip_postgeneration_save = True
 
     chain_id = 31337
     block_number = 1
@@ -46,6 +48,12 @@ class DealFactory(factory.django.DjangoModelFactory):
     start_time = factory.LazyFunction(timezone.now)
     time_ref = int(datetime.timedelta(minutes=10).total_seconds())
     params = '{"args":""}'
+
+    @factory.post_generation
+    def price_levels(deal, create, extracted, **kwargs) -> None:
+        """Its price levels, as the indexer's follower derives them for an indexed deal."""
+        if create:
+            price_levels_refresh(chain_id=deal.chain_id, dealids=[deal.dealid])
 
 
 class TaskFactory(factory.django.DjangoModelFactory):

@@ -163,18 +163,35 @@ def test_a_pools_history_is_of_one_category_and_the_market_of_all_its_pools():
         )
 
 
-def test_a_window_is_read_in_one_query_through_the_price_index():
+def test_a_window_reads_its_levels_and_only_its_last_part_of_a_bucket_from_the_deals():
+    """Whole buckets come off the levels' index; the part of the bucket the window ends within
+    (now: today so far) off the deals' price index. Both without a sort or a table read."""
     window = price_window(bucket="day", now=NOW)
     with CaptureQueriesContext(connection) as queries:
         prices.asset_price_series(
             chain_id=settings.CHAIN_ID, kind="app", address=APP, window=window
         )
-    assert len(queries) == 1
+    assert len(queries) == 2
     if connection.vendor == "sqlite":
+        plans = []
         with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN QUERY PLAN {queries[0]['sql']}")
-            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
-        assert "USING COVERING INDEX deal_app_prices" in plan
+            for query in queries:
+                cursor.execute(f"EXPLAIN QUERY PLAN {query['sql']}")
+                plans.append(" ".join(str(row[-1]) for row in cursor.fetchall()))
+        # (SQLite names the unique constraint's index itself.)
+        assert "SEARCH deals_pricelevel USING INDEX" in plans[0]
+        assert (
+            "(chain_id=? AND role=? AND asset=? AND category=? AND bucket=? AND start>?"
+            in (plans[0])
+        )
+        assert "USING COVERING INDEX deal_app_prices" in plans[1]
+
+    on_the_hour = price_window(bucket="hour", now=NOW.replace(minute=0, second=0, microsecond=0))
+    with CaptureQueriesContext(connection) as queries:
+        prices.asset_price_series(
+            chain_id=settings.CHAIN_ID, kind="app", address=APP, window=on_the_hour
+        )
+    assert len(queries) == 1  # ending on a bucket's start: levels alone
 
 
 # ---------------------------------------------------------------------- on anvil
