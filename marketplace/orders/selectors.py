@@ -790,20 +790,31 @@ def cheapest_runs(*, chain_id: int, listings: Iterable[Listing]) -> dict[int, Ru
     best: dict[str, tuple[tuple[int, int], Run]] = {}
     # What each pool offer's tag leaves out: a run fits when its app and dataset require none
     # of it (tag_covers), checked here for every pair.
-    lacking = {pool.pk: ~int.from_bytes(tag_union(pool.tag), "big") for pool in pool_offers}
+    # (Each pool offer's fields read once, not for every part: pages pair hundreds.)
+    pool_fits = [
+        (
+            pool,
+            pool.asset,
+            pool.app_restrict,
+            pool.dataset_restrict,
+            ~int.from_bytes(tag_union(pool.tag), "big"),
+            int(pool.price),
+        )
+        for pool in pool_offers
+    ]
     for part_price, app, dataset in parts:
         required = int.from_bytes(tag_union(app.tag, dataset.tag if dataset else bytes(32)), "big")
-        for pool in pool_offers:
+        for pool, pool_address, app_restrict, dataset_restrict, lacking, price in pool_fits:
             if not (
-                app.workerpool_restrict in ("", pool.asset)
-                and (dataset is None or dataset.workerpool_restrict in ("", pool.asset))
-                and pool.app_restrict in ("", app.asset)
-                and pool.dataset_restrict in ("", dataset.asset if dataset else "")
-                and not required & lacking[pool.pk]
+                app.workerpool_restrict in ("", pool_address)
+                and (dataset is None or dataset.workerpool_restrict in ("", pool_address))
+                and app_restrict in ("", app.asset)
+                and dataset_restrict in ("", dataset.asset if dataset else "")
+                and not required & lacking
             ):
                 continue
-            key = (part_price + int(pool.price), pool.category)
-            involved = (app.asset, dataset.asset if dataset else None, pool.asset)
+            key = (part_price + price, pool.category)
+            involved = (app.asset, dataset.asset if dataset else None, pool_address)
             for address in involved:
                 if address is None or (address in best and best[address][0] <= key):
                     continue
