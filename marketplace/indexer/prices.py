@@ -313,6 +313,10 @@ _LEVEL_COLUMNS = (
 )
 
 
+# What names a level besides its chain and price, as _level_rows annotates the deals with it.
+_LEVEL_KEY = ("level_role", "level_asset", "level_category", "level_bucket", "level_start")
+
+
 def _level_rows(deals: QuerySet, role: str, bucket: str, *, market_wide: bool) -> QuerySet:
     """The levels of `deals` for the part `role` by `bucket` (market-wide: of the pools of
     each category), in the columns of _LEVEL_COLUMNS."""
@@ -327,28 +331,10 @@ def _level_rows(deals: QuerySet, role: str, bucket: str, *, market_wide: bool) -
             level_bucket=Value(bucket, output_field=CharField()),
             level_start=_bucket(bucket),
         )
-        .values(
-            "chain_id",
-            "level_role",
-            "level_asset",
-            "level_category",
-            "level_bucket",
-            "level_start",
-            f"{role}_price",
-        )
+        .values(*(group := ("chain_id", *_LEVEL_KEY, f"{role}_price")))
         .annotate(level_deals=Count("*"), level_tasks=Sum("volume"))
         .order_by()
-        .values_list(
-            "chain_id",
-            "level_role",
-            "level_asset",
-            "level_category",
-            "level_bucket",
-            "level_start",
-            f"{role}_price",
-            "level_deals",
-            "level_tasks",
-        )
+        .values_list(*group, "level_deals", "level_tasks")
     )
 
 
