@@ -555,6 +555,11 @@ def runs_out_of_reach(*, chain_id: int) -> int:
     for task_pk, worker, status, digest in Replicate.objects.filter(
         task__in=list(runs)
     ).values_list("task_id", "worker", "status", "digest"):
+        if task_pk not in runs:
+            continue
+        if status in in_progress:  # handed out since the runs were read: judged next round
+            del runs[task_pk]
+            continue
         runs[task_pk].ran.add(worker)
         runs[task_pk].contributed += status in contributed
         if status == ReplicateStatus.EXPIRED and digest:

@@ -305,6 +305,34 @@ def test_disagreeing_workers_nobody_left_can_outweigh_are_given_up(market, hub_d
     assert third.address not in set(run.replicates.values_list("worker", flat=True))
 
 
+def test_a_replicate_handed_out_while_the_scheduler_judges_the_task_keeps_it_alive(
+    market, hub_deployment, monkeypatch
+):
+    # Two disagreeing contributions at trust 3 and one member left, who takes a replicate
+    # after the scheduler read which tasks had none in progress, before it read their
+    # replicates: that member may yet contribute, so the task is judged again next round.
+    run = _started_run(market, hub_deployment, trust=3)
+    first, second, third, fourth = market.workers
+    _contribute(market, run, first, new_digest())
+    _contribute(market, run, second, new_digest())
+    index_to_head(hub_deployment)
+    PoolMember.objects.filter(worker=fourth.address).update(status=MemberStatus.REMOVED)
+    TaskRun.objects.filter(pk=run.pk).update(replicates_wanted=3)  # widened for a third
+    judged = scheduler._Reach
+
+    def reach_then_assign(task_run):
+        scheduler.replicate_assign(chain_id=31337, worker=third.address, pool=market.workerpool)
+        return judged(task_run)
+
+    monkeypatch.setattr(scheduler, "_Reach", reach_then_assign)
+
+    assert scheduler.runs_out_of_reach(chain_id=31337) == 0
+    run.refresh_from_db()
+    assert run.status == RunStatus.ACTIVE
+    monkeypatch.setattr(scheduler, "_Reach", judged)
+    assert scheduler.runs_out_of_reach(chain_id=31337) == 0  # while its replicate is out
+
+
 def test_a_member_silent_after_its_upload_may_still_contribute_and_counts_as_able(
     market, hub_deployment
 ):
