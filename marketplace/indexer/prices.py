@@ -252,7 +252,8 @@ def _series(
     window: Window, price_field: str, *, level: dict[str, object], **match: object
 ) -> PriceSeries:
     """The series of `window`: its whole buckets' levels (`level`: what names them), and the
-    deals (`match`) of the bucket it ends within, from that bucket's start to its end."""
+    deals (`match`) of the bucket it ends within, from that bucket's start to the window's
+    end."""
     last = _floor(window.until, window.bucket)
     found = list(
         _LEVELS(since=window.since, until=last, bucket=window.bucket, **level)
@@ -346,30 +347,24 @@ def _insert_levels(rows: QuerySet, table: str) -> None:
 
 
 def _derive(deals: QuerySet, levels: QuerySet, bucket: str, parts: dict[str, object]) -> None:
-    """Replace the `levels` of `bucket` (already narrowed to a window, or not) by those of
-    `deals`: for each role of `parts` (its assets, or None: all), and market-wide for the
-    categories of `parts["market"]` (None: all)."""
+    """Replace the `levels` of `bucket` (narrowed to a window, or not) by those of `deals`: for
+    each role of `parts` those of its assets, and market-wide those of the categories of
+    `parts["market"]`. A part given None is every one of it, whose levels the caller cleared."""
     table = levels.model._meta.db_table
     levels = levels.filter(bucket=bucket)
     for role in (OrderKind.APP, OrderKind.DATASET, OrderKind.WORKERPOOL):
         if role not in parts:
             continue
-        assets = parts[role]
         of_role = deals.exclude(**{role: ""}) if role == OrderKind.DATASET else deals
-        if assets is not None:
+        if (assets := parts[role]) is not None:
             of_role = of_role.filter(**{f"{role}__in": assets})
             levels.filter(role=role, asset__in=assets).delete()
-        else:
-            levels.filter(role=role).exclude(asset="").delete()
         _insert_levels(_level_rows(of_role, role, bucket, market_wide=False), table)
     if "market" in parts:
-        categories = parts["market"]
-        market = levels.filter(role=OrderKind.WORKERPOOL, asset="")
         of_market = deals
-        if categories is not None:
-            market = market.filter(category__in=categories)
+        if (categories := parts["market"]) is not None:
             of_market = deals.filter(category__in=categories)
-        market.delete()
+            levels.filter(role=OrderKind.WORKERPOOL, asset="", category__in=categories).delete()
         _insert_levels(
             _level_rows(of_market, OrderKind.WORKERPOOL, bucket, market_wide=True), table
         )
